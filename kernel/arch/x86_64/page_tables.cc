@@ -1,0 +1,180 @@
+// The kernel's page tables (Intel SDM vol. 3A, 4.5: 4-level paging).
+#include "kernel/arch/x86_64/page_tables.h"
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/boot/start_info.h"
+#include "kernel/lib/panic.h"
+#include "kernel/mm/physical.h"
+#include "kernel/sync/spinlock.h"
+
+extern "C" char __kernel_start[], __text_end[], __rodata_end[], __ksyms_start[], __kernel_end[];
+
+namespace nimbus::mmu {
+namespace {
+
+uint64_t g_root = 0;
+bool g_direct_map_live = false;
+TableFrameSource g_frame_source = nullptr;
+bool g_huge_pages = false;
+bool g_no_execute = false;
+Spinlock g_lock;
+
+uint64_t* table(uint64_t phys) {
+  // Before the switch only the boot mapping of the first GiB exists.
+  return reinterpret_cast<uint64_t*>((g_direct_map_live ? DIRECT_MAP_BASE : KERNEL_VIRT_BASE) + phys);
+}
+
+unsigned index(uintptr_t virt, int level) { return (virt >> (12 + 9 * level)) & 511; }
+
+// Returns the entry for `virt` at `level` (0 = PT, 1 = PD, 2 = PDPT), creating tables on
+// the way down; nullptr when out of frames.
+uint64_t* walk_create(uintptr_t virt, int level) {
+  uint64_t* current = table(g_root);
+  for (int l = 3; l > level; l--) {
+    uint64_t& entry = current[index(virt, l)];
+    if (!(entry & pte::kPresent)) {
+      uint64_t frame = g_frame_source();
+      if (!frame) return nullptr;
+      entry = frame | pte::kPresent | pte::kWritable;
+    }
+    ASSERT(!(entry & pte::kLarge));
+    current = table(entry & pte::kAddressMask);
+  }
+  return &current[index(virt, level)];
+}
+
+// The 4 KiB entry for virt, or nullptr if a level is missing or a large page covers it.
+uint64_t* walk_existing(uintptr_t virt) {
+  uint64_t* current = table(g_root);
+  for (int l = 3; l > 0; l--) {
+    uint64_t entry = current[index(virt, l)];
+    if (!(entry & pte::kPresent) || (entry & pte::kLarge)) return nullptr;
+    current = table(entry & pte::kAddressMask);
+  }
+  return &current[index(virt, 0)];
+}
+
+uint64_t nx() { return g_no_execute ? pte::kNoExecute : 0; }
+
+void map_direct_range(uint64_t begin, uint64_t end) {
+  begin = align_down(begin, kLargePageSize);
+  end = align_up(end, kLargePageSize);
+  uint64_t flags = pte::kPresent | pte::kWritable | pte::kGlobal | pte::kLarge | nx();
+  for (uint64_t phys = begin; phys < end;) {
+    uintptr_t virt = DIRECT_MAP_BASE + phys;
+    if (g_huge_pages && phys % kHugePageSize == 0 && end - phys >= kHugePageSize) {
+      uint64_t* entry = walk_create(virt, 2);
+      if (!entry) panic_with_status(ExitStatus::out_of_memory, "out of memory building the direct map");
+      if (!(*entry & pte::kPresent)) *entry = phys | flags;
+      // A page directory made for an earlier, smaller range is filled with 2 MiB pages.
+      if (*entry & pte::kLarge) {
+        phys += kHugePageSize;
+        continue;
+      }
+    }
+    uint64_t* entry = walk_create(virt, 1);
+    if (!entry) panic_with_status(ExitStatus::out_of_memory, "out of memory building the direct map");
+    if (!(*entry & pte::kPresent)) *entry = phys | flags;
+    phys += kLargePageSize;
+  }
+}
+
+void map_image_range(uintptr_t begin, uintptr_t end, uint64_t flags) {
+  for (uintptr_t virt = begin; virt < end; virt += kPageSize) {
+    uint64_t* entry = walk_create(virt, 0);
+    if (!entry) panic_with_status(ExitStatus::out_of_memory, "out of memory mapping the kernel");
+    *entry = (virt - KERNEL_VIRT_BASE) | flags;
+  }
+}
+
+}  // namespace
+
+void init_kernel_address_space(const BootInfo& info, TableFrameSource early_source) {
+  g_frame_source = early_source;
+  g_huge_pages = x86::cpuid(0x80000001).edx & (1u << 26);
+  g_no_execute = x86::cpuid(0x80000001).edx & (1u << 20);
+  if (g_no_execute) x86::wrmsr(x86::msr::kEfer, x86::rdmsr(x86::msr::kEfer) | (1u << 11));
+
+  g_root = g_frame_source();
+  if (!g_root) panic_with_status(ExitStatus::out_of_memory, "out of memory for page tables");
+
+  for (size_t i = 0; i < info.range_count; i++) {
+    const MemoryRange& r = info.ranges[i];
+    if (r.type == MemoryType::usable || r.type == MemoryType::acpi_reclaimable ||
+        r.type == MemoryType::acpi_nvs)
+      map_direct_range(r.begin, r.end);
+  }
+  // Low memory (BIOS tables, the AP trampoline) even if the map leaves a hole there.
+  map_direct_range(0, 1ull << 20);
+
+  auto start = reinterpret_cast<uintptr_t>(__kernel_start);
+  auto text_end = align_up(reinterpret_cast<uintptr_t>(__text_end), kPageSize);
+  auto rodata_end = align_up(reinterpret_cast<uintptr_t>(__rodata_end), kPageSize);
+  auto data_end = reinterpret_cast<uintptr_t>(__ksyms_start);
+  auto end = reinterpret_cast<uintptr_t>(__kernel_end);
+  map_image_range(start, text_end, pte::kPresent | pte::kGlobal);
+  map_image_range(text_end, rodata_end, pte::kPresent | pte::kGlobal | nx());
+  map_image_range(rodata_end, data_end, pte::kPresent | pte::kWritable | pte::kGlobal | nx());
+  map_image_range(data_end, end, pte::kPresent | pte::kGlobal | nx());
+  // The top-level entry for kernel virtual ranges exists up front, so mappings made later
+  // are seen by every CPU without touching the root table.
+  if (!walk_create(KERNEL_VRANGE_BASE, 2))
+    panic_with_status(ExitStatus::out_of_memory, "out of memory for page tables");
+
+  x86::write_cr4(x86::read_cr4() | (1u << 7));  // PGE: global pages survive CR3 loads
+  x86::write_cr3(g_root);
+  g_direct_map_live = true;
+}
+
+void set_table_frame_source(TableFrameSource source) { g_frame_source = source; }
+uint64_t kernel_page_table_root() { return g_root; }
+bool direct_map_live() { return g_direct_map_live; }
+
+Result<> map_page(uintptr_t virt, uint64_t phys, uint64_t flags) {
+  SpinlockGuard guard(g_lock);
+  uint64_t* entry = walk_create(virt, 0);
+  if (!entry) return error(Errno::enomem);
+  // Without NX support the bit is reserved and would fault.
+  *entry = phys | pte::kPresent | (g_no_execute ? flags : flags & ~pte::kNoExecute);
+  return {};
+}
+
+uint64_t unmap_page(uintptr_t virt) {
+  SpinlockGuard guard(g_lock);
+  uint64_t* entry = walk_existing(virt);
+  if (!entry || !(*entry & pte::kPresent)) return 0;
+  uint64_t phys = *entry & pte::kAddressMask;
+  *entry = 0;
+  x86::invlpg(virt);
+  return phys;
+}
+
+void* map_physical(uint64_t phys, size_t size, Caching caching) {
+  uint64_t begin = align_down(phys, kPageSize);
+  uint64_t end = align_up(phys + size, kPageSize);
+  SpinlockGuard guard(g_lock);
+  for (uint64_t p = begin; p < end; p += kPageSize) {
+    uintptr_t virt = DIRECT_MAP_BASE + p;
+    // Already there: RAM in the direct map (firmware tables often are), or mapped before.
+    if (is_mapped(virt)) continue;
+    uint64_t* entry = walk_create(virt, 0);
+    if (!entry) panic_with_status(ExitStatus::out_of_memory, "out of memory mapping device memory");
+    uint64_t cache_bits = caching == Caching::uncached ? pte::kCacheDisable | pte::kWriteThrough : 0;
+    *entry = p | pte::kPresent | pte::kWritable | cache_bits | nx();
+    x86::invlpg(virt);
+  }
+  return reinterpret_cast<void*>(DIRECT_MAP_BASE + phys);
+}
+
+bool is_mapped(uintptr_t virt) {
+  uint64_t* current = table(g_root);
+  for (int l = 3; l >= 0; l--) {
+    uint64_t entry = current[index(virt, l)];
+    if (!(entry & pte::kPresent)) return false;
+    if (l == 0 || (entry & pte::kLarge)) return true;
+    current = table(entry & pte::kAddressMask);
+  }
+  return false;
+}
+
+}  // namespace nimbus::mmu

@@ -1,0 +1,49 @@
+// The kernel's page tables: direct map of RAM, the image with per-section permissions,
+// 4 KiB mappings for kernel virtual ranges (stacks), and uncached MMIO windows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernel/lib/result.h"
+
+namespace nimbus {
+struct BootInfo;
+}
+
+namespace nimbus::mmu {
+
+namespace pte {
+constexpr uint64_t kPresent = 1ull << 0;
+constexpr uint64_t kWritable = 1ull << 1;
+constexpr uint64_t kWriteThrough = 1ull << 3;
+constexpr uint64_t kCacheDisable = 1ull << 4;
+constexpr uint64_t kLarge = 1ull << 7;
+constexpr uint64_t kGlobal = 1ull << 8;
+constexpr uint64_t kNoExecute = 1ull << 63;
+constexpr uint64_t kAddressMask = 0x000ffffffffff000ull;
+}  // namespace pte
+
+// Where page-table frames come from: the early bump allocator during boot, the frame
+// allocator after. Returns the physical address of a zeroed frame, or 0.
+using TableFrameSource = uint64_t (*)();
+
+// Builds the kernel address space and switches to it. Afterwards the identity map of
+// low memory is gone and the direct map is live.
+void init_kernel_address_space(const BootInfo& info, TableFrameSource early_source);
+void set_table_frame_source(TableFrameSource source);
+// Loads the kernel page tables on an application processor.
+uint64_t kernel_page_table_root();
+bool direct_map_live();
+
+Result<> map_page(uintptr_t virt, uint64_t phys, uint64_t flags);
+// Returns the physical frame that was mapped, or 0. The caller flushes other CPUs' TLBs.
+uint64_t unmap_page(uintptr_t virt);
+enum class Caching { uncached, write_back };
+// Maps physical memory outside RAM (device registers uncached, firmware tables cached)
+// into the direct map window; returns its virtual address.
+void* map_physical(uint64_t phys, size_t size, Caching caching);
+// Whether `virt` is mapped (for the fault handler's diagnosis).
+bool is_mapped(uintptr_t virt);
+
+}  // namespace nimbus::mmu

@@ -1,0 +1,21 @@
+// The kernel command line, decoded: what `nimbus run` and the user asked for.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace nimbus {
+
+struct BootOptions {
+  bool verbose = false;      // boot messages on the console
+  bool bootchart = false;    // per-stage boot timing
+  bool boot_only = false;    // power off with status 0 once booted
+  uint64_t tsc_khz = 0;      // TSC rate from the host (0: find it ourselves)
+  uint64_t max_cpus = 0;     // use at most this many CPUs (0: all)
+  std::string_view test;     // self-test to run (empty: the default self-test)
+};
+
+// Returns nullptr on success, or what is wrong.
+const char* parse_boot_options(const char* text, BootOptions& options);
+
+}  // namespace nimbus

@@ -1,0 +1,146 @@
+// The boot sequence: every stage, in order, by name. Each stage leaves the machine ready
+// for the next; --bootchart times them.
+#include <atomic>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/descriptors.h"
+#include "kernel/arch/x86_64/fpu.h"
+#include "kernel/arch/x86_64/local_apic.h"
+#include "kernel/arch/x86_64/page_tables.h"
+#include "kernel/arch/x86_64/smp.h"
+#include "kernel/boot/boot_options.h"
+#include "kernel/boot/bootchart.h"
+#include "kernel/boot/start_info.h"
+#include "kernel/drivers/serial.h"
+#include "kernel/lib/console.h"
+#include "kernel/lib/panic.h"
+#include "kernel/mm/early_allocator.h"
+#include "kernel/mm/frame_allocator.h"
+#include "kernel/mm/heap.h"
+#include "kernel/mm/kernel_stacks.h"
+#include "kernel/mm/physical.h"
+#include "kernel/platform/kvm/acpi.h"
+#include "kernel/platform/kvm/power.h"
+#include "kernel/sched/cpu.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/selftest/selftest.h"
+#include "kernel/time/clock.h"
+
+namespace nimbus {
+namespace {
+
+Cpu g_bootstrap_cpu;
+// The boot thread's interrupt and exception stacks (later threads get guarded ones).
+alignas(16) uint8_t g_boot_interrupt_stack[8192];
+alignas(16) uint8_t g_boot_exception_stack[8192];
+acpi::Platform g_platform;
+
+uint64_t frame_for_page_tables() {
+  auto frame = frames::allocate(0);
+  if (!frame) return 0;
+  __builtin_memset(phys_to_virt(*frame), 0, kPageSize);
+  return *frame;
+}
+
+StackSet boot_stacks() {
+  return StackSet{0, 0, reinterpret_cast<uintptr_t>(g_boot_interrupt_stack + sizeof(g_boot_interrupt_stack)),
+                  reinterpret_cast<uintptr_t>(g_boot_exception_stack + sizeof(g_boot_exception_stack))};
+}
+
+void init_descriptors() {
+  x86::build_idt();
+  x86::load_descriptors(g_bootstrap_cpu.descriptors);
+  StackSet stacks = boot_stacks();
+  x86::set_ist(g_bootstrap_cpu.descriptors, x86::IstSlot::interrupt, stacks.interrupt_top);
+  x86::set_ist(g_bootstrap_cpu.descriptors, x86::IstSlot::exception, stacks.exception_top);
+  cpus::add(g_bootstrap_cpu);
+  cpus::install_this_cpu(g_bootstrap_cpu);
+}
+
+void init_memory(const BootInfo& info) {
+  early::init(info);
+  mmu::init_kernel_address_space(info, early::allocate_frame);
+  bootchart::stage_done("page tables");
+  frames::init(info);
+  mmu::set_table_frame_source(frame_for_page_tables);
+  bootchart::stage_done("frames");
+  heap::init();
+  heap::init_this_cpu();
+  bootchart::stage_done("heap");
+  kernel_stacks::init();
+}
+
+void init_platform(const BootInfo& info) {
+  if (!acpi::discover(info.rsdp_phys, g_platform)) {
+    // No ACPI: run on this CPU alone.
+    g_platform.cpu_count = 0;
+  }
+  power::set_acpi_power_off(g_platform.power_off);
+}
+
+void init_cpus(const BootOptions& options) {
+  size_t wanted = g_platform.cpu_count;
+  if (options.max_cpus && options.max_cpus < wanted) wanted = options.max_cpus;
+  size_t started = smp::start_application_processors(g_platform.apic_ids, wanted);
+  log("smp: %zu cpus online\n", started + 1);
+}
+
+}  // namespace
+}  // namespace nimbus
+
+extern "C" void (*__init_array_start[])();
+extern "C" void (*__init_array_end[])();
+
+extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entry_tsc) {
+  using namespace nimbus;
+  // Constructors of global objects (most are constant-initialized and need none).
+  for (auto* constructor = __init_array_start; constructor != __init_array_end; constructor++) (*constructor)();
+  bootchart::start(entry_tsc);
+  bootchart::stage_done("long mode");
+  init_descriptors();
+  bootchart::stage_done("descriptors");
+  serial::init();
+  bootchart::stage_done("serial");
+
+  BootInfo& info = boot_info();
+  info.entry_tsc = entry_tsc;
+  if (const char* problem = parse_start_info(start_info_phys, info)) panic("boot: %s", problem);
+  BootOptions options;
+  if (const char* problem = parse_boot_options(info.command_line, options)) {
+    print("nimbus: bad kernel command line: %s\n", problem);
+    power::exit_vm(ExitStatus::bad_command_line);
+  }
+  set_console_verbose(options.verbose);
+  log("nimbus: booting, command line '%s'\n", info.command_line);
+  bootchart::stage_done("start_info");
+
+  init_memory(info);
+  bootchart::stage_done("stacks");
+  log("memory: %lu KiB free of %lu KiB\n", frames::free_bytes() >> 10, frames::total_bytes() >> 10);
+
+  init_platform(info);
+  bootchart::stage_done("acpi");
+
+  clock::init(entry_tsc, options.tsc_khz);
+  bootchart::stage_done("clock");
+  log("clock: tsc %lu kHz from %s\n", clock::tsc_khz(), clock::source_name());
+
+  fpu::init_this_cpu();
+  apic::init_bsp(g_platform.local_apic_phys);
+  bootchart::stage_done("apic");
+
+  scheduler::init_bsp(g_bootstrap_cpu, boot_stacks());
+  scheduler::start_idle_thread(g_bootstrap_cpu);
+  x86::enable_interrupts();
+  bootchart::stage_done("scheduler");
+
+  init_cpus(options);
+  bootchart::stage_done("smp");
+
+  log("nimbus: init done in %lu us\n", clock::monotonic_ns() / 1000);
+  if (options.bootchart) bootchart::print();
+  if (options.boot_only) power::exit_vm(ExitStatus::success);
+
+  int status = selftest::run(options.test);
+  power::exit_vm(status);
+}

@@ -1,0 +1,33 @@
+// The 16550 UART on COM1.
+#include "kernel/drivers/serial.h"
+
+#include "kernel/arch/x86_64/cpu.h"
+
+namespace nimbus::serial {
+namespace {
+constexpr uint16_t kCom1 = 0x3f8;
+constexpr uint16_t kLineStatus = kCom1 + 5;
+constexpr uint8_t kTransmitEmpty = 0x20;
+}  // namespace
+
+void init() {
+  x86::outb(kCom1 + 1, 0x00);  // no UART interrupts
+  x86::outb(kCom1 + 3, 0x80);  // DLAB to set the divisor
+  x86::outb(kCom1 + 0, 0x01);  // 115200 baud
+  x86::outb(kCom1 + 1, 0x00);
+  x86::outb(kCom1 + 3, 0x03);  // 8N1
+  x86::outb(kCom1 + 2, 0xc7);  // FIFOs on
+}
+
+void write(const char* text, size_t length) {
+  for (size_t i = 0; i < length; i++) {
+    if (text[i] == '\n') {
+      while (!(x86::inb(kLineStatus) & kTransmitEmpty)) x86::pause();
+      x86::outb(kCom1, '\r');
+    }
+    while (!(x86::inb(kLineStatus) & kTransmitEmpty)) x86::pause();
+    x86::outb(kCom1, static_cast<uint8_t>(text[i]));
+  }
+}
+
+}  // namespace nimbus::serial

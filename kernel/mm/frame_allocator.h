@@ -1,0 +1,23 @@
+// The kernel's physical frame allocator: a buddy allocator over all usable RAM, locked.
+#pragma once
+
+#include <cstdint>
+
+#include "kernel/lib/result.h"
+
+namespace nimbus {
+struct BootInfo;
+}
+
+namespace nimbus::frames {
+
+// Takes every usable range of the memory map except low memory, the kernel image, what
+// the early allocator handed out, and the boot modules.
+void init(const BootInfo& info);
+// 2^order contiguous frames, aligned to their size.
+Result<uint64_t> allocate(unsigned order);
+void free(uint64_t phys, unsigned order);
+uint64_t free_bytes();
+uint64_t total_bytes();
+
+}  // namespace nimbus::frames

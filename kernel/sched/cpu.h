@@ -1,0 +1,61 @@
+// Per-CPU data, reached through the GS base: the current thread, the run queue, timers.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "kernel/arch/x86_64/descriptors.h"
+#include "kernel/sched/run_queue.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sched/timer_queue.h"
+#include "kernel/sync/spinlock.h"
+
+namespace nimbus {
+
+struct Cpu {
+  Cpu* self = this;  // first, so %gs:0 yields the pointer
+  Thread* current = nullptr;
+  uint32_t index = 0;
+  uint32_t apic_id = 0;
+  Thread* idle = nullptr;
+  // The thread that ran before `current`, for finish_switch() on the other side.
+  Thread* previous = nullptr;
+
+  // Lock order: run_queue_lock before timer_lock; never two CPUs' run queue locks except
+  // through try_lock (work stealing).
+  Spinlock run_queue_lock;
+  RunQueue<Thread, &Thread::run_node> run_queue;
+  Spinlock timer_lock;
+  TimerQueue timers;
+
+  bool need_resched = false;
+  uint64_t slice_end_ns = 0;  // when `current` should yield, if others wait
+  std::atomic<bool> online{false};
+  std::atomic<uint64_t> context_switches{0};
+
+  x86::CpuDescriptors descriptors;
+};
+
+inline Cpu& this_cpu() {
+  Cpu* cpu;
+  asm volatile("movq %%gs:0, %0" : "=r"(cpu));
+  return *cpu;
+}
+inline Thread* current_thread() {
+  Thread* thread;
+  asm volatile("movq %%gs:8, %0" : "=r"(thread));
+  return thread;
+}
+
+namespace cpus {
+constexpr size_t kMax = 256;
+// Registers a CPU (it gets the next index); it runs nothing until it is online.
+void add(Cpu& cpu);
+// Points this CPU's GS base at its Cpu.
+void install_this_cpu(Cpu& cpu);
+size_t count();
+Cpu& get(size_t index);
+}  // namespace cpus
+
+}  // namespace nimbus

@@ -1,0 +1,283 @@
+// The preemptive scheduler: per-CPU run queues, time slices, wake-ups, sleeping, stealing.
+//
+// A CPU's run queue lock is held across a context switch and released by the thread
+// that resumes (finish_switch), so no other CPU can see a half-switched thread. A thread
+// may be woken and queued while it is still running on its CPU on its way to sleep; it
+// is then not stolen, because stealing skips the victim CPU's current thread.
+#include "kernel/sched/scheduler.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/fpu.h"
+#include "kernel/arch/x86_64/local_apic.h"
+#include "kernel/lib/panic.h"
+#include "kernel/sched/cpu.h"
+#include "kernel/sched/thread.h"
+#include "kernel/time/clock.h"
+
+extern "C" void switch_context(uint64_t* save_rsp, uint64_t next_rsp);
+
+namespace nimbus::scheduler {
+namespace {
+
+std::atomic<size_t> g_steal_start{0};
+
+void use_thread_stacks(Cpu& cpu, Thread* thread) {
+  x86::set_ist(cpu.descriptors, x86::IstSlot::interrupt, thread->stacks.interrupt_top);
+  x86::set_ist(cpu.descriptors, x86::IstSlot::exception, thread->stacks.exception_top);
+}
+
+bool is_idle(const Cpu& cpu) { return cpu.current == cpu.idle; }
+
+// Tickless: the timer is armed only for the next timer deadline, and for the end of the
+// current slice when another thread waits for this CPU. Interrupts are disabled.
+void program_timer(Cpu& cpu) {
+  uint64_t deadline = std::numeric_limits<uint64_t>::max();
+  cpu.timer_lock.lock_raw();
+  if (Timer* t = cpu.timers.earliest()) deadline = t->deadline_ns;
+  cpu.timer_lock.unlock_raw();
+  // An unlocked peek: a wake-up that races with it sends an IPI that re-programs.
+  if (!is_idle(cpu) && !cpu.run_queue.empty()) deadline = std::min(deadline, cpu.slice_end_ns);
+  apic::arm_timer_at_tsc(deadline == std::numeric_limits<uint64_t>::max() ? 0 : clock::tsc_at(deadline));
+}
+
+// Takes a waiting thread from the busiest other CPU. Called with this CPU's run queue
+// locked; other queues are only try-locked, so two stealing CPUs cannot deadlock.
+Thread* steal(Cpu& self) {
+  size_t count = cpus::count();
+  if (count < 2) return nullptr;
+  size_t start = g_steal_start.fetch_add(1, std::memory_order_relaxed);
+  Cpu* victim = nullptr;
+  size_t most = 0;
+  for (size_t i = 0; i < count; i++) {
+    Cpu& c = cpus::get((start + i) % count);
+    if (&c == &self || !c.online.load(std::memory_order_acquire)) continue;
+    size_t queued = c.run_queue.size();  // a hint; re-checked under the lock
+    if (queued > most) {
+      most = queued;
+      victim = &c;
+    }
+  }
+  if (!victim || !victim->run_queue_lock.try_lock_raw()) return nullptr;
+  Thread* thread = victim->run_queue.steal_candidate(victim->current);
+  if (thread) {
+    victim->run_queue.remove(thread);
+    thread->cpu = &self;
+  }
+  victim->run_queue_lock.unlock_raw();
+  return thread;
+}
+
+// Interrupts disabled on entry and on return.
+void schedule() {
+  Cpu& cpu = this_cpu();
+  cpu.run_queue_lock.lock_raw();
+  cpu.need_resched = false;
+  Thread* prev = cpu.current;
+  if (prev->state == ThreadState::running) {
+    prev->state = ThreadState::runnable;
+    if (prev->kind != ThreadKind::idle) cpu.run_queue.enqueue(prev);
+  }
+  Thread* next = cpu.run_queue.dequeue();
+  if (!next) next = steal(cpu);
+  if (!next) next = cpu.idle;
+  next->state = ThreadState::running;
+  cpu.slice_end_ns = clock::monotonic_ns() + kTimeSliceNs;
+  if (next == prev) {
+    cpu.run_queue_lock.unlock_raw();
+    program_timer(cpu);
+    return;
+  }
+  next->cpu = &cpu;
+  cpu.previous = prev;
+  cpu.current = next;
+  cpu.context_switches.fetch_add(1, std::memory_order_relaxed);
+  fpu::save(prev->extended_state);
+  fpu::restore(next->extended_state);
+  use_thread_stacks(cpu, next);
+  switch_context(&prev->saved_rsp, next->saved_rsp);
+  finish_switch();
+}
+
+// Wakes an idle CPU so it steals from `busy`, which has more work than it can run.
+void kick_idle_cpu(const Cpu& busy) {
+  for (size_t i = 0; i < cpus::count(); i++) {
+    Cpu& c = cpus::get(i);
+    if (&c != &busy && c.online.load(std::memory_order_acquire) && is_idle(c) && c.run_queue.empty()) {
+      apic::send_ipi(c.apic_id, apic::vector::kReschedule);
+      return;
+    }
+  }
+}
+
+void wake_sleeper(Timer* timer) { wake(static_cast<Thread*>(timer->context)); }
+
+}  // namespace
+
+void finish_switch() {
+  Cpu& cpu = this_cpu();
+  Thread* prev = cpu.previous;
+  cpu.run_queue_lock.unlock_raw();
+  program_timer(cpu);
+  if (prev && prev->state == ThreadState::dead) {
+    cpu.previous = nullptr;
+    prev->finish_exit();
+  }
+}
+
+void init_bsp(Cpu& cpu, const StackSet& stacks) {
+  cpu.current = Thread::adopt_current("boot", ThreadKind::boot, stacks);
+  cpu.current->cpu = &cpu;
+  cpu.online.store(true, std::memory_order_release);
+}
+
+void start_idle_thread(Cpu& cpu) {
+  auto idle = Thread::try_create_idle(cpu.index);
+  if (!idle) panic_with_status(ExitStatus::out_of_memory, "out of memory creating the idle thread");
+  cpu.idle = *idle;
+  cpu.idle->cpu = &cpu;
+}
+
+[[noreturn]] void idle_loop() {
+  for (;;) {
+    x86::disable_interrupts();
+    schedule();
+    // Back on the idle thread: a wake-up while switching may have queued work.
+    Cpu& cpu = this_cpu();
+    if (cpu.need_resched || !cpu.run_queue.empty()) continue;
+    x86::enable_interrupts_and_halt();
+  }
+}
+
+[[noreturn]] void run_ap(Cpu& cpu) {
+  // The AP's boot context becomes its idle thread; its stacks were allocated for it.
+  cpu.online.store(true, std::memory_order_release);
+  idle_loop();
+}
+
+void start(Thread* thread) {
+  size_t count = cpus::count();
+  CpuLoad loads[cpus::kMax];
+  for (size_t i = 0; i < count; i++) {
+    Cpu& c = cpus::get(i);
+    loads[i] = CpuLoad{c.run_queue.size(), !is_idle(c)};
+    if (!c.online.load(std::memory_order_acquire)) loads[i] = CpuLoad{~size_t{0} / 2, true};
+  }
+  bool interrupts = x86::save_and_disable_interrupts();
+  size_t target = least_loaded_cpu(std::span<const CpuLoad>(loads, count), this_cpu().index);
+  x86::restore_interrupts(interrupts);
+  start_on(thread, cpus::get(target));
+}
+
+void start_on(Thread* thread, Cpu& cpu) {
+  thread->cpu = &cpu;
+  thread->state = ThreadState::blocked;
+  wake(thread);
+}
+
+void wake(Thread* thread) {
+  bool interrupts = x86::save_and_disable_interrupts();
+  Cpu& self = this_cpu();
+  for (;;) {
+    Cpu* target = __atomic_load_n(&thread->cpu, __ATOMIC_ACQUIRE);
+    target->run_queue_lock.lock_raw();
+    if (thread->cpu != target) {  // stolen meanwhile: follow it
+      target->run_queue_lock.unlock_raw();
+      continue;
+    }
+    if (thread->state != ThreadState::blocked) {
+      target->run_queue_lock.unlock_raw();
+      break;
+    }
+    thread->state = ThreadState::runnable;
+    target->run_queue.enqueue(thread);
+    bool target_idle = is_idle(*target);
+    size_t queued = target->run_queue.size();
+    target->run_queue_lock.unlock_raw();
+    if (target != &self) {
+      apic::send_ipi(target->apic_id, apic::vector::kReschedule);
+    } else if (target_idle) {
+      self.need_resched = true;
+    } else {
+      program_timer(self);  // start the slice clock for the thread that now waits
+    }
+    if (!target_idle && queued > 0) kick_idle_cpu(*target);
+    break;
+  }
+  x86::restore_interrupts(interrupts);
+}
+
+void yield() {
+  bool interrupts = x86::save_and_disable_interrupts();
+  schedule();
+  x86::restore_interrupts(interrupts);
+}
+
+void block(Spinlock& held) {
+  ASSERT(!x86::interrupts_enabled());
+  held.unlock_raw();
+  schedule();
+}
+
+void arm_timer(Timer* timer) {
+  Cpu& cpu = this_cpu();
+  cpu.timer_lock.lock_raw();
+  cpu.timers.insert(timer);
+  bool earliest = cpu.timers.earliest() == timer;
+  cpu.timer_lock.unlock_raw();
+  if (earliest) program_timer(cpu);
+}
+
+bool cancel_timer(Cpu& cpu, Timer* timer) {
+  bool interrupts = cpu.timer_lock.lock();
+  bool armed = timer->is_armed();
+  if (armed) cpu.timers.remove(timer);
+  cpu.timer_lock.unlock(interrupts);
+  return armed;
+}
+
+void sleep_until(uint64_t deadline_ns) {
+  bool interrupts = x86::save_and_disable_interrupts();
+  Thread* self = current_thread();
+  self->sleep_timer.deadline_ns = deadline_ns;
+  self->sleep_timer.callback = wake_sleeper;
+  self->sleep_timer.context = self;
+  // Blocked before the timer is armed: it fires on this CPU, whose interrupts are off.
+  self->state = ThreadState::blocked;
+  arm_timer(&self->sleep_timer);
+  schedule();
+  x86::restore_interrupts(interrupts);
+}
+
+void sleep_for(uint64_t ns) { sleep_until(clock::monotonic_ns() + ns); }
+
+void on_timer_interrupt() {
+  Cpu& cpu = this_cpu();
+  uint64_t now = clock::monotonic_ns();
+  for (;;) {
+    cpu.timer_lock.lock_raw();
+    Timer* timer = cpu.timers.pop_expired(now);
+    cpu.timer_lock.unlock_raw();
+    if (!timer) break;
+    timer->callback(timer);
+  }
+  if (!cpu.run_queue.empty() && (is_idle(cpu) || now >= cpu.slice_end_ns)) cpu.need_resched = true;
+  program_timer(cpu);
+}
+
+void on_reschedule_ipi() {
+  Cpu& cpu = this_cpu();
+  if (is_idle(cpu)) {
+    cpu.need_resched = true;
+  } else {
+    program_timer(cpu);
+  }
+}
+
+void preempt_if_needed() {
+  if (this_cpu().need_resched) schedule();
+}
+
+}  // namespace nimbus::scheduler

@@ -1,0 +1,71 @@
+// A kernel thread: its saved context, stacks, extended FPU state and life cycle.
+#pragma once
+
+#include <cstdint>
+
+#include "kernel/lib/intrusive_list.h"
+#include "kernel/lib/result.h"
+#include "kernel/mm/kernel_stacks.h"
+#include "kernel/sched/timer_queue.h"
+#include "kernel/sync/wait_queue.h"
+
+namespace nimbus {
+
+struct Cpu;
+
+enum class ThreadState : uint8_t { runnable, running, blocked, dead };
+enum class ThreadKind : uint8_t { normal, idle, boot };
+
+class Thread {
+ public:
+  using Entry = void (*)(void*);
+
+  // Creates a thread that starts running `entry(argument)` at once, on the least-loaded
+  // CPU (later moved by work stealing). Join or detach it.
+  static Result<Thread*> try_create(const char* name, Entry entry, void* argument);
+  // As try_create(), but the thread runs only on CPU `cpu_index`.
+  static Result<Thread*> try_create_pinned(const char* name, Entry entry, void* argument, uint32_t cpu_index);
+  // Waits for the thread to end and frees it.
+  void join();
+  // The thread frees itself when it ends.
+  void detach();
+  [[noreturn]] static void exit();
+
+  uint64_t id() const { return m_id; }
+  bool is_pinned() const { return m_pinned; }
+  const char* name() const { return m_name; }
+
+  // --- used by the scheduler ---
+  uint64_t saved_rsp = 0;  // first: switch_context() stores here
+  Cpu* cpu = nullptr;
+  ThreadState state = ThreadState::runnable;
+  ThreadKind kind = ThreadKind::normal;
+  ListNode run_node;  // in a run queue
+  Timer sleep_timer;
+  bool timed_out = false;
+  void* extended_state = nullptr;  // xsave area, 64-byte aligned
+  StackSet stacks;
+
+  // Wraps the running boot code (or an AP's first context) as a thread.
+  static Thread* adopt_current(const char* name, ThreadKind kind, const StackSet& stacks);
+  static Result<Thread*> try_create_idle(uint32_t cpu_index);
+  // Called once the thread can no longer run: wakes joiners or frees a detached thread.
+  void finish_exit();
+
+ private:
+  Thread() = default;
+  static Result<Thread*> try_allocate(const char* name);
+  void prepare_start(Entry entry, void* argument);
+  static Result<Thread*> try_create_with_stacks(const char* name, Entry entry, void* argument);
+  void destroy();
+
+  uint64_t m_id = 0;
+  char m_name[24] = {};
+  Spinlock m_exit_lock;  // guards m_exited, m_detached, m_joiners
+  bool m_exited = false;
+  bool m_detached = false;
+  bool m_pinned = false;
+  WaitQueue m_joiners;
+};
+
+}  // namespace nimbus

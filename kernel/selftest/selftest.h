@@ -1,0 +1,21 @@
+// The kernel's self-tests: the default job until applications run, and what the VM tests
+// select with `test=NAME` on the kernel command line.
+#pragma once
+
+#include <string_view>
+
+namespace nimbus::selftest {
+
+// Runs the named test (empty: the default self-test); returns the VM exit status.
+int run(std::string_view name);
+
+// The individual tests; each prints one "<name>: ok ..." or "<name>: FAILED ..." line.
+bool allocation();
+bool threads_on_every_cpu();
+bool timers();
+bool thread_churn();
+bool mutex_counter();
+bool sleep_accuracy();
+[[noreturn]] void deliberate_page_fault();
+
+}  // namespace nimbus::selftest

@@ -1,0 +1,56 @@
+// Threads waiting for an event.
+#include "kernel/sync/wait_queue.h"
+
+#include "kernel/sched/cpu.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/sched/thread.h"
+
+namespace nimbus {
+
+void WaitQueue::wait(Spinlock& held) {
+  Waiter waiter{current_thread()};
+  m_waiters.push_back(&waiter);
+  // Set under `held`: a waker takes `held` before it can see this waiter.
+  waiter.thread->state = ThreadState::blocked;
+  scheduler::block(held);
+  held.lock_raw();
+  // A stray wake-up (a timeout racing with its cancellation) leaves us queued.
+  if (!waiter.woken) m_waiters.remove(&waiter);
+}
+
+namespace {
+void wake_on_timeout(Timer* timer) { scheduler::wake(static_cast<Thread*>(timer->context)); }
+}  // namespace
+
+bool WaitQueue::wait_until(Spinlock& held, uint64_t deadline_ns) {
+  Thread* self = current_thread();
+  Waiter waiter{self};
+  m_waiters.push_back(&waiter);
+  self->state = ThreadState::blocked;
+  Cpu& armed_on = this_cpu();
+  self->sleep_timer.deadline_ns = deadline_ns;
+  self->sleep_timer.callback = wake_on_timeout;
+  self->sleep_timer.context = self;
+  scheduler::arm_timer(&self->sleep_timer);
+  scheduler::block(held);
+  scheduler::cancel_timer(armed_on, &self->sleep_timer);
+  held.lock_raw();
+  if (!waiter.woken) m_waiters.remove(&waiter);
+  return waiter.woken;
+}
+
+bool WaitQueue::wake_one() {
+  Waiter* waiter = m_waiters.pop_front();
+  if (!waiter) return false;
+  waiter->woken = true;
+  scheduler::wake(waiter->thread);
+  return true;
+}
+
+size_t WaitQueue::wake_all() {
+  size_t woken = 0;
+  while (wake_one()) woken++;
+  return woken;
+}
+
+}  // namespace nimbus

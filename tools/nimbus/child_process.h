@@ -1,0 +1,31 @@
+// run_child(): runs QEMU as a child process, with piped stderr, a time limit, forwarded signals.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli_error.h"
+
+struct ChildSpec {
+  std::vector<std::string> argv;  // argv[0] is the executable's path
+  std::optional<std::chrono::milliseconds> time_limit;
+  bool forward_stderr = true;  // copy the child's stderr to ours as it arrives
+  bool detach_stdio = false;   // stdin and stdout on /dev/null instead of ours
+  // Called for each complete stderr line; returning true kills the child at once.
+  std::function<bool(std::string_view line)> stop_on_line;
+};
+
+struct ChildOutcome {
+  enum class Ending { Exited, Signaled, TimedOut, StoppedOnLine };
+  Ending ending = Ending::Exited;
+  int code = 0;  // exit status (Exited) or signal number (Signaled)
+  std::chrono::milliseconds elapsed{0};
+  std::vector<std::string> stderr_lines;
+};
+
+// Fails only when the child cannot be started at all.
+CliResult<ChildOutcome> run_child(const ChildSpec& spec);

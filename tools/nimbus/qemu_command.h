@@ -1,0 +1,28 @@
+// build_qemu_command(): the QEMU command line for a run, and its shell-quoted form for --dry-run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "accel.h"
+#include "run_options.h"
+
+struct QemuSetup {
+  std::string qemu;
+  std::string kernel;
+  Accel accel = Accel::Tcg;
+  // The guest TSC rate the kernel is told (tsc_khz=); none under KVM, where kvmclock says it.
+  std::optional<std::uint64_t> tsc_khz;
+  // Where QEMU's debugcon writes the guest's full exit status (see run_command.cc).
+  std::string status_file;
+};
+
+// The words passed to the guest with -append: CLI flags first, then the user's "--" arguments.
+std::string kernel_command_line(const RunOptions& options, std::optional<std::uint64_t> tsc_khz);
+
+std::vector<std::string> build_qemu_command(const RunOptions& options, const QemuSetup& setup);
+
+// Quotes each word only when the shell would need it, so the line can be pasted back.
+std::string shell_quoted(const std::vector<std::string>& words);

@@ -1,0 +1,194 @@
+// run_command(): `nimbus run`, which boots the kernel under QEMU and exits with the guest's status.
+#include "run_command.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <chrono>
+#include <iostream>
+#include <optional>
+
+#include "accel.h"
+#include "child_process.h"
+#include "host_cache.h"
+#include "host_paths.h"
+#include "host_tsc.h"
+#include "kvm_device.h"
+#include "qemu_command.h"
+#include "run_options.h"
+#include "text.h"
+
+namespace {
+
+// With -icount shift=0 the guest TSC advances once per instruction at a nominal 1 GHz.
+constexpr std::uint64_t kIcountTscKhz = 1'000'000;
+
+void say(const std::string& message) {
+  std::cerr << "nimbus: " << message << std::endl;
+}
+
+// QEMU reports its own failures (bad option, unreadable kernel) with exit status 1, which is also
+// what a guest status of 0 looks like; its error lines on stderr tell the two apart.
+std::optional<std::string> qemu_error_line(const std::vector<std::string>& lines) {
+  for (const std::string& line : lines) {
+    if (!line.starts_with("qemu-system") && !line.starts_with("qemu:")) continue;
+    if (line.find(": warning:") != std::string::npos) continue;
+    std::string_view text = line;
+    if (auto colon = text.find(": "); colon != std::string_view::npos)
+      text.remove_prefix(colon + 2);
+    return std::string(text);
+  }
+  return std::nullopt;
+}
+
+// QEMU exits with status 0 after "terminating on signal N" (a Ctrl-C, or a signal we forwarded).
+std::optional<int> terminating_signal(const std::vector<std::string>& lines) {
+  constexpr std::string_view kMarker = "terminating on signal ";
+  for (const std::string& line : lines) {
+    auto at = line.find(kMarker);
+    if (at == std::string::npos) continue;
+    const char* first = line.data() + at + kMarker.size();
+    int signal_number = 0;
+    auto [end, ec] = std::from_chars(first, line.data() + line.size(), signal_number);
+    if (ec == std::errc{} && signal_number > 0) return signal_number;
+  }
+  return std::nullopt;
+}
+
+// isa-debug-exit makes QEMU exit with (status << 1) | 1, and the OS keeps only the low 8 bits of
+// that, so the top bit of the status is lost (250 arrives as 122). The kernel therefore first
+// writes the whole status as text to QEMU's debugcon, which QEMU puts in a file; the exit code
+// is the fallback when that file says nothing.
+int guest_status_from_exit(int rc, const std::string& status_file) {
+  std::ifstream file(status_file);
+  int status = -1;
+  if (file >> status && status >= 0 && status <= 255 && (status & 0x7f) == (rc >> 1)) return status;
+  return rc >> 1;
+}
+
+// A private temporary file for the status channel, removed when the run ends.
+std::string status_file_pattern() {
+  const char* dir = std::getenv("TMPDIR");
+  return cat(dir && *dir ? dir : "/tmp", "/nimbus-status-XXXXXX");
+}
+
+class StatusFile {
+ public:
+  StatusFile() {
+    std::string pattern = status_file_pattern();
+    int fd = mkstemp(pattern.data());
+    if (fd >= 0) {
+      close(fd);
+      m_path = pattern;
+    }
+  }
+  ~StatusFile() {
+    if (!m_path.empty()) unlink(m_path.c_str());
+  }
+  StatusFile(const StatusFile&) = delete;
+  StatusFile& operator=(const StatusFile&) = delete;
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+};
+
+const char* describe_guest_status(int status) {
+  switch (status) {
+    case 1:
+      return "self-test failure";
+    case 250:
+      return "kernel panic";
+    case 251:
+      return "out of memory";
+    case 252:
+      return "bad kernel command line";
+    default:
+      return nullptr;
+  }
+}
+
+int exit_status_for(const ChildOutcome& outcome, const RunOptions& options, const std::string& status_file) {
+  using Ending = ChildOutcome::Ending;
+  switch (outcome.ending) {
+    case Ending::TimedOut:
+      say(cat("timeout after ", options.timeout_text, " s"));
+      return exit_status::kTimeout;
+    case Ending::Signaled:
+      return 128 + outcome.code;
+    case Ending::StoppedOnLine:
+    case Ending::Exited:
+      break;
+  }
+
+  int rc = outcome.code;
+  if (rc == 0) {
+    if (auto signal_number = terminating_signal(outcome.stderr_lines)) return 128 + *signal_number;
+    say("guest stopped without an exit status (reset or triple fault)");
+    return exit_status::kCliFailure;
+  }
+  if (rc == 1) {
+    if (auto error = qemu_error_line(outcome.stderr_lines)) {
+      say(cat("qemu failed: ", *error));
+      return exit_status::kCliFailure;
+    }
+  }
+  if (rc % 2 == 0) {
+    say(cat("qemu failed: exit status ", rc));
+    return exit_status::kCliFailure;
+  }
+
+  int status = guest_status_from_exit(rc, status_file);
+  const char* meaning = describe_guest_status(status);
+  // The common failures get a one-line name; the guest has already printed the details.
+  if (meaning && (status != 1 || options.verbose))
+    say(cat("guest exited with status ", status, " (", meaning, ")"));
+  else if (status != 0 && options.verbose)
+    say(cat("guest exited with status ", status));
+  return status;
+}
+
+CliResult<int> run(std::span<const std::string_view> args) {
+  RunOptions options = TRY_CLI(parse_run_options(args));
+  std::string qemu = TRY_CLI(resolve_qemu(options.qemu_path));
+  std::string kernel = kernel_path(options.kernel_path);
+
+  KvmDevice kvm = inspect_kvm_device();
+  HostCache cache = HostCache::load(kvm);
+  StatusFile status_file;
+  if (status_file.path().empty() && !options.dry_run)
+    return cli_error(exit_status::kCliFailure, "cannot create a temporary file (check TMPDIR)");
+  QemuSetup setup{qemu, kernel, resolve_accel(options, qemu, kvm, cache), std::nullopt,
+                  options.dry_run ? status_file_pattern() : status_file.path()};
+  if (setup.accel == Accel::Tcg)
+    setup.tsc_khz = options.icount ? kIcountTscKhz : host_tsc_khz(cache);
+  std::vector<std::string> argv = build_qemu_command(options, setup);
+
+  if (options.dry_run) {
+    std::cout << shell_quoted(argv) << std::endl;
+    return 0;
+  }
+  TRY_CLI(check_kernel_readable(kernel, options.kernel_path.has_value()));
+  if (options.verbose) say(cat("running ", shell_quoted(argv)));
+
+  ChildSpec spec;
+  spec.argv = std::move(argv);
+  if (options.timeout_seconds > 0)
+    spec.time_limit = std::chrono::ceil<std::chrono::milliseconds>(
+        std::chrono::duration<double>(options.timeout_seconds));
+  // The console is QEMU's -serial stdio: our stdin and stdout, inherited untouched.
+  std::cout.flush();
+  ChildOutcome outcome = TRY_CLI(run_child(spec));
+  return exit_status_for(outcome, options, status_file.path());
+}
+
+}  // namespace
+
+int run_command(std::span<const std::string_view> args) {
+  auto status = run(args);
+  if (status) return *status;
+  say(status.error().message);
+  return status.error().exit_status;
+}

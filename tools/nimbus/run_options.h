@@ -1,0 +1,39 @@
+// RunOptions: what `nimbus run` was asked to do, and the parser for its command line.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli_error.h"
+
+enum class AccelChoice { Auto, Kvm, Tcg };
+enum class Machine { Microvm, Q35 };
+
+// Smallest guest the kernel can boot in; below it the CLI refuses rather than letting the guest
+// die.
+inline constexpr std::uint64_t kMinMemoryMib = 4;
+inline constexpr unsigned kMaxCpus = 255;  // xAPIC IDs 0..254; 255 is the broadcast ID
+
+struct RunOptions {
+  AccelChoice accel = AccelChoice::Auto;
+  std::uint64_t memory_mib = 128;
+  unsigned cpus = 1;
+  Machine machine = Machine::Microvm;
+  double timeout_seconds = 0;  // 0 = no limit
+  std::string timeout_text;    // as typed, for the timeout message
+  bool verbose = false;
+  bool bootchart = false;
+  bool boot_only = false;
+  bool icount = false;
+  bool dry_run = false;
+  std::optional<std::string> kernel_path;
+  std::optional<std::string> qemu_path;
+  std::vector<std::string> kernel_args;  // everything after "--", passed to the guest verbatim
+};
+
+// Parses the arguments that follow "run". Usage errors carry exit status 2.
+CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args);
