@@ -17,5 +17,6 @@ bool thread_churn();
 bool mutex_counter();
 bool sleep_accuracy();
 [[noreturn]] void deliberate_page_fault();
+[[noreturn]] void exhaust_memory();
 
 }  // namespace nimbus::selftest

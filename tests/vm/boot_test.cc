@@ -21,6 +21,10 @@ constexpr std::string_view kSleepOk = "sleep: ok";
 constexpr std::string_view kPageFault = "page fault";
 constexpr std::string_view kBacktrace = "backtrace";
 constexpr int kPanicStatus = 250;
+constexpr std::string_view kOutOfMemory = "out of memory";
+constexpr int kOutOfMemoryStatus = 251;
+constexpr std::string_view kUnknownOption = "unknown option 'no-such-option'";
+constexpr int kBadCommandLineStatus = 252;
 }  // namespace kernel_says
 
 // Generous limits: they only matter when something hangs, and TCG on a loaded 2-core machine is
@@ -114,6 +118,27 @@ TEST(KernelTests, PageFaultPanicsWithABacktrace) {
   EXPECT_EQ(run.status, kernel_says::kPanicStatus) << describe(args, run);
   EXPECT_TRUE(contains(run.output(), kernel_says::kPageFault)) << describe(args, run);
   EXPECT_TRUE(contains(run.output(), kernel_says::kBacktrace)) << describe(args, run);
+}
+
+TEST(KernelTests, ExhaustedMemoryIsAClearErrorNotAHang) {
+  Args args{"--memory", "16M", "--", "test=oom"};
+  NimbusRun run = boot(args, kTestSeconds);
+  EXPECT_EQ(run.status, kernel_says::kOutOfMemoryStatus) << describe(args, run);
+  EXPECT_TRUE(contains(run.output(), kernel_says::kOutOfMemory)) << describe(args, run);
+}
+
+TEST(KernelTests, UnknownKernelOptionIsRefused) {
+  Args args{"--", "no-such-option"};
+  NimbusRun run = boot(args, kBootSeconds);
+  EXPECT_EQ(run.status, kernel_says::kBadCommandLineStatus) << describe(args, run);
+  EXPECT_TRUE(contains(run.output(), kernel_says::kUnknownOption)) << describe(args, run);
+}
+
+TEST(Boot, SixtyFourCpusBootAndRunTheSelfTest) {
+  Args args{"--cpus", "64"};
+  NimbusRun run = boot(args, kTestSeconds);
+  EXPECT_EQ(run.status, 0) << describe(args, run);
+  EXPECT_TRUE(contains(run.out, "threads: ok (64 cpus")) << describe(args, run);
 }
 
 class BootWithMemory : public testing::TestWithParam<std::string> {};
