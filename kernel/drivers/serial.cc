@@ -19,12 +19,10 @@ void init() {
   x86::outb(kCom1 + 2, 0xc7);  // FIFOs on
 }
 
+// Bytes go out unchanged (no "\r\n"): a program's output must reach the host byte for byte,
+// and QEMU leaves output processing on for a terminal on its stdio.
 void write(const char* text, size_t length) {
   for (size_t i = 0; i < length; i++) {
-    if (text[i] == '\n') {
-      while (!(x86::inb(kLineStatus) & kTransmitEmpty)) x86::pause();
-      x86::outb(kCom1, '\r');
-    }
     while (!(x86::inb(kLineStatus) & kTransmitEmpty)) x86::pause();
     x86::outb(kCom1, static_cast<uint8_t>(text[i]));
   }

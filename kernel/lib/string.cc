@@ -50,4 +50,26 @@ size_t strlen(const char* s) {
   return n;
 }
 
+char* strcpy(char* __restrict dest, const char* __restrict src) {
+  char* d = dest;
+  while ((*d++ = *src++)) {
+  }
+  return dest;
+}
+
+int strcmp(const char* a, const char* b) {
+  while (*a && *a == *b) {
+    a++;
+    b++;
+  }
+  return static_cast<unsigned char>(*a) - static_cast<unsigned char>(*b);
+}
+
+int strncmp(const char* a, const char* b, size_t n) {
+  for (; n; n--, a++, b++) {
+    if (*a != *b || !*a) return static_cast<unsigned char>(*a) - static_cast<unsigned char>(*b);
+  }
+  return 0;
+}
+
 }  // extern "C"

@@ -14,8 +14,11 @@
 namespace nimbus {
 
 struct Cpu {
-  Cpu* self = this;  // first, so %gs:0 yields the pointer
-  Thread* current = nullptr;
+  // The first fields are read by assembly at fixed %gs offsets (see the static_asserts).
+  Cpu* self = this;  // %gs:0
+  Thread* current = nullptr;  // %gs:8
+  uint64_t syscall_stack_top = 0;  // %gs:16, the current thread's kernel stack for syscalls
+  uint64_t user_rsp_scratch = 0;   // %gs:24, the application's %rsp during syscall entry
   uint32_t index = 0;
   uint32_t apic_id = 0;
   Thread* idle = nullptr;
@@ -36,6 +39,9 @@ struct Cpu {
 
   x86::CpuDescriptors descriptors;
 };
+
+static_assert(offsetof(Cpu, current) == 8 && offsetof(Cpu, syscall_stack_top) == 16 &&
+              offsetof(Cpu, user_rsp_scratch) == 24);
 
 inline Cpu& this_cpu() {
   Cpu* cpu;

@@ -96,7 +96,10 @@ void schedule() {
   cpu.context_switches.fetch_add(1, std::memory_order_relaxed);
   fpu::save(prev->extended_state);
   fpu::restore(next->extended_state);
+  prev->fs_base = x86::rdmsr(x86::msr::kFsBase);
+  x86::wrmsr(x86::msr::kFsBase, next->fs_base);
   use_thread_stacks(cpu, next);
+  cpu.syscall_stack_top = next->stacks.main_top;
   switch_context(&prev->saved_rsp, next->saved_rsp);
   finish_switch();
 }

@@ -12,6 +12,10 @@
 namespace nimbus {
 
 struct Cpu;
+namespace linux {
+struct LinuxThread;
+struct SyscallFrame;
+}  // namespace linux
 
 enum class ThreadState : uint8_t { runnable, running, blocked, dead };
 enum class ThreadKind : uint8_t { normal, idle, boot };
@@ -45,6 +49,11 @@ class Thread {
   bool timed_out = false;
   void* extended_state = nullptr;  // xsave area, 64-byte aligned
   StackSet stacks;
+  // Application threads: the %fs base (TLS), saved and restored on every switch; the Linux
+  // per-thread state; the registers of the syscall in progress.
+  uint64_t fs_base = 0;
+  linux::LinuxThread* linux_thread = nullptr;
+  linux::SyscallFrame* syscall_frame = nullptr;
 
   // Wraps the running boot code (or an AP's first context) as a thread.
   static Thread* adopt_current(const char* name, ThreadKind kind, const StackSet& stacks);

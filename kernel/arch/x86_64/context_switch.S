@@ -29,3 +29,28 @@ thread_trampoline:
     movq %r13, %rsi
     call thread_start
     ud2
+
+/* enter_application(entry, stack): the first jump into a program, with the register state
+ * the x86-64 psABI gives a new process (3.4.1): %rsp at argc, %rdx = 0 (no atexit
+ * function), everything else zero, direction flag clear, interrupts on. */
+    .globl enter_application
+enter_application:
+    movq %rsi, %rsp
+    movq %rdi, %rcx
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    xorl %edx, %edx
+    xorl %esi, %esi
+    xorl %edi, %edi
+    xorl %ebp, %ebp
+    xorl %r8d, %r8d
+    xorl %r9d, %r9d
+    xorl %r10d, %r10d
+    xorl %r11d, %r11d
+    xorl %r12d, %r12d
+    xorl %r13d, %r13d
+    xorl %r14d, %r14d
+    xorl %r15d, %r15d
+    pushq $0x202
+    popfq
+    jmp *%rcx

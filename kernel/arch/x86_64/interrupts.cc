@@ -4,7 +4,9 @@
 #include "kernel/arch/x86_64/interrupt_frame.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/local_apic.h"
+#include "kernel/arch/x86_64/tlb.h"
 #include "kernel/lib/panic.h"
+#include "kernel/linux/page_fault.h"
 #include "kernel/sched/scheduler.h"
 
 namespace nimbus {
@@ -28,6 +30,8 @@ extern "C" void interrupt_dispatch(nimbus::InterruptFrame* frame) {
   uint64_t vector = frame->vector;
   if (vector < 32) {
     if (vector == 2 && panic_in_progress()) halt_this_cpu_forever();
+    if (vector == 14 && linux::handle_application_page_fault(*frame, x86::read_cr2())) return;
+    if (linux::handle_application_exception(*frame)) return;
     panic_on_exception(*frame, kExceptionNames[vector]);
   }
   switch (vector) {
@@ -38,6 +42,10 @@ extern "C" void interrupt_dispatch(nimbus::InterruptFrame* frame) {
     case apic::vector::kReschedule:
       apic::end_of_interrupt();
       scheduler::on_reschedule_ipi();
+      break;
+    case apic::vector::kTlbShootdown:
+      tlb::on_shootdown_ipi();
+      apic::end_of_interrupt();
       break;
     case apic::vector::kStop:
       halt_this_cpu_forever();

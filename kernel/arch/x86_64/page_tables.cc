@@ -166,6 +166,94 @@ void* map_physical(uint64_t phys, size_t size, Caching caching) {
   return reinterpret_cast<void*>(DIRECT_MAP_BASE + phys);
 }
 
+namespace {
+// A software-available PTE bit: "detached by detach_range, frame still owned".
+constexpr uint64_t kDetached = 1ull << 9;
+
+// Calls f(entry) for every non-zero 4 KiB entry in [begin, end), skipping whole absent
+// tables. Expects g_lock held.
+template <typename F>
+void for_each_entry_locked(uintptr_t begin, uintptr_t end, F f) {
+  uintptr_t va = begin;
+  while (va < end) {
+    uint64_t* current = table(g_root);
+    int level = 3;
+    bool descended = true;
+    for (; level > 0; level--) {
+      uint64_t entry = current[index(va, level)];
+      if (!(entry & pte::kPresent) || (entry & pte::kLarge)) {
+        descended = false;
+        break;
+      }
+      current = table(entry & pte::kAddressMask);
+    }
+    if (!descended) {
+      // Skip to the end of what the missing entry at `level` would have covered.
+      uintptr_t span = 1ull << (12 + 9 * level);
+      uintptr_t next = (va & ~(span - 1)) + span;
+      if (next <= va) return;
+      va = next;
+      continue;
+    }
+    for (unsigned i = index(va, 0); i < 512 && va < end; i++, va += kPageSize) {
+      if (current[i]) f(va, current[i]);
+    }
+  }
+}
+}  // namespace
+
+size_t detach_range(uintptr_t begin, uintptr_t end) {
+  SpinlockGuard guard(g_lock);
+  size_t count = 0;
+  for_each_entry_locked(begin, end, [&](uintptr_t, uint64_t& entry) {
+    if (entry & pte::kPresent) {
+      entry = (entry & ~pte::kPresent) | kDetached;
+      count++;
+    }
+  });
+  return count;
+}
+
+void release_detached_range(uintptr_t begin, uintptr_t end, void (*free_frame)(uint64_t)) {
+  SpinlockGuard guard(g_lock);
+  for_each_entry_locked(begin, end, [&](uintptr_t, uint64_t& entry) {
+    if (entry & kDetached) free_frame(entry & pte::kAddressMask);
+    entry = 0;
+  });
+}
+
+size_t protect_range(uintptr_t begin, uintptr_t end, uint64_t flags) {
+  SpinlockGuard guard(g_lock);
+  size_t count = 0;
+  uint64_t allowed = g_no_execute ? flags : flags & ~pte::kNoExecute;
+  for_each_entry_locked(begin, end, [&](uintptr_t, uint64_t& entry) {
+    if (!(entry & pte::kPresent)) return;
+    entry = (entry & pte::kAddressMask) | pte::kPresent | allowed;
+    count++;
+  });
+  return count;
+}
+
+uint64_t lookup_page(uintptr_t virt) {
+  SpinlockGuard guard(g_lock);
+  uint64_t* entry = walk_existing(virt);
+  return entry ? *entry : 0;
+}
+
+bool protect_page(uintptr_t virt, uint64_t flags) {
+  SpinlockGuard guard(g_lock);
+  uint64_t* entry = walk_existing(virt);
+  if (!entry || !(*entry & pte::kPresent)) return false;
+  *entry = (*entry & pte::kAddressMask) | pte::kPresent | (g_no_execute ? flags : flags & ~pte::kNoExecute);
+  return true;
+}
+
+uint64_t application_flags(bool writable, bool executable) {
+  // Applications run in ring 0 too, so their pages are supervisor pages; permissions are
+  // enforced through the writable and no-execute bits (CR0.WP makes ring 0 honour them).
+  return (writable ? pte::kWritable : 0) | (executable ? 0 : pte::kNoExecute);
+}
+
 bool is_mapped(uintptr_t virt) {
   uint64_t* current = table(g_root);
   for (int l = 3; l >= 0; l--) {

@@ -45,5 +45,20 @@ enum class Caching { uncached, write_back };
 void* map_physical(uint64_t phys, size_t size, Caching caching);
 // Whether `virt` is mapped (for the fault handler's diagnosis).
 bool is_mapped(uintptr_t virt);
+// The 4 KiB entry mapping `virt`, or 0.
+uint64_t lookup_page(uintptr_t virt);
+// Replaces the permission bits of a present 4 KiB mapping; false if none. The caller
+// flushes TLBs.
+bool protect_page(uintptr_t virt, uint64_t flags);
+
+// Range operations on application mappings, skipping absent page tables so that huge sparse
+// ranges cost little. Unmapping is two-phase, so no frame is reused before every CPU's TLB
+// has forgotten it: detach (clear present, keep the frame), flush TLBs, then release.
+size_t detach_range(uintptr_t begin, uintptr_t end);
+void release_detached_range(uintptr_t begin, uintptr_t end, void (*free_frame)(uint64_t phys));
+size_t protect_range(uintptr_t begin, uintptr_t end, uint64_t flags);
+
+// Page-table flags for an application page with these permissions.
+uint64_t application_flags(bool writable, bool executable);
 
 }  // namespace nimbus::mmu

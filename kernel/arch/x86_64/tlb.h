@@ -1,0 +1,14 @@
+// TLB shootdown: after changing or removing application mappings, make every CPU forget them.
+#pragma once
+
+#include <cstdint>
+
+namespace nimbus::tlb {
+
+// Flushes [begin, end) on this CPU and every other online CPU, and returns once all have.
+// Call with interrupts enabled and no spinlock held (other CPUs must be able to answer).
+void flush_range_everywhere(uintptr_t begin, uintptr_t end);
+// The IPI handler.
+void on_shootdown_ipi();
+
+}  // namespace nimbus::tlb

@@ -1,0 +1,36 @@
+// Page faults on application addresses: fill the page on first touch, or turn a bad
+// access into the application's SIGSEGV. (The kernel touches application memory only after
+// checking the range, so a kernel fault here is a kernel bug.)
+#include "kernel/linux/page_fault.h"
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/interrupt_frame.h"
+#include "kernel/lib/console.h"
+#include "kernel/linux/process.h"
+#include "kernel/linux/signals.h"
+
+extern "C" char __kernel_start[], __kernel_end[];
+
+namespace nimbus::linux {
+namespace {
+constexpr uint64_t kErrorWrite = 1u << 1;
+constexpr uint64_t kErrorFetch = 1u << 4;
+}  // namespace
+
+bool handle_application_page_fault(InterruptFrame& frame, uint64_t address) {
+  if (address >= AddressSpace::kEnd + 4096 || !has_process()) return false;
+  bool kernel_code = frame.rip >= reinterpret_cast<uint64_t>(__kernel_start) &&
+                     frame.rip < reinterpret_cast<uint64_t>(__kernel_end);
+  // Filling a page may sleep (locks, memory): only if the faulting code could be interrupted.
+  if (!(frame.rflags & x86::kFlagInterrupts)) return false;
+  x86::enable_interrupts();
+  FaultOutcome outcome =
+      address_space().handle_fault(address, frame.error_code & kErrorWrite, frame.error_code & kErrorFetch);
+  x86::disable_interrupts();
+  if (outcome == FaultOutcome::handled) return true;
+  if (kernel_code) return false;  // the kernel's own bad access: panic with the frame
+  raise_fault_signal(frame, kSigsegv, outcome == FaultOutcome::no_mapping ? kSegvMapErr : kSegvAccErr, address);
+  return true;
+}
+
+}  // namespace nimbus::linux
