@@ -13,6 +13,7 @@
 #include "kernel/platform/kvm/power.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/sched/thread.h"
+#include "kernel/sync/spinlock.h"
 
 extern "C" [[noreturn]] void enter_application(uint64_t entry, uint64_t stack);
 
@@ -21,6 +22,8 @@ namespace {
 
 AddressSpace* g_space = nullptr;
 LinuxThread g_main_thread;
+Spinlock g_threads_lock;
+IntrusiveList<LinuxThread, &LinuxThread::node> g_threads;
 
 // The main stack: 8 MiB reserved (filled on touch), below an unmapped guard gap.
 constexpr uintptr_t kStackTop = AddressSpace::kEnd;
@@ -97,15 +100,39 @@ void start_application(void* argument) {
   heap::free(start);
   Thread* self = current_thread();
   self->linux_thread = &g_main_thread;
+  g_main_thread.thread = self;
+  register_thread(g_main_thread);
   enter_application(entry, stack);
 }
 
 }  // namespace
 
+void register_thread(LinuxThread& thread) {
+  SpinlockGuard guard(g_threads_lock);
+  g_threads.push_back(&thread);
+}
+
+void unregister_thread(LinuxThread& thread) {
+  SpinlockGuard guard(g_threads_lock);
+  g_threads.remove(&thread);
+}
+
+bool with_thread(uint32_t tid, void (*f)(LinuxThread&, void*), void* context) {
+  SpinlockGuard guard(g_threads_lock);
+  for (LinuxThread* t = g_threads.front(); t; t = g_threads.next(t)) {
+    if (tid == 0 || t->tid == tid) {
+      f(*t, context);
+      return true;
+    }
+  }
+  return false;
+}
+
 AddressSpace& address_space() { return *g_space; }
 bool has_process() { return g_space != nullptr; }
 SyscallFrame*& current_syscall_frame() { return current_thread()->syscall_frame; }
 LinuxThread& current_linux_thread() { return *current_thread()->linux_thread; }
+LinuxThread& main_linux_thread() { return g_main_thread; }
 
 int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, OpenFile open_interpreter) {
   auto space = AddressSpace::try_create();

@@ -1,41 +1,453 @@
-// Signals. Today: synchronous faults and default actions (the program ends with status
-// 128 + signal, as a shell reports it). Handlers, masks and asynchronous delivery come with
-// the signal syscalls.
+// Signals: actions, masks, pending sets, and delivery on the application's stack with an
+// x86-64 rt_sigframe (arch/x86/kernel/signal.c's layout), so handlers see siginfo and a
+// ucontext they can inspect and modify, and rt_sigreturn resumes exactly where they left.
 #include "kernel/linux/signals.h"
 
+#include <cstring>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/fpu.h"
 #include "kernel/arch/x86_64/interrupt_frame.h"
+#include "kernel/arch/x86_64/local_apic.h"
 #include "kernel/lib/console.h"
 #include "kernel/linux/page_fault.h"
 #include "kernel/linux/process.h"
+#include "kernel/linux/syscall_frame.h"
+#include "kernel/linux/syscalls.h"
+#include "kernel/linux/user_memory.h"
+#include "kernel/sched/cpu.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sync/spinlock.h"
 
 extern "C" char __kernel_start[], __kernel_end[];
+extern "C" [[noreturn]] void resume_full_registers(const void* registers);
 
 namespace nimbus::linux {
+namespace {
 
-void die_by_signal(int signal) { exit_process(128 + signal); }
+constexpr uint64_t kSigDfl = 0;
+constexpr uint64_t kSigIgn = 1;
+constexpr uint64_t kSaSiginfo = 4;
+constexpr uint64_t kSaOnstack = 0x08000000;
+constexpr uint64_t kSaRestorer = 0x04000000;
+constexpr uint64_t kSaNodefer = 0x40000000;
+constexpr uint64_t kSaResethand = 0x80000000;
+constexpr int kSsOnstack = 1;
+constexpr int kSsDisable = 2;
+constexpr uint64_t kUcFpXstate = 1;
+constexpr uint64_t kUcSigcontextSs = 2;
+constexpr uint32_t kFpXstateMagic1 = 0x46505853;
+constexpr uint32_t kFpXstateMagic2 = 0x46505845;
+constexpr uint64_t kRedZone = 128;
 
-void raise_fault_signal(InterruptFrame& frame, int signal, int code, uint64_t address) {
-  log("nimbus: signal %d (code %d) at rip %lx, address %lx\n", signal, code, frame.rip, address);
-  die_by_signal(signal);
+struct KernelSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+
+Spinlock g_actions_lock;
+KernelSigaction g_actions[kSignalCount + 1];
+// Process-directed signals (kill) wait here until some thread takes them.
+std::atomic<uint64_t> g_process_pending{0};
+
+uint64_t bit(int signal) { return 1ull << (signal - 1); }
+bool valid(int signal) { return signal >= 1 && signal <= kSignalCount; }
+// SIGKILL and SIGSTOP cannot be caught or blocked.
+constexpr uint64_t kUnblockable = (1ull << (kSigkill - 1)) | (1ull << (kSigstop - 1));
+
+// Default action: ignore for these, terminate for the rest (no stop/continue: one process).
+bool ignored_by_default(int signal) {
+  return signal == kSigchld || signal == kSigurg || signal == kSigwinch || signal == kSigcont || signal == kSigstop;
 }
 
-bool handle_application_exception(InterruptFrame& frame) {
-  if (!has_process()) return false;
-  bool kernel_code = frame.rip >= reinterpret_cast<uint64_t>(__kernel_start) &&
-                     frame.rip < reinterpret_cast<uint64_t>(__kernel_end);
-  if (kernel_code) return false;
-  switch (frame.vector) {
-    case 0: raise_fault_signal(frame, kSigfpe, 1 /* FPE_INTDIV */, frame.rip); return true;
-    case 3: raise_fault_signal(frame, kSigtrap, 0x80 /* SI_KERNEL */, 0); return true;
-    case 6: raise_fault_signal(frame, kSigill, 2 /* ILL_ILLOPN */, frame.rip); return true;
-    case 13: raise_fault_signal(frame, kSigsegv, 0x80 /* SI_KERNEL */, 0); return true;
-    case 16:
-    case 19: raise_fault_signal(frame, kSigfpe, 0, frame.rip); return true;
-    case 17: raise_fault_signal(frame, kSigbus, 1 /* BUS_ADRALN */, 0); return true;
-    default: return false;
+struct SigInfo {
+  int32_t signo;
+  int32_t errno_value;
+  int32_t code;
+  int32_t pad;
+  union {
+    uint64_t address;  // SIGSEGV, SIGBUS, SIGILL, SIGFPE
+    struct {
+      int32_t pid;
+      uint32_t uid;
+    } sender;
+    uint8_t bytes[112];
+  };
+};
+static_assert(sizeof(SigInfo) == 128);
+
+struct StackT {
+  uint64_t sp;
+  int32_t flags;
+  int32_t pad;
+  uint64_t size;
+};
+
+// struct sigcontext (uapi/asm/sigcontext.h, x86-64).
+struct SigContext {
+  uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+  uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+  uint16_t cs, gs, fs, ss;
+  uint64_t err, trapno, oldmask, cr2;
+  uint64_t fpstate;
+  uint64_t reserved[8];
+};
+static_assert(sizeof(SigContext) == 256);
+
+struct UContext {
+  uint64_t flags;
+  uint64_t link;
+  StackT stack;
+  SigContext mcontext;
+  uint64_t sigmask;
+};
+
+struct RtSigframe {
+  uint64_t return_address;  // sa_restorer
+  UContext uc;
+  SigInfo info;
+};
+
+// All registers of the interrupted application context.
+struct Registers {
+  uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+  uint64_t rip, rflags, rsp;
+};
+
+bool on_alternate_stack(const LinuxThread& t, uint64_t sp) {
+  return !t.alternate_stack_disabled && sp > t.alternate_stack && sp <= t.alternate_stack + t.alternate_stack_size;
+}
+
+// Builds the frame for `signal` on the application's stack and points `regs` at the
+// handler. False if the stack cannot take it (the caller then kills the process).
+bool setup_frame(Registers& regs, int signal, const SigInfo& info, const KernelSigaction& action, uint64_t trapno,
+                 uint64_t error_code, uint64_t cr2) {
+  LinuxThread& self = current_linux_thread();
+  uint64_t sp = regs.rsp - kRedZone;
+  if ((action.flags & kSaOnstack) && !self.alternate_stack_disabled && !on_alternate_stack(self, regs.rsp))
+    sp = self.alternate_stack + self.alternate_stack_size;
+  size_t fp_size = fpu::state_size();
+  sp = (sp - fp_size - 64) & ~uint64_t{63};
+  uint64_t fpstate = sp;
+  sp -= sizeof(RtSigframe);
+  sp = ((sp + 8) & ~uint64_t{15}) - 8;  // as if `call`ed: (sp + 8) % 16 == 0
+  if (!user::writable(reinterpret_cast<void*>(sp), fpstate + fp_size - sp)) return false;
+
+  // The application's extended state is still live in the registers: the kernel never
+  // touches them. XSAVE needs zeroed header bytes.
+  memset(reinterpret_cast<void*>(fpstate), 0, fp_size);
+  fpu::save(reinterpret_cast<void*>(fpstate));
+  auto* legacy = reinterpret_cast<uint32_t*>(fpstate + 464);  // fxsave sw_reserved
+  legacy[0] = kFpXstateMagic1;
+  legacy[1] = static_cast<uint32_t>(fp_size + 4);
+  legacy[4] = static_cast<uint32_t>(fp_size);
+  memcpy(reinterpret_cast<void*>(fpstate + fp_size), &kFpXstateMagic2, 4);
+
+  RtSigframe frame{};
+  frame.return_address = action.restorer;
+  frame.uc.flags = kUcFpXstate | kUcSigcontextSs;
+  frame.uc.stack = StackT{self.alternate_stack, self.alternate_stack_disabled ? kSsDisable
+                                                : on_alternate_stack(self, regs.rsp) ? kSsOnstack : 0,
+                          0, self.alternate_stack_size};
+  SigContext& c = frame.uc.mcontext;
+  c.r8 = regs.r8; c.r9 = regs.r9; c.r10 = regs.r10; c.r11 = regs.r11;
+  c.r12 = regs.r12; c.r13 = regs.r13; c.r14 = regs.r14; c.r15 = regs.r15;
+  c.rdi = regs.rdi; c.rsi = regs.rsi; c.rbp = regs.rbp; c.rbx = regs.rbx;
+  c.rdx = regs.rdx; c.rax = regs.rax; c.rcx = regs.rcx; c.rsp = regs.rsp;
+  c.rip = regs.rip; c.eflags = regs.rflags;
+  c.cs = 0x33;  // what Linux programs expect to see for user code
+  c.ss = 0x2b;
+  c.err = error_code;
+  c.trapno = trapno;
+  c.oldmask = self.signal_mask;
+  c.cr2 = cr2;
+  c.fpstate = fpstate;
+  frame.uc.sigmask = self.signal_mask;
+  frame.info = info;
+  memcpy(reinterpret_cast<void*>(sp), &frame, sizeof(frame));
+
+  self.signal_mask |= action.mask | ((action.flags & kSaNodefer) ? 0 : bit(signal));
+  self.signal_mask &= ~kUnblockable;
+  auto* out = reinterpret_cast<RtSigframe*>(sp);
+  regs.rsp = sp;
+  regs.rip = action.handler;
+  regs.rdi = static_cast<uint64_t>(signal);
+  regs.rsi = reinterpret_cast<uint64_t>(&out->info);
+  regs.rdx = reinterpret_cast<uint64_t>(&out->uc);
+  regs.rax = 0;
+  regs.rflags &= ~((1ull << 10) | (1ull << 8));  // DF and TF clear in the handler
+  return true;
+}
+
+// Takes the action for `signal`: false = deliver nothing (ignored); true with a handler.
+bool take_action(int signal, KernelSigaction& action) {
+  SpinlockGuard guard(g_actions_lock);
+  action = g_actions[signal];
+  if (action.handler > kSigIgn && (action.flags & kSaResethand)) g_actions[signal].handler = kSigDfl;
+  return true;
+}
+
+// Delivers one signal to the current thread at `regs`. Ends the VM for fatal defaults.
+void deliver(Registers& regs, int signal, const SigInfo& info, uint64_t trapno, uint64_t error_code, uint64_t cr2,
+             bool synchronous) {
+  KernelSigaction action;
+  take_action(signal, action);
+  if (action.handler == kSigIgn && !synchronous) return;
+  if (action.handler == kSigDfl || action.handler == kSigIgn) {
+    if (ignored_by_default(signal) && !synchronous) return;
+    die_by_signal(signal);
+  }
+  if (!(action.flags & kSaRestorer) || !setup_frame(regs, signal, info, action, trapno, error_code, cr2)) {
+    // No way back from the handler, or no stack for the frame: as Linux, a forced SIGSEGV.
+    die_by_signal(kSigsegv);
   }
 }
 
-void deliver_pending_signals(SyscallFrame&) {}
+int next_deliverable(LinuxThread& self) {
+  uint64_t candidates = (self.pending.load() | g_process_pending.load()) & ~self.signal_mask;
+  if (!candidates) return 0;
+  int signal = __builtin_ctzll(candidates) + 1;
+  if (self.pending.fetch_and(~bit(signal)) & bit(signal)) return signal;
+  if (g_process_pending.fetch_and(~bit(signal)) & bit(signal)) return signal;
+  return -1;  // taken by another thread meanwhile: look again
+}
+
+void deliver_pending(Registers& regs) {
+  LinuxThread* self = current_thread()->linux_thread;
+  if (!self) return;
+  for (;;) {
+    int signal = next_deliverable(*self);
+    if (signal == 0) return;
+    if (signal < 0) continue;
+    SigInfo info{};
+    info.signo = signal;
+    info.code = kSiUser;
+    deliver(regs, signal, info, 0, 0, 0, false);
+    return;  // one frame at a time; the next is delivered when this handler returns
+  }
+}
+
+Registers from_interrupt(const InterruptFrame& f) {
+  return Registers{f.r15, f.r14, f.r13, f.r12, f.r11, f.r10, f.r9, f.r8, f.rbp, f.rdi, f.rsi, f.rdx,
+                   f.rcx, f.rbx, f.rax, f.rip, f.rflags, f.rsp};
+}
+void to_interrupt(const Registers& r, InterruptFrame& f) {
+  f.r15 = r.r15; f.r14 = r.r14; f.r13 = r.r13; f.r12 = r.r12; f.r11 = r.r11; f.r10 = r.r10; f.r9 = r.r9;
+  f.r8 = r.r8; f.rbp = r.rbp; f.rdi = r.rdi; f.rsi = r.rsi; f.rdx = r.rdx; f.rcx = r.rcx; f.rbx = r.rbx;
+  f.rax = r.rax; f.rip = r.rip; f.rflags = r.rflags; f.rsp = r.rsp;
+}
+Registers from_syscall(const SyscallFrame& f) {
+  // After a syscall %rcx and %r11 hold the return address and flags, as on Linux.
+  return Registers{f.r15, f.r14, f.r13, f.r12, f.rflags, f.r10, f.r9, f.r8, f.rbp, f.rdi, f.rsi, f.rdx,
+                   f.rip, f.rbx, f.rax, f.rip, f.rflags, f.rsp};
+}
+void to_syscall(const Registers& r, SyscallFrame& f) {
+  f.r15 = r.r15; f.r14 = r.r14; f.r13 = r.r13; f.r12 = r.r12; f.r10 = r.r10; f.r9 = r.r9; f.r8 = r.r8;
+  f.rbp = r.rbp; f.rdi = r.rdi; f.rsi = r.rsi; f.rdx = r.rdx; f.rbx = r.rbx; f.rax = r.rax;
+  f.rip = r.rip; f.rflags = r.rflags; f.rsp = r.rsp;
+}
+
+bool in_kernel(uint64_t rip) {
+  return rip >= reinterpret_cast<uint64_t>(__kernel_start) && rip < reinterpret_cast<uint64_t>(__kernel_end);
+}
+
+void kick(LinuxThread& thread, void*) {
+  // Running application code: an IPI makes it pass through an interrupt exit, where the
+  // signal is delivered. Sleeping: it sees the signal when it next returns to the program.
+  Thread* t = thread.thread;
+  if (t && t->state == ThreadState::running && t->cpu && t->cpu != &this_cpu())
+    apic::send_ipi(t->cpu->apic_id, apic::vector::kReschedule);
+}
+
+void mark_pending(LinuxThread& thread, void* context) {
+  thread.pending.fetch_or(bit(*static_cast<int*>(context)));
+  kick(thread, nullptr);
+}
+
+}  // namespace
+
+void die_by_signal(int signal) {
+  log("nimbus: program killed by signal %d\n", signal);
+  exit_process(128 + signal);
+}
+
+void raise_fault_signal(InterruptFrame& frame, int signal, int code, uint64_t address) {
+  LinuxThread* self = current_thread()->linux_thread;
+  // A fault while the signal is blocked, or without a handler, is fatal.
+  if (!self || (self->signal_mask & bit(signal))) die_by_signal(signal);
+  SigInfo info{};
+  info.signo = signal;
+  info.code = code;
+  info.address = address;
+  Registers regs = from_interrupt(frame);
+  deliver(regs, signal, info, frame.vector, frame.error_code, address, true);
+  to_interrupt(regs, frame);
+}
+
+Result<> send_signal(uint32_t tid, int signal, int code) {
+  (void)code;
+  if (signal == 0) {
+    if (tid && !with_thread(tid, [](LinuxThread&, void*) {}, nullptr)) return error(Errno::esrch);
+    return {};
+  }
+  if (!valid(signal)) return error(Errno::einval);
+  if (signal == kSigkill) die_by_signal(kSigkill);
+  if (tid == 0) {
+    g_process_pending.fetch_or(bit(signal));
+    with_thread(0, kick, nullptr);  // so that some thread takes it soon
+    return {};
+  }
+  if (!with_thread(tid, mark_pending, &signal)) return error(Errno::esrch);
+  return {};
+}
+
+void deliver_pending_signals(SyscallFrame& frame) {
+  Registers regs = from_syscall(frame);
+  uint64_t rip = regs.rip;
+  deliver_pending(regs);
+  if (regs.rip != rip) to_syscall(regs, frame);
+}
+
+void deliver_pending_signals(InterruptFrame& frame) {
+  if (in_kernel(frame.rip) || !(frame.rflags & x86::kFlagInterrupts)) return;
+  Registers regs = from_interrupt(frame);
+  uint64_t rip = regs.rip;
+  deliver_pending(regs);
+  if (regs.rip != rip) to_interrupt(regs, frame);
+}
+
+bool handle_application_exception(InterruptFrame& frame) {
+  if (!has_process() || in_kernel(frame.rip)) return false;
+  x86::enable_interrupts();
+  switch (frame.vector) {
+    case 0: raise_fault_signal(frame, kSigfpe, 1 /* FPE_INTDIV */, frame.rip); break;
+    case 1:
+    case 3: raise_fault_signal(frame, kSigtrap, kSiKernel, 0); break;
+    case 6: raise_fault_signal(frame, kSigill, 2 /* ILL_ILLOPN */, frame.rip); break;
+    case 13: raise_fault_signal(frame, kSigsegv, kSiKernel, 0); break;
+    case 16:
+    case 19: raise_fault_signal(frame, kSigfpe, 0, frame.rip); break;
+    case 17: raise_fault_signal(frame, kSigbus, 1 /* BUS_ADRALN */, 0); break;
+    default:
+      x86::disable_interrupts();
+      return false;
+  }
+  x86::disable_interrupts();
+  return true;
+}
+
+// --- system calls ---
+
+Result<long> sys_rt_sigaction(int signal, const void* new_action, void* old_action, size_t size) {
+  if (size != 8 || !valid(signal)) return error(Errno::einval);
+  KernelSigaction wanted{};
+  if (new_action) {
+    if (signal == kSigkill || signal == kSigstop) return error(Errno::einval);
+    wanted = TRY(user::read(static_cast<const KernelSigaction*>(new_action)));
+    wanted.mask &= ~kUnblockable;
+  }
+  KernelSigaction previous;
+  {
+    SpinlockGuard guard(g_actions_lock);
+    previous = g_actions[signal];
+    if (new_action) g_actions[signal] = wanted;
+  }
+  if (old_action) TRY(user::write(static_cast<KernelSigaction*>(old_action), previous));
+  return 0;
+}
+
+Result<long> sys_rt_sigprocmask(int how, const uint64_t* set, uint64_t* old_set, size_t size) {
+  if (size != 8) return error(Errno::einval);
+  LinuxThread& self = current_linux_thread();
+  uint64_t previous = self.signal_mask;
+  if (set) {
+    uint64_t value = TRY(user::read(set));
+    switch (how) {
+      case 0: self.signal_mask |= value; break;   // SIG_BLOCK
+      case 1: self.signal_mask &= ~value; break;  // SIG_UNBLOCK
+      case 2: self.signal_mask = value; break;    // SIG_SETMASK
+      default: return error(Errno::einval);
+    }
+    self.signal_mask &= ~kUnblockable;
+  }
+  if (old_set) TRY(user::write(old_set, previous));
+  return 0;
+}
+
+Result<long> sys_rt_sigpending(uint64_t* set, size_t size) {
+  if (size != 8) return error(Errno::einval);
+  LinuxThread& self = current_linux_thread();
+  TRY(user::write(set, (self.pending.load() | g_process_pending.load()) & self.signal_mask));
+  return 0;
+}
+
+Result<long> sys_sigaltstack(const void* new_stack, void* old_stack) {
+  LinuxThread& self = current_linux_thread();
+  SyscallFrame* frame = current_syscall_frame();
+  bool on = on_alternate_stack(self, frame->rsp);
+  StackT previous{self.alternate_stack, self.alternate_stack_disabled ? kSsDisable : on ? kSsOnstack : 0, 0,
+                  self.alternate_stack_size};
+  if (new_stack) {
+    if (on) return error(Errno::eperm);
+    StackT wanted = TRY(user::read(static_cast<const StackT*>(new_stack)));
+    if (wanted.flags & ~kSsDisable) return error(Errno::einval);
+    if (wanted.flags & kSsDisable) {
+      self.alternate_stack_disabled = true;
+      self.alternate_stack = 0;
+      self.alternate_stack_size = 0;
+    } else {
+      if (wanted.size < 2048) return error(Errno::enomem);  // MINSIGSTKSZ
+      self.alternate_stack_disabled = false;
+      self.alternate_stack = wanted.sp;
+      self.alternate_stack_size = wanted.size;
+    }
+  }
+  if (old_stack) TRY(user::write(static_cast<StackT*>(old_stack), previous));
+  return 0;
+}
+
+Result<long> sys_rt_sigreturn() {
+  SyscallFrame* frame = current_syscall_frame();
+  // The handler returned into sa_restorer, which popped the return address: rsp is at uc.
+  uint64_t uc_address = frame->rsp;
+  UContext uc = TRY(user::read(reinterpret_cast<const UContext*>(uc_address)));
+  const SigContext& c = uc.mcontext;
+  LinuxThread& self = current_linux_thread();
+  self.signal_mask = uc.sigmask & ~kUnblockable;
+  if (c.fpstate) {
+    if (!user::readable(reinterpret_cast<const void*>(c.fpstate), fpu::state_size()) || (c.fpstate & 63))
+      die_by_signal(kSigsegv);
+    fpu::restore(reinterpret_cast<const void*>(c.fpstate));
+  }
+  // Flags the program may change: the arithmetic ones, DF, TF, AC; interrupts stay on.
+  constexpr uint64_t kUserFlags = 0xcd5 | (1ull << 10) | (1ull << 8) | (1ull << 18);
+  Registers regs{c.r15, c.r14, c.r13, c.r12, c.r11, c.r10, c.r9, c.r8, c.rbp, c.rdi, c.rsi, c.rdx, c.rcx, c.rbx,
+                 c.rax, c.rip, (frame->rflags & ~kUserFlags) | (c.eflags & kUserFlags) | x86::kFlagInterrupts, c.rsp};
+  if (regs.rip >= AddressSpace::kEnd) die_by_signal(kSigsegv);
+  // Every register comes back, %rcx and %r11 included: not the syscall return path.
+  x86::disable_interrupts();
+  resume_full_registers(&regs);
+}
+
+Result<long> sys_kill(int pid, int signal) {
+  if (pid != static_cast<int>(kPid) && pid != 0 && pid != -1) return error(Errno::esrch);
+  TRY(send_signal(0, signal, kSiUser));
+  return 0;
+}
+
+Result<long> sys_tgkill(int tgid, int tid, int signal) {
+  if (tgid != static_cast<int>(kPid) || tid <= 0) return error(tid <= 0 ? Errno::einval : Errno::esrch);
+  TRY(send_signal(static_cast<uint32_t>(tid), signal, kSiTkill));
+  return 0;
+}
+
+Result<long> sys_tkill(int tid, int signal) {
+  if (tid <= 0) return error(Errno::einval);
+  TRY(send_signal(static_cast<uint32_t>(tid), signal, kSiTkill));
+  return 0;
+}
 
 }  // namespace nimbus::linux

@@ -9,6 +9,8 @@
 
 namespace nimbus::linux {
 
+struct Timespec;
+
 struct IoVec {
   void* base;
   size_t length;
@@ -44,6 +46,22 @@ Result<long> sys_getrandom(void* buffer, size_t length, unsigned flags);
 Result<long> sys_fork();
 Result<long> sys_vfork();
 Result<long> sys_execve(const char* path, const void* argv, const void* envp);
+
+// threads
+Result<long> sys_clone(uint64_t flags, uint64_t stack, int* parent_tid, int* child_tid, uint64_t tls);
+Result<long> sys_clone3(const void* arguments, size_t size);
+Result<long> sys_futex(uint32_t* address, int op, uint32_t value, const Timespec* timeout, uint32_t* address2,
+                       uint32_t value3);
+
+// signals
+Result<long> sys_rt_sigaction(int signal, const void* new_action, void* old_action, size_t size);
+Result<long> sys_rt_sigprocmask(int how, const uint64_t* set, uint64_t* old_set, size_t size);
+Result<long> sys_rt_sigpending(uint64_t* set, size_t size);
+Result<long> sys_sigaltstack(const void* new_stack, void* old_stack);
+Result<long> sys_rt_sigreturn();
+Result<long> sys_kill(int pid, int signal);
+Result<long> sys_tgkill(int tgid, int tid, int signal);
+Result<long> sys_tkill(int tid, int signal);
 
 // memory
 Result<long> sys_brk(uintptr_t address);

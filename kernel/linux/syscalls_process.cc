@@ -44,11 +44,6 @@ void say_once(bool& said, const char* what) {
 
 }  // namespace
 
-Result<long> sys_exit(int status) {
-  // The thread ends; with one thread that is the process. (Threads come with clone.)
-  exit_process(status & 0xff);
-}
-
 Result<long> sys_exit_group(int status) { exit_process(status & 0xff); }
 Result<long> sys_getpid() { return kPid; }
 Result<long> sys_gettid() { return current_linux_thread().tid; }

@@ -7,6 +7,8 @@
 #include "kernel/arch/x86_64/tlb.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/page_fault.h"
+#include "kernel/linux/process.h"
+#include "kernel/linux/signals.h"
 #include "kernel/sched/scheduler.h"
 
 namespace nimbus {
@@ -56,4 +58,5 @@ extern "C" void interrupt_dispatch(nimbus::InterruptFrame* frame) {
       break;
   }
   scheduler::preempt_if_needed();
+  if (linux::has_process()) linux::deliver_pending_signals(*frame);
 }

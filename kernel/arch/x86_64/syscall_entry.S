@@ -60,3 +60,39 @@ syscall_return:
      * an IST stack, and a preemption here resumes here. */
     movq (%rsp), %rsp
     jmp *%rcx
+
+/* resume_from_frame(frame): a new application thread (clone) starts by "returning" from
+ * the syscall with the frame prepared for it on its own kernel stack. */
+    .globl resume_from_frame
+resume_from_frame:
+    cli
+    movq %rdi, %rsp
+    jmp syscall_return
+
+/* resume_full_registers(regs): returns to the application with every register restored
+ * (rt_sigreturn: the interrupted code may have been anywhere, so %rcx and %r11 matter).
+ * regs: r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi rdx rcx rbx rax rip rflags rsp. iretq
+ * from ring 0 to ring 0 still pops %rsp and %ss, which is what we want. */
+    .globl resume_full_registers
+resume_full_registers:
+    pushq $0x10
+    pushq 17*8(%rdi)
+    pushq 16*8(%rdi)
+    pushq $0x08
+    pushq 15*8(%rdi)
+    movq 0*8(%rdi), %r15
+    movq 1*8(%rdi), %r14
+    movq 2*8(%rdi), %r13
+    movq 3*8(%rdi), %r12
+    movq 4*8(%rdi), %r11
+    movq 5*8(%rdi), %r10
+    movq 6*8(%rdi), %r9
+    movq 7*8(%rdi), %r8
+    movq 8*8(%rdi), %rbp
+    movq 10*8(%rdi), %rsi
+    movq 11*8(%rdi), %rdx
+    movq 12*8(%rdi), %rcx
+    movq 13*8(%rdi), %rbx
+    movq 14*8(%rdi), %rax
+    movq 9*8(%rdi), %rdi
+    iretq

@@ -1,0 +1,200 @@
+// Futexes: a hash of wait buckets keyed by address (one address space, so private and shared
+// futexes are the same thing here).
+#include "kernel/linux/futex.h"
+
+#include "kernel/lib/intrusive_list.h"
+#include "kernel/linux/user_memory.h"
+#include "kernel/sched/cpu.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sync/spinlock.h"
+
+namespace nimbus::linux::futex {
+namespace {
+
+struct Waiter {
+  Thread* thread;
+  uint32_t* address;
+  uint32_t bitset;
+  bool woken = false;
+  ListNode node;
+};
+
+struct Bucket {
+  Spinlock lock;
+  IntrusiveList<Waiter, &Waiter::node> waiters;
+};
+
+constexpr size_t kBuckets = 256;
+Bucket g_buckets[kBuckets];
+
+Bucket& bucket_for(const uint32_t* address) {
+  auto a = reinterpret_cast<uintptr_t>(address);
+  return g_buckets[((a >> 2) * 0x9e3779b97f4a7c15ull) >> 56];
+}
+
+// Reads the word; it must be mapped. Called once without locks first, so the page is
+// resident when read again under a bucket lock (where a fault could not sleep).
+Result<uint32_t> load(const uint32_t* address) {
+  if (reinterpret_cast<uintptr_t>(address) & 3) return error(Errno::einval);
+  return user::read(address);
+}
+
+void wake_waiter(Bucket& bucket, Waiter* w) {
+  bucket.waiters.remove(w);
+  w->woken = true;
+  scheduler::wake(w->thread);
+}
+
+void wake_on_timeout(Timer* timer) { scheduler::wake(static_cast<Thread*>(timer->context)); }
+
+// Locks two buckets in address order (once if they are the same).
+void lock_pair(Bucket& a, Bucket& b) {
+  if (&a == &b) {
+    a.lock.lock_raw();
+  } else if (&a < &b) {
+    a.lock.lock_raw();
+    b.lock.lock_raw();
+  } else {
+    b.lock.lock_raw();
+    a.lock.lock_raw();
+  }
+}
+void unlock_pair(Bucket& a, Bucket& b) {
+  a.lock.unlock_raw();
+  if (&a != &b) b.lock.unlock_raw();
+}
+
+}  // namespace
+
+Result<long> wait(uint32_t* address, uint32_t expected, uint32_t bitset, uint64_t deadline_ns) {
+  if (bitset == 0) return error(Errno::einval);
+  TRY(load(address));
+  Bucket& bucket = bucket_for(address);
+  Thread* self = current_thread();
+  Waiter waiter{self, address, bitset};
+  bool interrupts = bucket.lock.lock();
+  // Checked under the bucket lock: a waker that changed the value takes this lock to wake.
+  if (__atomic_load_n(address, __ATOMIC_SEQ_CST) != expected) {
+    bucket.lock.unlock(interrupts);
+    return error(Errno::eagain);
+  }
+  bucket.waiters.push_back(&waiter);
+  self->state = ThreadState::blocked;
+  Cpu* armed_on = nullptr;
+  if (deadline_ns) {
+    armed_on = &this_cpu();
+    self->sleep_timer.deadline_ns = deadline_ns;
+    self->sleep_timer.callback = wake_on_timeout;
+    self->sleep_timer.context = self;
+    scheduler::arm_timer(&self->sleep_timer);
+  }
+  scheduler::block(bucket.lock);
+  if (armed_on) scheduler::cancel_timer(*armed_on, &self->sleep_timer);
+  // A requeue may have moved us to another bucket: find ours by the current address.
+  for (;;) {
+    Bucket& now = bucket_for(waiter.address);
+    now.lock.lock_raw();
+    if (&now == &bucket_for(waiter.address)) {
+      if (!waiter.woken) now.waiters.remove(&waiter);
+      now.lock.unlock_raw();
+      break;
+    }
+    now.lock.unlock_raw();
+  }
+  x86::restore_interrupts(interrupts);
+  if (waiter.woken) return 0;
+  return error(Errno::etimedout);
+}
+
+long wake(uint32_t* address, uint32_t count, uint32_t bitset) {
+  Bucket& bucket = bucket_for(address);
+  SpinlockGuard guard(bucket.lock);
+  long woken = 0;
+  for (Waiter* w = bucket.waiters.front(); w && woken < static_cast<long>(count);) {
+    Waiter* next = bucket.waiters.next(w);
+    if (w->address == address && (w->bitset & bitset)) {
+      wake_waiter(bucket, w);
+      woken++;
+    }
+    w = next;
+  }
+  return woken;
+}
+
+Result<long> requeue(uint32_t* address, uint32_t wake_count, uint32_t requeue_count, uint32_t* target,
+                     const uint32_t* expected) {
+  TRY(load(address));
+  TRY(load(target));
+  Bucket& from = bucket_for(address);
+  Bucket& to = bucket_for(target);
+  bool interrupts = x86::save_and_disable_interrupts();
+  lock_pair(from, to);
+  if (expected && __atomic_load_n(address, __ATOMIC_SEQ_CST) != *expected) {
+    unlock_pair(from, to);
+    x86::restore_interrupts(interrupts);
+    return error(Errno::eagain);
+  }
+  long done = 0;
+  uint32_t moved = 0;
+  for (Waiter* w = from.waiters.front(); w;) {
+    Waiter* next = from.waiters.next(w);
+    if (w->address == address) {
+      if (done < static_cast<long>(wake_count)) {
+        wake_waiter(from, w);
+        done++;
+      } else if (moved < requeue_count) {
+        from.waiters.remove(w);
+        w->address = target;
+        to.waiters.push_back(w);
+        moved++;
+      } else {
+        break;
+      }
+    }
+    w = next;
+  }
+  unlock_pair(from, to);
+  x86::restore_interrupts(interrupts);
+  // CMP_REQUEUE returns woken + requeued; REQUEUE only the woken, as Linux does.
+  return expected ? done + moved : done;
+}
+
+Result<long> wake_op(uint32_t* address1, uint32_t* address2, uint32_t count1, uint32_t count2, uint32_t op) {
+  TRY(load(address2));
+  uint32_t operation = (op >> 28) & 7;
+  bool shift = (op >> 31) & 1;
+  uint32_t compare = (op >> 24) & 15;
+  uint32_t argument = (op >> 12) & 0xfff;
+  uint32_t compare_argument = op & 0xfff;
+  if (shift) argument = argument < 32 ? 1u << argument : 0;
+  uint32_t old = __atomic_load_n(address2, __ATOMIC_SEQ_CST);
+  for (;;) {
+    uint32_t value;
+    switch (operation) {
+      case 0: value = argument; break;
+      case 1: value = old + argument; break;
+      case 2: value = old | argument; break;
+      case 3: value = old & ~argument; break;
+      case 4: value = old ^ argument; break;
+      default: return error(Errno::enosys);
+    }
+    if (__atomic_compare_exchange_n(address2, &old, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) break;
+  }
+  bool condition;
+  int32_t signed_old = static_cast<int32_t>(old);
+  switch (compare) {
+    case 0: condition = old == compare_argument; break;
+    case 1: condition = old != compare_argument; break;
+    case 2: condition = signed_old < static_cast<int32_t>(compare_argument); break;
+    case 3: condition = signed_old <= static_cast<int32_t>(compare_argument); break;
+    case 4: condition = signed_old > static_cast<int32_t>(compare_argument); break;
+    case 5: condition = signed_old >= static_cast<int32_t>(compare_argument); break;
+    default: return error(Errno::enosys);
+  }
+  long woken = wake(address1, count1, ~0u);
+  if (condition) woken += wake(address2, count2, ~0u);
+  return woken;
+}
+
+}  // namespace nimbus::linux::futex

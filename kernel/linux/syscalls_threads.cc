@@ -1,0 +1,188 @@
+// Threads: clone/clone3 with CLONE_VM|CLONE_THREAD, thread exit, and futex.
+#include <atomic>
+#include <cstring>
+#include <new>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/lib/console.h"
+#include "kernel/linux/futex.h"
+#include "kernel/linux/process.h"
+#include "kernel/linux/syscalls.h"
+#include "kernel/linux/user_memory.h"
+#include "kernel/mm/heap.h"
+#include "kernel/sched/cpu.h"
+#include "kernel/sched/thread.h"
+#include "kernel/time/clock.h"
+
+extern "C" [[noreturn]] void resume_from_frame(nimbus::linux::SyscallFrame* frame);
+
+namespace nimbus::linux {
+namespace {
+
+// clone flags (linux/sched.h).
+constexpr uint64_t kCloneVm = 0x100;
+constexpr uint64_t kCloneFs = 0x200;
+constexpr uint64_t kCloneFiles = 0x400;
+constexpr uint64_t kCloneSighand = 0x800;
+constexpr uint64_t kCloneThread = 0x10000;
+constexpr uint64_t kCloneSysvsem = 0x40000;
+constexpr uint64_t kCloneSettls = 0x80000;
+constexpr uint64_t kCloneParentSettid = 0x100000;
+constexpr uint64_t kCloneChildCleartid = 0x200000;
+constexpr uint64_t kCloneChildSettid = 0x1000000;
+constexpr uint64_t kCloneDetached = 0x400000;
+constexpr uint64_t kSupported = kCloneVm | kCloneFs | kCloneFiles | kCloneSighand | kCloneThread | kCloneSysvsem |
+                                kCloneSettls | kCloneParentSettid | kCloneChildCleartid | kCloneChildSettid |
+                                kCloneDetached | 0xff /* exit signal */;
+
+// futex operations (linux/futex.h).
+constexpr int kFutexWait = 0;
+constexpr int kFutexWake = 1;
+constexpr int kFutexRequeue = 3;
+constexpr int kFutexCmpRequeue = 4;
+constexpr int kFutexWakeOp = 5;
+constexpr int kFutexWaitBitset = 9;
+constexpr int kFutexWakeBitset = 10;
+constexpr int kFutexPrivate = 128;
+constexpr int kFutexClockRealtime = 256;
+
+std::atomic<uint32_t> g_next_tid{2};
+std::atomic<uint32_t> g_live_threads{1};
+
+struct ChildStart {
+  SyscallFrame frame;
+  LinuxThread* linux_thread;
+  uint64_t fs_base;
+};
+
+void start_child(void* argument) {
+  auto* start = static_cast<ChildStart*>(argument);
+  Thread* self = current_thread();
+  self->linux_thread = start->linux_thread;
+  start->linux_thread->thread = self;
+  register_thread(*start->linux_thread);
+  self->fs_base = start->fs_base;
+  x86::wrmsr(x86::msr::kFsBase, start->fs_base);
+  // The frame lives in this function's stack frame; leaving through it abandons the rest of
+  // the kernel stack, which the next syscall reuses from the top.
+  SyscallFrame frame = start->frame;
+  heap::free(start);
+  resume_from_frame(&frame);
+}
+
+Result<long> create_thread(uint64_t flags, uint64_t stack, int* parent_tid, int* child_tid, uint64_t tls) {
+  constexpr uint64_t kRequired = kCloneVm | kCloneThread | kCloneSighand;
+  if ((flags & kRequired) != kRequired || (flags & ~kSupported)) {
+    static bool said = false;
+    if (!said) {
+      said = true;
+      print("nimbus: clone without CLONE_VM|CLONE_THREAD (a new process): a Nimbus VM runs one process\n");
+    }
+    return error(Errno::enosys);
+  }
+  auto* linux_thread = static_cast<LinuxThread*>(heap::allocate(sizeof(LinuxThread)));
+  auto* start = static_cast<ChildStart*>(heap::allocate(sizeof(ChildStart)));
+  if (!linux_thread || !start) {
+    heap::free(linux_thread);
+    heap::free(start);
+    return error(Errno::eagain);
+  }
+  uint32_t tid = g_next_tid.fetch_add(1);
+  new (linux_thread) LinuxThread();
+  linux_thread->tid = tid;
+  linux_thread->signal_mask = current_linux_thread().signal_mask;
+  if (flags & kCloneChildCleartid) linux_thread->clear_child_tid = reinterpret_cast<uint64_t>(child_tid);
+
+  start->frame = *current_syscall_frame();
+  start->frame.rax = 0;  // the child sees clone return 0
+  if (stack) start->frame.rsp = stack;
+  start->linux_thread = linux_thread;
+  start->fs_base = (flags & kCloneSettls) ? tls : current_thread()->fs_base;
+
+  if (flags & kCloneParentSettid) TRY(user::write(parent_tid, static_cast<int>(tid)));
+  if (flags & kCloneChildSettid) TRY(user::write(child_tid, static_cast<int>(tid)));
+
+  g_live_threads.fetch_add(1);
+  auto thread = Thread::try_create("app", start_child, start);
+  if (!thread) {
+    g_live_threads.fetch_sub(1);
+    heap::free(linux_thread);
+    heap::free(start);
+    return error(Errno::eagain);
+  }
+  (*thread)->detach();
+  return tid;
+}
+
+}  // namespace
+
+Result<long> sys_clone(uint64_t flags, uint64_t stack, int* parent_tid, int* child_tid, uint64_t tls) {
+  return create_thread(flags, stack, parent_tid, child_tid, tls);
+}
+
+Result<long> sys_clone3(const void* arguments, size_t size) {
+  struct CloneArgs {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+  } args{};
+  if (size < 64) return error(Errno::einval);
+  TRY(user::copy_from(&args, arguments, sizeof(args)));
+  uint64_t top = args.stack ? args.stack + args.stack_size : 0;
+  return create_thread(args.flags | (args.exit_signal & 0xff), top, reinterpret_cast<int*>(args.parent_tid),
+                       reinterpret_cast<int*>(args.child_tid), args.tls);
+}
+
+Result<long> sys_exit(int status) {
+  LinuxThread& self = current_linux_thread();
+  if (g_live_threads.fetch_sub(1) == 1) exit_process(status & 0xff);
+  // CLONE_CHILD_CLEARTID: pthread_join waits on this word.
+  if (self.clear_child_tid) {
+    auto* word = reinterpret_cast<uint32_t*>(self.clear_child_tid);
+    if (user::write(word, uint32_t{0})) futex::wake(word, 1, ~0u);
+  }
+  unregister_thread(self);
+  current_thread()->linux_thread = nullptr;
+  if (&self != &main_linux_thread()) {
+    self.~LinuxThread();
+    heap::free(&self);
+  }
+  Thread::exit();
+}
+
+Result<long> sys_futex(uint32_t* address, int op, uint32_t value, const Timespec* timeout, uint32_t* address2,
+                       uint32_t value3) {
+  int command = op & ~(kFutexPrivate | kFutexClockRealtime);
+  auto deadline = [&](bool absolute) -> Result<uint64_t> {
+    if (!timeout) return uint64_t{0};
+    Timespec t = TRY(user::read(timeout));
+    if (t.seconds < 0 || t.nanoseconds < 0 || t.nanoseconds >= 1'000'000'000) return error(Errno::einval);
+    uint64_t ns = static_cast<uint64_t>(t.seconds) * 1'000'000'000 + static_cast<uint64_t>(t.nanoseconds);
+    uint64_t now = clock::monotonic_ns();
+    if (!absolute) return now + ns;
+    uint64_t reference = (op & kFutexClockRealtime) ? clock::wall_ns() : now;
+    return ns > reference ? now + (ns - reference) : now;
+  };
+  switch (command) {
+    case kFutexWait:
+      return futex::wait(address, value, ~0u, TRY(deadline(false)));
+    case kFutexWaitBitset:
+      return futex::wait(address, value, value3, TRY(deadline(true)));
+    case kFutexWake:
+      return futex::wake(address, value, ~0u);
+    case kFutexWakeBitset:
+      if (value3 == 0) return error(Errno::einval);
+      return futex::wake(address, value, value3);
+    case kFutexRequeue:
+      return futex::requeue(address, value, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(timeout)), address2,
+                            nullptr);
+    case kFutexCmpRequeue:
+      return futex::requeue(address, value, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(timeout)), address2,
+                            &value3);
+    case kFutexWakeOp:
+      return futex::wake_op(address, address2, value, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(timeout)),
+                            value3);
+    default:
+      return error(Errno::enosys);
+  }
+}
+
+}  // namespace nimbus::linux
