@@ -128,6 +128,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
 
   fpu::init_this_cpu();
   x86::enable_syscall_instruction();
+  x86::set_cpu_number(0);
   apic::init_bsp(g_platform.local_apic_phys);
   bootchart::stage_done("apic");
 

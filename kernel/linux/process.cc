@@ -8,6 +8,7 @@
 #include "kernel/lib/panic.h"
 #include "kernel/linux/elf_loader.h"
 #include "kernel/linux/user_memory.h"
+#include "kernel/linux/vdso_mapping.h"
 #include "kernel/mm/heap.h"
 #include "kernel/mm/physical.h"
 #include "kernel/platform/kvm/power.h"
@@ -34,11 +35,12 @@ constexpr size_t kInitialStackPages = 16;
 enum : uint64_t {
   kAtNull = 0, kAtPhdr = 3, kAtPhent = 4, kAtPhnum = 5, kAtPagesz = 6, kAtBase = 7, kAtFlags = 8,
   kAtEntry = 9, kAtUid = 11, kAtEuid = 12, kAtGid = 13, kAtEgid = 14, kAtPlatform = 15, kAtHwcap = 16,
-  kAtClktck = 17, kAtSecure = 23, kAtRandom = 25, kAtHwcap2 = 26, kAtExecfn = 31, kAtMinsigstksz = 51,
+  kAtClktck = 17, kAtSecure = 23, kAtRandom = 25, kAtHwcap2 = 26, kAtExecfn = 31, kAtSysinfoEhdr = 33,
+  kAtMinsigstksz = 51,
 };
 
 // Builds argc, argv, envp and the auxiliary vector at the top of the stack (psABI 3.4.1).
-uintptr_t build_initial_stack(const Program& program, const LoadedImage& image) {
+uintptr_t build_initial_stack(const Program& program, const LoadedImage& image, uintptr_t vdso) {
   uintptr_t sp = kStackTop;
   auto push_bytes = [&](const void* data, size_t n) {
     sp -= n;
@@ -71,7 +73,7 @@ uintptr_t build_initial_stack(const Program& program, const LoadedImage& image) 
       {kAtBase, image.interpreter_base}, {kAtFlags, 0}, {kAtEntry, image.program_entry}, {kAtUid, 0},
       {kAtEuid, 0}, {kAtGid, 0}, {kAtEgid, 0}, {kAtPlatform, platform}, {kAtHwcap, x86::cpuid(1).edx},
       {kAtClktck, 100}, {kAtSecure, 0}, {kAtRandom, random_at}, {kAtHwcap2, 0}, {kAtExecfn, execfn},
-      {kAtMinsigstksz, 2048}, {kAtNull, 0},
+      {kAtSysinfoEhdr, vdso}, {kAtMinsigstksz, 2048}, {kAtNull, 0},
   };
   size_t words = 1 + argc + 1 + envc + 1 + 2 * (sizeof(auxv) / sizeof(auxv[0]));
   sp = align_down(sp - words * 8, 16);
@@ -154,9 +156,10 @@ int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, Open
     print("nimbus: out of memory for the initial stack\n");
     return static_cast<int>(ExitStatus::out_of_memory);
   }
+  auto vdso = map_vdso(*g_space);
   auto* start = static_cast<StartInfo*>(heap::allocate(sizeof(StartInfo)));
-  if (!start) return static_cast<int>(ExitStatus::out_of_memory);
-  *start = StartInfo{image->entry, build_initial_stack(program, *image)};
+  if (!vdso || !start) return static_cast<int>(ExitStatus::out_of_memory);
+  *start = StartInfo{image->entry, build_initial_stack(program, *image, *vdso)};
   g_main_thread.tid = kPid;
   auto thread = Thread::try_create("main", start_application, start);
   if (!thread) {

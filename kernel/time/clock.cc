@@ -69,6 +69,8 @@ uint64_t tsc_khz() { return g_khz; }
 uint64_t tsc_to_ns(uint64_t tsc_delta) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(tsc_delta) * g_ns_per_tsc_fp) >> 32);
 }
+uint64_t ns_per_tsc_fixed_point() { return g_ns_per_tsc_fp; }
+
 uint64_t ns_to_tsc(uint64_t ns) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(ns) * g_tsc_per_ns_fp) >> 32);
 }

@@ -20,6 +20,8 @@ uint64_t monotonic_ns();
 uint64_t wall_ns();
 
 uint64_t tsc_to_ns(uint64_t tsc_delta);
+// The conversion factor itself (ns per tick, 32.32 fixed point), for the vDSO.
+uint64_t ns_per_tsc_fixed_point();
 uint64_t ns_to_tsc(uint64_t ns);
 // The TSC value at which monotonic_ns() reaches `ns`.
 uint64_t tsc_at(uint64_t monotonic);

@@ -135,6 +135,7 @@ extern "C" [[noreturn]] void ap_entry(nimbus::Cpu* cpu) {
   cpus::install_this_cpu(*cpu);
   fpu::init_this_cpu();
   x86::enable_syscall_instruction();
+  x86::set_cpu_number(cpu->index);
   apic::init_this_cpu();
   heap::init_this_cpu();
   smp::g_ap_started.store(true, std::memory_order_release);

@@ -26,4 +26,9 @@ void enable_syscall_instruction() {
   wrmsr(kFmask, kMaskedFlags);
 }
 
+void set_cpu_number(uint32_t index) {
+  // IA32_TSC_AUX: what rdtscp returns in %ecx, which the vDSO's getcpu reads.
+  if (cpuid(0x80000001).edx & (1u << 27)) wrmsr(0xc0000103, index);
+}
+
 }  // namespace nimbus::x86
