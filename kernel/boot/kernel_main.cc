@@ -5,6 +5,7 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/descriptors.h"
 #include "kernel/arch/x86_64/fpu.h"
+#include "kernel/arch/x86_64/io_apic.h"
 #include "kernel/arch/x86_64/local_apic.h"
 #include "kernel/arch/x86_64/page_tables.h"
 #include "kernel/arch/x86_64/smp.h"
@@ -13,6 +14,7 @@
 #include "kernel/boot/bootchart.h"
 #include "kernel/boot/start_info.h"
 #include "kernel/drivers/serial.h"
+#include "kernel/drivers/serial_input.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/mm/early_allocator.h"
@@ -77,6 +79,7 @@ void init_platform(const BootInfo& info) {
     g_platform.cpu_count = 0;
   }
   power::set_acpi_power_off(g_platform.power_off);
+  ioapic::init(g_platform);
 }
 
 void init_cpus(const BootOptions& options) {
@@ -135,6 +138,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
   scheduler::init_bsp(g_bootstrap_cpu, boot_stacks());
   scheduler::start_idle_thread(g_bootstrap_cpu);
   x86::enable_interrupts();
+  serial_input::init();
   bootchart::stage_done("scheduler");
 
   init_cpus(options);

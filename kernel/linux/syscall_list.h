@@ -6,7 +6,7 @@
 //
 // Handlers are free functions declared in syscalls.h, one file per family.
 // clang-format off
-MISSING(0, read)
+SYSCALL(0, read, sys_read, partial, "console descriptor 0 only (the file layer is next)")
 SYSCALL(1, write, sys_write, partial, "console descriptors 1 and 2 only (the file layer is next)")
 MISSING(2, open)
 MISSING(3, close)

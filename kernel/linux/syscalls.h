@@ -79,6 +79,7 @@ Result<long> sys_nanosleep(const Timespec* request, Timespec* remaining);
 Result<long> sys_clock_nanosleep(int clock, int flags, const Timespec* request, Timespec* remaining);
 
 // files (the console only, until the file layer lands)
+Result<long> sys_read(int fd, void* buffer, size_t count);
 Result<long> sys_write(int fd, const void* buffer, size_t count);
 Result<long> sys_writev(int fd, const IoVec* vectors, int count);
 Result<long> sys_ioctl(int fd, unsigned long request, uintptr_t argument);

@@ -1,5 +1,6 @@
 // Files, for now only the console on descriptors 0-2 (the file layer replaces this).
 #include "kernel/drivers/serial.h"
+#include "kernel/drivers/serial_input.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/sync/spinlock.h"
@@ -17,6 +18,16 @@ Result<long> sys_write(int fd, const void* buffer, size_t count) {
   SpinlockGuard guard(g_console_lock);
   serial::write(static_cast<const char*>(buffer), count);
   return static_cast<long>(count);
+}
+
+Result<long> sys_read(int fd, void* buffer, size_t count) {
+  if (fd != 0) return error(Errno::ebadf);
+  if (!user::writable(buffer, count)) return error(Errno::efault);
+  // Bytes land in a kernel buffer first: the application's pages may not be resident.
+  uint8_t chunk[512];
+  size_t n = serial_input::read(std::span<uint8_t>(chunk, count < sizeof(chunk) ? count : sizeof(chunk)), false);
+  TRY(user::copy_to(buffer, chunk, n));
+  return static_cast<long>(n);
 }
 
 Result<long> sys_writev(int fd, const IoVec* vectors, int count) {

@@ -5,6 +5,7 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/local_apic.h"
 #include "kernel/arch/x86_64/tlb.h"
+#include "kernel/drivers/serial_input.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/page_fault.h"
 #include "kernel/linux/process.h"
@@ -47,6 +48,10 @@ extern "C" void interrupt_dispatch(nimbus::InterruptFrame* frame) {
       break;
     case apic::vector::kTlbShootdown:
       tlb::on_shootdown_ipi();
+      apic::end_of_interrupt();
+      break;
+    case serial_input::kVector:
+      serial_input::on_interrupt();
       apic::end_of_interrupt();
       break;
     case apic::vector::kStop:

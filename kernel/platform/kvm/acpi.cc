@@ -53,6 +53,8 @@ constexpr size_t kFadtSleepControl = 244;
 constexpr uint32_t kFadtHardwareReduced = 1u << 20;
 
 constexpr uint8_t kMadtLocalApic = 0;
+constexpr uint8_t kMadtIoApic = 1;
+constexpr uint8_t kMadtSourceOverride = 2;
 constexpr uint8_t kMadtLocalX2Apic = 9;
 constexpr uint8_t kMadtLocalApicOverride = 5;
 
@@ -109,6 +111,12 @@ void parse_madt(const SdtHeader* madt, Platform& platform) {
     } else if (type == kMadtLocalX2Apic && length >= 16) {
       add_cpu(*reinterpret_cast<const uint32_t*>(entry + 4),
               *reinterpret_cast<const uint32_t*>(entry + 8));
+    } else if (type == kMadtIoApic && length >= 12 && platform.io_apic_count < Platform::kMaxIoApics) {
+      platform.io_apics[platform.io_apic_count++] =
+          IoApic{entry[2], *reinterpret_cast<const uint32_t*>(entry + 4), *reinterpret_cast<const uint32_t*>(entry + 8)};
+    } else if (type == kMadtSourceOverride && length >= 10 && platform.override_count < Platform::kMaxOverrides) {
+      platform.overrides[platform.override_count++] =
+          IrqOverride{entry[3], *reinterpret_cast<const uint32_t*>(entry + 4), *reinterpret_cast<const uint16_t*>(entry + 8)};
     } else if (type == kMadtLocalApicOverride && length >= 12) {
       platform.local_apic_phys = *reinterpret_cast<const uint64_t*>(entry + 4);
     }

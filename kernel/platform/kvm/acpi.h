@@ -17,11 +17,30 @@ struct PowerOff {
   uint8_t s5_sleep_type_b = 0;
 };
 
+struct IoApic {
+  uint32_t id;
+  uint64_t phys;
+  uint32_t gsi_base;
+};
+
+// An ISA IRQ routed to another global system interrupt, or with non-ISA polarity/trigger.
+struct IrqOverride {
+  uint8_t isa_irq;
+  uint32_t gsi;
+  uint16_t flags;  // MPS INTI flags: polarity bits 0-1, trigger mode bits 2-3
+};
+
 struct Platform {
   static constexpr size_t kMaxCpus = 256;
+  static constexpr size_t kMaxIoApics = 8;
+  static constexpr size_t kMaxOverrides = 16;
   uint32_t apic_ids[kMaxCpus];
   size_t cpu_count = 0;
   uint64_t local_apic_phys = 0xfee00000;
+  IoApic io_apics[kMaxIoApics];
+  size_t io_apic_count = 0;
+  IrqOverride overrides[kMaxOverrides];
+  size_t override_count = 0;
   PowerOff power_off;
 };
 
