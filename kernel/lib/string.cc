@@ -57,6 +57,21 @@ char* strcpy(char* __restrict dest, const char* __restrict src) {
   return dest;
 }
 
+char* strrchr(const char* s, int c) {
+  const char* last = nullptr;
+  do {
+    if (*s == static_cast<char>(c)) last = s;
+  } while (*s++);
+  return const_cast<char*>(last);
+}
+
+char* strchr(const char* s, int c) {
+  for (;; s++) {
+    if (*s == static_cast<char>(c)) return const_cast<char*>(s);
+    if (!*s) return nullptr;
+  }
+}
+
 int strcmp(const char* a, const char* b) {
   while (*a && *a == *b) {
     a++;

@@ -130,6 +130,11 @@ bool with_thread(uint32_t tid, void (*f)(LinuxThread&, void*), void* context) {
   return false;
 }
 
+void with_threads(void (*f)(LinuxThread&, void*), void* context) {
+  SpinlockGuard guard(g_threads_lock);
+  for (LinuxThread* t = g_threads.front(); t; t = g_threads.next(t)) f(*t, context);
+}
+
 AddressSpace& address_space() { return *g_space; }
 bool has_process() { return g_space != nullptr; }
 SyscallFrame*& current_syscall_frame() { return current_thread()->syscall_frame; }

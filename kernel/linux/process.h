@@ -38,6 +38,8 @@ void unregister_thread(LinuxThread& thread);
 // Runs f on the live thread `tid` (tid 0: the first live thread) under the thread-list
 // lock, so it cannot exit meanwhile; false if there is none.
 bool with_thread(uint32_t tid, void (*f)(LinuxThread& thread, void* context), void* context);
+// Runs f on every live thread under the thread-list lock.
+void with_threads(void (*f)(LinuxThread& thread, void* context), void* context);
 
 constexpr uint32_t kPid = 1;
 

@@ -20,6 +20,8 @@ class MappedFile {
   virtual void release() = 0;
   // Reads up to out.size() bytes at `offset`; fewer at the end of the file.
   virtual Result<size_t> read_at(uint64_t offset, std::span<uint8_t> out) = 0;
+  // The file's path for /proc/self/maps, or nullptr.
+  virtual const char* path() const { return nullptr; }
 
  protected:
   ~MappedFile() = default;
@@ -69,6 +71,10 @@ class AddressSpace {
   // brk: the program break grows from `base` (the end of the loaded image).
   void set_break_base(uintptr_t base);
   uintptr_t set_break(uintptr_t requested);
+  uintptr_t current_break() {
+    MutexGuard guard(m_lock);
+    return m_break;
+  }
 
   FaultOutcome handle_fault(uintptr_t address, bool write, bool execute);
   // Whether [address, address+length) lies in mappings allowing `prot`.

@@ -157,6 +157,9 @@ Stats stats() {
 
 }  // namespace nimbus::heap
 
+// The object that selects `new (std::nothrow)`, which libstdc++ would otherwise define.
+const std::nothrow_t std::nothrow{};
+
 // The C++ allocation operators for kernel code. A failed plain `new` is out of memory for
 // the whole kernel; code that can cope uses heap::allocate or `new (std::nothrow)`.
 void* operator new(size_t size) {

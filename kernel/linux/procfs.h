@@ -1,0 +1,26 @@
+// /proc and /sys for the one process: what Linux programs and runtimes read about
+// themselves and the machine.
+#pragma once
+
+#include "kernel/linux/synthetic_fs.h"
+
+namespace nimbus::linux {
+
+// What procfs reports about the process (set when the program starts).
+struct ProcessInfo {
+  const char* executable = "";             // /proc/self/exe
+  const char* const* argv = nullptr;       // /proc/self/cmdline
+  const char* const* envp = nullptr;       // /proc/self/environ
+  uintptr_t stack_begin = 0, stack_end = 0;  // [stack]
+  uintptr_t vdso_begin = 0, vdso_end = 0;    // [vvar] then [vdso]
+  uintptr_t heap_begin = 0;                  // [heap] starts here
+};
+void set_process_info(const ProcessInfo& info);
+
+// Lists the open descriptors for /proc/self/fd (the file layer provides it).
+void set_fd_directory(const DynamicDirectory& directory);
+
+SyntheticFs* make_procfs(fs::ClockFunction clock);
+SyntheticFs* make_sysfs(fs::ClockFunction clock);
+
+}  // namespace nimbus::linux
