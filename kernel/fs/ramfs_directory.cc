@@ -45,9 +45,12 @@ Stat RamDirectory::stat() {
 
 Result<RefPtr<Vnode>> RamDirectory::lookup(std::string_view name) {
   MutexGuard guard(ramfs().namespace_lock());
-  if (m_removed) return error(Errno::enoent);
   if (name == ".") return RefPtr<Vnode>(this);
-  if (name == "..") return RefPtr<Vnode>(m_parent ? m_parent : this);
+  if (name == "..") {
+    if (m_removed) return m_former_parent;
+    return RefPtr<Vnode>(m_parent ? m_parent : this);
+  }
+  if (m_removed) return error(Errno::enoent);
   DirectoryTable::Entry* entry = m_entries.find(name);
   if (!entry) return error(Errno::enoent);
   return entry->node;
@@ -124,12 +127,17 @@ Result<> RamDirectory::rmdir(std::string_view name) {
   RamDirectory& directory = as_directory(*entry->node);
   if (directory.m_entries.size()) return error(Errno::enotempty);
   removed = m_entries.remove(entry);
-  directory.m_removed = true;
-  directory.m_parent = nullptr;
-  directory.add_link(-2);
+  directory.mark_removed_locked();
   add_link(-1);
   touch_modify();
   return {};
+}
+
+void RamDirectory::mark_removed_locked() {
+  m_removed = true;
+  m_former_parent = RefPtr<Vnode>(m_parent);
+  m_parent = nullptr;
+  add_link(-2);
 }
 
 bool RamDirectory::is_within_locked(const RamDirectory* ancestor) const {
@@ -207,10 +215,7 @@ Result<> RamDirectory::rename(std::string_view old_name, Vnode& new_directory,
   old_link = m_entries.remove(old_entry);
 
   if (replaced && replaced->is_directory()) {
-    RamDirectory& gone = as_directory(*replaced);
-    gone.m_removed = true;
-    gone.m_parent = nullptr;
-    gone.add_link(-2);
+    as_directory(*replaced).mark_removed_locked();
     target.add_link(-1);
   } else if (replaced) {
     as_ram(*replaced).add_link(-1);

@@ -103,6 +103,11 @@ class RamDirectory final : public RamNode {
   // has none. Cleared when the directory is removed.
   RamDirectory* m_parent;
   bool m_removed = false;
+  // A removed directory's ".." still leads where it was (as Linux's d_parent does); the
+  // reference is counted then, since nothing else keeps that parent alive for it.
+  RefPtr<Vnode> m_former_parent;
+
+  void mark_removed_locked();
 };
 
 class RamSymlink final : public RamNode {
