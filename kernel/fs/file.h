@@ -16,6 +16,7 @@
 namespace nimbus::fs {
 
 class File;
+class Pipe;
 
 // Linux's struct iovec, for readv/writev: the same layout, so the syscall layer can copy an
 // application's iovec array straight into an array of these.
@@ -51,6 +52,8 @@ class FileOps {
     return pollin | pollout | pollrdnorm | pollwrnorm;
   }
   virtual SeekMode seek_mode() const { return SeekMode::unseekable; }
+  // The pipe these ops are, for F_GETPIPE_SZ/F_SETPIPE_SZ (no RTTI in the kernel).
+  virtual Pipe* as_pipe() { return nullptr; }
 
  protected:
   ~FileOps() = default;
