@@ -1,0 +1,48 @@
+// A MappedFile over a vnode: page faults read the file through the file layer.
+#include "kernel/linux/vnode_mapping.h"
+
+#include <atomic>
+#include <cstring>
+#include <new>
+
+namespace nimbus::linux {
+namespace {
+
+class VnodeMapping final : public MappedFile {
+ public:
+  VnodeMapping(RefPtr<fs::Vnode> vnode, std::string_view path) : m_vnode(static_cast<RefPtr<fs::Vnode>&&>(vnode)) {
+    size_t n = path.size() < sizeof(m_path) - 1 ? path.size() : sizeof(m_path) - 1;
+    memcpy(m_path, path.data(), n);
+    m_path[n] = '\0';
+  }
+  void retain() override { m_references.fetch_add(1, std::memory_order_relaxed); }
+  void release() override {
+    if (m_references.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  Result<size_t> read_at(uint64_t offset, std::span<uint8_t> out) override {
+    size_t done = 0;
+    while (done < out.size()) {
+      auto n = m_vnode->read_at(offset + done, std::as_writable_bytes(out.subspan(done)), fs::IoFlags{});
+      if (!n) return error(n.error());
+      if (*n == 0) break;
+      done += *n;
+    }
+    return done;
+  }
+  const char* path() const override { return m_path; }
+
+ private:
+  RefPtr<fs::Vnode> m_vnode;
+  std::atomic<uint32_t> m_references{1};
+  char m_path[128];
+};
+
+}  // namespace
+
+Result<MappedFile*> map_vnode(RefPtr<fs::Vnode> vnode, std::string_view path) {
+  auto* mapping = new (std::nothrow) VnodeMapping(static_cast<RefPtr<fs::Vnode>&&>(vnode), path);
+  if (!mapping) return error(Errno::enomem);
+  return mapping;
+}
+
+}  // namespace nimbus::linux
