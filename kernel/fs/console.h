@@ -1,0 +1,26 @@
+// Console: the byte stream behind /dev/console and /dev/tty (injectable for tests).
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "kernel/lib/result.h"
+
+namespace nimbus::fs {
+
+// The kernel wires this to the serial port or virtio-console. It is a raw byte stream: no
+// line editing or echo happens in the file layer.
+class Console {
+ public:
+  virtual Result<size_t> write(std::span<const std::byte> data) = 0;
+  // Waits for at least one byte unless `nonblocking` (then EAGAIN when none is there); 0
+  // means the input ended.
+  virtual Result<size_t> read(std::span<std::byte> buffer, bool nonblocking) = 0;
+  // Bytes that a read would return at once (FIONREAD, poll).
+  virtual size_t readable_bytes() { return 0; }
+
+ protected:
+  ~Console() = default;
+};
+
+}  // namespace nimbus::fs
