@@ -5,8 +5,14 @@
 #include <string>
 
 // Exit statuses of the CLI itself; guest statuses 0..123 and 128+N pass through unchanged.
+// kBadImage and kBadInput (the sysexits.h EX_DATAERR and EX_NOINPUT values) are only returned
+// before a guest starts, so they cannot be mistaken for a guest's status in practice.
 namespace exit_status {
 inline constexpr int kUsage = 2;
+inline constexpr int kBadImage = 65;  // an image file that is truncated, corrupt or too new
+// A program or file to pack that is missing, unreadable, or not something Nimbus can run (not an
+// x86-64 ELF executable or a #! script, a malformed ELF, a shared library that cannot be found).
+inline constexpr int kBadInput = 66;
 inline constexpr int kTimeout = 124;
 inline constexpr int kCliFailure = 125;  // QEMU failed, or the guest stopped without a status
 inline constexpr int kQemuNotFound = 127;
