@@ -10,7 +10,8 @@ namespace nimbus {
 namespace {
 // Kept alive: BootOptions::test points into it.
 CommandLine g_command_line;
-constexpr std::array<std::string_view, 6> kKnown = {"verbose", "bootchart", "boot-only", "tsc_khz", "max_cpus", "test"};
+constexpr std::array<std::string_view, 7> kKnown = {"verbose", "bootchart", "boot-only", "tsc_khz",
+                                                    "max_cpus", "test", "strace"};
 }  // namespace
 
 const char* parse_boot_options(const char* text, BootOptions& options) {
@@ -26,6 +27,7 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
   options.verbose = line.has_flag("verbose");
   options.bootchart = line.has_flag("bootchart");
   options.boot_only = line.has_flag("boot-only");
+  options.strace = line.has_flag("strace");
   if (line.value("tsc_khz")) {
     auto khz = line.value_u64("tsc_khz");
     if (!khz || *khz == 0) return "tsc_khz needs a positive number";

@@ -10,6 +10,7 @@ struct BootOptions {
   bool verbose = false;      // boot messages on the console
   bool bootchart = false;    // per-stage boot timing
   bool boot_only = false;    // power off with status 0 once booted
+  bool strace = false;       // log every system call of the program
   uint64_t tsc_khz = 0;      // TSC rate from the host (0: find it ourselves)
   uint64_t max_cpus = 0;     // use at most this many CPUs (0: all)
   std::string_view test;     // self-test to run (empty: the default self-test)

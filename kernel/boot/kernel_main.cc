@@ -17,6 +17,8 @@
 #include "kernel/drivers/serial_input.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
+#include "kernel/linux/process.h"
+#include "kernel/linux/program_boot.h"
 #include "kernel/mm/early_allocator.h"
 #include "kernel/mm/frame_allocator.h"
 #include "kernel/mm/heap.h"
@@ -148,6 +150,12 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
   if (options.bootchart) bootchart::print();
   if (options.boot_only) power::exit_vm(ExitStatus::success);
 
+  // With an initrd the job is the program it holds; without, the kernel self-test.
+  if (info.module_count > 0 && options.test.empty()) {
+    linux::set_strace(options.strace);
+    const BootModule& initrd = info.modules[0];
+    power::exit_vm(linux::boot_program({phys_to_virt<const std::byte>(initrd.begin), initrd.end - initrd.begin}));
+  }
   int status = selftest::run(options.test);
   power::exit_vm(status);
 }

@@ -7,6 +7,7 @@
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/elf_loader.h"
+#include "kernel/linux/procfs.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/linux/vdso_mapping.h"
 #include "kernel/mm/heap.h"
@@ -164,6 +165,8 @@ int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, Open
   auto vdso = map_vdso(*g_space);
   auto* start = static_cast<StartInfo*>(heap::allocate(sizeof(StartInfo)));
   if (!vdso || !start) return static_cast<int>(ExitStatus::out_of_memory);
+  set_process_info(ProcessInfo{program.path, program.argv, program.envp, kStackTop - kStackSize, kStackTop,
+                               *vdso - kPageSize, *vdso + kPageSize * 4, image->break_base});
   *start = StartInfo{image->entry, build_initial_stack(program, *image, *vdso)};
   g_main_thread.tid = kPid;
   auto thread = Thread::try_create("main", start_application, start);

@@ -22,6 +22,7 @@
 
 extern "C" char __kernel_start[], __kernel_end[];
 extern "C" [[noreturn]] void resume_full_registers(const void* registers);
+extern "C" [[noreturn]] void signal_delivery_entry(void* request);
 
 namespace nimbus::linux {
 namespace {
@@ -262,6 +263,39 @@ void kick(LinuxThread& thread, void*) {
     apic::send_ipi(t->cpu->apic_id, apic::vector::kReschedule);
 }
 
+// A synchronous fault to deliver (nullptr: deliver whatever is pending).
+struct Fault {
+  int signal;
+  int code;
+  uint64_t address;
+  uint64_t trapno;
+  uint64_t error_code;
+};
+
+// What the delivery trampoline finds on the thread's kernel stack.
+struct DeliveryRequest {
+  Registers registers;
+  Fault fault;
+  bool has_fault;
+};
+
+// Building a signal frame writes to the application's stack, which may fault (a page not yet
+// touched, or a bad stack). That cannot happen in interrupt or exception context (interrupts
+// off, IST stacks that a nested fault would reuse), so the interrupt returns into
+// signal_delivery_entry instead, on the thread's own kernel stack with interrupts on, and
+// that builds the frame and resumes the application.
+void redirect_to_delivery(InterruptFrame& frame, const Fault* fault) {
+  uintptr_t top = current_thread()->stacks.main_top;
+  auto* request = reinterpret_cast<DeliveryRequest*>((top - sizeof(DeliveryRequest)) & ~uintptr_t{15});
+  request->registers = from_interrupt(frame);
+  request->has_fault = fault != nullptr;
+  if (fault) request->fault = *fault;
+  frame.rip = reinterpret_cast<uint64_t>(signal_delivery_entry);
+  frame.rsp = reinterpret_cast<uint64_t>(request) - 8;  // as after a call: (rsp + 8) % 16 == 0
+  frame.rdi = reinterpret_cast<uint64_t>(request);
+  frame.rflags |= x86::kFlagInterrupts;
+}
+
 void mark_pending(LinuxThread& thread, void* context) {
   thread.pending.fetch_or(bit(*static_cast<int*>(context)));
   kick(thread, nullptr);
@@ -278,13 +312,8 @@ void raise_fault_signal(InterruptFrame& frame, int signal, int code, uint64_t ad
   LinuxThread* self = current_thread()->linux_thread;
   // A fault while the signal is blocked, or without a handler, is fatal.
   if (!self || (self->signal_mask & bit(signal))) die_by_signal(signal);
-  SigInfo info{};
-  info.signo = signal;
-  info.code = code;
-  info.address = address;
-  Registers regs = from_interrupt(frame);
-  deliver(regs, signal, info, frame.vector, frame.error_code, address, true);
-  to_interrupt(regs, frame);
+  Fault fault{signal, code, address, frame.vector, frame.error_code};
+  redirect_to_delivery(frame, &fault);
 }
 
 Result<> send_signal(uint32_t tid, int signal, int code) {
@@ -313,10 +342,9 @@ void deliver_pending_signals(SyscallFrame& frame) {
 
 void deliver_pending_signals(InterruptFrame& frame) {
   if (in_kernel(frame.rip) || !(frame.rflags & x86::kFlagInterrupts)) return;
-  Registers regs = from_interrupt(frame);
-  uint64_t rip = regs.rip;
-  deliver_pending(regs);
-  if (regs.rip != rip) to_interrupt(regs, frame);
+  LinuxThread* self = current_thread()->linux_thread;
+  if (!self || !((self->pending.load() | g_process_pending.load()) & ~self->signal_mask)) return;
+  redirect_to_delivery(frame, nullptr);
 }
 
 bool handle_application_exception(InterruptFrame& frame) {
@@ -451,3 +479,21 @@ Result<long> sys_tkill(int tid, int signal) {
 }
 
 }  // namespace nimbus::linux
+
+extern "C" [[noreturn]] void signal_delivery_entry(void* argument) {
+  using namespace nimbus::linux;
+  auto* request = static_cast<DeliveryRequest*>(argument);
+  Registers regs = request->registers;
+  if (request->has_fault) {
+    const Fault& f = request->fault;
+    SigInfo info{};
+    info.signo = f.signal;
+    info.code = f.code;
+    info.address = f.address;
+    deliver(regs, f.signal, info, f.trapno, f.error_code, f.address, true);
+  } else {
+    deliver_pending(regs);
+  }
+  nimbus::x86::disable_interrupts();
+  resume_full_registers(&regs);
+}

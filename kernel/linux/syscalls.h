@@ -10,6 +10,7 @@
 namespace nimbus::linux {
 
 struct Timespec;
+struct Timeval;
 
 struct IoVec {
   void* base;
@@ -53,6 +54,20 @@ Result<long> sys_clone3(const void* arguments, size_t size);
 Result<long> sys_futex(uint32_t* address, int op, uint32_t value, const Timespec* timeout, uint32_t* address2,
                        uint32_t value3);
 
+// waiting
+Result<long> sys_poll(void* fds, uint64_t count, int timeout_ms);
+Result<long> sys_ppoll(void* fds, uint64_t count, const Timespec* timeout, const uint64_t* mask, size_t mask_size);
+Result<long> sys_select(int count, uint64_t* readable, uint64_t* writable, uint64_t* exceptional, Timeval* timeout);
+Result<long> sys_pselect6(int count, uint64_t* readable, uint64_t* writable, uint64_t* exceptional,
+                          const Timespec* timeout, const void* mask);
+Result<long> sys_epoll_create(int size);
+Result<long> sys_epoll_create1(int flags);
+Result<long> sys_epoll_ctl(int epfd, int op, int fd, const void* event);
+Result<long> sys_epoll_wait(int epfd, void* events, int max, int timeout_ms);
+Result<long> sys_epoll_pwait(int epfd, void* events, int max, int timeout_ms, const void* mask, size_t mask_size);
+Result<long> sys_epoll_pwait2(int epfd, void* events, int max, const Timespec* timeout, const void* mask,
+                              size_t mask_size);
+
 // signals
 Result<long> sys_rt_sigaction(int signal, const void* new_action, void* old_action, size_t size);
 Result<long> sys_rt_sigprocmask(int how, const uint64_t* set, uint64_t* old_set, size_t size);
@@ -78,10 +93,71 @@ Result<long> sys_time(int64_t* out);
 Result<long> sys_nanosleep(const Timespec* request, Timespec* remaining);
 Result<long> sys_clock_nanosleep(int clock, int flags, const Timespec* request, Timespec* remaining);
 
-// files (the console only, until the file layer lands)
+// files
+struct LinuxStat;
+struct LinuxStatx;
+struct LinuxStatfs;
 Result<long> sys_read(int fd, void* buffer, size_t count);
 Result<long> sys_write(int fd, const void* buffer, size_t count);
+Result<long> sys_pread64(int fd, void* buffer, size_t count, int64_t offset);
+Result<long> sys_pwrite64(int fd, const void* buffer, size_t count, int64_t offset);
+Result<long> sys_readv(int fd, const IoVec* vectors, int count);
 Result<long> sys_writev(int fd, const IoVec* vectors, int count);
+Result<long> sys_preadv(int fd, const IoVec* vectors, int count, int64_t offset);
+Result<long> sys_pwritev(int fd, const IoVec* vectors, int count, int64_t offset);
+Result<long> sys_open(const char* path, int flags, uint32_t mode);
+Result<long> sys_openat(int dirfd, const char* path, int flags, uint32_t mode);
+Result<long> sys_close(int fd);
+Result<long> sys_lseek(int fd, int64_t offset, int whence);
+Result<long> sys_fstat(int fd, LinuxStat* out);
+Result<long> sys_stat(const char* path, LinuxStat* out);
+Result<long> sys_lstat(const char* path, LinuxStat* out);
+Result<long> sys_newfstatat(int dirfd, const char* path, LinuxStat* out, int flags);
+Result<long> sys_statx(int dirfd, const char* path, int flags, unsigned mask, LinuxStatx* out);
+Result<long> sys_getdents64(int fd, void* buffer, size_t count);
+Result<long> sys_fcntl(int fd, int command, uint64_t argument);
+Result<long> sys_dup(int fd);
+Result<long> sys_dup2(int old_fd, int new_fd);
+Result<long> sys_dup3(int old_fd, int new_fd, int flags);
 Result<long> sys_ioctl(int fd, unsigned long request, uintptr_t argument);
+Result<long> sys_access(const char* path, int mode);
+Result<long> sys_faccessat(int dirfd, const char* path, int mode);
+Result<long> sys_faccessat2(int dirfd, const char* path, int mode, int flags);
+Result<long> sys_readlink(const char* path, char* buffer, int size);
+Result<long> sys_readlinkat(int dirfd, const char* path, char* buffer, int size);
+Result<long> sys_getcwd(char* buffer, size_t size);
+Result<long> sys_chdir(const char* path);
+Result<long> sys_fchdir(int fd);
+Result<long> sys_mkdir(const char* path, uint32_t mode);
+Result<long> sys_mkdirat(int dirfd, const char* path, uint32_t mode);
+Result<long> sys_rmdir(const char* path);
+Result<long> sys_unlink(const char* path);
+Result<long> sys_unlinkat(int dirfd, const char* path, int flags);
+Result<long> sys_rename(const char* old_path, const char* new_path);
+Result<long> sys_renameat(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path);
+Result<long> sys_renameat2(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path, unsigned flags);
+Result<long> sys_symlink(const char* target, const char* path);
+Result<long> sys_symlinkat(const char* target, int dirfd, const char* path);
+Result<long> sys_link(const char* old_path, const char* new_path);
+Result<long> sys_linkat(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path, int flags);
+Result<long> sys_truncate(const char* path, int64_t length);
+Result<long> sys_ftruncate(int fd, int64_t length);
+Result<long> sys_fsync(int fd);
+Result<long> sys_fdatasync(int fd);
+Result<long> sys_umask(uint32_t mask);
+Result<long> sys_chmod(const char* path, uint32_t mode);
+Result<long> sys_fchmod(int fd, uint32_t mode);
+Result<long> sys_fchmodat(int dirfd, const char* path, uint32_t mode);
+Result<long> sys_chown(const char* path, uint32_t uid, uint32_t gid);
+Result<long> sys_fchown(int fd, uint32_t uid, uint32_t gid);
+Result<long> sys_lchown(const char* path, uint32_t uid, uint32_t gid);
+Result<long> sys_fchownat(int dirfd, const char* path, uint32_t uid, uint32_t gid, int flags);
+Result<long> sys_utimensat(int dirfd, const char* path, const Timespec* times, int flags);
+Result<long> sys_statfs(const char* path, LinuxStatfs* out);
+Result<long> sys_fstatfs(int fd, LinuxStatfs* out);
+Result<long> sys_pipe(int* fds);
+Result<long> sys_pipe2(int* fds, int flags);
+Result<long> sys_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count);
+Result<long> sys_close_range(unsigned first, unsigned last, unsigned flags);
 
 }  // namespace nimbus::linux

@@ -1,5 +1,8 @@
 // Memory: brk, mmap, munmap, mprotect, madvise.
+#include "kernel/fs/file.h"
+#include "kernel/linux/file_syscalls.h"
 #include "kernel/linux/process.h"
+#include "kernel/linux/vnode_mapping.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/mm/physical.h"
 
@@ -28,16 +31,28 @@ Result<long> sys_mmap(uintptr_t address, size_t length, int prot, int flags, int
   if (type != kMapShared && type != kMapPrivate && type != kMapSharedValidate) return error(Errno::einval);
   if (prot & ~kProtMask) return error(Errno::einval);
   if (offset < 0 || (offset & 4095)) return error(Errno::einval);
+  MappedFile* mapped_file = nullptr;
   if (!(flags & kMapAnonymous)) {
-    (void)fd;
-    return error(Errno::enodev);  // file mappings arrive with the file layer
+    auto file = TRY(file_context().fds().get(fd));
+    if (!file->is_readable()) return error(Errno::eacces);
+    if (type != kMapPrivate && (prot & prot::kWrite) && !file->is_writable()) return error(Errno::eacces);
+    RefPtr<fs::Vnode> vnode = file->vnode();
+    if (vnode->type() == fs::VnodeType::character_device) {
+      // /dev/zero and friends: an anonymous mapping.
+    } else if (!vnode->is_regular()) {
+      return error(Errno::enodev);
+    } else {
+      mapped_file = TRY(map_vnode(vnode, ""));
+    }
   }
   AddressSpace::Placement placement = AddressSpace::Placement::anywhere;
   if (flags & kMapFixedNoreplace) placement = AddressSpace::Placement::fixed_noreplace;
   else if (flags & kMapFixed) placement = AddressSpace::Placement::fixed;
   else if (address) placement = AddressSpace::Placement::hint;
-  uintptr_t mapped = TRY(address_space().map(address, length, static_cast<uint32_t>(prot), placement,
-                                             type != kMapPrivate, nullptr, 0));
+  auto mapped_or = address_space().map(address, length, static_cast<uint32_t>(prot), placement, type != kMapPrivate,
+                                       mapped_file, mapped_file ? static_cast<uint64_t>(offset) : 0);
+  if (mapped_file) mapped_file->release();  // the mapping holds its own reference
+  uintptr_t mapped = TRY(mapped_or);
   if (flags & kMapPopulate) (void)address_space().populate(mapped, length);
   return static_cast<long>(mapped);
 }

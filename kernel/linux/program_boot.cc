@@ -1,0 +1,194 @@
+// Runs the program packed in the initrd.
+#include "kernel/linux/program_boot.h"
+
+#include <cstring>
+#include <new>
+
+#include "kernel/drivers/serial.h"
+#include "kernel/drivers/serial_input.h"
+#include "kernel/fs/fs.h"
+#include "kernel/lib/console.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/exit_status.h"
+#include "kernel/linux/file_syscalls.h"
+#include "kernel/linux/process.h"
+#include "kernel/linux/procfs.h"
+#include "kernel/linux/vnode_mapping.h"
+#include "kernel/mm/heap.h"
+#include "kernel/sync/spinlock.h"
+#include "kernel/time/clock.h"
+
+namespace nimbus::linux {
+namespace {
+
+constexpr int kAtFdcwd = fs::linux_abi::at_fdcwd;
+
+// /dev/console: the serial port (output as is, input by interrupt).
+class SerialConsole final : public fs::Console {
+ public:
+  Result<size_t> write(std::span<const std::byte> data) override {
+    SpinlockGuard guard(m_lock);
+    serial::write(reinterpret_cast<const char*>(data.data()), data.size());
+    return data.size();
+  }
+  Result<size_t> read(std::span<std::byte> buffer, bool nonblocking) override {
+    size_t n = serial_input::read({reinterpret_cast<uint8_t*>(buffer.data()), buffer.size()}, nonblocking);
+    if (n == 0 && nonblocking && !buffer.empty()) return error(Errno::eagain);
+    return n;
+  }
+  size_t readable_bytes() override { return serial_input::available(); }
+
+ private:
+  Spinlock m_lock;
+};
+
+SerialConsole g_console;
+alignas(fs::FsContext) char g_context_storage[sizeof(fs::FsContext)];
+fs::FsContext* g_context = nullptr;
+
+// A whole small file, NUL-terminated, on the heap (nullptr if missing).
+char* read_file(const char* path, size_t* length) {
+  auto file = fs::open_file(*g_context, kAtFdcwd, path, fs::linux_abi::o_rdonly, 0);
+  if (!file) return nullptr;
+  size_t capacity = 4096, size = 0;
+  auto* data = static_cast<char*>(heap::allocate(capacity));
+  while (data) {
+    auto n = (*file)->read({reinterpret_cast<std::byte*>(data + size), capacity - size - 1});
+    if (!n) break;
+    if (*n == 0) break;
+    size += *n;
+    if (size + 1 == capacity) {
+      auto* bigger = static_cast<char*>(heap::allocate(capacity * 2));
+      if (bigger) memcpy(bigger, data, size);
+      heap::free(data);
+      data = bigger;
+      capacity *= 2;
+    }
+  }
+  if (!data) return nullptr;
+  data[size] = '\0';
+  *length = size;
+  return data;
+}
+
+// NUL-separated strings -> a NULL-terminated array pointing into `text`.
+const char** split(char* text, size_t length) {
+  size_t count = 0;
+  for (size_t i = 0; i < length; i++) count += text[i] == '\0';
+  if (length && text[length - 1] != '\0') count++;
+  auto** list = static_cast<const char**>(heap::allocate((count + 1) * sizeof(char*)));
+  if (!list) return nullptr;
+  size_t n = 0;
+  for (size_t i = 0; i < length; i += strlen(text + i) + 1) list[n++] = text + i;
+  list[n] = nullptr;
+  return list;
+}
+
+void write_if_missing(const char* path, const char* text) {
+  using namespace fs::linux_abi;
+  auto fd = fs::open(*g_context, kAtFdcwd, path, o_wronly | o_creat | o_excl, 0644);
+  if (!fd) return;
+  if (auto file = g_context->fds().get(*fd)) (void)(*file)->write({reinterpret_cast<const std::byte*>(text), strlen(text)});
+  (void)fs::close(*g_context, *fd);
+}
+
+Result<MappedFile*> open_mapped(const char* path, uint64_t* size) {
+  auto file = TRY(fs::open_file(*g_context, kAtFdcwd, path, fs::linux_abi::o_rdonly, 0));
+  if (!file->vnode()->is_regular()) return error(Errno::eacces);
+  *size = file->vnode()->stat().size;
+  return map_vnode(file->vnode(), path);
+}
+
+// /proc/self/fd: one symlink per open descriptor.
+void list_fds(void (*add)(std::string_view, void*), void* context) {
+  uint64_t limit = g_context->fds().limit();
+  for (uint64_t fd = 0; fd < limit; fd++) {
+    if (!g_context->fds().get(static_cast<int>(fd))) continue;
+    char name[24];
+    size_t n = format_to(name, sizeof(name), "%lu", fd);
+    add({name, n}, context);
+  }
+}
+
+bool fd_target(std::string_view name, TextBuffer& out) {
+  int fd = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9') return false;
+    fd = fd * 10 + (c - '0');
+  }
+  auto file = g_context->fds().get(fd);
+  if (!file) return false;
+  fs::Stat s = (*file)->vnode()->stat();
+  switch (s.mode & fs::linux_abi::s_ifmt) {
+    case fs::linux_abi::s_ififo: out.format("pipe:[%lu]", s.ino); break;
+    case fs::linux_abi::s_ifchr: out.append("/dev/console"); break;
+    default: out.format("/proc/self/fd/%d (inode %lu)", fd, s.ino); break;  // paths are not kept
+  }
+  return true;
+}
+
+}  // namespace
+
+fs::FsContext& file_context() { return *g_context; }
+
+int boot_program(std::span<const std::byte> initrd) {
+  fs::CpioError cpio_error;
+  if (auto built = fs::init_root(initrd, g_console, &cpio_error); !built) {
+    print("nimbus: the initrd is not a valid cpio archive: %s at byte %zu\n",
+          cpio_error.reason ? cpio_error.reason : "error", cpio_error.offset);
+    return static_cast<int>(ExitStatus::bad_executable);
+  }
+  g_context = new (g_context_storage) fs::FsContext(fs::vfs());
+  auto clock = [] { return static_cast<int64_t>(clock::wall_ns()); };
+  SyntheticFs* procfs = make_procfs(clock);
+  SyntheticFs* sysfs = make_sysfs(clock);
+  if (!procfs || !sysfs || !fs::vfs().mount("/proc", procfs->root()) || !fs::vfs().mount("/sys", sysfs->root())) {
+    print("nimbus: cannot mount /proc and /sys\n");
+    return static_cast<int>(ExitStatus::out_of_memory);
+  }
+  set_fd_directory(DynamicDirectory{list_fds, fd_target});
+  write_if_missing("/etc/hostname", "nimbus\n");
+  write_if_missing("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+  write_if_missing("/etc/group", "root:x:0:\nnogroup:x:65534:\n");
+  write_if_missing("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tnimbus\n");
+
+  for (int fd = 0; fd < 3; fd++) {
+    auto opened = fs::open(*g_context, kAtFdcwd, "/dev/console", fs::linux_abi::o_rdwr, 0);
+    if (!opened || *opened != fd) {
+      print("nimbus: cannot open /dev/console\n");
+      return static_cast<int>(ExitStatus::out_of_memory);
+    }
+  }
+
+  size_t exe_length = 0, argv_length = 0, env_length = 0, workdir_length = 0;
+  char* exe = read_file("/.nimbus/exe", &exe_length);
+  char* argv_text = read_file("/.nimbus/argv", &argv_length);
+  char* env_text = read_file("/.nimbus/env", &env_length);
+  char* workdir = read_file("/.nimbus/workdir", &workdir_length);
+  if (!exe || !argv_text) {
+    print("nimbus: the initrd names no program (.nimbus/exe, .nimbus/argv)\n");
+    return static_cast<int>(ExitStatus::bad_executable);
+  }
+  static char empty[] = "";
+  const char** argv = split(argv_text, argv_length);
+  const char** envp = env_text ? split(env_text, env_length) : split(empty, 0);
+  if (!argv || !envp) return static_cast<int>(ExitStatus::out_of_memory);
+  if (workdir && workdir_length) {
+    if (auto changed = fs::chdir(*g_context, {workdir, workdir_length}); !changed) {
+      print("nimbus: cannot change to the working directory %s\n", workdir);
+      return static_cast<int>(ExitStatus::bad_executable);
+    }
+  }
+
+  uint64_t size = 0;
+  auto mapped = open_mapped(exe, &size);
+  if (!mapped) {
+    print("nimbus: cannot open %s\n", exe);
+    return static_cast<int>(ExitStatus::bad_executable);
+  }
+  int status = run_program(Program{exe, argv, envp}, **mapped, size, open_mapped);
+  (*mapped)->release();
+  return status;
+}
+
+}  // namespace nimbus::linux

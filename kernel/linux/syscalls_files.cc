@@ -1,0 +1,356 @@
+// Files: thin wrappers over the file layer's facade (kernel/fs/fs.h). Each checks and
+// copies the application's pointers, then lets fs:: do the work with Linux's semantics.
+#include <cstring>
+
+#include "kernel/fs/fs.h"
+#include "kernel/linux/file_syscalls.h"
+#include "kernel/linux/process.h"
+#include "kernel/linux/signals.h"
+#include "kernel/linux/stat_abi.h"
+#include "kernel/linux/syscalls.h"
+#include "kernel/linux/user_memory.h"
+#include "kernel/mm/heap.h"
+
+namespace nimbus::linux {
+namespace {
+
+constexpr size_t kPathMax = 4096;
+constexpr int kAtFdcwd = fs::linux_abi::at_fdcwd;
+constexpr uint32_t kAtSymlinkNofollow = fs::linux_abi::at_symlink_nofollow;
+constexpr uint32_t kAtRemovedir = fs::linux_abi::at_removedir;
+constexpr size_t kMaxIoVectors = 1024;
+
+// A path copied out of the application, on the heap (PATH_MAX is too big for kernel stacks).
+class UserPath {
+ public:
+  UserPath() : m_buffer(static_cast<char*>(heap::allocate(kPathMax))) {}
+  ~UserPath() { heap::free(m_buffer); }
+  UserPath(const UserPath&) = delete;
+  UserPath& operator=(const UserPath&) = delete;
+  Result<std::string_view> load(const char* user_path) {
+    if (!m_buffer) return error(Errno::enomem);
+    if (!user_path) return error(Errno::efault);
+    size_t length = TRY(user::copy_string(m_buffer, user_path, kPathMax));
+    return std::string_view(m_buffer, length);
+  }
+
+ private:
+  char* m_buffer;
+};
+
+fs::FsContext& context() { return file_context(); }
+
+Result<RefPtr<fs::File>> file(int fd) { return context().fds().get(fd); }
+
+template <typename T>
+Result<> write_out(T* destination, const T& value) {
+  return user::write(destination, value);
+}
+
+// Writes that hit a closed pipe also raise SIGPIPE, as Linux does.
+Result<long> after_write(Result<size_t> written) {
+  if (!written && written.error() == Errno::epipe) (void)send_signal(current_linux_thread().tid, kSigpipe, kSiKernel);
+  if (!written) return error(written.error());
+  return static_cast<long>(*written);
+}
+
+Result<> check_vectors(const fs::IoVec* vectors, int count, bool for_writing_into) {
+  if (count < 0 || static_cast<size_t>(count) > kMaxIoVectors) return error(Errno::einval);
+  if (!user::readable(vectors, sizeof(fs::IoVec) * static_cast<size_t>(count))) return error(Errno::efault);
+  for (int i = 0; i < count; i++) {
+    bool ok = for_writing_into ? user::writable(vectors[i].base, vectors[i].length)
+                               : user::readable(vectors[i].base, vectors[i].length);
+    if (!ok) return error(Errno::efault);
+  }
+  return {};
+}
+
+std::span<std::byte> user_buffer(void* buffer, size_t count) { return {static_cast<std::byte*>(buffer), count}; }
+std::span<const std::byte> user_data(const void* buffer, size_t count) {
+  return {static_cast<const std::byte*>(buffer), count};
+}
+
+Result<long> stat_common(int dirfd, const char* path, LinuxStat* out, uint32_t flags) {
+  UserPath p;
+  std::string_view name = TRY(p.load(path));
+  fs::Stat s = TRY(fs::stat(context(), dirfd, name, flags));
+  TRY(write_out(out, to_linux_stat(s)));
+  return 0;
+}
+
+}  // namespace
+
+Result<long> sys_read(int fd, void* buffer, size_t count) {
+  if (!user::writable(buffer, count)) return error(Errno::efault);
+  return static_cast<long>(TRY(TRY(file(fd))->read(user_buffer(buffer, count))));
+}
+
+Result<long> sys_write(int fd, const void* buffer, size_t count) {
+  if (!user::readable(buffer, count)) return error(Errno::efault);
+  return after_write(TRY(file(fd))->write(user_data(buffer, count)));
+}
+
+Result<long> sys_pread64(int fd, void* buffer, size_t count, int64_t offset) {
+  if (!user::writable(buffer, count)) return error(Errno::efault);
+  return static_cast<long>(TRY(TRY(file(fd))->pread(user_buffer(buffer, count), offset)));
+}
+
+Result<long> sys_pwrite64(int fd, const void* buffer, size_t count, int64_t offset) {
+  if (!user::readable(buffer, count)) return error(Errno::efault);
+  return after_write(TRY(file(fd))->pwrite(user_data(buffer, count), offset));
+}
+
+Result<long> sys_readv(int fd, const IoVec* vectors, int count) {
+  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
+  TRY(check_vectors(v, count, true));
+  return static_cast<long>(TRY(TRY(file(fd))->readv({v, static_cast<size_t>(count)})));
+}
+
+Result<long> sys_writev(int fd, const IoVec* vectors, int count) {
+  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
+  TRY(check_vectors(v, count, false));
+  return after_write(TRY(file(fd))->writev({v, static_cast<size_t>(count)}));
+}
+
+Result<long> sys_preadv(int fd, const IoVec* vectors, int count, int64_t offset) {
+  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
+  TRY(check_vectors(v, count, true));
+  return static_cast<long>(TRY(TRY(file(fd))->preadv({v, static_cast<size_t>(count)}, offset)));
+}
+
+Result<long> sys_pwritev(int fd, const IoVec* vectors, int count, int64_t offset) {
+  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
+  TRY(check_vectors(v, count, false));
+  return after_write(TRY(file(fd))->pwritev({v, static_cast<size_t>(count)}, offset));
+}
+
+Result<long> sys_open(const char* path, int flags, uint32_t mode) { return sys_openat(kAtFdcwd, path, flags, mode); }
+
+Result<long> sys_openat(int dirfd, const char* path, int flags, uint32_t mode) {
+  UserPath p;
+  std::string_view name = TRY(p.load(path));
+  return TRY(fs::open(context(), dirfd, name, static_cast<uint32_t>(flags), mode));
+}
+
+Result<long> sys_close(int fd) {
+  TRY(fs::close(context(), fd));
+  return 0;
+}
+
+Result<long> sys_lseek(int fd, int64_t offset, int whence) { return TRY(fs::lseek(context(), fd, offset, whence)); }
+
+Result<long> sys_fstat(int fd, LinuxStat* out) {
+  fs::Stat s = TRY(fs::fstat(context(), fd));
+  TRY(write_out(out, to_linux_stat(s)));
+  return 0;
+}
+
+Result<long> sys_stat(const char* path, LinuxStat* out) { return stat_common(kAtFdcwd, path, out, 0); }
+Result<long> sys_lstat(const char* path, LinuxStat* out) { return stat_common(kAtFdcwd, path, out, kAtSymlinkNofollow); }
+Result<long> sys_newfstatat(int dirfd, const char* path, LinuxStat* out, int flags) {
+  return stat_common(dirfd, path, out, static_cast<uint32_t>(flags));
+}
+
+Result<long> sys_statx(int dirfd, const char* path, int flags, unsigned mask, LinuxStatx* out) {
+  (void)mask;  // everything basic is always there
+  UserPath p;
+  std::string_view name = TRY(p.load(path));
+  fs::Stat s = TRY(fs::stat(context(), dirfd, name, static_cast<uint32_t>(flags)));
+  TRY(write_out(out, to_linux_statx(s)));
+  return 0;
+}
+
+Result<long> sys_getdents64(int fd, void* buffer, size_t count) {
+  if (!user::writable(buffer, count)) return error(Errno::efault);
+  return static_cast<long>(TRY(TRY(file(fd))->getdents64(user_buffer(buffer, count))));
+}
+
+Result<long> sys_fcntl(int fd, int command, uint64_t argument) {
+  return TRY(fs::fcntl(context(), fd, command, argument));
+}
+
+Result<long> sys_dup(int fd) { return TRY(context().fds().dup(fd)); }
+Result<long> sys_dup2(int old_fd, int new_fd) { return TRY(context().fds().dup2(old_fd, new_fd)); }
+Result<long> sys_dup3(int old_fd, int new_fd, int flags) {
+  return TRY(context().fds().dup3(old_fd, new_fd, static_cast<uint32_t>(flags)));
+}
+
+Result<long> sys_ioctl(int fd, unsigned long request, uintptr_t argument) {
+  size_t size = fs::ioctl_argument_size(static_cast<uint32_t>(request));
+  if (size && !user::writable(reinterpret_cast<void*>(argument), size)) return error(Errno::efault);
+  return TRY(fs::ioctl(context(), fd, static_cast<uint32_t>(request), argument));
+}
+
+Result<long> sys_access(const char* path, int mode) { return sys_faccessat2(kAtFdcwd, path, mode, 0); }
+Result<long> sys_faccessat(int dirfd, const char* path, int mode) { return sys_faccessat2(dirfd, path, mode, 0); }
+Result<long> sys_faccessat2(int dirfd, const char* path, int mode, int flags) {
+  UserPath p;
+  std::string_view name = TRY(p.load(path));
+  TRY(fs::access(context(), dirfd, name, static_cast<uint32_t>(mode), static_cast<uint32_t>(flags)));
+  return 0;
+}
+
+Result<long> sys_readlink(const char* path, char* buffer, int size) { return sys_readlinkat(kAtFdcwd, path, buffer, size); }
+Result<long> sys_readlinkat(int dirfd, const char* path, char* buffer, int size) {
+  if (size <= 0) return error(Errno::einval);
+  if (!user::writable(buffer, static_cast<size_t>(size))) return error(Errno::efault);
+  UserPath p;
+  std::string_view name = TRY(p.load(path));
+  return static_cast<long>(TRY(fs::readlink(context(), dirfd, name, {buffer, static_cast<size_t>(size)})));
+}
+
+Result<long> sys_getcwd(char* buffer, size_t size) {
+  if (!user::writable(buffer, size)) return error(Errno::efault);
+  return static_cast<long>(TRY(fs::getcwd(context(), {buffer, size})));
+}
+
+Result<long> sys_chdir(const char* path) {
+  UserPath p;
+  TRY(fs::chdir(context(), TRY(p.load(path))));
+  return 0;
+}
+
+Result<long> sys_fchdir(int fd) {
+  TRY(fs::fchdir(context(), fd));
+  return 0;
+}
+
+Result<long> sys_mkdir(const char* path, uint32_t mode) { return sys_mkdirat(kAtFdcwd, path, mode); }
+Result<long> sys_mkdirat(int dirfd, const char* path, uint32_t mode) {
+  UserPath p;
+  TRY(fs::mkdir(context(), dirfd, TRY(p.load(path)), mode));
+  return 0;
+}
+
+Result<long> sys_rmdir(const char* path) { return sys_unlinkat(kAtFdcwd, path, static_cast<int>(kAtRemovedir)); }
+Result<long> sys_unlink(const char* path) { return sys_unlinkat(kAtFdcwd, path, 0); }
+Result<long> sys_unlinkat(int dirfd, const char* path, int flags) {
+  UserPath p;
+  TRY(fs::unlink(context(), dirfd, TRY(p.load(path)), static_cast<uint32_t>(flags)));
+  return 0;
+}
+
+Result<long> sys_rename(const char* old_path, const char* new_path) {
+  return sys_renameat2(kAtFdcwd, old_path, kAtFdcwd, new_path, 0);
+}
+Result<long> sys_renameat(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path) {
+  return sys_renameat2(old_dirfd, old_path, new_dirfd, new_path, 0);
+}
+Result<long> sys_renameat2(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path, unsigned flags) {
+  UserPath a, b;
+  std::string_view from = TRY(a.load(old_path));
+  std::string_view to = TRY(b.load(new_path));
+  TRY(fs::rename(context(), old_dirfd, from, new_dirfd, to, flags));
+  return 0;
+}
+
+Result<long> sys_symlink(const char* target, const char* path) { return sys_symlinkat(target, kAtFdcwd, path); }
+Result<long> sys_symlinkat(const char* target, int dirfd, const char* path) {
+  UserPath a, b;
+  std::string_view to = TRY(a.load(target));
+  std::string_view name = TRY(b.load(path));
+  TRY(fs::symlink(context(), to, dirfd, name));
+  return 0;
+}
+
+Result<long> sys_link(const char* old_path, const char* new_path) {
+  return sys_linkat(kAtFdcwd, old_path, kAtFdcwd, new_path, 0);
+}
+Result<long> sys_linkat(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path, int flags) {
+  UserPath a, b;
+  std::string_view from = TRY(a.load(old_path));
+  std::string_view to = TRY(b.load(new_path));
+  TRY(fs::link(context(), old_dirfd, from, new_dirfd, to, static_cast<uint32_t>(flags)));
+  return 0;
+}
+
+Result<long> sys_truncate(const char* path, int64_t length) {
+  UserPath p;
+  TRY(fs::truncate(context(), TRY(p.load(path)), length));
+  return 0;
+}
+
+Result<long> sys_ftruncate(int fd, int64_t length) {
+  TRY(TRY(file(fd))->truncate(length));
+  return 0;
+}
+
+Result<long> sys_fsync(int fd) {
+  TRY(file(fd));  // memory file systems have nothing to flush
+  return 0;
+}
+Result<long> sys_fdatasync(int fd) { return sys_fsync(fd); }
+
+Result<long> sys_umask(uint32_t mask) { return context().exchange_umask(mask); }
+
+Result<long> sys_chmod(const char* path, uint32_t mode) { return sys_fchmodat(kAtFdcwd, path, mode); }
+Result<long> sys_fchmodat(int dirfd, const char* path, uint32_t mode) {
+  UserPath p;
+  TRY(fs::chmod(context(), dirfd, TRY(p.load(path)), mode, 0));
+  return 0;
+}
+Result<long> sys_fchmod(int fd, uint32_t mode) {
+  TRY(fs::fchmod(context(), fd, mode));
+  return 0;
+}
+
+Result<long> sys_chown(const char* path, uint32_t uid, uint32_t gid) { return sys_fchownat(kAtFdcwd, path, uid, gid, 0); }
+Result<long> sys_lchown(const char* path, uint32_t uid, uint32_t gid) {
+  return sys_fchownat(kAtFdcwd, path, uid, gid, static_cast<int>(kAtSymlinkNofollow));
+}
+Result<long> sys_fchownat(int dirfd, const char* path, uint32_t uid, uint32_t gid, int flags) {
+  UserPath p;
+  TRY(fs::chown(context(), dirfd, TRY(p.load(path)), uid, gid, static_cast<uint32_t>(flags)));
+  return 0;
+}
+Result<long> sys_fchown(int fd, uint32_t uid, uint32_t gid) {
+  TRY(fs::fchown(context(), fd, uid, gid));
+  return 0;
+}
+
+Result<long> sys_utimensat(int dirfd, const char* path, const Timespec* times, int flags) {
+  fs::TimeSpec copied[2];
+  if (times) TRY(user::copy_from(copied, times, sizeof(copied)));
+  std::optional<std::string_view> name;
+  UserPath p;
+  if (path) name = TRY(p.load(path));
+  TRY(fs::utimens(context(), dirfd, name, times ? copied : nullptr, static_cast<uint32_t>(flags)));
+  return 0;
+}
+
+Result<long> sys_statfs(const char* path, LinuxStatfs* out) {
+  UserPath p;
+  fs::StatFs s = TRY(fs::statfs(context(), TRY(p.load(path))));
+  TRY(write_out(out, to_linux_statfs(s)));
+  return 0;
+}
+
+Result<long> sys_fstatfs(int fd, LinuxStatfs* out) {
+  fs::StatFs s = TRY(fs::fstatfs(context(), fd));
+  TRY(write_out(out, to_linux_statfs(s)));
+  return 0;
+}
+
+Result<long> sys_pipe(int* fds) { return sys_pipe2(fds, 0); }
+Result<long> sys_pipe2(int* fds, int flags) {
+  if (!user::writable(fds, 2 * sizeof(int))) return error(Errno::efault);
+  auto ends = TRY(fs::pipe(context(), static_cast<uint32_t>(flags)));
+  fds[0] = ends[0];
+  fds[1] = ends[1];
+  return 0;
+}
+
+Result<long> sys_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) {
+  int64_t position = 0;
+  if (offset) position = TRY(user::read(offset));
+  auto sent = fs::sendfile(context(), out_fd, in_fd, offset ? &position : nullptr, count);
+  if (offset) TRY(user::write(offset, position));
+  return after_write(sent);
+}
+
+Result<long> sys_close_range(unsigned first, unsigned last, unsigned flags) {
+  TRY(context().fds().close_range(first, last, flags));
+  return 0;
+}
+
+}  // namespace nimbus::linux
