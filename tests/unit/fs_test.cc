@@ -249,6 +249,9 @@ TEST_F(FsTest, DevicesThroughTheirNodes) {
   EXPECT_TRUE(ioctl(*context, tty, tcgets, reinterpret_cast<uintptr_t>(&termios)));
   EXPECT_EQ(ioctl(*context, null, tcgets, reinterpret_cast<uintptr_t>(&termios)).error(), Errno::enotty);
   EXPECT_EQ(lseek(*context, tty, 0, seek_cur).error(), Errno::espipe);
+  // Shell redirections: "> /dev/null" is O_WRONLY | O_CREAT | O_TRUNC on a device.
+  int redirect = open("/dev/null", o_wronly | o_creat | o_trunc, 0666);
+  write(redirect, "quiet");
   // A device number nobody serves.
   ASSERT_TRUE(mknod(*context, kCwd, "/tmp/nothing", s_ifchr | 0600, 42, 1));
   EXPECT_EQ(stat("/tmp/nothing").rdev_major, 42u);
