@@ -39,6 +39,7 @@ enum class Errno : int {
   enosys = 38,
   enotempty = 39,
   eloop = 40,
+  enodata = 61,
   eoverflow = 75,
   enotsup = 95,
   etimedout = 110,

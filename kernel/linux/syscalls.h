@@ -159,5 +159,14 @@ Result<long> sys_pipe(int* fds);
 Result<long> sys_pipe2(int* fds, int flags);
 Result<long> sys_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count);
 Result<long> sys_close_range(unsigned first, unsigned last, unsigned flags);
+Result<long> sys_getxattr(const char* path, const char* name, void* value, size_t size);
+Result<long> sys_lgetxattr(const char* path, const char* name, void* value, size_t size);
+Result<long> sys_fgetxattr(int fd, const char* name, void* value, size_t size);
+Result<long> sys_listxattr(const char* path, char* list, size_t size);
+Result<long> sys_llistxattr(const char* path, char* list, size_t size);
+Result<long> sys_flistxattr(int fd, char* list, size_t size);
+Result<long> sys_setxattr(const char* path, const char* name, const void* value, size_t size, int flags);
+Result<long> sys_lsetxattr(const char* path, const char* name, const void* value, size_t size, int flags);
+Result<long> sys_fsetxattr(int fd, const char* name, const void* value, size_t size, int flags);
 
 }  // namespace nimbus::linux

