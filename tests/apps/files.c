@@ -16,13 +16,20 @@ static long check(const char* what, long result) {
   return result;
 }
 
+/* Descriptor numbers depend on what the parent left open, so only their validity is shown. */
+#define CHECK_FD(expr) check_fd(#expr, (int)(expr))
+static int check_fd(const char* what, int fd) {
+  printf("%-60s -> %s\n", what, fd >= 0 ? "a descriptor" : strerror(errno));
+  return fd;
+}
+
 static int compare(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
 
 int main(void) {
   char dir[] = "/tmp/nimbus-files-XXXXXX";
   if (!mkdtemp(dir)) return 2;
   CHECK(chdir(dir));
-  int fd = CHECK(open("a.txt", O_CREAT | O_RDWR | O_EXCL, 0640));
+  int fd = CHECK_FD(open("a.txt", O_CREAT | O_RDWR | O_EXCL, 0640));
   CHECK(write(fd, "hello, world\n", 13));
   CHECK(lseek(fd, 0, SEEK_CUR));
   CHECK(lseek(fd, 7, SEEK_SET));

@@ -1,0 +1,3 @@
+module nimbus/goapp
+
+go 1.19
