@@ -14,13 +14,8 @@ namespace {
 constexpr std::string_view kIdentityKey = "identity";
 
 std::filesystem::path cache_file_path() {
-  // The XDG spec says relative paths in XDG_CACHE_HOME are invalid and must be ignored.
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  if (xdg && xdg[0] == '/') return std::filesystem::path(xdg) / "nimbus" / "host.conf";
-  const char* home = std::getenv("HOME");
-  if (home && home[0] == '/')
-    return std::filesystem::path(home) / ".cache" / "nimbus" / "host.conf";
-  return {};
+  std::filesystem::path dir = nimbus_cache_dir();
+  return dir.empty() ? dir : dir / "host.conf";
 }
 
 std::string host_identity(const KvmDevice& kvm) {
@@ -30,6 +25,15 @@ std::string host_identity(const KvmDevice& kvm) {
 }
 
 }  // namespace
+
+std::filesystem::path nimbus_cache_dir() {
+  // The XDG spec says relative paths in XDG_CACHE_HOME are invalid and must be ignored.
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg && xdg[0] == '/') return std::filesystem::path(xdg) / "nimbus";
+  const char* home = std::getenv("HOME");
+  if (home && home[0] == '/') return std::filesystem::path(home) / ".cache" / "nimbus";
+  return {};
+}
 
 HostCache HostCache::load(const KvmDevice& kvm) {
   HostCache cache;

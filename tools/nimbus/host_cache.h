@@ -11,6 +11,9 @@
 
 #include "kvm_device.h"
 
+// ${XDG_CACHE_HOME:-$HOME/.cache}/nimbus, or empty when neither variable names a directory.
+std::filesystem::path nimbus_cache_dir();
+
 class HostCache {
  public:
   // Loads the cache file; its entries are kept only if it was written for the same host (host

@@ -1,4 +1,5 @@
-// Where the CLI finds its files on the host: its own directory (kernel, probe) and QEMU.
+// Where the CLI finds things on the host: its own directory (kernel, probe), QEMU, programs on
+// PATH.
 #include "host_paths.h"
 
 #include <unistd.h>
@@ -18,6 +19,8 @@ bool is_executable_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
+}  // namespace
+
 std::optional<std::string> find_on_path(std::string_view name) {
   const char* path_env = std::getenv("PATH");
   std::string_view dirs = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
@@ -30,8 +33,6 @@ std::optional<std::string> find_on_path(std::string_view name) {
     dirs.remove_prefix(colon + 1);
   }
 }
-
-}  // namespace
 
 std::filesystem::path executable_dir() {
   std::error_code ec;

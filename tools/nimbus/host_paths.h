@@ -1,13 +1,18 @@
-// Where the CLI finds its files on the host: its own directory (kernel, probe) and QEMU.
+// Where the CLI finds things on the host: its own directory (kernel, probe), QEMU, programs on
+// PATH.
 #pragma once
 
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "cli_error.h"
 
 inline constexpr const char* kDefaultQemu = "qemu-system-x86_64";
+
+// The first executable regular file called `name` in a directory of $PATH, as execvp finds it.
+std::optional<std::string> find_on_path(std::string_view name);
 
 // The directory holding the running nimbus executable (the build root, next to the kernel).
 std::filesystem::path executable_dir();

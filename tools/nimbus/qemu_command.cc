@@ -21,12 +21,13 @@ bool needs_quoting(std::string_view word) {
 
 }  // namespace
 
-std::string kernel_command_line(const RunOptions& options, std::optional<std::uint64_t> tsc_khz) {
+std::string kernel_command_line(const RunOptions& options, const QemuSetup& setup) {
   std::vector<std::string> words;
   if (options.verbose) words.emplace_back("verbose");
   if (options.bootchart) words.emplace_back("bootchart");
   if (options.boot_only) words.emplace_back("boot-only");
-  if (tsc_khz) words.push_back(cat("tsc_khz=", *tsc_khz));
+  if (setup.tsc_khz) words.push_back(cat("tsc_khz=", *setup.tsc_khz));
+  words.insert(words.end(), setup.image_kernel_words.begin(), setup.image_kernel_words.end());
   words.insert(words.end(), options.kernel_args.begin(), options.kernel_args.end());
 
   std::string line;
@@ -55,7 +56,9 @@ std::vector<std::string> build_qemu_command(const RunOptions& options, const Qem
   if (options.icount) add({"-icount", "shift=0,sleep=off"});
   add({"-m", cat(options.memory_mib, "M"), "-smp", cat(options.cpus)});
   add({"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"});
-  add({"-kernel", setup.kernel, "-append", kernel_command_line(options, setup.tsc_khz)});
+  add({"-kernel", setup.kernel, "-append", kernel_command_line(options, setup)});
+  // QEMU hands the initrd to a PVH kernel as the first module in hvm_start_info.
+  if (setup.initrd) add({"-initrd", *setup.initrd});
   add({"-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"});
   // QEMU option values escape a comma by doubling it.
   std::string status_path;

@@ -17,10 +17,14 @@ struct QemuSetup {
   std::optional<std::uint64_t> tsc_khz;
   // Where QEMU's debugcon writes the guest's full exit status (see run_command.cc).
   std::string status_file;
+  // The root file system archive of an image (-initrd), and the kernel words the image keeps.
+  std::optional<std::string> initrd;
+  std::vector<std::string> image_kernel_words;
 };
 
-// The words passed to the guest with -append: CLI flags first, then the user's "--" arguments.
-std::string kernel_command_line(const RunOptions& options, std::optional<std::uint64_t> tsc_khz);
+// The words passed to the guest with -append: CLI flags first, then the image's words, then the
+// user's --kernel-arg and "--" words (later words can override earlier ones).
+std::string kernel_command_line(const RunOptions& options, const QemuSetup& setup);
 
 std::vector<std::string> build_qemu_command(const RunOptions& options, const QemuSetup& setup);
 

@@ -1,22 +1,28 @@
-// run_command(): `nimbus run`, which boots the kernel under QEMU and exits with the guest's status.
+// run_command(): `nimbus run`, which boots the kernel (with a program or an image) under QEMU and
+// exits with the guest's status.
 #include "run_command.h"
 
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <chrono>
 #include <iostream>
 #include <optional>
 
 #include "accel.h"
 #include "child_process.h"
+#include "help.h"
 #include "host_cache.h"
 #include "host_paths.h"
 #include "host_tsc.h"
+#include "image_cache.h"
+#include "image_file.h"
 #include "kvm_device.h"
+#include "manifest.h"
 #include "qemu_command.h"
+#include "reporter.h"
 #include "run_options.h"
 #include "text.h"
 
@@ -110,7 +116,8 @@ const char* describe_guest_status(int status) {
   }
 }
 
-int exit_status_for(const ChildOutcome& outcome, const RunOptions& options, const std::string& status_file) {
+int exit_status_for(const ChildOutcome& outcome, const RunOptions& options,
+                    const std::string& status_file) {
   using Ending = ChildOutcome::Ending;
   switch (outcome.ending) {
     case Ending::TimedOut:
@@ -150,20 +157,69 @@ int exit_status_for(const ChildOutcome& outcome, const RunOptions& options, cons
   return status;
 }
 
+// Packs the program (through the build cache) or unpacks the image, ready for -kernel/-initrd.
+CliResult<BootFiles> prepare_guest(const RunOptions& options, const Reporter& reporter) {
+  ImageCache cache = TRY_CLI(ImageCache::open());
+  // An IMAGE is recognised by its magic (a bare name then means a file in this directory);
+  // anything else is a program to pack.
+  if (options.target && !options.manifest && looks_like_image(*options.target)) {
+    const std::string& image = *options.target;
+    if (!options.target_args.empty())
+      return usage_error(cat(image,
+                             " is an image and keeps its program's arguments; build it "
+                             "again to change them"));
+    if (options.image_options_given)
+      return usage_error(
+          cat("--add, --env, --workdir, --argv0 and --manifest describe a program "
+              "to pack, but ",
+              image, " is an image that is already built"));
+    BootFiles files = TRY_CLI(cache.install(image, reporter));
+    // --kernel boots a kernel other than the one in the image (a kernel under development).
+    if (options.kernel_path) files.kernel = *options.kernel_path;
+    return files;
+  }
+  ImageSpec command_line = options.image;
+  if (options.target) {
+    command_line.program = options.target;
+    command_line.args = options.target_args;
+  }
+  command_line.kernel_path = options.kernel_path;
+  ImageSpec spec = TRY_CLI(with_manifest(std::move(command_line), options.manifest));
+  ImagePlan plan = TRY_CLI(plan_image(spec, reporter));
+  return cache.build(plan, reporter);
+}
+
 CliResult<int> run(std::span<const std::string_view> args) {
   RunOptions options = TRY_CLI(parse_run_options(args));
+  if (options.help) {
+    print_help(std::cout);
+    return 0;
+  }
   std::string qemu = TRY_CLI(resolve_qemu(options.qemu_path));
-  std::string kernel = kernel_path(options.kernel_path);
+  Reporter reporter(options.verbose);
+  std::optional<BootFiles> guest;
+  if (options.target || options.manifest)
+    guest = TRY_CLI(prepare_guest(options, reporter));
+  else if (options.image_options_given)
+    return usage_error("--add, --env, --workdir and --argv0 need a PROGRAM to pack");
+  std::string kernel = guest ? guest->kernel : kernel_path(options.kernel_path);
 
   KvmDevice kvm = inspect_kvm_device();
   HostCache cache = HostCache::load(kvm);
   StatusFile status_file;
   if (status_file.path().empty() && !options.dry_run)
     return cli_error(exit_status::kCliFailure, "cannot create a temporary file (check TMPDIR)");
-  QemuSetup setup{qemu, kernel, resolve_accel(options, qemu, kvm, cache), std::nullopt,
-                  options.dry_run ? status_file_pattern() : status_file.path()};
+  QemuSetup setup;
+  setup.qemu = qemu;
+  setup.kernel = kernel;
+  setup.accel = resolve_accel(options, qemu, kvm, cache);
+  setup.status_file = options.dry_run ? status_file_pattern() : status_file.path();
   if (setup.accel == Accel::Tcg)
     setup.tsc_khz = options.icount ? kIcountTscKhz : host_tsc_khz(cache);
+  if (guest) {
+    setup.initrd = guest->initrd;
+    setup.image_kernel_words = guest->kernel_words;
+  }
   std::vector<std::string> argv = build_qemu_command(options, setup);
 
   if (options.dry_run) {

@@ -1,4 +1,5 @@
-// run_command(): `nimbus run`, which boots the kernel under QEMU and exits with the guest's status.
+// run_command(): `nimbus run`, which boots the kernel (with a program or an image) under QEMU and
+// exits with the guest's status.
 #pragma once
 
 #include <span>

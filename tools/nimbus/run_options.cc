@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "arg_cursor.h"
+#include "build_options.h"
 #include "memory_size.h"
 #include "text.h"
 
@@ -21,50 +23,13 @@ constexpr std::array<Flag, 5> kFlags = {{{"--verbose", &RunOptions::verbose},
                                          {"--icount", &RunOptions::icount},
                                          {"--dry-run", &RunOptions::dry_run}}};
 
-constexpr std::array<std::string_view, 7> kValueOptions = {
-    "--accel", "--memory", "--cpus", "--machine", "--timeout", "--kernel", "--qemu"};
+constexpr std::array<std::string_view, 8> kValueOptions = {"--accel",   "--memory",    "--cpus",
+                                                           "--machine", "--timeout",   "--kernel",
+                                                           "--qemu",    "--kernel-arg"};
 
 std::unexpected<CliError> unknown_option(std::string_view arg) {
   return usage_error(cat("unknown option '", arg, "' (see nimbus --help)"));
 }
-
-// Walks the arguments, splitting "--name=value" so both spellings take the same path.
-class ArgCursor {
- public:
-  explicit ArgCursor(std::span<const std::string_view> args) : m_args(args) {}
-
-  bool done() const { return m_index >= m_args.size(); }
-
-  // Advances to the next argument; returns its option name (the part before any '=').
-  std::string_view next() {
-    std::string_view arg = m_args[m_index++];
-    m_inline_value.reset();
-    if (arg.starts_with("--")) {
-      if (auto eq = arg.find('='); eq != std::string_view::npos) {
-        m_inline_value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-      }
-    }
-    m_current = arg;
-    return arg;
-  }
-
-  bool has_inline_value() const { return m_inline_value.has_value(); }
-
-  CliResult<std::string_view> value() {
-    if (m_inline_value) return *m_inline_value;
-    if (done()) return usage_error(cat("option '", m_current, "' needs a value"));
-    return m_args[m_index++];
-  }
-
-  std::span<const std::string_view> rest() const { return m_args.subspan(m_index); }
-
- private:
-  std::span<const std::string_view> m_args;
-  std::size_t m_index = 0;
-  std::string_view m_current;
-  std::optional<std::string_view> m_inline_value;
-};
 
 CliResult<AccelChoice> parse_accel(std::string_view text) {
   if (text == "auto") return AccelChoice::Auto;
@@ -115,7 +80,16 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
   RunOptions options;
   ArgCursor cursor(args);
   while (!cursor.done()) {
+    if (std::string_view word = cursor.peek(); !word.starts_with('-') || word == "-") {
+      options.target = std::string(word);
+      for (std::string_view arg : cursor.rest().subspan(1)) options.target_args.emplace_back(arg);
+      break;
+    }
     std::string_view name = cursor.next();
+    if (name == "--help" || name == "-h") {
+      options.help = true;
+      return options;
+    }
     if (name == "--") {
       for (std::string_view arg : cursor.rest()) options.kernel_args.emplace_back(arg);
       break;
@@ -125,6 +99,16 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
     if (flag != kFlags.end()) {
       if (cursor.has_inline_value()) return usage_error(cat("option '", name, "' takes no value"));
       options.*(flag->member) = true;
+      continue;
+    }
+
+    if (is_image_option(name) || name == "--manifest") {
+      std::string_view text = TRY_CLI(cursor.value());
+      if (name == "--manifest")
+        options.manifest = std::string(text);
+      else
+        TRY_CLI(apply_image_option(name, text, options.image));
+      options.image_options_given = true;
       continue;
     }
 
@@ -143,6 +127,8 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
       options.timeout_text = text;
     } else if (name == "--kernel") {
       options.kernel_path = std::string(text);
+    } else if (name == "--kernel-arg") {
+      options.kernel_args.push_back(TRY_CLI(parse_kernel_word(text)));
     } else {
       options.qemu_path = std::string(text);
     }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli_error.h"
+#include "image_spec.h"
 
 enum class AccelChoice { Auto, Kvm, Tcg };
 enum class Machine { Microvm, Q35 };
@@ -30,10 +31,22 @@ struct RunOptions {
   bool boot_only = false;
   bool icount = false;
   bool dry_run = false;
+  bool help = false;  // --help among the options: print the help and do nothing else
   std::optional<std::string> kernel_path;
   std::optional<std::string> qemu_path;
-  std::vector<std::string> kernel_args;  // everything after "--", passed to the guest verbatim
+  // --kernel-arg words, then everything after "--": passed to the guest kernel verbatim.
+  std::vector<std::string> kernel_args;
+
+  // What to boot: an image file, or a program to pack (with its arguments); none: the kernel's
+  // own job (the self-test).
+  std::optional<std::string> target;
+  std::vector<std::string> target_args;
+  // How to pack a program: --add, --env, --workdir, --argv0, --manifest.
+  ImageSpec image;
+  std::optional<std::string> manifest;
+  bool image_options_given = false;
 };
 
-// Parses the arguments that follow "run". Usage errors carry exit status 2.
+// Parses the arguments that follow "run": options, then PROGRAM or IMAGE and the program's
+// arguments ("--" before it instead starts the kernel's words). Usage errors carry exit status 2.
 CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args);

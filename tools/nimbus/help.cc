@@ -1,0 +1,79 @@
+// print_help(): the text of `nimbus --help`.
+#include "help.h"
+
+#include <string_view>
+
+namespace {
+
+constexpr std::string_view kHelp = R"(usage: nimbus <command> [options]
+
+Commands:
+  run [options] [PROGRAM [ARGS...]]
+                         pack PROGRAM (a path, or a name on PATH) with its ELF interpreter and
+                         shared libraries, and boot it; the image is built once and cached
+  run [options] IMAGE    boot an image made by `nimbus build`
+  run [options] [-- kernel args]
+                         boot the Nimbus kernel's own job (the self-test)
+                         The guest console is this terminal; nimbus exits with the guest's status.
+  build [options] PROGRAM [ARGS...] [-o IMAGE]
+                         pack PROGRAM, its arguments, libraries and --add files, the kernel and
+                         the launch description into one image file (default: PROGRAM.nimbus)
+  bench boot [--runs N]  measure boot time against the floor and a Linux guest
+                         (default 11 runs) and update docs/benchmarks.md
+  --help                 show this help
+  --version              show the version
+
+Options come before PROGRAM; every word after PROGRAM is the program's argument.
+
+Options for run:
+  --accel auto|kvm|tcg   accelerator (default auto: KVM only if a probe guest shows it runs
+                         ring-0 SSE code at native speed, else TCG; the verdict is cached in
+                         ${XDG_CACHE_HOME:-$HOME/.cache}/nimbus/host.conf)
+  --memory SIZE          guest memory: 128M, 1G, 16G, or a plain number of MiB (default 128M,
+                         at least 4M)
+  --cpus N               virtual CPUs, 1 to 255 (default 1)
+  --machine microvm|q35  microvm (default, virtio-mmio, no firmware) or q35 (PCI, qboot)
+  --timeout SECONDS      kill the guest after this long and exit 124 (default 0 = never)
+  --verbose              kernel prints its boot log; nimbus explains its choices
+  --bootchart            kernel prints a boot-time breakdown ("bootchart:" lines)
+  --boot-only            kernel exits with status 0 as soon as it has booted
+  --icount               count instructions (-icount shift=0): the guest TSC ticks once per
+                         instruction; implies TCG
+  --kernel PATH          kernel (default: nimbus-kernel.elf beside this executable); with an
+                         IMAGE, boots this kernel instead of the image's
+  --qemu PATH            QEMU binary (default: qemu-system-x86_64 on PATH)
+  --kernel-arg WORD      add WORD to the kernel command line (repeatable)
+  --dry-run              print the QEMU command line instead of running it (a PROGRAM is
+                         still packed, so the command line names real files)
+  -- ARGS...             passed verbatim on the kernel command line (e.g. -- test=threads)
+  and the packing options below, with a PROGRAM.
+
+Options for build (and for run with a PROGRAM):
+  -o, --output IMAGE     the image file to write (build only)
+  --add HOST[:GUEST]     also pack a host file or directory (recursively), at GUEST or at the
+                         same path as on the host; ELF files inside bring their libraries
+  --env KEY=VALUE        set a guest environment variable (defaults: PATH, HOME=/, TERM from
+                         this host, LANG=C.UTF-8)
+  --workdir DIR          the program's working directory in the guest (default /)
+  --argv0 NAME           the program's argv[0] (default: its path)
+  --manifest FILE        read the program, arguments and options from FILE (format in
+                         docs/image-format.md); the command line adds to it
+  --kernel PATH          the kernel to pack
+  --kernel-arg WORD      a kernel command-line word kept in the image (build only)
+  --verbose              list what is packed and why
+
+Exit status of run:
+  the guest's status (0 ok, 1 self-test failure, 250 kernel panic, 251 out of memory,
+  252 bad kernel command line; a program's own exit status), 2 bad usage, 65 IMAGE is
+  truncated or corrupt, 66 PROGRAM or a file to pack is missing or cannot run (not an x86-64
+  ELF executable or #! script, malformed, a library not found), 124 timeout, 125 QEMU failed,
+  the guest stopped without a status, or the cache could not be written, 127 QEMU not found,
+  128+N killed by signal N
+Exit status of build: 0, or 2, 66 and 125 as for run
+)";
+
+}  // namespace
+
+void print_help(std::ostream& out) {
+  out << kHelp;
+}
