@@ -20,6 +20,8 @@ struct RunLimits {
   // Overrides on top of the test's environment. XDG_CACHE_HOME defaults to <build>/vm-tests-cache,
   // so the tests neither use nor disturb the user's cached KVM verdict.
   std::map<std::string, std::string> environment = {};
+  // A file to give nimbus as its standard input (default /dev/null).
+  std::string stdin_file = "/dev/null";
 };
 
 // The build directory holding nimbus, nimbus-kernel.elf and the tiny kernels: NIMBUS_BUILD_DIR
@@ -27,7 +29,7 @@ struct RunLimits {
 std::string build_dir();
 std::string build_file(const std::string& name);
 
-// Runs `<build>/nimbus ARGS...` with stdin on /dev/null.
+// Runs `<build>/nimbus ARGS...` with stdin on limits.stdin_file.
 NimbusRun run_nimbus(const std::vector<std::string>& args, const RunLimits& limits = {});
 
 // For assertion messages: the command and everything it printed.

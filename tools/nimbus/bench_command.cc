@@ -39,11 +39,11 @@ CliResult<int> parse_runs(std::span<const std::string_view> args) {
   return runs;
 }
 
-// The benchmark is a bash driver (it also runs the Linux-guest baseline scripts); exec keeps the
-// CLI the one entry point without re-implementing it.
-CliResult<int> bench_boot(std::span<const std::string_view> args) {
+// Each benchmark is a bash driver, bench/NAME.sh (it also runs the Linux-guest baseline
+// scripts); exec keeps the CLI the one entry point without re-implementing them.
+CliResult<int> run_bench_script(std::string_view name, std::span<const std::string_view> args) {
   int runs = TRY_CLI(parse_runs(args));
-  std::string script = cat(NIMBUS_SOURCE_DIR, "/bench/boot.sh");
+  std::string script = cat(NIMBUS_SOURCE_DIR, "/bench/", name, ".sh");
   if (::access(script.c_str(), R_OK) != 0)
     return cli_error(exit_status::kCliFailure, cat(script, ": ", std::strerror(errno)));
   std::string build_dir = executable_dir().string();
@@ -57,9 +57,9 @@ CliResult<int> bench_boot(std::span<const std::string_view> args) {
 }  // namespace
 
 int bench_command(std::span<const std::string_view> args) {
-  CliResult<int> status = usage_error("bench needs a benchmark name: boot (see nimbus --help)");
-  if (!args.empty() && args[0] == "boot")
-    status = bench_boot(args.subspan(1));
+  CliResult<int> status = usage_error("bench needs a benchmark name: boot or abi (see nimbus --help)");
+  if (!args.empty() && (args[0] == "boot" || args[0] == "abi"))
+    status = run_bench_script(args[0], args.subspan(1));
   else if (!args.empty())
     status = usage_error(cat("unknown benchmark '", args[0], "' (see nimbus --help)"));
   if (status) return *status;

@@ -20,6 +20,8 @@ Commands:
                          the launch description into one image file (default: PROGRAM.nimbus)
   bench boot [--runs N]  measure boot time against the floor and a Linux guest
                          (default 11 runs) and update docs/benchmarks.md
+  bench abi [--runs N]   measure system calls, futexes, threads, page faults and program
+                         start against the Linux guest; update docs/benchmarks.md
   --help                 show this help
   --version              show the version
 

@@ -1,0 +1,180 @@
+// VM tests of running Linux programs: the small programs in tests/apps compared with their
+// output on the host (dynamic and static builds), exit and signal statuses, standard input,
+// and Debian's busybox-static.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "nimbus_runner.h"
+#include "temp_dir.h"
+
+namespace {
+
+using Args = std::vector<std::string>;
+constexpr std::chrono::seconds kProgramLimit{180};
+constexpr const char* kTimeout = "150";
+
+std::string app(const std::string& name) {
+  return build_dir() + "/apps/" + name;
+}
+
+// The program's stdout when run directly on the host.
+std::string run_on_host(const std::string& program, const Args& args = {}) {
+  std::string command = program;
+  for (const auto& a : args) command += " '" + a + "'";
+  std::string output;
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return "popen failed";
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  pclose(pipe);
+  return output;
+}
+
+NimbusRun run_in_nimbus(const Args& program_and_args, const RunLimits& limits = {kProgramLimit}) {
+  Args args{"run", "--timeout", kTimeout, "--cpus", "2"};
+  args.insert(args.end(), program_and_args.begin(), program_and_args.end());
+  return run_nimbus(args, limits);
+}
+
+class Differential : public testing::TestWithParam<std::string> {};
+
+TEST_P(Differential, OutputMatchesTheHost) {
+  std::string program = app(GetParam());
+  ASSERT_TRUE(std::filesystem::exists(program)) << program;
+  std::string expected = run_on_host(program);
+  NimbusRun run = run_in_nimbus({program});
+  EXPECT_EQ(run.status, 0) << describe({program}, run);
+  EXPECT_EQ(run.out, expected) << describe({program}, run);
+}
+
+INSTANTIATE_TEST_SUITE_P(Apps, Differential,
+                         testing::Values("hello-static", "hello-dynamic", "files-static",
+                                         "files-dynamic", "memory-static", "memory-dynamic",
+                                         "threads-static", "threads-dynamic", "signals-static",
+                                         "signals-dynamic"),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& c : name)
+                             if (c == '-') c = '_';
+                           return name;
+                         });
+
+TEST(Programs, ArgumentsReachTheProgram) {
+  NimbusRun run = run_in_nimbus({app("hello-dynamic"), "one", "two words"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "Hello from Nimbus!\narg 1: one\narg 2: two words\n") << run.output();
+}
+
+TEST(Programs, ExitStatusIsTheProgramsStatus) {
+  for (const char* status : {"0", "3", "77", "200"}) {
+    NimbusRun run = run_in_nimbus({app("exit_status-static"), status});
+    EXPECT_EQ(run.status, std::stoi(status)) << run.output();
+    EXPECT_EQ(run.out, std::string("exiting with ") + status + "\n") << run.output();
+  }
+}
+
+TEST(Programs, SegfaultEndsWithStatus139) {
+  NimbusRun run = run_in_nimbus({app("segfault-dynamic")});
+  EXPECT_EQ(run.status, 139) << run.output();
+  EXPECT_EQ(run.out, "about to fault\n") << run.output();
+}
+
+TEST(Programs, StandardInputReachesTheProgram) {
+  TempDir dir;
+  RunLimits limits{kProgramLimit};
+  limits.stdin_file = dir.write_file("input", "line one\nline two\n");
+  // busybox head stops after two lines (the serial console has no end-of-input).
+  NimbusRun run = run_in_nimbus({"/bin/busybox", "head", "-n", "2"}, limits);
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "line one\nline two\n") << run.output();
+}
+
+// Debian's busybox-static, a real static program with many applets.
+class Busybox : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists("/bin/busybox"))
+      GTEST_FAIL() << "busybox-static is not installed (scripts/install-deps)";
+  }
+  NimbusRun busybox(const Args& args, const Args& options = {}) {
+    Args all = options;
+    all.push_back("/bin/busybox");
+    all.insert(all.end(), args.begin(), args.end());
+    return run_in_nimbus(all);
+  }
+};
+
+TEST_F(Busybox, Echo) {
+  NimbusRun run = busybox({"echo", "hello", "from", "busybox"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "hello from busybox\n");
+}
+
+TEST_F(Busybox, ListsTheRootDirectory) {
+  NimbusRun run = busybox({"ls", "-la", "/"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  for (const char* entry : {" bin", " dev", " etc", " proc", " sys", " tmp"})
+    EXPECT_NE(run.out.find(entry), std::string::npos) << entry << "\n" << run.output();
+}
+
+TEST_F(Busybox, ReadsItsOwnMaps) {
+  NimbusRun run = busybox({"cat", "/proc/self/maps"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_NE(run.out.find("[stack]"), std::string::npos) << run.output();
+  EXPECT_NE(run.out.find("[vdso]"), std::string::npos) << run.output();
+  EXPECT_NE(run.out.find("r-xp"), std::string::npos) << run.output();
+}
+
+TEST_F(Busybox, Sha256OfTenMegabytesMatchesTheHost) {
+  TempDir dir;
+  std::string data(10 << 20, '\0');
+  unsigned x = 1;
+  for (char& c : data) c = static_cast<char>((x = x * 1103515245 + 12345) >> 16);
+  std::string file = dir.write_file("data.bin", data);
+  std::string expected = run_on_host("/bin/busybox", {"sha256sum", file});
+  expected = expected.substr(0, 64);
+  NimbusRun run =
+      busybox({"sha256sum", "/data.bin"}, {"--memory", "256M", "--add", file + ":/data.bin"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out.substr(0, 64), expected) << run.output();
+}
+
+TEST_F(Busybox, SortAwkSed) {
+  TempDir dir;
+  std::string file = dir.write_file("words", "pear 3\napple 1\nfig 2\n");
+  NimbusRun run = busybox({"sort", "/words"}, {"--add", file + ":/words"});
+  EXPECT_EQ(run.out, "apple 1\nfig 2\npear 3\n") << run.output();
+  run = busybox({"awk", "{ s += $2 } END { print s }", "/words"}, {"--add", file + ":/words"});
+  EXPECT_EQ(run.out, "6\n") << run.output();
+  run = busybox({"sed", "s/fig/FIG/", "/words"}, {"--add", file + ":/words"});
+  EXPECT_EQ(run.out, "pear 3\napple 1\nFIG 2\n") << run.output();
+}
+
+TEST_F(Busybox, ShellWithBuiltins) {
+  NimbusRun run = busybox(
+      {"sh", "-c", "x=4; y=$((x * 10 + 2)); echo \"answer $y\"; test $y -eq 42 && echo yes"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "answer 42\nyes\n") << run.output();
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Go, GoroutinesChannelsTimersAndGarbageCollection) {
+  std::string program = build_dir() + "/apps/go-app";
+  ASSERT_TRUE(std::filesystem::exists(program)) << program;
+  std::string expected = run_on_host(program);
+  ASSERT_EQ(expected, "goroutines: 16 largest: 112507500\nchannel round trips: 1000\ntimers fired: true ticks: 4\ngc ran: true\n");
+  NimbusRun run = run_in_nimbus({program});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, expected) << run.output();
+}
+
+}  // namespace

@@ -1,0 +1,98 @@
+// VM tests of Debian's /usr/bin/python3 (dynamic, its standard library added to the image).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "nimbus_runner.h"
+#include "temp_dir.h"
+
+namespace {
+
+using Args = std::vector<std::string>;
+constexpr const char* kPython = "/usr/bin/python3";
+constexpr const char* kStandardLibrary = "/usr/lib/python3.11";
+
+NimbusRun python(const Args& python_args, const Args& extra_options = {}) {
+  Args args{"run", "--timeout", "240", "--memory", "256M", "--cpus", "2", "--add", kStandardLibrary};
+  args.insert(args.end(), extra_options.begin(), extra_options.end());
+  args.push_back(kPython);
+  args.insert(args.end(), python_args.begin(), python_args.end());
+  return run_nimbus(args, RunLimits{std::chrono::seconds(300)});
+}
+
+class Python : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kPython) || !std::filesystem::exists(kStandardLibrary))
+      GTEST_FAIL() << "Debian's python3 is not installed (scripts/install-deps)";
+  }
+};
+
+TEST_F(Python, Arithmetic) {
+  NimbusRun run = python({"-c", "print(6 * 7, 2 ** 100, 10 / 4)"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "42 1267650600228229401496703205376 2.5\n") << run.output();
+}
+
+TEST_F(Python, StandardLibraryModules) {
+  TempDir dir;
+  std::string script = dir.write_file("modules.py", R"py(
+import json, hashlib, re, sqlite3
+print(json.dumps({"a": [1, 2, {"b": None}]}, sort_keys=True))
+print(hashlib.sha256(b"nimbus").hexdigest())
+print(re.sub(r"(\w+)@(\w+)", r"\2 at \1", "user@example"))
+db = sqlite3.connect(":memory:")
+db.execute("create table t (x integer)")
+db.executemany("insert into t values (?)", [(i,) for i in range(100)])
+print(db.execute("select sum(x) from t").fetchone()[0])
+)py");
+  NimbusRun run = python({"/modules.py"}, {"--add", script + ":/modules.py"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out,
+            "{\"a\": [1, 2, {\"b\": null}]}\n"
+            "7dc917b8467946430a3e5354d5472ece9f156762fefa61f5a1c74724f8eee400\n"
+            "example at user\n4950\n")
+      << run.output();
+}
+
+TEST_F(Python, EightThreads) {
+  NimbusRun run = python({"-c", R"py(
+import threading
+results, lock = [], threading.Lock()
+def work(i):
+    s = sum(range(i * 1000))
+    with lock: results.append(s)
+threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(results), sum(results))
+)py"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "8 69986000\n") << run.output();
+}
+
+TEST_F(Python, UnittestSuite) {
+  NimbusRun run = python({"-c", R"py(
+import unittest, sys
+class T(unittest.TestCase):
+    def test_add(self): self.assertEqual(1 + 1, 2)
+    def test_upper(self): self.assertEqual("a".upper(), "A")
+    def test_raises(self):
+        with self.assertRaises(ZeroDivisionError): 1 / 0
+result = unittest.TextTestRunner(stream=sys.stdout, verbosity=0).run(
+    unittest.defaultTestLoader.loadTestsFromTestCase(T))
+print("ran", result.testsRun, "ok", result.wasSuccessful())
+)py"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_NE(run.out.find("ran 3 ok True"), std::string::npos) << run.output();
+}
+
+TEST_F(Python, UncaughtExceptionExitsWithStatusOne) {
+  NimbusRun run = python({"-c", "1 / 0"});
+  EXPECT_EQ(run.status, 1) << run.output();
+  EXPECT_NE(run.output().find("ZeroDivisionError: division by zero"), std::string::npos) << run.output();
+}
+
+}  // namespace
