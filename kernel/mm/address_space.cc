@@ -9,21 +9,13 @@
 #include "kernel/lib/panic.h"
 #include "kernel/mm/frame_allocator.h"
 #include "kernel/mm/heap.h"
+#include "kernel/mm/heap_node_source.h"
 #include "kernel/mm/physical.h"
 
 namespace nimbus {
 namespace {
 
-class HeapNodes final : public VirtualRangeAllocator::NodeSource {
- public:
-  Result<void*> allocate_node() override {
-    void* node = heap::allocate(sizeof(VirtualRangeAllocator::Node), alignof(VirtualRangeAllocator::Node));
-    if (!node) return error(Errno::enomem);
-    return node;
-  }
-  void free_node(void* node) override { heap::free(node); }
-};
-HeapNodes g_nodes;
+HeapNodeSource g_nodes;
 
 void free_frame(uint64_t phys) { frames::free(phys, 0); }
 

@@ -12,6 +12,7 @@
 #include "kernel/lib/panic.h"
 #include "kernel/mm/frame_allocator.h"
 #include "kernel/mm/heap.h"
+#include "kernel/mm/heap_node_source.h"
 #include "kernel/mm/physical.h"
 #include "kernel/mm/virtual_range_allocator.h"
 #include "kernel/sync/spinlock.h"
@@ -25,16 +26,6 @@ constexpr size_t kInterruptOffset = kExceptionOffset + kExceptionSize + kGuard;
 constexpr size_t kMainOffset = kInterruptOffset + kInterruptSize + kGuard;
 constexpr size_t kSetSize = kMainOffset + kMainSize;
 constexpr size_t kCacheCapacity = 64;
-
-class HeapNodeSource final : public VirtualRangeAllocator::NodeSource {
- public:
-  Result<void*> allocate_node() override {
-    void* node = heap::allocate(sizeof(VirtualRangeAllocator::Node), alignof(VirtualRangeAllocator::Node));
-    if (!node) return error(Errno::enomem);
-    return node;
-  }
-  void free_node(void* node) override { heap::free(node); }
-};
 
 HeapNodeSource g_nodes;
 Spinlock g_lock;  // guards g_ranges and g_cache
