@@ -9,8 +9,6 @@
 #include "kernel/linux/process.h"
 #include "kernel/linux/signals.h"
 
-extern "C" char __kernel_start[], __kernel_end[];
-
 namespace nimbus::linux {
 namespace {
 constexpr uint64_t kErrorWrite = 1u << 1;
@@ -19,8 +17,7 @@ constexpr uint64_t kErrorFetch = 1u << 4;
 
 bool handle_application_page_fault(InterruptFrame& frame, uint64_t address) {
   if (address >= AddressSpace::kEnd + 4096 || !has_process()) return false;
-  bool kernel_code = frame.rip >= reinterpret_cast<uint64_t>(__kernel_start) &&
-                     frame.rip < reinterpret_cast<uint64_t>(__kernel_end);
+  bool kernel_code = is_kernel_code(frame.rip);
   // Filling a page may sleep (locks, memory): only if the faulting code could be interrupted.
   if (!(frame.rflags & x86::kFlagInterrupts)) return false;
   x86::enable_interrupts();

@@ -235,11 +235,6 @@ Registers from_interrupt(const InterruptFrame& f) {
   return Registers{f.r15, f.r14, f.r13, f.r12, f.r11, f.r10, f.r9, f.r8, f.rbp, f.rdi, f.rsi, f.rdx,
                    f.rcx, f.rbx, f.rax, f.rip, f.rflags, f.rsp};
 }
-void to_interrupt(const Registers& r, InterruptFrame& f) {
-  f.r15 = r.r15; f.r14 = r.r14; f.r13 = r.r13; f.r12 = r.r12; f.r11 = r.r11; f.r10 = r.r10; f.r9 = r.r9;
-  f.r8 = r.r8; f.rbp = r.rbp; f.rdi = r.rdi; f.rsi = r.rsi; f.rdx = r.rdx; f.rcx = r.rcx; f.rbx = r.rbx;
-  f.rax = r.rax; f.rip = r.rip; f.rflags = r.rflags; f.rsp = r.rsp;
-}
 Registers from_syscall(const SyscallFrame& f) {
   // After a syscall %rcx and %r11 hold the return address and flags, as on Linux.
   return Registers{f.r15, f.r14, f.r13, f.r12, f.rflags, f.r10, f.r9, f.r8, f.rbp, f.rdi, f.rsi, f.rdx,
@@ -249,10 +244,6 @@ void to_syscall(const Registers& r, SyscallFrame& f) {
   f.r15 = r.r15; f.r14 = r.r14; f.r13 = r.r13; f.r12 = r.r12; f.r10 = r.r10; f.r9 = r.r9; f.r8 = r.r8;
   f.rbp = r.rbp; f.rdi = r.rdi; f.rsi = r.rsi; f.rdx = r.rdx; f.rbx = r.rbx; f.rax = r.rax;
   f.rip = r.rip; f.rflags = r.rflags; f.rsp = r.rsp;
-}
-
-bool in_kernel(uint64_t rip) {
-  return rip >= reinterpret_cast<uint64_t>(__kernel_start) && rip < reinterpret_cast<uint64_t>(__kernel_end);
 }
 
 void kick(LinuxThread& thread, void*) {
@@ -303,6 +294,10 @@ void mark_pending(LinuxThread& thread, void* context) {
 
 }  // namespace
 
+bool is_kernel_code(uint64_t rip) {
+  return rip >= reinterpret_cast<uint64_t>(__kernel_start) && rip < reinterpret_cast<uint64_t>(__kernel_end);
+}
+
 void die_by_signal(int signal) {
   log("nimbus: program killed by signal %d\n", signal);
   exit_process(128 + signal);
@@ -341,30 +336,27 @@ void deliver_pending_signals(SyscallFrame& frame) {
 }
 
 void deliver_pending_signals(InterruptFrame& frame) {
-  if (in_kernel(frame.rip) || !(frame.rflags & x86::kFlagInterrupts)) return;
+  if (is_kernel_code(frame.rip) || !(frame.rflags & x86::kFlagInterrupts)) return;
   LinuxThread* self = current_thread()->linux_thread;
   if (!self || !((self->pending.load() | g_process_pending.load()) & ~self->signal_mask)) return;
   redirect_to_delivery(frame, nullptr);
 }
 
 bool handle_application_exception(InterruptFrame& frame) {
-  if (!has_process() || in_kernel(frame.rip)) return false;
-  x86::enable_interrupts();
+  if (!has_process() || is_kernel_code(frame.rip)) return false;
+  // raise_fault_signal only redirects the frame; the signal frame is built after the
+  // exception returns (signal_delivery_entry), so nothing here touches application memory.
   switch (frame.vector) {
-    case 0: raise_fault_signal(frame, kSigfpe, 1 /* FPE_INTDIV */, frame.rip); break;
+    case 0: raise_fault_signal(frame, kSigfpe, 1 /* FPE_INTDIV */, frame.rip); return true;
     case 1:
-    case 3: raise_fault_signal(frame, kSigtrap, kSiKernel, 0); break;
-    case 6: raise_fault_signal(frame, kSigill, 2 /* ILL_ILLOPN */, frame.rip); break;
-    case 13: raise_fault_signal(frame, kSigsegv, kSiKernel, 0); break;
+    case 3: raise_fault_signal(frame, kSigtrap, kSiKernel, 0); return true;
+    case 6: raise_fault_signal(frame, kSigill, 2 /* ILL_ILLOPN */, frame.rip); return true;
+    case 13: raise_fault_signal(frame, kSigsegv, kSiKernel, 0); return true;
     case 16:
-    case 19: raise_fault_signal(frame, kSigfpe, 0, frame.rip); break;
-    case 17: raise_fault_signal(frame, kSigbus, 1 /* BUS_ADRALN */, 0); break;
-    default:
-      x86::disable_interrupts();
-      return false;
+    case 19: raise_fault_signal(frame, kSigfpe, 0, frame.rip); return true;
+    case 17: raise_fault_signal(frame, kSigbus, 1 /* BUS_ADRALN */, 0); return true;
+    default: return false;
   }
-  x86::disable_interrupts();
-  return true;
 }
 
 // --- system calls ---

@@ -46,6 +46,8 @@ constexpr int kSiKernel = 0x80;
 // A CPU exception in application code: runs the application's handler if it has one
 // (rewriting `frame` to enter it), otherwise ends the VM with status 128 + signal.
 void raise_fault_signal(InterruptFrame& frame, int signal, int code, uint64_t address);
+// Whether `rip` is kernel code (else it is the application's).
+bool is_kernel_code(uint64_t rip);
 // Ends the VM as if killed by `signal` (status 128 + signal).
 [[noreturn]] void die_by_signal(int signal);
 // Makes `signal` pending for one thread (tid) or, with tid 0, the process.

@@ -86,6 +86,8 @@ Result<long> sys_mprotect(uintptr_t address, size_t length, int prot);
 Result<long> sys_madvise(uintptr_t address, size_t length, int advice);
 
 // time
+// A struct timespec from the application, checked (EFAULT, EINVAL), in nanoseconds.
+Result<uint64_t> read_duration_ns(const Timespec* user_time);
 Result<long> sys_clock_gettime(int clock, Timespec* out);
 Result<long> sys_clock_getres(int clock, Timespec* out);
 Result<long> sys_gettimeofday(Timeval* out, void* timezone);

@@ -57,9 +57,7 @@ Result<uint64_t> deadline_from_ms(int timeout_ms) {
 
 Result<uint64_t> deadline_from_timespec(const Timespec* timeout) {
   if (!timeout) return kNoDeadline;
-  Timespec t = TRY(user::read(timeout));
-  if (t.seconds < 0 || t.nanoseconds < 0 || t.nanoseconds >= 1'000'000'000) return error(Errno::einval);
-  return clock::monotonic_ns() + static_cast<uint64_t>(t.seconds) * 1'000'000'000 + static_cast<uint64_t>(t.nanoseconds);
+  return clock::monotonic_ns() + TRY(read_duration_ns(timeout));
 }
 
 struct PollFd {

@@ -153,9 +153,7 @@ Result<long> sys_futex(uint32_t* address, int op, uint32_t value, const Timespec
   int command = op & ~(kFutexPrivate | kFutexClockRealtime);
   auto deadline = [&](bool absolute) -> Result<uint64_t> {
     if (!timeout) return uint64_t{0};
-    Timespec t = TRY(user::read(timeout));
-    if (t.seconds < 0 || t.nanoseconds < 0 || t.nanoseconds >= 1'000'000'000) return error(Errno::einval);
-    uint64_t ns = static_cast<uint64_t>(t.seconds) * 1'000'000'000 + static_cast<uint64_t>(t.nanoseconds);
+    uint64_t ns = TRY(read_duration_ns(timeout));
     uint64_t now = clock::monotonic_ns();
     if (!absolute) return now + ns;
     uint64_t reference = (op & kFutexClockRealtime) ? clock::wall_ns() : now;

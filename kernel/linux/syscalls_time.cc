@@ -38,13 +38,13 @@ Result<uint64_t> read_clock(int clock) {
 
 Timespec to_timespec(uint64_t ns) { return Timespec{static_cast<int64_t>(ns / kBillion), static_cast<int64_t>(ns % kBillion)}; }
 
-Result<uint64_t> from_timespec(const Timespec* user_time) {
+}  // namespace
+
+Result<uint64_t> read_duration_ns(const Timespec* user_time) {
   Timespec t = TRY(user::read(user_time));
   if (t.seconds < 0 || t.nanoseconds < 0 || t.nanoseconds >= static_cast<int64_t>(kBillion)) return error(Errno::einval);
   return static_cast<uint64_t>(t.seconds) * kBillion + static_cast<uint64_t>(t.nanoseconds);
 }
-
-}  // namespace
 
 Result<long> sys_clock_gettime(int clock, Timespec* out) {
   uint64_t ns = TRY(read_clock(clock));
@@ -71,7 +71,7 @@ Result<long> sys_time(int64_t* out) {
 }
 
 Result<long> sys_clock_nanosleep(int clock, int flags, const Timespec* request, Timespec*) {
-  uint64_t duration = TRY(from_timespec(request));
+  uint64_t duration = TRY(read_duration_ns(request));
   uint64_t now = TRY(read_clock(clock));
   uint64_t monotonic_now = clock::monotonic_ns();
   uint64_t deadline = flags & kTimerAbstime ? (duration > now ? monotonic_now + (duration - now) : monotonic_now)
