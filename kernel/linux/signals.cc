@@ -216,6 +216,11 @@ int next_deliverable(LinuxThread& self) {
   return -1;  // taken by another thread meanwhile: look again
 }
 
+// The cheap test every syscall and interrupt exit makes before building a register set.
+bool has_deliverable_signal(const LinuxThread* self) {
+  return self && ((self->pending.load() | g_process_pending.load()) & ~self->signal_mask);
+}
+
 void deliver_pending(Registers& regs) {
   LinuxThread* self = current_thread()->linux_thread;
   if (!self) return;
@@ -329,6 +334,7 @@ Result<> send_signal(uint32_t tid, int signal, int code) {
 }
 
 void deliver_pending_signals(SyscallFrame& frame) {
+  if (!has_deliverable_signal(current_thread()->linux_thread)) return;
   Registers regs = from_syscall(frame);
   uint64_t rip = regs.rip;
   deliver_pending(regs);
@@ -337,8 +343,7 @@ void deliver_pending_signals(SyscallFrame& frame) {
 
 void deliver_pending_signals(InterruptFrame& frame) {
   if (is_kernel_code(frame.rip) || !(frame.rflags & x86::kFlagInterrupts)) return;
-  LinuxThread* self = current_thread()->linux_thread;
-  if (!self || !((self->pending.load() | g_process_pending.load()) & ~self->signal_mask)) return;
+  if (!has_deliverable_signal(current_thread()->linux_thread)) return;
   redirect_to_delivery(frame, nullptr);
 }
 
