@@ -4,10 +4,12 @@
 #include <cstring>
 
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/fs/kernel_random.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/elf_loader.h"
 #include "kernel/linux/procfs.h"
+#include "kernel/linux/signals.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/linux/vdso_mapping.h"
 #include "kernel/mm/heap.h"
@@ -52,14 +54,8 @@ uintptr_t build_initial_stack(const Program& program, const LoadedImage& image, 
 
   uintptr_t execfn = push_string(program.path);
   uintptr_t platform = push_string("x86_64");
-  uint8_t random[16];
-  for (size_t i = 0; i < sizeof(random); i += 8) {
-    uint64_t r = x86::rdtsc() * 0x9e3779b97f4a7c15ull ^ (reinterpret_cast<uintptr_t>(&random) + i);
-    uint64_t value;
-    if (x86::cpuid(1).ecx & (1u << 30)) asm volatile("1: rdrand %0; jnc 1b" : "=r"(value));
-    else value = r;
-    memcpy(random + i, &value, 8);
-  }
+  std::byte random[16];
+  fs::kernel_random().fill(random);
   uintptr_t random_at = push_bytes(random, sizeof(random));
 
   size_t argc = 0, envc = 0;
@@ -74,7 +70,7 @@ uintptr_t build_initial_stack(const Program& program, const LoadedImage& image, 
       {kAtBase, image.interpreter_base}, {kAtFlags, 0}, {kAtEntry, image.program_entry}, {kAtUid, 0},
       {kAtEuid, 0}, {kAtGid, 0}, {kAtEgid, 0}, {kAtPlatform, platform}, {kAtHwcap, x86::cpuid(1).edx},
       {kAtClktck, 100}, {kAtSecure, 0}, {kAtRandom, random_at}, {kAtHwcap2, 0}, {kAtExecfn, execfn},
-      {kAtSysinfoEhdr, vdso}, {kAtMinsigstksz, 2048}, {kAtNull, 0},
+      {kAtSysinfoEhdr, vdso}, {kAtMinsigstksz, minimum_signal_stack_size()}, {kAtNull, 0},
   };
   size_t words = 1 + argc + 1 + envc + 1 + 2 * (sizeof(auxv) / sizeof(auxv[0]));
   sp = align_down(sp - words * 8, 16);

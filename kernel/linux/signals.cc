@@ -341,6 +341,12 @@ void deliver_pending_signals(SyscallFrame& frame) {
   if (regs.rip != rip) to_syscall(regs, frame);
 }
 
+size_t minimum_signal_stack_size() {
+  // What setup_frame() takes from an alternate stack's top: the XSAVE area with its trailing
+  // magic and 64-byte alignment, the frame, and the call alignment.
+  return fpu::state_size() + 64 + sizeof(RtSigframe) + 16;
+}
+
 void deliver_pending_signals(InterruptFrame& frame) {
   if (is_kernel_code(frame.rip) || !(frame.rflags & x86::kFlagInterrupts)) return;
   if (!has_deliverable_signal(current_thread()->linux_thread)) return;

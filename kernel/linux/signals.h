@@ -2,6 +2,7 @@
 // siginfo and ucontext Linux gives (x86-64 rt_sigframe), so runtimes that catch faults work.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernel/lib/result.h"
@@ -56,5 +57,7 @@ Result<> send_signal(uint32_t tid, int signal, int code);
 // application code.
 void deliver_pending_signals(SyscallFrame& frame);
 void deliver_pending_signals(InterruptFrame& frame);
+// The stack a signal frame needs on this CPU (AT_MINSIGSTKSZ): it grows with the XSAVE area.
+size_t minimum_signal_stack_size();
 
 }  // namespace nimbus::linux
