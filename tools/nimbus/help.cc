@@ -43,6 +43,8 @@ Options for run:
                          instruction; implies TCG
   --kernel PATH          kernel (default: nimbus-kernel.elf beside this executable); with an
                          IMAGE, boots this kernel instead of the image's
+  --initrd ARCHIVE       boot with this cpio archive as the root file system, as it is (for
+                         kernel development; docs/image-format.md describes what it holds)
   --qemu PATH            QEMU binary (default: qemu-system-x86_64 on PATH)
   --kernel-arg WORD      add WORD to the kernel command line (repeatable)
   --dry-run              print the QEMU command line instead of running it (a PROGRAM is

@@ -6,7 +6,9 @@
 
 #include <charconv>
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -198,7 +200,9 @@ CliResult<int> run(std::span<const std::string_view> args) {
   std::string qemu = TRY_CLI(resolve_qemu(options.qemu_path));
   Reporter reporter(options.verbose);
   std::optional<BootFiles> guest;
-  if (options.target || options.manifest)
+  if (options.initrd_path)
+    guest = BootFiles{kernel_path(options.kernel_path), *options.initrd_path, {}};
+  else if (options.target || options.manifest)
     guest = TRY_CLI(prepare_guest(options, reporter));
   else if (options.image_options_given)
     return usage_error("--add, --env, --workdir and --argv0 need a PROGRAM to pack");
@@ -227,6 +231,8 @@ CliResult<int> run(std::span<const std::string_view> args) {
     return 0;
   }
   TRY_CLI(check_kernel_readable(kernel, options.kernel_path.has_value()));
+  if (options.initrd_path && ::access(options.initrd_path->c_str(), R_OK) != 0)
+    return cli_error(exit_status::kCliFailure, cat("initrd ", *options.initrd_path, ": ", std::strerror(errno)));
   if (options.verbose) say(cat("running ", shell_quoted(argv)));
 
   ChildSpec spec;

@@ -23,9 +23,9 @@ constexpr std::array<Flag, 5> kFlags = {{{"--verbose", &RunOptions::verbose},
                                          {"--icount", &RunOptions::icount},
                                          {"--dry-run", &RunOptions::dry_run}}};
 
-constexpr std::array<std::string_view, 8> kValueOptions = {"--accel",   "--memory",    "--cpus",
+constexpr std::array<std::string_view, 9> kValueOptions = {"--accel",   "--memory",    "--cpus",
                                                            "--machine", "--timeout",   "--kernel",
-                                                           "--qemu",    "--kernel-arg"};
+                                                           "--qemu",    "--kernel-arg", "--initrd"};
 
 std::unexpected<CliError> unknown_option(std::string_view arg) {
   return usage_error(cat("unknown option '", arg, "' (see nimbus --help)"));
@@ -127,6 +127,8 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
       options.timeout_text = text;
     } else if (name == "--kernel") {
       options.kernel_path = std::string(text);
+    } else if (name == "--initrd") {
+      options.initrd_path = std::string(text);
     } else if (name == "--kernel-arg") {
       options.kernel_args.push_back(TRY_CLI(parse_kernel_word(text)));
     } else {
@@ -137,5 +139,8 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
   if (options.icount && options.accel == AccelChoice::Kvm)
     return usage_error(
         "--icount counts instructions under TCG and cannot be used with --accel kvm");
+  if (options.initrd_path && (options.target || options.manifest || options.image_options_given))
+    return usage_error("--initrd boots an archive as it is; it cannot be combined with a PROGRAM, "
+                       "an IMAGE or packing options");
   return options;
 }

@@ -33,6 +33,8 @@ struct RunOptions {
   bool dry_run = false;
   bool help = false;  // --help among the options: print the help and do nothing else
   std::optional<std::string> kernel_path;
+  // --initrd: a root archive made by hand, booted as is (kernel development, loader tests).
+  std::optional<std::string> initrd_path;
   std::optional<std::string> qemu_path;
   // --kernel-arg words, then everything after "--": passed to the guest kernel verbatim.
   std::vector<std::string> kernel_args;

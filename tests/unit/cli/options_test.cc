@@ -43,6 +43,18 @@ TEST(RunOptions, KernelWordsWithAndWithoutAProgram) {
   EXPECT_FALSE(parse(parse_run_options, {"--kernel-arg", "two words"}).has_value());
 }
 
+TEST(RunOptions, InitrdBootsAnArchiveWithoutAProgram) {
+  auto options = parse(parse_run_options, {"--initrd", "root.cpio", "--kernel", "k.elf"});
+  ASSERT_TRUE(options.has_value()) << options.error().message;
+  EXPECT_EQ(options->initrd_path, "root.cpio");
+  for (const auto& words : {std::vector<std::string>{"--initrd", "root.cpio", "/bin/true"},
+                            std::vector<std::string>{"--initrd", "root.cpio", "--env", "A=1"}}) {
+    auto refused = parse(parse_run_options, words);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_NE(refused.error().message.find("--initrd boots an archive as it is"), std::string::npos);
+  }
+}
+
 TEST(RunOptions, HelpOnlyAmongTheOptions) {
   auto options = parse(parse_run_options, {"--cpus", "2", "--help"});
   ASSERT_TRUE(options.has_value());
