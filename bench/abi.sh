@@ -111,6 +111,8 @@ strip_x() { echo "${1%x}"; }
   echo "| futex ping-pong, two CPUs, time | $(ticks nimbus futex_pingpong_2cpu) ticks | $(ticks linux futex_pingpong_2cpu) ticks | $fr2 | | |"
   hr=$(ratio "$nimbus_hello" "$floor")
   echo "| \`nimbus run\` dynamic C hello, wall ms | $nimbus_hello | $linux_hello | $(ratio "$nimbus_hello" "$linux_hello") | <= 3x floor ($floor ms): $hr | $(verdict "$(strip_x "$hr")" 3) |"
+  osv=$(ratio "$nimbus_hello" 390)
+  echo "| \`nimbus run\` dynamic C hello vs OSv's ~390 ms to \"Hello\" (DESIGN.md, TCG) | $nimbus_hello ms | | $osv | <= 0.3x | $(verdict "$(strip_x "$osv")" 0.3) |"
   echo "| \`python3 -c pass\`, wall ms | $nimbus_py | $linux_py | $(ratio "$nimbus_py" "$linux_py") | | |"
   echo "| power-on to \`main\`, instructions | $(value nimbus-icount main_tsc 4) | $(value linux-icount main_tsc 4) | | <= 2,000,000 | $(verdict "$(value nimbus-icount main_tsc 4)" 2000000) |"
   echo "| smallest \`--memory\`, dynamic C hello | ${mem_hello} MiB | 72-96 MiB (baseline README) | | <= 12 MiB | $(verdict "$mem_hello" 12) |"
