@@ -7,6 +7,7 @@
 
 #include "kernel/lib/console.h"
 #include "kernel/linux/process.h"
+#include "kernel/linux/signals.h"
 #include "kernel/linux/syscall_frame.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/sched/cpu.h"
@@ -112,5 +113,5 @@ extern "C" void syscall_dispatch(nimbus::linux::SyscallFrame* frame) {
     if (g_strace) print(" = %ld\n", result);
   }
   frame->rax = static_cast<uint64_t>(result);
-  deliver_pending_signals(*frame);
+  deliver_pending_signals(*frame, number);
 }

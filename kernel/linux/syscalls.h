@@ -24,6 +24,14 @@ struct Timeval {
   int64_t seconds;
   int64_t microseconds;
 };
+struct ItimerSpec {
+  Timespec interval;
+  Timespec value;
+};
+struct ItimerVal {
+  Timeval interval;
+  Timeval value;
+};
 
 // process
 Result<long> sys_exit(int status);
@@ -77,6 +85,11 @@ Result<long> sys_rt_sigreturn();
 Result<long> sys_kill(int pid, int signal);
 Result<long> sys_tgkill(int tgid, int tid, int signal);
 Result<long> sys_tkill(int tid, int signal);
+Result<long> sys_rt_sigsuspend(const uint64_t* mask, size_t size);
+Result<long> sys_pause();
+Result<long> sys_rt_sigtimedwait(const uint64_t* set, void* info, const Timespec* timeout, size_t size);
+Result<long> sys_rt_sigqueueinfo(int pid, int signal, const void* info);
+Result<long> sys_rt_tgsigqueueinfo(int tgid, int tid, int signal, const void* info);
 
 // memory
 Result<long> sys_brk(uintptr_t address);
@@ -94,6 +107,21 @@ Result<long> sys_gettimeofday(Timeval* out, void* timezone);
 Result<long> sys_time(int64_t* out);
 Result<long> sys_nanosleep(const Timespec* request, Timespec* remaining);
 Result<long> sys_clock_nanosleep(int clock, int flags, const Timespec* request, Timespec* remaining);
+Result<long> sys_timerfd_create(int clock, int flags);
+Result<long> sys_timerfd_settime(int fd, int flags, const ItimerSpec* new_value, ItimerSpec* old_value);
+Result<long> sys_timerfd_gettime(int fd, ItimerSpec* value);
+Result<long> sys_timer_create(int clock, const void* event, int* timer_id);
+Result<long> sys_timer_settime(int id, int flags, const ItimerSpec* new_value, ItimerSpec* old_value);
+Result<long> sys_timer_gettime(int id, ItimerSpec* value);
+Result<long> sys_timer_getoverrun(int id);
+Result<long> sys_timer_delete(int id);
+Result<long> sys_setitimer(int which, const ItimerVal* new_value, ItimerVal* old_value);
+Result<long> sys_getitimer(int which, ItimerVal* value);
+Result<long> sys_alarm(unsigned seconds);
+Result<long> sys_signalfd(int fd, const uint64_t* mask, size_t size);
+Result<long> sys_signalfd4(int fd, const uint64_t* mask, size_t size, int flags);
+Result<long> sys_eventfd(unsigned initial);
+Result<long> sys_eventfd2(unsigned initial, int flags);
 
 // files
 struct LinuxStat;
