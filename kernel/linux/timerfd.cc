@@ -58,10 +58,12 @@ class TimerFd final : public RefCounted<TimerFd>, public fs::FileOps {
   }
 
   int m_clock;
-  IntervalTimer m_timer;
   Spinlock m_lock;  // guards m_readers
   WaitQueue m_readers;
   PollQueue m_poll_queue;
+  // Last, so it is destroyed first: its destructor waits out an expiry callback in flight,
+  // which uses the members above.
+  IntervalTimer m_timer;
 };
 
 }  // namespace
