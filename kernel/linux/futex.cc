@@ -83,15 +83,11 @@ Result<long> wait(uint32_t* address, uint32_t expected, uint32_t bitset, uint64_
   self->state = ThreadState::blocked;
   // A signal ends the wait (see WaitQueue::wait_interruptible for the ordering).
   self->in_interruptible_wait.store(true, std::memory_order_seq_cst);
-  if (self->interrupt_requested.load(std::memory_order_seq_cst)) {
-    self->in_interruptible_wait.store(false, std::memory_order_relaxed);
-    self->state = ThreadState::running;
-    bucket.waiters.remove(&waiter);
-    bucket.lock.unlock(interrupts);
-    return error(Errno::erestartsys);
-  }
+  // Already interrupted: leave "blocked" through the scheduler (see wait_interruptible).
+  bool interrupted = self->interrupt_requested.load(std::memory_order_seq_cst);
+  if (interrupted) scheduler::wake(self);
   Cpu* armed_on = nullptr;
-  if (deadline_ns) {
+  if (deadline_ns && !interrupted) {
     armed_on = &this_cpu();
     self->sleep_timer.deadline_ns = deadline_ns;
     self->sleep_timer.callback = wake_on_timeout;

@@ -47,14 +47,13 @@ WaitResult WaitQueue::wait_interruptible(Spinlock& held, uint64_t deadline_ns) {
   self->state = ThreadState::blocked;
   // Published before interrupt_requested is read; Thread::interrupt() does the reverse.
   self->in_interruptible_wait.store(true, std::memory_order_seq_cst);
-  if (self->interrupt_requested.load(std::memory_order_seq_cst)) {
-    self->in_interruptible_wait.store(false, std::memory_order_relaxed);
-    self->state = ThreadState::running;
-    m_waiters.remove(&waiter);
-    return WaitResult::interrupted;
-  }
+  // Already interrupted: an interrupter may be queueing us right now, so leave "blocked"
+  // through the scheduler (a wake of a thread still on its way to sleep is allowed) rather
+  // than by resetting the state, which could leave us queued twice.
+  bool interrupted = self->interrupt_requested.load(std::memory_order_seq_cst);
+  if (interrupted) scheduler::wake(self);
   Cpu& armed_on = this_cpu();
-  bool timed = deadline_ns != kNoDeadline;
+  bool timed = deadline_ns != kNoDeadline && !interrupted;
   if (timed) {
     self->sleep_timer.deadline_ns = deadline_ns;
     self->sleep_timer.callback = wake_on_timeout;
