@@ -9,7 +9,9 @@
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/timer_setting.h"
 #include "kernel/linux/user_memory.h"
+#include "kernel/sched/cpu.h"
 #include "kernel/sched/interval_timer.h"
+#include "kernel/sched/thread.h"
 #include "kernel/sync/mutex.h"
 #include "kernel/time/clock.h"
 
@@ -20,7 +22,6 @@ constexpr int kSigevSignal = 0;
 constexpr int kSigevNone = 1;
 constexpr int kSigevThread = 2;
 constexpr int kSigevThreadId = 4;
-constexpr int kTimerAbstime = 1;
 constexpr int kItimerReal = 0, kItimerVirtual = 1, kItimerProf = 2;
 constexpr size_t kMaxTimers = 256;
 constexpr uint64_t kNsPerMicrosecond = 1000;
@@ -36,8 +37,8 @@ struct SigEvent {
 static_assert(sizeof(SigEvent) == 64);
 
 struct SignallingTimer {
-  SignallingTimer(int id, int signal, uint32_t tid, int code, uint64_t value)
-      : timer(on_expiry, this), id(id), signal(signal), tid(tid), code(code), value(value) {}
+  SignallingTimer(int id, int clock, int signal, uint32_t tid, int code, uint64_t value)
+      : timer(on_expiry, this), id(id), clock(clock), signal(signal), tid(tid), code(code), value(value) {}
 
   static void on_expiry(void* context, uint64_t expirations) {
     auto* self = static_cast<SignallingTimer*>(context);
@@ -58,6 +59,7 @@ struct SignallingTimer {
 
   IntervalTimer timer;
   int id;
+  int clock;  // what absolute settings are measured on
   int signal;  // 0: SIGEV_NONE
   uint32_t tid;  // 0: the process
   int code;
@@ -79,7 +81,7 @@ Result<SignallingTimer*> itimer(int which) {
   static constexpr int kSignals[] = {kSigalrm, kSigvtalrm, kSigprof};
   if (which < kItimerReal || which > kItimerProf) return error(Errno::einval);
   if (!g_itimers[which]) {
-    g_itimers[which] = new (kNoThrow) SignallingTimer(0, kSignals[which], 0, kSiKernel, 0);
+    g_itimers[which] = new (kNoThrow) SignallingTimer(0, kClockMonotonic, kSignals[which], 0, kSiKernel, 0);
     if (!g_itimers[which]) return error(Errno::enomem);
   }
   return g_itimers[which];
@@ -129,7 +131,7 @@ Result<long> sys_timer_create(int clock, const void* event, int* timer_id) {
   for (size_t id = 0; id < kMaxTimers; id++) {
     if (g_timers[id]) continue;
     int value_id = static_cast<int>(id);
-    auto* t = new (kNoThrow) SignallingTimer(value_id, e.signo, tid, kSiTimer, event ? e.value : id);
+    auto* t = new (kNoThrow) SignallingTimer(value_id, clock, e.signo, tid, kSiTimer, event ? e.value : id);
     if (!t) return error(Errno::enomem);
     g_timers[id] = t;
     TRY(user::write(timer_id, value_id));
@@ -142,8 +144,16 @@ Result<long> sys_timer_settime(int id, int flags, const ItimerSpec* new_value, I
   ItimerSpec wanted = TRY(user::read(new_value));
   MutexGuard guard(g_timers_lock);
   SignallingTimer* t = TRY(posix_timer(id));
-  // CPU-time clocks run on elapsed time here (the timer_create entry says so).
-  TimerSetting setting = TRY(to_timer_setting(wanted, kClockMonotonic, flags & kTimerAbstime));
+  bool absolute = flags & kTimerAbstime;
+  if (absolute && (t->clock == kClockProcessCputime || t->clock == kClockThreadCputime)) {
+    // CPU-time clocks run on elapsed time here (the timer_create entry says so): an absolute
+    // CPU time becomes the elapsed time until the clock would reach it if the CPU stayed busy.
+    uint64_t target = TRY(timespec_ns(wanted.value));
+    uint64_t used = t->clock == kClockProcessCputime ? process_cpu_time_ns() : current_thread()->cpu_time();
+    if (target) wanted.value = to_timespec(target > used ? target - used : 1);
+    absolute = false;
+  }
+  TimerSetting setting = TRY(to_timer_setting(wanted, t->clock, absolute));
   IntervalTimer::Setting previous = t->timer.arm(setting.deadline_ns, setting.interval_ns);
   if (old_value) TRY(user::write(old_value, to_itimerspec(previous)));
   return 0;

@@ -12,7 +12,6 @@
 namespace nimbus::linux {
 namespace {
 
-constexpr int kTimerAbstime = 1;
 constexpr uint64_t kBillion = kNsPerSecond;
 
 Result<uint64_t> read_clock(int clock) {

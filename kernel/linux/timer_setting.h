@@ -21,6 +21,7 @@ constexpr int kClockBoottime = 7;
 constexpr int kClockRealtimeAlarm = 8;
 constexpr int kClockBoottimeAlarm = 9;
 constexpr uint64_t kNsPerSecond = 1'000'000'000;
+constexpr int kTimerAbstime = 1;  // clock_nanosleep, timer_settime (TFD_TIMER_ABSTIME too)
 
 // The clocks a timer can run on (timerfd_create, timer_create).
 bool is_timer_clock(int clock);

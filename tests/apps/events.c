@@ -322,6 +322,17 @@ static void test_timers(void) {
   printf("one-shot timer after expiry: %ld %ld, overrun %d\n", (long)left.it_value.tv_sec, left.it_value.tv_nsec,
          timer_getoverrun(timer));
   timer_delete(timer);
+  /* Absolute time on the wall clock, 20 ms ahead. */
+  ev.sigev_value.sival_int = 43;
+  timer_create(CLOCK_REALTIME, &ev, &timer);
+  struct itimerspec at = {{0, 0}, {0, 0}};
+  clock_gettime(CLOCK_REALTIME, &at.it_value);
+  at.it_value.tv_nsec += 20000000;
+  if (at.it_value.tv_nsec >= 1000000000) at.it_value.tv_sec++, at.it_value.tv_nsec -= 1000000000;
+  timer_settime(timer, TIMER_ABSTIME, &at, NULL);
+  sig = sigtimedwait(&set, &info, &wait);
+  printf("absolute wall-clock timer: signal %d, value %d\n", sig, info.si_value.sival_int);
+  timer_delete(timer);
   struct timespec short_wait = {0, 10000000};
   sig = sigtimedwait(&set, &info, &short_wait);
   printf("sigtimedwait timeout: %d %s\n", sig, errno == EAGAIN ? "EAGAIN" : "?");
