@@ -87,7 +87,7 @@ class SignalFd final : public RefCounted<SignalFd>, public fs::FileOps {
       }
       if (n) return n * sizeof(SignalfdSiginfo);
       if (flags.nonblocking) return error(Errno::eagain);
-      if (waiter.wait(kNoDeadline) == WaitResult::interrupted) return error(Errno::erestartsys);
+      if (waiter.wait(kNoDeadline) == WaitResult::interrupted && signal_ends_wait()) return error(Errno::erestartsys);
     }
   }
 

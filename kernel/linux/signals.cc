@@ -466,7 +466,11 @@ uint64_t pending_signals() { return current_linux_thread().pending.load() | g_pr
 
 PollQueue& signal_poll_queue() { return g_signal_poll_queue; }
 
-bool has_deliverable_signal() { return deliverable(current_linux_thread()); }
+bool signal_ends_wait() {
+  LinuxThread& self = current_linux_thread();
+  refresh_interrupt_request(self);
+  return deliverable(self);
+}
 
 void use_temporary_signal_mask(uint64_t mask) {
   LinuxThread& self = current_linux_thread();
@@ -624,7 +628,7 @@ Result<long> sys_rt_sigtimedwait(const uint64_t* set, void* info, const Timespec
   for (;;) {
     if (int signal = take_signal(wanted, info)) return signal;
     if (clock::monotonic_ns() >= deadline) return error(Errno::eagain);
-    if (waiter.wait(deadline) == WaitResult::interrupted) return error(Errno::eintr);
+    if (waiter.wait(deadline) == WaitResult::interrupted && signal_ends_wait()) return error(Errno::eintr);
   }
 }
 

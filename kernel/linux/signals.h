@@ -79,7 +79,9 @@ PollQueue& signal_poll_queue();
 // thread's mask is `*user_mask`; the syscall's exit puts the original back.
 Result<> use_temporary_signal_mask(const uint64_t* user_mask, size_t size);
 void use_temporary_signal_mask(uint64_t mask);
-// Whether the current thread has a signal it does not block.
-bool has_deliverable_signal();
+// After an interrupted wait: whether a signal really awaits delivery (the call then returns
+// its restart code), or the interruption was stale (the signal went to another thread) and
+// the wait may go on. Resets the thread's interrupt request either way.
+bool signal_ends_wait();
 
 }  // namespace nimbus::linux

@@ -48,8 +48,7 @@ Result<long> wait_for_readiness(uint64_t deadline, size_t queues, Errno on_signa
   if (subscribe) TRY(waiter.reserve(queues));
   long ready = TRY(scan(subscribe ? &waiter : nullptr));
   while (!ready && clock::monotonic_ns() < deadline) {
-    WaitResult result = waiter.wait(deadline);
-    if (result == WaitResult::interrupted) return error(on_signal);
+    if (waiter.wait(deadline) == WaitResult::interrupted && signal_ends_wait()) return error(on_signal);
     ready = TRY(scan(nullptr));
   }
   return ready;
@@ -181,7 +180,7 @@ class Epoll final : public RefCounted<Epoll>, public fs::FileOps {
     MutexGuard guard(m_lock);
     for (Interest* i = m_interests.front(); i; i = m_interests.next(i)) {
       uint32_t events = i->events.load();
-      if (i->pending.load() && events && (i->file->poll() & (events | kEpollErr | kEpollHup))) return pollin;
+      if (i->pending.load() && events && !closed_everywhere(*i) && (i->file->poll() & (events | kEpollErr | kEpollHup))) return pollin;
     }
     return 0;
   }
@@ -239,6 +238,12 @@ class Epoll final : public RefCounted<Epoll>, public fs::FileOps {
     size_t remaining = m_interests.size();
     for (Interest* i = m_interests.front(); i && remaining && n < max; remaining--) {
       Interest* next = m_interests.next(i);
+      if (closed_everywhere(*i)) {
+        m_interests.remove(i);
+        drop(i);
+        i = next;
+        continue;
+      }
       // Cleared before poll(): a notification that comes after it marks the interest again.
       if (i->pending.exchange(false)) {
         uint32_t events = i->events.load();
@@ -259,6 +264,10 @@ class Epoll final : public RefCounted<Epoll>, public fs::FileOps {
   PollQueue& queue() { return m_queue; }
 
  private:
+  // As on Linux, an interest ends when its open file description is closed: when no
+  // descriptor (or call in progress) holds the file but the interest itself.
+  static bool closed_everywhere(const Interest& interest) { return interest.file->ref_count() == 1; }
+
   static Epoll* as_epoll(fs::File& file) {
     fs::FileOps* ops = file.ops();
     return ops && ops->type_tag() == &kTypeTag ? static_cast<Epoll*>(ops) : nullptr;
@@ -269,6 +278,7 @@ class Epoll final : public RefCounted<Epoll>, public fs::FileOps {
   Result<> check_nesting(fs::File& target) {
     Epoll* inner = as_epoll(target);
     if (!inner) return {};
+    if (inner == this) return error(Errno::einval);
     if (m_watchers.load() || inner->m_nested.load()) return error(Errno::eloop);
     m_nested.fetch_add(1);
     return {};

@@ -1,5 +1,6 @@
 // Time: clocks and sleeping.
 #include "kernel/linux/process.h"
+#include "kernel/linux/signals.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/timer_setting.h"
 #include "kernel/sched/cpu.h"
@@ -71,13 +72,17 @@ Result<long> sys_clock_nanosleep(int clock, int flags, const Timespec* request, 
   uint64_t monotonic_now = clock::monotonic_ns();
   uint64_t deadline = flags & kTimerAbstime ? (duration > now ? monotonic_now + (duration - now) : monotonic_now)
                                             : monotonic_now + duration;
-  if (sleep_interruptible(deadline) != WaitResult::interrupted) return 0;
+  while (sleep_interruptible(deadline) == WaitResult::interrupted) {
+    if (signal_ends_wait()) break;
+  }
+  if (clock::monotonic_ns() >= deadline) return 0;
   if (remaining && !(flags & kTimerAbstime)) {
     uint64_t left = clock::monotonic_ns();
     left = left < deadline ? deadline - left : 0;
     TRY(user::write(remaining, to_timespec(left)));
   }
-  // A handler makes it EINTR; without one (another thread took the signal) it sleeps again.
+  // A handler makes it EINTR; without one (the handler's action changed to ignore) it sleeps
+  // again, for the whole duration.
   return error(Errno::erestartnohand);
 }
 

@@ -112,6 +112,14 @@ static void test_epoll(void) {
   printf("epoll add twice: %s\n", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e) < 0 && errno == EEXIST ? "EEXIST" : "?");
   epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL);
   printf("epoll after delete: %d\n", epoll_wait(ep, out, 4, 0));
+  int closing[2];
+  pipe(closing);
+  epoll_ctl(ep, EPOLL_CTL_ADD, closing[0], &e);
+  write(closing[1], "c", 1);
+  close(closing[0]);
+  printf("epoll after the watched file closed: %d\n", epoll_wait(ep, out, 4, 0));
+  close(closing[1]);
+  printf("epoll adding itself: %s\n", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &e) < 0 && errno == EINVAL ? "EINVAL" : "?");
 
   /* A thread writes while we sleep in poll on an epoll that watches the (drained) pipe. */
   char drained[16];
