@@ -19,6 +19,7 @@ uint8_t g_ring[kBufferSize];
 size_t g_head = 0;  // next byte to read
 size_t g_count = 0;
 WaitQueue g_readers;
+void (*g_listener)() = nullptr;
 
 }  // namespace
 
@@ -30,21 +31,33 @@ void init() {
   on_interrupt();              // what arrived during boot
 }
 
+void set_input_listener(void (*listener)()) { g_listener = listener; }
+
 void on_interrupt() {
-  SpinlockGuard guard(g_lock);
-  (void)x86::inb(kCom1 + 2);  // IIR: acknowledges the interrupt
-  while (x86::inb(kCom1 + 5) & kDataReady) {
-    uint8_t byte = x86::inb(kCom1);
-    // A full buffer drops new input (the sender cannot be told to wait on a UART).
-    if (g_count < kBufferSize) g_ring[(g_head + g_count++) % kBufferSize] = byte;
+  bool arrived = false;
+  {
+    SpinlockGuard guard(g_lock);
+    (void)x86::inb(kCom1 + 2);  // IIR: acknowledges the interrupt
+    while (x86::inb(kCom1 + 5) & kDataReady) {
+      uint8_t byte = x86::inb(kCom1);
+      // A full buffer drops new input (the sender cannot be told to wait on a UART).
+      if (g_count < kBufferSize) g_ring[(g_head + g_count++) % kBufferSize] = byte;
+      arrived = true;
+    }
+    g_readers.wake_all();
   }
-  g_readers.wake_all();
+  if (arrived && g_listener) g_listener();
 }
 
-size_t read(std::span<uint8_t> out, bool nonblocking) {
+Result<size_t> read(std::span<uint8_t> out, bool nonblocking) {
   if (out.empty()) return 0;
   bool interrupts = g_lock.lock();
-  while (g_count == 0 && !nonblocking) g_readers.wait(g_lock);
+  while (g_count == 0 && !nonblocking) {
+    if (g_readers.wait_interruptible(g_lock, kNoDeadline) == WaitResult::interrupted) {
+      g_lock.unlock(interrupts);
+      return error(Errno::erestartsys);
+    }
+  }
   size_t n = 0;
   for (; n < out.size() && g_count; n++, g_count--) {
     out[n] = g_ring[g_head];

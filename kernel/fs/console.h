@@ -4,7 +4,9 @@
 #include <cstddef>
 #include <span>
 
+#include "kernel/fs/linux_abi.h"
 #include "kernel/lib/result.h"
+#include "kernel/sync/poll_queue.h"
 
 namespace nimbus::fs {
 
@@ -18,9 +20,16 @@ class Console {
   virtual Result<size_t> read(std::span<std::byte> buffer, bool nonblocking) = 0;
   // Bytes that a read would return at once (FIONREAD, poll).
   virtual size_t readable_bytes() { return 0; }
+  // Readiness hook: implementations call input_arrived() whenever bytes become readable (or
+  // input ends), which wakes poll, select and epoll waiters on the console.
+  PollQueue& poll_queue() { return m_poll_queue; }
+  void input_arrived() { m_poll_queue.notify(linux_abi::pollin | linux_abi::pollrdnorm); }
 
  protected:
   ~Console() = default;
+
+ private:
+  PollQueue m_poll_queue;
 };
 
 }  // namespace nimbus::fs

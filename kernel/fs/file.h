@@ -12,6 +12,7 @@
 #include "kernel/lib/ref_ptr.h"
 #include "kernel/lib/result.h"
 #include "kernel/sync/mutex.h"
+#include "kernel/sync/poll_queue.h"
 
 namespace nimbus::fs {
 
@@ -51,7 +52,13 @@ class FileOps {
     using namespace linux_abi;
     return pollin | pollout | pollrdnorm | pollwrnorm;
   }
+  // Where poll/epoll wait for this file's readiness to change (nullptr: it never changes,
+  // as for regular files and devices that are always ready).
+  virtual PollQueue* poll_queue(File&) { return nullptr; }
   virtual SeekMode seek_mode() const { return SeekMode::unseekable; }
+  // What kind of object these ops are (the address of a static tag; nullptr: none of
+  // interest), so the syscall layer can tell an epoll or eventfd from other files (no RTTI).
+  virtual const void* type_tag() const { return nullptr; }
   // The pipe these ops are, for F_GETPIPE_SZ/F_SETPIPE_SZ (no RTTI in the kernel).
   virtual Pipe* as_pipe() { return nullptr; }
 
@@ -104,6 +111,7 @@ class File final : public RefCounted<File> {
   Result<Stat> stat() const;
   Result<int64_t> ioctl(uint32_t request, uintptr_t argument);
   uint32_t poll();
+  PollQueue* poll_queue() { return m_ops ? m_ops->poll_queue(*this) : nullptr; }
 
   uint64_t position();
 

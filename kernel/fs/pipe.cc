@@ -66,8 +66,14 @@ void Pipe::open(File& file) {
 
 void Pipe::release(File& file) {
   MutexGuard guard(m_lock);
-  if (file.is_readable() && --m_readers == 0) m_writable.notify_all();
-  if (file.is_writable() && --m_writers == 0) m_readable.notify_all();
+  if (file.is_readable() && --m_readers == 0) {
+    m_writable.notify_all();
+    m_poll_queue.notify(pollerr | pollout);
+  }
+  if (file.is_writable() && --m_writers == 0) {
+    m_readable.notify_all();
+    m_poll_queue.notify(pollhup | pollin);
+  }
 }
 
 Result<> Pipe::wait_for_peer(bool reading, bool writing, bool nonblocking) {
@@ -92,7 +98,7 @@ Result<size_t> Pipe::read(File&, std::span<std::byte> buffer, IoFlags flags) {
   while (m_count == 0) {
     if (m_writers == 0) return 0;
     if (flags.nonblocking) return error(Errno::eagain);
-    m_readable.wait(m_lock);
+    if (!m_readable.wait_interruptible(m_lock)) return error(Errno::erestartsys);
   }
   size_t total = std::min(buffer.size(), m_count);
   size_t first = std::min(total, m_capacity - m_head);
@@ -102,6 +108,7 @@ Result<size_t> Pipe::read(File&, std::span<std::byte> buffer, IoFlags flags) {
   m_count -= total;
   if (m_count == 0) m_head = 0;
   m_writable.notify_all();
+  m_poll_queue.notify(pollout | pollwrnorm);
   return total;
 }
 
@@ -123,7 +130,10 @@ Result<size_t> Pipe::write(File&, std::span<const std::byte> data, IoFlags flags
         if (total) return total;
         return error(Errno::eagain);
       }
-      m_writable.wait(m_lock);
+      if (!m_writable.wait_interruptible(m_lock)) {
+        if (total) return total;
+        return error(Errno::erestartsys);
+      }
       continue;
     }
     size_t chunk = std::min(space, remaining);
@@ -134,6 +144,7 @@ Result<size_t> Pipe::write(File&, std::span<const std::byte> data, IoFlags flags
     m_count += chunk;
     total += chunk;
     m_readable.notify_all();
+    m_poll_queue.notify(pollin | pollrdnorm);
   }
   return total;
 }
@@ -188,6 +199,7 @@ Result<size_t> Pipe::set_capacity(size_t requested) {
   m_capacity = capacity;
   m_head = 0;
   m_writable.notify_all();
+  m_poll_queue.notify(pollout | pollwrnorm);
   return capacity;
 }
 

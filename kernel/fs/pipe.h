@@ -35,6 +35,7 @@ class Pipe final : public RefCounted<Pipe>, public FileOps {
   // FIONREAD: the bytes waiting.
   Result<int64_t> ioctl(File& file, uint32_t request, uintptr_t argument) override;
   uint32_t poll(File& file) override;
+  PollQueue* poll_queue(File&) override { return &m_poll_queue; }
   Pipe* as_pipe() override { return this; }
 
   // Opening a named FIFO: a reader waits for a writer and a writer for a reader (O_RDWR
@@ -55,6 +56,7 @@ class Pipe final : public RefCounted<Pipe>, public FileOps {
   ConditionVariable m_readable;  // data arrived, or the last writer left
   ConditionVariable m_writable;  // room appeared, or the last reader left
   ConditionVariable m_peers;     // a reader or writer opened (named FIFOs)
+  PollQueue m_poll_queue;        // told about every change poll() would see
   std::byte* m_buffer = nullptr;
   size_t m_capacity = 0;
   size_t m_head = 0;  // where the oldest byte is

@@ -43,4 +43,9 @@ enum class Errno : int {
   eoverflow = 75,
   enotsup = 95,
   etimedout = 110,
+  // Kernel-internal (never seen by the application): a wait ended by a signal. The syscall
+  // exit turns them into EINTR or restarts the call, as Linux does (include/linux/errno.h).
+  erestartsys = 512,     // restart if the handler has SA_RESTART (or no handler ran)
+  erestartnointr = 513,  // always restart
+  erestartnohand = 514,  // restart only if no handler ran
 };

@@ -81,8 +81,13 @@ Result<long> wait(uint32_t* address, uint32_t expected, uint32_t bitset, uint64_
   }
   bucket.waiters.push_back(&waiter);
   self->state = ThreadState::blocked;
+  // A signal ends the wait (see WaitQueue::wait_interruptible for the ordering).
+  self->in_interruptible_wait.store(true, std::memory_order_seq_cst);
+  // Already interrupted: leave "blocked" through the scheduler (see wait_interruptible).
+  bool interrupted = self->interrupt_requested.load(std::memory_order_seq_cst);
+  if (interrupted) scheduler::wake(self);
   Cpu* armed_on = nullptr;
-  if (deadline_ns) {
+  if (deadline_ns && !interrupted) {
     armed_on = &this_cpu();
     self->sleep_timer.deadline_ns = deadline_ns;
     self->sleep_timer.callback = wake_on_timeout;
@@ -90,6 +95,7 @@ Result<long> wait(uint32_t* address, uint32_t expected, uint32_t bitset, uint64_
     scheduler::arm_timer(&self->sleep_timer);
   }
   scheduler::block(bucket.lock);
+  self->in_interruptible_wait.store(false, std::memory_order_relaxed);
   if (armed_on) scheduler::cancel_timer(*armed_on, &self->sleep_timer);
   // A requeue may have moved us to another bucket: find ours by the current address.
   for (;;) {
@@ -104,6 +110,7 @@ Result<long> wait(uint32_t* address, uint32_t expected, uint32_t bitset, uint64_
   }
   x86::restore_interrupts(interrupts);
   if (waiter.woken) return 0;
+  if (self->interrupt_requested.load()) return error(Errno::erestartsys);
   return error(Errno::etimedout);
 }
 

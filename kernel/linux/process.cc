@@ -1,6 +1,7 @@
 // The one Linux process: loading the program, its initial stack, its first thread, exit.
 #include "kernel/linux/process.h"
 
+#include <atomic>
 #include <cstring>
 
 #include "kernel/arch/x86_64/cpu.h"
@@ -130,6 +131,18 @@ bool with_thread(uint32_t tid, void (*f)(LinuxThread&, void*), void* context) {
 void with_threads(void (*f)(LinuxThread&, void*), void* context) {
   SpinlockGuard guard(g_threads_lock);
   for (LinuxThread* t = g_threads.front(); t; t = g_threads.next(t)) f(*t, context);
+}
+
+namespace {
+std::atomic<uint64_t> g_exited_cpu_time_ns{0};
+}  // namespace
+
+void account_exited_thread_time(uint64_t ns) { g_exited_cpu_time_ns.fetch_add(ns); }
+
+uint64_t process_cpu_time_ns() {
+  uint64_t total = g_exited_cpu_time_ns.load();
+  with_threads([](LinuxThread& t, void* sum) { *static_cast<uint64_t*>(sum) += t.thread->cpu_time(); }, &total);
+  return total;
 }
 
 AddressSpace& address_space() { return *g_space; }

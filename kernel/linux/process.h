@@ -16,6 +16,14 @@ class Thread;
 
 namespace nimbus::linux {
 
+// What a signal's siginfo says beyond its number (kill, sigqueue, a timer).
+struct SignalDetails {
+  int32_t code = 0;  // si_code: SI_USER
+  int32_t pid_or_timer = 0;  // si_pid, or si_timerid for SI_TIMER
+  int32_t uid_or_overrun = 0;  // si_uid, or si_overrun for SI_TIMER
+  uint64_t value = 0;  // si_value (sigqueue, timers)
+};
+
 // Per application thread.
 struct LinuxThread {
   uint32_t tid = 0;
@@ -26,9 +34,19 @@ struct LinuxThread {
   // Signals: bit n-1 for signal n. `pending` is set by other threads (atomically).
   uint64_t signal_mask = 0;
   std::atomic<uint64_t> pending{0};
+  SignalDetails pending_details[64];  // of each pending signal (one of each is kept, as Linux for standard signals)
+  // ppoll, pselect6, epoll_pwait, rt_sigsuspend: the mask to restore once the call returns
+  // (or to save in the signal frame of the handler that runs as it returns).
+  uint64_t saved_signal_mask = 0;
+  bool has_saved_signal_mask = false;
   uint64_t alternate_stack = 0;
   uint64_t alternate_stack_size = 0;
   bool alternate_stack_disabled = true;
+  // sched_setaffinity's mask, reported back but not enforced (see syscalls_sched.cc).
+  uint64_t affinity[4] = {};
+  bool has_affinity = false;
+  char name[16] = {};  // prctl(PR_SET_NAME); empty: the program's name
+  int parent_death_signal = 0;
   ListNode node;  // in the process's thread list
 };
 
@@ -57,12 +75,14 @@ bool has_process();
 int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, OpenFile open_interpreter);
 
 [[noreturn]] void exit_process(int status);
+// CPU time of the whole process: its live threads and those that have exited.
+uint64_t process_cpu_time_ns();
+// Called by a thread that is about to exit, so its CPU time still counts.
+void account_exited_thread_time(uint64_t ns);
 SyscallFrame*& current_syscall_frame();
 LinuxThread& current_linux_thread();
 // The first thread's state (statically allocated; others come from the heap).
 LinuxThread& main_linux_thread();
-// Signals that became pending are delivered on the way back to the application.
-void deliver_pending_signals(SyscallFrame& frame);
 void set_strace(bool enabled);
 
 }  // namespace nimbus::linux

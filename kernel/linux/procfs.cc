@@ -212,6 +212,8 @@ constexpr SyntheticEntry kSysRoot[] = {
 
 }  // namespace
 
+const char* process_executable() { return g_info.executable; }
+
 void set_process_info(const ProcessInfo& info) { g_info = info; }
 void set_fd_directory(const DynamicDirectory& directory) { g_fd_directory = directory; }
 

@@ -16,6 +16,8 @@ struct ProcessInfo {
   uintptr_t heap_begin = 0;                  // [heap] starts here
 };
 void set_process_info(const ProcessInfo& info);
+// The executable's path (what /proc/self/exe names).
+const char* process_executable();
 
 // Lists the open descriptors for /proc/self/fd (the file layer provides it).
 void set_fd_directory(const DynamicDirectory& directory);

@@ -32,7 +32,7 @@ class SerialConsole final : public fs::Console {
     return data.size();
   }
   Result<size_t> read(std::span<std::byte> buffer, bool nonblocking) override {
-    size_t n = serial_input::read({reinterpret_cast<uint8_t*>(buffer.data()), buffer.size()}, nonblocking);
+    size_t n = TRY(serial_input::read({reinterpret_cast<uint8_t*>(buffer.data()), buffer.size()}, nonblocking));
     if (n == 0 && nonblocking && !buffer.empty()) return error(Errno::eagain);
     return n;
   }
@@ -132,6 +132,7 @@ bool fd_target(std::string_view name, TextBuffer& out) {
 fs::FsContext& file_context() { return *g_context; }
 
 int boot_program(std::span<const std::byte> initrd) {
+  serial_input::set_input_listener([] { g_console.input_arrived(); });
   fs::CpioError cpio_error;
   if (auto built = fs::init_root(initrd, g_console, &cpio_error); !built) {
     print("nimbus: the initrd is not a valid cpio archive: %s at byte %zu\n",

@@ -18,7 +18,9 @@
 #include "kernel/sched/cpu.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
+#include "kernel/sync/poll_queue.h"
 #include "kernel/sync/spinlock.h"
+#include "kernel/time/clock.h"
 
 extern "C" char __kernel_start[], __kernel_end[];
 extern "C" [[noreturn]] void resume_full_registers(const void* registers);
@@ -53,6 +55,10 @@ Spinlock g_actions_lock;
 KernelSigaction g_actions[kSignalCount + 1];
 // Process-directed signals (kill) wait here until some thread takes them.
 std::atomic<uint64_t> g_process_pending{0};
+// Guards the pending signals' details (the process's and every thread's).
+Spinlock g_details_lock;
+SignalDetails g_process_details[kSignalCount];
+PollQueue g_signal_poll_queue;
 
 uint64_t bit(int signal) { return 1ull << (signal - 1); }
 bool valid(int signal) { return signal >= 1 && signal <= kSignalCount; }
@@ -72,8 +78,9 @@ struct SigInfo {
   union {
     uint64_t address;  // SIGSEGV, SIGBUS, SIGILL, SIGFPE
     struct {
-      int32_t pid;
-      uint32_t uid;
+      int32_t pid_or_timer;  // si_pid, si_timerid
+      int32_t uid_or_overrun;  // si_uid, si_overrun
+      uint64_t value;  // si_value
     } sender;
     uint8_t bytes[112];
   };
@@ -163,10 +170,13 @@ bool setup_frame(Registers& regs, int signal, const SigInfo& info, const KernelS
   c.ss = 0x2b;
   c.err = error_code;
   c.trapno = trapno;
-  c.oldmask = self.signal_mask;
+  // After ppoll or sigsuspend, the handler's sigreturn restores the mask from before the call.
+  uint64_t restored_mask = self.has_saved_signal_mask ? self.saved_signal_mask : self.signal_mask;
+  self.has_saved_signal_mask = false;
+  c.oldmask = restored_mask;
   c.cr2 = cr2;
   c.fpstate = fpstate;
-  frame.uc.sigmask = self.signal_mask;
+  frame.uc.sigmask = restored_mask;
   frame.info = info;
   memcpy(reinterpret_cast<void*>(sp), &frame, sizeof(frame));
 
@@ -191,9 +201,40 @@ bool take_action(int signal, KernelSigaction& action) {
   return true;
 }
 
+constexpr uint64_t kSaRestart = 0x10000000;
+constexpr int64_t kNoSyscall = -1;
+
+bool is_restart_request(uint64_t rax) {
+  auto result = static_cast<int64_t>(rax);
+  return result == -static_cast<int64_t>(Errno::erestartsys) ||
+         result == -static_cast<int64_t>(Errno::erestartnointr) ||
+         result == -static_cast<int64_t>(Errno::erestartnohand);
+}
+
+// Makes the interrupted syscall run again when the application resumes at `regs`.
+void restart_syscall(Registers& regs, int64_t number) {
+  regs.rax = static_cast<uint64_t>(number);
+  regs.rip -= 2;  // back onto the two-byte `syscall` instruction
+}
+
+// A handler is about to run after a syscall that a signal interrupted: restart the call
+// after the handler, or make it fail with EINTR (kernel/signal.c's handle_signal rules).
+void settle_interrupted_syscall(Registers& regs, const KernelSigaction& action, int64_t number) {
+  if (number == kNoSyscall || !is_restart_request(regs.rax)) return;
+  auto request = static_cast<Errno>(-static_cast<int64_t>(regs.rax));
+  if (request == Errno::erestartnointr || (request == Errno::erestartsys && (action.flags & kSaRestart)))
+    restart_syscall(regs, number);
+  else
+    regs.rax = static_cast<uint64_t>(-static_cast<int64_t>(Errno::eintr));
+}
+
+bool is_ignored(const KernelSigaction& action, int signal) {
+  return action.handler == kSigIgn || (action.handler == kSigDfl && ignored_by_default(signal));
+}
+
 // Delivers one signal to the current thread at `regs`. Ends the VM for fatal defaults.
 void deliver(Registers& regs, int signal, const SigInfo& info, uint64_t trapno, uint64_t error_code, uint64_t cr2,
-             bool synchronous) {
+             bool synchronous, int64_t syscall_number = kNoSyscall) {
   KernelSigaction action;
   take_action(signal, action);
   if (action.handler == kSigIgn && !synchronous) return;
@@ -201,39 +242,59 @@ void deliver(Registers& regs, int signal, const SigInfo& info, uint64_t trapno, 
     if (ignored_by_default(signal) && !synchronous) return;
     die_by_signal(signal);
   }
+  settle_interrupted_syscall(regs, action, syscall_number);
   if (!(action.flags & kSaRestorer) || !setup_frame(regs, signal, info, action, trapno, error_code, cr2)) {
     // No way back from the handler, or no stack for the frame: as Linux, a forced SIGSEGV.
     die_by_signal(kSigsegv);
   }
 }
 
-int next_deliverable(LinuxThread& self) {
-  uint64_t candidates = (self.pending.load() | g_process_pending.load()) & ~self.signal_mask;
-  if (!candidates) return 0;
-  int signal = __builtin_ctzll(candidates) + 1;
-  if (self.pending.fetch_and(~bit(signal)) & bit(signal)) return signal;
-  if (g_process_pending.fetch_and(~bit(signal)) & bit(signal)) return signal;
-  return -1;  // taken by another thread meanwhile: look again
+// Takes one signal of `set` pending for `self` (its own first, then the process's) and its
+// details; 0 if there is none.
+int take_from(LinuxThread& self, uint64_t set, SigInfo& info) {
+  for (;;) {
+    uint64_t candidates = (self.pending.load() | g_process_pending.load()) & set;
+    if (!candidates) return 0;
+    int signal = __builtin_ctzll(candidates) + 1;
+    SignalDetails details;
+    bool taken = false;
+    {
+      SpinlockGuard guard(g_details_lock);
+      if (self.pending.fetch_and(~bit(signal)) & bit(signal)) {
+        details = self.pending_details[signal - 1];
+        taken = true;
+      } else if (g_process_pending.fetch_and(~bit(signal)) & bit(signal)) {
+        details = g_process_details[signal - 1];
+        taken = true;
+      }
+    }
+    if (!taken) continue;  // taken by another thread meanwhile: look again
+    info = SigInfo{};
+    info.signo = signal;
+    info.code = details.code;
+    info.sender.pid_or_timer = details.pid_or_timer;
+    info.sender.uid_or_overrun = details.uid_or_overrun;
+    info.sender.value = details.value;
+    return signal;
+  }
 }
 
-// The cheap test every syscall and interrupt exit makes before building a register set.
-bool has_deliverable_signal(const LinuxThread* self) {
-  return self && ((self->pending.load() | g_process_pending.load()) & ~self->signal_mask);
+bool deliverable(const LinuxThread& t) { return (t.pending.load() | g_process_pending.load()) & ~t.signal_mask; }
+
+// Interruptible waits of `t` end while it has a signal to deliver, and only then. Cleared
+// before the check, so a signal sent meanwhile sets it again.
+void refresh_interrupt_request(LinuxThread& t) {
+  t.thread->interrupt_requested.store(false, std::memory_order_seq_cst);
+  if (deliverable(t)) t.thread->interrupt_requested.store(true, std::memory_order_seq_cst);
 }
 
-void deliver_pending(Registers& regs) {
+void deliver_pending(Registers& regs, int64_t syscall_number = kNoSyscall) {
   LinuxThread* self = current_thread()->linux_thread;
   if (!self) return;
-  for (;;) {
-    int signal = next_deliverable(*self);
-    if (signal == 0) return;
-    if (signal < 0) continue;
-    SigInfo info{};
-    info.signo = signal;
-    info.code = kSiUser;
-    deliver(regs, signal, info, 0, 0, 0, false);
-    return;  // one frame at a time; the next is delivered when this handler returns
-  }
+  SigInfo info;
+  int signal = take_from(*self, ~self->signal_mask, info);
+  // One frame at a time; the next is delivered when this handler returns.
+  if (signal) deliver(regs, signal, info, 0, 0, 0, false, syscall_number);
 }
 
 Registers from_interrupt(const InterruptFrame& f) {
@@ -251,11 +312,14 @@ void to_syscall(const Registers& r, SyscallFrame& f) {
   f.rip = r.rip; f.rflags = r.rflags; f.rsp = r.rsp;
 }
 
-void kick(LinuxThread& thread, void*) {
-  // Running application code: an IPI makes it pass through an interrupt exit, where the
-  // signal is delivered. Sleeping: it sees the signal when it next returns to the program.
+// Makes `thread` act on `signal` soon, unless it blocks it: running application code, an
+// IPI makes it pass through an interrupt exit, where the signal is delivered; waiting in an
+// interruptible syscall, it wakes and the syscall ends (EINTR) or restarts.
+void kick(LinuxThread& thread, int signal) {
   Thread* t = thread.thread;
-  if (t && t->state == ThreadState::running && t->cpu && t->cpu != &this_cpu())
+  if (!t || (thread.signal_mask & bit(signal))) return;
+  t->interrupt();
+  if (t->state == ThreadState::running && t->cpu && t->cpu != &this_cpu())
     apic::send_ipi(t->cpu->apic_id, apic::vector::kReschedule);
 }
 
@@ -292,9 +356,34 @@ void redirect_to_delivery(InterruptFrame& frame, const Fault* fault) {
   frame.rflags |= x86::kFlagInterrupts;
 }
 
+struct Sending {
+  int signal;
+  const SignalDetails* details;
+  bool blocked;  // by some thread (for process-directed signals)
+};
+
 void mark_pending(LinuxThread& thread, void* context) {
-  thread.pending.fetch_or(bit(*static_cast<int*>(context)));
-  kick(thread, nullptr);
+  auto* sending = static_cast<Sending*>(context);
+  {
+    SpinlockGuard guard(g_details_lock);
+    thread.pending_details[sending->signal - 1] = *sending->details;
+    thread.pending.fetch_or(bit(sending->signal));
+  }
+  kick(thread, sending->signal);
+}
+
+void note_blocked(LinuxThread& thread, void* context) {
+  auto* sending = static_cast<Sending*>(context);
+  if (thread.signal_mask & bit(sending->signal)) sending->blocked = true;
+}
+
+void kick_for_process_signal(LinuxThread& thread, void* context) {
+  kick(thread, static_cast<Sending*>(context)->signal);
+}
+
+bool ignored_now(int signal) {
+  SpinlockGuard guard(g_actions_lock);
+  return is_ignored(g_actions[signal], signal);
 }
 
 }  // namespace
@@ -317,28 +406,97 @@ void raise_fault_signal(InterruptFrame& frame, int signal, int code, uint64_t ad
 }
 
 Result<> send_signal(uint32_t tid, int signal, int code) {
-  (void)code;
+  SignalDetails details;
+  details.code = code;
+  if (code == kSiUser || code == kSiTkill) details.pid_or_timer = static_cast<int32_t>(kPid);
+  return send_signal(tid, signal, details);
+}
+
+Result<> send_signal(uint32_t tid, int signal, const SignalDetails& details) {
   if (signal == 0) {
     if (tid && !with_thread(tid, [](LinuxThread&, void*) {}, nullptr)) return error(Errno::esrch);
     return {};
   }
   if (!valid(signal)) return error(Errno::einval);
   if (signal == kSigkill) die_by_signal(kSigkill);
+  Sending sending{signal, &details, false};
   if (tid == 0) {
-    g_process_pending.fetch_or(bit(signal));
-    with_thread(0, kick, nullptr);  // so that some thread takes it soon
-    return {};
+    with_threads(note_blocked, &sending);
+    if (!sending.blocked && ignored_now(signal)) return {};
+    {
+      SpinlockGuard guard(g_details_lock);
+      g_process_details[signal - 1] = details;
+      g_process_pending.fetch_or(bit(signal));
+    }
+    with_threads(kick_for_process_signal, &sending);  // whichever thread gets there first takes it
+  } else {
+    bool exists = with_thread(tid, note_blocked, &sending);
+    if (!exists) return error(Errno::esrch);
+    if (!sending.blocked && ignored_now(signal)) return {};
+    if (!with_thread(tid, mark_pending, &sending)) return error(Errno::esrch);
   }
-  if (!with_thread(tid, mark_pending, &signal)) return error(Errno::esrch);
+  g_signal_poll_queue.notify(0);
   return {};
 }
 
-void deliver_pending_signals(SyscallFrame& frame) {
-  if (!has_deliverable_signal(current_thread()->linux_thread)) return;
+namespace {
+
+// The syscall-exit work when there is some: kept out of line so that the common case in
+// deliver_pending_signals() below costs a few loads and no stack frame.
+[[gnu::noinline]] void finish_syscall_with_signals(LinuxThread& self, SyscallFrame& frame, uint64_t number) {
   Registers regs = from_syscall(frame);
-  uint64_t rip = regs.rip;
-  deliver_pending(regs);
-  if (regs.rip != rip) to_syscall(regs, frame);
+  deliver_pending(regs, static_cast<int64_t>(number));
+  // No handler ran: a syscall that a signal interrupted starts again (the signal went to
+  // another thread, or was ignored), and a temporary mask ends.
+  if (is_restart_request(regs.rax)) restart_syscall(regs, static_cast<int64_t>(number));
+  if (self.has_saved_signal_mask) {
+    self.signal_mask = self.saved_signal_mask;
+    self.has_saved_signal_mask = false;
+  }
+  to_syscall(regs, frame);
+  refresh_interrupt_request(self);
+}
+
+}  // namespace
+
+void deliver_pending_signals(SyscallFrame& frame, uint64_t number) {
+  LinuxThread* self = current_thread()->linux_thread;
+  if (!self) return;
+  // The common case: nothing to deliver, restart or restore, and no interrupt request left.
+  if (deliverable(*self) || is_restart_request(frame.rax) || self->has_saved_signal_mask ||
+      self->thread->interrupt_requested.load(std::memory_order_relaxed))
+    finish_syscall_with_signals(*self, frame, number);
+}
+
+int take_signal(uint64_t set, void* siginfo) {
+  SigInfo info;
+  int signal = take_from(current_linux_thread(), set, info);
+  if (signal && siginfo) memcpy(siginfo, &info, sizeof(info));
+  return signal;
+}
+
+uint64_t pending_signals() { return current_linux_thread().pending.load() | g_process_pending.load(); }
+
+PollQueue& signal_poll_queue() { return g_signal_poll_queue; }
+
+bool signal_ends_wait() {
+  LinuxThread& self = current_linux_thread();
+  refresh_interrupt_request(self);
+  return deliverable(self);
+}
+
+void use_temporary_signal_mask(uint64_t mask) {
+  LinuxThread& self = current_linux_thread();
+  if (!self.has_saved_signal_mask) self.saved_signal_mask = self.signal_mask;
+  self.has_saved_signal_mask = true;
+  self.signal_mask = mask & ~kUnblockable;
+  refresh_interrupt_request(self);
+}
+
+Result<> use_temporary_signal_mask(const uint64_t* user_mask, size_t size) {
+  if (size != 8) return error(Errno::einval);
+  use_temporary_signal_mask(TRY(user::read(user_mask)));
+  return {};
 }
 
 size_t minimum_signal_stack_size() {
@@ -349,7 +507,8 @@ size_t minimum_signal_stack_size() {
 
 void deliver_pending_signals(InterruptFrame& frame) {
   if (is_kernel_code(frame.rip) || !(frame.rflags & x86::kFlagInterrupts)) return;
-  if (!has_deliverable_signal(current_thread()->linux_thread)) return;
+  LinuxThread* self = current_thread()->linux_thread;
+  if (!self || !deliverable(*self)) return;
   redirect_to_delivery(frame, nullptr);
 }
 
@@ -448,6 +607,7 @@ Result<long> sys_rt_sigreturn() {
   const SigContext& c = uc.mcontext;
   LinuxThread& self = current_linux_thread();
   self.signal_mask = uc.sigmask & ~kUnblockable;
+  refresh_interrupt_request(self);  // the restored mask may unblock a pending signal
   if (c.fpstate) {
     if (!user::readable(reinterpret_cast<const void*>(c.fpstate), fpu::state_size()) || (c.fpstate & 63))
       die_by_signal(kSigsegv);
@@ -461,6 +621,60 @@ Result<long> sys_rt_sigreturn() {
   // Every register comes back, %rcx and %r11 included: not the syscall return path.
   x86::disable_interrupts();
   resume_full_registers(&regs);
+}
+
+Result<long> sys_rt_sigsuspend(const uint64_t* mask, size_t size) {
+  TRY(use_temporary_signal_mask(mask, size));
+  while (sleep_interruptible(kNoDeadline) != WaitResult::interrupted) {
+  }
+  return error(Errno::erestartnohand);
+}
+
+Result<long> sys_pause() {
+  while (sleep_interruptible(kNoDeadline) != WaitResult::interrupted) {
+  }
+  return error(Errno::erestartnohand);
+}
+
+Result<long> sys_rt_sigtimedwait(const uint64_t* set, void* info, const Timespec* timeout, size_t size) {
+  if (size != 8) return error(Errno::einval);
+  uint64_t wanted = TRY(user::read(set)) & ~kUnblockable;
+  if (info && !user::writable(info, sizeof(SigInfo))) return error(Errno::efault);
+  uint64_t deadline = kNoDeadline;
+  if (timeout) deadline = clock::monotonic_ns() + TRY(read_duration_ns(timeout));
+  PollWaiter waiter;
+  waiter.watch(g_signal_poll_queue);  // before looking, so no signal slips in unseen
+  for (;;) {
+    if (int signal = take_signal(wanted, info)) return signal;
+    if (clock::monotonic_ns() >= deadline) return error(Errno::eagain);
+    if (waiter.wait(deadline) == WaitResult::interrupted && signal_ends_wait()) return error(Errno::eintr);
+  }
+}
+
+namespace {
+// rt_sigqueueinfo: the application chooses the siginfo, but may not pose as the kernel.
+Result<SignalDetails> queued_details(const void* user_info) {
+  SigInfo info = TRY(user::read(static_cast<const SigInfo*>(user_info)));
+  if (info.code >= 0 || info.code == kSiTkill) return error(Errno::eperm);
+  SignalDetails details;
+  details.code = info.code;
+  details.pid_or_timer = info.sender.pid_or_timer;
+  details.uid_or_overrun = info.sender.uid_or_overrun;
+  details.value = info.sender.value;
+  return details;
+}
+}  // namespace
+
+Result<long> sys_rt_sigqueueinfo(int pid, int signal, const void* info) {
+  if (pid != static_cast<int>(kPid)) return error(Errno::esrch);
+  TRY(send_signal(0, signal, TRY(queued_details(info))));
+  return 0;
+}
+
+Result<long> sys_rt_tgsigqueueinfo(int tgid, int tid, int signal, const void* info) {
+  if (tgid != static_cast<int>(kPid) || tid <= 0) return error(tid <= 0 ? Errno::einval : Errno::esrch);
+  TRY(send_signal(static_cast<uint32_t>(tid), signal, TRY(queued_details(info))));
+  return 0;
 }
 
 Result<long> sys_kill(int pid, int signal) {

@@ -10,11 +10,14 @@
 namespace nimbus {
 struct InterruptFrame;
 class Thread;
+class PollQueue;
 }  // namespace nimbus
 
 namespace nimbus::linux {
 
 struct SyscallFrame;
+struct LinuxThread;
+struct SignalDetails;
 
 constexpr int kSighup = 1;
 constexpr int kSigint = 2;
@@ -29,6 +32,8 @@ constexpr int kSigusr1 = 10;
 constexpr int kSigsegv = 11;
 constexpr int kSigpipe = 13;
 constexpr int kSigalrm = 14;
+constexpr int kSigvtalrm = 26;
+constexpr int kSigprof = 27;
 constexpr int kSigterm = 15;
 constexpr int kSigchld = 17;
 constexpr int kSigcont = 18;
@@ -43,6 +48,8 @@ constexpr int kSegvAccErr = 2;
 constexpr int kSiUser = 0;
 constexpr int kSiTkill = -6;
 constexpr int kSiKernel = 0x80;
+constexpr int kSiQueue = -1;
+constexpr int kSiTimer = -2;
 
 // A CPU exception in application code: runs the application's handler if it has one
 // (rewriting `frame` to enter it), otherwise ends the VM with status 128 + signal.
@@ -51,13 +58,32 @@ void raise_fault_signal(InterruptFrame& frame, int signal, int code, uint64_t ad
 bool is_kernel_code(uint64_t rip);
 // Ends the VM as if killed by `signal` (status 128 + signal).
 [[noreturn]] void die_by_signal(int signal);
-// Makes `signal` pending for one thread (tid) or, with tid 0, the process.
+// Makes `signal` pending for one thread (tid) or, with tid 0, the process, and interrupts
+// a thread that does not block it if it waits. A signal the program ignores is dropped, as
+// Linux does, unless it is blocked. Safe from interrupt handlers (timers send signals).
 Result<> send_signal(uint32_t tid, int signal, int code);
-// Delivery points: on the way back from a syscall, and from an interrupt that hit
-// application code.
-void deliver_pending_signals(SyscallFrame& frame);
+Result<> send_signal(uint32_t tid, int signal, const SignalDetails& details);
+// Delivery points: on the way back from syscall `number` (whose result may ask for a
+// restart: Errno::erestart*), and from an interrupt that hit application code.
+void deliver_pending_signals(SyscallFrame& frame, uint64_t number);
 void deliver_pending_signals(InterruptFrame& frame);
 // The stack a signal frame needs on this CPU (AT_MINSIGSTKSZ): it grows with the XSAVE area.
 size_t minimum_signal_stack_size();
+
+// Takes one pending signal of `set` (own, then process-wide) for the current thread, with
+// its siginfo (128 bytes, may be nullptr); 0 if none. For rt_sigtimedwait and signalfd.
+int take_signal(uint64_t set, void* siginfo);
+// Signals pending for the current thread (its own and the process's).
+uint64_t pending_signals();
+// Told whenever a signal becomes pending (signalfd and rt_sigtimedwait wait on it).
+PollQueue& signal_poll_queue();
+// For the duration of the current syscall (ppoll, pselect6, epoll_pwait, sigsuspend), the
+// thread's mask is `*user_mask`; the syscall's exit puts the original back.
+Result<> use_temporary_signal_mask(const uint64_t* user_mask, size_t size);
+void use_temporary_signal_mask(uint64_t mask);
+// After an interrupted wait: whether a signal really awaits delivery (the call then returns
+// its restart code), or the interruption was stale (the signal went to another thread) and
+// the wait may go on. Resets the thread's interrupt request either way.
+bool signal_ends_wait();
 
 }  // namespace nimbus::linux

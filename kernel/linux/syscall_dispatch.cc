@@ -1,12 +1,14 @@
 // The system call table, built from syscall_list.h: decodes each handler's typed arguments
 // from the registers, turns its Result into Linux's -errno, and logs with `strace`.
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
 
 #include "kernel/lib/console.h"
 #include "kernel/linux/process.h"
+#include "kernel/linux/signals.h"
 #include "kernel/linux/syscall_frame.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/sched/cpu.h"
@@ -17,6 +19,12 @@ namespace {
 
 using Raw = uint64_t;
 using Entry = long (*)(const Raw* args, bool trace);
+
+// The arguments are read in place from the saved frame, where syscall_entry pushed them in
+// the order rdi rsi rdx r10 r8 r9, so they lie reversed from &frame->r9 up.
+constexpr Raw argument(const Raw* frame_r9, size_t index) { return frame_r9[5 - index]; }
+static_assert(offsetof(SyscallFrame, rdi) - offsetof(SyscallFrame, r9) == 5 * sizeof(Raw) &&
+              offsetof(SyscallFrame, r10) - offsetof(SyscallFrame, r9) == 2 * sizeof(Raw));
 
 template <typename T>
 T decode(Raw raw) {
@@ -38,13 +46,13 @@ void trace_argument(T value) {
 }
 
 template <typename... Args, size_t... I>
-long invoke(Result<long> (*handler)(Args...), const Raw* raw, bool trace, std::index_sequence<I...>) {
+long invoke(Result<long> (*handler)(Args...), [[maybe_unused]] const Raw* raw, bool trace, std::index_sequence<I...>) {
   if (trace) {
     print("(");
-    ((I ? print(", ") : void(), trace_argument(decode<Args>(raw[I]))), ...);
+    ((I ? print(", ") : void(), trace_argument(decode<Args>(argument(raw, I)))), ...);
     print(")");
   }
-  Result<long> result = handler(decode<Args>(raw[I])...);
+  Result<long> result = handler(decode<Args>(argument(raw, I))...);
   return result ? *result : -static_cast<long>(result.error());
 }
 
@@ -90,7 +98,7 @@ extern "C" void syscall_dispatch(nimbus::linux::SyscallFrame* frame) {
   using namespace nimbus;
   using namespace nimbus::linux;
   uint64_t number = frame->rax;
-  const Raw args[6] = {frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
+  const Raw* args = &frame->r9;
   current_syscall_frame() = frame;
   const SyscallInfo* info = number < kTableSize ? &kTable[number] : nullptr;
   long result;
@@ -112,5 +120,5 @@ extern "C" void syscall_dispatch(nimbus::linux::SyscallFrame* frame) {
     if (g_strace) print(" = %ld\n", result);
   }
   frame->rax = static_cast<uint64_t>(result);
-  deliver_pending_signals(*frame);
+  deliver_pending_signals(*frame, number);
 }

@@ -24,6 +24,14 @@ struct Timeval {
   int64_t seconds;
   int64_t microseconds;
 };
+struct ItimerSpec {
+  Timespec interval;
+  Timespec value;
+};
+struct ItimerVal {
+  Timeval interval;
+  Timeval value;
+};
 
 // process
 Result<long> sys_exit(int status);
@@ -43,6 +51,20 @@ Result<long> sys_prlimit64(int pid, int resource, const void* new_limit, void* o
 Result<long> sys_getrlimit(int resource, void* limit);
 Result<long> sys_sched_yield();
 Result<long> sys_sched_getaffinity(int pid, size_t size, void* mask);
+Result<long> sys_sched_setaffinity(int pid, size_t size, const void* mask);
+Result<long> sys_sched_getscheduler(int pid);
+Result<long> sys_sched_getparam(int pid, int* param);
+Result<long> sys_sched_setscheduler(int pid, int policy, const int* param);
+Result<long> sys_sched_setparam(int pid, const int* param);
+Result<long> sys_sched_get_priority_max(int policy);
+Result<long> sys_sched_get_priority_min(int policy);
+Result<long> sys_sched_rr_get_interval(int pid, Timespec* interval);
+Result<long> sys_getpriority(int which, int who);
+Result<long> sys_setpriority(int which, int who, int nice);
+Result<long> sys_prctl(int option, uint64_t arg2, uint64_t arg3, uint64_t arg4, uint64_t arg5);
+Result<long> sys_getrusage(int who, void* usage);
+Result<long> sys_times(void* buffer);
+Result<long> sys_sysinfo(void* buffer);
 Result<long> sys_getrandom(void* buffer, size_t length, unsigned flags);
 Result<long> sys_fork();
 Result<long> sys_vfork();
@@ -77,6 +99,11 @@ Result<long> sys_rt_sigreturn();
 Result<long> sys_kill(int pid, int signal);
 Result<long> sys_tgkill(int tgid, int tid, int signal);
 Result<long> sys_tkill(int tid, int signal);
+Result<long> sys_rt_sigsuspend(const uint64_t* mask, size_t size);
+Result<long> sys_pause();
+Result<long> sys_rt_sigtimedwait(const uint64_t* set, void* info, const Timespec* timeout, size_t size);
+Result<long> sys_rt_sigqueueinfo(int pid, int signal, const void* info);
+Result<long> sys_rt_tgsigqueueinfo(int tgid, int tid, int signal, const void* info);
 
 // memory
 Result<long> sys_brk(uintptr_t address);
@@ -94,6 +121,21 @@ Result<long> sys_gettimeofday(Timeval* out, void* timezone);
 Result<long> sys_time(int64_t* out);
 Result<long> sys_nanosleep(const Timespec* request, Timespec* remaining);
 Result<long> sys_clock_nanosleep(int clock, int flags, const Timespec* request, Timespec* remaining);
+Result<long> sys_timerfd_create(int clock, int flags);
+Result<long> sys_timerfd_settime(int fd, int flags, const ItimerSpec* new_value, ItimerSpec* old_value);
+Result<long> sys_timerfd_gettime(int fd, ItimerSpec* value);
+Result<long> sys_timer_create(int clock, const void* event, int* timer_id);
+Result<long> sys_timer_settime(int id, int flags, const ItimerSpec* new_value, ItimerSpec* old_value);
+Result<long> sys_timer_gettime(int id, ItimerSpec* value);
+Result<long> sys_timer_getoverrun(int id);
+Result<long> sys_timer_delete(int id);
+Result<long> sys_setitimer(int which, const ItimerVal* new_value, ItimerVal* old_value);
+Result<long> sys_getitimer(int which, ItimerVal* value);
+Result<long> sys_alarm(unsigned seconds);
+Result<long> sys_signalfd(int fd, const uint64_t* mask, size_t size);
+Result<long> sys_signalfd4(int fd, const uint64_t* mask, size_t size, int flags);
+Result<long> sys_eventfd(unsigned initial);
+Result<long> sys_eventfd2(unsigned initial, int flags);
 
 // files
 struct LinuxStat;

@@ -1,9 +1,14 @@
 // Process and thread identity, limits, and the calls a single-process VM cannot offer.
+#include <atomic>
 #include <cstring>
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/lib/console.h"
 #include "kernel/linux/process.h"
+#include "kernel/linux/procfs.h"
+#include "kernel/linux/signals.h"
+#include "kernel/mm/frame_allocator.h"
+#include "kernel/time/clock.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/sched/cpu.h"
@@ -34,6 +39,45 @@ Rlimit g_limits[kRlimitCount] = {
     {8ull << 20, 8ull << 20}, {kInfinity, kInfinity}, {kInfinity, kInfinity}, {kInfinity, kInfinity},
     {819200, 819200},       {0, 0},                 {0, 0},                 {kInfinity, kInfinity},
 };
+
+// prctl options (linux/prctl.h).
+constexpr int kPrSetPdeathsig = 1, kPrGetPdeathsig = 2, kPrGetDumpable = 3, kPrSetDumpable = 4;
+constexpr int kPrGetKeepcaps = 7, kPrSetKeepcaps = 8, kPrSetName = 15, kPrGetName = 16, kPrGetSeccomp = 21;
+constexpr int kPrCapbsetRead = 23, kPrSetTimerslack = 29, kPrGetTimerslack = 30, kPrSetChildSubreaper = 36;
+constexpr int kPrGetChildSubreaper = 37, kPrSetNoNewPrivs = 38, kPrGetNoNewPrivs = 39, kPrGetTidAddress = 40;
+constexpr int kPrSetThpDisable = 41, kPrGetThpDisable = 42, kPrSetVma = 0x53564d41;
+constexpr uint64_t kPrSetVmaAnonName = 0;
+constexpr uint64_t kLastCapability = 40;  // CAP_CHECKPOINT_RESTORE
+constexpr uint64_t kDefaultTimerSlackNs = 50'000;
+
+std::atomic<int> g_dumpable{1};
+std::atomic<int> g_keep_capabilities{0};
+std::atomic<uint64_t> g_timer_slack_ns{kDefaultTimerSlackNs};
+std::atomic<bool> g_child_subreaper{false};
+std::atomic<bool> g_no_new_privileges{false};
+std::atomic<bool> g_thp_disabled{false};
+
+constexpr int kRusageSelf = 0, kRusageChildren = -1, kRusageThread = 1;
+
+struct Rusage {
+  Timeval user;
+  Timeval system;
+  long max_rss_kb;
+  long fields[13];  // ixrss ... nivcsw: not counted
+};
+static_assert(sizeof(Rusage) == 144);
+
+// The program's file name, for PR_GET_NAME before any PR_SET_NAME (what Linux's comm holds).
+void program_name(char* out, size_t size) {
+  const char* path = process_executable();
+  const char* base = path;
+  for (const char* p = path; *p; p++)
+    if (*p == '/') base = p + 1;
+  size_t n = strlen(base);
+  if (n >= size) n = size - 1;
+  memcpy(out, base, n);
+  out[n] = '\0';
+}
 
 // Says once, on the console, that something a program asked for cannot exist here.
 void say_once(bool& said, const char* what) {
@@ -125,17 +169,6 @@ Result<long> sys_sched_yield() {
   return 0;
 }
 
-Result<long> sys_sched_getaffinity(int pid, size_t size, void* mask) {
-  if (pid != 0 && pid != static_cast<int>(kPid)) return error(Errno::esrch);
-  size_t count = cpus::count();
-  size_t bytes = (count + 63) / 64 * 8;
-  if (size < bytes || (size & 7)) return error(Errno::einval);
-  uint64_t words[cpus::kMax / 64] = {};
-  for (size_t i = 0; i < count; i++) words[i / 64] |= 1ull << (i % 64);
-  TRY(user::copy_to(mask, words, bytes));
-  return static_cast<long>(bytes);
-}
-
 Result<long> sys_getrandom(void* buffer, size_t length, unsigned flags) {
   if (flags & ~7u) return error(Errno::einval);
   if (!user::writable(buffer, length)) return error(Errno::efault);
@@ -157,6 +190,135 @@ Result<long> sys_getrandom(void* buffer, size_t length, unsigned flags) {
     memcpy(out + i, &value, n);
   }
   return static_cast<long>(length);
+}
+
+Result<long> sys_prctl(int option, uint64_t arg2, uint64_t arg3, uint64_t arg4, uint64_t arg5) {
+  LinuxThread& self = current_linux_thread();
+  switch (option) {
+    case kPrSetPdeathsig:
+      if (arg2 > kSignalCount) return error(Errno::einval);
+      self.parent_death_signal = static_cast<int>(arg2);  // the parent (the VM) never dies first
+      return 0;
+    case kPrGetPdeathsig:
+      TRY(user::write(reinterpret_cast<int*>(arg2), self.parent_death_signal));
+      return 0;
+    case kPrGetDumpable:
+      return g_dumpable.load();
+    case kPrSetDumpable:
+      if (arg2 > 1) return error(Errno::einval);
+      g_dumpable.store(static_cast<int>(arg2));
+      return 0;
+    case kPrGetKeepcaps:
+      return g_keep_capabilities.load();
+    case kPrSetKeepcaps:
+      if (arg2 > 1) return error(Errno::einval);
+      g_keep_capabilities.store(static_cast<int>(arg2));
+      return 0;
+    case kPrSetName: {
+      char name[sizeof(self.name)] = {};
+      // Up to 15 bytes and a NUL; a longer name is cut, as on Linux.
+      for (size_t i = 0; i + 1 < sizeof(name); i++) {
+        name[i] = TRY(user::read(reinterpret_cast<const char*>(arg2) + i));
+        if (!name[i]) break;
+      }
+      memcpy(self.name, name, sizeof(name));
+      return 0;
+    }
+    case kPrGetName: {
+      char name[sizeof(self.name)] = {};
+      if (self.name[0]) memcpy(name, self.name, sizeof(name));
+      else program_name(name, sizeof(name));
+      TRY(user::copy_to(reinterpret_cast<void*>(arg2), name, sizeof(name)));
+      return 0;
+    }
+    case kPrGetSeccomp:
+      return 0;
+    case kPrCapbsetRead:
+      if (arg2 > kLastCapability) return error(Errno::einval);
+      return 1;  // every capability is in the bounding set
+    case kPrSetTimerslack:
+      g_timer_slack_ns.store(arg2 ? arg2 : kDefaultTimerSlackNs);  // recorded; timers do not batch
+      return 0;
+    case kPrGetTimerslack:
+      return static_cast<long>(g_timer_slack_ns.load());
+    case kPrSetChildSubreaper:
+      g_child_subreaper.store(arg2 != 0);
+      return 0;
+    case kPrGetChildSubreaper:
+      TRY(user::write(reinterpret_cast<int*>(arg2), static_cast<int>(g_child_subreaper.load())));
+      return 0;
+    case kPrSetNoNewPrivs:
+      if (arg2 != 1 || arg3 || arg4 || arg5) return error(Errno::einval);
+      g_no_new_privileges.store(true);
+      return 0;
+    case kPrGetNoNewPrivs:
+      if (arg2 || arg3 || arg4 || arg5) return error(Errno::einval);
+      return g_no_new_privileges.load();
+    case kPrGetThpDisable:
+      return g_thp_disabled.load();
+    case kPrSetThpDisable:
+      g_thp_disabled.store(arg2 != 0);
+      return 0;
+    case kPrGetTidAddress:
+      TRY(user::write(reinterpret_cast<uint64_t*>(arg2), self.clear_child_tid));
+      return 0;
+    case kPrSetVma:
+      // Only naming anonymous mappings exists; names are accepted and not shown in maps.
+      if (arg2 != kPrSetVmaAnonName) return error(Errno::einval);
+      return 0;
+    default:
+      return error(Errno::einval);
+  }
+}
+
+Result<long> sys_getrusage(int who, void* usage) {
+  uint64_t cpu_ns;
+  switch (who) {
+    case kRusageSelf: cpu_ns = process_cpu_time_ns(); break;
+    case kRusageThread: cpu_ns = current_thread()->cpu_time(); break;
+    case kRusageChildren: cpu_ns = 0; break;  // there are never children
+    default: return error(Errno::einval);
+  }
+  // Everything runs in ring 0 without a user/kernel split: all CPU time counts as user time.
+  Rusage result{};
+  result.user = Timeval{static_cast<int64_t>(cpu_ns / 1'000'000'000), static_cast<int64_t>(cpu_ns % 1'000'000'000 / 1000)};
+  if (who != kRusageChildren) result.max_rss_kb = static_cast<long>((frames::total_bytes() - frames::free_bytes()) >> 10);
+  TRY(user::write(static_cast<Rusage*>(usage), result));
+  return 0;
+}
+
+Result<long> sys_times(void* buffer) {
+  // clock_t in AT_CLKTCK (100 Hz) ticks.
+  constexpr uint64_t kNsPerTick = 10'000'000;
+  if (buffer) {
+    int64_t times[4] = {static_cast<int64_t>(process_cpu_time_ns() / kNsPerTick), 0, 0, 0};
+    TRY(user::copy_to(buffer, times, sizeof(times)));
+  }
+  return static_cast<long>(clock::monotonic_ns() / kNsPerTick);
+}
+
+Result<long> sys_sysinfo(void* buffer) {
+  struct SysInfo {
+    int64_t uptime;
+    uint64_t loads[3];
+    uint64_t total_ram, free_ram, shared_ram, buffer_ram, total_swap, free_swap;
+    uint16_t procs;
+    uint16_t pad;
+    uint32_t pad2;
+    uint64_t total_high, free_high;
+    uint32_t mem_unit;
+    char reserved[4];
+  } info{};
+  static_assert(sizeof(SysInfo) == 112);
+  info.uptime = static_cast<int64_t>(clock::monotonic_ns() / 1'000'000'000);
+  info.total_ram = frames::total_bytes();
+  info.free_ram = frames::free_bytes();
+  size_t threads = 0;
+  with_threads([](LinuxThread&, void* count) { ++*static_cast<size_t*>(count); }, &threads);
+  info.procs = static_cast<uint16_t>(threads);
+  info.mem_unit = 1;
+  TRY(user::write(static_cast<SysInfo*>(buffer), info));
+  return 0;
 }
 
 Result<long> sys_fork() {

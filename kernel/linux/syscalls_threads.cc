@@ -140,6 +140,7 @@ Result<long> sys_exit(int status) {
     if (user::write(word, uint32_t{0})) futex::wake(word, 1, ~0u);
   }
   unregister_thread(self);
+  account_exited_thread_time(current_thread()->cpu_time());
   current_thread()->linux_thread = nullptr;
   if (&self != &main_linux_thread()) {
     self.~LinuxThread();

@@ -1,5 +1,11 @@
 // Time: clocks and sleeping.
+#include "kernel/linux/process.h"
+#include "kernel/linux/signals.h"
 #include "kernel/linux/syscalls.h"
+#include "kernel/linux/timer_setting.h"
+#include "kernel/sched/cpu.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sync/wait_queue.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/time/clock.h"
@@ -7,44 +13,33 @@
 namespace nimbus::linux {
 namespace {
 
-constexpr int kClockRealtime = 0;
-constexpr int kClockMonotonic = 1;
-constexpr int kClockProcessCputime = 2;
-constexpr int kClockThreadCputime = 3;
-constexpr int kClockMonotonicRaw = 4;
-constexpr int kClockRealtimeCoarse = 5;
-constexpr int kClockMonotonicCoarse = 6;
-constexpr int kClockBoottime = 7;
-constexpr int kTimerAbstime = 1;
-constexpr uint64_t kBillion = 1'000'000'000;
+constexpr uint64_t kBillion = kNsPerSecond;
 
 Result<uint64_t> read_clock(int clock) {
   switch (clock) {
     case kClockRealtime:
     case kClockRealtimeCoarse:
+    case kClockRealtimeAlarm:
       return clock::wall_ns();
     case kClockMonotonic:
     case kClockMonotonicRaw:
     case kClockMonotonicCoarse:
     case kClockBoottime:
-    // CPU time: the VM's uptime bounds it; per-thread accounting is not kept yet.
-    case kClockProcessCputime:
-    case kClockThreadCputime:
+    case kClockBoottimeAlarm:
       return clock::monotonic_ns();
+    case kClockProcessCputime:
+      return process_cpu_time_ns();
+    case kClockThreadCputime:
+      return current_thread()->cpu_time();
     default:
       return error(Errno::einval);
   }
 }
 
-Timespec to_timespec(uint64_t ns) { return Timespec{static_cast<int64_t>(ns / kBillion), static_cast<int64_t>(ns % kBillion)}; }
 
 }  // namespace
 
-Result<uint64_t> read_duration_ns(const Timespec* user_time) {
-  Timespec t = TRY(user::read(user_time));
-  if (t.seconds < 0 || t.nanoseconds < 0 || t.nanoseconds >= static_cast<int64_t>(kBillion)) return error(Errno::einval);
-  return static_cast<uint64_t>(t.seconds) * kBillion + static_cast<uint64_t>(t.nanoseconds);
-}
+Result<uint64_t> read_duration_ns(const Timespec* user_time) { return timespec_ns(TRY(user::read(user_time))); }
 
 Result<long> sys_clock_gettime(int clock, Timespec* out) {
   uint64_t ns = TRY(read_clock(clock));
@@ -70,15 +65,25 @@ Result<long> sys_time(int64_t* out) {
   return seconds;
 }
 
-Result<long> sys_clock_nanosleep(int clock, int flags, const Timespec* request, Timespec*) {
+Result<long> sys_clock_nanosleep(int clock, int flags, const Timespec* request, Timespec* remaining) {
+  if (clock == kClockThreadCputime) return error(Errno::einval);
   uint64_t duration = TRY(read_duration_ns(request));
   uint64_t now = TRY(read_clock(clock));
   uint64_t monotonic_now = clock::monotonic_ns();
   uint64_t deadline = flags & kTimerAbstime ? (duration > now ? monotonic_now + (duration - now) : monotonic_now)
                                             : monotonic_now + duration;
-  // Not interruptible by signals yet, so `remaining` is never written.
-  scheduler::sleep_until(deadline);
-  return 0;
+  while (sleep_interruptible(deadline) == WaitResult::interrupted) {
+    if (signal_ends_wait()) break;
+  }
+  if (clock::monotonic_ns() >= deadline) return 0;
+  if (remaining && !(flags & kTimerAbstime)) {
+    uint64_t left = clock::monotonic_ns();
+    left = left < deadline ? deadline - left : 0;
+    TRY(user::write(remaining, to_timespec(left)));
+  }
+  // A handler makes it EINTR; without one (the handler's action changed to ignore) it sleeps
+  // again, for the whole duration.
+  return error(Errno::erestartnohand);
 }
 
 Result<long> sys_nanosleep(const Timespec* request, Timespec* remaining) {

@@ -174,6 +174,7 @@ void* operator new(size_t size, std::align_val_t alignment) {
   return p;
 }
 void* operator new(size_t size, const std::nothrow_t&) noexcept { return nimbus::heap::allocate(size); }
+void* operator new[](size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
 void operator delete(void* p) noexcept { nimbus::heap::free(p); }
 void operator delete[](void* p) noexcept { nimbus::heap::free(p); }
 void operator delete(void* p, size_t) noexcept { nimbus::heap::free(p); }

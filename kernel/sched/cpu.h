@@ -31,6 +31,7 @@ struct Cpu {
   RunQueue<Thread, &Thread::run_node> run_queue;
   Spinlock timer_lock;
   TimerQueue timers;
+  Timer* running_timer = nullptr;  // whose callback runs now (guarded by timer_lock)
 
   bool need_resched = false;
   uint64_t slice_end_ns = 0;  // when `current` should yield, if others wait

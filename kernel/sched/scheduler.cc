@@ -84,13 +84,16 @@ void schedule() {
   if (!next) next = steal(cpu);
   if (!next) next = cpu.idle;
   next->state = ThreadState::running;
-  cpu.slice_end_ns = clock::monotonic_ns() + kTimeSliceNs;
+  uint64_t now = clock::monotonic_ns();
+  cpu.slice_end_ns = now + kTimeSliceNs;
   if (next == prev) {
     cpu.run_queue_lock.unlock_raw();
     program_timer(cpu);
     return;
   }
   next->cpu = &cpu;
+  __atomic_store_n(&prev->cpu_time_ns, prev->cpu_time_ns + (now - prev->running_since_ns), __ATOMIC_RELAXED);
+  __atomic_store_n(&next->running_since_ns, now, __ATOMIC_RELAXED);
   cpu.previous = prev;
   cpu.current = next;
   cpu.context_switches.fetch_add(1, std::memory_order_relaxed);
@@ -241,6 +244,17 @@ bool cancel_timer(Cpu& cpu, Timer* timer) {
   return armed;
 }
 
+void cancel_timer_and_wait(Cpu& cpu, Timer* timer) {
+  for (;;) {
+    bool interrupts = cpu.timer_lock.lock();
+    if (timer->is_armed()) cpu.timers.remove(timer);
+    bool running = cpu.running_timer == timer;
+    cpu.timer_lock.unlock(interrupts);
+    if (!running) return;
+    x86::pause();
+  }
+}
+
 void sleep_until(uint64_t deadline_ns) {
   bool interrupts = x86::save_and_disable_interrupts();
   Thread* self = current_thread();
@@ -262,9 +276,14 @@ void on_timer_interrupt() {
   for (;;) {
     cpu.timer_lock.lock_raw();
     Timer* timer = cpu.timers.pop_expired(now);
+    cpu.running_timer = timer;
     cpu.timer_lock.unlock_raw();
     if (!timer) break;
     timer->callback(timer);
+    // The timer may be gone by now (its owner was woken): only the CPU's own field is written.
+    cpu.timer_lock.lock_raw();
+    cpu.running_timer = nullptr;
+    cpu.timer_lock.unlock_raw();
   }
   if (!cpu.run_queue.empty() && (is_idle(cpu) || now >= cpu.slice_end_ns)) cpu.need_resched = true;
   program_timer(cpu);

@@ -45,6 +45,9 @@ void sleep_for(uint64_t ns);
 void arm_timer(Timer* timer);
 // Disarms a timer armed on `cpu`; false if it already fired.
 bool cancel_timer(Cpu& cpu, Timer* timer);
+// As cancel_timer, and if its callback is running on `cpu`, waits until it has returned,
+// so the caller may free the timer. Not from the timer's own callback.
+void cancel_timer_and_wait(Cpu& cpu, Timer* timer);
 
 // Interrupt entry points.
 void on_timer_interrupt();

@@ -11,6 +11,7 @@
 #include "kernel/mm/heap.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/sched/scheduler.h"
+#include "kernel/time/clock.h"
 
 extern "C" char thread_trampoline[];
 
@@ -98,6 +99,22 @@ void Thread::exit() {
   current_thread()->state = ThreadState::dead;
   scheduler::yield();
   panic("a dead thread ran again");
+}
+
+void Thread::interrupt() {
+  // Pairs with WaitQueue::wait_interruptible, which publishes in_interruptible_wait before it
+  // checks interrupt_requested: one of the two sides sees the other.
+  interrupt_requested.store(true, std::memory_order_seq_cst);
+  if (in_interruptible_wait.load(std::memory_order_seq_cst)) scheduler::wake(this);
+}
+
+uint64_t Thread::cpu_time() const {
+  uint64_t total = __atomic_load_n(&cpu_time_ns, __ATOMIC_RELAXED);
+  // A thread running elsewhere is read without its CPU's lock: off by at most a switch.
+  uint64_t since = __atomic_load_n(&running_since_ns, __ATOMIC_RELAXED);
+  uint64_t now = clock::monotonic_ns();
+  if (state == ThreadState::running && now > since) total += now - since;
+  return total;
 }
 
 void Thread::finish_exit() {

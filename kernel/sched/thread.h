@@ -1,6 +1,7 @@
 // A kernel thread: its saved context, stacks, extended FPU state and life cycle.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "kernel/lib/intrusive_list.h"
@@ -36,6 +37,10 @@ class Thread {
   [[noreturn]] static void exit();
 
   uint64_t id() const { return m_id; }
+  // Ends the thread's interruptible wait, if it is in one, or its next one.
+  void interrupt();
+  // CPU time used so far, the current turn included when it is running.
+  uint64_t cpu_time() const;
   bool is_pinned() const { return m_pinned; }
   const char* name() const { return m_name; }
 
@@ -52,6 +57,13 @@ class Thread {
   // Application threads: the %fs base (TLS), saved and restored on every switch; the Linux
   // per-thread state; the registers of the syscall in progress.
   uint64_t fs_base = 0;
+  // CPU time: what the thread ran before its current turn, and when that turn began.
+  uint64_t cpu_time_ns = 0;
+  uint64_t running_since_ns = 0;
+  // A signal (or another reason to stop waiting) is there: interruptible waits end early.
+  // Set through interrupt(); cleared by whoever decides nothing is left to deliver.
+  std::atomic<bool> interrupt_requested{false};
+  std::atomic<bool> in_interruptible_wait{false};
   linux::LinuxThread* linux_thread = nullptr;
   linux::SyscallFrame* syscall_frame = nullptr;
 

@@ -48,6 +48,15 @@ void ConditionVariable::wait(Mutex& mutex) {
   mutex.lock();
 }
 
+bool ConditionVariable::wait_interruptible(Mutex& mutex) {
+  bool interrupts = m_lock.lock();
+  mutex.unlock();
+  WaitResult result = m_waiters.wait_interruptible(m_lock, kNoDeadline);
+  m_lock.unlock(interrupts);
+  mutex.lock();
+  return result != WaitResult::interrupted;
+}
+
 void ConditionVariable::notify_one() {
   SpinlockGuard guard(m_lock);
   m_waiters.wake_one();

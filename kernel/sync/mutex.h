@@ -45,6 +45,8 @@ class ConditionVariable {
   // Releases `mutex`, sleeps until notified, re-acquires `mutex`. Callers re-check
   // their condition in a loop.
   void wait(Mutex& mutex);
+  // As wait(), but Thread::interrupt() ends it too: false then (the mutex is re-acquired).
+  bool wait_interruptible(Mutex& mutex);
   void notify_one();
   void notify_all();
 

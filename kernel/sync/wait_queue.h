@@ -11,6 +11,9 @@ namespace nimbus {
 
 class Thread;
 
+enum class WaitResult : uint8_t { woken, timed_out, interrupted };
+constexpr uint64_t kNoDeadline = ~0ull;
+
 // The queue has no lock of its own: the caller's lock, which protects the condition being
 // waited for, protects the queue too.
 class WaitQueue {
@@ -21,6 +24,9 @@ class WaitQueue {
   void wait(Spinlock& held);
   // As wait(), but gives up at monotonic time `deadline_ns`; false on timeout.
   bool wait_until(Spinlock& held, uint64_t deadline_ns);
+  // As wait_until (kNoDeadline: no timeout), but Thread::interrupt() ends the wait too, and a
+  // pending interrupt request keeps it from starting.
+  WaitResult wait_interruptible(Spinlock& held, uint64_t deadline_ns);
   // The caller holds the lock the waiters passed to wait().
   bool wake_one();
   size_t wake_all();
@@ -35,5 +41,8 @@ class WaitQueue {
   };
   IntrusiveList<Waiter, &Waiter::node> m_waiters;
 };
+
+// Sleeps until the monotonic deadline (kNoDeadline: none) or Thread::interrupt().
+WaitResult sleep_interruptible(uint64_t deadline_ns);
 
 }  // namespace nimbus

@@ -57,7 +57,8 @@ INSTANTIATE_TEST_SUITE_P(Apps, Differential,
                          testing::Values("hello-static", "hello-dynamic", "files-static",
                                          "files-dynamic", "memory-static", "memory-dynamic",
                                          "threads-static", "threads-dynamic", "signals-static",
-                                         "signals-dynamic"),
+                                         "signals-dynamic", "events-static", "events-dynamic",
+                                         "process-static", "process-dynamic"),
                          [](const testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            for (char& c : name)

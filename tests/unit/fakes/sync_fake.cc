@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "kernel/sync/mutex.h"
+#include "kernel/sync/poll_queue.h"
 
 namespace nimbus {
 namespace {
@@ -38,6 +39,10 @@ void ConditionVariable::wait(Mutex& mutex) {
   std::this_thread::yield();
   mutex.lock();
 }
+bool ConditionVariable::wait_interruptible(Mutex& mutex) {
+  wait(mutex);
+  return true;
+}
 void ConditionVariable::notify_one() {}
 void ConditionVariable::notify_all() {}
 
@@ -59,5 +64,8 @@ void Semaphore::release(uint64_t n) {
   m_count += n;
   m_lock.unlock_raw();
 }
+
+// Host tests have no pollers to wake.
+void PollQueue::notify(uint32_t) {}
 
 }  // namespace nimbus

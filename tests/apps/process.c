@@ -1,0 +1,110 @@
+/* Differential test: process and scheduling calls (prctl, affinity, policies, priorities,
+ * CPU time, resource usage, sysinfo). Prints only facts that hold on any machine. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/times.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long ns(clockid_t clock) {
+  struct timespec t;
+  clock_gettime(clock, &t);
+  return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static long long g_sleeper_cpu;
+static void* sleeper(void* arg) {
+  (void)arg;
+  struct timespec t = {0, 50000000};
+  nanosleep(&t, NULL);
+  g_sleeper_cpu = ns(CLOCK_THREAD_CPUTIME_ID);
+  return NULL;
+}
+
+int main(void) {
+  char name[16] = {0};
+  prctl(PR_SET_NAME, "worker-with-a-long-name");
+  prctl(PR_GET_NAME, name);
+  printf("name: %s\n", name);
+  printf("dumpable: %d\n", prctl(PR_GET_DUMPABLE));
+  prctl(PR_SET_DUMPABLE, 0);
+  printf("dumpable after clearing: %d\n", prctl(PR_GET_DUMPABLE));
+  printf("dumpable 2: %s\n", prctl(PR_SET_DUMPABLE, 2) < 0 && errno == EINVAL ? "EINVAL" : "?");
+  int set_result = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  printf("no_new_privs set %d, now %d\n", set_result, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+  int signal = 0;
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  prctl(PR_GET_PDEATHSIG, &signal);
+  printf("parent death signal: %d\n", signal);
+  printf("unknown option: %s\n", prctl(0x7fff0000, 0, 0, 0, 0) < 0 && errno == EINVAL ? "EINVAL" : "?");
+
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  printf("affinity has CPU 0: %d\n", CPU_ISSET(0, &set) != 0);
+  CPU_ZERO(&set);
+  CPU_SET(0, &set);
+  printf("set affinity to CPU 0: %d\n", sched_setaffinity(0, sizeof set, &set));
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  printf("affinity now: %d CPU(s), CPU 0 %d\n", CPU_COUNT(&set), CPU_ISSET(0, &set) != 0);
+  CPU_ZERO(&set);
+  CPU_SET(1000, &set);
+  printf("affinity to no online CPU: %s\n", sched_setaffinity(0, sizeof set, &set) < 0 && errno == EINVAL ? "EINVAL" : "?");
+
+  struct sched_param param = {0};
+  printf("policy: %d, priority %d\n", sched_getscheduler(0), sched_getparam(0, &param) == 0 ? param.sched_priority : -1);
+  printf("FIFO priorities %d..%d, OTHER %d..%d\n", sched_get_priority_min(SCHED_FIFO), sched_get_priority_max(SCHED_FIFO),
+         sched_get_priority_min(SCHED_OTHER), sched_get_priority_max(SCHED_OTHER));
+  param.sched_priority = 5;
+  printf("OTHER with priority 5: %s\n", sched_setscheduler(0, SCHED_OTHER, &param) < 0 && errno == EINVAL ? "EINVAL" : "?");
+  param.sched_priority = 0;
+  set_result = sched_setscheduler(0, SCHED_BATCH, &param);
+  printf("BATCH: %d, now %d\n", set_result, sched_getscheduler(0));
+  sched_setscheduler(0, SCHED_OTHER, &param);
+  struct timespec slice;
+  printf("round-robin interval query: %d\n", sched_rr_get_interval(0, &slice));
+
+  errno = 0;
+  int nice_before = getpriority(PRIO_PROCESS, 0);
+  printf("nice: %d (errno %d)\n", nice_before, errno);
+  setpriority(PRIO_PROCESS, 0, 5);
+  printf("nice after setting 5: %d\n", getpriority(PRIO_PROCESS, 0));
+  printf("bad which: %s\n", getpriority(9, 0) < 0 && errno == EINVAL ? "EINVAL" : "?");
+
+  /* CPU time: busy for 60 ms of process CPU time; a sleeping thread uses almost none. */
+  pthread_t t;
+  pthread_create(&t, NULL, sleeper, NULL);
+  long long start = ns(CLOCK_PROCESS_CPUTIME_ID);
+  volatile unsigned long spin = 0;
+  while (ns(CLOCK_PROCESS_CPUTIME_ID) - start < 60000000LL) spin++;
+  pthread_join(t, NULL);
+  printf("thread CPU time of a sleeper below 20 ms: %d\n", g_sleeper_cpu < 20000000LL);
+  printf("own thread CPU time at least 50 ms: %d\n", ns(CLOCK_THREAD_CPUTIME_ID) >= 50000000LL);
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  long long used_us = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000LL + usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+  printf("getrusage self at least 40 ms: %d, max RSS known: %d\n", used_us >= 40000, usage.ru_maxrss > 0);
+  getrusage(RUSAGE_THREAD, &usage);
+  printf("getrusage thread at least 40 ms: %d\n", usage.ru_utime.tv_sec * 1000000LL + usage.ru_utime.tv_usec + usage.ru_stime.tv_sec * 1000000LL + usage.ru_stime.tv_usec >= 40000);
+  getrusage(RUSAGE_CHILDREN, &usage);
+  printf("getrusage children: %ld %ld\n", (long)usage.ru_utime.tv_sec, (long)usage.ru_utime.tv_usec);
+  printf("getrusage bad who: %s\n", getrusage(5, &usage) < 0 && errno == EINVAL ? "EINVAL" : "?");
+  struct tms tms;
+  clock_t now = times(&tms);
+  printf("times: ticks advance %d, CPU at least 3 ticks %d\n", now > 0, tms.tms_utime + tms.tms_stime >= 3);
+
+  struct sysinfo info;
+  sysinfo(&info);
+  printf("sysinfo: RAM known %d, free within total %d, unit %d, processes counted %d\n", info.totalram > 0,
+         info.freeram <= info.totalram, info.mem_unit >= 1, info.procs >= 1);
+  return 0;
+}
