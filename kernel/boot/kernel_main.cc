@@ -15,6 +15,7 @@
 #include "kernel/boot/start_info.h"
 #include "kernel/drivers/serial.h"
 #include "kernel/drivers/serial_input.h"
+#include "kernel/drivers/virtio/console.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/process.h"
@@ -145,6 +146,12 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
 
   init_cpus(options);
   bootchart::stage_done("smp");
+
+  // virtio-mmio devices: from the DSDT (QEMU microvm) or the command line (Firecracker, or
+  // microvm with acpi=off). q35 has none: the PCI transport is not probed.
+  if (!virtio_console::init(options.virtio_mmio()))
+    virtio_console::init({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
+  bootchart::stage_done("virtio");
 
   log("nimbus: init done in %lu us\n", clock::monotonic_ns() / 1000);
   if (options.bootchart) bootchart::print();
