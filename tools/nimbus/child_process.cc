@@ -125,6 +125,7 @@ int remaining_ms(std::optional<Clock::time_point> deadline) {
 CliResult<pid_t> spawn(const ChildSpec& spec, int stderr_write_end) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  for (auto [ours, theirs] : spec.inherited_fds) posix_spawn_file_actions_adddup2(&actions, ours, theirs);
   posix_spawn_file_actions_adddup2(&actions, stderr_write_end, STDERR_FILENO);
   if (spec.detach_stdio) {
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);

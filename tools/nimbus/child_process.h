@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cli_error.h"
@@ -15,6 +16,9 @@ struct ChildSpec {
   std::optional<std::chrono::milliseconds> time_limit;
   bool forward_stderr = true;  // copy the child's stderr to ours as it arrives
   bool detach_stdio = false;   // stdin and stdout on /dev/null instead of ours
+  // {our descriptor, the child's}: extra descriptors the child inherits (copied before its
+  // stderr becomes the pipe, so ours may be STDERR_FILENO).
+  std::vector<std::pair<int, int>> inherited_fds;
   // Called for each complete stderr line; returning true kills the child at once.
   std::function<bool(std::string_view line)> stop_on_line;
 };
