@@ -116,6 +116,15 @@ class StderrCollector {
   std::string m_partial;
 };
 
+// The pipe's descriptors move above the ones the child inherits by number (3, 4, ...), so
+// the child's dup2s never overwrite the pipe before copying it.
+constexpr int kFirstPrivateFd = 10;
+int above_inherited(int fd) {
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, kFirstPrivateFd);
+  ::close(fd);
+  return moved;
+}
+
 int remaining_ms(std::optional<Clock::time_point> deadline) {
   if (!deadline) return -1;
   auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
@@ -173,8 +182,10 @@ CliResult<ChildOutcome> run_child(const ChildSpec& spec) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
     return cli_error(exit_status::kCliFailure, cat("pipe: ", std::strerror(errno)));
-  FileDescriptor read_end(pipe_fds[0]);
-  FileDescriptor write_end(pipe_fds[1]);
+  FileDescriptor read_end(above_inherited(pipe_fds[0]));
+  FileDescriptor write_end(above_inherited(pipe_fds[1]));
+  if (read_end.get() < 0 || write_end.get() < 0)
+    return cli_error(exit_status::kCliFailure, cat("fcntl: ", std::strerror(errno)));
 
   auto start = Clock::now();
   std::optional<Clock::time_point> deadline;
