@@ -85,6 +85,13 @@ TEST(Console, SlowReaderLosesNothing) {
   EXPECT_EQ(shell_output(command), expected);
 }
 
+TEST(Console, ClosedReaderEndsTheRunAsSigpipeWould) {
+  // head exits after 10 bytes; QEMU cannot write any more, so nimbus stops it: 128 + SIGPIPE.
+  std::string command = "bash -c 'timeout 100 " + build_file("nimbus") + " run --timeout 90 " +
+                        app("big_output-static") + " 50 </dev/null 2>/dev/null | head -c 10; echo \" ${PIPESTATUS[0]}\"'";
+  EXPECT_EQ(shell_output(command), shell_output(app("big_output-static") + " 1 | head -c 10") + " 141\n");
+}
+
 TEST(Console, Q35KeepsEverythingOnTheSerialConsole) {
   // No virtio-mmio on q35: stdout and stderr both arrive on our stdout, as before.
   NimbusRun run = run_nimbus(

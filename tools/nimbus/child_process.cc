@@ -205,8 +205,9 @@ CliResult<ChildOutcome> run_child(const ChildSpec& spec) {
   std::optional<ChildOutcome::Ending> forced;
 
   while (!exited && !forced) {
-    std::array<pollfd, 2> fds{
-        {{pipe_open ? read_end.get() : -1, POLLIN, 0}, {pidfd.get(), POLLIN, 0}}};
+    std::vector<pollfd> fds{{pipe_open ? read_end.get() : -1, POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    // No events asked: poll still reports POLLERR (a pipe without reader) and POLLHUP.
+    for (int fd : spec.output_fds) fds.push_back({fd, 0, 0});
     int timeout = remaining_ms(deadline);
     if (pidfd.get() < 0 && !pipe_open) timeout = timeout < 0 ? 1 : std::min(timeout, 1);
     int ready = ::poll(fds.data(), fds.size(), timeout);
@@ -228,6 +229,10 @@ CliResult<ChildOutcome> run_child(const ChildSpec& spec) {
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       outcome.ending = ending_from_wait_status(status, outcome.code);
       exited = true;
+    } else if (ready > 0 && std::any_of(fds.begin() + 2, fds.end(), [](const pollfd& fd) {
+                 return (fd.revents & (POLLERR | POLLHUP)) != 0;
+               })) {
+      forced = ChildOutcome::Ending::OutputClosed;
     } else if (!forced && deadline && Clock::now() >= *deadline) {
       forced = ChildOutcome::Ending::TimedOut;
     }

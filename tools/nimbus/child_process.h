@@ -19,12 +19,15 @@ struct ChildSpec {
   // {our descriptor, the child's}: extra descriptors the child inherits (copied before its
   // stderr becomes the pipe, so ours may be STDERR_FILENO).
   std::vector<std::pair<int, int>> inherited_fds;
+  // Our descriptors the child writes to directly: when the far end goes away (a pipe's reader
+  // exits, a terminal hangs up) the child is stopped, as SIGPIPE would stop the program.
+  std::vector<int> output_fds;
   // Called for each complete stderr line; returning true kills the child at once.
   std::function<bool(std::string_view line)> stop_on_line;
 };
 
 struct ChildOutcome {
-  enum class Ending { Exited, Signaled, TimedOut, StoppedOnLine };
+  enum class Ending { Exited, Signaled, TimedOut, StoppedOnLine, OutputClosed };
   Ending ending = Ending::Exited;
   int code = 0;  // exit status (Exited) or signal number (Signaled)
   std::chrono::milliseconds elapsed{0};

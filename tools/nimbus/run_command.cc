@@ -2,6 +2,7 @@
 // exits with the guest's status.
 #include "run_command.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -126,6 +127,10 @@ int exit_status_for(const ChildOutcome& outcome, const RunOptions& options,
       return exit_status::kTimeout;
     case Ending::Signaled:
       return 128 + outcome.code;
+    case Ending::OutputClosed:
+      // QEMU would retry the write forever; on Linux the program would die of SIGPIPE.
+      if (options.verbose) say("the program's output was closed; stopped it as SIGPIPE would");
+      return 128 + SIGPIPE;
     case Ending::StoppedOnLine:
     case Ending::Exited:
       break;
@@ -245,6 +250,7 @@ CliResult<int> run(std::span<const std::string_view> args) {
         std::chrono::duration<double>(options.timeout_seconds));
   // QEMU reads our stdin itself and writes the program's output to our stdout and stderr.
   spec.inherited_fds = streams->inherited_fds();
+  for (auto [ours, theirs] : spec.inherited_fds) spec.output_fds.push_back(ours);
   std::cout.flush();
   ChildOutcome outcome = TRY_CLI(run_child(spec));
   return exit_status_for(outcome, options, status_file.path());
