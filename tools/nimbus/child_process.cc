@@ -118,7 +118,6 @@ class StderrCollector {
 
 // The pipe's descriptors move above the ones the child inherits by number (3, 4, ...), so
 // the child's dup2s never overwrite the pipe before copying it.
-constexpr int kFirstPrivateFd = 10;
 int above_inherited(int fd) {
   int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, kFirstPrivateFd);
   ::close(fd);

@@ -11,6 +11,10 @@
 
 #include "cli_error.h"
 
+// Descriptors from here up are never targets of ChildSpec::inherited_fds, so ours can live
+// there without being overwritten by the child's dup2s before they are copied.
+inline constexpr int kFirstPrivateFd = 10;
+
 struct ChildSpec {
   std::vector<std::string> argv;  // argv[0] is the executable's path
   std::optional<std::chrono::milliseconds> time_limit;

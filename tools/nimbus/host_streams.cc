@@ -6,12 +6,10 @@
 
 #include <string>
 
+#include "child_process.h"
 #include "qemu_command.h"
 
 namespace {
-
-// Above the descriptors the child's dup2s write (3 and 4), so none is overwritten first.
-constexpr int kFirstPrivateFd = 10;
 
 // `fd` itself when it is write-only; else a write-only reopening of what it names.
 int write_only(int fd, bool& reopened) {
