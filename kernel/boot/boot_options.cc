@@ -10,8 +10,8 @@ namespace nimbus {
 namespace {
 // Kept alive: BootOptions::test points into it.
 CommandLine g_command_line;
-constexpr std::array<std::string_view, 7> kKnown = {"verbose", "bootchart", "boot-only", "tsc_khz",
-                                                    "max_cpus", "test", "strace"};
+constexpr std::array<std::string_view, 8> kKnown = {"verbose",  "bootchart", "boot-only", "tsc_khz",
+                                                    "max_cpus", "test",      "strace",    kVirtioMmioDeviceKey};
 }  // namespace
 
 const char* parse_boot_options(const char* text, BootOptions& options) {
@@ -39,6 +39,13 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
     options.max_cpus = *n;
   }
   if (auto test = line.value("test")) options.test = *test;
+  for (const CommandLine::Word& word : line) {
+    if (word.key != kVirtioMmioDeviceKey) continue;
+    auto device = word.value ? parse_virtio_mmio_device(*word.value) : std::nullopt;
+    if (!device) return "virtio_mmio.device needs <size>@<address>:<irq>";
+    if (options.virtio_mmio_count == options.virtio_mmio_slots.size()) return "too many virtio_mmio.device words";
+    options.virtio_mmio_slots[options.virtio_mmio_count++] = *device;
+  }
   return nullptr;
 }
 

@@ -1,8 +1,13 @@
 // The kernel command line, decoded: what `nimbus run` and the user asked for.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
+
+#include "kernel/platform/kvm/virtio_mmio_devices.h"
 
 namespace nimbus {
 
@@ -14,6 +19,11 @@ struct BootOptions {
   uint64_t tsc_khz = 0;      // TSC rate from the host (0: find it ourselves)
   uint64_t max_cpus = 0;     // use at most this many CPUs (0: all)
   std::string_view test;     // self-test to run (empty: the default self-test)
+  // virtio_mmio.device= words (microvm has no bus to scan), in command-line order.
+  static constexpr size_t kMaxVirtioMmioDevices = 8;
+  std::array<VirtioMmioDevice, kMaxVirtioMmioDevices> virtio_mmio_slots{};
+  size_t virtio_mmio_count = 0;
+  std::span<const VirtioMmioDevice> virtio_mmio() const { return {virtio_mmio_slots.data(), virtio_mmio_count}; }
 };
 
 // Returns nullptr on success, or what is wrong.

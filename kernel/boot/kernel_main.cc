@@ -15,6 +15,7 @@
 #include "kernel/boot/start_info.h"
 #include "kernel/drivers/serial.h"
 #include "kernel/drivers/serial_input.h"
+#include "kernel/drivers/virtio/console.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/process.h"
@@ -146,12 +147,22 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
   init_cpus(options);
   bootchart::stage_done("smp");
 
+  // With an initrd the job is the program it holds; without, the kernel self-test.
+  bool runs_program = info.module_count > 0 && options.test.empty();
+  // virtio-mmio devices: from the DSDT (QEMU microvm) or the command line (Firecracker, or
+  // microvm with acpi=off). q35 has none: the PCI transport is not probed. Only a program
+  // uses them (its standard streams), so the self-tests do not pay for starting them.
+  if (runs_program) {
+    if (!virtio_console::init(options.virtio_mmio()))
+      virtio_console::init({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
+    bootchart::stage_done("virtio");
+  }
+
   log("nimbus: init done in %lu us\n", clock::monotonic_ns() / 1000);
   if (options.bootchart) bootchart::print();
   if (options.boot_only) power::exit_vm(ExitStatus::success);
 
-  // With an initrd the job is the program it holds; without, the kernel self-test.
-  if (info.module_count > 0 && options.test.empty()) {
+  if (runs_program) {
     linux::set_strace(options.strace);
     const BootModule& initrd = info.modules[0];
     power::exit_vm(linux::boot_program({phys_to_virt<const std::byte>(initrd.begin), initrd.end - initrd.begin}));

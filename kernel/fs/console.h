@@ -20,6 +20,8 @@ class Console {
   virtual Result<size_t> read(std::span<std::byte> buffer, bool nonblocking) = 0;
   // Bytes that a read would return at once (FIONREAD, poll).
   virtual size_t readable_bytes() { return 0; }
+  // The input has ended: a read returns 0 at once (poll reports POLLIN and POLLHUP).
+  virtual bool input_ended() { return false; }
   // Readiness hook: implementations call input_arrived() whenever bytes become readable (or
   // input ends), which wakes poll, select and epoll waiters on the console.
   PollQueue& poll_queue() { return m_poll_queue; }

@@ -71,6 +71,7 @@ Result<int64_t> TtyDevice::ioctl(File&, uint32_t request, uintptr_t argument) {
 uint32_t TtyDevice::poll(File&) {
   uint32_t events = pollout | pollwrnorm;
   if (m_console.readable_bytes()) events |= pollin | pollrdnorm;
+  else if (m_console.input_ended()) events |= pollin | pollrdnorm | pollhup;
   return events;
 }
 

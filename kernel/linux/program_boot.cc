@@ -6,7 +6,9 @@
 
 #include "kernel/drivers/serial.h"
 #include "kernel/drivers/serial_input.h"
+#include "kernel/drivers/virtio/console.h"
 #include "kernel/fs/fs.h"
+#include "kernel/fs/tty_device.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/exit_status.h"
@@ -23,7 +25,7 @@ namespace {
 
 constexpr int kAtFdcwd = fs::linux_abi::at_fdcwd;
 
-// /dev/console: the serial port (output as is, input by interrupt).
+// The serial port as a Console (output as is, input by interrupt).
 class SerialConsole final : public fs::Console {
  public:
   Result<size_t> write(std::span<const std::byte> data) override {
@@ -42,9 +44,54 @@ class SerialConsole final : public fs::Console {
   Spinlock m_lock;
 };
 
-SerialConsole g_console;
+// The program's standard streams. With virtio-console (microvm) they are the ports `nimbus run`
+// names; /dev/console and /dev/tty read stdin and write stdout, and descriptor 2 writes the
+// stderr port. Without it (q35: no virtio-mmio), all three are the serial console.
+constexpr std::string_view kStdinPort = "nimbus.stdin";
+constexpr std::string_view kStdoutPort = "nimbus.stdout";
+constexpr std::string_view kStderrPort = "nimbus.stderr";
+// The device announces its ports within a few interrupts of the driver starting; this only
+// bounds a broken or foreign device (slow under TCG, hence generous).
+constexpr uint64_t kPortWaitNs = 2'000'000'000;
+
+struct StandardStreams {
+  fs::Console* terminal;
+  fs::Console* errors;  // nullptr: descriptor 2 shares the terminal
+};
+
+SerialConsole g_serial_console;
 alignas(fs::FsContext) char g_context_storage[sizeof(fs::FsContext)];
 fs::FsContext* g_context = nullptr;
+
+StandardStreams standard_streams() {
+  if (!virtio_console::present()) return {&g_serial_console, nullptr};
+  uint64_t deadline = clock::monotonic_ns() + kPortWaitNs;
+  using virtio_console::PortUse;
+  auto* input = virtio_console::open_port(kStdinPort, PortUse::input, deadline);
+  auto* output = virtio_console::open_port(kStdoutPort, PortUse::output, deadline);
+  auto* errors = virtio_console::open_port(kStderrPort, PortUse::output, deadline);
+  if (!input || !output || !errors) {
+    print("nimbus: virtio-console lacks the %.*s, %.*s and %.*s ports; using the serial console\n",
+          static_cast<int>(kStdinPort.size()), kStdinPort.data(), static_cast<int>(kStdoutPort.size()),
+          kStdoutPort.data(), static_cast<int>(kStderrPort.size()), kStderrPort.data());
+    return {&g_serial_console, nullptr};
+  }
+  auto* terminal = new (kNoThrow) virtio_console::PortStream(*input, *output);
+  auto* error_stream = new (kNoThrow) virtio_console::PortStream(*input, *errors);
+  if (!terminal || !error_stream) return {&g_serial_console, nullptr};
+  return {terminal, error_stream};
+}
+
+// Descriptor 2 on its own stream: a File on /dev/console's node whose device writes `errors`.
+Result<> install_error_stream(fs::Console& errors) {
+  auto* device = new (kNoThrow) fs::TtyDevice(errors);
+  if (!device) return error(Errno::enomem);
+  auto console = TRY(g_context->fds().get(1));
+  auto file = TRY(fs::File::try_create(console->vnode(), fs::linux_abi::o_rdwr, device));
+  int fd = TRY(g_context->fds().install(file, false));
+  if (fd != 2) return error(Errno::ebadf);
+  return {};
+}
 
 // A whole small file, NUL-terminated, on the heap (nullptr if missing).
 char* read_file(const char* path, size_t* length) {
@@ -132,9 +179,10 @@ bool fd_target(std::string_view name, TextBuffer& out) {
 fs::FsContext& file_context() { return *g_context; }
 
 int boot_program(std::span<const std::byte> initrd) {
-  serial_input::set_input_listener([] { g_console.input_arrived(); });
+  serial_input::set_input_listener([] { g_serial_console.input_arrived(); });
   fs::CpioError cpio_error;
-  if (auto built = fs::init_root(initrd, g_console, &cpio_error); !built) {
+  StandardStreams streams = standard_streams();
+  if (auto built = fs::init_root(initrd, *streams.terminal, &cpio_error); !built) {
     print("nimbus: the initrd is not a valid cpio archive: %s at byte %zu\n",
           cpio_error.reason ? cpio_error.reason : "error", cpio_error.offset);
     return static_cast<int>(ExitStatus::bad_executable);
@@ -153,12 +201,17 @@ int boot_program(std::span<const std::byte> initrd) {
   write_if_missing("/etc/group", "root:x:0:\nnogroup:x:65534:\n");
   write_if_missing("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tnimbus\n");
 
-  for (int fd = 0; fd < 3; fd++) {
+  int console_descriptors = streams.errors ? 2 : 3;
+  for (int fd = 0; fd < console_descriptors; fd++) {
     auto opened = fs::open(*g_context, kAtFdcwd, "/dev/console", fs::linux_abi::o_rdwr, 0);
     if (!opened || *opened != fd) {
       print("nimbus: cannot open /dev/console\n");
       return static_cast<int>(ExitStatus::out_of_memory);
     }
+  }
+  if (streams.errors && !install_error_stream(*streams.errors)) {
+    print("nimbus: cannot open the stderr stream\n");
+    return static_cast<int>(ExitStatus::out_of_memory);
   }
 
   size_t exe_length = 0, argv_length = 0, env_length = 0, workdir_length = 0;

@@ -129,9 +129,10 @@ TEST(DryRun, DefaultsToMicrovmUnderTcgWithTheHostTscRate) {
        {"-M microvm,x-option-roms=off -accel tcg -cpu max -m 128M -smp 1 -nodefaults "
         "-no-user-config -display none -no-reboot -kernel ",
         "/nimbus-kernel.elf -append tsc_khz=",
-        " -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev "
-        "file,id=nimbus-status,path=",
-        " -device isa-debugcon,iobase=0x402,chardev=nimbus-status\n"})
+        " -serial chardev:nimbus-kernel ",
+        " -device virtserialport,nr=3,name=nimbus.stderr,chardev=nimbus-stderr"
+        " -device isa-debug-exit,iobase=0xf4,iosize=4 -chardev file,id=nimbus-status,path=",
+        " -device isa-debugcon,iobase=0x402,chardev=nimbus-status 3>&1 4>&2\n"})
     EXPECT_NE(run.out.find(expected), std::string::npos) << expected << "\n" << describe(args, run);
 }
 
@@ -190,10 +191,12 @@ TEST(ExitProtocol, QemuRunsExactlyTheDryRunCommandLine) {
   NimbusRun printed = run_nimbus(dry);
   // The dry run quotes the -append value for the shell; the fake sees it unquoted. The status
   // file is a fresh temporary per run, so its path is compared as a placeholder.
+  // The dry run also ends with the redirections that stand for the descriptors nimbus passes.
   auto normalize = [](std::string text) {
     std::erase(text, '\'');
-    auto at = text.find("path=");
-    if (at != std::string::npos) text.replace(at, text.find(' ', at) - at, "path=STATUS");
+    if (auto at = text.find(" 3>&1 4>&2"); at != std::string::npos) text.erase(at, 10);
+    auto at = text.find("nimbus-status,path=");
+    if (at != std::string::npos) text.replace(at, text.find(' ', at) - at, "nimbus-status,path=STATUS");
     return text;
   };
   EXPECT_EQ(normalize(run.out), normalize(printed.out)) << describe(args, run) << describe(dry, printed);

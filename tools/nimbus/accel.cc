@@ -65,6 +65,8 @@ ProbeResult run_probe(const std::string& qemu, const std::string& probe_kernel) 
       return {false, cat("no result within ", kProbeTimeLimit.count(), " ms")};
     case Ending::Signaled:
       return {false, cat("QEMU killed by signal ", outcome->code)};
+    case Ending::OutputClosed:  // the probe watches no output
+      return {false, "output closed"};
     case Ending::Exited:
       break;
   }

@@ -116,6 +116,14 @@ class StderrCollector {
   std::string m_partial;
 };
 
+// The pipe's descriptors move above the ones the child inherits by number (3, 4, ...), so
+// the child's dup2s never overwrite the pipe before copying it.
+int above_inherited(int fd) {
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, kFirstPrivateFd);
+  ::close(fd);
+  return moved;
+}
+
 int remaining_ms(std::optional<Clock::time_point> deadline) {
   if (!deadline) return -1;
   auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
@@ -125,6 +133,7 @@ int remaining_ms(std::optional<Clock::time_point> deadline) {
 CliResult<pid_t> spawn(const ChildSpec& spec, int stderr_write_end) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  for (auto [ours, theirs] : spec.inherited_fds) posix_spawn_file_actions_adddup2(&actions, ours, theirs);
   posix_spawn_file_actions_adddup2(&actions, stderr_write_end, STDERR_FILENO);
   if (spec.detach_stdio) {
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -172,8 +181,10 @@ CliResult<ChildOutcome> run_child(const ChildSpec& spec) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
     return cli_error(exit_status::kCliFailure, cat("pipe: ", std::strerror(errno)));
-  FileDescriptor read_end(pipe_fds[0]);
-  FileDescriptor write_end(pipe_fds[1]);
+  FileDescriptor read_end(above_inherited(pipe_fds[0]));
+  FileDescriptor write_end(above_inherited(pipe_fds[1]));
+  if (read_end.get() < 0 || write_end.get() < 0)
+    return cli_error(exit_status::kCliFailure, cat("fcntl: ", std::strerror(errno)));
 
   auto start = Clock::now();
   std::optional<Clock::time_point> deadline;
@@ -193,8 +204,9 @@ CliResult<ChildOutcome> run_child(const ChildSpec& spec) {
   std::optional<ChildOutcome::Ending> forced;
 
   while (!exited && !forced) {
-    std::array<pollfd, 2> fds{
-        {{pipe_open ? read_end.get() : -1, POLLIN, 0}, {pidfd.get(), POLLIN, 0}}};
+    std::vector<pollfd> fds{{pipe_open ? read_end.get() : -1, POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    // No events asked: poll still reports POLLERR (a pipe without reader) and POLLHUP.
+    for (int fd : spec.output_fds) fds.push_back({fd, 0, 0});
     int timeout = remaining_ms(deadline);
     if (pidfd.get() < 0 && !pipe_open) timeout = timeout < 0 ? 1 : std::min(timeout, 1);
     int ready = ::poll(fds.data(), fds.size(), timeout);
@@ -216,6 +228,10 @@ CliResult<ChildOutcome> run_child(const ChildSpec& spec) {
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       outcome.ending = ending_from_wait_status(status, outcome.code);
       exited = true;
+    } else if (ready > 0 && std::any_of(fds.begin() + 2, fds.end(), [](const pollfd& fd) {
+                 return (fd.revents & (POLLERR | POLLHUP)) != 0;
+               })) {
+      forced = ChildOutcome::Ending::OutputClosed;
     } else if (!forced && deadline && Clock::now() >= *deadline) {
       forced = ChildOutcome::Ending::TimedOut;
     }

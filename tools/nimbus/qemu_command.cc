@@ -19,7 +19,48 @@ bool needs_quoting(std::string_view word) {
   return false;
 }
 
+// QEMU option values escape a comma by doubling it.
+std::string escape_commas(const std::string& text) {
+  std::string escaped;
+  for (char c : text) escaped += c == ',' ? std::string(",,") : std::string(1, c);
+  return escaped;
+}
+
+// The program's stdin, stdout and stderr as three named virtio-console ports (the kernel looks
+// them up by name), each wired straight to one of QEMU's descriptors, so no byte is copied
+// through nimbus and every property of the host's streams survives:
+// - stdout and stderr: `-add-fd` puts our descriptors (passed as 3 and 4) into fd sets that
+//   `-chardev file` opens as /dev/fdset/N, which QEMU dup()s instead of opening a path.
+//   append=on, because without it QEMU truncates what it "opens" (ftruncate fails on a pipe).
+//   A virtserialport (unlike virtconsole) stops taking the guest's buffers while the host
+//   descriptor is full, so a slow reader holds the program back and nothing is dropped.
+// - stdin: `-chardev stdio` reads QEMU's own stdin. QEMU 7.2's `-chardev file` has no
+//   input-path option, and stdio is the only chardev reading an inherited descriptor; at the
+//   end of input it closes the port, which the guest sees as PORT_OPEN 0: end of file. On a
+//   terminal it switches to raw mode as -serial stdio does (Ctrl-C still stops QEMU).
+// - the kernel's own messages (serial port) go to stdout as before, but no longer read stdin.
+void add_virtio_console(std::vector<std::string>& argv) {
+  auto add = [&argv](std::initializer_list<std::string> words) { argv.insert(argv.end(), words.begin(), words.end()); };
+  add({"-add-fd", cat("fd=", kConsoleStdoutFd, ",set=1"), "-add-fd", cat("fd=", kConsoleStderrFd, ",set=2")});
+  add({"-chardev", "stdio,id=nimbus-stdin", "-chardev", "file,id=nimbus-stdout,path=/dev/fdset/1,append=on",
+       "-chardev", "file,id=nimbus-stderr,path=/dev/fdset/2,append=on", "-chardev",
+       "file,id=nimbus-kernel,path=/dev/fdset/1,append=on"});
+  add({"-serial", "chardev:nimbus-kernel"});
+  // QEMU 7.2's virtio-mmio is legacy (version 1) unless told otherwise; the kernel drives 1.x only.
+  add({"-global", "virtio-mmio.force-legacy=false", "-device", "virtio-serial-device,max_ports=4"});
+  add({"-device", "virtserialport,nr=1,name=nimbus.stdin,chardev=nimbus-stdin"});
+  add({"-device", "virtserialport,nr=2,name=nimbus.stdout,chardev=nimbus-stdout"});
+  add({"-device", "virtserialport,nr=3,name=nimbus.stderr,chardev=nimbus-stderr"});
+}
+
 }  // namespace
+
+bool uses_virtio_console(const RunOptions& options) { return options.machine == Machine::Microvm; }
+
+std::string console_redirections(const QemuSetup& setup) {
+  if (!setup.console_fds) return "";
+  return cat(kConsoleStdoutFd, ">&1 ", kConsoleStderrFd, ">&2");
+}
 
 std::string kernel_command_line(const RunOptions& options, const QemuSetup& setup) {
   std::vector<std::string> words;
@@ -59,11 +100,12 @@ std::vector<std::string> build_qemu_command(const RunOptions& options, const Qem
   add({"-kernel", setup.kernel, "-append", kernel_command_line(options, setup)});
   // QEMU hands the initrd to a PVH kernel as the first module in hvm_start_info.
   if (setup.initrd) add({"-initrd", *setup.initrd});
-  add({"-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"});
-  // QEMU option values escape a comma by doubling it.
-  std::string status_path;
-  for (char c : setup.status_file) status_path += c == ',' ? std::string(",,") : std::string(1, c);
-  add({"-chardev", cat("file,id=nimbus-status,path=", status_path), "-device",
+  if (setup.console_fds)
+    add_virtio_console(argv);
+  else
+    add({"-serial", "stdio"});
+  add({"-device", "isa-debug-exit,iobase=0xf4,iosize=4"});
+  add({"-chardev", cat("file,id=nimbus-status,path=", escape_commas(setup.status_file)), "-device",
        "isa-debugcon,iobase=0x402,chardev=nimbus-status"});
   return argv;
 }

@@ -20,13 +20,26 @@ struct QemuSetup {
   // The root file system archive of an image (-initrd), and the kernel words the image keeps.
   std::optional<std::string> initrd;
   std::vector<std::string> image_kernel_words;
+  // The program's stdout and stderr as QEMU's descriptors (kConsoleStdoutFd/kConsoleStderrFd,
+  // copies of ours): they become virtio-console ports. Absent: everything on -serial stdio.
+  bool console_fds = false;
 };
+
+// Where run_command places its stdout and stderr in QEMU for the virtio-console ports.
+inline constexpr int kConsoleStdoutFd = 3;
+inline constexpr int kConsoleStderrFd = 4;
+
+// Whether the program's streams travel over virtio-console: only microvm has virtio-mmio.
+bool uses_virtio_console(const RunOptions& options);
 
 // The words passed to the guest with -append: CLI flags first, then the image's words, then the
 // user's --kernel-arg and "--" words (later words can override earlier ones).
 std::string kernel_command_line(const RunOptions& options, const QemuSetup& setup);
 
 std::vector<std::string> build_qemu_command(const RunOptions& options, const QemuSetup& setup);
+
+// The shell redirections that give QEMU the descriptors the command names (for --dry-run).
+std::string console_redirections(const QemuSetup& setup);
 
 // Quotes each word only when the shell would need it, so the line can be pasted back.
 std::string shell_quoted(const std::vector<std::string>& words);

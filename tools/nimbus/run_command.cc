@@ -2,6 +2,7 @@
 // exits with the guest's status.
 #include "run_command.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -18,6 +19,7 @@
 #include "help.h"
 #include "host_cache.h"
 #include "host_paths.h"
+#include "host_streams.h"
 #include "host_tsc.h"
 #include "image_cache.h"
 #include "image_file.h"
@@ -127,6 +129,10 @@ int exit_status_for(const ChildOutcome& outcome, const RunOptions& options,
       return exit_status::kTimeout;
     case Ending::Signaled:
       return 128 + outcome.code;
+    case Ending::OutputClosed:
+      // QEMU would retry the write forever; on Linux the program would die of SIGPIPE.
+      if (options.verbose) say("the program's output was closed; stopped it as SIGPIPE would");
+      return 128 + SIGPIPE;
     case Ending::StoppedOnLine:
     case Ending::Exited:
       break;
@@ -224,10 +230,18 @@ CliResult<int> run(std::span<const std::string_view> args) {
     setup.initrd = guest->initrd;
     setup.image_kernel_words = guest->kernel_words;
   }
+  // A dry run shows the redirections that give QEMU the streams; a real run hands them over
+  // unless one cannot be (then the serial console carries everything, as on q35).
+  std::optional<HostStreams> streams;
+  if (!options.dry_run) streams.emplace(uses_virtio_console(options));
+  setup.console_fds = uses_virtio_console(options) && (options.dry_run || streams->console_ready());
+  if (uses_virtio_console(options) && !setup.console_fds && options.verbose)
+    say("stdout or stderr cannot be handed to QEMU; the program's output goes over the serial port");
   std::vector<std::string> argv = build_qemu_command(options, setup);
 
   if (options.dry_run) {
-    std::cout << shell_quoted(argv) << std::endl;
+    std::string redirections = console_redirections(setup);
+    std::cout << shell_quoted(argv) << (redirections.empty() ? "" : " ") << redirections << std::endl;
     return 0;
   }
   TRY_CLI(check_kernel_readable(kernel, options.kernel_path.has_value()));
@@ -240,7 +254,9 @@ CliResult<int> run(std::span<const std::string_view> args) {
   if (options.timeout_seconds > 0)
     spec.time_limit = std::chrono::ceil<std::chrono::milliseconds>(
         std::chrono::duration<double>(options.timeout_seconds));
-  // The console is QEMU's -serial stdio: our stdin and stdout, inherited untouched.
+  // QEMU reads our stdin itself and writes the program's output to our stdout and stderr.
+  spec.inherited_fds = streams->inherited_fds();
+  for (auto [ours, theirs] : spec.inherited_fds) spec.output_fds.push_back(ours);
   std::cout.flush();
   ChildOutcome outcome = TRY_CLI(run_child(spec));
   return exit_status_for(outcome, options, status_file.path());

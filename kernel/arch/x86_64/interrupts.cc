@@ -6,6 +6,7 @@
 #include "kernel/arch/x86_64/local_apic.h"
 #include "kernel/arch/x86_64/tlb.h"
 #include "kernel/drivers/serial_input.h"
+#include "kernel/drivers/virtio/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/page_fault.h"
 #include "kernel/linux/process.h"
@@ -52,6 +53,10 @@ extern "C" void interrupt_dispatch(nimbus::InterruptFrame* frame) {
       break;
     case serial_input::kVector:
       serial_input::on_interrupt();
+      apic::end_of_interrupt();
+      break;
+    case virtio_console::kVector:
+      virtio_console::on_interrupt();  // acknowledges the device first: the level line drops before EOI
       apic::end_of_interrupt();
       break;
     case apic::vector::kStop:

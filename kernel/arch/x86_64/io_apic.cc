@@ -43,18 +43,24 @@ void init(const acpi::Platform& platform) {
 bool route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id) {
   uint32_t gsi = irq;
   // ISA defaults: active high, edge triggered, unless the MADT says otherwise.
-  bool active_low = false, level = false;
+  Polarity polarity = Polarity::active_high;
+  Trigger trigger = Trigger::edge;
   for (size_t i = 0; i < g_override_count; i++) {
     if (g_overrides[i].isa_irq != irq) continue;
     gsi = g_overrides[i].gsi;
-    active_low = (g_overrides[i].flags & 3) == 3;
-    level = ((g_overrides[i].flags >> 2) & 3) == 3;
+    if ((g_overrides[i].flags & 3) == 3) polarity = Polarity::active_low;
+    if (((g_overrides[i].flags >> 2) & 3) == 3) trigger = Trigger::level;
   }
+  return route_gsi(gsi, vector, apic_id, trigger, polarity);
+}
+
+bool route_gsi(uint32_t gsi, uint8_t vector, uint32_t apic_id, Trigger trigger, Polarity polarity) {
   for (size_t i = 0; i < g_chip_count; i++) {
     const Chip& chip = g_chips[i];
     if (gsi < chip.gsi_base || gsi >= chip.gsi_base + chip.count) continue;
     uint32_t index = gsi - chip.gsi_base;
-    uint32_t low = vector | (active_low ? 1u << 13 : 0) | (level ? 1u << 15 : 0);  // fixed delivery, physical
+    uint32_t low = vector | (polarity == Polarity::active_low ? 1u << 13 : 0) |
+                   (trigger == Trigger::level ? 1u << 15 : 0);  // fixed delivery, physical
     write(chip, 0x10 + 2 * index + 1, apic_id << 24);
     write(chip, 0x10 + 2 * index, low);
     return true;

@@ -1,4 +1,4 @@
-// The I/O APIC: routes legacy (ISA) device interrupts, such as the serial port's, to a CPU.
+// The I/O APIC: routes device interrupts (the serial port's, virtio-mmio's) to a CPU.
 #pragma once
 
 #include <cstdint>
@@ -11,5 +11,11 @@ void init(const acpi::Platform& platform);
 // Routes ISA IRQ `irq` (after the MADT's overrides) to `vector` on the CPU with `apic_id`;
 // false if no I/O APIC serves it.
 bool route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id);
+
+enum class Trigger { edge, level };
+enum class Polarity { active_high, active_low };
+// Routes global system interrupt `gsi` (no ISA override applies) to `vector` on the CPU
+// with `apic_id`; false if no I/O APIC serves it.
+bool route_gsi(uint32_t gsi, uint8_t vector, uint32_t apic_id, Trigger trigger, Polarity polarity);
 
 }  // namespace nimbus::ioapic

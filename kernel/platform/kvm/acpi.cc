@@ -154,6 +154,37 @@ bool find_s5(const SdtHeader* dsdt, PowerOff& power) {
   return false;
 }
 
+// Finds the virtio-mmio devices (_HID "LNRO0005") in the DSDT by pattern, as find_s5 does:
+// each is followed by its _CRS resource template, a Memory32Fixed descriptor (0x86, ACPI 6.4
+// section 6.4.3.4) for the registers and an Extended Interrupt descriptor (0x89, 6.4.3.6).
+void find_virtio_mmio(const SdtHeader* dsdt, Platform& platform) {
+  const auto* aml = reinterpret_cast<const uint8_t*>(dsdt);
+  constexpr size_t kHidLength = 8;
+  auto u32 = [&](size_t at) { return *reinterpret_cast<const uint32_t*>(aml + at); };
+  size_t i = sizeof(SdtHeader);
+  while (i + kHidLength < dsdt->length && platform.virtio_mmio_count < Platform::kMaxVirtioMmio) {
+    if (memcmp(aml + i, "LNRO0005", kHidLength) != 0) {
+      i++;
+      continue;
+    }
+    i += kHidLength;
+    VirtioMmioDevice device;
+    bool have_memory = false, have_irq = false;
+    for (size_t p = i; p + 12 <= dsdt->length && !(have_memory && have_irq); p++) {
+      if (memcmp(aml + p, "LNRO0005", kHidLength) == 0) break;  // the next device: this one is odd
+      if (!have_memory && aml[p] == 0x86 && aml[p + 1] == 0x09 && aml[p + 2] == 0x00) {
+        device.base = u32(p + 4);
+        device.size = u32(p + 8);
+        have_memory = true;
+      } else if (have_memory && aml[p] == 0x89 && aml[p + 2] == 0x00 && aml[p + 4] >= 1) {
+        device.irq = u32(p + 5);
+        have_irq = true;
+      }
+    }
+    if (have_memory && have_irq) platform.virtio_mmio[platform.virtio_mmio_count++] = device;
+  }
+}
+
 void parse_fadt(const SdtHeader* fadt, Platform& platform) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(fadt);
   auto u32 = [&](size_t offset) {
@@ -172,6 +203,7 @@ void parse_fadt(const SdtHeader* fadt, Platform& platform) {
   if (fadt->length >= kFadtXDsdt + 8 && *reinterpret_cast<const uint64_t*>(bytes + kFadtXDsdt))
     dsdt_phys = *reinterpret_cast<const uint64_t*>(bytes + kFadtXDsdt);
   const SdtHeader* dsdt = dsdt_phys ? map_table(dsdt_phys) : nullptr;
+  if (dsdt) find_virtio_mmio(dsdt, platform);
   if (!dsdt || !find_s5(dsdt, power)) return;
   power.available = power.hardware_reduced ? power.sleep_control_address != 0
                                            : power.pm1a_control_port != 0;

@@ -1,8 +1,11 @@
-// The ACPI tables the kernel needs: MADT (which CPUs exist) and FADT/DSDT (how to power off).
+// The ACPI tables the kernel needs: MADT (which CPUs exist) and FADT/DSDT (how to power off,
+// which virtio-mmio devices exist).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+
+#include "kernel/platform/kvm/virtio_mmio_devices.h"
 
 namespace nimbus::acpi {
 
@@ -42,6 +45,11 @@ struct Platform {
   IrqOverride overrides[kMaxOverrides];
   size_t override_count = 0;
   PowerOff power_off;
+  // QEMU's microvm describes its populated virtio-mmio transports in the DSDT (and puts
+  // virtio_mmio.device= words on the command line only when ACPI is off).
+  static constexpr size_t kMaxVirtioMmio = 8;
+  VirtioMmioDevice virtio_mmio[kMaxVirtioMmio];
+  size_t virtio_mmio_count = 0;
 };
 
 // Finds the RSDP (the PVH hint first, then the BIOS areas) and reads the tables.
