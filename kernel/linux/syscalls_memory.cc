@@ -107,7 +107,7 @@ Result<long> sys_mmap(uintptr_t address, size_t length, int prot, int flags, int
     } else if (!vnode->is_regular() || (shared && !vnode->can_share_pages())) {
       return error(Errno::enodev);
     } else {
-      mapped_file = TRY(map_vnode(vnode, ""));
+      mapped_file = TRY(map_vnode(vnode, "", file->is_writable()));
     }
   }
   AddressSpace::Placement placement = AddressSpace::Placement::anywhere;

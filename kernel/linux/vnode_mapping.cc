@@ -28,7 +28,8 @@ class PageToFrame final : public fs::SharedPageUser {
 
 class VnodeMapping final : public MappedFile {
  public:
-  VnodeMapping(RefPtr<fs::Vnode> vnode, std::string_view path) : m_vnode(static_cast<RefPtr<fs::Vnode>&&>(vnode)) {
+  VnodeMapping(RefPtr<fs::Vnode> vnode, std::string_view path, bool writable)
+      : m_vnode(static_cast<RefPtr<fs::Vnode>&&>(vnode)), m_writable(writable) {
     size_t n = path.size() < sizeof(m_path) - 1 ? path.size() : sizeof(m_path) - 1;
     memcpy(m_path, path.data(), n);
     m_path[n] = '\0';
@@ -54,17 +55,19 @@ class VnodeMapping final : public MappedFile {
     return m_vnode->with_shared_page(offset / kPageSize, user);
   }
   const void* identity() const override { return m_vnode.get(); }
+  bool writable() const override { return m_writable; }
 
  private:
   RefPtr<fs::Vnode> m_vnode;
+  bool m_writable;
   std::atomic<uint32_t> m_references{1};
   char m_path[128];
 };
 
 }  // namespace
 
-Result<MappedFile*> map_vnode(RefPtr<fs::Vnode> vnode, std::string_view path) {
-  auto* mapping = new (std::nothrow) VnodeMapping(static_cast<RefPtr<fs::Vnode>&&>(vnode), path);
+Result<MappedFile*> map_vnode(RefPtr<fs::Vnode> vnode, std::string_view path, bool writable) {
+  auto* mapping = new (std::nothrow) VnodeMapping(static_cast<RefPtr<fs::Vnode>&&>(vnode), path, writable);
   if (!mapping) return error(Errno::enomem);
   return mapping;
 }

@@ -206,6 +206,8 @@ Result<> AddressSpace::protect(uintptr_t address, size_t length, uint32_t new_pr
   for (uintptr_t at = address; at < end;) {
     Vma* v = find_locked(at);
     if (!v) return error(Errno::enomem);
+    // A shared file mapping writes to the file: only if it was opened for writing.
+    if ((new_prot & prot::kWrite) && shows_file_pages(*v) && !v->file->writable()) return error(Errno::eacces);
     at = v->end;
   }
   TRY(split_at_locked(address));

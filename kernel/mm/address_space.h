@@ -38,6 +38,8 @@ class MappedFile {
   virtual Result<> share_page(uint64_t, SharedPageMapper&) { return error(Errno::enodev); }
   // The object whose pages shared mappings show: every MappedFile of one file gives the same.
   virtual const void* identity() const { return this; }
+  // Whether a shared mapping may be made writable (mprotect): the file was opened for writing.
+  virtual bool writable() const { return false; }
 
  protected:
   ~MappedFile() = default;

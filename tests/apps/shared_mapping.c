@@ -144,6 +144,10 @@ static void shared_files(void) {
   char header[64];
   pread(read_only, header, sizeof(header), 0);
   printf("shared read-only mapping of the program shows it %d\n", exe != MAP_FAILED && !memcmp(exe, header, 64));
+  printf("made writable %s\n", result(mprotect(exe, page, PROT_READ | PROT_WRITE)));
+  char* private_exe = mmap(NULL, page, PROT_READ, MAP_PRIVATE, read_only, 0);
+  printf("a private one may be %s\n", result(mprotect(private_exe, page, PROT_READ | PROT_WRITE)));
+  munmap(private_exe, page);
   munmap(exe, page);
   close(read_only);
   void* validate = mmap(NULL, page, PROT_READ, MAP_SHARED_VALIDATE | 0x800000, fd, 0);
@@ -281,6 +285,15 @@ static void remapping(void) {
   munmap(spot, page);
 }
 
+/* 64 KiB of stack per call, used after the recursive call so that it stays a real frame. */
+static int deep(int depth) {
+  volatile char frame[64 * 1024];
+  frame[0] = (char)depth;
+  frame[sizeof(frame) - 1] = (char)depth;
+  int below = depth > 0 ? deep(depth - 1) : 0;
+  return below + (frame[0] == (char)depth && frame[sizeof(frame) - 1] == (char)depth);
+}
+
 static void barriers(void) {
   long query = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
   int wanted = MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_PRIVATE_EXPEDITED | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
@@ -306,6 +319,7 @@ int main(void) {
   shared_files();
   anonymous();
   remapping();
+  printf("6 MiB deep into the main stack: %d frames\n", deep(95));
   barriers();
   return 0;
 }
