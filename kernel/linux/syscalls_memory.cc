@@ -1,5 +1,7 @@
 // Memory: brk, mmap, munmap, mprotect, mremap, madvise, msync, mincore, mlock and friends,
 // membarrier.
+#include <atomic>
+
 #include "kernel/arch/x86_64/tlb.h"
 #include "kernel/fs/file.h"
 #include "kernel/linux/file_syscalls.h"

@@ -250,14 +250,14 @@ Result<> AddressSpace::fill_anonymous_locked(Vma& vma, uintptr_t page) {
   return {};
 }
 
-bool AddressSpace::map_if_unchanged_locked(const Vma& snapshot, uintptr_t page, uint64_t phys) {
+Result<bool> AddressSpace::map_if_unchanged_locked(const Vma& snapshot, uintptr_t page, uint64_t phys) {
   // munmap, mprotect or mremap may have run while the file was read.
   Vma* v = find_locked(page);
   if (!v || v->file != snapshot.file || v->shared != snapshot.shared || v->prot == 0) return false;
   if (v->file_offset + (page - v->begin) != snapshot.file_offset + (page - snapshot.begin)) return false;
   if (mmu::lookup_page(page) & mmu::pte::kPresent) return false;
   uint64_t flags = mmu::application_flags(v->prot & prot::kWrite, v->prot & prot::kExec);
-  if (!mmu::map_page(page, phys, flags)) return false;
+  TRY(mmu::map_page(page, phys, flags));
   m_resident_pages++;
   return true;
 }
@@ -271,7 +271,7 @@ FaultOutcome AddressSpace::fill_from_file(const Vma& snapshot, uintptr_t page) {
           : m_space(space), m_snapshot(snapshot), m_page(page) {}
       Result<> map(uint64_t phys) override {
         MutexGuard guard(m_space.m_lock);
-        (void)m_space.map_if_unchanged_locked(m_snapshot, m_page, phys);
+        TRY(m_space.map_if_unchanged_locked(m_snapshot, m_page, phys));
         return {};
       }
 
@@ -298,8 +298,11 @@ FaultOutcome AddressSpace::fill_from_file(const Vma& snapshot, uintptr_t page) {
     }
   }
   MutexGuard guard(m_lock);
-  if (!map_if_unchanged_locked(snapshot, page, *phys)) frames::free(*phys, 0);
-  return FaultOutcome::handled;
+  auto mapped = map_if_unchanged_locked(snapshot, page, *phys);
+  if (mapped && *mapped) return FaultOutcome::handled;
+  frames::free(*phys, 0);
+  // The mapping changed meanwhile: the access, retried, decides afresh. An error: no page table.
+  return mapped ? FaultOutcome::handled : FaultOutcome::bad_access;
 }
 
 FaultOutcome AddressSpace::handle_fault(uintptr_t address, bool write, bool execute) {

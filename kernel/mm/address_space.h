@@ -158,8 +158,9 @@ class AddressSpace {
   // Fills a page of a file mapping. Called without m_lock: the file's lock comes first.
   FaultOutcome fill_from_file(const Vma& snapshot, uintptr_t page);
   // Maps `phys` at `page` if `snapshot` still describes the mapping there and the page is
-  // still absent; false otherwise (the caller then keeps the frame).
-  bool map_if_unchanged_locked(const Vma& snapshot, uintptr_t page, uint64_t phys);
+  // still absent; false otherwise (the caller then keeps the frame), ENOMEM without a page
+  // table.
+  Result<bool> map_if_unchanged_locked(const Vma& snapshot, uintptr_t page, uint64_t phys);
   bool overlaps_locked(uintptr_t begin, uintptr_t end);
   void insert_locked(Vma* vma);
   // Unmaps the pages of [begin, end), shooting down TLBs: anonymous and private frames are
