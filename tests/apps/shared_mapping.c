@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <unistd.h>
 
 static size_t page;
@@ -72,6 +74,29 @@ static char file_byte(int fd, off_t at) {
   return c;
 }
 
+/* Another thread keeps reading a shared page while the file shrinks under it: its CPU must
+ * forget the page (TLB shootdown), so it ends with a SIGBUS instead of reading forever. */
+static volatile char* watched;
+static volatile int watching;
+static void* watcher(void* unused) {
+  (void)unused;
+  int raised;
+  while ((raised = touch(watched, 0)) == 0) watching = 1;
+  return (void*)(long)raised;
+}
+
+static void truncated_under_another_thread(int fd, char* mapping) {
+  watched = mapping + 2 * page;
+  pthread_t thread;
+  pthread_create(&thread, NULL, watcher, NULL);
+  while (!watching) sched_yield();
+  ftruncate(fd, (off_t)(2 * page));
+  void* raised;
+  pthread_join(thread, &raised);
+  printf("other thread after truncate: signal %d\n", (int)(long)raised);
+  ftruncate(fd, (off_t)(3 * page));
+}
+
 static void shared_files(void) {
   char path[64];
   snprintf(path, sizeof(path), "/tmp/shared_mapping.%d", (int)getpid());
@@ -111,6 +136,8 @@ static void shared_files(void) {
   printf("grown again: zero %d %d, ", one[2 * page] == 0, two[page + page / 2 + 1] == 0);
   printf("signal %d\n", touch(one + 2 * page, 1));
   printf("store after growing reaches the file %d\n", file_byte(fd, 2 * page) == 1);
+
+  truncated_under_another_thread(fd, one);
 
   /* A private mapping copies: its stores stay its own. */
   char* private = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
