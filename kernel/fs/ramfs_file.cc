@@ -101,13 +101,23 @@ Result<size_t> RamFile::write_at(uint64_t* offset, std::span<const std::byte> da
   return done;
 }
 
+Result<> RamFile::with_shared_page(uint64_t index, SharedPageUser& user) {
+  MutexGuard guard(m_lock);
+  if (index >= (m_size + kPageSize - 1) / kPageSize) return error(Errno::enxio);
+  std::byte* page = TRY(writable_page_locked(index));
+  m_pages_shared = true;
+  return user.use(page);
+}
+
 Result<> RamFile::truncate(uint64_t size) {
   if (size > RamFs::kMaxFileSize) return error(Errno::efbig);
   MutexGuard guard(m_lock);
   if (size == m_size) return {};
   if (size < m_size) {
+    uint64_t first_dropped = (size + kPageSize - 1) / kPageSize;
+    if (m_pages_shared) unmap_shared_pages(*this, first_dropped);
     uint64_t before = m_pages.page_count();
-    m_pages.remove_from((size + kPageSize - 1) / kPageSize);
+    m_pages.remove_from(first_dropped);
     note_page_count_change(before);
     // The cut page's tail must read as zeros if the file grows again.
     if (size % kPageSize) {

@@ -57,6 +57,9 @@ class RamFile final : public RamNode {
   Result<> truncate(uint64_t size) override;
   Result<uint64_t> next_data(uint64_t offset) override;
   Result<uint64_t> next_hole(uint64_t offset) override;
+  bool can_share_pages() const override { return true; }
+  // A page still borrowed from the backing bytes is copied first: the mapping may write.
+  Result<> with_shared_page(uint64_t index, SharedPageUser& user) override;
 
   void set_backing(std::span<const std::byte> bytes);
 
@@ -70,6 +73,7 @@ class RamFile final : public RamNode {
   PageTree m_pages;
   std::span<const std::byte> m_backing;  // borrowed bytes behind unwritten pages
   uint64_t m_size = 0;
+  bool m_pages_shared = false;  // handed to a shared mapping: unmap them before dropping any
 };
 
 class RamDirectory final : public RamNode {

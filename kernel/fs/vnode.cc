@@ -9,6 +9,8 @@ namespace {
 // Anonymous device minors, one per file system instance (Linux's get_anon_bdev()).
 std::atomic<uint32_t> g_next_device_minor{1};
 
+std::atomic<SharedPageUnmapper> g_shared_page_unmapper{nullptr};
+
 Errno not_a_directory_error(const Vnode& vnode) {
   return vnode.is_directory() ? Errno::eisdir : Errno::einval;
 }
@@ -53,6 +55,14 @@ uint8_t dirent_type(VnodeType type) {
   return dt_unknown;
 }
 
+void set_shared_page_unmapper(SharedPageUnmapper unmapper) {
+  g_shared_page_unmapper.store(unmapper, std::memory_order_release);
+}
+
+void unmap_shared_pages(const Vnode& file, uint64_t first) {
+  if (SharedPageUnmapper unmapper = g_shared_page_unmapper.load(std::memory_order_acquire)) unmapper(file, first);
+}
+
 FileSystem::FileSystem(ClockFunction clock)
     : m_clock(clock), m_device_minor(g_next_device_minor.fetch_add(1, std::memory_order_relaxed)) {}
 
@@ -63,6 +73,8 @@ Result<size_t> Vnode::write_at(uint64_t*, std::span<const std::byte>, IoFlags) {
   return error(not_a_directory_error(*this));
 }
 Result<> Vnode::truncate(uint64_t) { return error(not_a_directory_error(*this)); }
+
+Result<> Vnode::with_shared_page(uint64_t, SharedPageUser&) { return error(Errno::enodev); }
 Result<uint64_t> Vnode::next_data(uint64_t) { return error(Errno::einval); }
 Result<uint64_t> Vnode::next_hole(uint64_t) { return error(Errno::einval); }
 

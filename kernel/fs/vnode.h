@@ -121,6 +121,22 @@ using ClockFunction = int64_t (*)();
 
 class Vnode;
 
+// Receives a file's own page for a shared memory mapping (Vnode::with_shared_page).
+class SharedPageUser {
+ public:
+  virtual Result<> use(std::byte* page) = 0;
+
+ protected:
+  ~SharedPageUser() = default;
+};
+
+// Shared memory mappings (MAP_SHARED) show a file's own pages. Before a file drops pages that
+// it has handed out (truncate), it has them unmapped through this hook, from page index
+// `first` on; the Linux layer sets it before it maps any.
+using SharedPageUnmapper = void (*)(const Vnode& file, uint64_t first);
+void set_shared_page_unmapper(SharedPageUnmapper unmapper);
+void unmap_shared_pages(const Vnode& file, uint64_t first);
+
 // One mounted file system instance. File systems live as long as the kernel (there is no
 // umount yet), so vnodes point at theirs without counting.
 class FileSystem {
@@ -175,6 +191,14 @@ class Vnode : public RefCounted<Vnode> {
   // lseek's SEEK_DATA/SEEK_HOLE: ENXIO at or past the end.
   virtual Result<uint64_t> next_data(uint64_t offset);
   virtual Result<uint64_t> next_hole(uint64_t offset);
+
+  // --- shared memory mappings (regular files) ---
+  // Whether mappings can show this file's own pages.
+  virtual bool can_share_pages() const { return false; }
+  // Calls `user` with the file's page `index`, made first if the file has none there, while
+  // holding the file's lock, so that the page cannot be dropped meanwhile. ENXIO at or past
+  // the end of the file, ENODEV for files that cannot share their pages.
+  virtual Result<> with_shared_page(uint64_t index, SharedPageUser& user);
 
   // --- directories ---
   // ".." gives the parent (the root gives itself); "." is handled by the walk.

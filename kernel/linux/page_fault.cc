@@ -1,6 +1,7 @@
 // Page faults on application addresses: fill the page on first touch, or turn a bad
-// access into the application's SIGSEGV. (The kernel touches application memory only after
-// checking the range, so a kernel fault here is a kernel bug.)
+// access into the application's SIGSEGV (SIGBUS past the end of a mapped file). (The kernel
+// touches application memory only after checking the range, so a kernel fault here is a
+// kernel bug.)
 #include "kernel/linux/page_fault.h"
 
 #include "kernel/arch/x86_64/cpu.h"
@@ -26,7 +27,11 @@ bool handle_application_page_fault(InterruptFrame& frame, uint64_t address) {
   x86::disable_interrupts();
   if (outcome == FaultOutcome::handled) return true;
   if (kernel_code) return false;  // the kernel's own bad access: panic with the frame
-  raise_fault_signal(frame, kSigsegv, outcome == FaultOutcome::no_mapping ? kSegvMapErr : kSegvAccErr, address);
+  if (outcome == FaultOutcome::file_error) {
+    raise_fault_signal(frame, kSigbus, kBusAdrErr, address);
+  } else {
+    raise_fault_signal(frame, kSigsegv, outcome == FaultOutcome::no_mapping ? kSegvMapErr : kSegvAccErr, address);
+  }
   return true;
 }
 

@@ -143,6 +143,7 @@ void status(TextBuffer& out) {
              base_name(g_info.executable), kPid, kPid);
   out.format("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmPeak:\t%8lu kB\nVmSize:\t%8lu kB\n", rss_kb,
              rss_kb);
+  out.format("VmLck:\t%8lu kB\n", address_space().locked_bytes() >> 10);
   out.format("VmRSS:\t%8lu kB\nThreads:\t%lu\nSigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n",
              rss_kb, thread_count());
   out.format("Cpus_allowed_list:\t0-%zu\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",

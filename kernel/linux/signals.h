@@ -45,6 +45,7 @@ constexpr int kSignalCount = 64;
 // si_code values.
 constexpr int kSegvMapErr = 1;
 constexpr int kSegvAccErr = 2;
+constexpr int kBusAdrErr = 2;
 constexpr int kSiUser = 0;
 constexpr int kSiTkill = -6;
 constexpr int kSiKernel = 0x80;

@@ -111,6 +111,15 @@ Result<long> sys_mmap(uintptr_t address, size_t length, int prot, int flags, int
 Result<long> sys_munmap(uintptr_t address, size_t length);
 Result<long> sys_mprotect(uintptr_t address, size_t length, int prot);
 Result<long> sys_madvise(uintptr_t address, size_t length, int advice);
+Result<long> sys_mremap(uintptr_t address, size_t old_size, size_t new_size, int flags, uintptr_t new_address);
+Result<long> sys_msync(uintptr_t address, size_t length, int flags);
+Result<long> sys_mincore(uintptr_t address, size_t length, uint8_t* vector);
+Result<long> sys_mlock(uintptr_t address, size_t length);
+Result<long> sys_mlock2(uintptr_t address, size_t length, int flags);
+Result<long> sys_munlock(uintptr_t address, size_t length);
+Result<long> sys_mlockall(int flags);
+Result<long> sys_munlockall();
+Result<long> sys_membarrier(int command, unsigned flags, int cpu);
 
 // time
 // A struct timespec from the application, checked (EFAULT, EINVAL), in nanoseconds.

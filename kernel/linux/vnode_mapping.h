@@ -8,7 +8,8 @@
 namespace nimbus::linux {
 
 // A new MappedFile holding a reference to `vnode` (and a copy of `path` for /proc/self/maps);
-// the caller owns the first reference (release() when done).
-Result<MappedFile*> map_vnode(RefPtr<fs::Vnode> vnode, std::string_view path);
+// the caller owns the first reference (release() when done). `writable`: the file was opened
+// for writing, so shared mappings of it may be writable.
+Result<MappedFile*> map_vnode(RefPtr<fs::Vnode> vnode, std::string_view path, bool writable = false);
 
 }  // namespace nimbus::linux

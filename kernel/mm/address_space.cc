@@ -18,6 +18,10 @@ namespace {
 HeapNodeSource g_nodes;
 
 void free_frame(uint64_t phys) { frames::free(phys, 0); }
+// A shared file mapping's frames belong to the file.
+void keep_frame(uint64_t) {}
+
+bool shows_file_pages(const Vma& vma) { return vma.shared && vma.file; }
 
 bool valid_range(uintptr_t begin, size_t length) {
   return begin >= AddressSpace::kBegin && length <= AddressSpace::kEnd && begin <= AddressSpace::kEnd - length;
@@ -72,7 +76,8 @@ void AddressSpace::insert_locked(Vma* vma) {
   Vma* before = after ? m_vmas.prev(after) : m_vmas.back();
   // Merge with an adjacent anonymous mapping of the same kind (brk and stack growth).
   auto mergeable = [&](Vma* a, Vma* b) {
-    return a && b && a->end == b->begin && !a->file && !b->file && a->prot == b->prot && a->shared == b->shared;
+    return a && b && a->end == b->begin && !a->file && !b->file && a->prot == b->prot && a->shared == b->shared &&
+           a->locked == b->locked;
   };
   if (mergeable(before, vma)) {
     before->end = vma->end;
@@ -97,21 +102,29 @@ Result<> AddressSpace::split_at_locked(uintptr_t address) {
   return {};
 }
 
-void AddressSpace::release_pages(uintptr_t begin, uintptr_t end) {
+void AddressSpace::release_pages_locked(uintptr_t begin, uintptr_t end) {
   size_t detached = mmu::detach_range(begin, end);
   if (detached == 0) return;
   tlb::flush_range_everywhere(begin, end);
-  mmu::release_detached_range(begin, end, free_frame);
+  for (Vma* v = m_vmas.front(); v && v->begin < end; v = m_vmas.next(v)) {
+    if (v->end <= begin) continue;
+    mmu::release_detached_range(v->begin > begin ? v->begin : begin, v->end < end ? v->end : end,
+                                shows_file_pages(*v) ? keep_frame : free_frame);
+  }
   m_resident_pages -= detached;
 }
 
+void AddressSpace::unreserve_locked(uintptr_t begin, uintptr_t end) {
+  uintptr_t wb, we;
+  if (window_part(begin, end, wb, we)) (void)m_placement.free(wb, we - wb);
+}
+
 void AddressSpace::unmap_locked(uintptr_t begin, uintptr_t end) {
-  release_pages(begin, end);
+  release_pages_locked(begin, end);
   for (Vma* v = m_vmas.front(); v && v->begin < end;) {
     Vma* next = m_vmas.next(v);
     if (v->begin >= begin && v->end <= end) {
-      uintptr_t wb, we;
-      if (window_part(v->begin, v->end, wb, we)) (void)m_placement.free(wb, we - wb);
+      unreserve_locked(v->begin, v->end);
       m_vmas.remove(v);
       if (v->file) v->file->release();
       delete_vma(v);
@@ -120,14 +133,8 @@ void AddressSpace::unmap_locked(uintptr_t begin, uintptr_t end) {
   }
 }
 
-Result<uintptr_t> AddressSpace::map(uintptr_t address, size_t length, uint32_t prot, Placement placement,
-                                    bool shared, MappedFile* file, uint64_t file_offset, uint64_t file_limit) {
-  if (length == 0 || (file_offset & 4095)) return error(Errno::einval);
-  if (length > kEnd) return error(Errno::enomem);
-  length = align_up(length, kPageSize);
-  MutexGuard guard(m_lock);
+Result<uintptr_t> AddressSpace::reserve_locked(uintptr_t address, size_t length, Placement placement) {
   uintptr_t begin = 0;
-  bool placed_by_window = false;  // already reserved in m_placement
   switch (placement) {
     case Placement::fixed:
     case Placement::fixed_noreplace:
@@ -149,20 +156,35 @@ Result<uintptr_t> AddressSpace::map(uintptr_t address, size_t length, uint32_t p
       }
       [[fallthrough]];
     case Placement::anywhere:
-      begin = TRY(m_placement.allocate(length, kPageSize));
-      placed_by_window = true;
-      break;
+      // Already reserved in the window by allocating it there.
+      return m_placement.allocate(length, kPageSize);
   }
-  if (uintptr_t wb, we; !placed_by_window && window_part(begin, begin + length, wb, we))
-    TRY(m_placement.allocate_fixed(wb, we - wb));
-  Vma* vma = new_vma(Vma{begin, begin + length, prot, shared, file, file_offset, file_limit, {}});
-  if (!vma) {
-    uintptr_t wb, we;
-    if (window_part(begin, begin + length, wb, we)) (void)m_placement.free(wb, we - wb);
-    return error(Errno::enomem);
+  if (uintptr_t wb, we; window_part(begin, begin + length, wb, we)) TRY(m_placement.allocate_fixed(wb, we - wb));
+  return begin;
+}
+
+Result<uintptr_t> AddressSpace::map(uintptr_t address, size_t length, uint32_t prot, Placement placement,
+                                    bool shared, MappedFile* file, uint64_t file_offset, uint64_t file_limit) {
+  if (length == 0 || (file_offset & 4095)) return error(Errno::einval);
+  if (length > kEnd) return error(Errno::enomem);
+  length = align_up(length, kPageSize);
+  bool populate_now;
+  uintptr_t begin;
+  {
+    MutexGuard guard(m_lock);
+    begin = TRY(reserve_locked(address, length, placement));
+    Vma* vma =
+        new_vma(Vma{begin, begin + length, prot, shared, m_lock_future, file, file_offset, file_limit, {}});
+    if (!vma) {
+      unreserve_locked(begin, begin + length);
+      return error(Errno::enomem);
+    }
+    if (file) file->retain();
+    insert_locked(vma);
+    populate_now = m_populate_future;
   }
-  if (file) file->retain();
-  insert_locked(vma);
+  // mlockall(MCL_FUTURE): as Linux, a mapping that cannot be populated still stands.
+  if (populate_now) (void)populate(begin, length);
   return begin;
 }
 
@@ -184,6 +206,8 @@ Result<> AddressSpace::protect(uintptr_t address, size_t length, uint32_t new_pr
   for (uintptr_t at = address; at < end;) {
     Vma* v = find_locked(at);
     if (!v) return error(Errno::enomem);
+    // A shared file mapping writes to the file: only if it was opened for writing.
+    if ((new_prot & prot::kWrite) && shows_file_pages(*v) && !v->file->writable()) return error(Errno::eacces);
     at = v->end;
   }
   TRY(split_at_locked(address));
@@ -192,39 +216,31 @@ Result<> AddressSpace::protect(uintptr_t address, size_t length, uint32_t new_pr
   uint64_t flags = mmu::application_flags(new_prot & prot::kWrite, new_prot & prot::kExec);
   if (new_prot == 0) {
     // No access at all: drop the mappings; the VMA keeps the data source for later.
-    if (mmu::protect_range(address, end, flags)) {
-      size_t detached = mmu::detach_range(address, end);
-      tlb::flush_range_everywhere(address, end);
-      mmu::release_detached_range(address, end, free_frame);
-      m_resident_pages -= detached;
-    }
+    release_pages_locked(address, end);
     return {};
   }
   if (mmu::protect_range(address, end, flags)) tlb::flush_range_everywhere(address, end);
   return {};
 }
 
-Result<> AddressSpace::discard(uintptr_t address, size_t length) {
+Result<> AddressSpace::discard(uintptr_t address, size_t length, Discard kind) {
   if ((address & 4095) || !valid_range(address, length)) return error(Errno::einval);
   uintptr_t end = address + align_up(length, kPageSize);
   MutexGuard guard(m_lock);
-  release_pages(address, end);
+  for (uintptr_t at = address; at < end;) {
+    Vma* v = find_locked(at);
+    if (!v) return error(Errno::enomem);
+    if (v->locked && kind != Discard::dontneed_locked) return error(Errno::einval);
+    if (kind == Discard::free && (v->file || v->shared)) return error(Errno::einval);
+    at = v->end;
+  }
+  release_pages_locked(address, end);
   return {};
 }
 
-Result<> AddressSpace::fill_page_locked(Vma& vma, uintptr_t page) {
+Result<> AddressSpace::fill_anonymous_locked(Vma& vma, uintptr_t page) {
   uint64_t phys = TRY(frames::allocate(0));
-  auto* bytes = phys_to_virt<uint8_t>(phys);
-  memset(bytes, 0, kPageSize);
-  uint64_t offset = vma.file_offset + (page - vma.begin);
-  if (vma.file && offset < vma.file_limit) {
-    size_t wanted = vma.file_limit - offset < kPageSize ? vma.file_limit - offset : kPageSize;
-    auto read = vma.file->read_at(offset, std::span<uint8_t>(bytes, wanted));
-    if (!read) {
-      frames::free(phys, 0);
-      return error(read.error());
-    }
-  }
+  memset(phys_to_virt<uint8_t>(phys), 0, kPageSize);
   uint64_t flags = mmu::application_flags(vma.prot & prot::kWrite, vma.prot & prot::kExec);
   if (auto mapped = mmu::map_page(page, phys, flags); !mapped) {
     frames::free(phys, 0);
@@ -234,27 +250,98 @@ Result<> AddressSpace::fill_page_locked(Vma& vma, uintptr_t page) {
   return {};
 }
 
-FaultOutcome AddressSpace::handle_fault(uintptr_t address, bool write, bool execute) {
+Result<bool> AddressSpace::map_if_unchanged_locked(const Vma& snapshot, uintptr_t page, uint64_t phys) {
+  // munmap, mprotect or mremap may have run while the file was read.
+  Vma* v = find_locked(page);
+  if (!v || v->file != snapshot.file || v->shared != snapshot.shared || v->prot == 0) return false;
+  if (v->file_offset + (page - v->begin) != snapshot.file_offset + (page - snapshot.begin)) return false;
+  if (mmu::lookup_page(page) & mmu::pte::kPresent) return false;
+  uint64_t flags = mmu::application_flags(v->prot & prot::kWrite, v->prot & prot::kExec);
+  TRY(mmu::map_page(page, phys, flags));
+  m_resident_pages++;
+  return true;
+}
+
+FaultOutcome AddressSpace::fill_from_file(const Vma& snapshot, uintptr_t page) {
+  uint64_t offset = snapshot.file_offset + (page - snapshot.begin);
+  if (snapshot.shared) {
+    class Mapper final : public SharedPageMapper {
+     public:
+      Mapper(AddressSpace& space, const Vma& snapshot, uintptr_t page)
+          : m_space(space), m_snapshot(snapshot), m_page(page) {}
+      Result<> map(uint64_t phys) override {
+        MutexGuard guard(m_space.m_lock);
+        TRY(m_space.map_if_unchanged_locked(m_snapshot, m_page, phys));
+        return {};
+      }
+
+     private:
+      AddressSpace& m_space;
+      const Vma& m_snapshot;
+      uintptr_t m_page;
+    } mapper(*this, snapshot, page);
+    return snapshot.file->share_page(offset, mapper) ? FaultOutcome::handled : FaultOutcome::file_error;
+  }
+  // Private: the page is the file's data as of the first touch, copied into a frame of our own.
+  auto phys = frames::allocate(0);
+  if (!phys) return FaultOutcome::bad_access;
+  auto* bytes = phys_to_virt<uint8_t>(*phys);
+  memset(bytes, 0, kPageSize);
+  if (offset < snapshot.file_limit) {
+    size_t wanted = snapshot.file_limit - offset < kPageSize ? snapshot.file_limit - offset : kPageSize;
+    auto read = snapshot.file->read_at(offset, std::span<uint8_t>(bytes, wanted));
+    // A page wholly past the end of the file is a SIGBUS (mmap's mappings have no explicit
+    // limit; the ELF loader's zero-fill past theirs).
+    if (!read || (*read == 0 && snapshot.file_limit == kNoFileLimit)) {
+      frames::free(*phys, 0);
+      return FaultOutcome::file_error;
+    }
+  }
   MutexGuard guard(m_lock);
-  Vma* vma = find_locked(address);
-  if (!vma) return FaultOutcome::no_mapping;
-  if ((write && !(vma->prot & prot::kWrite)) || (execute && !(vma->prot & prot::kExec)) || vma->prot == 0)
-    return FaultOutcome::bad_access;
+  auto mapped = map_if_unchanged_locked(snapshot, page, *phys);
+  if (mapped && *mapped) return FaultOutcome::handled;
+  frames::free(*phys, 0);
+  // The mapping changed meanwhile: the access, retried, decides afresh. An error: no page table.
+  return mapped ? FaultOutcome::handled : FaultOutcome::bad_access;
+}
+
+FaultOutcome AddressSpace::handle_fault(uintptr_t address, bool write, bool execute) {
   uintptr_t page = align_down(address, kPageSize);
-  // Another thread may have filled it meanwhile.
-  if (mmu::lookup_page(page) & mmu::pte::kPresent) return FaultOutcome::handled;
-  if (!fill_page_locked(*vma, page)) return FaultOutcome::bad_access;
-  return FaultOutcome::handled;
+  Vma snapshot;
+  {
+    MutexGuard guard(m_lock);
+    Vma* vma = find_locked(address);
+    if (!vma) return FaultOutcome::no_mapping;
+    if ((write && !(vma->prot & prot::kWrite)) || (execute && !(vma->prot & prot::kExec)) || vma->prot == 0)
+      return FaultOutcome::bad_access;
+    // Another thread may have filled it meanwhile.
+    if (mmu::lookup_page(page) & mmu::pte::kPresent) return FaultOutcome::handled;
+    if (!vma->file) return fill_anonymous_locked(*vma, page) ? FaultOutcome::handled : FaultOutcome::bad_access;
+    snapshot = *vma;
+    snapshot.file->retain();
+  }
+  // The file's lock ranks above ours (a file being truncated unmaps its pages from shared
+  // mappings while holding its lock), so the file is read with ours released.
+  FaultOutcome outcome = fill_from_file(snapshot, page);
+  snapshot.file->release();
+  return outcome;
 }
 
 Result<> AddressSpace::populate(uintptr_t address, size_t length) {
   uintptr_t end = address + align_up(length, kPageSize);
-  MutexGuard guard(m_lock);
   for (uintptr_t page = align_down(address, kPageSize); page < end; page += kPageSize) {
-    Vma* vma = find_locked(page);
-    if (!vma) return error(Errno::enomem);
-    if (vma->prot == 0 || (mmu::lookup_page(page) & mmu::pte::kPresent)) continue;
-    TRY(fill_page_locked(*vma, page));
+    switch (handle_fault(page, false, false)) {
+      case FaultOutcome::handled: break;
+      case FaultOutcome::no_mapping: return error(Errno::enomem);
+      case FaultOutcome::bad_access: {
+        // PROT_NONE pages stay empty; anything else failed for want of memory.
+        MutexGuard guard(m_lock);
+        Vma* vma = find_locked(page);
+        if (vma && vma->prot != 0) return error(Errno::enomem);
+        break;
+      }
+      case FaultOutcome::file_error: break;  // past the end of the file: left to fault
+    }
   }
   return {};
 }
@@ -263,26 +350,166 @@ bool AddressSpace::check_access(uintptr_t address, size_t length, uint32_t wante
   if (length == 0) return true;
   if (!valid_range(address, length)) return false;
   uintptr_t end = address + length;
-  MutexGuard guard(m_lock);
-  for (uintptr_t at = address; at < end;) {
-    Vma* v = find_locked(at);
-    if (!v || (v->prot & wanted) != wanted) return false;
-    at = v->end;
+  bool file_backed = false;
+  {
+    MutexGuard guard(m_lock);
+    for (uintptr_t at = address; at < end;) {
+      Vma* v = find_locked(at);
+      if (!v || (v->prot & wanted) != wanted) return false;
+      file_backed |= v->file != nullptr;
+      at = v->end;
+    }
+  }
+  // The kernel is about to touch this memory, maybe while holding a file's lock: a fault on
+  // a file-backed page then would need a file's lock too (perhaps the same one), so those
+  // pages are filled now. (A thread that unmaps them meanwhile can still make it wait.)
+  if (file_backed && wanted) {
+    for (uintptr_t page = align_down(address, kPageSize); page < end; page += kPageSize) {
+      if (handle_fault(page, wanted & prot::kWrite, false) != FaultOutcome::handled) return false;
+    }
   }
   return true;
 }
 
-Result<> AddressSpace::resident_pages(uintptr_t address, size_t length, std::span<uint8_t> out) {
+Result<> AddressSpace::resident_pages(uintptr_t address, std::span<uint8_t> out) {
   if (address & 4095) return error(Errno::einval);
-  size_t pages = align_up(length, kPageSize) / kPageSize;
-  if (out.size() < pages) return error(Errno::efault);
+  if (!valid_range(address, out.size() * kPageSize)) return error(Errno::enomem);
   MutexGuard guard(m_lock);
-  for (size_t i = 0; i < pages; i++) {
+  for (size_t i = 0; i < out.size(); i++) {
     uintptr_t page = address + i * kPageSize;
-    if (!find_locked(page)) return error(Errno::enomem);
-    out[i] = (mmu::lookup_page(page) & mmu::pte::kPresent) ? 1 : 0;
+    Vma* vma = find_locked(page);
+    if (!vma) return error(Errno::enomem);
+    out[i] = (vma->file || (mmu::lookup_page(page) & mmu::pte::kPresent)) ? 1 : 0;
   }
   return {};
+}
+
+Result<uintptr_t> AddressSpace::remap(const Remap& request) {
+  uintptr_t old_begin = request.old_address;
+  size_t old_size = align_up(request.old_size, kPageSize);
+  size_t new_size = align_up(request.new_size, kPageSize);
+  if ((old_begin & 4095) || new_size == 0 || old_size == 0) return error(Errno::einval);
+  bool fixed = request.placement == Placement::fixed;
+  if (fixed) {
+    uintptr_t to = request.new_address;
+    if ((to & 4095) || !valid_range(to, new_size)) return error(Errno::einval);
+    if (to < old_begin + old_size && old_begin < to + new_size) return error(Errno::einval);
+  }
+  if (!valid_range(old_begin, old_size)) return error(Errno::efault);
+  MutexGuard guard(m_lock);
+  Vma* vma = find_locked(old_begin);
+  if (!vma || old_size > vma->end - old_begin) return error(Errno::efault);
+  if (new_size < old_size && !request.keep_old) {
+    // Shrinking: the tail goes first, whether or not the rest moves.
+    TRY(split_at_locked(old_begin + new_size));
+    TRY(split_at_locked(old_begin + old_size));
+    unmap_locked(old_begin + new_size, old_begin + old_size);
+    old_size = new_size;
+    if (!fixed) return old_begin;
+  }
+  if (!fixed && !request.keep_old) {
+    if (new_size == old_size) return old_begin;
+    // Grow in place when the mapping ends there and the space after it is free.
+    uintptr_t grow_end = old_begin + new_size;
+    if (old_begin + old_size == vma->end && valid_range(old_begin, new_size) &&
+        !overlaps_locked(vma->end, grow_end)) {
+      if (uintptr_t wb, we; window_part(vma->end, grow_end, wb, we)) TRY(m_placement.allocate_fixed(wb, we - wb));
+      vma->end = grow_end;
+      return old_begin;
+    }
+  }
+  if (!request.may_move) return error(Errno::enomem);
+  // Move: the page-table entries go to the new place, the data stays where it is.
+  uintptr_t to = TRY(reserve_locked(request.new_address, new_size, request.placement));
+  // A fixed placement's unmap or the splits may change the VMA: find it again.
+  bool split = split_at_locked(old_begin) && split_at_locked(old_begin + old_size);
+  vma = split ? find_locked(old_begin) : nullptr;
+  Vma* moved = vma ? new_vma(*vma) : nullptr;
+  if (!moved) {
+    unreserve_locked(to, to + new_size);
+    return error(Errno::enomem);
+  }
+  moved->begin = to;
+  moved->end = to + new_size;
+  if (auto entries = mmu::move_range(old_begin, old_begin + old_size, to); !entries) {
+    delete_vma(moved);
+    unreserve_locked(to, to + new_size);
+    return error(entries.error());
+  }
+  tlb::flush_range_everywhere(old_begin, old_begin + old_size);
+  if (moved->file) moved->file->retain();
+  // MREMAP_DONTUNMAP leaves the old range mapped, empty: it fills again on touch.
+  if (!request.keep_old) unmap_locked(old_begin, old_begin + old_size);
+  insert_locked(moved);
+  return to;
+}
+
+Result<> AddressSpace::set_locked(uintptr_t address, size_t length, bool locked, bool populate_now) {
+  uintptr_t begin = align_down(address, kPageSize);
+  if (length > kEnd) return error(Errno::enomem);
+  uintptr_t end = align_up(address + length, kPageSize);
+  if (begin == end) return {};
+  if (!valid_range(begin, end - begin)) return error(Errno::enomem);
+  {
+    MutexGuard guard(m_lock);
+    for (uintptr_t at = begin; at < end;) {
+      Vma* v = find_locked(at);
+      if (!v) return error(Errno::enomem);
+      at = v->end;
+    }
+    TRY(split_at_locked(begin));
+    TRY(split_at_locked(end));
+    for (Vma* v = find_locked(begin); v && v->begin < end; v = m_vmas.next(v)) v->locked = locked;
+  }
+  if (locked && populate_now) TRY(populate(begin, end - begin));
+  return {};
+}
+
+Result<> AddressSpace::set_all_locked(bool current, bool future, bool populate_now) {
+  uintptr_t next = 0;
+  {
+    MutexGuard guard(m_lock);
+    m_lock_future = future;
+    m_populate_future = future && populate_now;
+    if (current || !future) {
+      for (Vma* v = m_vmas.front(); v; v = m_vmas.next(v)) v->locked = current;
+    }
+  }
+  if (!current || !populate_now) return {};
+  // One mapping at a time, as the list may change while pages are filled.
+  for (;;) {
+    uintptr_t begin, end;
+    {
+      MutexGuard guard(m_lock);
+      Vma* v = m_vmas.front();
+      while (v && v->end <= next) v = m_vmas.next(v);
+      if (!v) return {};
+      begin = v->begin > next ? v->begin : next;
+      end = v->end;
+    }
+    TRY(populate(begin, end - begin));
+    next = end;
+  }
+}
+
+uint64_t AddressSpace::locked_bytes() {
+  MutexGuard guard(m_lock);
+  uint64_t total = 0;
+  for (Vma* v = m_vmas.front(); v; v = m_vmas.next(v)) {
+    if (v->locked) total += v->end - v->begin;
+  }
+  return total;
+}
+
+void AddressSpace::unmap_shared_file_pages(const void* file_identity, uint64_t offset) {
+  MutexGuard guard(m_lock);
+  for (Vma* v = m_vmas.front(); v; v = m_vmas.next(v)) {
+    if (!shows_file_pages(*v) || v->file->identity() != file_identity) continue;
+    uint64_t length = v->end - v->begin;
+    if (offset >= v->file_offset + length) continue;
+    uintptr_t from = offset > v->file_offset ? v->begin + align_up(offset - v->file_offset, kPageSize) : v->begin;
+    release_pages_locked(from, v->end);
+  }
 }
 
 void AddressSpace::set_break_base(uintptr_t base) {

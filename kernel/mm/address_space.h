@@ -13,6 +13,15 @@
 
 namespace nimbus {
 
+// Receives the frame a shared file mapping shows (MappedFile::share_page).
+class SharedPageMapper {
+ public:
+  virtual Result<> map(uint64_t phys) = 0;
+
+ protected:
+  ~SharedPageMapper() = default;
+};
+
 // What a file-backed mapping reads its pages from (the file layer implements it).
 class MappedFile {
  public:
@@ -22,6 +31,15 @@ class MappedFile {
   virtual Result<size_t> read_at(uint64_t offset, std::span<uint8_t> out) = 0;
   // The file's path for /proc/self/maps, or nullptr.
   virtual const char* path() const { return nullptr; }
+  // MAP_SHARED: hands the file's own frame for the page at `offset` to `mapper`, making the
+  // page if the file has none there yet. The file holds the page in place until `mapper`
+  // returns, and unmaps it from every shared mapping (unmap_shared_file_pages) before it
+  // ever drops it. Errno::enxio at or past the end of the file (the mapping's SIGBUS).
+  virtual Result<> share_page(uint64_t, SharedPageMapper&) { return error(Errno::enodev); }
+  // The object whose pages shared mappings show: every MappedFile of one file gives the same.
+  virtual const void* identity() const { return this; }
+  // Whether a shared mapping may be made writable (mprotect): the file was opened for writing.
+  virtual bool writable() const { return false; }
 
  protected:
   ~MappedFile() = default;
@@ -33,18 +51,23 @@ constexpr uint32_t kWrite = 2;
 constexpr uint32_t kExec = 4;
 }  // namespace prot
 
+// A file mapping without a limit: pages wholly past the end of the file are a SIGBUS.
+constexpr uint64_t kNoFileLimit = ~0ull;
+
 struct Vma {
   uintptr_t begin;
   uintptr_t end;
   uint32_t prot;
   bool shared;
+  bool locked;  // mlock: populated when mapped, and counted in VmLck
   MappedFile* file;  // nullptr: anonymous (zero-filled)
   uint64_t file_offset;  // of `begin`
-  uint64_t file_limit;   // file offset where the backing data ends (zeroes beyond: ELF bss)
+  uint64_t file_limit;   // file offset where the backing data ends (zeroes beyond: ELF bss), or kNoFileLimit
   ListNode node;
 };
 
-enum class FaultOutcome { handled, no_mapping, bad_access };
+// file_error: the file has no page there (past its end) or could not give it: SIGBUS.
+enum class FaultOutcome { handled, no_mapping, bad_access, file_error };
 
 class AddressSpace {
  public:
@@ -61,13 +84,39 @@ class AddressSpace {
   enum class Placement { anywhere, hint, fixed, fixed_noreplace };
   // mmap: `file` is retained for the mapping's lifetime.
   Result<uintptr_t> map(uintptr_t address, size_t length, uint32_t prot, Placement placement, bool shared,
-                        MappedFile* file, uint64_t file_offset, uint64_t file_limit = ~0ull);
+                        MappedFile* file, uint64_t file_offset, uint64_t file_limit = kNoFileLimit);
   Result<> unmap(uintptr_t address, size_t length);
   Result<> protect(uintptr_t address, size_t length, uint32_t prot);
-  // MADV_DONTNEED: frees the pages; the next touch sees zeroes (or the file again).
-  Result<> discard(uintptr_t address, size_t length);
+  // MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE: frees the pages; the next touch sees
+  // zeroes (or the file again). EINVAL for locked mappings (but with dontneed_locked), and for
+  // MADV_FREE of anything but private anonymous memory; ENOMEM if a page is unmapped.
+  enum class Discard { dontneed, dontneed_locked, free };
+  Result<> discard(uintptr_t address, size_t length, Discard kind);
   // Maps every page now (MAP_POPULATE, mlock).
   Result<> populate(uintptr_t address, size_t length);
+  // mremap: resizes the mapping at [old_address, +old_size) (inside one VMA), in place when
+  // the space after it is free, else (with `may_move`) by moving its page-table entries to
+  // a new place (`new_address` with Placement::fixed). `keep_old` (MREMAP_DONTUNMAP) leaves
+  // the old range mapped but empty. Returns the new address.
+  struct Remap {
+    uintptr_t old_address;
+    size_t old_size;
+    size_t new_size;
+    bool may_move;
+    bool keep_old;
+    Placement placement;  // anywhere or fixed
+    uintptr_t new_address;
+  };
+  Result<uintptr_t> remap(const Remap& request);
+  // mlock/munlock: marks the range (populated first when `populate`); ENOMEM if any page of
+  // it is unmapped. Memory is never swapped, so a locked page is simply a present one.
+  Result<> set_locked(uintptr_t address, size_t length, bool locked, bool populate);
+  // mlockall/munlockall: every current mapping, and (`future`) the ones to come.
+  Result<> set_all_locked(bool current, bool future, bool populate);
+  uint64_t locked_bytes();
+  // A file is dropping its pages from `offset` on (truncate): unmaps them from every shared
+  // mapping of `file_identity` (MappedFile::identity); touching them then is a SIGBUS.
+  void unmap_shared_file_pages(const void* file_identity, uint64_t offset);
   // brk: the program break grows from `base` (the end of the loaded image).
   void set_break_base(uintptr_t base);
   uintptr_t set_break(uintptr_t requested);
@@ -77,10 +126,13 @@ class AddressSpace {
   }
 
   FaultOutcome handle_fault(uintptr_t address, bool write, bool execute);
-  // Whether [address, address+length) lies in mappings allowing `prot`.
+  // Whether [address, address+length) lies in mappings allowing `prot` (0: just mapped).
+  // With a `prot`, file-backed pages of the range are filled now: the kernel may touch them
+  // while holding a file's lock, and filling them then would need a file's lock too.
   bool check_access(uintptr_t address, size_t length, uint32_t prot);
-  // Whether any page of the range is mapped right now (mincore).
-  Result<> resident_pages(uintptr_t address, size_t length, std::span<uint8_t> out);
+  // mincore: for each page from `address` (page-aligned), whether it is in memory: mapped
+  // now, or file-backed (a file's data always is, here). ENOMEM if a page is unmapped.
+  Result<> resident_pages(uintptr_t address, std::span<uint8_t> out);
 
   // For /proc/self/maps: calls visit(vma) for each mapping in address order.
   template <typename F>
@@ -93,15 +145,27 @@ class AddressSpace {
  private:
   explicit AddressSpace(VirtualRangeAllocator&& placement) : m_placement(static_cast<VirtualRangeAllocator&&>(placement)) {}
   Vma* find_locked(uintptr_t address);
+  // Finds room for [address, +length) as `placement` asks (unmapping what a fixed placement
+  // covers) and reserves it in the mmap window.
+  Result<uintptr_t> reserve_locked(uintptr_t address, size_t length, Placement placement);
+  void unreserve_locked(uintptr_t begin, uintptr_t end);
   // Splits so that a VMA boundary falls at `address` (if a VMA spans it).
   Result<> split_at_locked(uintptr_t address);
-  // Removes the mappings in [begin, end), returning the freed frames to `frames` of up
-  // to `capacity`; the caller flushes TLBs and then frees them.
+  // Removes the mappings in [begin, end) (VMA boundaries must fall at both ends).
   void unmap_locked(uintptr_t begin, uintptr_t end);
-  Result<> fill_page_locked(Vma& vma, uintptr_t page);
+  // Fills a page of anonymous memory.
+  Result<> fill_anonymous_locked(Vma& vma, uintptr_t page);
+  // Fills a page of a file mapping. Called without m_lock: the file's lock comes first.
+  FaultOutcome fill_from_file(const Vma& snapshot, uintptr_t page);
+  // Maps `phys` at `page` if `snapshot` still describes the mapping there and the page is
+  // still absent; false otherwise (the caller then keeps the frame), ENOMEM without a page
+  // table.
+  Result<bool> map_if_unchanged_locked(const Vma& snapshot, uintptr_t page, uint64_t phys);
   bool overlaps_locked(uintptr_t begin, uintptr_t end);
   void insert_locked(Vma* vma);
-  void release_pages(uintptr_t begin, uintptr_t end);
+  // Unmaps the pages of [begin, end), shooting down TLBs: anonymous and private frames are
+  // freed, a shared file mapping's frames stay the file's.
+  void release_pages_locked(uintptr_t begin, uintptr_t end);
 
   Mutex m_lock;  // guards everything below
   IntrusiveList<Vma, &Vma::node> m_vmas;  // sorted by address, non-overlapping
@@ -109,6 +173,8 @@ class AddressSpace {
   uintptr_t m_break_base = 0;
   uintptr_t m_break = 0;
   uint64_t m_resident_pages = 0;
+  bool m_lock_future = false;  // mlockall(MCL_FUTURE)
+  bool m_populate_future = false;
 };
 
 }  // namespace nimbus

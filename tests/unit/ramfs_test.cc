@@ -155,6 +155,61 @@ TEST_F(RamFsTest, TruncatingBorrowedBytesHidesThemForGood) {
   EXPECT_EQ(fs.set_backing(*root, {}).error(), Errno::einval);
 }
 
+// What a shared memory mapping would do with a file's page: remember it, write through it.
+class PageRecorder final : public SharedPageUser {
+ public:
+  Result<> use(std::byte* page) override {
+    pages.push_back(page);
+    return {};
+  }
+  std::vector<std::byte*> pages;
+};
+
+struct UnmapCall {
+  const Vnode* file;
+  uint64_t first;
+};
+std::vector<UnmapCall> g_unmap_calls;
+
+TEST_F(RamFsTest, SharedPagesAreTheFilesOwnAndAreUnmappedBeforeTruncateDropsThem) {
+  g_unmap_calls.clear();
+  set_shared_page_unmapper([](const Vnode& file, uint64_t first) { g_unmap_calls.push_back({&file, first}); });
+  std::string backing(2 * kPageSize + 10, 'b');
+  RefPtr<Vnode> file = make_file("f");
+  ASSERT_TRUE(fs.set_backing(*file, bytes_of(backing)));
+  ASSERT_TRUE(file->can_share_pages());
+  EXPECT_FALSE(root->can_share_pages());
+
+  // Truncating a file never shared asks nothing of the mappings.
+  ASSERT_TRUE(file->truncate(2 * kPageSize + 5));
+  EXPECT_TRUE(g_unmap_calls.empty());
+
+  // A borrowed page is copied first, then handed out; stores through it are the file's data.
+  PageRecorder recorder;
+  ASSERT_TRUE(file->with_shared_page(2, recorder));
+  ASSERT_TRUE(file->with_shared_page(2, recorder));
+  ASSERT_EQ(recorder.pages.size(), 2u);
+  EXPECT_EQ(recorder.pages[0], recorder.pages[1]);
+  EXPECT_EQ(static_cast<char>(recorder.pages[0][4]), 'b');
+  recorder.pages[0][0] = std::byte{'S'};
+  EXPECT_EQ(read_string(*file, 2 * kPageSize, 10), "Sbbbb");
+  EXPECT_EQ(backing, std::string(2 * kPageSize + 10, 'b'));
+  write_string(*file, 2 * kPageSize + 1, "W");
+  EXPECT_EQ(static_cast<char>(recorder.pages[0][1]), 'W');
+  EXPECT_EQ(file->with_shared_page(3, recorder).error(), Errno::enxio);
+  EXPECT_EQ(root->with_shared_page(0, recorder).error(), Errno::enodev);
+
+  // Shrinking unmaps the pages it drops (from the first whole one) before freeing them.
+  ASSERT_TRUE(file->truncate(kPageSize + 1));
+  ASSERT_EQ(g_unmap_calls.size(), 1u);
+  EXPECT_EQ(g_unmap_calls[0].file, file.get());
+  EXPECT_EQ(g_unmap_calls[0].first, 2u);
+  EXPECT_EQ(file->with_shared_page(2, recorder).error(), Errno::enxio);
+  ASSERT_TRUE(file->truncate(4 * kPageSize));  // growing drops nothing
+  EXPECT_EQ(g_unmap_calls.size(), 1u);
+  set_shared_page_unmapper(nullptr);
+}
+
 TEST_F(RamFsTest, UnlinkedFilesKeepTheirDataWhileReferenced) {
   RefPtr<Vnode> file = make_file("f", "still here");
   ASSERT_TRUE(root->unlink("f"));

@@ -56,6 +56,7 @@ TEST_P(Differential, OutputMatchesTheHost) {
 INSTANTIATE_TEST_SUITE_P(Apps, Differential,
                          testing::Values("hello-static", "hello-dynamic", "files-static",
                                          "files-dynamic", "memory-static", "memory-dynamic",
+                                         "shared_mapping-static", "shared_mapping-dynamic",
                                          "threads-static", "threads-dynamic", "signals-static",
                                          "signals-dynamic", "events-static", "events-dynamic",
                                          "process-static", "process-dynamic"),

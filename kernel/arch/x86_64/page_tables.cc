@@ -234,6 +234,21 @@ size_t protect_range(uintptr_t begin, uintptr_t end, uint64_t flags) {
   return count;
 }
 
+Result<> move_range(uintptr_t begin, uintptr_t end, uintptr_t to) {
+  SpinlockGuard guard(g_lock);
+  // Every page table the move needs first, so that it cannot stop half-way.
+  bool tables = true;
+  for_each_entry_locked(begin, end, [&](uintptr_t va, uint64_t&) {
+    if (tables && !walk_create(to + (va - begin), 0)) tables = false;
+  });
+  if (!tables) return error(Errno::enomem);
+  for_each_entry_locked(begin, end, [&](uintptr_t va, uint64_t& entry) {
+    *walk_existing(to + (va - begin)) = entry;
+    entry = 0;
+  });
+  return {};
+}
+
 uint64_t lookup_page(uintptr_t virt) {
   SpinlockGuard guard(g_lock);
   uint64_t* entry = walk_existing(virt);

@@ -57,6 +57,10 @@ bool protect_page(uintptr_t virt, uint64_t flags);
 size_t detach_range(uintptr_t begin, uintptr_t end);
 void release_detached_range(uintptr_t begin, uintptr_t end, void (*free_frame)(uint64_t phys));
 size_t protect_range(uintptr_t begin, uintptr_t end, uint64_t flags);
+// mremap: moves the entries of [begin, end) to the same offsets from `to` (a range with no
+// entries, not overlapping), frames and permissions unchanged; ENOMEM, with nothing moved,
+// when a page table cannot be had. The caller flushes TLBs for [begin, end).
+Result<> move_range(uintptr_t begin, uintptr_t end, uintptr_t to);
 
 // Page-table flags for an application page with these permissions.
 uint64_t application_flags(bool writable, bool executable);

@@ -57,6 +57,11 @@ void flush_range_everywhere(uintptr_t begin, uintptr_t end) {
   while (g_pending.load(std::memory_order_acquire) != 0) x86::pause();
 }
 
+void barrier_everywhere() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  flush_range_everywhere(0, 0);
+}
+
 void on_shootdown_ipi() {
   flush_local(g_begin.load(std::memory_order_relaxed), g_end.load(std::memory_order_relaxed));
   g_pending.fetch_sub(1, std::memory_order_acq_rel);

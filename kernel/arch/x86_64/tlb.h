@@ -8,6 +8,10 @@ namespace nimbus::tlb {
 // Flushes [begin, end) on this CPU and every other online CPU, and returns once all have.
 // Call with interrupts enabled and no spinlock held (other CPUs must be able to answer).
 void flush_range_everywhere(uintptr_t begin, uintptr_t end);
+// membarrier: makes every other online CPU take an interrupt (which orders its memory
+// accesses and serializes its instruction stream) and returns once all have, after a full
+// fence here. The shootdown IPI with nothing to flush.
+void barrier_everywhere();
 // The IPI handler.
 void on_shootdown_ipi();
 
