@@ -42,9 +42,6 @@ struct LinuxThread {
   uint64_t alternate_stack = 0;
   uint64_t alternate_stack_size = 0;
   bool alternate_stack_disabled = true;
-  // sched_setaffinity's mask, reported back but not enforced (see syscalls_sched.cc).
-  uint64_t affinity[4] = {};
-  bool has_affinity = false;
   char name[16] = {};  // prctl(PR_SET_NAME); empty: the program's name
   int parent_death_signal = 0;
   ListNode node;  // in the process's thread list

@@ -92,10 +92,6 @@ Result<long> sys_exit_group(int status) { exit_process(status & 0xff); }
 Result<long> sys_getpid() { return kPid; }
 Result<long> sys_gettid() { return current_linux_thread().tid; }
 Result<long> sys_getppid() { return 0; }
-Result<long> sys_getuid() { return 0; }
-Result<long> sys_geteuid() { return 0; }
-Result<long> sys_getgid() { return 0; }
-Result<long> sys_getegid() { return 0; }
 
 Result<long> sys_arch_prctl(int code, uint64_t address) {
   switch (code) {
@@ -163,6 +159,30 @@ Result<long> sys_prlimit64(int pid, int resource, const void* new_limit, void* o
 }
 
 Result<long> sys_getrlimit(int resource, void* limit) { return sys_prlimit64(0, resource, nullptr, limit); }
+Result<long> sys_setrlimit(int resource, const void* limit) { return sys_prlimit64(0, resource, limit, nullptr); }
+
+Result<long> sys_get_robust_list(int tid, uint64_t* head, size_t* length) {
+  struct Found {
+    uint64_t head, length;
+  } found{};
+  if (tid == 0) {
+    found = {current_linux_thread().robust_list, current_linux_thread().robust_list_length};
+  } else if (!with_thread(static_cast<uint32_t>(tid),
+                          [](LinuxThread& t, void* out) { *static_cast<Found*>(out) = {t.robust_list, t.robust_list_length}; },
+                          &found)) {
+    return error(Errno::esrch);
+  }
+  TRY(user::write(head, found.head));
+  TRY(user::write(length, static_cast<size_t>(found.length ? found.length : 24)));
+  return 0;
+}
+
+Result<long> sys_getcpu(uint32_t* cpu, uint32_t* node, void*) {
+  uint32_t index = this_cpu().index;  // may be stale by the time the caller looks, as on Linux
+  if (cpu) TRY(user::write(cpu, index));
+  if (node) TRY(user::write(node, uint32_t{0}));
+  return 0;
+}
 
 Result<long> sys_sched_yield() {
   scheduler::yield();

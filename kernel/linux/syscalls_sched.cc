@@ -1,7 +1,8 @@
-// Scheduling settings: CPU affinity, policies and priorities, and nice values. Nimbus has
-// one policy (round robin with a 4 ms slice on per-CPU queues), so settings are checked
-// and remembered as Linux would report them, and affinity is kept per thread, but neither
-// changes where or when a thread runs.
+// Scheduling settings: CPU affinity, policies and priorities, and nice values. Affinity is
+// the scheduler's own (threads run only where their mask allows). Nimbus has one policy
+// (round robin with a 4 ms slice on per-CPU queues), so policies, priorities and nice
+// values are checked and remembered as Linux would report them, but do not change when a
+// thread runs.
 #include <cstring>
 
 #include "kernel/linux/process.h"
@@ -17,8 +18,7 @@ namespace {
 constexpr int kSchedOther = 0, kSchedFifo = 1, kSchedRr = 2, kSchedBatch = 3, kSchedIdle = 5, kSchedDeadline = 6;
 constexpr int kSchedResetOnFork = 0x40000000;
 constexpr int kPrioProcess = 0, kPrioPgrp = 1, kPrioUser = 2;
-constexpr size_t kMaskWords = cpus::kMax / 64;
-static_assert(sizeof(LinuxThread::affinity) == kMaskWords * 8);
+static_assert(CpuMask::kBits == cpus::kMax);
 
 Spinlock g_settings_lock;  // guards the two below
 int g_policy = kSchedOther;
@@ -36,10 +36,12 @@ Result<LinuxThread*> thread_for(int pid) {
   return found;
 }
 
-void online_cpus(uint64_t* words) {
-  memset(words, 0, kMaskWords * 8);
+// The online CPUs among `wanted`.
+CpuMask online_among(const CpuMask& wanted) {
+  CpuMask mask;
   for (size_t i = 0; i < cpus::count(); i++)
-    if (cpus::get(i).online.load()) words[i / 64] |= 1ull << (i % 64);
+    if (wanted.has(i) && cpus::get(i).online.load()) mask.add(i);
+  return mask;
 }
 
 int priority_max(int policy) { return policy == kSchedFifo || policy == kSchedRr ? 99 : 0; }
@@ -55,25 +57,18 @@ Result<long> sys_sched_getaffinity(int pid, size_t size, void* mask) {
   LinuxThread* thread = TRY(thread_for(pid));
   size_t bytes = (cpus::count() + 63) / 64 * 8;
   if (size < bytes || (size & 7)) return error(Errno::einval);
-  uint64_t words[kMaskWords];
-  online_cpus(words);
-  if (thread->has_affinity)
-    for (size_t i = 0; i < kMaskWords; i++) words[i] &= thread->affinity[i];
-  TRY(user::copy_to(mask, words, bytes));
+  CpuMask allowed = online_among(thread->thread->allowed_cpus);
+  TRY(user::copy_to(mask, allowed.words(), bytes));
   return static_cast<long>(bytes);
 }
 
 Result<long> sys_sched_setaffinity(int pid, size_t size, const void* mask) {
   LinuxThread* thread = TRY(thread_for(pid));
-  uint64_t wanted[kMaskWords] = {};
-  TRY(user::copy_from(wanted, mask, size < sizeof(wanted) ? size : sizeof(wanted)));
-  uint64_t online[kMaskWords];
-  online_cpus(online);
-  bool any = false;
-  for (size_t i = 0; i < kMaskWords; i++) any |= (wanted[i] & online[i]) != 0;
-  if (!any) return error(Errno::einval);
-  memcpy(thread->affinity, wanted, sizeof(wanted));
-  thread->has_affinity = true;
+  CpuMask wanted;
+  TRY(user::copy_from(wanted.words(), mask, size < CpuMask::kWords * 8 ? size : CpuMask::kWords * 8));
+  CpuMask allowed = online_among(wanted);
+  if (allowed.first_below(CpuMask::kBits) == CpuMask::kBits) return error(Errno::einval);
+  scheduler::set_affinity(thread->thread, allowed);
   return 0;
 }
 

@@ -103,7 +103,8 @@ Result<long> create_thread(uint64_t flags, uint64_t stack, int* parent_tid, int*
   if (flags & kCloneChildSettid) TRY(user::write(child_tid, static_cast<int>(tid)));
 
   g_live_threads.fetch_add(1);
-  auto thread = Thread::try_create("app", start_child, start);
+  // A new thread inherits its creator's CPU affinity, as on Linux.
+  auto thread = Thread::try_create("app", start_child, start, current_thread()->allowed_cpus);
   if (!thread) {
     g_live_threads.fetch_sub(1);
     heap::free(linux_thread);

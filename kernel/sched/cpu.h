@@ -24,6 +24,9 @@ struct Cpu {
   Thread* idle = nullptr;
   // The thread that ran before `current`, for finish_switch() on the other side.
   Thread* previous = nullptr;
+  // A thread that switched out here but may no longer run here (its affinity changed):
+  // finish_switch() wakes it on a CPU it may use once its context is saved.
+  Thread* migrating = nullptr;
 
   // Lock order: run_queue_lock before timer_lock; never two CPUs' run queue locks except
   // through try_lock (work stealing).

@@ -20,12 +20,12 @@ class RunQueue {
   bool empty() const { return m_queue.empty(); }
   size_t size() const { return m_queue.size(); }
 
-  // The thread another CPU may take: the one that waited least (at the back, coldest in
-  // this CPU's turn order), never `running` (still on this CPU's stack) nor one pinned
-  // to this CPU (T::is_pinned()).
-  T* steal_candidate(const T* running) const {
+  // The thread CPU `thief` may take: the one that waited least (at the back, coldest in
+  // this CPU's turn order), never `running` (still on this CPU's stack) nor one that may
+  // not run on the thief (T::may_run_on()).
+  T* steal_candidate(const T* running, size_t thief) const {
     for (T* t = m_queue.back(); t; t = m_queue.prev(t)) {
-      if (t != running && !t->is_pinned()) return t;
+      if (t != running && t->may_run_on(thief)) return t;
     }
     return nullptr;
   }

@@ -61,7 +61,7 @@ Thread* steal(Cpu& self) {
     }
   }
   if (!victim || !victim->run_queue_lock.try_lock_raw()) return nullptr;
-  Thread* thread = victim->run_queue.steal_candidate(victim->current);
+  Thread* thread = victim->run_queue.steal_candidate(victim->current, self.index);
   if (thread) {
     victim->run_queue.remove(thread);
     thread->cpu = &self;
@@ -78,7 +78,14 @@ void schedule() {
   Thread* prev = cpu.current;
   if (prev->state == ThreadState::running) {
     prev->state = ThreadState::runnable;
-    if (prev->kind != ThreadKind::idle) cpu.run_queue.enqueue(prev);
+    if (prev->kind != ThreadKind::idle) {
+      if (prev->may_run_on(cpu.index)) {
+        cpu.run_queue.enqueue(prev);
+      } else {
+        prev->state = ThreadState::blocked;
+        cpu.migrating = prev;
+      }
+    }
   }
   Thread* next = cpu.run_queue.dequeue();
   if (!next) next = steal(cpu);
@@ -127,6 +134,10 @@ void finish_switch() {
   Thread* prev = cpu.previous;
   cpu.run_queue_lock.unlock_raw();
   program_timer(cpu);
+  if (Thread* moving = cpu.migrating) {
+    cpu.migrating = nullptr;
+    wake(moving);  // placed on a CPU it may use
+  }
   if (prev && prev->state == ThreadState::dead) {
     cpu.previous = nullptr;
     prev->finish_exit();
@@ -169,10 +180,11 @@ void start(Thread* thread) {
   for (size_t i = 0; i < count; i++) {
     Cpu& c = cpus::get(i);
     loads[i] = CpuLoad{c.run_queue.size(), !is_idle(c)};
-    if (!c.online.load(std::memory_order_acquire)) loads[i] = CpuLoad{~size_t{0} / 2, true};
+    if (!c.online.load(std::memory_order_acquire) || !thread->may_run_on(i)) loads[i] = CpuLoad{~size_t{0} / 2, true};
   }
   bool interrupts = x86::save_and_disable_interrupts();
-  size_t target = least_loaded_cpu(std::span<const CpuLoad>(loads, count), this_cpu().index);
+  size_t preferred = thread->may_run_on(this_cpu().index) ? this_cpu().index : thread->allowed_cpus.first_below(count);
+  size_t target = least_loaded_cpu(std::span<const CpuLoad>(loads, count), preferred);
   x86::restore_interrupts(interrupts);
   start_on(thread, cpus::get(target));
 }
@@ -183,11 +195,26 @@ void start_on(Thread* thread, Cpu& cpu) {
   wake(thread);
 }
 
+// A CPU `thread` may use: its last one if allowed (warm caches), else the first allowed.
+Cpu* allowed_cpu_for(Thread* thread, Cpu* last) {
+  if (thread->may_run_on(last->index)) return last;
+  size_t index = thread->allowed_cpus.first_below(cpus::count());
+  return index < cpus::count() ? &cpus::get(index) : last;
+}
+
 void wake(Thread* thread) {
   bool interrupts = x86::save_and_disable_interrupts();
   Cpu& self = this_cpu();
   for (;;) {
     Cpu* target = __atomic_load_n(&thread->cpu, __ATOMIC_ACQUIRE);
+    if (Cpu* allowed = allowed_cpu_for(thread, target); allowed != target) {
+      // Only a blocked thread moves here: a queued or running one is not woken again.
+      target->run_queue_lock.lock_raw();
+      bool moved = thread->cpu == target && thread->state == ThreadState::blocked;
+      if (moved) __atomic_store_n(&thread->cpu, allowed, __ATOMIC_RELEASE);
+      target->run_queue_lock.unlock_raw();
+      if (moved) continue;
+    }
     target->run_queue_lock.lock_raw();
     if (thread->cpu != target) {  // stolen meanwhile: follow it
       target->run_queue_lock.unlock_raw();
@@ -212,6 +239,34 @@ void wake(Thread* thread) {
     if (!target_idle && queued > 0) kick_idle_cpu(*target);
     break;
   }
+  x86::restore_interrupts(interrupts);
+}
+
+void set_affinity(Thread* thread, const CpuMask& allowed) {
+  bool interrupts = x86::save_and_disable_interrupts();
+  for (;;) {
+    Cpu* cpu = __atomic_load_n(&thread->cpu, __ATOMIC_ACQUIRE);
+    cpu->run_queue_lock.lock_raw();
+    if (thread->cpu != cpu) {  // stolen meanwhile
+      cpu->run_queue_lock.unlock_raw();
+      continue;
+    }
+    // Written under the run queue lock that stealing takes, so no CPU takes the thread
+    // against the new mask.
+    thread->allowed_cpus = allowed;
+    // (A queued thread that is still this CPU's current, on its way out, stays: it moves
+    // when it next switches out.)
+    bool requeue = thread->state == ThreadState::runnable && !allowed.has(cpu->index) && cpu->current != thread;
+    if (requeue) {
+      cpu->run_queue.remove(thread);
+      thread->state = ThreadState::blocked;
+    }
+    cpu->run_queue_lock.unlock_raw();
+    if (requeue) wake(thread);  // onto a CPU it may use
+    break;
+  }
+  // schedule() hands the caller to a CPU it may use once its context is saved.
+  if (thread == current_thread() && !allowed.has(this_cpu().index)) schedule();
   x86::restore_interrupts(interrupts);
 }
 

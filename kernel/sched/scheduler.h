@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernel/lib/result.h"
+#include "kernel/sched/cpu_mask.h"
 
 namespace nimbus {
 
@@ -34,6 +35,10 @@ void start_on(Thread* thread, Cpu& cpu);
 // Makes a blocked thread runnable (no effect otherwise). Safe from interrupt handlers.
 void wake(Thread* thread);
 void yield();
+// Restricts where `thread` runs (at least one online CPU of `allowed`; the caller checks). The
+// calling thread moves at once if it may no longer run here; a thread waiting in a run queue
+// moves now; one running elsewhere moves when it next leaves its CPU.
+void set_affinity(Thread* thread, const CpuMask& allowed);
 // Gives up the CPU; the current thread's state must already be blocked or dead, set
 // under `held`, which is released here without re-enabling interrupts. Interrupts must
 // be disabled; they stay disabled on return.

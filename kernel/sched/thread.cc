@@ -69,8 +69,9 @@ Result<Thread*> Thread::try_create_with_stacks(const char* name, Entry entry, vo
   return thread;
 }
 
-Result<Thread*> Thread::try_create(const char* name, Entry entry, void* argument) {
+Result<Thread*> Thread::try_create(const char* name, Entry entry, void* argument, const CpuMask& allowed) {
   Thread* thread = TRY(try_create_with_stacks(name, entry, argument));
+  thread->allowed_cpus = allowed;
   scheduler::start(thread);
   return thread;
 }
@@ -78,7 +79,7 @@ Result<Thread*> Thread::try_create(const char* name, Entry entry, void* argument
 Result<Thread*> Thread::try_create_pinned(const char* name, Entry entry, void* argument, uint32_t cpu_index) {
   if (cpu_index >= cpus::count() || !cpus::get(cpu_index).online.load()) return error(Errno::einval);
   Thread* thread = TRY(try_create_with_stacks(name, entry, argument));
-  thread->m_pinned = true;
+  thread->allowed_cpus = CpuMask::only(cpu_index);
   scheduler::start_on(thread, cpus::get(cpu_index));
   return thread;
 }
@@ -90,7 +91,7 @@ Result<Thread*> Thread::try_create_idle(uint32_t cpu_index) {
   format_to(name, sizeof(name), "idle%u", cpu_index);
   Thread* thread = TRY(try_create_with_stacks(name, idle_loop, nullptr));
   thread->kind = ThreadKind::idle;
-  thread->m_pinned = true;
+  thread->allowed_cpus = CpuMask::only(cpu_index);
   return thread;
 }
 

@@ -7,6 +7,7 @@
 #include "kernel/lib/intrusive_list.h"
 #include "kernel/lib/result.h"
 #include "kernel/mm/kernel_stacks.h"
+#include "kernel/sched/cpu_mask.h"
 #include "kernel/sched/timer_queue.h"
 #include "kernel/sync/wait_queue.h"
 
@@ -26,8 +27,9 @@ class Thread {
   using Entry = void (*)(void*);
 
   // Creates a thread that starts running `entry(argument)` at once, on the least-loaded
-  // CPU (later moved by work stealing). Join or detach it.
-  static Result<Thread*> try_create(const char* name, Entry entry, void* argument);
+  // CPU of `allowed` (later moved by work stealing, within `allowed`). Join or detach it.
+  static Result<Thread*> try_create(const char* name, Entry entry, void* argument,
+                                    const CpuMask& allowed = CpuMask::all());
   // As try_create(), but the thread runs only on CPU `cpu_index`.
   static Result<Thread*> try_create_pinned(const char* name, Entry entry, void* argument, uint32_t cpu_index);
   // Waits for the thread to end and frees it.
@@ -41,7 +43,7 @@ class Thread {
   void interrupt();
   // CPU time used so far, the current turn included when it is running.
   uint64_t cpu_time() const;
-  bool is_pinned() const { return m_pinned; }
+  bool may_run_on(size_t cpu_index) const { return allowed_cpus.has(cpu_index); }
   const char* name() const { return m_name; }
 
   // --- used by the scheduler ---
@@ -49,6 +51,9 @@ class Thread {
   Cpu* cpu = nullptr;
   ThreadState state = ThreadState::runnable;
   ThreadKind kind = ThreadKind::normal;
+  // Where the thread may run (sched_setaffinity; one CPU for pinned and idle threads).
+  // Changed through scheduler::set_affinity.
+  CpuMask allowed_cpus = CpuMask::all();
   ListNode run_node;  // in a run queue
   Timer sleep_timer;
   bool timed_out = false;
@@ -85,7 +90,6 @@ class Thread {
   Spinlock m_exit_lock;  // guards m_exited, m_detached, m_joiners
   bool m_exited = false;
   bool m_detached = false;
-  bool m_pinned = false;
   WaitQueue m_joiners;
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/times.h>
 #include <time.h>
@@ -26,6 +27,13 @@ static void* sleeper(void* arg) {
   struct timespec t = {0, 50000000};
   nanosleep(&t, NULL);
   g_sleeper_cpu = ns(CLOCK_THREAD_CPUTIME_ID);
+  return NULL;
+}
+
+static int g_child_cpu = -1;
+static void* report_cpu(void* arg) {
+  (void)arg;
+  g_child_cpu = sched_getcpu();
   return NULL;
 }
 
@@ -56,6 +64,22 @@ int main(void) {
   CPU_ZERO(&set);
   sched_getaffinity(0, sizeof set, &set);
   printf("affinity now: %d CPU(s), CPU 0 %d\n", CPU_COUNT(&set), CPU_ISSET(0, &set) != 0);
+  printf("runs on CPU 0 once pinned there: %d\n", sched_getcpu() == 0);
+  /* Moving to the last CPU moves the caller at once, and a new thread inherits the mask. */
+  int last = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+  CPU_ZERO(&set);
+  CPU_SET(last, &set);
+  sched_setaffinity(0, sizeof set, &set);
+  int moved = 1;
+  for (int i = 0; i < 1000; i++) moved &= sched_getcpu() == last;
+  printf("stays on the last CPU once pinned there: %d\n", moved);
+  pthread_t pinned;
+  pthread_create(&pinned, NULL, report_cpu, NULL);
+  pthread_join(pinned, NULL);
+  printf("a new thread runs there too: %d\n", g_child_cpu == last);
+  CPU_ZERO(&set);
+  for (int i = 0; i <= last; i++) CPU_SET(i, &set);
+  sched_setaffinity(0, sizeof set, &set);
   CPU_ZERO(&set);
   CPU_SET(1000, &set);
   printf("affinity to no online CPU: %s\n", sched_setaffinity(0, sizeof set, &set) < 0 && errno == EINVAL ? "EINVAL" : "?");
@@ -107,5 +131,25 @@ int main(void) {
   sysinfo(&info);
   printf("sysinfo: RAM known %d, free within total %d, unit %d, processes counted %d\n", info.totalram > 0,
          info.freeram <= info.totalram, info.mem_unit >= 1, info.procs >= 1);
+  /* Identity and small queries, as relations that hold for any user running the test. */
+  uid_t ruid, euid, suid;
+  getresuid(&ruid, &euid, &suid);
+  printf("getresuid agrees with getuid/geteuid: %d\n", ruid == getuid() && euid == geteuid());
+  printf("setuid to the own uid: %d, setgid to the own gid: %d\n", setuid(getuid()), setgid(getgid()));
+  printf("getgroups count: %d\n", getgroups(0, NULL) >= 0);
+  struct rlimit limit;
+  getrlimit(RLIMIT_NOFILE, &limit);
+  struct rlimit lowered = {limit.rlim_cur > 64 ? 64 : limit.rlim_cur, limit.rlim_max};
+  struct rlimit back;
+  printf("setrlimit round trip: %d\n",
+         setrlimit(RLIMIT_NOFILE, &lowered) == 0 && getrlimit(RLIMIT_NOFILE, &back) == 0 && back.rlim_cur == lowered.rlim_cur);
+  setrlimit(RLIMIT_NOFILE, &limit);
+  void* head = NULL;
+  size_t head_length = 0;
+  long got = syscall(SYS_get_robust_list, 0, &head, &head_length);
+  printf("get_robust_list: %ld, length %zu, head set: %d\n", got, head_length, head != NULL);
+  unsigned cpu = 99, node = 99;
+  got = syscall(SYS_getcpu, &cpu, &node, NULL);
+  printf("getcpu system call: %ld, node %u, agrees: %d\n", got, node, (int)cpu == sched_getcpu());
   return 0;
 }

@@ -1,4 +1,5 @@
 // Unit tests for the run queue and the placement/stealing choices.
+#include "kernel/sched/cpu_mask.h"
 #include "kernel/sched/run_queue.h"
 
 #include <gtest/gtest.h>
@@ -11,9 +12,9 @@ namespace {
 struct FakeThread {
   explicit FakeThread(int thread_id = 0) : id(thread_id) {}
   int id;
-  bool pinned = false;
+  CpuMask allowed = CpuMask::all();
   ListNode node;
-  bool is_pinned() const { return pinned; }
+  bool may_run_on(size_t cpu) const { return allowed.has(cpu); }
 };
 
 using Queue = RunQueue<FakeThread, &FakeThread::node>;
@@ -42,18 +43,33 @@ TEST(RunQueue, RequeuedThreadGoesToTheBack) {
   EXPECT_EQ(queue.dequeue(), &a);
 }
 
-TEST(RunQueue, StealTakesTheNewestAndSkipsRunningAndPinned) {
+TEST(RunQueue, StealTakesTheNewestAndSkipsRunningAndThreadsNotAllowedOnTheThief) {
   FakeThread a(1), b(2), c(3);
-  c.pinned = true;
+  c.allowed = CpuMask::only(0);  // pinned to the victim, CPU 0
   Queue queue;
   queue.enqueue(&a);
   queue.enqueue(&b);
   queue.enqueue(&c);
-  EXPECT_EQ(queue.steal_candidate(nullptr), &b);
-  EXPECT_EQ(queue.steal_candidate(&b), &a);
+  EXPECT_EQ(queue.steal_candidate(nullptr, 1), &b);
+  EXPECT_EQ(queue.steal_candidate(&b, 1), &a);
   queue.remove(&a);
-  EXPECT_EQ(queue.steal_candidate(&b), nullptr);
+  EXPECT_EQ(queue.steal_candidate(&b, 1), nullptr);
   EXPECT_EQ(queue.size(), 2u);
+  c.allowed.add(1);  // its affinity now includes the thief
+  EXPECT_EQ(queue.steal_candidate(&b, 1), &c);
+}
+
+TEST(CpuMask, AddHasAndFirst) {
+  CpuMask mask;
+  EXPECT_EQ(mask.first_below(4), 4u);
+  mask.add(200);
+  mask.add(3);
+  EXPECT_TRUE(mask.has(3) && mask.has(200) && !mask.has(4));
+  EXPECT_EQ(mask.first_below(256), 3u);
+  EXPECT_EQ(mask.first_below(3), 3u);  // none below 3
+  EXPECT_FALSE(mask.has(CpuMask::kBits));
+  EXPECT_TRUE(CpuMask::all().has(255));
+  EXPECT_EQ(CpuMask::only(7).first_below(256), 7u);
 }
 
 TEST(Placement, LeastLoadedCpuPrefersTheCallerOnTies) {
