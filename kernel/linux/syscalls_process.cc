@@ -10,6 +10,8 @@
 #include "kernel/mm/frame_allocator.h"
 #include "kernel/time/clock.h"
 #include "kernel/linux/syscalls.h"
+#include "kernel/fs/file.h"
+#include "kernel/fs/kernel_random.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/sched/scheduler.h"
@@ -190,24 +192,16 @@ Result<long> sys_sched_yield() {
 }
 
 Result<long> sys_getrandom(void* buffer, size_t length, unsigned flags) {
-  if (flags & ~7u) return error(Errno::einval);
-  if (!user::writable(buffer, length)) return error(Errno::efault);
-  auto* out = static_cast<uint8_t*>(buffer);
-  bool rdrand = x86::cpuid(1).ecx & (1u << 30);
-  static uint64_t state = x86::rdtsc() | 1;
-  for (size_t i = 0; i < length; i += 8) {
-    uint64_t value;
-    if (rdrand) {
-      asm volatile("1: rdrand %0; jnc 1b" : "=r"(value));
-    } else {
-      // xorshift64*: only where the CPU lacks RDRAND (not on any x86-64 host QEMU offers with -cpu max/host).
-      state ^= state >> 12;
-      state ^= state << 25;
-      state ^= state >> 27;
-      value = state * 0x2545f4914f6cdd1dull ^ x86::rdtsc();
-    }
-    size_t n = length - i < 8 ? length - i : 8;
-    memcpy(out + i, &value, n);
+  if (flags & ~7u) return error(Errno::einval);  // GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE
+  if (length > fs::kMaxIoCount) length = fs::kMaxIoCount;
+  // The kernel's generator is seeded before the program starts, so it never blocks. The
+  // bytes go through a kernel buffer: the program's memory may fault while being written.
+  std::byte chunk[256];
+  for (size_t done = 0; done < length;) {
+    size_t n = length - done < sizeof(chunk) ? length - done : sizeof(chunk);
+    fs::kernel_random().fill({chunk, n});
+    TRY(user::copy_to(static_cast<std::byte*>(buffer) + done, chunk, n));
+    done += n;
   }
   return static_cast<long>(length);
 }
