@@ -7,6 +7,8 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/interrupt_frame.h"
 #include "kernel/lib/console.h"
+#include "kernel/lib/exit_status.h"
+#include "kernel/platform/kvm/power.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/signals.h"
 
@@ -26,6 +28,12 @@ bool handle_application_page_fault(InterruptFrame& frame, uint64_t address) {
       address_space().handle_fault(address, frame.error_code & kErrorWrite, frame.error_code & kErrorFetch);
   x86::disable_interrupts();
   if (outcome == FaultOutcome::handled) return true;
+  if (outcome == FaultOutcome::out_of_memory) {
+    // Linux's OOM killer would end the program; say why, and end the VM as every OOM does.
+    print("nimbus: out of memory: no page for the program at %p (give the VM more --memory)\n",
+          reinterpret_cast<void*>(address));
+    power::exit_vm(ExitStatus::out_of_memory);
+  }
   if (kernel_code) return false;  // the kernel's own bad access: panic with the frame
   if (outcome == FaultOutcome::file_error) {
     raise_fault_signal(frame, kSigbus, kBusAdrErr, address);

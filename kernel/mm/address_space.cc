@@ -284,7 +284,7 @@ FaultOutcome AddressSpace::fill_from_file(const Vma& snapshot, uintptr_t page) {
   }
   // Private: the page is the file's data as of the first touch, copied into a frame of our own.
   auto phys = frames::allocate(0);
-  if (!phys) return FaultOutcome::bad_access;
+  if (!phys) return FaultOutcome::out_of_memory;
   auto* bytes = phys_to_virt<uint8_t>(*phys);
   memset(bytes, 0, kPageSize);
   if (offset < snapshot.file_limit) {
@@ -302,7 +302,7 @@ FaultOutcome AddressSpace::fill_from_file(const Vma& snapshot, uintptr_t page) {
   if (mapped && *mapped) return FaultOutcome::handled;
   frames::free(*phys, 0);
   // The mapping changed meanwhile: the access, retried, decides afresh. An error: no page table.
-  return mapped ? FaultOutcome::handled : FaultOutcome::bad_access;
+  return mapped ? FaultOutcome::handled : FaultOutcome::out_of_memory;
 }
 
 FaultOutcome AddressSpace::handle_fault(uintptr_t address, bool write, bool execute) {
@@ -316,7 +316,7 @@ FaultOutcome AddressSpace::handle_fault(uintptr_t address, bool write, bool exec
       return FaultOutcome::bad_access;
     // Another thread may have filled it meanwhile.
     if (mmu::lookup_page(page) & mmu::pte::kPresent) return FaultOutcome::handled;
-    if (!vma->file) return fill_anonymous_locked(*vma, page) ? FaultOutcome::handled : FaultOutcome::bad_access;
+    if (!vma->file) return fill_anonymous_locked(*vma, page) ? FaultOutcome::handled : FaultOutcome::out_of_memory;
     snapshot = *vma;
     snapshot.file->retain();
   }
@@ -332,7 +332,8 @@ Result<> AddressSpace::populate(uintptr_t address, size_t length) {
   for (uintptr_t page = align_down(address, kPageSize); page < end; page += kPageSize) {
     switch (handle_fault(page, false, false)) {
       case FaultOutcome::handled: break;
-      case FaultOutcome::no_mapping: return error(Errno::enomem);
+      case FaultOutcome::no_mapping:
+      case FaultOutcome::out_of_memory: return error(Errno::enomem);
       case FaultOutcome::bad_access: {
         // PROT_NONE pages stay empty; anything else failed for want of memory.
         MutexGuard guard(m_lock);

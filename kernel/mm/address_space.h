@@ -67,7 +67,7 @@ struct Vma {
 };
 
 // file_error: the file has no page there (past its end) or could not give it: SIGBUS.
-enum class FaultOutcome { handled, no_mapping, bad_access, file_error };
+enum class FaultOutcome { handled, no_mapping, bad_access, file_error, out_of_memory };
 
 class AddressSpace {
  public:

@@ -87,6 +87,18 @@ TEST(Programs, SegfaultEndsWithStatus139) {
   EXPECT_EQ(run.out, "about to fault\n") << run.output();
 }
 
+TEST(Programs, RunningOutOfMemoryOnAPageFaultIsAClearError) {
+  // 64 MiB touched in a 16 MiB VM: the fault that finds no page ends the VM with 251.
+  NimbusRun run = run_in_nimbus({"--memory", "16M", app("eat_memory-static"), "64"});
+  EXPECT_EQ(run.status, 251) << run.output();
+  EXPECT_NE(run.output().find("nimbus: out of memory: no page for the program at "), std::string::npos) << run.output();
+  EXPECT_EQ(run.out.find("touched"), std::string::npos) << run.output();
+  // With room enough, the same program finishes.
+  NimbusRun roomy = run_in_nimbus({"--memory", "128M", app("eat_memory-static"), "64"});
+  EXPECT_EQ(roomy.status, 0) << roomy.output();
+  EXPECT_EQ(roomy.out, "touched 64 MiB\n") << roomy.output();
+}
+
 TEST(Programs, StandardInputReachesTheProgram) {
   TempDir dir;
   RunLimits limits{kProgramLimit};
