@@ -37,6 +37,9 @@ struct Cpu {
   Timer* running_timer = nullptr;  // whose callback runs now (guarded by timer_lock)
 
   bool need_resched = false;
+  // The TSC deadline the local APIC timer is set for (0: none), kept so that a context switch
+  // need not re-program it (scheduler.cc: program_timer).
+  uint64_t armed_tsc = 0;
   uint64_t slice_end_ns = 0;  // when `current` should yield, if others wait
   std::atomic<bool> online{false};
   std::atomic<uint64_t> context_switches{0};

@@ -32,7 +32,10 @@ void use_thread_stacks(Cpu& cpu, Thread* thread) {
 bool is_idle(const Cpu& cpu) { return cpu.current == cpu.idle; }
 
 // Tickless: the timer is armed only for the next timer deadline, and for the end of the
-// current slice when another thread waits for this CPU. Interrupts are disabled.
+// current slice when another thread waits for this CPU. Lazily: writing the timer is a
+// hypervisor exit (a QEMU timer update under TCG), and a context switch would do it twice,
+// so a timer already set early enough stays, and one no longer needed is left to fire
+// once for nothing; the interrupt then programs the next deadline. Interrupts are disabled.
 void program_timer(Cpu& cpu) {
   uint64_t deadline = std::numeric_limits<uint64_t>::max();
   cpu.timer_lock.lock_raw();
@@ -40,7 +43,12 @@ void program_timer(Cpu& cpu) {
   cpu.timer_lock.unlock_raw();
   // An unlocked peek: a wake-up that races with it sends an IPI that re-programs.
   if (!is_idle(cpu) && !cpu.run_queue.empty()) deadline = std::min(deadline, cpu.slice_end_ns);
-  apic::arm_timer_at_tsc(deadline == std::numeric_limits<uint64_t>::max() ? 0 : clock::tsc_at(deadline));
+  if (deadline == std::numeric_limits<uint64_t>::max()) return;
+  uint64_t tsc = clock::tsc_at(deadline);
+  if (tsc == 0) tsc = 1;  // 0 means "none"
+  if (cpu.armed_tsc != 0 && cpu.armed_tsc <= tsc) return;
+  cpu.armed_tsc = tsc;
+  apic::arm_timer_at_tsc(tsc);
 }
 
 // Takes a waiting thread from the busiest other CPU. Called with this CPU's run queue
@@ -327,6 +335,7 @@ void sleep_for(uint64_t ns) { sleep_until(clock::monotonic_ns() + ns); }
 
 void on_timer_interrupt() {
   Cpu& cpu = this_cpu();
+  cpu.armed_tsc = 0;  // it fired (early, possibly: then the deadline is programmed again)
   uint64_t now = clock::monotonic_ns();
   for (;;) {
     cpu.timer_lock.lock_raw();
