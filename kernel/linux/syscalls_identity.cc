@@ -1,5 +1,5 @@
 // User and group identity: the program starts as root (uid and gid 0, no supplementary
-// groups), and may change its ids by Linux's rules (root may take any; others only swap
+// groups; setgroups may set up to kMaxGroups), and may change its ids by Linux's rules (root may take any; others only swap
 // among their real, effective and saved ids). Nimbus records the ids and reports them; the
 // in-memory file system does not check permissions against them.
 #include "kernel/linux/syscalls.h"
@@ -15,9 +15,14 @@ struct Ids {
   uint32_t real = 0, effective = 0, saved = 0;
 };
 
-Spinlock g_lock;  // guards the two below (ids are per process, as threads share them here)
+// Linux allows 65536 (NGROUPS_MAX); daemons dropping privileges set one or a few.
+constexpr size_t kMaxGroups = 64;
+
+Spinlock g_lock;  // guards everything below (ids are per process, as threads share them here)
 Ids g_users;
 Ids g_groups;
+uint32_t g_supplementary[kMaxGroups];
+size_t g_supplementary_count = 0;
 
 bool privileged() { return g_users.effective == 0; }
 
@@ -87,17 +92,32 @@ Result<long> sys_getresgid(uint32_t* real, uint32_t* effective, uint32_t* saved)
   return get_ids(g_groups, real, effective, saved);
 }
 
-// No supplementary groups: getgroups reports none; setgroups (root only) accepts an empty list.
+// The lists are copied through the kernel's stack: the program's memory may fault, which
+// must not happen under the spinlock.
 Result<long> sys_getgroups(int size, uint32_t* list) {
-  (void)list;
   if (size < 0) return error(Errno::einval);
-  return 0;
+  uint32_t groups[kMaxGroups];
+  size_t count;
+  {
+    SpinlockGuard guard(g_lock);
+    count = g_supplementary_count;
+    for (size_t i = 0; i < count; i++) groups[i] = g_supplementary[i];
+  }
+  if (size == 0) return static_cast<long>(count);
+  if (static_cast<size_t>(size) < count) return error(Errno::einval);
+  TRY(user::copy_to(list, groups, count * sizeof(uint32_t)));
+  return static_cast<long>(count);
 }
+
 Result<long> sys_setgroups(size_t size, const uint32_t* list) {
-  (void)list;
+  if (size > 65536) return error(Errno::einval);
+  if (size > kMaxGroups) return error(Errno::enomem);  // more than Nimbus keeps
+  uint32_t groups[kMaxGroups];
+  if (size) TRY(user::copy_from(groups, list, size * sizeof(uint32_t)));
   SpinlockGuard guard(g_lock);
   if (!privileged()) return error(Errno::eperm);
-  if (size != 0) return error(Errno::einval);
+  for (size_t i = 0; i < size; i++) g_supplementary[i] = groups[i];
+  g_supplementary_count = size;
   return 0;
 }
 

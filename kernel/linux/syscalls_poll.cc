@@ -11,6 +11,7 @@
 #include "kernel/linux/process.h"
 #include "kernel/linux/signals.h"
 #include "kernel/linux/syscalls.h"
+#include "kernel/linux/timer_setting.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/sync/mutex.h"
 #include "kernel/sync/poll_queue.h"
@@ -345,9 +346,8 @@ Result<long> sys_select(int count, uint64_t* readable, uint64_t* writable, uint6
   uint64_t deadline = kNoDeadline;
   if (timeout) {
     Timeval t = TRY(user::read(timeout));
-    if (t.seconds < 0 || t.microseconds < 0) return error(Errno::einval);
-    deadline = clock::monotonic_ns() + static_cast<uint64_t>(t.seconds) * 1'000'000'000 +
-               static_cast<uint64_t>(t.microseconds) * 1000;
+    if (t.microseconds < 0 || t.microseconds >= 1'000'000) return error(Errno::einval);
+    deadline = clock::monotonic_ns() + TRY(timespec_ns(Timespec{t.seconds, t.microseconds * 1000}));
   }
   return select_common(count, readable, writable, exceptional, deadline);
 }

@@ -25,16 +25,27 @@ int g_policy = kSchedOther;
 int g_priority = 0;
 int g_nice = 0;
 
-// Linux's pid argument here is a thread id; 0 is the caller.
-Result<LinuxThread*> thread_for(int pid) {
+// Runs `f` on the thread Linux's pid argument names (a thread id; 0 is the caller). Another
+// thread is only reached under the thread-list lock, which keeps it from exiting meanwhile.
+Result<> on_thread(int pid, void (*f)(Thread& thread, void* context), void* context) {
   if (pid < 0) return error(Errno::einval);
-  if (pid == 0) return &current_linux_thread();
-  LinuxThread* found = nullptr;
-  if (!with_thread(static_cast<uint32_t>(pid), [](LinuxThread& t, void* out) { *static_cast<LinuxThread**>(out) = &t; },
-                   &found))
-    return error(Errno::esrch);
-  return found;
+  if (pid == 0 || static_cast<uint32_t>(pid) == current_linux_thread().tid) {
+    f(*current_thread(), context);
+    return {};
+  }
+  struct Call {
+    void (*f)(Thread&, void*);
+    void* context;
+  } call{f, context};
+  auto run = [](LinuxThread& t, void* c) {
+    auto* call = static_cast<Call*>(c);
+    call->f(*t.thread, call->context);
+  };
+  if (!with_thread(static_cast<uint32_t>(pid), run, &call)) return error(Errno::esrch);
+  return {};
 }
+
+Result<> check_thread(int pid) { return on_thread(pid, [](Thread&, void*) {}, nullptr); }
 
 // The online CPUs among `wanted`.
 CpuMask online_among(const CpuMask& wanted) {
@@ -54,32 +65,33 @@ bool valid_policy(int policy) {
 }  // namespace
 
 Result<long> sys_sched_getaffinity(int pid, size_t size, void* mask) {
-  LinuxThread* thread = TRY(thread_for(pid));
   size_t bytes = (cpus::count() + 63) / 64 * 8;
   if (size < bytes || (size & 7)) return error(Errno::einval);
-  CpuMask allowed = online_among(thread->thread->allowed_cpus);
+  CpuMask allowed;
+  TRY(on_thread(pid, [](Thread& t, void* out) { *static_cast<CpuMask*>(out) = t.allowed_cpus; }, &allowed));
+  allowed = online_among(allowed);
   TRY(user::copy_to(mask, allowed.words(), bytes));
   return static_cast<long>(bytes);
 }
 
 Result<long> sys_sched_setaffinity(int pid, size_t size, const void* mask) {
-  LinuxThread* thread = TRY(thread_for(pid));
   CpuMask wanted;
   TRY(user::copy_from(wanted.words(), mask, size < CpuMask::kWords * 8 ? size : CpuMask::kWords * 8));
   CpuMask allowed = online_among(wanted);
   if (allowed.first_below(CpuMask::kBits) == CpuMask::kBits) return error(Errno::einval);
-  scheduler::set_affinity(thread->thread, allowed);
+  // set_affinity takes only spinlocks for another thread, so it may run under the list lock.
+  TRY(on_thread(pid, [](Thread& t, void* mask) { scheduler::set_affinity(&t, *static_cast<CpuMask*>(mask)); }, &allowed));
   return 0;
 }
 
 Result<long> sys_sched_getscheduler(int pid) {
-  TRY(thread_for(pid));
+  TRY(check_thread(pid));
   SpinlockGuard guard(g_settings_lock);
   return g_policy;
 }
 
 Result<long> sys_sched_getparam(int pid, int* param) {
-  TRY(thread_for(pid));
+  TRY(check_thread(pid));
   int priority;
   {
     SpinlockGuard guard(g_settings_lock);
@@ -90,7 +102,7 @@ Result<long> sys_sched_getparam(int pid, int* param) {
 }
 
 Result<long> sys_sched_setscheduler(int pid, int policy, const int* param) {
-  TRY(thread_for(pid));
+  TRY(check_thread(pid));
   policy &= ~kSchedResetOnFork;
   if (policy == kSchedDeadline || !valid_policy(policy)) return error(Errno::einval);
   int priority = TRY(user::read(param));
@@ -102,7 +114,7 @@ Result<long> sys_sched_setscheduler(int pid, int policy, const int* param) {
 }
 
 Result<long> sys_sched_setparam(int pid, const int* param) {
-  TRY(thread_for(pid));
+  TRY(check_thread(pid));
   int priority = TRY(user::read(param));
   SpinlockGuard guard(g_settings_lock);
   if (priority < priority_min(g_policy) || priority > priority_max(g_policy)) return error(Errno::einval);
@@ -121,14 +133,14 @@ Result<long> sys_sched_get_priority_min(int policy) {
 }
 
 Result<long> sys_sched_rr_get_interval(int pid, Timespec* interval) {
-  TRY(thread_for(pid));
+  TRY(check_thread(pid));
   TRY(user::write(interval, Timespec{0, static_cast<int64_t>(scheduler::kTimeSliceNs)}));
   return 0;
 }
 
 Result<long> sys_getpriority(int which, int who) {
   if (which < kPrioProcess || which > kPrioUser) return error(Errno::einval);
-  if (which == kPrioProcess && who != 0) TRY(thread_for(who));
+  if (which == kPrioProcess && who != 0) TRY(check_thread(who));
   else if (who != 0 && who != static_cast<int>(kPid) && which == kPrioPgrp) return error(Errno::esrch);
   SpinlockGuard guard(g_settings_lock);
   return 20 - g_nice;  // the raw syscall's form; the C library turns it back into a nice value
@@ -136,7 +148,7 @@ Result<long> sys_getpriority(int which, int who) {
 
 Result<long> sys_setpriority(int which, int who, int nice) {
   if (which < kPrioProcess || which > kPrioUser) return error(Errno::einval);
-  if (which == kPrioProcess && who != 0) TRY(thread_for(who));
+  if (which == kPrioProcess && who != 0) TRY(check_thread(who));
   else if (who != 0 && who != static_cast<int>(kPid) && which == kPrioPgrp) return error(Errno::esrch);
   SpinlockGuard guard(g_settings_lock);
   g_nice = nice < -20 ? -20 : nice > 19 ? 19 : nice;

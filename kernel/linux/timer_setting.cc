@@ -17,6 +17,8 @@ Timespec to_timespec(uint64_t ns) {
 Result<uint64_t> timespec_ns(const Timespec& t) {
   if (t.seconds < 0 || t.nanoseconds < 0 || t.nanoseconds >= static_cast<int64_t>(kNsPerSecond))
     return error(Errno::einval);
+  // Saturated (`sleep infinity` passes INT64_MAX seconds), so that now + duration never wraps.
+  if (static_cast<uint64_t>(t.seconds) >= kMaxDurationNs / kNsPerSecond) return kMaxDurationNs;
   return static_cast<uint64_t>(t.seconds) * kNsPerSecond + static_cast<uint64_t>(t.nanoseconds);
 }
 

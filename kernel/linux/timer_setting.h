@@ -21,6 +21,9 @@ constexpr int kClockBoottime = 7;
 constexpr int kClockRealtimeAlarm = 8;
 constexpr int kClockBoottimeAlarm = 9;
 constexpr uint64_t kNsPerSecond = 1'000'000'000;
+// The longest duration a timespec gives (about 36 years): longer ones are cut to it, so a
+// deadline of now plus a duration always fits, in ns and in TSC ticks.
+constexpr uint64_t kMaxDurationNs = uint64_t{1} << 60;
 constexpr int kTimerAbstime = 1;  // clock_nanosleep, timer_settime (TFD_TIMER_ABSTIME too)
 
 // The clocks a timer can run on (timerfd_create, timer_create).

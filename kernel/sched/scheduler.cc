@@ -216,9 +216,11 @@ void wake(Thread* thread) {
   for (;;) {
     Cpu* target = __atomic_load_n(&thread->cpu, __ATOMIC_ACQUIRE);
     if (Cpu* allowed = allowed_cpu_for(thread, target); allowed != target) {
-      // Only a blocked thread moves here: a queued or running one is not woken again.
+      // Only a blocked thread that has left its CPU moves here. One still on its way to sleep
+      // (blocked, but still its CPU's current) is queued where it is, and moves when it next
+      // switches out (schedule() hands it on): queued elsewhere now, it could run on two CPUs.
       target->run_queue_lock.lock_raw();
-      bool moved = thread->cpu == target && thread->state == ThreadState::blocked;
+      bool moved = thread->cpu == target && thread->state == ThreadState::blocked && target->current != thread;
       if (moved) __atomic_store_n(&thread->cpu, allowed, __ATOMIC_RELEASE);
       target->run_queue_lock.unlock_raw();
       if (moved) continue;
@@ -308,13 +310,19 @@ bool cancel_timer(Cpu& cpu, Timer* timer) {
 }
 
 void cancel_timer_and_wait(Cpu& cpu, Timer* timer) {
-  for (;;) {
-    bool interrupts = cpu.timer_lock.lock();
-    if (timer->is_armed()) cpu.timers.remove(timer);
-    bool running = cpu.running_timer == timer;
-    cpu.timer_lock.unlock(interrupts);
-    if (!running) return;
-    x86::pause();
+  cancel_timer(cpu, timer);
+  // Its callback may still run on any CPU: the one it was armed on, or one where it fired
+  // before being armed again here.
+  for (size_t i = 0; i < cpus::count(); i++) {
+    Cpu& other = cpus::get(i);
+    for (;;) {
+      bool interrupts = other.timer_lock.lock();
+      bool running = other.running_timer == timer;
+      if (&other == &cpu && timer->is_armed()) cpu.timers.remove(timer);  // re-armed by a callback
+      other.timer_lock.unlock(interrupts);
+      if (!running) break;
+      x86::pause();
+    }
   }
 }
 

@@ -72,12 +72,16 @@ uint64_t tsc_to_ns(uint64_t tsc_delta) {
 uint64_t ns_per_tsc_fixed_point() { return g_ns_per_tsc_fp; }
 
 uint64_t ns_to_tsc(uint64_t ns) {
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(ns) * g_tsc_per_ns_fp) >> 32);
+  unsigned __int128 ticks = (static_cast<unsigned __int128>(ns) * g_tsc_per_ns_fp) >> 32;
+  return ticks > ~uint64_t{0} ? ~uint64_t{0} : static_cast<uint64_t>(ticks);  // saturated
 }
 
 uint64_t monotonic_ns() { return tsc_to_ns(x86::rdtsc() - g_entry_tsc); }
 uint64_t wall_ns() { return g_boot_epoch_ns + monotonic_ns(); }
-uint64_t tsc_at(uint64_t monotonic) { return g_entry_tsc + ns_to_tsc(monotonic); }
+uint64_t tsc_at(uint64_t monotonic) {
+  uint64_t ticks = ns_to_tsc(monotonic);
+  return ticks > ~uint64_t{0} - g_entry_tsc ? ~uint64_t{0} : g_entry_tsc + ticks;  // never wraps to the past
+}
 
 void busy_wait_ns(uint64_t ns) {
   uint64_t start = x86::rdtsc();

@@ -99,6 +99,13 @@ TEST(Programs, RunningOutOfMemoryOnAPageFaultIsAClearError) {
   EXPECT_EQ(roomy.out, "touched 64 MiB\n") << roomy.output();
 }
 
+TEST(Programs, SleepingForTheLargestTimespecSleeps) {
+  // `sleep infinity`: the deadline must saturate, not wrap into the past and return at once.
+  NimbusRun run = run_nimbus({"run", "--timeout", "3", app("sleep_forever-static")}, {std::chrono::seconds(60)});
+  EXPECT_EQ(run.status, 124) << run.output();
+  EXPECT_EQ(run.out, "") << run.output();
+}
+
 TEST(Programs, StandardInputReachesTheProgram) {
   TempDir dir;
   RunLimits limits{kProgramLimit};
