@@ -203,6 +203,8 @@ void start_on(Thread* thread, Cpu& cpu) {
   wake(thread);
 }
 
+namespace {
+
 // A CPU `thread` may use: its last one if allowed (warm caches), else the first allowed.
 Cpu* allowed_cpu_for(Thread* thread, Cpu* last) {
   if (thread->may_run_on(last->index)) return last;
@@ -210,71 +212,69 @@ Cpu* allowed_cpu_for(Thread* thread, Cpu* last) {
   return index < cpus::count() ? &cpus::get(index) : last;
 }
 
+// Locks the run queue of the CPU `thread` belongs to, following it if it is stolen meanwhile.
+// Interrupts are disabled.
+Cpu& lock_cpu_of(Thread* thread) {
+  for (;;) {
+    Cpu* cpu = __atomic_load_n(&thread->cpu, __ATOMIC_ACQUIRE);
+    cpu->run_queue_lock.lock_raw();
+    if (thread->cpu == cpu) return *cpu;
+    cpu->run_queue_lock.unlock_raw();
+  }
+}
+
+}  // namespace
+
 void wake(Thread* thread) {
   bool interrupts = x86::save_and_disable_interrupts();
   Cpu& self = this_cpu();
-  for (;;) {
-    Cpu* target = __atomic_load_n(&thread->cpu, __ATOMIC_ACQUIRE);
-    if (Cpu* allowed = allowed_cpu_for(thread, target); allowed != target) {
-      // Only a blocked thread that has left its CPU moves here. One still on its way to sleep
-      // (blocked, but still its CPU's current) is queued where it is, and moves when it next
-      // switches out (schedule() hands it on): queued elsewhere now, it could run on two CPUs.
-      target->run_queue_lock.lock_raw();
-      bool moved = thread->cpu == target && thread->state == ThreadState::blocked && target->current != thread;
-      if (moved) __atomic_store_n(&thread->cpu, allowed, __ATOMIC_RELEASE);
-      target->run_queue_lock.unlock_raw();
-      if (moved) continue;
-    }
-    target->run_queue_lock.lock_raw();
-    if (thread->cpu != target) {  // stolen meanwhile: follow it
-      target->run_queue_lock.unlock_raw();
-      continue;
-    }
-    if (thread->state != ThreadState::blocked) {
-      target->run_queue_lock.unlock_raw();
-      break;
-    }
-    thread->state = ThreadState::runnable;
-    target->run_queue.enqueue(thread);
-    bool target_idle = is_idle(*target);
-    size_t queued = target->run_queue.size();
+  Cpu* target = &lock_cpu_of(thread);
+  // A thread whose CPU it may no longer use moves now if it has left that CPU. One still on
+  // its way to sleep (blocked, but still its CPU's current) is queued where it is and moves
+  // when it next switches out (schedule() hands it on): queued elsewhere now, it could run
+  // on two CPUs.
+  if (Cpu* allowed = allowed_cpu_for(thread, target);
+      allowed != target && thread->state == ThreadState::blocked && target->current != thread) {
+    __atomic_store_n(&thread->cpu, allowed, __ATOMIC_RELEASE);
     target->run_queue_lock.unlock_raw();
-    if (target != &self) {
-      apic::send_ipi(target->apic_id, apic::vector::kReschedule);
-    } else if (target_idle) {
-      self.need_resched = true;
-    } else {
-      program_timer(self);  // start the slice clock for the thread that now waits
-    }
-    if (!target_idle && queued > 0) kick_idle_cpu(*target);
-    break;
+    target = &lock_cpu_of(thread);
   }
+  if (thread->state != ThreadState::blocked) {
+    target->run_queue_lock.unlock_raw();
+    x86::restore_interrupts(interrupts);
+    return;
+  }
+  thread->state = ThreadState::runnable;
+  target->run_queue.enqueue(thread);
+  bool target_idle = is_idle(*target);
+  size_t queued = target->run_queue.size();
+  target->run_queue_lock.unlock_raw();
+  if (target != &self) {
+    apic::send_ipi(target->apic_id, apic::vector::kReschedule);
+  } else if (target_idle) {
+    self.need_resched = true;
+  } else {
+    program_timer(self);  // start the slice clock for the thread that now waits
+  }
+  if (!target_idle && queued > 0) kick_idle_cpu(*target);
   x86::restore_interrupts(interrupts);
 }
 
 void set_affinity(Thread* thread, const CpuMask& allowed) {
   bool interrupts = x86::save_and_disable_interrupts();
-  for (;;) {
-    Cpu* cpu = __atomic_load_n(&thread->cpu, __ATOMIC_ACQUIRE);
-    cpu->run_queue_lock.lock_raw();
-    if (thread->cpu != cpu) {  // stolen meanwhile
-      cpu->run_queue_lock.unlock_raw();
-      continue;
-    }
-    // Written under the run queue lock that stealing takes, so no CPU takes the thread
-    // against the new mask.
-    thread->allowed_cpus = allowed;
-    // (A queued thread that is still this CPU's current, on its way out, stays: it moves
-    // when it next switches out.)
-    bool requeue = thread->state == ThreadState::runnable && !allowed.has(cpu->index) && cpu->current != thread;
-    if (requeue) {
-      cpu->run_queue.remove(thread);
-      thread->state = ThreadState::blocked;
-    }
-    cpu->run_queue_lock.unlock_raw();
-    if (requeue) wake(thread);  // onto a CPU it may use
-    break;
+  Cpu& cpu = lock_cpu_of(thread);
+  // Written under the run queue lock that stealing takes, so no CPU takes the thread
+  // against the new mask.
+  thread->allowed_cpus = allowed;
+  // (A queued thread that is still this CPU's current, on its way out, stays: it moves
+  // when it next switches out.)
+  bool requeue = thread->state == ThreadState::runnable && !allowed.has(cpu.index) && cpu.current != thread;
+  if (requeue) {
+    cpu.run_queue.remove(thread);
+    thread->state = ThreadState::blocked;
   }
+  cpu.run_queue_lock.unlock_raw();
+  if (requeue) wake(thread);  // onto a CPU it may use
   // schedule() hands the caller to a CPU it may use once its context is saved.
   if (thread == current_thread() && !allowed.has(this_cpu().index)) schedule();
   x86::restore_interrupts(interrupts);
