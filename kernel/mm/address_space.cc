@@ -188,6 +188,17 @@ Result<uintptr_t> AddressSpace::map(uintptr_t address, size_t length, uint32_t p
   return begin;
 }
 
+template <typename Check>
+Result<> AddressSpace::check_covered_locked(uintptr_t begin, uintptr_t end, Check check) {
+  for (uintptr_t at = begin; at < end;) {
+    Vma* v = find_locked(at);
+    if (!v) return error(Errno::enomem);
+    TRY(check(*v));
+    at = v->end;
+  }
+  return {};
+}
+
 Result<> AddressSpace::unmap(uintptr_t address, size_t length) {
   if ((address & 4095) || length == 0 || !valid_range(address, length)) return error(Errno::einval);
   uintptr_t end = address + align_up(length, kPageSize);
@@ -202,14 +213,11 @@ Result<> AddressSpace::protect(uintptr_t address, size_t length, uint32_t new_pr
   if ((address & 4095) || !valid_range(address, length)) return error(Errno::einval);
   uintptr_t end = address + align_up(length, kPageSize);
   MutexGuard guard(m_lock);
-  // Linux: ENOMEM if any page of the range is unmapped.
-  for (uintptr_t at = address; at < end;) {
-    Vma* v = find_locked(at);
-    if (!v) return error(Errno::enomem);
+  TRY(check_covered_locked(address, end, [new_prot](const Vma& v) -> Result<> {
     // A shared file mapping writes to the file: only if it was opened for writing.
-    if ((new_prot & prot::kWrite) && shows_file_pages(*v) && !v->file->writable()) return error(Errno::eacces);
-    at = v->end;
-  }
+    if ((new_prot & prot::kWrite) && shows_file_pages(v) && !v.file->writable()) return error(Errno::eacces);
+    return {};
+  }));
   TRY(split_at_locked(address));
   TRY(split_at_locked(end));
   for (Vma* v = find_locked(address); v && v->begin < end; v = m_vmas.next(v)) v->prot = new_prot;
@@ -227,13 +235,11 @@ Result<> AddressSpace::discard(uintptr_t address, size_t length, Discard kind) {
   if ((address & 4095) || !valid_range(address, length)) return error(Errno::einval);
   uintptr_t end = address + align_up(length, kPageSize);
   MutexGuard guard(m_lock);
-  for (uintptr_t at = address; at < end;) {
-    Vma* v = find_locked(at);
-    if (!v) return error(Errno::enomem);
-    if (v->locked && kind != Discard::dontneed_locked) return error(Errno::einval);
-    if (kind == Discard::free && (v->file || v->shared)) return error(Errno::einval);
-    at = v->end;
-  }
+  TRY(check_covered_locked(address, end, [kind](const Vma& v) -> Result<> {
+    if (v.locked && kind != Discard::dontneed_locked) return error(Errno::einval);
+    if (kind == Discard::free && (v.file || v.shared)) return error(Errno::einval);
+    return {};
+  }));
   release_pages_locked(address, end);
   return {};
 }
@@ -354,12 +360,12 @@ bool AddressSpace::check_access(uintptr_t address, size_t length, uint32_t wante
   bool file_backed = false;
   {
     MutexGuard guard(m_lock);
-    for (uintptr_t at = address; at < end;) {
-      Vma* v = find_locked(at);
-      if (!v || (v->prot & wanted) != wanted) return false;
-      file_backed |= v->file != nullptr;
-      at = v->end;
-    }
+    auto allowed = check_covered_locked(address, end, [wanted, &file_backed](const Vma& v) -> Result<> {
+      if ((v.prot & wanted) != wanted) return error(Errno::efault);
+      file_backed |= v.file != nullptr;
+      return {};
+    });
+    if (!allowed) return false;
   }
   // The kernel is about to touch this memory, maybe while holding a file's lock: a fault on
   // a file-backed page then would need a file's lock too (perhaps the same one), so those
@@ -453,11 +459,7 @@ Result<> AddressSpace::set_locked(uintptr_t address, size_t length, bool locked,
   if (!valid_range(begin, end - begin)) return error(Errno::enomem);
   {
     MutexGuard guard(m_lock);
-    for (uintptr_t at = begin; at < end;) {
-      Vma* v = find_locked(at);
-      if (!v) return error(Errno::enomem);
-      at = v->end;
-    }
+    TRY(check_covered_locked(begin, end, [](const Vma&) -> Result<> { return {}; }));
     TRY(split_at_locked(begin));
     TRY(split_at_locked(end));
     for (Vma* v = find_locked(begin); v && v->begin < end; v = m_vmas.next(v)) v->locked = locked;

@@ -145,6 +145,10 @@ class AddressSpace {
  private:
   explicit AddressSpace(VirtualRangeAllocator&& placement) : m_placement(static_cast<VirtualRangeAllocator&&>(placement)) {}
   Vma* find_locked(uintptr_t address);
+  // Checks that VMAs cover all of [begin, end), ENOMEM at the first hole (as Linux's range
+  // calls answer), and passes each to `check`, whose first error is returned.
+  template <typename Check>
+  Result<> check_covered_locked(uintptr_t begin, uintptr_t end, Check check);
   // Finds room for [address, +length) as `placement` asks (unmapping what a fixed placement
   // covers) and reserves it in the mmap window.
   Result<uintptr_t> reserve_locked(uintptr_t address, size_t length, Placement placement);
