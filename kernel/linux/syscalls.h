@@ -6,23 +6,13 @@
 #include <cstdint>
 
 #include "kernel/lib/result.h"
+#include "kernel/linux/time_abi.h"
 
 namespace nimbus::linux {
-
-struct Timespec;
-struct Timeval;
 
 struct IoVec {
   void* base;
   size_t length;
-};
-struct Timespec {
-  int64_t seconds;
-  int64_t nanoseconds;
-};
-struct Timeval {
-  int64_t seconds;
-  int64_t microseconds;
 };
 struct ItimerSpec {
   Timespec interval;

@@ -6,21 +6,11 @@
 
 #include "kernel/lib/result.h"
 #include "kernel/linux/syscalls.h"
+#include "kernel/linux/time_abi.h"
 #include "kernel/sched/interval_timer.h"
 
 namespace nimbus::linux {
 
-constexpr int kClockRealtime = 0;
-constexpr int kClockMonotonic = 1;
-constexpr int kClockProcessCputime = 2;
-constexpr int kClockThreadCputime = 3;
-constexpr int kClockMonotonicRaw = 4;
-constexpr int kClockRealtimeCoarse = 5;
-constexpr int kClockMonotonicCoarse = 6;
-constexpr int kClockBoottime = 7;
-constexpr int kClockRealtimeAlarm = 8;
-constexpr int kClockBoottimeAlarm = 9;
-constexpr uint64_t kNsPerSecond = 1'000'000'000;
 // The longest duration a timespec gives (about 36 years): longer ones are cut to it, so a
 // deadline of now plus a duration always fits, in ns and in TSC ticks.
 constexpr uint64_t kMaxDurationNs = uint64_t{1} << 60;

@@ -4,28 +4,14 @@
 // clock parameters live in the page just below it (vdso_data.h), written by the kernel.
 #include <cstdint>
 
+#include "kernel/linux/time_abi.h"
 #include "kernel/linux/vdso/vdso_data.h"
 
 namespace {
 
-constexpr int kClockRealtime = 0;
-constexpr int kClockMonotonic = 1;
-constexpr int kClockMonotonicRaw = 4;
-constexpr int kClockRealtimeCoarse = 5;
-constexpr int kClockMonotonicCoarse = 6;
-constexpr int kClockBoottime = 7;
-constexpr uint64_t kBillion = 1'000'000'000;
+using namespace nimbus::linux;
 
 extern "C" const nimbus::linux::VdsoData vdso_data __attribute__((visibility("hidden")));
-
-struct Timespec {
-  int64_t seconds;
-  int64_t nanoseconds;
-};
-struct Timeval {
-  int64_t seconds;
-  int64_t microseconds;
-};
 
 inline uint64_t monotonic_ns() {
   uint32_t lo, hi;
@@ -60,8 +46,8 @@ int __vdso_clock_gettime(int clock, Timespec* out) {
     default:
       return static_cast<int>(raw_syscall(228 /* clock_gettime */, clock, reinterpret_cast<long>(out)));
   }
-  out->seconds = static_cast<int64_t>(ns / kBillion);
-  out->nanoseconds = static_cast<int64_t>(ns % kBillion);
+  out->seconds = static_cast<int64_t>(ns / kNsPerSecond);
+  out->nanoseconds = static_cast<int64_t>(ns % kNsPerSecond);
   return 0;
 }
 
@@ -70,14 +56,14 @@ int __vdso_gettimeofday(Timeval* out, void* timezone) {
                                                     reinterpret_cast<long>(timezone)));
   if (out) {
     uint64_t ns = monotonic_ns() + vdso_data.boot_epoch_ns;
-    out->seconds = static_cast<int64_t>(ns / kBillion);
-    out->microseconds = static_cast<int64_t>(ns % kBillion / 1000);
+    out->seconds = static_cast<int64_t>(ns / kNsPerSecond);
+    out->microseconds = static_cast<int64_t>(ns % kNsPerSecond / 1000);
   }
   return 0;
 }
 
 int64_t __vdso_time(int64_t* out) {
-  auto seconds = static_cast<int64_t>((monotonic_ns() + vdso_data.boot_epoch_ns) / kBillion);
+  auto seconds = static_cast<int64_t>((monotonic_ns() + vdso_data.boot_epoch_ns) / kNsPerSecond);
   if (out) *out = seconds;
   return seconds;
 }
