@@ -57,6 +57,15 @@ bool ConditionVariable::wait_interruptible(Mutex& mutex) {
   return result != WaitResult::interrupted;
 }
 
+WaitResult ConditionVariable::wait_until_interruptible(Mutex& mutex, uint64_t deadline_ns) {
+  bool interrupts = m_lock.lock();
+  mutex.unlock();
+  WaitResult result = m_waiters.wait_interruptible(m_lock, deadline_ns);
+  m_lock.unlock(interrupts);
+  mutex.lock();
+  return result;
+}
+
 void ConditionVariable::notify_one() {
   SpinlockGuard guard(m_lock);
   m_waiters.wake_one();

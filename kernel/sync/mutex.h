@@ -47,6 +47,8 @@ class ConditionVariable {
   void wait(Mutex& mutex);
   // As wait(), but Thread::interrupt() ends it too: false then (the mutex is re-acquired).
   bool wait_interruptible(Mutex& mutex);
+  // As wait_interruptible(), but gives up at monotonic time `deadline_ns` (kNoDeadline: never).
+  WaitResult wait_until_interruptible(Mutex& mutex, uint64_t deadline_ns);
   void notify_one();
   void notify_all();
 

@@ -43,6 +43,10 @@ bool ConditionVariable::wait_interruptible(Mutex& mutex) {
   wait(mutex);
   return true;
 }
+WaitResult ConditionVariable::wait_until_interruptible(Mutex& mutex, uint64_t) {
+  wait(mutex);
+  return WaitResult::woken;
+}
 void ConditionVariable::notify_one() {}
 void ConditionVariable::notify_all() {}
 

@@ -1,0 +1,44 @@
+// NetDevice: what the stack needs from a network interface's hardware (virtio-net, the
+// loopback device, the mock link of the unit tests).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "kernel/lib/result.h"
+#include "kernel/net/packet.h"
+
+namespace nimbus::net {
+
+using MacAddress = std::array<uint8_t, 6>;
+
+// Counters as /proc/net/dev and RTM_GETLINK report them.
+struct DeviceStatistics {
+  uint64_t rx_packets = 0, rx_bytes = 0, rx_errors = 0, rx_dropped = 0;
+  uint64_t tx_packets = 0, tx_bytes = 0, tx_errors = 0, tx_dropped = 0;
+};
+
+struct DeviceFeatures {
+  bool tx_checksum = false;  // accepts PacketOffload::checksum_needed
+  bool rx_checksum = false;  // may set PacketOffload::checksum_verified
+  bool loopback = false;     // no link layer: frames are IP datagrams, no Ethernet header
+};
+
+class NetDevice {
+ public:
+  virtual const char* name() const = 0;  // "eth0", "lo"
+  virtual MacAddress mac() const = 0;
+  virtual uint32_t mtu() const = 0;      // the largest IP datagram, link header excluded
+  virtual DeviceFeatures features() const = 0;
+  // Sends a whole frame (Ethernet header included, unless loopback) and takes ownership of
+  // the packet in every case. Never sleeps; may be called from any thread. ENOBUFS when the
+  // transmit ring is full (the packet is freed: TCP retransmits, UDP drops as Linux does).
+  virtual Result<> transmit(Packet* packet) = 0;
+  virtual DeviceStatistics statistics() const = 0;
+
+ protected:
+  ~NetDevice() = default;
+};
+
+}  // namespace nimbus::net
