@@ -1,0 +1,38 @@
+// TcpProtocol: TCP (RFC 9293) for one NetStack: the connection table, listeners, the
+// segments IP delivers, and the stream sockets applications open.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "kernel/lib/ref_ptr.h"
+#include "kernel/lib/result.h"
+#include "kernel/net/net_stack.h"
+#include "kernel/net/socket.h"
+
+namespace nimbus::net {
+
+class TcpProtocol {
+ public:
+  explicit TcpProtocol(NetStack& stack);
+  ~TcpProtocol();
+  TcpProtocol(const TcpProtocol&) = delete;
+  TcpProtocol& operator=(const TcpProtocol&) = delete;
+
+  // A segment for this host: packet->data() is the TCP header, the checksum not yet checked
+  // unless info.checksum_verified. Takes ownership.
+  void receive(const IpReceiveInfo& info, Packet* packet);
+  // An ICMP error about a segment we sent (`quoted`: its IP and the first TCP bytes):
+  // destination unreachable ends a connecting socket, "fragmentation needed" lowers the MSS.
+  void icmp_error(const IpReceiveInfo& info, uint8_t type, uint8_t code, uint32_t next_hop_mtu,
+                  const IpAddress& original_destination, std::span<const std::byte> quoted_tcp_header);
+  // A SOCK_STREAM socket of `family` (AF_INET or AF_INET6).
+  Result<RefPtr<Socket>> create_socket(int family);
+
+ private:
+  NetStack& m_stack;
+  struct State;
+  State* m_state = nullptr;
+};
+
+}  // namespace nimbus::net
