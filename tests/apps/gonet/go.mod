@@ -1,0 +1,3 @@
+module nimbus/gonet
+
+go 1.19
