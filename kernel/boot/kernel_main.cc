@@ -16,6 +16,7 @@
 #include "kernel/drivers/serial.h"
 #include "kernel/drivers/serial_input.h"
 #include "kernel/drivers/virtio/console.h"
+#include "kernel/drivers/virtio/net.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/process.h"
@@ -156,6 +157,14 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
     if (!virtio_console::init(options.virtio_mmio()))
       virtio_console::init({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
     bootchart::stage_done("virtio");
+  }
+  // Network devices: for a program, and for the self-test that drives one directly.
+  if (runs_program || options.test == "net-arp") {
+    auto devices = options.virtio_mmio_count ? options.virtio_mmio()
+                                             : std::span<const VirtioMmioDevice>(g_platform.virtio_mmio,
+                                                                                 g_platform.virtio_mmio_count);
+    virtio_net::init(devices);
+    bootchart::stage_done("virtio-net");
   }
 
   log("nimbus: init done in %lu us\n", clock::monotonic_ns() / 1000);
