@@ -62,6 +62,7 @@ const ArpEntry* ArpCache::find(uint32_t interface_index, Ipv4Address address) co
 void ArpCache::release(ArpEntry& entry) {
   m_statistics.unresolved_drops += entry.pending.size();
   drop_all(entry.pending);
+  entry.pending_bytes = 0;
   if (entry.state != ArpEntry::State::free) m_statistics.entries--;
   entry.state = ArpEntry::State::free;
   entry.requests_sent = 0;
@@ -109,6 +110,7 @@ void ArpCache::learn(ArpEntry& entry, const MacAddress& mac, NetInterface& inter
   entry.state = ArpEntry::State::reachable;
   entry.confirmed_ns = now;
   entry.requests_sent = 0;
+  entry.pending_bytes = 0;
   while (Packet* datagram = entry.pending.pop_front()) {
     if (!ethernet_push(*datagram, mac, interface.mac, kEtherTypeIpv4)) {
       Packet::free(datagram);
@@ -141,11 +143,15 @@ void ArpCache::output(NetInterface& interface, Ipv4Address next_hop, Packet* dat
     entry = allocate(interface.index, next_hop, now);
     send_request(interface, *entry, now, outbox);
   }
-  if (entry->pending.size() >= kMaxPending) {
-    Packet::free(entry->pending.pop_front());
+  // Over the limit: the oldest go (Linux's neigh queue drops from the head too).
+  while (!entry->pending.empty() && entry->pending_bytes + datagram->length() > kMaxPendingBytes) {
+    Packet* oldest = entry->pending.pop_front();
+    entry->pending_bytes -= oldest->length();
+    Packet::free(oldest);
     m_statistics.queue_overflow_drops++;
   }
   entry->pending.push_back(datagram);
+  entry->pending_bytes += datagram->length();
 }
 
 // RFC 826 "Packet Reception".

@@ -29,6 +29,7 @@ struct ArpEntry {
   uint64_t next_request_ns = 0;  // incomplete/probe: when to ask again
   uint8_t requests_sent = 0;
   PacketList pending;  // IP datagrams (no link header) waiting for `mac`
+  size_t pending_bytes = 0;
 };
 
 struct ArpStatistics {
@@ -41,7 +42,9 @@ struct ArpStatistics {
 class ArpCache {
  public:
   static constexpr size_t kCapacity = 64;
-  static constexpr size_t kMaxPending = 8;  // per unresolved address (Linux: unres_qlen)
+  // What may wait for one unresolved address (Linux: unres_qlen_bytes), so a burst of
+  // fragments of one large datagram survives the first resolution.
+  static constexpr size_t kMaxPendingBytes = 65536;
   static constexpr uint64_t kReachableNs = 60'000'000'000ull;
   static constexpr uint64_t kRetransmitNs = 1'000'000'000ull;
   static constexpr uint8_t kMaxRequests = 3;
