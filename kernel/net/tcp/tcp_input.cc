@@ -42,6 +42,7 @@ void negotiate(TcpEngine& engine, TcpConnection& c, const TcpHeader& h) {
   if (c.ts_ok) {
     c.ts_recent = o.ts_value;
     c.ts_recent_time_ns = engine.host().now_ns();
+    c.mss = uint16_t(c.mss - 12);  // every segment carries the timestamp option
   }
 }
 

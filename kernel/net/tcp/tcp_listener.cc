@@ -190,6 +190,7 @@ void TcpEngine::listen_input(TcpConnection& listener, const TcpHeader& h, std::s
     if (child->ts_ok) {
       child->ts_recent = o.ts_value;
       child->ts_recent_time_ns = m_host.now_ns();
+      child->mss = uint16_t(child->mss - 12);  // every segment carries the timestamp option
     }
   }
   child->snd_wnd = h.window;

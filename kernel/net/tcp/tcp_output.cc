@@ -64,7 +64,13 @@ void TcpEngine::send_segment(TcpConnection& c, uint32_t seq, uint32_t length, ui
       o.ts_value = ts_now(c);
       o.ts_echo = c.ts_recent;
     }
-    if (c.sack_ok && (flags & kAck)) sack_fill_blocks(c, o);
+    if (c.sack_ok && (flags & kAck)) {
+      sack_fill_blocks(c, o);
+      // SACK blocks share the segment with data: keep it within the MSS the path allows.
+      uint32_t room = c.mss > length ? c.mss - length : 0;
+      uint32_t fit = room >= 12 ? (room - 4) / 8 : 0;
+      if (o.sack_count > fit) o.sack_count = uint8_t(fit);
+    }
     uint32_t window = window_to_advertise(c);
     h.window = uint16_t(window >> c.rcv_wscale);
     uint32_t edge = c.rcv_nxt + (uint32_t(h.window) << c.rcv_wscale);
