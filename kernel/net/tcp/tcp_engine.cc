@@ -236,9 +236,8 @@ Result<> TcpEngine::connect(TcpConnection& connection, const Endpoint& remote) {
   if (lookup(connection.local, remote) && lookup(connection.local, remote) != &connection)
     return error(Errno::eaddrnotavail);
   connection.remote = remote;
-  // RFC 9293 3.4.1 with RFC 6528's spirit: an unpredictable ISS.
-  connection.iss = uint32_t(m_host.random64());
-  connection.ts_offset = uint32_t(m_host.random64());
+  connection.iss = initial_sequence(connection.local, remote);
+  connection.ts_offset = timestamp_offset(connection.local, remote);
   connection.snd_una = connection.iss;
   connection.snd_nxt = connection.iss;
   connection.snd_max = connection.iss;

@@ -134,6 +134,9 @@ class TcpEngine {
   uint32_t syn_cookie(const IpAddress& local, const IpAddress& remote, uint16_t local_port, uint16_t remote_port,
                       uint32_t peer_isn, uint32_t counter, uint32_t mss_index);
   uint32_t cookie_counter();
+  uint64_t keyed_hash(const uint64_t* words, size_t count);
+  uint32_t initial_sequence(const Endpoint& local, const Endpoint& remote);
+  uint32_t timestamp_offset(const Endpoint& local, const Endpoint& remote);
   uint64_t challenge_acks_sent() const { return m_challenge_acks; }
   uint64_t cookies_sent() const { return m_cookies_sent; }
 

@@ -39,6 +39,39 @@ uint64_t siphash(const uint64_t key[2], const uint64_t* words, size_t count) {
   return v0 ^ v1 ^ v2 ^ v3;
 }
 
+}  // namespace
+
+uint64_t TcpEngine::keyed_hash(const uint64_t* words, size_t count) { return siphash(m_cookie_key, words, count); }
+
+// RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a timer
+// ticking every 4 microseconds, so a new incarnation of a connection starts above the old
+// one's sequence space (what TIME-WAIT reuse relies on).
+uint32_t TcpEngine::initial_sequence(const Endpoint& local, const Endpoint& remote) {
+  uint64_t words[5] = {0, 0, 0, 0, (uint64_t(local.port) << 16) | remote.port};
+  for (int i = 0; i < 8; i++) {
+    words[0] = (words[0] << 8) | local.address.bytes[i];
+    words[1] = (words[1] << 8) | local.address.bytes[8 + i];
+    words[2] = (words[2] << 8) | remote.address.bytes[i];
+    words[3] = (words[3] << 8) | remote.address.bytes[8 + i];
+  }
+  return uint32_t(keyed_hash(words, 5)) + uint32_t(m_host.now_ns() / 4000);
+}
+
+// RFC 7323 5.4: a per-connection timestamp offset, the same for every incarnation of one
+// 4-tuple (as Linux's tsoffset), so timestamps keep increasing across TIME-WAIT reuse.
+uint32_t TcpEngine::timestamp_offset(const Endpoint& local, const Endpoint& remote) {
+  uint64_t words[5] = {0, 0, 0, 0, (uint64_t(remote.port) << 16) | local.port | (1ull << 40)};
+  for (int i = 0; i < 8; i++) {
+    words[0] = (words[0] << 8) | local.address.bytes[i];
+    words[1] = (words[1] << 8) | local.address.bytes[8 + i];
+    words[2] = (words[2] << 8) | remote.address.bytes[i];
+    words[3] = (words[3] << 8) | remote.address.bytes[8 + i];
+  }
+  return uint32_t(keyed_hash(words, 5));
+}
+
+namespace {
+
 uint64_t address_word(const IpAddress& a, int half) {
   uint64_t w = 0;
   for (int i = 0; i < 8; i++) w = (w << 8) | a.bytes[half * 8 + i];
@@ -165,7 +198,7 @@ void TcpEngine::listen_input(TcpConnection& listener, const TcpHeader& h, std::s
   RefPtr<TcpConnection> child = create_connection(listener.family);
   if (!child) return;
   init_child(*this, listener, *child, h, info);
-  child->iss = uint32_t(m_host.random64());
+  child->iss = initial_sequence(child->local, child->remote);
   child->snd_una = child->iss;
   child->snd_nxt = child->iss;
   child->snd_max = child->iss;
