@@ -4,34 +4,10 @@
 
 #include "kernel/net/inet_abi.h"
 #include "kernel/net/tcp/tcp_seq.h"
-#include "tests/unit/net/tcp_test_network.h"
+#include "tests/unit/net/tcp_test_util.h"
 
 namespace nimbus::net::tcp::test {
-void dump_log(const TcpTestNetwork& net, size_t from);
 namespace {
-
-constexpr uint64_t kMs = 1'000'000;
-constexpr uint64_t kSecond = 1'000'000'000;
-
-struct Pair {
-  RefPtr<TcpSocket> listener, client, server;
-};
-
-Pair connect_pair(TcpTestNetwork& net, uint16_t port = 80) {
-  Pair p;
-  p.listener = net.socket(1);
-  EXPECT_TRUE(p.listener->bind(TcpTestNetwork::sockaddr(net.address(1), port)));
-  EXPECT_TRUE(p.listener->listen(16));
-  p.client = net.socket(0);
-  auto started = p.client->connect(TcpTestNetwork::sockaddr(net.address(1), port), true);
-  EXPECT_EQ(started.error(), Errno::einprogress);
-  net.run_until([&] { return p.client->connection().state == TcpState::established; }, net.now() + 5 * kSecond);
-  net.run_for(5 * kMs);
-  auto accepted = p.listener->accept(true, nullptr);
-  EXPECT_TRUE(accepted);
-  if (accepted) p.server = RefPtr<TcpSocket>(static_cast<TcpSocket*>(accepted->get()));
-  return p;
-}
 
 TEST(TcpConnection, ThreeWayHandshakeNegotiatesOptions) {
   TcpTestNetwork net;
@@ -66,27 +42,6 @@ TEST(TcpConnection, ThreeWayHandshakeNegotiatesOptions) {
   EXPECT_EQ(uint8_t(peer->bytes[7]), 1);  // 10.0.0.1
 }
 
-
-// Moves `data` from `from` to `to` with non-blocking calls while the network runs.
-std::vector<std::byte> transfer(TcpTestNetwork& net, TcpSocket& from, TcpSocket& to, const std::vector<std::byte>& data,
-                                uint64_t limit_ns = 600 * kSecond) {
-  std::vector<std::byte> received;
-  size_t sent = 0;
-  uint64_t deadline = net.now() + limit_ns;
-  while (received.size() < data.size() && net.now() < deadline) {
-    if (sent < data.size()) {
-      auto n = send_bytes(from, std::span(data).subspan(sent));
-      if (n) sent += *n;
-    }
-    for (;;) {
-      auto n = receive_bytes(to, received, 256 * 1024);
-      if (!n || *n == 0) break;
-    }
-    net.run_until([&] { return to.connection().receive_buffer.size() > 0 || (sent < data.size() && from.connection().send_buffer.free_space() > 0); },
-                  net.now() + kSecond);
-  }
-  return received;
-}
 
 TEST(TcpConnection, DataFlowsBothWaysByteExact) {
   TcpTestNetwork net;
@@ -267,13 +222,4 @@ TEST(TcpConnection, TimeWaitIsReusedByANewerSyn) {
 }
 
 }  // namespace
-}  // namespace nimbus::net::tcp::test
-namespace nimbus::net::tcp::test {
-void dump_log(const TcpTestNetwork& net, size_t from) {
-  for (size_t i = from; i < net.log.size(); i++) {
-    const Segment& s = net.log[i];
-    printf("%8.3f %d->%d flags=%02x seq=%u ack=%u win=%u len=%zu\n", double(s.time_ns) / 1e6, s.from, 1 - s.from,
-           s.header.flags, s.header.seq, s.header.ack, s.header.window, s.payload);
-  }
-}
 }  // namespace nimbus::net::tcp::test

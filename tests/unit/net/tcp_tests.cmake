@@ -19,8 +19,10 @@ add_executable(tcp_unit_tests
   ${PROJECT_SOURCE_DIR}/tests/unit/fakes/sync_fake.cc
   tcp_socket_base_double.cc
   tcp_test_network.cc
+  tcp_test_util.cc
   tcp_header_test.cc
   tcp_connection_test.cc
+  tcp_recovery_test.cc
 )
 target_include_directories(tcp_unit_tests PRIVATE ${PROJECT_SOURCE_DIR})
 target_compile_options(tcp_unit_tests PRIVATE -Wall -Wextra)
