@@ -51,7 +51,9 @@ CliResult<void> check_network_options(const NetworkOptions& options, NetMode mod
 
 // -netdev and -device arguments (none for NetMode::None).
 std::vector<std::string> qemu_network_args(const NetworkOptions& options, NetMode mode);
-// The kernel words: ip= and gateway= when given (otherwise the kernel asks DHCP).
+// The kernel words: ip= and gateway= when given; with user networking and no --ip, slirp's
+// fixed addresses (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3) until the kernel has a
+// DHCP client, after which no words mean DHCP.
 std::vector<std::string> network_kernel_words(const NetworkOptions& options, NetMode mode);
 
 // On the host, before QEMU starts: the tap device exists (/sys/class/net/IFNAME), and each
