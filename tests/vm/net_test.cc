@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "nimbus_runner.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -113,6 +114,38 @@ std::uint16_t free_udp_port() {
     port = ntohs(address.sin_port);
   if (fd >= 0) ::close(fd);
   return port;
+}
+
+TEST(Net, ImageKeepsItsNetworkDefaultsAndRunOverridesThem) {
+  TempDir dir;
+  std::string image = (dir.path() / "cat.nimbus").string();
+  Args build{"build", "-o", image, "-p", "18080:8000", "--mac", "52:54:00:00:00:42", "/bin/cat", "/etc/hosts"};
+  NimbusRun built = nimbus(build);
+  ASSERT_EQ(built.status, 0) << describe(build, built);
+
+  Args dry{"run", "--dry-run", image};
+  NimbusRun defaults = nimbus(dry);
+  EXPECT_EQ(defaults.status, 0) << describe(dry, defaults);
+  EXPECT_TRUE(contains(defaults.out, "hostfwd=tcp::18080-:8000")) << describe(dry, defaults);
+  EXPECT_TRUE(contains(defaults.out, "virtio-net-device,netdev=net0,mac=52:54:00:00:00:42")) << describe(dry, defaults);
+  EXPECT_FALSE(contains(defaults.out, "nimbus.publish=")) << "launch words never reach the kernel\n" << describe(dry, defaults);
+  EXPECT_FALSE(contains(defaults.out, "nimbus.mac=")) << describe(dry, defaults);
+
+  Args other{"run", "--dry-run", "-p", "18081:8000", image};
+  NimbusRun overridden = nimbus(other);
+  EXPECT_TRUE(contains(overridden.out, "hostfwd=tcp::18081-:8000")) << describe(other, overridden);
+  EXPECT_FALSE(contains(overridden.out, "18080")) << describe(other, overridden);
+
+  Args none{"run", "--net", "none", image};
+  NimbusRun refused = nimbus(none);
+  EXPECT_EQ(refused.status, 2) << describe(none, refused);
+  EXPECT_TRUE(contains(refused.err, "--net none")) << describe(none, refused);
+
+  // And it runs: the program sees the default network's address.
+  Args real{"run", "--timeout", std::to_string(kTestSeconds), "-p", std::to_string(free_udp_port()) + ":8000", image};
+  NimbusRun ran = nimbus(real);
+  EXPECT_EQ(ran.status, 0) << describe(real, ran);
+  EXPECT_TRUE(contains(ran.out, "10.0.2.15\tnimbus")) << describe(real, ran);
 }
 
 // Sends `text` to 127.0.0.1:port every 200 ms until the same text comes back or `limit`

@@ -219,6 +219,60 @@ std::vector<std::string> network_kernel_words(const NetworkOptions& options, Net
   return words;
 }
 
+std::vector<std::string> network_launch_words(const NetworkOptions& options) {
+  std::vector<std::string> words;
+  switch (options.mode) {
+    case NetMode::Default: break;
+    case NetMode::None: words.emplace_back("nimbus.net=none"); break;
+    case NetMode::User: words.emplace_back("nimbus.net=user"); break;
+    case NetMode::Tap: words.push_back(cat("nimbus.net=tap=", options.tap_name)); break;
+  }
+  for (const PortMapping& mapping : options.ports) words.push_back(cat("nimbus.publish=", format_port_mapping(mapping)));
+  if (options.ip) words.push_back(cat("nimbus.ip=", *options.ip));
+  if (options.gateway) words.push_back(cat("nimbus.gateway=", *options.gateway));
+  if (options.mac) words.push_back(cat("nimbus.mac=", *options.mac));
+  return words;
+}
+
+CliResult<std::vector<std::string>> take_launch_words(const std::vector<std::string>& words, NetworkOptions& defaults) {
+  struct Key {
+    std::string_view word;
+    std::string_view option;
+  };
+  constexpr std::array<Key, 5> kKeys = {{{"nimbus.net=", "--net"},
+                                         {"nimbus.publish=", "-p"},
+                                         {"nimbus.ip=", "--ip"},
+                                         {"nimbus.gateway=", "--gateway"},
+                                         {"nimbus.mac=", "--mac"}}};
+  std::vector<std::string> kernel_words;
+  for (const std::string& word : words) {
+    auto key = std::ranges::find_if(kKeys, [&word](const Key& k) { return word.starts_with(k.word); });
+    if (key == kKeys.end()) {
+      if (word.starts_with("nimbus."))
+        return cli_error(exit_status::kBadImage, cat("the image's launch word '", word, "' is unknown to this nimbus"));
+      kernel_words.push_back(word);
+      continue;
+    }
+    if (auto applied = apply_network_option(key->option, std::string_view(word).substr(key->word.size()), defaults);
+        !applied)
+      return cli_error(exit_status::kBadImage, cat("the image's launch word '", word, "': ", applied.error().message));
+  }
+  return kernel_words;
+}
+
+NetworkOptions merge_network_options(const NetworkOptions& image_defaults, const NetworkOptions& command_line) {
+  NetworkOptions merged = image_defaults;
+  if (command_line.mode != NetMode::Default) {
+    merged.mode = command_line.mode;
+    merged.tap_name = command_line.tap_name;
+  }
+  if (!command_line.ports.empty()) merged.ports = command_line.ports;
+  if (command_line.ip) merged.ip = command_line.ip;
+  if (command_line.gateway) merged.gateway = command_line.gateway;
+  if (command_line.mac) merged.mac = command_line.mac;
+  return merged;
+}
+
 CliResult<void> check_host_network(const NetworkOptions& options, NetMode mode, const std::string& sys_class_net) {
   if (mode == NetMode::Tap) {
     struct stat status{};

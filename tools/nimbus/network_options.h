@@ -56,6 +56,18 @@ std::vector<std::string> qemu_network_args(const NetworkOptions& options, NetMod
 // DHCP client, after which no words mean DHCP.
 std::vector<std::string> network_kernel_words(const NetworkOptions& options, NetMode mode);
 
+// An image keeps the network options given to `nimbus build` as `nimbus.`-prefixed words in
+// its command-line section (nimbus.net=user, nimbus.publish=8080:80/tcp, nimbus.ip=...,
+// nimbus.gateway=..., nimbus.mac=...; docs/image-format.md). The CLI takes them out before
+// the kernel sees the line.
+std::vector<std::string> network_launch_words(const NetworkOptions& options);
+// Separates an image's words: launch words go into `defaults` (checked as the options
+// they stand for), the rest is returned for the kernel.
+CliResult<std::vector<std::string>> take_launch_words(const std::vector<std::string>& words, NetworkOptions& defaults);
+// What `nimbus run IMAGE` uses: each option given on the command line replaces the image's
+// (all of its -p mappings together).
+NetworkOptions merge_network_options(const NetworkOptions& image_defaults, const NetworkOptions& command_line);
+
 // On the host, before QEMU starts: the tap device exists (/sys/class/net/IFNAME), and each
 // published port can be bound (TCP or UDP as asked). `sys_class_net` is for tests.
 CliResult<void> check_host_network(const NetworkOptions& options, NetMode mode,

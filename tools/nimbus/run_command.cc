@@ -228,7 +228,12 @@ CliResult<int> run(std::span<const std::string_view> args) {
     setup.tsc_khz = options.icount ? kIcountTscKhz : host_tsc_khz(cache);
   if (guest) {
     setup.initrd = guest->initrd;
-    setup.image_kernel_words = guest->kernel_words;
+    // The image's network defaults (nimbus.* words) yield to the command line's options.
+    NetworkOptions image_network;
+    setup.image_kernel_words = TRY_CLI(take_launch_words(guest->kernel_words, image_network));
+    options.network = merge_network_options(image_network, options.network);
+    TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, true),
+                                  options.machine == Machine::Microvm));
   }
   // A program gets user networking unless told otherwise; q35 has no virtio-mmio for it
   // (parse_run_options refused an explicit request there).

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "build_options.h"
 #include "network_options.h"
 #include "qemu_command.h"
 #include "run_options.h"
@@ -180,6 +181,74 @@ TEST(NetworkOptions, QemuCommandHasTheNetdevAndModernVirtioMmioOnce) {
   EXPECT_EQ(count("virtio-mmio.force-legacy=false"), 0);
   EXPECT_EQ(count("-netdev"), 0);
   EXPECT_EQ(kernel_command_line(*options, setup).find("ip="), std::string::npos);
+}
+
+TEST(LaunchWords, BuildKeepsTheNetworkOptionsAsImageWords) {
+  std::vector<std::string> words{"-p", "8080:8000", "--net", "user", "--mac", "52:54:00:00:00:09", "--ip",
+                                 "10.0.2.20/24", "--gateway", "10.0.2.2", "--kernel-arg", "strace",
+                                 "/usr/bin/python3", "-m", "http.server"};
+  std::vector<std::string_view> views(words.begin(), words.end());
+  auto options = parse_build_options(views);
+  ASSERT_TRUE(options) << options.error().message;
+  EXPECT_EQ(options->spec.kernel_words,
+            (std::vector<std::string>{"strace", "nimbus.net=user", "nimbus.publish=8080:8000/tcp",
+                                      "nimbus.ip=10.0.2.20/24", "nimbus.gateway=10.0.2.2",
+                                      "nimbus.mac=52:54:00:00:00:09"}));
+  EXPECT_EQ(options->spec.args, (std::vector<std::string>{"-m", "http.server"}));
+
+  // Read back by `nimbus run IMAGE`: the same options, and the kernel's own words.
+  NetworkOptions defaults;
+  auto kernel_words = take_launch_words(options->spec.kernel_words, defaults);
+  ASSERT_TRUE(kernel_words) << kernel_words.error().message;
+  EXPECT_EQ(*kernel_words, (std::vector<std::string>{"strace"}));
+  EXPECT_EQ(defaults, options->network);
+
+  std::vector<std::string> refused{"--net", "none", "-p", "80:80", "/bin/true"};
+  std::vector<std::string_view> refused_views(refused.begin(), refused.end());
+  EXPECT_FALSE(parse_build_options(refused_views));
+}
+
+TEST(LaunchWords, TapAndNoneRoundTrip) {
+  for (NetMode mode : {NetMode::None, NetMode::Tap}) {
+    NetworkOptions options;
+    options.mode = mode;
+    if (mode == NetMode::Tap) options.tap_name = "tap3";
+    NetworkOptions back;
+    ASSERT_TRUE(take_launch_words(network_launch_words(options), back));
+    EXPECT_EQ(back, options);
+  }
+}
+
+TEST(LaunchWords, BadOrUnknownImageWordsAreABadImage) {
+  NetworkOptions defaults;
+  for (std::string word : {"nimbus.publish=0:80", "nimbus.net=wifi", "nimbus.colour=blue"}) {
+    auto taken = take_launch_words({word}, defaults);
+    ASSERT_FALSE(taken) << word;
+    EXPECT_EQ(taken.error().exit_status, exit_status::kBadImage);
+    EXPECT_TRUE(mentions(taken.error(), word)) << taken.error().message;
+  }
+}
+
+TEST(LaunchWords, TheCommandLineOverridesTheImage) {
+  NetworkOptions image;
+  image.mode = NetMode::User;
+  image.ports = {PortMapping{"", 8080, 8000, PortProtocol::Tcp}, PortMapping{"", 9090, 9000, PortProtocol::Tcp}};
+  image.mac = "52:54:00:00:00:01";
+  NetworkOptions command_line;
+  EXPECT_EQ(merge_network_options(image, command_line), image);
+  command_line.ports = {PortMapping{"", 18080, 8000, PortProtocol::Tcp}};
+  command_line.ip = "10.0.2.30/24";
+  NetworkOptions merged = merge_network_options(image, command_line);
+  EXPECT_EQ(merged.ports, command_line.ports);  // all of the image's mappings replaced
+  EXPECT_EQ(merged.ip, "10.0.2.30/24");
+  EXPECT_EQ(merged.mac, image.mac);
+  EXPECT_EQ(merged.mode, NetMode::User);
+  command_line.mode = NetMode::None;
+  command_line.ports.clear();
+  merged = merge_network_options(image, command_line);
+  EXPECT_EQ(merged.mode, NetMode::None);
+  // The image's -p with --net none on the command line cannot work: said so.
+  EXPECT_FALSE(check_network_options(merged, effective_net_mode(merged, true), true));
 }
 
 TEST(HostNetwork, MissingTapDeviceIsNamed) {
