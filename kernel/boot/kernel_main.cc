@@ -16,6 +16,7 @@
 #include "kernel/drivers/serial.h"
 #include "kernel/drivers/serial_input.h"
 #include "kernel/drivers/virtio/console.h"
+#include "kernel/drivers/virtio/net.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/process.h"
@@ -25,6 +26,7 @@
 #include "kernel/mm/heap.h"
 #include "kernel/mm/kernel_stacks.h"
 #include "kernel/mm/physical.h"
+#include "kernel/net/kernel_net_stack.h"
 #include "kernel/platform/kvm/acpi.h"
 #include "kernel/platform/kvm/power.h"
 #include "kernel/sched/cpu.h"
@@ -156,6 +158,24 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
     if (!virtio_console::init(options.virtio_mmio()))
       virtio_console::init({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
     bootchart::stage_done("virtio");
+  }
+  // Network devices: for a program, and for the self-tests that drive them.
+  bool network_test = options.test == "net-arp" || options.test == "net-udp-echo";
+  if (runs_program || network_test) {
+    auto devices = options.virtio_mmio_count ? options.virtio_mmio()
+                                             : std::span<const VirtioMmioDevice>(g_platform.virtio_mmio,
+                                                                                 g_platform.virtio_mmio_count);
+    virtio_net::init(devices);
+    bootchart::stage_done("virtio-net");
+  }
+  // The stack: "lo", then eth0... configured from ip=, gateway=, dns=, hostname= (the ARP
+  // self-test drives the device alone, without it).
+  if (runs_program || options.test == "net-udp-echo") {
+    net::KernelNetworkConfig config{options.static_ip, options.ip_address, options.ip_prefix_length,
+                                    options.gateway,   options.dns,        options.hostname};
+    if (auto started = net::start_kernel_network(config); !started)
+      print("nimbus: the network stack cannot start (error %d)\n", static_cast<int>(started.error()));
+    bootchart::stage_done("network");
   }
 
   log("nimbus: init done in %lu us\n", clock::monotonic_ns() / 1000);

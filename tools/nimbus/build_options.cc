@@ -37,10 +37,17 @@ CliResult<BuildOptions> parse_build_options(std::span<const std::string_view> ar
       options.spec.kernel_words.push_back(TRY_CLI(parse_kernel_word(TRY_CLI(cursor.value()))));
     } else if (is_image_option(name)) {
       TRY_CLI(apply_image_option(name, TRY_CLI(cursor.value()), options.spec));
+    } else if (is_network_option(name)) {
+      TRY_CLI(apply_network_option(name, TRY_CLI(cursor.value()), options.network));
     } else {
       return usage_error(cat("unknown option '", name, "' (see nimbus --help)"));
     }
   }
+
+  // The image's network defaults (`nimbus run IMAGE` reads them back; its options override).
+  // Whether they can work is checked as `nimbus run` would, with a program to boot.
+  TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, true), true));
+  for (std::string& word : network_launch_words(options.network)) options.spec.kernel_words.push_back(std::move(word));
 
   std::span<const std::string_view> rest = cursor.rest();
   if (rest.empty()) return options;

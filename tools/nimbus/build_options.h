@@ -8,11 +8,14 @@
 
 #include "cli_error.h"
 #include "image_spec.h"
+#include "network_options.h"
 
 struct BuildOptions {
   ImageSpec spec;                     // PROGRAM, its arguments and the image options
   std::optional<std::string> output;  // -o IMAGE
   std::optional<std::string> manifest;
+  // -p, --net, --ip, --gateway, --mac: kept in the image as launch words (spec.kernel_words).
+  NetworkOptions network;
   bool verbose = false;
   bool help = false;  // --help among the options: print the help and do nothing else
 };

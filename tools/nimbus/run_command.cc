@@ -228,8 +228,17 @@ CliResult<int> run(std::span<const std::string_view> args) {
     setup.tsc_khz = options.icount ? kIcountTscKhz : host_tsc_khz(cache);
   if (guest) {
     setup.initrd = guest->initrd;
-    setup.image_kernel_words = guest->kernel_words;
+    // The image's network defaults (nimbus.* words) yield to the command line's options.
+    NetworkOptions image_network;
+    setup.image_kernel_words = TRY_CLI(take_launch_words(guest->kernel_words, image_network));
+    options.network = merge_network_options(image_network, options.network);
+    TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, true),
+                                  options.machine == Machine::Microvm));
   }
+  // A program gets user networking unless told otherwise; q35 has no virtio-mmio for it
+  // (parse_run_options refused an explicit request there).
+  setup.net_mode = options.machine == Machine::Microvm ? effective_net_mode(options.network, guest.has_value())
+                                                       : NetMode::None;
   // A dry run shows the redirections that give QEMU the streams; a real run hands them over
   // unless one cannot be (then the serial console carries everything, as on q35).
   std::optional<HostStreams> streams;
@@ -245,6 +254,7 @@ CliResult<int> run(std::span<const std::string_view> args) {
     return 0;
   }
   TRY_CLI(check_kernel_readable(kernel, options.kernel_path.has_value()));
+  TRY_CLI(check_host_network(options.network, setup.net_mode));
   if (options.initrd_path && ::access(options.initrd_path->c_str(), R_OK) != 0)
     return cli_error(exit_status::kCliFailure, cat("initrd ", *options.initrd_path, ": ", std::strerror(errno)));
   if (options.verbose) say(cat("running ", shell_quoted(argv)));

@@ -7,6 +7,7 @@
 #include "kernel/arch/x86_64/tlb.h"
 #include "kernel/drivers/serial_input.h"
 #include "kernel/drivers/virtio/console.h"
+#include "kernel/drivers/virtio/net.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/page_fault.h"
 #include "kernel/linux/process.h"
@@ -64,6 +65,7 @@ extern "C" void interrupt_dispatch(nimbus::InterruptFrame* frame) {
     case apic::vector::kSpurious:
       return;  // no EOI for spurious interrupts
     default:
+      virtio_net::on_interrupt(static_cast<uint8_t>(vector));  // acknowledges first, as above
       apic::end_of_interrupt();
       break;
   }

@@ -38,6 +38,16 @@ class MmioTransport {
   uint32_t acknowledge_interrupt();
 
   uint32_t config32(size_t offset) const { return read(kConfig + offset); }
+  // 4.2.2.2: device configuration fields are read with their own width (virtio-net's MAC
+  // bytes, 16-bit status and MTU).
+  uint8_t config8(size_t offset) const {
+    return reinterpret_cast<volatile const uint8_t*>(m_registers)[kConfig + offset];
+  }
+  uint16_t config16(size_t offset) const {
+    return reinterpret_cast<volatile const uint16_t*>(m_registers)[(kConfig + offset) / 2];
+  }
+  // 4.2.2: ConfigGeneration, to read multi-field configuration consistently.
+  uint32_t config_generation() const { return read(kConfigGeneration); }
 
  private:
   // 4.2.2: register offsets.
@@ -45,7 +55,7 @@ class MmioTransport {
                           kDeviceFeaturesSelect = 0x014, kDriverFeatures = 0x020,
                           kDriverFeaturesSelect = 0x024, kQueueSelect = 0x030, kQueueSizeMax = 0x034,
                           kQueueSize = 0x038, kQueueReady = 0x044, kQueueNotify = 0x050,
-                          kInterruptStatus = 0x060, kInterruptAck = 0x064, kStatus = 0x070,
+                          kInterruptStatus = 0x060, kInterruptAck = 0x064, kStatus = 0x070, kConfigGeneration = 0x0fc,
                           kQueueDescriptorLow = 0x080, kQueueDriverLow = 0x090, kQueueDeviceLow = 0x0a0,
                           kConfig = 0x100;  // each 64-bit address: low word, then high word at +4
 
