@@ -290,8 +290,10 @@ Result<size_t> UnixSocket::receive_stream(ReceiveRequest& request) {
         }
         continue;
       }
-      // Never glue data from different senders' credentials into one read.
-      if (have_control && copied && !same_credentials(m->credentials, control_holder->credentials)) break;
+      // With SO_PASSCRED, data sent with different credentials is never glued into one read.
+      if (options().pass_credentials && have_control && copied &&
+          !same_credentials(m->credentials, control_holder->credentials))
+        break;
       if (!have_control) {
         control_holder->credentials = m->credentials;
         if (request.source) *request.source = m->source;
