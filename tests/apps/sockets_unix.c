@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -834,6 +835,112 @@ static void test_threads(void) {
   close(sv[1]);
 }
 
+static void on_alarm(int sig) { (void)sig; }
+
+static void alarm_in_ms(long ms) {
+  struct itimerval t = {{0, 0}, {0, ms * 1000}};
+  setitimer(ITIMER_REAL, &t, NULL);
+}
+
+static void use_alarm_handler(int flags) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sa.sa_flags = flags;
+  sigaction(SIGALRM, &sa, NULL);
+}
+
+static int g_late_fd;
+static void* connect_late(void* arg) {
+  struct timespec t = {0, 40000000};
+  nanosleep(&t, NULL);
+  struct sockaddr_un* a = arg;
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  connect(fd, (struct sockaddr*)a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a->sun_path) + 1));
+  write(fd, "late", 4);
+  g_late_fd = fd;
+  return NULL;
+}
+
+static void* accept_late(void* arg) {
+  struct timespec t = {0, 40000000};
+  nanosleep(&t, NULL);
+  int fd = accept(*(int*)arg, NULL, NULL);
+  return (void*)(long)fd;
+}
+
+static void test_blocking(void) {
+  printf("-- blocking calls: signals, epoll, wake-ups\n");
+  int sv[2];
+  socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+  char c;
+  /* A signal without SA_RESTART ends a blocking receive with EINTR. */
+  use_alarm_handler(0);
+  alarm_in_ms(30);
+  CHECK(recv(sv[0], &c, 1, 0));
+  /* With SA_RESTART the receive restarts, unless the socket has a receive timeout. */
+  use_alarm_handler(SA_RESTART);
+  struct timeval tv = {0, 300000};
+  setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  alarm_in_ms(30);
+  CHECK(recv(sv[0], &c, 1, 0));
+  tv.tv_usec = 0;
+  setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  g_slow_fd = sv[1];
+  pthread_t writer;
+  pthread_create(&writer, NULL, slow_writer, NULL);
+  alarm_in_ms(10);
+  CHECK(recv(sv[0], &c, 1, 0));
+  pthread_join(writer, NULL);
+  signal(SIGALRM, SIG_DFL);
+  char rest[16];
+  CHECK(recv(sv[0], rest, sizeof rest, MSG_WAITALL | MSG_DONTWAIT));
+  /* epoll: level-triggered input, then EPOLLRDHUP at the peer's SHUT_WR. */
+  int ep = epoll_create1(0);
+  struct epoll_event ev = {EPOLLIN | EPOLLRDHUP | EPOLLET, {.fd = sv[0]}};
+  CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev));
+  CHECK(epoll_wait(ep, &ev, 1, 0));
+  pthread_create(&writer, NULL, slow_writer, NULL);
+  struct epoll_event got;
+  CHECK(epoll_wait(ep, &got, 1, 5000));
+  printf("epoll events: %s%s\n", got.events & EPOLLIN ? "IN" : "", got.events & EPOLLRDHUP ? " RDHUP" : "");
+  pthread_join(writer, NULL);
+  CHECK(recv(sv[0], rest, sizeof rest, 0) > 0);
+  shutdown(sv[1], SHUT_WR);
+  CHECK(epoll_wait(ep, &got, 1, 5000));
+  printf("epoll events: %s%s\n", got.events & EPOLLIN ? "IN" : "", got.events & EPOLLRDHUP ? " RDHUP" : "");
+  close(ep);
+  close(sv[0]);
+  close(sv[1]);
+  /* A blocked accept is woken by a connect from another thread. */
+  struct sockaddr_un a;
+  socklen_t la = path_address(&a, "wake.sock");
+  int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+  bind(listener, (struct sockaddr*)&a, la);
+  listen(listener, 0);
+  pthread_t other;
+  pthread_create(&other, NULL, connect_late, &a);
+  int fd = CHECK_FD(accept(listener, NULL, NULL));
+  char buf[8] = {0};
+  CHECK(recv(fd, buf, 4, MSG_WAITALL));
+  pthread_join(other, NULL);
+  close(fd);
+  close(g_late_fd);
+  /* A connect waiting for room in the backlog is let in by an accept. */
+  int first = socket(AF_UNIX, SOCK_STREAM, 0), second = socket(AF_UNIX, SOCK_STREAM, 0);
+  CHECK(connect(first, (struct sockaddr*)&a, la));
+  pthread_create(&other, NULL, accept_late, &listener);
+  CHECK(connect(second, (struct sockaddr*)&a, la));
+  void* accepted;
+  pthread_join(other, &accepted);
+  printf("accepted in the other thread: %s\n", (long)accepted >= 0 ? "yes" : "no");
+  close((int)(long)accepted);
+  close(first);
+  close(second);
+  close(listener);
+  unlink("wake.sock");
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   char dir[] = "/tmp/nimbus-sockets-XXXXXX";
@@ -847,6 +954,7 @@ int main(void) {
   test_rights();
   test_options();
   test_threads();
+  test_blocking();
   const char* made[] = {"sendfile.txt", "dgram-a", "dgram-b", "server.sock", "plain.txt", "backlog.sock", "echo.sock"};
   for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) unlink(made[i]);
   if (chdir("/") != 0 || rmdir(dir) != 0) printf("leftovers in the test directory: %s\n", strerrorname_np(errno));
