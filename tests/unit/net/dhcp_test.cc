@@ -180,7 +180,7 @@ TEST_F(Dhcp, FullExchangeAppliesTheLease) {
   ASSERT_TRUE(client->start());
   auto sent = take_messages();
   ASSERT_EQ(sent.size(), 1u);
-  const ClientMessage& discover = sent[0];
+  const ClientMessage discover = sent[0];
   EXPECT_EQ(discover.type, 1);
   EXPECT_EQ(discover.source, Ipv4Address{});
   EXPECT_EQ(discover.destination, Ipv4Address{0xffffffff});
@@ -195,7 +195,7 @@ TEST_F(Dhcp, FullExchangeAppliesTheLease) {
   inject(reply_frame({2, discover.xid}));
   sent = take_messages();
   ASSERT_EQ(sent.size(), 1u);
-  const ClientMessage& request = sent[0];
+  const ClientMessage request = sent[0];
   EXPECT_EQ(request.type, 3);
   EXPECT_EQ(request.xid, discover.xid);
   ASSERT_TRUE(request.requested && request.server_id);
