@@ -136,28 +136,29 @@ Result<Ipv4Route> NetStack::State::route(Ipv4Address destination) {
     route.source = destination.is_loopback() && lo->has_ipv4 ? lo->ipv4.address : destination;
     return route;
   }
-  NetInterface* best = nullptr;
-  for (size_t i = 0; i < interface_count; i++) {
-    NetInterface& interface = interfaces[i];
-    if (interface.is_loopback() || !interface.has_ipv4) continue;
-    bool matches = destination.is_broadcast() || interface.on_link(destination);
-    if (matches && (!best || interface.ipv4.prefix_length > best->ipv4.prefix_length)) best = &interface;
-  }
-  if (best) {
-    route.interface_index = best->index;
+  // The on-link interface with the longest prefix covering `address` (nullptr: none).
+  auto on_link = [&](Ipv4Address address) -> NetInterface* {
+    NetInterface* best = nullptr;
+    for (size_t i = 0; i < interface_count; i++) {
+      NetInterface& interface = interfaces[i];
+      if (interface.is_loopback() || !interface.has_ipv4) continue;
+      bool matches = address.is_broadcast() || interface.on_link(address);
+      if (matches && (!best || interface.ipv4.prefix_length > best->ipv4.prefix_length)) best = &interface;
+    }
+    return best;
+  };
+  if (NetInterface* direct = on_link(destination)) {
+    route.interface_index = direct->index;
     route.next_hop = destination;
-    route.source = best->ipv4.address;
+    route.source = direct->ipv4.address;
     return route;
   }
   if (!gateway.is_any() && !destination.is_broadcast()) {
-    for (size_t i = 0; i < interface_count; i++) {
-      NetInterface& interface = interfaces[i];
-      if (!interface.is_loopback() && interface.on_link(gateway)) {
-        route.interface_index = interface.index;
-        route.next_hop = gateway;
-        route.source = interface.ipv4.address;
-        return route;
-      }
+    if (NetInterface* via = on_link(gateway)) {
+      route.interface_index = via->index;
+      route.next_hop = gateway;
+      route.source = via->ipv4.address;
+      return route;
     }
   }
   return error(Errno::enetunreach);
@@ -293,12 +294,19 @@ uint64_t NetStack::poll() {
   while (Packet* packet = batch.pop_front()) receive(packet->interface_index, packet);
 
   uint64_t now = now_ns();
-  for (;;) {
+  // Bounded too: a callback that re-arms itself for "now" runs again on the next poll
+  // instead of spinning here.
+  bool more_due = false;
+  for (int fired = 0;; fired++) {
     NetTimer* timer;
     {
       MutexGuard guard(m_state->queue_lock);
       timer = m_state->timers.front();
       if (!timer || timer->deadline_ns > now) break;
+      if (fired == 1024) {
+        more_due = true;
+        break;
+      }
       m_state->timers.remove(timer);
     }
     timer->callback(*timer);
@@ -315,7 +323,7 @@ uint64_t NetStack::poll() {
   m_state->transmit(outbox);
   {
     MutexGuard guard(m_state->queue_lock);
-    if (!m_state->deferred.empty()) return now;
+    if (!m_state->deferred.empty() || more_due) return now;
     NetTimer* first = m_state->timers.front();
     if (first && first->deadline_ns < next) next = first->deadline_ns;
   }

@@ -446,6 +446,10 @@ size_t UdpSocket::next_datagram_size() {
 }
 
 Result<int64_t> UdpSocket::ioctl(fs::File&, uint32_t request, uintptr_t argument) {
+  return handle_ioctl(request, argument);
+}
+
+Result<int64_t> UdpSocket::handle_ioctl(uint32_t request, uintptr_t argument) {
   int value;
   if (request == fs::linux_abi::fionread) {
     // Linux's udp_ioctl SIOCINQ: the next datagram's payload, not the whole queue.

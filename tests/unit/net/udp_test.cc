@@ -272,8 +272,7 @@ TEST_F(Udp, ReceiveFlags) {
   run();
   EXPECT_EQ(udp(server).next_datagram_size(), 10u);  // FIONREAD: the next datagram only
   int fionread = -1;
-  fs::File* no_file = nullptr;
-  ASSERT_TRUE(udp(server).ioctl(*no_file, fs::linux_abi::fionread, reinterpret_cast<uintptr_t>(&fionread)));
+  ASSERT_TRUE(udp(server).handle_ioctl(fs::linux_abi::fionread, reinterpret_cast<uintptr_t>(&fionread)));
   EXPECT_EQ(fionread, 10);
   // MSG_PEEK leaves it queued.
   auto peeked = receive_bytes(*server, 100, msg_dontwait | msg_peek);
