@@ -61,8 +61,8 @@ Network options (run, and build: an image keeps them as defaults that run's opti
                          10.0.2.2, DNS 10.0.2.3), the default for a PROGRAM or IMAGE so outgoing
                          connections work; none: loopback only (the default for the kernel's
                          own job); tap=IFNAME: an existing tap device (microvm only)
-  --ip ADDR/PREFIX       the guest's static address (kernel word ip=); otherwise DHCP (until the
-                         kernel has its DHCP client: 10.0.2.15/24 with --net user, none on tap)
+  --ip ADDR/PREFIX       the guest's static address (kernel word ip=); otherwise DHCP (the
+                         program starts once leased, or after 5 s without a lease)
   --gateway ADDR         the guest's default gateway (kernel word gateway=)
   --mac MAC              the guest's MAC address (default 52:54:00:12:34:56)
 
