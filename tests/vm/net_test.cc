@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <thread>
 #include <future>
 #include <string>
 #include <string_view>
@@ -199,6 +201,56 @@ TEST(Net, ProgramSeesHostsResolvConfAndHostname) {
   EXPECT_TRUE(contains(run.out, "10.0.2.15\tweb-1\n")) << describe(args, run);
   EXPECT_TRUE(contains(run.out, "nameserver 10.0.2.3\n")) << describe(args, run);
   EXPECT_TRUE(run.out.ends_with("web-1\n")) << describe(args, run);
+}
+
+// One HTTP GET of `path` from 127.0.0.1:port with a plain TCP client: the whole response, or
+// "" when the connection fails or closes without one (every step has a 5 s timeout).
+std::string http_get(std::uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
+    std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) response.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return response;
+}
+
+TEST(Net, PythonHttpServerAnswersThroughAPublishedPort) {
+  const char* python = "/usr/bin/python3";
+  const char* library = "/usr/lib/python3.11";
+  if (!std::filesystem::exists(python) || !std::filesystem::exists(library))
+    GTEST_SKIP() << "Debian's python3 is not installed";
+  TempDir site;
+  site.write_file("hello.txt", "hello from a Nimbus guest\n");
+  std::uint16_t port = free_udp_port();  // a TCP port is free as often; checked by nimbus anyway
+  ASSERT_NE(port, 0);
+  // Serves exactly one request, then exits 0.
+  Args args{"run", "--timeout", "240", "--memory", "256M", "-p", std::to_string(port) + ":8000",
+            "--add", library, "--add", site.path().string() + ":/srv", "--workdir", "/srv", python, "-c",
+            "import http.server as h; h.HTTPServer(('', 8000), h.SimpleHTTPRequestHandler).handle_request()"};
+  auto guest = std::async(std::launch::async, [&args] { return run_nimbus(args, {.hard_limit = std::chrono::seconds(260)}); });
+  std::string response;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(200);
+  // Until the server listens, QEMU accepts the connection and closes it: try again.
+  while (response.empty() && std::chrono::steady_clock::now() < give_up &&
+         guest.wait_for(std::chrono::milliseconds(250)) != std::future_status::ready)
+    response = http_get(port, "/hello.txt");
+  NimbusRun run = guest.get();
+  EXPECT_TRUE(response.starts_with("HTTP/1.0 200")) << response << describe(args, run);
+  EXPECT_TRUE(response.ends_with("\r\n\r\nhello from a Nimbus guest\n")) << response << describe(args, run);
+  EXPECT_EQ(run.status, 0) << describe(args, run);
 }
 
 }  // namespace
