@@ -40,8 +40,8 @@ constexpr uint64_t kFeatureMtu = 1ull << 3;         // VIRTIO_NET_F_MTU
 constexpr uint64_t kFeatureMac = 1ull << 5;         // VIRTIO_NET_F_MAC
 constexpr uint64_t kFeatureMergeRx = 1ull << 15;    // VIRTIO_NET_F_MRG_RXBUF
 constexpr uint64_t kFeatureStatus = 1ull << 16;     // VIRTIO_NET_F_STATUS
-constexpr uint64_t kWantedFeatures =
-    kFeatureCsum | kFeatureGuestCsum | kFeatureMtu | kFeatureMac | kFeatureMergeRx | kFeatureStatus;
+constexpr uint64_t kWantedFeatures = kFeatureCsum | kFeatureGuestCsum | kFeatureMtu | kFeatureMac | kFeatureMergeRx |
+                                     kFeatureStatus | virtio::kFeatureEventIndex;
 
 // 5.1.4: struct virtio_net_config offsets.
 constexpr size_t kConfigMac = 0;
@@ -319,6 +319,10 @@ Result<> start(Device::State& state) {
 
   TRY(transport.set_up_queue(kReceiveQueue, state.rx, kQueueSize));
   TRY(transport.set_up_queue(kTransmitQueue, state.tx, kQueueSize));
+  if (state.features & virtio::kFeatureEventIndex) {
+    state.rx.enable_event_index();
+    state.tx.enable_event_index();
+  }
   state.rx_area = TRY(frames::allocate(kReceiveAreaOrder));
   uint32_t fit = static_cast<uint32_t>((kPageSize << kReceiveAreaOrder) / state.rx_buffer_size);
   state.rx_buffer_count = fit < state.rx.size() ? fit : state.rx.size();
