@@ -202,6 +202,11 @@ TEST(Net, ProgramSeesHostsResolvConfAndHostname) {
   EXPECT_TRUE(contains(run.out, "10.0.2.15\tweb-1\n")) << describe(args, run);
   EXPECT_TRUE(contains(run.out, "nameserver 10.0.2.3\n")) << describe(args, run);
   EXPECT_TRUE(run.out.ends_with("web-1\n")) << describe(args, run);
+
+  Args uname{"run", "--timeout", std::to_string(kTestSeconds), "--kernel-arg", "hostname=web-1", "/bin/uname", "-n"};
+  NimbusRun named = nimbus(uname);
+  EXPECT_EQ(named.status, 0) << describe(uname, named);
+  EXPECT_EQ(named.out, "web-1\n") << describe(uname, named);
 }
 
 // One HTTP GET of `path` from 127.0.0.1:port with a plain TCP client: the whole response, or
