@@ -71,7 +71,9 @@ void TcpSocket::sync_options() {
     s.send_buffer = send;
     if (m_connection->state != TcpState::closed) m_connection->send_buffer.set_capacity(send);
   }
-  if (receive != s.receive_buffer) {
+  // Once the connection runs, the receive buffer only grows: the window already offered
+  // (and out-of-order bytes held past the readable end) must stay inside it.
+  if (receive != s.receive_buffer && (m_connection->state == TcpState::closed || receive > s.receive_buffer)) {
     s.receive_buffer = receive;
     if (m_connection->state != TcpState::closed) m_connection->receive_buffer.set_capacity(receive);
   }
@@ -374,6 +376,11 @@ Result<> TcpSocket::set_option(int level, int name, std::span<const std::byte> v
   EngineLock lock(m_engine);
   TcpConnection& c = *m_connection;
   TcpSettings& s = c.settings;
+  if (level == abi::sol_socket) {
+    // The socket layer stored it in CommonSocketOptions and tells us to act on it.
+    sync_options();
+    return {};
+  }
   if (level == abi::ipproto_tcp) {
     if (name == kTcpCongestion) {
       char algorithm[17] = {};
