@@ -561,6 +561,7 @@ uint32_t TcpSocket::poll(fs::File&) { return poll_events(); }
 // Linux's tcp_poll().
 uint32_t TcpSocket::poll_events() {
   EngineLock lock(m_engine);
+  sync_options();
   TcpConnection& c = *m_connection;
   uint32_t events = 0;
   if (c.state == TcpState::listen) return c.accept_queue.empty() ? 0 : (pollin | pollrdnorm);
