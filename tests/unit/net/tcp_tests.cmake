@@ -25,6 +25,7 @@ add_executable(tcp_unit_tests
   tcp_recovery_test.cc
   tcp_listener_test.cc
   tcp_socket_test.cc
+  tcp_fuzz_test.cc
 )
 target_include_directories(tcp_unit_tests PRIVATE ${PROJECT_SOURCE_DIR})
 target_compile_options(tcp_unit_tests PRIVATE -Wall -Wextra)
