@@ -91,14 +91,11 @@ TcpEngine::TcpEngine(TcpHost& host) : m_host(host) {
 }
 
 TcpEngine::~TcpEngine() {
-  while (TcpConnection* connection = m_table.pop_front()) {
-    for (NetTimer* timer : {&connection->retransmit_timer, &connection->delack_timer, &connection->keepalive_timer})
-      if (timer->armed()) {
-        m_host.disarm_timer(*timer);
-        connection->unref();
-      }
-    connection->in_table = false;
-    connection->unref();
+  // Every connection still here ends: timers, queue and parent references go with it.
+  while (TcpConnection* connection = m_table.front()) {
+    connection->orphan = true;
+    finish(*connection);
+    remove(*connection);
   }
   for (size_t i = 0; i < m_release_count; i++) m_releases[i]->unref();
   delete[] m_releases;
@@ -281,6 +278,7 @@ RefPtr<TcpConnection> TcpEngine::take_accepted(TcpConnection& listener) {
   if (!child) return nullptr;
   child->in_accept_queue = false;
   child->parent = nullptr;
+  release_later(&listener);  // the child's reference on its listener
   // The queue's reference becomes the caller's.
   return adopt_ref(child);
 }

@@ -37,7 +37,7 @@ Result<int> int_value(std::span<const std::byte> value) {
 
 size_t put_int(std::span<std::byte> out, int v) {
   size_t n = out.size() < sizeof(v) ? out.size() : sizeof(v);
-  memcpy(out.data(), &v, n);
+  if (n) memcpy(out.data(), &v, n);
   return n;
 }
 
@@ -385,7 +385,7 @@ Result<> TcpSocket::set_option(int level, int name, std::span<const std::byte> v
     if (name == kTcpCongestion) {
       char algorithm[17] = {};
       size_t n = value.size() < 16 ? value.size() : 16;
-      memcpy(algorithm, value.data(), n);
+      if (n) memcpy(algorithm, value.data(), n);
       return m_engine.set_congestion_control(c, algorithm);
     }
     int v = TRY(int_value(value));
@@ -482,14 +482,14 @@ Result<size_t> TcpSocket::get_option(int level, int name, std::span<std::byte> v
         const char* current = c.congestion->name();
         memcpy(algorithm, current, strlen(current));
         size_t n = value.size() < 16 ? value.size() : 16;
-        memcpy(value.data(), algorithm, n);
+        if (n) memcpy(value.data(), algorithm, n);
         return n;
       }
       case kTcpInfo: {
         LinuxTcpInfo info;
         m_engine.fill_info(c, info);
         size_t n = value.size() < sizeof(info) ? value.size() : sizeof(info);
-        memcpy(value.data(), &info, n);
+        if (n) memcpy(value.data(), &info, n);
         return n;
       }
       default:
@@ -533,6 +533,10 @@ void TcpSocket::close() {
 void TcpSocket::release(fs::File&) { close(); }
 
 Result<int64_t> TcpSocket::ioctl(fs::File&, uint32_t request, uintptr_t argument) {
+  return ioctl_request(request, argument);
+}
+
+Result<int64_t> TcpSocket::ioctl_request(uint32_t request, uintptr_t argument) {
   EngineLock lock(m_engine);
   TcpConnection& c = *m_connection;
   int value;

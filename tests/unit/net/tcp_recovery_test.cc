@@ -172,7 +172,9 @@ TEST(TcpRecovery, NagleHoldsASecondSmallSegmentUntilTheAck) {
   for (bool nodelay : {false, true}) {
     TcpTestNetwork net;
     Pair p = connect_pair(net);
-    if (nodelay) ASSERT_TRUE(set_int(*p.client, inet_abi::ipproto_tcp, kTcpNodelay, 1));
+    if (nodelay) {
+      ASSERT_TRUE(set_int(*p.client, inet_abi::ipproto_tcp, kTcpNodelay, 1));
+    }
     size_t mark = net.log.size();
     auto small = pattern(10, 1);
     send_bytes(*p.client, small);

@@ -24,8 +24,7 @@ int get_int(TcpSocket& s, int level, int name) {
 }
 int ioctl_int(TcpSocket& s, uint32_t request) {
   int value = -1;
-  fs::File* no_file = nullptr;
-  EXPECT_TRUE(s.ioctl(*no_file, request, reinterpret_cast<uintptr_t>(&value)));
+  EXPECT_TRUE(s.ioctl_request(request, reinterpret_cast<uintptr_t>(&value)));
   return value;
 }
 
