@@ -17,7 +17,7 @@ set(NIMBUS_TCP_KERNEL_SOURCES
 add_executable(tcp_unit_tests
   ${NIMBUS_TCP_KERNEL_SOURCES}
   ${PROJECT_SOURCE_DIR}/tests/unit/fakes/sync_fake.cc
-  tcp_socket_base_double.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/socket.cc
   tcp_test_network.cc
   tcp_test_util.cc
   tcp_header_test.cc
