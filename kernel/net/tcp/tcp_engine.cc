@@ -210,7 +210,9 @@ Result<> TcpEngine::bind(TcpConnection& connection, const Endpoint& local) {
 uint16_t TcpEngine::advertised_mss(const IpAddress& remote) {
   uint32_t mtu = m_host.path_mtu(remote);  // TCP header included
   uint32_t mss = mtu > kMinHeaderLength ? mtu - kMinHeaderLength : kDefaultMss;
-  return uint16_t(mss > 65535 ? 65535 : mss);
+  // An IPv4 datagram's total length (header included) and an IPv6 payload length are 16 bits.
+  uint32_t limit = remote.is_ipv4() ? 65535 - 20 - kMinHeaderLength : 65535 - kMinHeaderLength;
+  return uint16_t(mss > limit ? limit : mss);
 }
 
 uint32_t TcpEngine::ts_now(TcpConnection& connection) {
