@@ -67,6 +67,8 @@ size_t ioctl_argument_size(uint32_t request) {
     case tiocswinsz: return sizeof(Winsize);
     case fionread:
     case fionbio:
+    case fioasync:
+    case tiocoutq:
     case tiocgpgrp:
     case tiocspgrp: return sizeof(int);
     default: return 0;
@@ -284,6 +286,14 @@ Result<int64_t> File::ioctl(uint32_t request, uintptr_t argument) {
     memcpy(&enable, reinterpret_cast<const void*>(argument), sizeof(enable));
     uint32_t current = flags();
     set_status_flags(enable ? current | o_nonblock : current & ~o_nonblock);
+    return 0;
+  }
+  if (request == fioasync) {
+    // The flag only: nothing sends SIGIO yet.
+    int enable;
+    memcpy(&enable, reinterpret_cast<const void*>(argument), sizeof(enable));
+    uint32_t current = flags();
+    set_status_flags(enable ? current | o_async : current & ~o_async);
     return 0;
   }
   if (m_ops) return m_ops->ioctl(*this, request, argument);

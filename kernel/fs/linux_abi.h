@@ -118,10 +118,12 @@ constexpr uint32_t tiocgpgrp = 0x540f;
 constexpr uint32_t tiocspgrp = 0x5410;
 constexpr uint32_t tiocgwinsz = 0x5413;
 constexpr uint32_t tiocswinsz = 0x5414;
+constexpr uint32_t tiocoutq = 0x5411;  // SIOCOUTQ on sockets
 constexpr uint32_t fionread = 0x541b;
 constexpr uint32_t fionbio = 0x5421;
 constexpr uint32_t fionclex = 0x5450;
 constexpr uint32_t fioclex = 0x5451;
+constexpr uint32_t fioasync = 0x5452;
 
 // poll(2) events.
 constexpr uint32_t pollin = 0x001;

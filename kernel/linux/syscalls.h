@@ -223,4 +223,24 @@ Result<long> sys_setxattr(const char* path, const char* name, const void* value,
 Result<long> sys_lsetxattr(const char* path, const char* name, const void* value, size_t size, int flags);
 Result<long> sys_fsetxattr(int fd, const char* name, const void* value, size_t size, int flags);
 
+// sockets (syscalls_net.cc, syscalls_net_messages.cc)
+Result<long> sys_socket(int family, int type, int protocol);
+Result<long> sys_socketpair(int family, int type, int protocol, int* fds);
+Result<long> sys_bind(int fd, const void* address, int length);
+Result<long> sys_listen(int fd, int backlog);
+Result<long> sys_accept(int fd, void* address, int* length);
+Result<long> sys_accept4(int fd, void* address, int* length, int flags);
+Result<long> sys_connect(int fd, const void* address, int length);
+Result<long> sys_getsockname(int fd, void* address, int* length);
+Result<long> sys_getpeername(int fd, void* address, int* length);
+Result<long> sys_shutdown(int fd, int how);
+Result<long> sys_setsockopt(int fd, int level, int name, const void* value, int length);
+Result<long> sys_getsockopt(int fd, int level, int name, void* value, int* length);
+Result<long> sys_sendto(int fd, const void* buffer, size_t length, int flags, const void* address, int address_length);
+Result<long> sys_recvfrom(int fd, void* buffer, size_t length, int flags, void* address, int* address_length);
+Result<long> sys_sendmsg(int fd, const void* message, int flags);
+Result<long> sys_recvmsg(int fd, void* message, int flags);
+Result<long> sys_sendmmsg(int fd, void* messages, unsigned count, int flags);
+Result<long> sys_recvmmsg(int fd, void* messages, unsigned count, int flags, Timespec* timeout);
+
 }  // namespace nimbus::linux

@@ -59,7 +59,8 @@ INSTANTIATE_TEST_SUITE_P(Apps, Differential,
                                          "shared_mapping-static", "shared_mapping-dynamic",
                                          "threads-static", "threads-dynamic", "signals-static",
                                          "signals-dynamic", "events-static", "events-dynamic",
-                                         "process-static", "process-dynamic"),
+                                         "process-static", "process-dynamic", "sockets_unix-static",
+                                         "sockets_unix-dynamic"),
                          [](const testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            for (char& c : name)

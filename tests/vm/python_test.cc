@@ -57,6 +57,56 @@ print(db.execute("select sum(x) from t").fetchone()[0])
       << run.output();
 }
 
+TEST_F(Python, UnixSockets) {
+  TempDir dir;
+  std::string script = dir.write_file("unix_sockets.py", R"py(
+import os, socket, threading, tempfile
+a, b = socket.socketpair()
+a.sendall(b"over a pair")
+print(b.recv(100).decode(), a.family == socket.AF_UNIX, a.type == socket.SOCK_STREAM)
+r, w = os.pipe()
+socket.send_fds(a, [b"fd"], [r])
+data, fds, flags, addr = socket.recv_fds(b, 10, 4)
+os.write(w, b"through a passed pipe")
+print(data.decode(), len(fds), os.read(fds[0], 100).decode())
+path = os.path.join(tempfile.mkdtemp(), "server.sock")
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(path)
+server.listen()
+def serve():
+    for _ in range(3):
+        conn, _ = server.accept()
+        with conn:
+            while chunk := conn.recv(4096):
+                conn.sendall(chunk.upper())
+t = threading.Thread(target=serve)
+t.start()
+for i in range(3):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.connect(path)
+        c.sendall(b"client %d" % i)
+        c.shutdown(socket.SHUT_WR)
+        print(c.recv(100).decode(), c.getpeername() == path)
+t.join()
+d1, d2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+d1.send(b"one"); d1.send(b"two")
+print(d2.recv(10), d2.recv(10))
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect(path + ".missing")
+except FileNotFoundError:
+    print("missing: FileNotFoundError")
+)py");
+  NimbusRun run = python({"/unix_sockets.py"}, {"--add", script + ":/unix_sockets.py"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out,
+            "over a pair True True\n"
+            "fd 1 through a passed pipe\n"
+            "CLIENT 0 True\nCLIENT 1 True\nCLIENT 2 True\n"
+            "b'one' b'two'\n"
+            "missing: FileNotFoundError\n")
+      << run.output();
+}
+
 TEST_F(Python, EightThreads) {
   NimbusRun run = python({"-c", R"py(
 import threading
