@@ -111,6 +111,17 @@ void deliver_error(NetStack::State& state, const IpReceiveInfo& info, uint8_t ty
 
 }  // namespace
 
+void icmp_report_local_error(NetStack::State& state, uint8_t type, uint8_t code, std::span<const std::byte> original) {
+  if (original.size() < kIpv4HeaderSize) return;
+  IpReceiveInfo info;
+  // "From" this host: no router was involved.
+  info.source = IpAddress::from_ipv4({load_be32(original.data() + 12)});
+  info.destination = info.source;
+  info.protocol = kIpProtocolIcmp;
+  info.checksum_verified = true;
+  deliver_error(state, info, type, code, 0, original);
+}
+
 void icmp_input(NetStack::State& state, const IpReceiveInfo& info, Packet* packet) {
   AtomicCounters& counters = state.counters;
   count(counters.icmp_in_messages);

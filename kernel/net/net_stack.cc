@@ -7,6 +7,7 @@
 
 #include "kernel/lib/ref_ptr.h"
 #include "kernel/net/ethernet.h"
+#include "kernel/net/icmp.h"
 #include "kernel/net/net_stack_state.h"
 #include "kernel/net/tcp/tcp_protocol.h"
 #include "kernel/net/udp.h"
@@ -314,13 +315,21 @@ uint64_t NetStack::poll() {
 
   uint64_t next;
   PacketList outbox;
+  PacketList failed;
   {
     MutexGuard guard(m_state->lock);
-    next = m_state->arp.tick(m_state->interfaces, m_state->interface_count, now, outbox);
+    next = m_state->arp.tick(m_state->interfaces, m_state->interface_count, now, outbox, failed);
     uint64_t reassembly = m_state->reassembly.expire(now);
     if (reassembly < next) next = reassembly;
   }
   m_state->transmit(outbox);
+  while (Packet* datagram = failed.pop_front()) {
+    // As if a router had said "host unreachable" about each (RFC 1122 2.3.2.2 leaves it to
+    // the link layer to tell IP, which tells the transport).
+    count(m_state->counters.ip_link_failures);
+    icmp_report_local_error(*m_state, kIcmpDestinationUnreachable, kIcmpHostUnreachable, datagram->bytes());
+    Packet::free(datagram);
+  }
   {
     MutexGuard guard(m_state->queue_lock);
     if (!m_state->deferred.empty() || more_due) return now;
@@ -365,6 +374,7 @@ NetStatistics NetStack::statistics() {
   s.link_not_for_us = get(c.link_not_for_us);
   s.link_malformed = get(c.link_malformed);
   s.link_unknown_type = get(c.link_unknown_type);
+  s.ip_link_failures = get(c.ip_link_failures);
   MutexGuard guard(m_state->lock);
   const ReassemblyStatistics& r = m_state->reassembly.statistics();
   s.ip_reassembly_required = r.fragments;

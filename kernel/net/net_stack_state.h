@@ -59,7 +59,7 @@ struct AtomicCounters {
   std::atomic<uint64_t> icmp_in_messages{0}, icmp_in_errors{0}, icmp_in_echos{0},
       icmp_in_destination_unreachables{0}, icmp_in_echo_replies{0}, icmp_out_messages{0}, icmp_out_echo_replies{0},
       icmp_out_destination_unreachables{0}, icmp_out_rate_limited{0};
-  std::atomic<uint64_t> link_not_for_us{0}, link_malformed{0}, link_unknown_type{0};
+  std::atomic<uint64_t> link_not_for_us{0}, link_malformed{0}, link_unknown_type{0}, ip_link_failures{0};
 };
 
 inline void count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
@@ -115,6 +115,9 @@ Result<> ipv4_output_locked(NetStack::State& state, NetInterface& interface, Ipv
                             Ipv4Address source, Ipv4Address destination, uint8_t protocol,
                             const IpSendOptions& options, PacketList& outbox);
 
+// icmp.cc: tells the transport that sent `original` (an IP datagram of ours) about a
+// failure found locally (its next hop never answered ARP), as an ICMP error would.
+void icmp_report_local_error(NetStack::State& state, uint8_t type, uint8_t code, std::span<const std::byte> original);
 // icmp.cc: RFC 1191 7.1's plateau below `total_length`, for routers that report MTU 0.
 uint32_t path_mtu_plateau_below(uint32_t total_length);
 // icmp.cc: an ICMP message for us (packet->data() at the ICMP header). No lock held.

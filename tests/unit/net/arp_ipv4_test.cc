@@ -111,6 +111,7 @@ TEST_F(OneStack, RetriesThenGivesUpAndDrops) {
   NetStatistics s = stack.statistics();
   EXPECT_EQ(s.arp_requests_sent, 1u + 3u);  // the announcement, a request, two retries
   EXPECT_EQ(s.arp_unresolved_drops, 1u);
+  EXPECT_EQ(s.ip_link_failures, 1u);  // reported to UDP as host unreachable (which ignores it)
   EXPECT_EQ(s.arp_entries, 0u);
   // A late reply creates nothing (it is not about us... it is a reply to us, so it is
   // learnt) and sends nothing old.
