@@ -1,4 +1,5 @@
 // /proc and /sys contents (proc(5); sysfs for CPU topology).
+#include "kernel/net/kernel_net_stack.h"
 #include "kernel/linux/procfs.h"
 
 #include <cstring>
@@ -164,7 +165,10 @@ void statm(TextBuffer& out) {
 
 void osrelease(TextBuffer& out) { out.append("6.1.0-nimbus\n"); }
 void ostype(TextBuffer& out) { out.append("Linux\n"); }
-void hostname(TextBuffer& out) { out.append("nimbus\n"); }
+void hostname(TextBuffer& out) {
+  std::string_view host = net::kernel_network_identity().hostname;
+  out.format("%.*s\n", static_cast<int>(host.size()), host.data());
+}
 void version(TextBuffer& out) { out.append("Linux version 6.1.0-nimbus (Nimbus unikernel) #1 SMP\n"); }
 void pid_max(TextBuffer& out) { out.append("4194304\n"); }
 void overcommit(TextBuffer& out) { out.append("0\n"); }

@@ -10,6 +10,8 @@
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/mm/heap.h"
+#include "kernel/net/socket.h"
+#include "kernel/net/socket_abi.h"
 
 namespace nimbus::linux {
 namespace {
@@ -54,6 +56,16 @@ Result<long> after_write(Result<size_t> written) {
   return static_cast<long>(*written);
 }
 
+// A socket other than a stream (seqpacket, datagram) answers EPIPE without SIGPIPE, as
+// Linux's unix_dgram_sendmsg does.
+Result<long> after_write(Result<size_t> written, const fs::File& file) {
+  fs::FileOps* ops = file.ops();
+  if (!written && ops && ops->type_tag() == &net::Socket::kTypeTag &&
+      static_cast<net::Socket*>(ops)->type() != net::abi::sock_stream)
+    return error(written.error());
+  return after_write(written);
+}
+
 Result<> check_vectors(const fs::IoVec* vectors, int count, bool for_writing_into) {
   if (count < 0 || static_cast<size_t>(count) > kMaxIoVectors) return error(Errno::einval);
   if (!user::readable(vectors, sizeof(fs::IoVec) * static_cast<size_t>(count))) return error(Errno::efault);
@@ -87,7 +99,8 @@ Result<long> sys_read(int fd, void* buffer, size_t count) {
 
 Result<long> sys_write(int fd, const void* buffer, size_t count) {
   if (!user::readable(buffer, count)) return error(Errno::efault);
-  return after_write(TRY(file(fd))->write(user_data(buffer, count)));
+  RefPtr<fs::File> f = TRY(file(fd));
+  return after_write(f->write(user_data(buffer, count)), *f);
 }
 
 Result<long> sys_pread64(int fd, void* buffer, size_t count, int64_t offset) {
@@ -109,7 +122,8 @@ Result<long> sys_readv(int fd, const IoVec* vectors, int count) {
 Result<long> sys_writev(int fd, const IoVec* vectors, int count) {
   auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
   TRY(check_vectors(v, count, false));
-  return after_write(TRY(file(fd))->writev({v, static_cast<size_t>(count)}));
+  RefPtr<fs::File> f = TRY(file(fd));
+  return after_write(f->writev({v, static_cast<size_t>(count)}), *f);
 }
 
 Result<long> sys_preadv(int fd, const IoVec* vectors, int count, int64_t offset) {

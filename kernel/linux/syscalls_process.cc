@@ -2,6 +2,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "kernel/net/kernel_net_stack.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/lib/console.h"
 #include "kernel/linux/process.h"
@@ -133,7 +134,9 @@ Result<long> sys_uname(void* buffer) {
     char sysname[65], nodename[65], release[65], version[65], machine[65], domainname[65];
   } name{};
   strcpy(name.sysname, "Linux");  // what programs check; the release says what this is
-  strcpy(name.nodename, "nimbus");
+  // hostname= or the DHCP lease's name (default "nimbus"), at most 64 bytes.
+  std::string_view host = net::kernel_network_identity().hostname;
+  memcpy(name.nodename, host.data(), host.size() < 64 ? host.size() : 64);
   strcpy(name.release, "6.1.0-nimbus");
   strcpy(name.version, "#1 SMP Nimbus unikernel");
   strcpy(name.machine, "x86_64");

@@ -59,8 +59,11 @@ const ArpEntry* ArpCache::find(uint32_t interface_index, Ipv4Address address) co
   return const_cast<ArpCache*>(this)->find(interface_index, address);
 }
 
-void ArpCache::release(ArpEntry& entry) {
+void ArpCache::release(ArpEntry& entry, PacketList* failed) {
   m_statistics.unresolved_drops += entry.pending.size();
+  if (failed) {
+    while (Packet* datagram = entry.pending.pop_front()) failed->push_back(datagram);
+  }
   drop_all(entry.pending);
   entry.pending_bytes = 0;
   if (entry.state != ArpEntry::State::free) m_statistics.entries--;
@@ -211,7 +214,8 @@ void ArpCache::receive(NetInterface& interface, Packet* packet, uint64_t now, Pa
   }
 }
 
-uint64_t ArpCache::tick(NetInterface* interfaces, size_t interface_count, uint64_t now, PacketList& outbox) {
+uint64_t ArpCache::tick(NetInterface* interfaces, size_t interface_count, uint64_t now, PacketList& outbox,
+                        PacketList& failed) {
   uint64_t next = kNever;
   for (ArpEntry& entry : m_entries) {
     if (entry.state == ArpEntry::State::free) continue;
@@ -223,8 +227,9 @@ uint64_t ArpCache::tick(NetInterface* interfaces, size_t interface_count, uint64
     if (entry.state == ArpEntry::State::incomplete || entry.state == ArpEntry::State::probe) {
       if (now >= entry.next_request_ns) {
         if (entry.requests_sent >= kMaxRequests) {
-          // No answer: the host is unreachable; what waited for it is dropped.
-          release(entry);
+          // No answer: the host is unreachable; what waited for it is dropped, and its
+          // senders are told (Linux's ip_link_failure).
+          release(entry, &failed);
           continue;
         }
         send_request(interface, entry, now, outbox);

@@ -60,9 +60,11 @@ class ArpCache {
   void output(NetInterface& interface, Ipv4Address next_hop, Packet* datagram, uint64_t now, PacketList& outbox);
   // An ARP frame (packet->data() at the ARP header) from `interface`. Frees the packet.
   void receive(NetInterface& interface, Packet* packet, uint64_t now, PacketList& outbox);
-  // Retransmits requests, gives up on silent addresses (their datagrams are dropped), ages
-  // entries out. Returns when it wants to run again (kNoTimer-like ~0: nothing pending).
-  uint64_t tick(NetInterface* interfaces, size_t interface_count, uint64_t now, PacketList& outbox);
+  // Retransmits requests, gives up on silent addresses (their datagrams move to `failed`,
+  // for the caller to report as host unreachable), ages entries out. Returns when it wants
+  // to run again (~0: nothing pending).
+  uint64_t tick(NetInterface* interfaces, size_t interface_count, uint64_t now, PacketList& outbox,
+                PacketList& failed);
   // Forgets every entry of an interface (its address changed).
   void flush_interface(uint32_t interface_index);
   // Sends a gratuitous ARP request announcing `address` (RFC 5227 2.4's announcement).
@@ -77,7 +79,7 @@ class ArpCache {
   ArpEntry* find(uint32_t interface_index, Ipv4Address address);
   const ArpEntry* find(uint32_t interface_index, Ipv4Address address) const;
   ArpEntry* allocate(uint32_t interface_index, Ipv4Address address, uint64_t now);
-  void release(ArpEntry& entry);
+  void release(ArpEntry& entry, PacketList* failed = nullptr);
   void send_request(NetInterface& interface, ArpEntry& entry, uint64_t now, PacketList& outbox);
   void learn(ArpEntry& entry, const MacAddress& mac, NetInterface& interface, uint64_t now, PacketList& outbox);
 

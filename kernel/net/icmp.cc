@@ -26,6 +26,46 @@ bool RateLimiter::allow(uint64_t now) {
   return true;
 }
 
+uint32_t PathMtuCache::lookup(Ipv4Address destination, uint32_t link_mtu, uint64_t now) {
+  for (Entry& entry : entries) {
+    if (entry.mtu == 0 || !(entry.destination == destination)) continue;
+    if (now >= entry.expires_ns) {
+      entry.mtu = 0;  // RFC 1191 6.3: forget it, probe the link MTU again
+      continue;
+    }
+    return entry.mtu < link_mtu ? entry.mtu : link_mtu;
+  }
+  return link_mtu;
+}
+
+void PathMtuCache::learn(Ipv4Address destination, uint32_t mtu, uint64_t now) {
+  if (mtu < kMinimum) mtu = kMinimum;
+  Entry* slot = nullptr;
+  for (Entry& entry : entries) {
+    if (entry.mtu != 0 && entry.destination == destination) {
+      slot = &entry;
+      break;
+    }
+    if (!slot && (entry.mtu == 0 || now >= entry.expires_ns)) slot = &entry;
+  }
+  if (!slot) {
+    // Full: replace the entry closest to expiry.
+    slot = &entries[0];
+    for (Entry& entry : entries)
+      if (entry.expires_ns < slot->expires_ns) slot = &entry;
+  }
+  slot->destination = destination;
+  slot->mtu = mtu;
+  slot->expires_ns = now + kLifetimeNs;
+}
+
+uint32_t path_mtu_plateau_below(uint32_t total_length) {
+  static constexpr uint32_t kPlateaus[] = {65535, 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68};
+  for (uint32_t plateau : kPlateaus)
+    if (plateau < total_length) return plateau;
+  return 68;
+}
+
 namespace {
 
 bool is_error_type(uint8_t type) {
@@ -50,7 +90,16 @@ void deliver_error(NetStack::State& state, const IpReceiveInfo& info, uint8_t ty
   // Only errors about datagrams this host could have sent.
   if (!state.stack.is_local_address(IpAddress::from_ipv4(original.source))) return;
   uint32_t next_hop_mtu = 0;
-  if (type == kIcmpDestinationUnreachable && code == kIcmpFragmentationNeeded) next_hop_mtu = rest & 0xffff;
+  if (type == kIcmpDestinationUnreachable && code == kIcmpFragmentationNeeded) {
+    // RFC 1191 4: the next-hop MTU is the low 16 bits; an old router says 0 (then guess
+    // from the datagram's own length, RFC 1191 7.1).
+    next_hop_mtu = rest & 0xffff;
+    if (next_hop_mtu == 0) next_hop_mtu = path_mtu_plateau_below(load_be16(p + 2));
+    if (next_hop_mtu >= 68) {
+      MutexGuard guard(state.lock);
+      state.path_mtu.learn(original.destination, next_hop_mtu, state.stack.now_ns());
+    }
+  }
   std::span<const std::byte> transport = quoted.subspan(header_length);
   IpAddress destination = IpAddress::from_ipv4(original.destination);
   if (original.protocol == kIpProtocolTcp) {
@@ -61,6 +110,17 @@ void deliver_error(NetStack::State& state, const IpReceiveInfo& info, uint8_t ty
 }
 
 }  // namespace
+
+void icmp_report_local_error(NetStack::State& state, uint8_t type, uint8_t code, std::span<const std::byte> original) {
+  if (original.size() < kIpv4HeaderSize) return;
+  IpReceiveInfo info;
+  // "From" this host: no router was involved.
+  info.source = IpAddress::from_ipv4({load_be32(original.data() + 12)});
+  info.destination = info.source;
+  info.protocol = kIpProtocolIcmp;
+  info.checksum_verified = true;
+  deliver_error(state, info, type, code, 0, original);
+}
 
 void icmp_input(NetStack::State& state, const IpReceiveInfo& info, Packet* packet) {
   AtomicCounters& counters = state.counters;

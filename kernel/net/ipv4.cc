@@ -218,7 +218,9 @@ Result<> ipv4_output_locked(NetStack::State& state, NetInterface& interface, Ipv
     return error(Errno::emsgsize);
   }
   bool offloaded = options.checksum_offloaded && packet->offload.checksum_needed;
-  bool fits = payload + kIpv4HeaderSize <= interface.mtu;
+  // The smaller of the link's MTU and what PMTU discovery learnt about this destination.
+  uint32_t mtu = state.path_mtu.lookup(destination, interface.mtu, state.stack.now_ns());
+  bool fits = payload + kIpv4HeaderSize <= mtu;
   if (!fits && options.dont_fragment) {
     count(state.counters.ip_fragments_failed);
     Packet::free(packet);
@@ -264,7 +266,7 @@ Result<> ipv4_output_locked(NetStack::State& state, NetInterface& interface, Ipv
 
   // RFC 791 3.2 "Fragmentation": every piece but the last carries a multiple of 8 bytes;
   // each gets a copy of the header with its offset and MF.
-  size_t chunk = ((interface.mtu - kIpv4HeaderSize) / 8) * 8;
+  size_t chunk = ((mtu - kIpv4HeaderSize) / 8) * 8;
   if (chunk == 0) {
     Packet::free(packet);
     return error(Errno::emsgsize);
@@ -365,7 +367,7 @@ uint32_t NetStack::path_mtu(const IpAddress& destination) {
   MutexGuard guard(m_state->lock);
   auto route = m_state->route(destination.ipv4());
   if (!route) return kMinimum;
-  uint32_t mtu = m_state->interface(route->interface_index)->mtu;
+  uint32_t mtu = m_state->path_mtu.lookup(destination.ipv4(), m_state->interface(route->interface_index)->mtu, now_ns());
   return mtu > kIpv4HeaderSize ? mtu - kIpv4HeaderSize : kMinimum;
 }
 

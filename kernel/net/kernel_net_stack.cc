@@ -11,6 +11,7 @@
 #include "kernel/lib/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/ref_ptr.h"
+#include "kernel/net/dhcp_client.h"
 #include "kernel/net/loopback_device.h"
 #include "kernel/net/net_environment.h"
 #include "kernel/net/net_stack.h"
@@ -66,8 +67,44 @@ alignas(LoopbackDevice) std::byte g_loopback_storage[sizeof(LoopbackDevice)];
 KernelNetEnvironment* g_environment = nullptr;
 std::atomic<NetStack*> g_stack{nullptr};
 
+// How long boot waits for the first DHCP lease before the program starts anyway (the
+// client keeps trying; slirp answers at once).
+constexpr uint64_t kLeaseWaitNs = 5'000'000'000;
+
 char g_hostname[64] = "nimbus";
+// Guarded by g_identity_lock: the DHCP listener updates it from the stack's threads.
+Spinlock g_identity_lock;
 KernelNetworkIdentity g_identity{"nimbus", {}, {}};
+bool g_hostname_given = false;
+bool g_dns_given = false;
+WaitQueue g_lease_waiters;
+bool g_leased = false;
+alignas(DhcpClient) std::byte g_dhcp_storage[sizeof(DhcpClient)];
+
+void set_hostname_locked(std::string_view name) {
+  if (name.empty() || name.size() >= sizeof(g_hostname)) return;
+  memcpy(g_hostname, name.data(), name.size());
+  g_hostname[name.size()] = '\0';
+  g_identity.hostname = {g_hostname, name.size()};
+}
+
+// The DHCP client's news: the address, DNS server and host name it leased (the command
+// line's dns= and hostname= win), or their loss.
+void on_lease(void*, const DhcpLease& lease, bool bound) {
+  SpinlockGuard guard(g_identity_lock);
+  g_identity.address = bound ? lease.address : Ipv4Address{};
+  if (bound && !g_dns_given && lease.dns_server_count) g_identity.dns = lease.dns_servers[0];
+  if (bound && !g_hostname_given && lease.host_name[0]) set_hostname_locked(lease.host_name);
+  if (bound) {
+    uint32_t v = lease.address.value;
+    log("net: DHCP lease %u.%u.%u.%u/%u for %u s\n", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff,
+        lease.prefix_length, lease.lease_seconds);
+    g_leased = true;
+    g_lease_waiters.wake_all();
+  } else {
+    log("net: DHCP lease lost\n");
+  }
+}
 
 // Each virtio-net device's receive thread hands frames to the stack with its interface index.
 struct DeviceBinding {
@@ -121,27 +158,46 @@ Result<NetStack*> start_kernel_network(const KernelNetworkConfig& config) {
     if (!first_ethernet) first_ethernet = *index;
   }
 
-  if (!config.hostname.empty() && config.hostname.size() < sizeof(g_hostname)) {
-    memcpy(g_hostname, config.hostname.data(), config.hostname.size());
-    g_hostname[config.hostname.size()] = '\0';
-  }
-  g_identity.hostname = g_hostname;
-  g_identity.dns = config.dns;
-  if (first_ethernet && config.static_ip) {
-    TRY(stack->set_ipv4_address(first_ethernet, {config.address, config.prefix_length}));
-    g_identity.address = config.address;
-    print_address("address", stack->device(first_ethernet)->name(), config.address, config.prefix_length);
-    if (!config.gateway.is_any()) TRY(stack->set_ipv4_gateway(config.gateway));
-  } else if (first_ethernet) {
-    // The DHCP client (net-core's) is not in this kernel yet: without ip= the interface
-    // stays up with no address.
-    log("net: %s has no address (no ip= word and no DHCP client)\n", stack->device(first_ethernet)->name());
+  {
+    SpinlockGuard guard(g_identity_lock);
+    g_hostname_given = !config.hostname.empty();
+    if (g_hostname_given) set_hostname_locked(config.hostname);
+    g_dns_given = !config.dns.is_any();
+    g_identity.dns = config.dns;
   }
   g_stack.store(stack, std::memory_order_release);
+  if (!first_ethernet) return stack;
+  const char* name = stack->device(first_ethernet)->name();
+  if (config.static_ip) {
+    TRY(stack->set_ipv4_address(first_ethernet, {config.address, config.prefix_length}));
+    {
+      SpinlockGuard guard(g_identity_lock);
+      g_identity.address = config.address;
+    }
+    print_address("address", name, config.address, config.prefix_length);
+    if (!config.gateway.is_any()) TRY(stack->set_ipv4_gateway(config.gateway));
+    return stack;
+  }
+  // No ip=: DHCP. The program starts once the first lease is in (its /etc files name the
+  // address), or after kLeaseWaitNs without one; the client keeps trying either way.
+  auto* dhcp = new (g_dhcp_storage) DhcpClient(*stack, first_ethernet);
+  dhcp->set_listener(on_lease, nullptr);
+  TRY(dhcp->start());
+  uint64_t deadline = clock::monotonic_ns() + kLeaseWaitNs;
+  bool interrupts = g_identity_lock.lock();
+  while (!g_leased && g_lease_waiters.wait_until(g_identity_lock, deadline)) {
+  }
+  bool leased = g_leased;
+  g_identity_lock.unlock(interrupts);
+  if (!leased) print("nimbus: %s: no DHCP lease yet; the program starts without an address\n", name);
+  if (leased && !config.gateway.is_any()) TRY(stack->set_ipv4_gateway(config.gateway));
   return stack;
 }
 
-KernelNetworkIdentity kernel_network_identity() { return g_identity; }
+KernelNetworkIdentity kernel_network_identity() {
+  SpinlockGuard guard(g_identity_lock);
+  return g_identity;
+}
 
 size_t format_etc_hosts(const KernelNetworkIdentity& identity, char* buffer, size_t size) {
   int name_length = static_cast<int>(identity.hostname.size());

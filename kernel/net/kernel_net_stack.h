@@ -14,7 +14,7 @@ class NetStack;
 
 // What the command line says about the first Ethernet interface (kernel/boot/boot_options.h).
 struct KernelNetworkConfig {
-  bool static_ip = false;  // false: DHCP, once the client exists; until then no address
+  bool static_ip = false;  // false: DHCP on the first Ethernet interface
   Ipv4Address address;
   uint8_t prefix_length = 0;
   Ipv4Address gateway;  // 0.0.0.0: none
@@ -23,12 +23,13 @@ struct KernelNetworkConfig {
 };
 
 // Creates the stack and its worker, adds "lo" (127.0.0.1/8), then each started virtio-net
-// device as eth0, eth1, ... (their receive threads feed the stack), and configures eth0.
-// After this, kernel_net_stack() returns the stack.
+// device as eth0, eth1, ... (their receive threads feed the stack), and configures eth0:
+// the static address, or DHCP (waiting up to 5 s for the first lease). kernel_net_stack()
+// returns the stack from before the address is set.
 Result<NetStack*> start_kernel_network(const KernelNetworkConfig& config);
 
 // The name and addresses the program's /etc files should carry (valid after
-// start_kernel_network; before it, "nimbus" and no addresses).
+// start_kernel_network; before it, "nimbus" and no addresses; DHCP may change them later).
 struct KernelNetworkIdentity {
   std::string_view hostname;
   Ipv4Address address;  // eth0's, 0.0.0.0 when it has none

@@ -7,6 +7,7 @@
 
 #include "kernel/lib/ref_ptr.h"
 #include "kernel/net/ethernet.h"
+#include "kernel/net/icmp.h"
 #include "kernel/net/net_stack_state.h"
 #include "kernel/net/tcp/tcp_protocol.h"
 #include "kernel/net/udp.h"
@@ -136,28 +137,29 @@ Result<Ipv4Route> NetStack::State::route(Ipv4Address destination) {
     route.source = destination.is_loopback() && lo->has_ipv4 ? lo->ipv4.address : destination;
     return route;
   }
-  NetInterface* best = nullptr;
-  for (size_t i = 0; i < interface_count; i++) {
-    NetInterface& interface = interfaces[i];
-    if (interface.is_loopback() || !interface.has_ipv4) continue;
-    bool matches = destination.is_broadcast() || interface.on_link(destination);
-    if (matches && (!best || interface.ipv4.prefix_length > best->ipv4.prefix_length)) best = &interface;
-  }
-  if (best) {
-    route.interface_index = best->index;
+  // The on-link interface with the longest prefix covering `address` (nullptr: none).
+  auto on_link = [&](Ipv4Address address) -> NetInterface* {
+    NetInterface* best = nullptr;
+    for (size_t i = 0; i < interface_count; i++) {
+      NetInterface& interface = interfaces[i];
+      if (interface.is_loopback() || !interface.has_ipv4) continue;
+      bool matches = address.is_broadcast() || interface.on_link(address);
+      if (matches && (!best || interface.ipv4.prefix_length > best->ipv4.prefix_length)) best = &interface;
+    }
+    return best;
+  };
+  if (NetInterface* direct = on_link(destination)) {
+    route.interface_index = direct->index;
     route.next_hop = destination;
-    route.source = best->ipv4.address;
+    route.source = direct->ipv4.address;
     return route;
   }
   if (!gateway.is_any() && !destination.is_broadcast()) {
-    for (size_t i = 0; i < interface_count; i++) {
-      NetInterface& interface = interfaces[i];
-      if (!interface.is_loopback() && interface.on_link(gateway)) {
-        route.interface_index = interface.index;
-        route.next_hop = gateway;
-        route.source = interface.ipv4.address;
-        return route;
-      }
+    if (NetInterface* via = on_link(gateway)) {
+      route.interface_index = via->index;
+      route.next_hop = gateway;
+      route.source = via->ipv4.address;
+      return route;
     }
   }
   return error(Errno::enetunreach);
@@ -293,12 +295,19 @@ uint64_t NetStack::poll() {
   while (Packet* packet = batch.pop_front()) receive(packet->interface_index, packet);
 
   uint64_t now = now_ns();
-  for (;;) {
+  // Bounded too: a callback that re-arms itself for "now" runs again on the next poll
+  // instead of spinning here.
+  bool more_due = false;
+  for (int fired = 0;; fired++) {
     NetTimer* timer;
     {
       MutexGuard guard(m_state->queue_lock);
       timer = m_state->timers.front();
       if (!timer || timer->deadline_ns > now) break;
+      if (fired == 1024) {
+        more_due = true;
+        break;
+      }
       m_state->timers.remove(timer);
     }
     timer->callback(*timer);
@@ -306,16 +315,24 @@ uint64_t NetStack::poll() {
 
   uint64_t next;
   PacketList outbox;
+  PacketList failed;
   {
     MutexGuard guard(m_state->lock);
-    next = m_state->arp.tick(m_state->interfaces, m_state->interface_count, now, outbox);
+    next = m_state->arp.tick(m_state->interfaces, m_state->interface_count, now, outbox, failed);
     uint64_t reassembly = m_state->reassembly.expire(now);
     if (reassembly < next) next = reassembly;
   }
   m_state->transmit(outbox);
+  while (Packet* datagram = failed.pop_front()) {
+    // As if a router had said "host unreachable" about each (RFC 1122 2.3.2.2 leaves it to
+    // the link layer to tell IP, which tells the transport).
+    count(m_state->counters.ip_link_failures);
+    icmp_report_local_error(*m_state, kIcmpDestinationUnreachable, kIcmpHostUnreachable, datagram->bytes());
+    Packet::free(datagram);
+  }
   {
     MutexGuard guard(m_state->queue_lock);
-    if (!m_state->deferred.empty()) return now;
+    if (!m_state->deferred.empty() || more_due) return now;
     NetTimer* first = m_state->timers.front();
     if (first && first->deadline_ns < next) next = first->deadline_ns;
   }
@@ -357,6 +374,7 @@ NetStatistics NetStack::statistics() {
   s.link_not_for_us = get(c.link_not_for_us);
   s.link_malformed = get(c.link_malformed);
   s.link_unknown_type = get(c.link_unknown_type);
+  s.ip_link_failures = get(c.ip_link_failures);
   MutexGuard guard(m_state->lock);
   const ReassemblyStatistics& r = m_state->reassembly.statistics();
   s.ip_reassembly_required = r.fragments;

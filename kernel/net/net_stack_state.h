@@ -24,6 +24,22 @@ struct Ipv4Route {
   Ipv4Address source;  // the preferred source address
 };
 
+// RFC 1191: what an ICMP "fragmentation needed" taught about one destination's path.
+struct PathMtuCache {
+  static constexpr size_t kEntries = 32;
+  static constexpr uint64_t kLifetimeNs = 600'000'000'000ull;  // RFC 1191 6.3: 10 minutes
+  static constexpr uint32_t kMinimum = 552;                     // Linux's min_pmtu
+  struct Entry {
+    Ipv4Address destination;
+    uint32_t mtu = 0;  // 0: free
+    uint64_t expires_ns = 0;
+  };
+  Entry entries[kEntries];
+  // The MTU towards `destination` no larger than `link_mtu`.
+  uint32_t lookup(Ipv4Address destination, uint32_t link_mtu, uint64_t now);
+  void learn(Ipv4Address destination, uint32_t mtu, uint64_t now);
+};
+
 // A token bucket: `rate_per_second` tokens, at most `burst` saved up.
 struct RateLimiter {
   uint64_t rate_per_second = 1000;
@@ -43,7 +59,7 @@ struct AtomicCounters {
   std::atomic<uint64_t> icmp_in_messages{0}, icmp_in_errors{0}, icmp_in_echos{0},
       icmp_in_destination_unreachables{0}, icmp_in_echo_replies{0}, icmp_out_messages{0}, icmp_out_echo_replies{0},
       icmp_out_destination_unreachables{0}, icmp_out_rate_limited{0};
-  std::atomic<uint64_t> link_not_for_us{0}, link_malformed{0}, link_unknown_type{0};
+  std::atomic<uint64_t> link_not_for_us{0}, link_malformed{0}, link_unknown_type{0}, ip_link_failures{0};
 };
 
 inline void count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
@@ -66,6 +82,7 @@ struct NetStack::State {
   Ipv4Reassembly reassembly;
   uint16_t next_ip_id = 0;
   RateLimiter icmp_limiter;
+  PathMtuCache path_mtu;
   NetStack::UdpHook hooks[kMaxHooks];
 
   // Guards the timers and the deferred frames (taken alone, never with `lock`).
@@ -98,6 +115,11 @@ Result<> ipv4_output_locked(NetStack::State& state, NetInterface& interface, Ipv
                             Ipv4Address source, Ipv4Address destination, uint8_t protocol,
                             const IpSendOptions& options, PacketList& outbox);
 
+// icmp.cc: tells the transport that sent `original` (an IP datagram of ours) about a
+// failure found locally (its next hop never answered ARP), as an ICMP error would.
+void icmp_report_local_error(NetStack::State& state, uint8_t type, uint8_t code, std::span<const std::byte> original);
+// icmp.cc: RFC 1191 7.1's plateau below `total_length`, for routers that report MTU 0.
+uint32_t path_mtu_plateau_below(uint32_t total_length);
 // icmp.cc: an ICMP message for us (packet->data() at the ICMP header). No lock held.
 void icmp_input(NetStack::State& state, const IpReceiveInfo& info, Packet* packet);
 // icmp.cc: sends an ICMP error about `original` (the offending datagram from its IP header

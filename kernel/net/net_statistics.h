@@ -15,6 +15,9 @@ struct NetStatistics {
   uint64_t ip_in_discards = 0, ip_in_delivers = 0, ip_out_requests = 0, ip_out_no_routes = 0, ip_out_discards = 0;
   uint64_t ip_reassembly_required = 0, ip_reassembly_ok = 0, ip_reassembly_failed = 0;
   uint64_t ip_fragments_ok = 0, ip_fragments_failed = 0, ip_fragments_created = 0;
+  // Datagrams dropped because their next hop never answered ARP (reported to their
+  // transports as host unreachable).
+  uint64_t ip_link_failures = 0;
   // Why headers were refused (each also counts in ip_in_header_errors).
   uint64_t ip_truncated = 0, ip_bad_version = 0, ip_bad_header_length = 0, ip_bad_total_length = 0,
            ip_bad_checksum = 0;

@@ -242,7 +242,8 @@ bool UdpProtocol::receive(const IpReceiveInfo& info, Packet* packet) {
   {
     MutexGuard guard(m_state->lock);
     // The most specific match wins (connected over bound address over wildcard); among
-    // equals that all set SO_REUSEPORT, a hash of the source spreads the load.
+    // equals that all set SO_REUSEPORT, a hash of the source spreads the load; otherwise
+    // the latest bound.
     int best = -1;
     size_t ties = 0;
     UdpSocket* chosen = nullptr;
@@ -254,9 +255,14 @@ bool UdpProtocol::receive(const IpReceiveInfo& info, Packet* packet) {
         best = score;
         chosen = s;
         ties = 1;
-      } else if (score == best && s->options().reuse_port && chosen->options().reuse_port) {
-        ties++;
-        if (hash % ties == 0) chosen = s;
+      } else if (score == best) {
+        if (s->options().reuse_port && chosen->options().reuse_port) {
+          ties++;
+          if (hash % ties == 0) chosen = s;
+        } else {
+          // SO_REUSEADDR twins: the one bound last wins, as in Linux's hash chains.
+          chosen = s;
+        }
       }
     }
     if (chosen) {

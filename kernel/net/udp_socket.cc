@@ -126,6 +126,8 @@ Result<> UdpSocket::connect(const SocketAddress& address, bool) {
   Endpoint remote = TRY(parse_address(address, false));
   // Linux: connecting to INADDR_ANY means this host (ip_route_connect picks loopback).
   if (remote.address.is_any()) remote.address = IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1));
+  if (remote.address.is_ipv4() && remote.address.ipv4().is_broadcast() && !options().broadcast)
+    return error(Errno::eacces);
   auto source = m_stack.source_address_for(remote.address);
   if (!source) return error(source.error());
   return m_protocol.connect_socket(*this, *source, remote.address, remote.port);
@@ -197,6 +199,9 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
     local_port = m_binding.local_port;
   }
   IpAddress source = local;
+  // Linux's ip_route_output_key: a loopback source never leaves the host.
+  if (source.is_ipv4() && source.ipv4().is_loopback() && !m_stack.is_local_address(destination.address))
+    return error(Errno::einval);
   if (source.is_any()) {
     auto chosen = m_stack.source_address_for(destination.address);
     if (!chosen) return error(chosen.error());
@@ -446,6 +451,10 @@ size_t UdpSocket::next_datagram_size() {
 }
 
 Result<int64_t> UdpSocket::ioctl(fs::File&, uint32_t request, uintptr_t argument) {
+  return handle_ioctl(request, argument);
+}
+
+Result<int64_t> UdpSocket::handle_ioctl(uint32_t request, uintptr_t argument) {
   int value;
   if (request == fs::linux_abi::fionread) {
     // Linux's udp_ioctl SIOCINQ: the next datagram's payload, not the whole queue.

@@ -58,6 +58,8 @@ class UdpSocket final : public Socket {
   uint32_t readiness();
   // FIONREAD: the size of the next datagram (0: none).
   size_t next_datagram_size();
+  // ioctl() without a File: FIONREAD (SIOCINQ) and SIOCOUTQ.
+  Result<int64_t> handle_ioctl(uint32_t request, uintptr_t argument);
 
   // --- for UdpProtocol (its lock held where said) ---
   // Whether this socket may receive a datagram for `local` from `remote`, and how well it

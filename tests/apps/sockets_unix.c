@@ -228,6 +228,7 @@ static void test_epipe(void) {
   socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
   close(sv[1]);
   CHECK(send(sv[0], "x", 1, 0));
+  CHECK(write(sv[0], "x", 1));
   CHECK(recv(sv[0], &c, 1, 0));
   printf("SIGPIPE count (seqpacket): %d\n", g_sigpipes);
   close(sv[0]);

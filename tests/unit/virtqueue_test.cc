@@ -39,6 +39,15 @@ class FakeDevice {
   void set_no_notify(bool on) { write16(m_layout.used, on ? kUsedNoNotify : 0); }
   // 2.7.7: what a device checks before interrupting.
   bool driver_wants_interrupt() const { return !(read16(m_layout.available) & kAvailableNoInterrupt); }
+  // 2.7.7.2 / 2.7.10.1: the event indices, after the available ring and after the used ring.
+  uint16_t used_event() const { return read16(m_layout.available + 4 + 2 * m_size); }
+  void set_available_event(uint16_t index) { write16(m_layout.used + 4 + sizeof(UsedElement) * m_size, index); }
+  // vring_need_event: with EVENT_IDX, whether moving the used index from `old_index` to
+  // `new_index` passes the driver's used_event.
+  bool interrupt_due(uint16_t old_index, uint16_t new_index) const {
+    return static_cast<uint16_t>(new_index - used_event() - 1) < static_cast<uint16_t>(new_index - old_index);
+  }
+  uint16_t used_index() const { return m_used; }
 
  private:
   uint16_t read16(size_t offset) const {
@@ -189,6 +198,94 @@ TEST_F(Virtqueue, SuppressesInterruptsThroughTheAvailableFlags) {
   EXPECT_EQ(done->token, 7u);
   // The flag does not disturb submitting: the index still moves.
   EXPECT_EQ(fake.available_index(), 1);
+}
+
+TEST_F(Virtqueue, EventIndexNotifiesWhenTheAvailableIndexPassesAvailEvent) {
+  FakeDevice fake = device();
+  m_queue.enable_event_index();
+  auto submit_one = [this] { ASSERT_TRUE(m_queue.submit(std::vector<Buffer>{{0x1000, 8, false}}, 0)); };
+  fake.set_available_event(2);  // "tell me once entry 2 is available"
+  submit_one();                 // index 1: entry 0
+  EXPECT_FALSE(m_queue.device_wants_notification());
+  submit_one();  // index 2: entry 1
+  EXPECT_FALSE(m_queue.device_wants_notification());
+  submit_one();  // index 3: entry 2
+  EXPECT_TRUE(m_queue.device_wants_notification());
+  submit_one();  // index 4: the device has not asked again
+  EXPECT_FALSE(m_queue.device_wants_notification());
+  // Several entries between two checks: the event anywhere among them counts.
+  uint16_t head;
+  for (int i = 0; i < 4; i++) {
+    fake.take_request(&head);
+    fake.complete(head, 0);
+    ASSERT_TRUE(m_queue.pop_used());
+  }
+  fake.set_available_event(5);
+  submit_one();  // index 5
+  submit_one();  // index 6: entry 5 is in [4, 6)
+  EXPECT_TRUE(m_queue.device_wants_notification());
+  // The flag is ignored with event indices.
+  fake.set_no_notify(true);
+  fake.set_available_event(6);
+  submit_one();  // index 7: entry 6
+  EXPECT_TRUE(m_queue.device_wants_notification());
+}
+
+TEST_F(Virtqueue, EventIndexArithmeticSurvivesTheSixteenBitWrap) {
+  FakeDevice fake = device();
+  m_queue.enable_event_index();
+  uint16_t head;
+  // Run the available index up to 0xfffe.
+  for (uint32_t i = 0; i < 0xfffe; i++) {
+    ASSERT_TRUE(m_queue.submit(std::vector<Buffer>{{0x1000, 8, false}}, i));
+    fake.take_request(&head);
+    fake.complete(head, 0);
+    ASSERT_TRUE(m_queue.pop_used());
+  }
+  (void)m_queue.device_wants_notification();  // checked up to 0xfffe
+  fake.set_available_event(0xffff);
+  ASSERT_TRUE(m_queue.submit(std::vector<Buffer>{{0x1000, 8, false}}, 1));  // entry 0xfffe
+  EXPECT_FALSE(m_queue.device_wants_notification());
+  ASSERT_TRUE(m_queue.submit(std::vector<Buffer>{{0x1000, 8, false}}, 2));  // entry 0xffff, index wraps to 0
+  EXPECT_EQ(fake.available_index(), 0);
+  EXPECT_TRUE(m_queue.device_wants_notification());
+}
+
+TEST_F(Virtqueue, EventIndexSuppressesInterruptsThroughUsedEvent) {
+  FakeDevice fake = device();
+  m_queue.enable_event_index();
+  uint16_t head;
+  auto use_one = [&]() -> std::pair<uint16_t, uint16_t> {
+    EXPECT_TRUE(m_queue.submit(std::vector<Buffer>{{0x1000, 64, true}}, 0));
+    fake.take_request(&head);
+    uint16_t before = fake.used_index();
+    fake.complete(head, 64);
+    return std::pair<uint16_t, uint16_t>{before, fake.used_index()};
+  };
+  m_queue.suppress_interrupts(true);
+  for (int i = 0; i < 20; i++) {
+    auto [before, after] = use_one();
+    EXPECT_FALSE(fake.interrupt_due(before, after)) << i;
+    ASSERT_TRUE(m_queue.pop_used());
+  }
+  // Back on with everything consumed: the next use interrupts.
+  m_queue.suppress_interrupts(false);
+  EXPECT_EQ(fake.used_event(), 20);
+  auto [before, after] = use_one();
+  EXPECT_TRUE(fake.interrupt_due(before, after));
+  // Back on while an entry is still unconsumed: no interrupt for the next one, which is why
+  // the caller looks at has_used() after turning interrupts on.
+  m_queue.suppress_interrupts(false);
+  EXPECT_TRUE(m_queue.has_used());
+  auto [before2, after2] = use_one();
+  EXPECT_FALSE(fake.interrupt_due(before2, after2));
+}
+
+TEST_F(Virtqueue, WithoutEventIndexUsedEventIsLeftAlone) {
+  FakeDevice fake = device();
+  m_queue.suppress_interrupts(true);
+  m_queue.suppress_interrupts(false);
+  EXPECT_EQ(fake.used_event(), 0);
 }
 
 }  // namespace

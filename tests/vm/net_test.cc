@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <thread>
 #include <future>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "nimbus_runner.h"
+#include "sha256.h"
 #include "temp_dir.h"
 
 namespace {
@@ -199,6 +202,139 @@ TEST(Net, ProgramSeesHostsResolvConfAndHostname) {
   EXPECT_TRUE(contains(run.out, "10.0.2.15\tweb-1\n")) << describe(args, run);
   EXPECT_TRUE(contains(run.out, "nameserver 10.0.2.3\n")) << describe(args, run);
   EXPECT_TRUE(run.out.ends_with("web-1\n")) << describe(args, run);
+
+  Args uname{"run", "--timeout", std::to_string(kTestSeconds), "--kernel-arg", "hostname=web-1", "/bin/uname", "-n"};
+  NimbusRun named = nimbus(uname);
+  EXPECT_EQ(named.status, 0) << describe(uname, named);
+  EXPECT_EQ(named.out, "web-1\n") << describe(uname, named);
+}
+
+// One HTTP GET of `path` from 127.0.0.1:port with a plain TCP client: the whole response, or
+// "" when the connection fails or closes without one (every step has a 5 s timeout).
+std::string http_get(std::uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
+    std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) response.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return response;
+}
+
+TEST(Net, PythonHttpServerAnswersThroughAPublishedPort) {
+  const char* python = "/usr/bin/python3";
+  const char* library = "/usr/lib/python3.11";
+  if (!std::filesystem::exists(python) || !std::filesystem::exists(library))
+    GTEST_SKIP() << "Debian's python3 is not installed";
+  TempDir site;
+  site.write_file("hello.txt", "hello from a Nimbus guest\n");
+  std::uint16_t port = free_udp_port();  // a TCP port is free as often; checked by nimbus anyway
+  ASSERT_NE(port, 0);
+  // Serves exactly one request, then exits 0.
+  Args args{"run", "--timeout", "240", "--memory", "256M", "-p", std::to_string(port) + ":8000",
+            "--add", library, "--add", site.path().string() + ":/srv", "--workdir", "/srv", python, "-c",
+            "import http.server as h; h.HTTPServer(('', 8000), h.SimpleHTTPRequestHandler).handle_request()"};
+  auto guest = std::async(std::launch::async, [&args] { return run_nimbus(args, {.hard_limit = std::chrono::seconds(260)}); });
+  std::string response;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(200);
+  // Until the server listens, QEMU accepts the connection and closes it: try again.
+  while (response.empty() && std::chrono::steady_clock::now() < give_up &&
+         guest.wait_for(std::chrono::milliseconds(250)) != std::future_status::ready)
+    response = http_get(port, "/hello.txt");
+  NimbusRun run = guest.get();
+  EXPECT_TRUE(response.starts_with("HTTP/1.0 200")) << response << describe(args, run);
+  EXPECT_TRUE(response.ends_with("\r\n\r\nhello from a Nimbus guest\n")) << response << describe(args, run);
+  EXPECT_EQ(run.status, 0) << describe(args, run);
+}
+
+// The guest side of the bulk test: receive kBulkBytes, answer with their SHA-256, then send
+// kBulkBytes of a known pattern and close.
+constexpr size_t kBulkBytes = 4 << 20;
+constexpr const char* kBulkServer = R"(import hashlib, socket
+s = socket.socket()
+s.bind(("", 9000))
+s.listen(1)
+c, _ = s.accept()
+h, n = hashlib.sha256(), 0
+while n < 4194304:
+    d = c.recv(65536)
+    if not d:
+        break
+    h.update(d)
+    n += len(d)
+c.sendall((h.hexdigest() + "\n").encode())
+c.sendall(bytes(range(256)) * 16384)
+c.close()
+)";
+
+TEST(Net, BulkTcpBothWaysKeepsEveryByte) {
+  const char* python = "/usr/bin/python3";
+  const char* library = "/usr/lib/python3.11";
+  if (!std::filesystem::exists(python) || !std::filesystem::exists(library))
+    GTEST_SKIP() << "Debian's python3 is not installed";
+  TempDir dir;
+  std::string script = dir.write_file("bulk.py", kBulkServer);
+  std::uint16_t port = free_udp_port();
+  ASSERT_NE(port, 0);
+  Args args{"run", "--timeout", "240", "--memory", "256M", "-p", std::to_string(port) + ":9000", "--add", library,
+            "--add", script + ":/bulk.py", python, "/bulk.py"};
+  auto guest = std::async(std::launch::async, [&args] { return run_nimbus(args, {.hard_limit = std::chrono::seconds(260)}); });
+
+  std::string upload(kBulkBytes, '\0');
+  for (size_t i = 0; i < upload.size(); i++) upload[i] = static_cast<char>((i * 2654435761u) >> 13);
+  Sha256 expected_hash;
+  expected_hash.update(upload);
+  std::string expected = Sha256::hex(expected_hash.finish()) + "\n";
+  std::string download_expected;
+  for (int i = 0; i < 16384; i++)
+    for (int b = 0; b < 256; b++) download_expected.push_back(static_cast<char>(b));
+
+  std::string received;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(200);
+  // Until the guest listens, QEMU accepts and then closes: retry until the whole exchange works.
+  while (received.size() < expected.size() && std::chrono::steady_clock::now() < give_up &&
+         guest.wait_for(std::chrono::milliseconds(250)) != std::future_status::ready) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    timeval timeout{60, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    received.clear();
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
+      size_t sent = 0;
+      while (sent < upload.size()) {
+        ssize_t n = ::send(fd, upload.data() + sent, upload.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += static_cast<size_t>(n);
+      }
+      char buffer[65536];
+      if (sent == upload.size())
+        for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) received.append(buffer, static_cast<size_t>(n));
+    }
+    ::close(fd);
+  }
+  NimbusRun run = guest.get();
+  ASSERT_GE(received.size(), expected.size()) << describe(args, run);
+  EXPECT_EQ(received.substr(0, expected.size()), expected) << "the guest hashed other bytes\n" << describe(args, run);
+  EXPECT_EQ(received.size() - expected.size(), kBulkBytes) << describe(args, run);
+  EXPECT_TRUE(received.substr(expected.size()) == download_expected) << "the download differs";
+  EXPECT_EQ(run.status, 0) << describe(args, run);
 }
 
 }  // namespace

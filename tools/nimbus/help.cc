@@ -52,6 +52,20 @@ Options for run:
   -- ARGS...             passed verbatim on the kernel command line (e.g. -- test=threads)
   and the packing options below, with a PROGRAM.
 
+Network options (run, and build: an image keeps them as defaults that run's options override):
+  -p, --publish [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]
+                         forward a host port to a guest port, as docker run -p (repeatable;
+                         default tcp, every host address); implies --net user
+  --net user|none|tap=IFNAME
+                         user: QEMU user networking (NAT; the guest is 10.0.2.15, gateway
+                         10.0.2.2, DNS 10.0.2.3), the default for a PROGRAM or IMAGE so outgoing
+                         connections work; none: loopback only (the default for the kernel's
+                         own job); tap=IFNAME: an existing tap device (microvm only)
+  --ip ADDR/PREFIX       the guest's static address (kernel word ip=); otherwise DHCP (the
+                         program starts once leased, or after 5 s without a lease)
+  --gateway ADDR         the guest's default gateway (kernel word gateway=)
+  --mac MAC              the guest's MAC address (default 52:54:00:12:34:56)
+
 Options for build (and for run with a PROGRAM):
   -o, --output IMAGE     the image file to write (build only)
   --add HOST[:GUEST]     also pack a host file or directory (recursively), at GUEST or at the
@@ -71,7 +85,8 @@ Exit status of run:
   252 bad kernel command line; a program's own exit status), 2 bad usage, 65 IMAGE is
   truncated or corrupt, 66 PROGRAM or a file to pack is missing or cannot run (not an x86-64
   ELF executable or #! script, malformed, a library not found), 124 timeout, 125 QEMU failed,
-  the guest stopped without a status, or the cache could not be written, 127 QEMU not found,
+  the guest stopped without a status, the cache could not be written, a published host port is
+  in use or a tap device is missing, 127 QEMU not found,
   128+N killed by signal N
 Exit status of build: 0, or 2, 66 and 125 as for run
 )";

@@ -18,12 +18,6 @@
 
 namespace {
 
-// QEMU user networking's fixed plan (docs: "Network options", slirp's defaults).
-constexpr std::string_view kSlirpGuestAddress = "10.0.2.15/24";
-constexpr std::string_view kSlirpGateway = "10.0.2.2";
-constexpr std::string_view kSlirpDns = "10.0.2.3";
-constexpr bool kUserNetworkingStaticFallback = true;
-
 constexpr std::array<std::string_view, 6> kNetworkOptions = {"-p", "--publish", "--net", "--ip", "--gateway", "--mac"};
 
 bool is_ipv4(std::string_view text) {
@@ -209,13 +203,6 @@ std::vector<std::string> network_kernel_words(const NetworkOptions& options, Net
   if (mode == NetMode::None || mode == NetMode::Default) return words;
   if (options.ip) words.push_back(cat("ip=", *options.ip));
   if (options.gateway) words.push_back(cat("gateway=", *options.gateway));
-  // Until the kernel has its DHCP client, user networking gets the addresses slirp's DHCP
-  // server would lease (set kUserNetworkingStaticFallback to false once it has one).
-  if (kUserNetworkingStaticFallback && mode == NetMode::User && !options.ip) {
-    words.push_back(cat("ip=", kSlirpGuestAddress));
-    if (!options.gateway) words.push_back(cat("gateway=", kSlirpGateway));
-    words.push_back(cat("dns=", kSlirpDns));
-  }
   return words;
 }
 

@@ -51,9 +51,7 @@ CliResult<void> check_network_options(const NetworkOptions& options, NetMode mod
 
 // -netdev and -device arguments (none for NetMode::None).
 std::vector<std::string> qemu_network_args(const NetworkOptions& options, NetMode mode);
-// The kernel words: ip= and gateway= when given; with user networking and no --ip, slirp's
-// fixed addresses (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3) until the kernel has a
-// DHCP client, after which no words mean DHCP.
+// The kernel words: ip= and gateway= when given (without ip= the kernel asks DHCP).
 std::vector<std::string> network_kernel_words(const NetworkOptions& options, NetMode mode);
 
 // An image keeps the network options given to `nimbus build` as `nimbus.`-prefixed words in

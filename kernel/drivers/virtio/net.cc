@@ -40,8 +40,8 @@ constexpr uint64_t kFeatureMtu = 1ull << 3;         // VIRTIO_NET_F_MTU
 constexpr uint64_t kFeatureMac = 1ull << 5;         // VIRTIO_NET_F_MAC
 constexpr uint64_t kFeatureMergeRx = 1ull << 15;    // VIRTIO_NET_F_MRG_RXBUF
 constexpr uint64_t kFeatureStatus = 1ull << 16;     // VIRTIO_NET_F_STATUS
-constexpr uint64_t kWantedFeatures =
-    kFeatureCsum | kFeatureGuestCsum | kFeatureMtu | kFeatureMac | kFeatureMergeRx | kFeatureStatus;
+constexpr uint64_t kWantedFeatures = kFeatureCsum | kFeatureGuestCsum | kFeatureMtu | kFeatureMac | kFeatureMergeRx |
+                                     kFeatureStatus | virtio::kFeatureEventIndex;
 
 // 5.1.4: struct virtio_net_config offsets.
 constexpr size_t kConfigMac = 0;
@@ -94,12 +94,12 @@ bool complete_checksum(std::span<std::byte> frame, size_t start, size_t offset) 
 }  // namespace
 
 struct Device::State {
-  explicit State(const virtio::MmioTransport& transport_, size_t index_)
-      : device(*this), transport(transport_), index(index_) {}
+  explicit State(const virtio::MmioTransport& transport_, size_t slot_)
+      : device(*this), transport(transport_), slot(slot_) {}
 
   Device device;
   virtio::MmioTransport transport;
-  size_t index;
+  size_t slot;  // interrupt vector kFirstVector + slot
   char name[8] = {};
   uint64_t features = 0;
   net::MacAddress mac{};
@@ -136,8 +136,13 @@ struct Device::State {
 
 namespace {
 
+// Started devices, eth0 first.
 Device::State* g_devices[kMaxDevices];
 std::atomic<size_t> g_device_count{0};
+// Each probed device's vector, owned from before its interrupt is routed (so an interrupt
+// that comes early is acknowledged, not left to storm), even if the device then fails.
+std::atomic<Device::State*> g_vector_owners[kMaxDevices];
+size_t g_slots_used = 0;
 
 void post_receive_buffer_locked(Device::State& state, uint32_t index) {
   Buffer buffer{state.rx_area + uint64_t{index} * state.rx_buffer_size, state.rx_buffer_size, true};
@@ -292,7 +297,7 @@ net::MacAddress read_mac(Device::State& state) {
     return mac;
   }
   // 5.1.5: without VIRTIO_NET_F_MAC the driver picks one: locally administered, unicast.
-  uint64_t seed = x86::rdtsc() ^ (state.index * 0x9e3779b97f4a7c15ull);
+  uint64_t seed = x86::rdtsc() ^ (state.slot * 0x9e3779b97f4a7c15ull);
   for (size_t i = 0; i < mac.size(); i++) mac[i] = static_cast<uint8_t>(seed >> (8 * i));
   mac[0] = static_cast<uint8_t>((mac[0] & 0xfe) | 0x02);
   return mac;
@@ -314,6 +319,10 @@ Result<> start(Device::State& state) {
 
   TRY(transport.set_up_queue(kReceiveQueue, state.rx, kQueueSize));
   TRY(transport.set_up_queue(kTransmitQueue, state.tx, kQueueSize));
+  if (state.features & virtio::kFeatureEventIndex) {
+    state.rx.enable_event_index();
+    state.tx.enable_event_index();
+  }
   state.rx_area = TRY(frames::allocate(kReceiveAreaOrder));
   uint32_t fit = static_cast<uint32_t>((kPageSize << kReceiveAreaOrder) / state.rx_buffer_size);
   state.rx_buffer_count = fit < state.rx.size() ? fit : state.rx.size();
@@ -322,7 +331,8 @@ Result<> start(Device::State& state) {
   state.tx.suppress_interrupts(true);
   for (uint16_t i = 0; i < state.tx.size(); i++) state.tx_free_slots[state.tx_free_count++] = i;
 
-  state.vector = static_cast<uint8_t>(kFirstVector + state.index);
+  state.vector = static_cast<uint8_t>(kFirstVector + state.slot);
+  g_vector_owners[state.slot].store(&state, std::memory_order_release);
   // The virtio-mmio line stays high until acknowledged: level-triggered, as for the console.
   if (!ioapic::route_gsi(transport.irq(), state.vector, apic::this_cpu_id(), ioapic::Trigger::level,
                          ioapic::Polarity::active_high)) {
@@ -330,7 +340,6 @@ Result<> start(Device::State& state) {
     transport.fail();
     return error(Errno::enodev);
   }
-  format_to(state.name, sizeof(state.name), "eth%zu", state.index);
   Thread* thread = TRY(Thread::try_create("virtio-net-rx", receive_thread, &state));
   thread->detach();
   transport.driver_ok();
@@ -343,14 +352,17 @@ Result<> start(Device::State& state) {
 
 size_t init(std::span<const VirtioMmioDevice> devices) {
   for (const VirtioMmioDevice& found : devices) {
-    size_t count = g_device_count.load(std::memory_order_relaxed);
-    if (count == kMaxDevices) break;
+    if (g_slots_used == kMaxDevices) break;
     auto transport = virtio::MmioTransport::try_open(found);
     if (!transport || transport->device_id() != kDeviceIdNet) continue;
-    auto* state = new (kNoThrow) Device::State(*transport, count);
-    if (!state) return count;
+    auto* state = new (kNoThrow) Device::State(*transport, g_slots_used);
+    if (!state) break;
+    g_slots_used++;
+    size_t count = g_device_count.load(std::memory_order_relaxed);
+    format_to(state->name, sizeof(state->name), "eth%zu", count);
     if (auto started = start(*state); !started) {
       // The queues' memory stays with the failed device: it may still be reading it.
+      state->transport.fail();
       print("nimbus: virtio-net at 0x%lx cannot start (error %d)\n", found.base, static_cast<int>(started.error()));
       continue;
     }
@@ -369,9 +381,11 @@ size_t device_count() { return g_device_count.load(std::memory_order_acquire); }
 Device* device(size_t index) { return index < device_count() ? &g_devices[index]->device : nullptr; }
 
 bool on_interrupt(uint8_t vector) {
-  size_t index = static_cast<size_t>(vector - kFirstVector);
-  if (vector < kFirstVector || index >= device_count()) return false;
-  Device::State& state = *g_devices[index];
+  size_t slot = static_cast<size_t>(vector - kFirstVector);
+  if (vector < kFirstVector || slot >= kMaxDevices) return false;
+  Device::State* owner = g_vector_owners[slot].load(std::memory_order_acquire);
+  if (!owner) return false;
+  Device::State& state = *owner;
   state.rx_lock.lock_raw();  // interrupts are off in handlers
   // Acknowledged first, so the level line drops before the EOI; a configuration change
   // (link status) needs nothing: link_up() reads it when asked.

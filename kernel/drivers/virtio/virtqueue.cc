@@ -16,6 +16,11 @@ void SplitVirtqueue::attach(void* memory, uint16_t size) {
   m_used_flags = reinterpret_cast<uint16_t*>(base + layout.used);
   m_used_index = m_used_flags + 1;
   m_used_ring = reinterpret_cast<UsedElement*>(base + layout.used + 2 * sizeof(uint16_t));
+  m_used_event = const_cast<uint16_t*>(m_available_ring) + size;
+  m_available_event = reinterpret_cast<uint16_t*>(m_used_ring + size);
+  m_event_index = false;
+  m_interrupts_suppressed = false;
+  m_notified_available = 0;
   for (uint16_t i = 0; i < size; i++) m_descriptors[i].next = static_cast<uint16_t>(i + 1);
   m_free_head = 0;
   m_free_count = size;
@@ -71,16 +76,31 @@ std::optional<Completion> SplitVirtqueue::pop_used() {
   m_descriptors[tail].next = m_free_head;
   m_free_head = head;
   m_free_count = static_cast<uint16_t>(m_free_count + count);
+  // With event indices, "no interrupts" is a used_event just behind what we consumed; keep
+  // it behind as we consume, or the device's index would reach it again after 65536 uses.
+  if (m_event_index && m_interrupts_suppressed) *m_used_event = static_cast<uint16_t>(m_last_used - 1);
   return Completion{m_tokens[head], element.length};
 }
 
 void SplitVirtqueue::suppress_interrupts(bool suppress) {
+  m_interrupts_suppressed = suppress;
   *m_available_flags = suppress ? kAvailableNoInterrupt : 0;
+  // 2.7.10.1: the device interrupts when its used index passes used_event. Behind the
+  // entries we consumed: not until the index wraps (pop_used keeps it behind); at them: the
+  // next buffer used.
+  if (m_event_index) *m_used_event = static_cast<uint16_t>(suppress ? m_last_used - 1 : m_last_used);
   // A full fence: the flag store must be visible before the caller reads the used index
   // again, or a buffer used in between goes unnoticed with no interrupt coming.
   std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
-bool SplitVirtqueue::device_wants_notification() const { return !(*m_used_flags & kUsedNoNotify); }
+bool SplitVirtqueue::device_wants_notification() {
+  uint16_t old_index = m_notified_available;
+  m_notified_available = m_next_available;
+  if (!m_event_index) return !(*m_used_flags & kUsedNoNotify);
+  // 2.7.10.1 (vring_need_event): notify when avail_event lies in [old, new).
+  uint16_t event = *m_available_event;
+  return static_cast<uint16_t>(m_next_available - event - 1) < static_cast<uint16_t>(m_next_available - old_index);
+}
 
 }  // namespace nimbus::virtio

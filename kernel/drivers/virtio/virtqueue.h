@@ -27,6 +27,7 @@ constexpr uint16_t kDescriptorNext = 1;       // VIRTQ_DESC_F_NEXT
 constexpr uint16_t kDescriptorWrite = 2;      // VIRTQ_DESC_F_WRITE: the device writes it
 constexpr uint16_t kUsedNoNotify = 1;         // VIRTQ_USED_F_NO_NOTIFY
 constexpr uint16_t kAvailableNoInterrupt = 1; // VIRTQ_AVAIL_F_NO_INTERRUPT
+constexpr uint64_t kFeatureEventIndex = 1ull << 29;  // VIRTIO_F_EVENT_IDX (2.7.7.2, 2.7.10)
 
 // Where the three parts live in one block of memory (2.7: alignments 16, 2 and 4).
 struct VirtqueueLayout {
@@ -80,8 +81,14 @@ class SplitVirtqueue {
   // The oldest request the device has finished, its descriptors freed for reuse.
   std::optional<Completion> pop_used();
   bool has_used() const;
-  // The device may ask to be left alone while it is already processing (2.7.10).
-  bool device_wants_notification() const;
+  // Whether the device wants a notification for what was submitted since the last call
+  // (2.7.10): its NO_NOTIFY flag, or with event indices whether the available index passed
+  // its avail_event.
+  bool device_wants_notification();
+  // After VIRTIO_F_EVENT_IDX was negotiated, before the queue is used: used_event and
+  // avail_event replace the two flags (2.7.7.2, 2.7.10.1).
+  void enable_event_index() { m_event_index = true; }
+  bool event_index() const { return m_event_index; }
   // 2.7.7: asks the device not to interrupt when it uses buffers (VIRTQ_AVAIL_F_NO_INTERRUPT),
   // or lifts that request. Only a hint: a driver must cope with interrupts anyway. After
   // lifting it, check has_used() again: a buffer used before the device saw the flag
@@ -98,6 +105,11 @@ class SplitVirtqueue {
   volatile uint16_t* m_used_flags = nullptr;
   volatile uint16_t* m_used_index = nullptr;
   UsedElement* m_used_ring = nullptr;
+  volatile uint16_t* m_used_event = nullptr;       // ours: after the available ring
+  volatile uint16_t* m_available_event = nullptr;  // the device's: after the used ring
+  bool m_event_index = false;
+  bool m_interrupts_suppressed = false;
+  uint16_t m_notified_available = 0;  // the available index at the last notification check
 
   uint16_t m_free_head = 0;  // free descriptors are chained through `next`
   uint16_t m_free_count = 0;

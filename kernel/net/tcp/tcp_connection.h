@@ -142,6 +142,8 @@ class TcpConnection : public RefCounted<TcpConnection> {
   uint32_t backoff = 0;         // consecutive timeouts (the RTO doubled this many times)
   uint64_t first_timeout_ns = 0;  // when the current run of retransmissions began
   uint64_t total_retransmits = 0;
+  uint64_t timeouts = 0;        // RTO expirations with data outstanding
+  uint64_t recoveries = 0;      // fast recovery episodes
   uint64_t segments_out = 0;
   uint64_t segments_in = 0;
   uint64_t bytes_acked_total = 0;

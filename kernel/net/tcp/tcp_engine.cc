@@ -91,14 +91,11 @@ TcpEngine::TcpEngine(TcpHost& host) : m_host(host) {
 }
 
 TcpEngine::~TcpEngine() {
-  while (TcpConnection* connection = m_table.pop_front()) {
-    for (NetTimer* timer : {&connection->retransmit_timer, &connection->delack_timer, &connection->keepalive_timer})
-      if (timer->armed()) {
-        m_host.disarm_timer(*timer);
-        connection->unref();
-      }
-    connection->in_table = false;
-    connection->unref();
+  // Every connection still here ends: timers, queue and parent references go with it.
+  while (TcpConnection* connection = m_table.front()) {
+    connection->orphan = true;
+    finish(*connection);
+    remove(*connection);
   }
   for (size_t i = 0; i < m_release_count; i++) m_releases[i]->unref();
   delete[] m_releases;
@@ -213,7 +210,9 @@ Result<> TcpEngine::bind(TcpConnection& connection, const Endpoint& local) {
 uint16_t TcpEngine::advertised_mss(const IpAddress& remote) {
   uint32_t mtu = m_host.path_mtu(remote);  // TCP header included
   uint32_t mss = mtu > kMinHeaderLength ? mtu - kMinHeaderLength : kDefaultMss;
-  return uint16_t(mss > 65535 ? 65535 : mss);
+  // An IPv4 datagram's total length (header included) and an IPv6 payload length are 16 bits.
+  uint32_t limit = remote.is_ipv4() ? 65535 - 20 - kMinHeaderLength : 65535 - kMinHeaderLength;
+  return uint16_t(mss > limit ? limit : mss);
 }
 
 uint32_t TcpEngine::ts_now(TcpConnection& connection) {
@@ -281,6 +280,7 @@ RefPtr<TcpConnection> TcpEngine::take_accepted(TcpConnection& listener) {
   if (!child) return nullptr;
   child->in_accept_queue = false;
   child->parent = nullptr;
+  release_later(&listener);  // the child's reference on its listener
   // The queue's reference becomes the caller's.
   return adopt_ref(child);
 }

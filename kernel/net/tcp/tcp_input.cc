@@ -353,7 +353,11 @@ void TcpEngine::segment_arrives(TcpConnection& c, const TcpHeader& header, std::
   }
   uint32_t window = uint32_t(h.window) << c.snd_wscale;
   c.last_ack_received_ns = now;
+  uint32_t sacked_before = c.scoreboard.bytes_above(c.snd_una);
   if (c.sack_ok && h.options.sack_count) sack_update_scoreboard(c, h.options);
+  // RFC 6675 2: with SACK, a duplicate ACK counts only when it SACKs something new (so
+  // duplicated segments do not trigger fast retransmit).
+  bool new_sack_information = c.scoreboard.bytes_above(c.snd_una) != sacked_before;
 
   if (seq_gt(h.ack, c.snd_una)) {
     uint32_t acked = h.ack - c.snd_una;
@@ -402,7 +406,7 @@ void TcpEngine::segment_arrives(TcpConnection& c, const TcpHeader& header, std::
     else
       arm_retransmit(c);  // RFC 6298 5.3
   } else if (h.ack == c.snd_una && c.snd_max != c.snd_una && data.empty() && !(h.flags & kFin) &&
-             window == c.snd_wnd) {
+             window == c.snd_wnd && (!c.sack_ok || new_sack_information)) {
     // A duplicate ACK (RFC 5681 2).
     c.dupacks++;
     bool lost = c.sack_ok && sack_is_lost(c, c.snd_una);
@@ -410,6 +414,7 @@ void TcpEngine::segment_arrives(TcpConnection& c, const TcpHeader& header, std::
       // Fast retransmit (RFC 5681 3.2, RFC 6675 5 (4)).
       uint32_t flight = c.snd_max - c.snd_una;
       c.in_recovery = true;
+      c.recoveries++;
       c.recover = c.snd_max;
       c.window.ssthresh = c.congestion->on_loss(c.window, flight, now);
       uint32_t length = min32(c.mss, c.send_end() - c.snd_una);

@@ -199,16 +199,35 @@ void TcpEngine::output(TcpConnection& c) {
       }
     }
     for (;;) {
+      // Going back after a timeout: what the peer SACKed is not sent again (RFC 6675 5.1
+      // lets the scoreboard survive the timeout, as Linux does).
+      if (c.sack_ok && !c.in_recovery && seq_lt(c.snd_nxt, c.snd_max)) {
+        for (size_t i = 0; i < c.scoreboard.count(); i++)
+          if (seq_in(c.snd_nxt, c.scoreboard[i].left, c.scoreboard[i].right)) c.snd_nxt = c.scoreboard[i].right;
+      }
       uint32_t unsent = c.unsent_bytes();
       if (unsent == 0) break;
-      uint32_t flight = (c.in_recovery && c.sack_ok) ? sack_pipe(c) : c.snd_nxt - c.snd_una;
-      uint32_t window = min32(c.snd_wnd, c.window.cwnd);
+      uint32_t flight = c.snd_nxt - c.snd_una;
+      if (c.sack_ok && c.in_recovery)
+        flight = sack_pipe(c);
+      else if (c.sack_ok)  // SACKed bytes below SND.NXT have left the network
+        flight -= c.scoreboard.bytes_above(c.snd_una) - c.scoreboard.bytes_above(c.snd_nxt);
+      // RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment out.
+      uint32_t allowance = (!c.in_recovery && c.dupacks && c.snd_nxt == c.snd_max) ? min32(c.dupacks, 2) * c.mss : 0;
+      uint32_t window = min32(c.snd_wnd, c.window.cwnd + allowance);
       uint32_t usable = window > flight ? window - flight : 0;
       // Never beyond the peer's offered window, whatever the congestion window says.
       uint32_t offered_edge = c.snd_una + c.snd_wnd;
       uint32_t offered = seq_gt(offered_edge, c.snd_nxt) ? offered_edge - c.snd_nxt : 0;
       usable = min32(usable, offered);
       uint32_t length = min32(min32(unsent, c.mss), usable);
+      // A retransmission after a timeout stops at the next SACKed range.
+      if (c.sack_ok && seq_lt(c.snd_nxt, c.snd_max))
+        for (size_t i = 0; i < c.scoreboard.count(); i++)
+          if (seq_gt(c.scoreboard[i].left, c.snd_nxt)) {
+            length = min32(length, c.scoreboard[i].left - c.snd_nxt);
+            break;
+          }
       if (length == 0) break;
       if (length < c.mss) {
         if (length < unsent) {

@@ -17,7 +17,11 @@ void ByteRing::set_capacity(size_t capacity) {
     // Re-layout into a buffer of the new size (setsockopt after data has flowed).
     std::byte* fresh = new (kNoThrow) std::byte[capacity ? capacity : 1];
     if (!fresh) return;  // keep the old buffer and size
-    peek(0, {fresh, m_size});
+    // Everything from the head moves, out-of-order bytes past the readable end included.
+    size_t keep = capacity < m_allocated ? capacity : m_allocated;
+    size_t first = keep < m_allocated - m_head ? keep : m_allocated - m_head;
+    memcpy(fresh, m_data + m_head, first);
+    if (keep > first) memcpy(fresh + first, m_data, keep - first);
     delete[] m_data;
     m_data = fresh;
     m_allocated = capacity;
@@ -47,8 +51,8 @@ Result<size_t> ByteRing::write_beyond(size_t offset, std::span<const std::byte> 
   size_t n = data.size() < free_space() - offset ? data.size() : free_space() - offset;
   if (n == 0) return size_t{0};
   TRY(ensure_allocated());
-  size_t position = (m_head + m_size + offset) % m_capacity;
-  size_t first = n < m_capacity - position ? n : m_capacity - position;
+  size_t position = (m_head + m_size + offset) % m_allocated;
+  size_t first = n < m_allocated - position ? n : m_allocated - position;
   memcpy(m_data + position, data.data(), first);
   if (n > first) memcpy(m_data, data.data() + first, n - first);
   return n;
@@ -58,17 +62,17 @@ void ByteRing::commit(size_t n) { m_size += n < free_space() ? n : free_space();
 
 void ByteRing::peek(size_t offset, std::span<std::byte> out) const {
   if (out.empty() || !m_data) return;
-  size_t position = (m_head + offset) % m_capacity;
-  size_t first = out.size() < m_capacity - position ? out.size() : m_capacity - position;
+  size_t position = (m_head + offset) % m_allocated;
+  size_t first = out.size() < m_allocated - position ? out.size() : m_allocated - position;
   memcpy(out.data(), m_data + position, first);
   if (out.size() > first) memcpy(out.data() + first, m_data, out.size() - first);
 }
 
 void ByteRing::consume(size_t n) {
   if (n > m_size) n = m_size;
-  if (m_capacity) m_head = (m_head + n) % m_capacity;
+  if (m_allocated) m_head = (m_head + n) % m_allocated;
   m_size -= n;
-  if (m_size == 0) m_head = 0;
+  // The head never jumps back on empty: out-of-order bytes may sit past the readable end.
 }
 
 bool RangeSet::add(uint32_t left, uint32_t right) {

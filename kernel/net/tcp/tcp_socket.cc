@@ -37,7 +37,7 @@ Result<int> int_value(std::span<const std::byte> value) {
 
 size_t put_int(std::span<std::byte> out, int v) {
   size_t n = out.size() < sizeof(v) ? out.size() : sizeof(v);
-  memcpy(out.data(), &v, n);
+  if (n) memcpy(out.data(), &v, n);
   return n;
 }
 
@@ -71,7 +71,9 @@ void TcpSocket::sync_options() {
     s.send_buffer = send;
     if (m_connection->state != TcpState::closed) m_connection->send_buffer.set_capacity(send);
   }
-  if (receive != s.receive_buffer) {
+  // Once the connection runs, the receive buffer only grows: the window already offered
+  // (and out-of-order bytes held past the readable end) must stay inside it.
+  if (receive != s.receive_buffer && (m_connection->state == TcpState::closed || receive > s.receive_buffer)) {
     s.receive_buffer = receive;
     if (m_connection->state != TcpState::closed) m_connection->receive_buffer.set_capacity(receive);
   }
@@ -374,11 +376,16 @@ Result<> TcpSocket::set_option(int level, int name, std::span<const std::byte> v
   EngineLock lock(m_engine);
   TcpConnection& c = *m_connection;
   TcpSettings& s = c.settings;
+  if (level == abi::sol_socket) {
+    // The socket layer stored it in CommonSocketOptions and tells us to act on it.
+    sync_options();
+    return {};
+  }
   if (level == abi::ipproto_tcp) {
     if (name == kTcpCongestion) {
       char algorithm[17] = {};
       size_t n = value.size() < 16 ? value.size() : 16;
-      memcpy(algorithm, value.data(), n);
+      if (n) memcpy(algorithm, value.data(), n);
       return m_engine.set_congestion_control(c, algorithm);
     }
     int v = TRY(int_value(value));
@@ -475,14 +482,14 @@ Result<size_t> TcpSocket::get_option(int level, int name, std::span<std::byte> v
         const char* current = c.congestion->name();
         memcpy(algorithm, current, strlen(current));
         size_t n = value.size() < 16 ? value.size() : 16;
-        memcpy(value.data(), algorithm, n);
+        if (n) memcpy(value.data(), algorithm, n);
         return n;
       }
       case kTcpInfo: {
         LinuxTcpInfo info;
         m_engine.fill_info(c, info);
         size_t n = value.size() < sizeof(info) ? value.size() : sizeof(info);
-        memcpy(value.data(), &info, n);
+        if (n) memcpy(value.data(), &info, n);
         return n;
       }
       default:
@@ -526,6 +533,10 @@ void TcpSocket::close() {
 void TcpSocket::release(fs::File&) { close(); }
 
 Result<int64_t> TcpSocket::ioctl(fs::File&, uint32_t request, uintptr_t argument) {
+  return ioctl_request(request, argument);
+}
+
+Result<int64_t> TcpSocket::ioctl_request(uint32_t request, uintptr_t argument) {
   EngineLock lock(m_engine);
   TcpConnection& c = *m_connection;
   int value;
@@ -554,6 +565,7 @@ uint32_t TcpSocket::poll(fs::File&) { return poll_events(); }
 // Linux's tcp_poll().
 uint32_t TcpSocket::poll_events() {
   EngineLock lock(m_engine);
+  sync_options();
   TcpConnection& c = *m_connection;
   uint32_t events = 0;
   if (c.state == TcpState::listen) return c.accept_queue.empty() ? 0 : (pollin | pollrdnorm);

@@ -58,6 +58,8 @@ class TcpSocket final : public Socket {
 
   // Close without a File (a socket that never got one, and the tests).
   void close();
+  // ioctl without a File.
+  Result<int64_t> ioctl_request(uint32_t request, uintptr_t argument);
   // Readiness without a File.
   uint32_t poll_events();
   TcpConnection& connection() { return *m_connection; }

@@ -81,11 +81,12 @@ void retransmit_timeout(TcpEngine& engine, TcpConnection& c) {
   // RFC 5681 3.1 eq. 4 on the first timeout of a series; RFC 6582 4 keeps duplicate ACKs
   // from the data sent before the timeout from starting a fast retransmit.
   if (c.backoff == 0) c.congestion->on_timeout(c.window, c.snd_max - c.snd_una, now);
+  c.timeouts++;
   c.window.cwnd = c.mss;
   c.in_recovery = false;
   c.dupacks = 0;
   c.recover = c.snd_max;
-  c.scoreboard.clear();  // RFC 6675 5.1 allows it; the receiver may have reneged
+  c.high_rxt = c.snd_una;
   c.backoff++;
   c.rtt_timing = false;
   c.snd_nxt = c.snd_una;  // go back: resend from the first unacknowledged byte

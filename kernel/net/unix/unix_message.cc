@@ -3,6 +3,7 @@
 #include "kernel/net/unix/unix_message.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -82,22 +83,19 @@ Result<> parse_unix_control(std::span<const std::byte> control, UnixControl& out
 }
 
 UnixMessage* UnixMessage::create(size_t length) {
-  auto* message = new (kNoThrow) UnixMessage;
-  if (!message) return nullptr;
-  if (length) {
-    message->data = static_cast<std::byte*>(::operator new(length, kNoThrow));
-    if (!message->data) {
-      delete message;
-      return nullptr;
-    }
-  }
+  constexpr size_t kHeader = (sizeof(UnixMessage) + alignof(std::max_align_t) - 1) & ~(alignof(std::max_align_t) - 1);
+  if (length > SIZE_MAX - kHeader) return nullptr;
+  void* memory = ::operator new(kHeader + length, kNoThrow);
+  if (!memory) return nullptr;
+  auto* message = new (memory) UnixMessage;
+  message->data = static_cast<std::byte*>(memory) + kHeader;
   message->length = length;
   return message;
 }
 
 void UnixMessage::destroy(UnixMessage* message) {
-  ::operator delete(message->data);
-  delete message;
+  message->~UnixMessage();
+  ::operator delete(message);
 }
 
 void UnixControlWriter::put(int level, int type, const void* data, size_t length) {

@@ -59,9 +59,15 @@ struct UnixMessage {
   UnixRights rights;
   UnixCredentials credentials;
   SocketAddress source;  // the sender's name when it sent (length 0: unbound)
-  RefPtr<UnixSocket> sender;  // charged for `length` bytes until the message is freed
+  RefPtr<UnixSocket> sender;  // charged for charge() bytes until the message is freed
 
-  static UnixMessage* create(size_t length);  // nullptr when out of memory
+  // What a message costs its sender against SO_SNDBUF: its data and a fixed overhead, so
+  // that many tiny messages cannot pin unbounded kernel memory (Linux charges skb truesize).
+  static constexpr size_t kOverhead = 512;
+  size_t charge() const { return length + kOverhead; }
+
+  // One allocation holds the message and its data; nullptr when out of memory.
+  static UnixMessage* create(size_t length);
   static void destroy(UnixMessage* message);
 };
 

@@ -25,6 +25,8 @@ constexpr int kSomaxconn = 4096;
 UnixSocket::UnixSocket(int type, int protocol) : Socket(af_unix, type, protocol) { m_binding.socket = this; }
 
 UnixSocket::~UnixSocket() {
+  // Normally gone at close; a socket that never had a file must not stay listed either.
+  if (m_bound) unix_unbind_name(m_binding);
   IntrusiveList<UnixMessage, &UnixMessage::node> messages;
   while (UnixMessage* m = m_queue.pop_front()) messages.push_back(m);
   free_messages(messages);

@@ -111,6 +111,7 @@ TEST_F(OneStack, RetriesThenGivesUpAndDrops) {
   NetStatistics s = stack.statistics();
   EXPECT_EQ(s.arp_requests_sent, 1u + 3u);  // the announcement, a request, two retries
   EXPECT_EQ(s.arp_unresolved_drops, 1u);
+  EXPECT_EQ(s.ip_link_failures, 1u);  // reported to UDP as host unreachable (which ignores it)
   EXPECT_EQ(s.arp_entries, 0u);
   // A late reply creates nothing (it is not about us... it is a reply to us, so it is
   // learnt) and sends nothing old.
@@ -521,6 +522,50 @@ TEST_F(TwoStacks, NoRouteIsReported) {
   auto source = a.source_address_for(IpAddress::from_ipv4(Ipv4Address::from_octets(8, 8, 8, 8)));
   ASSERT_TRUE(source);
   EXPECT_EQ(source->ipv4(), address_a);
+}
+
+}  // namespace
+}  // namespace nimbus::net::test
+
+namespace nimbus::net::test {
+namespace {
+
+// RFC 1191: a "fragmentation needed" about a datagram we sent lowers the path MTU to that
+// destination for ten minutes.
+TEST_F(TwoStacks, FragmentationNeededLowersThePathMtu) {
+  auto frag_needed = [&](uint16_t mtu, uint16_t original_length) {
+    Ipv4Fields original{address_a, address_b, 17, 9};
+    original.dont_fragment = true;
+    Bytes quoted = ipv4_datagram(original, Bytes(original_length - 20));
+    quoted.resize(28);
+    Bytes message(8);
+    message[0] = std::byte{3};
+    message[1] = std::byte{4};
+    store_be16(message.data() + 6, mtu);
+    message.insert(message.end(), quoted.begin(), quoted.end());
+    store_be16(message.data() + 2, internet_checksum(message));
+    Ipv4Fields f{Ipv4Address::from_octets(192, 168, 1, 1), address_a, 1, 3};
+    return ethernet_frame(link.end(0).mac(), link.end(1).mac(), kEtherTypeIpv4, ipv4_datagram(f, message));
+  };
+  IpAddress b_address = IpAddress::from_ipv4(address_b);
+  EXPECT_EQ(a.path_mtu(b_address), 1480u);
+  a.receive(ia, make_packet(frag_needed(1000, 1500)));
+  EXPECT_EQ(a.path_mtu(b_address), 980u);
+  // DF datagrams over the new MTU are refused; others are fragmented to it.
+  EXPECT_EQ(a.ip_output(make_packet(Bytes(1200)), {}, b_address, 17, {.dont_fragment = true}).error(), Errno::emsgsize);
+  size_t before = link.sent.size();
+  ASSERT_TRUE(a.ip_output(make_packet(icmp_echo(8, 1, 1, Bytes(1192))), {}, b_address, 1, {.dont_fragment = false}));
+  network.run_for(kSecond / 10);
+  for (size_t i = before; i < link.sent.size(); i++)
+    if (link.sent[i].from_side == 0) EXPECT_LE(link.sent[i].bytes.size(), 14u + 1000u);
+  EXPECT_EQ(a.statistics().icmp_in_echo_replies, 1u);
+  // An old router says 0: the plateau below the 1000-byte datagram is 508 (RFC 1191 7.1),
+  a.receive(ia, make_packet(frag_needed(0, 1000)));
+  // raised to Linux's floor of 552.
+  EXPECT_EQ(a.path_mtu(b_address), 552u - 20u);
+  // Forgotten after ten minutes.
+  env.advance(601 * kSecond);
+  EXPECT_EQ(a.path_mtu(b_address), 1480u);
 }
 
 }  // namespace

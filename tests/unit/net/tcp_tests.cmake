@@ -1,13 +1,13 @@
 # The TCP host tests (kernel/net/tcp): two engines on a segment-level simulated wire with a
 # virtual clock (tcp_test_network.*). Included from tests/unit/net/CMakeLists.txt.
 set(NIMBUS_TCP_KERNEL_SOURCES
-  ${PROJECT_SOURCE_DIR}/kernel/net/packet.cc
   ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_congestion.cc
   ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_engine.cc
   ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_header.cc
   ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_input.cc
   ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_listener.cc
   ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_output.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_protocol.cc
   ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_ring.cc
   ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_sack.cc
   ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_socket.cc
@@ -16,17 +16,22 @@ set(NIMBUS_TCP_KERNEL_SOURCES
 
 add_executable(tcp_unit_tests
   ${NIMBUS_TCP_KERNEL_SOURCES}
+  ${NIMBUS_NET_KERNEL_SOURCES}
   ${PROJECT_SOURCE_DIR}/tests/unit/fakes/sync_fake.cc
-  tcp_socket_base_double.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/socket.cc
   tcp_test_network.cc
   tcp_test_util.cc
   tcp_header_test.cc
   tcp_connection_test.cc
   tcp_recovery_test.cc
+  tcp_listener_test.cc
+  tcp_socket_test.cc
+  tcp_fuzz_test.cc
+  tcp_stack_test.cc
 )
 target_include_directories(tcp_unit_tests PRIVATE ${PROJECT_SOURCE_DIR})
 target_compile_options(tcp_unit_tests PRIVATE -Wall -Wextra)
-target_link_libraries(tcp_unit_tests PRIVATE GTest::gtest_main)
+target_link_libraries(tcp_unit_tests PRIVATE net_test_support GTest::gtest_main)
 if(NIMBUS_SANITIZE)
   target_compile_options(tcp_unit_tests PRIVATE ${NIMBUS_SANITIZER_FLAGS})
   target_link_options(tcp_unit_tests PRIVATE ${NIMBUS_SANITIZER_FLAGS})

@@ -235,6 +235,25 @@ TEST_F(Udp, SendErrors) {
   EXPECT_EQ(send_bytes(*s, bytes_of("x"), &broadcast).error(), Errno::eacces);
   SocketAddress unroutable = sockaddr_v4(Ipv4Address::from_octets(8, 8, 8, 8), 53);
   EXPECT_EQ(send_bytes(*s, bytes_of("x"), &unroutable).error(), Errno::enetunreach);
+  EXPECT_EQ(socket(a)->connect(broadcast, false).error(), Errno::eacces);
+  // Bound to loopback: nothing leaves the host.
+  auto local_only = socket(a);
+  ASSERT_TRUE(local_only->bind(sockaddr_v4(localhost, 0)));
+  EXPECT_EQ(send_bytes(*local_only, bytes_of("x"), &to).error(), Errno::einval);
+}
+
+TEST_F(Udp, ReuseAddressTwinsDeliverToTheLatest) {
+  auto older = socket(b);
+  auto newer = socket(b);
+  older->options().reuse_address = true;
+  newer->options().reuse_address = true;
+  ASSERT_TRUE(older->bind(sockaddr_v4({}, 9400)));
+  ASSERT_TRUE(newer->bind(sockaddr_v4({}, 9400)));
+  SocketAddress to = sockaddr_v4(address_b, 9400);
+  ASSERT_TRUE(send_bytes(*socket(a), bytes_of("x"), &to));
+  run();
+  EXPECT_TRUE(receive_bytes(*newer, 10));
+  EXPECT_EQ(receive_bytes(*older, 10).error(), Errno::eagain);
 }
 
 TEST_F(Udp, BroadcastReachesEverySocketOnThePort) {
@@ -272,8 +291,7 @@ TEST_F(Udp, ReceiveFlags) {
   run();
   EXPECT_EQ(udp(server).next_datagram_size(), 10u);  // FIONREAD: the next datagram only
   int fionread = -1;
-  fs::File* no_file = nullptr;
-  ASSERT_TRUE(udp(server).ioctl(*no_file, fs::linux_abi::fionread, reinterpret_cast<uintptr_t>(&fionread)));
+  ASSERT_TRUE(udp(server).handle_ioctl(fs::linux_abi::fionread, reinterpret_cast<uintptr_t>(&fionread)));
   EXPECT_EQ(fionread, 10);
   // MSG_PEEK leaves it queued.
   auto peeked = receive_bytes(*server, 100, msg_dontwait | msg_peek);
@@ -509,6 +527,82 @@ TEST_F(Udp, BlockingReceiveWakesAndTimesOut) {
   });
   EXPECT_EQ(receive_bytes(*server, 100, 0).error(), Errno::eagain);
   clock.join();
+}
+
+}  // namespace
+}  // namespace nimbus::net::test
+
+namespace nimbus::net::test {
+namespace {
+
+// The simulated link's impairments, seen through UDP (which repairs nothing): seeded, so
+// the figures are the same on every run.
+TEST(SimulatedLinkImpairments, LossDuplicationAndReordering) {
+  VirtualEnvironment env;
+  NetStack a(env), b(env);
+  LinkConditions conditions;
+  conditions.loss = 0.1;
+  conditions.duplicate = 0.1;
+  conditions.reorder = 0.2;
+  conditions.seed = 1234;
+  SimulatedLink link(env, conditions);
+  uint32_t ia = *a.add_interface(link.end(0));
+  uint32_t ib = *b.add_interface(link.end(1));
+  link.attach(0, a, ia);
+  link.attach(1, b, ib);
+  Ipv4Address address_a = Ipv4Address::from_octets(10, 0, 0, 1), address_b = Ipv4Address::from_octets(10, 0, 0, 2);
+  ASSERT_TRUE(a.set_ipv4_address(ia, {address_a, 24}));
+  ASSERT_TRUE(b.set_ipv4_address(ib, {address_b, 24}));
+  SimulatedNetwork network(env);
+  network.add_stack(a);
+  network.add_stack(b);
+  network.add_link(link);
+  // Resolve ARP over a clean link first, then impair it.
+  link.set_conditions({});
+  auto server = *b.udp().create_socket(af_inet);
+  server->options().receive_buffer = 1 << 20;  // room for all 1000
+  ASSERT_TRUE(server->bind(sockaddr_v4({}, 5000)));
+  auto client = *a.udp().create_socket(af_inet);
+  SocketAddress to = sockaddr_v4(address_b, 5000);
+  ASSERT_TRUE(send_bytes(*client, bytes_of("warm"), &to));
+  network.run_for(kSecond);
+  ASSERT_TRUE(receive_bytes(*server, 10));
+  link.set_conditions(conditions);
+
+  for (uint32_t i = 0; i < 1000; i++) {
+    Bytes payload(4);
+    store_be32(payload.data(), i);
+    ASSERT_TRUE(send_bytes(*client, payload, &to));
+    network.run_for(100'000);  // 0.1 ms apart: reordered ones (1 ms late) overtake
+  }
+  network.run_for(kSecond);
+  std::vector<uint32_t> order;
+  while (auto got = receive_bytes(*server, 10)) order.push_back(load_be32(got->data.data()));
+  std::set<uint32_t> distinct(order.begin(), order.end());
+  size_t duplicates = order.size() - distinct.size();
+  size_t inversions = 0;
+  for (size_t i = 1; i < order.size(); i++)
+    if (order[i] < order[i - 1]) inversions++;
+  EXPECT_GT(distinct.size(), 850u);  // about 10 % lost
+  EXPECT_LT(distinct.size(), 950u);
+  EXPECT_GT(duplicates, 50u);  // about 10 % doubled
+  EXPECT_LT(duplicates, 150u);
+  EXPECT_GT(inversions, 100u);  // about 20 % held back
+  EXPECT_GT(link.dropped(), 50u);
+
+  // The filter drops chosen frames (targeted loss) and sees every one.
+  link.set_conditions({});
+  int seen = 0;
+  link.filter = [&](int from_side, Packet&) {
+    seen++;
+    return from_side != 0;
+  };
+  ASSERT_TRUE(send_bytes(*client, bytes_of("blocked"), &to));
+  network.run_for(kSecond);
+  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(receive_bytes(*server, 10).error(), Errno::eagain);
+  static_cast<UdpSocket*>(server.get())->close();
+  static_cast<UdpSocket*>(client.get())->close();
 }
 
 }  // namespace

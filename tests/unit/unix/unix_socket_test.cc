@@ -65,6 +65,9 @@ class UnixSocketTest : public ::testing::Test {
     g_context = context.get();
   }
   void TearDown() override {
+    // Close every socket as close(2) would (peers point at each other until then).
+    for (auto& socket : sockets) file_for(socket);
+    sockets.clear();
     g_context = nullptr;
     context.reset();
     vfs.reset();
@@ -73,7 +76,13 @@ class UnixSocketTest : public ::testing::Test {
   RefPtr<UnixSocket> make(int type) {
     auto s = UnixSocket::create(type, 0);
     EXPECT_TRUE(s);
+    if (s) sockets.push_back(*s);
     return s ? *s : nullptr;
+  }
+  void make_pair(int type, RefPtr<UnixSocket>* a, RefPtr<UnixSocket>* b) {
+    ASSERT_TRUE(UnixSocket::create_pair(type, 0, a, b));
+    sockets.push_back(*a);
+    sockets.push_back(*b);
   }
   // A file for `socket`, so that dropping it closes the socket as close(2) does.
   RefPtr<fs::File> file_for(RefPtr<UnixSocket> socket) {
@@ -123,6 +132,7 @@ class UnixSocketTest : public ::testing::Test {
   fs::FakeConsole console;
   std::unique_ptr<fs::Vfs> vfs;
   std::unique_ptr<fs::FsContext> context;
+  std::vector<RefPtr<UnixSocket>> sockets;
 };
 
 TEST(UnixAddressTest, ParsesPathsAbstractNamesAndTheFamilyAlone) {
@@ -176,7 +186,7 @@ TEST_F(UnixSocketTest, CreateRefusesOtherProtocolsAndTypes) {
 
 TEST_F(UnixSocketTest, StreamPairMovesBytesPeeksAndSeesEndOfFile) {
   RefPtr<UnixSocket> a, b;
-  ASSERT_TRUE(UnixSocket::create_pair(sock_stream, 0, &a, &b));
+  make_pair(sock_stream, &a, &b);
   ASSERT_EQ(*send(*a, "hello"), 5u);
   ASSERT_EQ(*send(*a, " world"), 6u);
   EXPECT_EQ(receive(*b, 3, msg_peek).text, "hel");
@@ -192,7 +202,7 @@ TEST_F(UnixSocketTest, StreamPairMovesBytesPeeksAndSeesEndOfFile) {
 
 TEST_F(UnixSocketTest, ClosingWithUnreadDataResetsThePeer) {
   RefPtr<UnixSocket> a, b;
-  ASSERT_TRUE(UnixSocket::create_pair(sock_stream, 0, &a, &b));
+  make_pair(sock_stream, &a, &b);
   RefPtr<fs::File> fb = file_for(b);
   ASSERT_TRUE(send(*a, "unread"));
   fb = nullptr;  // close(b)
@@ -203,7 +213,7 @@ TEST_F(UnixSocketTest, ClosingWithUnreadDataResetsThePeer) {
 
 TEST_F(UnixSocketTest, DatagramsKeepTheirBoundariesAndReportTruncation) {
   RefPtr<UnixSocket> a, b;
-  ASSERT_TRUE(UnixSocket::create_pair(sock_dgram, 0, &a, &b));
+  make_pair(sock_dgram, &a, &b);
   ASSERT_TRUE(send(*a, "first message"));
   ASSERT_TRUE(send(*a, ""));
   Received r = receive(*b, 5);
@@ -257,6 +267,7 @@ TEST_F(UnixSocketTest, BindMakesASocketNodeThatConnectFinds) {
   SocketAddress peer;
   auto accepted = listener->accept(true, &peer);
   ASSERT_TRUE(accepted);
+  sockets.push_back(RefPtr<UnixSocket>(static_cast<UnixSocket*>(accepted->get())));
   EXPECT_EQ(peer.length, 2u);
   EXPECT_EQ((*accepted)->local_address()->length, 2u + 11 + 1);
   EXPECT_EQ(client->peer_address()->length, 2u + 11 + 1);
@@ -272,7 +283,7 @@ TEST_F(UnixSocketTest, BindMakesASocketNodeThatConnectFinds) {
 
 TEST_F(UnixSocketTest, RightsTravelAsOpenFilesAndTruncatedOnesAreClosed) {
   RefPtr<UnixSocket> a, b;
-  ASSERT_TRUE(UnixSocket::create_pair(sock_stream, 0, &a, &b));
+  make_pair(sock_stream, &a, &b);
   auto pipe_fds = fs::pipe(*context, 0);
   ASSERT_TRUE(pipe_fds);
   RefPtr<fs::File> read_end = *context->fds().get((*pipe_fds)[0]);
@@ -311,7 +322,7 @@ TEST_F(UnixSocketTest, RightsTravelAsOpenFilesAndTruncatedOnesAreClosed) {
 
 TEST_F(UnixSocketTest, CredentialsComeWithPasscred) {
   RefPtr<UnixSocket> a, b;
-  ASSERT_TRUE(UnixSocket::create_pair(sock_seqpacket, 0, &a, &b));
+  make_pair(sock_seqpacket, &a, &b);
   int on = 1;
   ASSERT_TRUE(b->set_socket_option(sol_socket, so_passcred, std::as_bytes(std::span(&on, 1))));
   ASSERT_TRUE(send(*a, "x"));
@@ -365,7 +376,7 @@ TEST_F(UnixSocketTest, CommonOptionsFollowLinux) {
 
 TEST_F(UnixSocketTest, AMegabyteFlowsThroughASmallBufferBetweenThreads) {
   RefPtr<UnixSocket> a, b;
-  ASSERT_TRUE(UnixSocket::create_pair(sock_stream, 0, &a, &b));
+  make_pair(sock_stream, &a, &b);
   int small = 4096;
   ASSERT_TRUE(a->set_socket_option(sol_socket, so_sndbuf, std::as_bytes(std::span(&small, 1))));
   std::string data(1 << 20, '\0');
