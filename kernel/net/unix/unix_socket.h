@@ -77,6 +77,7 @@ class UnixSocket final : public Socket {
   Result<> connect_stream(const SocketAddress& address, bool nonblocking);
   Result<> connect_datagram(const SocketAddress& address);
 
+  UnixCredentials credentials_for(const UnixControl& control, const UnixSocket& receiver) const;
   Result<size_t> send_stream(SendRequest& request, UnixControl& control, size_t length);
   Result<size_t> send_datagram(SendRequest& request, UnixControl& control, size_t length);
   // Waits until this socket's unfreed sent bytes are under SO_SNDBUF: EAGAIN, EPIPE (shut

@@ -76,6 +76,14 @@ void UnixSocket::free_messages(IntrusiveList<UnixMessage, &UnixMessage::node>& m
   }
 }
 
+// unix_maybe_add_creds: a message carries the sender's credentials when SCM_CREDENTIALS gave
+// them or when either end has SO_PASSCRED as it is sent.
+UnixCredentials UnixSocket::credentials_for(const UnixControl& control, const UnixSocket& receiver) const {
+  if (control.explicit_credentials || options().pass_credentials || receiver.options().pass_credentials)
+    return control.credentials;
+  return kNoCredentials;
+}
+
 Result<size_t> UnixSocket::send(SendRequest& request) {
   if (request.flags & msg_oob) return error(Errno::enotsup);
   size_t length = total_length(request.data);
@@ -158,7 +166,7 @@ Result<size_t> UnixSocket::send_stream(SendRequest& request, UnixControl& contro
       return error(made.error());
     }
     UnixMessage* message = *made;
-    message->credentials = control.credentials;
+    message->credentials = credentials_for(control, *peer);
     message->source = source;
     if (sent == 0) control.rights.move_to(message->rights);
     auto delivered = peer->deliver(message, false, this, request.nonblocking, deadline);
@@ -199,7 +207,7 @@ Result<size_t> UnixSocket::send_datagram(SendRequest& request, UnixControl& cont
     }
     other = std::move(*found);
   }
-  message->credentials = control.credentials;
+  message->credentials = credentials_for(control, *other);
   control.rights.move_to(message->rights);
   {
     MutexGuard guard(m_lock);
