@@ -330,8 +330,9 @@ void UnixSocket::close(bool embryo) {
   }
 }
 
-void UnixSocket::uncharge(size_t bytes) {
-  m_sent_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+void UnixSocket::uncharge(const UnixMessage& message) {
+  m_sent_bytes.fetch_sub(message.charge(), std::memory_order_relaxed);
+  m_unread_sent.fetch_sub(message.length, std::memory_order_relaxed);
   MutexGuard guard(m_lock);
   wake(pollout | pollwrnorm);
 }
@@ -372,7 +373,7 @@ Result<int64_t> UnixSocket::ioctl(fs::File&, uint32_t request, uintptr_t argumen
       value = static_cast<int>(m_queued_bytes);
     }
   } else if (request == siocoutq) {
-    value = static_cast<int>(m_sent_bytes.load(std::memory_order_relaxed));
+    value = static_cast<int>(m_unread_sent.load(std::memory_order_relaxed));
   } else {
     return error(Errno::enotty);
   }

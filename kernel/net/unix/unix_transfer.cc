@@ -70,7 +70,7 @@ Result<UnixMessage*> UnixSocket::make_message(std::span<const fs::IoVec> data, s
 
 void UnixSocket::free_messages(IntrusiveList<UnixMessage, &UnixMessage::node>& messages) {
   while (UnixMessage* m = messages.pop_front()) {
-    if (m->sender) m->sender->uncharge(m->charge());
+    if (m->sender) m->sender->uncharge(*m);
     m->sender = nullptr;
     UnixMessage::destroy(m);  // closes the files of descriptors never received
   }
@@ -126,6 +126,7 @@ Result<> UnixSocket::deliver(UnixMessage* message, bool check_queue_limit, UnixS
     if (waited != WaitResult::woken) return error(wait_error(waited, deadline));
   }
   sender->m_sent_bytes.fetch_add(message->charge(), std::memory_order_relaxed);
+  sender->m_unread_sent.fetch_add(message->length, std::memory_order_relaxed);
   message->sender = RefPtr<UnixSocket>(sender);
   m_queue.push_back(message);
   m_queued_bytes += message->length;
