@@ -126,6 +126,7 @@ uint64_t File::position() {
 
 Result<size_t> File::read_vectors(std::span<const IoVec> vectors, uint64_t offset) {
   IoFlags io{.nonblocking = bool(flags() & o_nonblock)};
+  if (m_ops && m_ops->takes_vectors()) return m_ops->read_vectors(*this, vectors, io);
   size_t total = 0;
   for (const IoVec& vector : vectors) {
     if (vector.length == 0) continue;
@@ -147,6 +148,7 @@ Result<size_t> File::read_vectors(std::span<const IoVec> vectors, uint64_t offse
 Result<size_t> File::write_vectors(std::span<const IoVec> vectors, uint64_t* offset) {
   uint32_t file_flags = flags();
   IoFlags io{.nonblocking = bool(file_flags & o_nonblock), .append = bool(file_flags & o_append)};
+  if (m_ops && m_ops->takes_vectors()) return m_ops->write_vectors(*this, vectors, io);
   size_t total = 0;
   for (const IoVec& vector : vectors) {
     if (vector.length == 0) continue;

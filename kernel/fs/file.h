@@ -44,6 +44,12 @@ class FileOps {
   virtual void release(File&) {}
   virtual Result<size_t> read(File& file, std::span<std::byte> buffer, IoFlags flags) = 0;
   virtual Result<size_t> write(File& file, std::span<const std::byte> data, IoFlags flags) = 0;
+  // Ops that take readv/writev's vectors in one call (sockets: one writev is one datagram,
+  // and an empty write still sends one) say so; the File then calls read_vectors and
+  // write_vectors instead of read and write per vector.
+  virtual bool takes_vectors() const { return false; }
+  virtual Result<size_t> read_vectors(File&, std::span<const IoVec>, IoFlags) { return error(Errno::einval); }
+  virtual Result<size_t> write_vectors(File&, std::span<const IoVec>, IoFlags) { return error(Errno::einval); }
   // `argument` is the application's pointer, already checked by the syscall layer for
   // ioctl_argument_size(request) bytes.
   virtual Result<int64_t> ioctl(File&, uint32_t, uintptr_t) { return error(Errno::enotty); }

@@ -140,6 +140,8 @@ Result<long> receive_message(net::Socket& socket, fs::File& file, MsgHdr* user_h
   TRY(check_name_length(header));
   UserVectors vectors;
   TRY(vectors.load(header.iov, header.iov_length, true));
+  // A NULL msg_control has no room, whatever msg_controllen says.
+  if (!header.control) header.control_length = 0;
   ControlBuffer control;
   TRY(control.allocate(std::min<uint64_t>(header.control_length, kMaxControl)));
   net::SocketAddress source;

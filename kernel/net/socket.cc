@@ -202,6 +202,24 @@ Result<size_t> Socket::write(fs::File&, std::span<const std::byte> data, fs::IoF
   return send(request);
 }
 
+Result<size_t> Socket::read_vectors(fs::File&, std::span<const fs::IoVec> vectors, fs::IoFlags flags) {
+  // sock_read_iter: an empty read is 0 at once (an empty write, though, is a datagram).
+  size_t total = 0;
+  for (const fs::IoVec& v : vectors) total += v.length;
+  if (total == 0) return 0;
+  ReceiveRequest request;
+  request.data = vectors;
+  request.nonblocking = flags.nonblocking;
+  return receive(request);
+}
+
+Result<size_t> Socket::write_vectors(fs::File&, std::span<const fs::IoVec> vectors, fs::IoFlags flags) {
+  SendRequest request;
+  request.data = vectors;
+  request.nonblocking = flags.nonblocking;
+  return send(request);
+}
+
 uint64_t Socket::receive_deadline(uint64_t now_ns) const {
   return m_options.receive_timeout_ns ? now_ns + m_options.receive_timeout_ns : kNoDeadline;
 }

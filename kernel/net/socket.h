@@ -106,10 +106,15 @@ class Socket : public RefCounted<Socket>, public fs::FileOps {
   Result<> set_socket_option(int level, int name, std::span<const std::byte> value);
   Result<size_t> get_socket_option(int level, int name, std::span<std::byte> value);
   CommonSocketOptions& options() { return m_options; }
+  const CommonSocketOptions& options() const { return m_options; }
 
   // A socket's file: read/write are receive/send with no address and no flags.
   Result<size_t> read(fs::File& file, std::span<std::byte> buffer, fs::IoFlags flags) override;
   Result<size_t> write(fs::File& file, std::span<const std::byte> data, fs::IoFlags flags) override;
+  // readv/writev: the vectors go to one receive/send (one datagram).
+  bool takes_vectors() const override { return true; }
+  Result<size_t> read_vectors(fs::File& file, std::span<const fs::IoVec> vectors, fs::IoFlags flags) override;
+  Result<size_t> write_vectors(fs::File& file, std::span<const fs::IoVec> vectors, fs::IoFlags flags) override;
   const void* type_tag() const override { return &kTypeTag; }
   static constexpr char kTypeTag = 0;
 

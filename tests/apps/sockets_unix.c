@@ -660,6 +660,10 @@ static void test_options(void) {
   printf("default SO_SNDBUF=%d SO_RCVBUF=%d SO_RCVLOWAT=%d SO_SNDLOWAT=%d\n", get_int(s, SOL_SOCKET, SO_SNDBUF),
          get_int(s, SOL_SOCKET, SO_RCVBUF), get_int(s, SOL_SOCKET, SO_RCVLOWAT), get_int(s, SOL_SOCKET, SO_SNDLOWAT));
   /* (The caps, net.core.rmem_max and wmem_max, are the host's settings, so not shown.) */
+  struct ucred unconnected = {1, 2, 3};
+  socklen_t cl = sizeof unconnected;
+  CHECK(getsockopt(s, SOL_SOCKET, SO_PEERCRED, &unconnected, &cl));
+  printf("unconnected SO_PEERCRED: pid=%d uid=%d gid=%d\n", unconnected.pid, (int)unconnected.uid, (int)unconnected.gid);
   int values[] = {0, 1000, 2000, 100000};
   for (int i = 0; i < 4; i++) {
     int v = values[i];

@@ -70,6 +70,7 @@ Result<> parse_unix_control(std::span<const std::byte> control, UnixControl& out
           memcpy(&credentials, data, sizeof(credentials));
           // scm_check_creds: the application runs as root, which may claim any identity.
           out.credentials = {credentials.pid, credentials.uid, credentials.gid};
+          out.explicit_credentials = true;
           break;
         }
         default: return error(Errno::einval);

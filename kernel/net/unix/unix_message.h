@@ -44,7 +44,12 @@ class UnixRights {
 struct UnixControl {
   UnixRights rights;
   UnixCredentials credentials;  // the sender's, or what SCM_CREDENTIALS said
+  bool explicit_credentials = false;  // SCM_CREDENTIALS was given
 };
+
+// What a message carries when neither side asked for credentials as it was sent (no pid,
+// the overflow uid and gid), as Linux reports a message without them.
+constexpr UnixCredentials kNoCredentials{0, 65534, 65534};
 
 // __scm_send: walks the cmsgs (EINVAL for a malformed one, a level other than SOL_SOCKET is
 // skipped, an unknown SOL_SOCKET type is EINVAL), takes the SCM_RIGHTS descriptors' files

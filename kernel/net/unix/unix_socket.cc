@@ -2,6 +2,7 @@
 // close, readiness and options (net/unix/af_unix.c). Data transfer is in unix_transfer.cc.
 #include "kernel/net/unix/unix_socket.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "kernel/fs/fs_internal.h"
@@ -107,6 +108,9 @@ Result<> UnixSocket::listen(int backlog) {
   if (m_state == State::connected) return error(Errno::einval);
   m_backlog = backlog;
   m_state = State::listening;
+  // A listener's SO_PEERCRED is its own (what its clients will see), as Linux sets it.
+  m_peer_credentials = unix_current_credentials();
+  m_has_peer_credentials = true;
   wake(0);  // a larger backlog may let waiting connects in
   return {};
 }
@@ -212,6 +216,8 @@ Result<RefPtr<Socket>> UnixSocket::accept(bool nonblocking, SocketAddress* peer)
   }
   RefPtr<UnixSocket> socket = std::move(pending->socket);
   delete pending;
+  // unix_sock_inherit_flags: the accepted socket takes the listener's SO_PASSCRED.
+  socket->options().pass_credentials = options().pass_credentials;
   if (peer) {
     auto address = socket->peer_address();
     *peer = address ? *address : UnixAddress{}.to_socket_address();
@@ -265,8 +271,8 @@ Result<> UnixSocket::set_option(int level, int, std::span<const std::byte>) {
 Result<size_t> UnixSocket::get_option(int level, int name, std::span<std::byte> value) {
   if (level != sol_socket) return error(Errno::enotsup);
   if (name != so_peercred) return error(Errno::enoprotoopt);
-  // Unconnected: no pid, and the overflow uid/gid (65534), as Linux reports a missing cred.
-  Ucred credentials{0, 65534, 65534};
+  // Unconnected: no pid, uid and gid -1, as Linux reports a socket without peer credentials.
+  Ucred credentials{0, UINT32_MAX, UINT32_MAX};
   {
     MutexGuard guard(m_lock);
     if (m_has_peer_credentials)
@@ -324,8 +330,9 @@ void UnixSocket::close(bool embryo) {
   }
 }
 
-void UnixSocket::uncharge(size_t bytes) {
-  m_sent_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+void UnixSocket::uncharge(const UnixMessage& message) {
+  m_sent_bytes.fetch_sub(message.charge(), std::memory_order_relaxed);
+  m_unread_sent.fetch_sub(message.length, std::memory_order_relaxed);
   MutexGuard guard(m_lock);
   wake(pollout | pollwrnorm);
 }
@@ -366,7 +373,7 @@ Result<int64_t> UnixSocket::ioctl(fs::File&, uint32_t request, uintptr_t argumen
       value = static_cast<int>(m_queued_bytes);
     }
   } else if (request == siocoutq) {
-    value = static_cast<int>(m_sent_bytes.load(std::memory_order_relaxed));
+    value = static_cast<int>(m_unread_sent.load(std::memory_order_relaxed));
   } else {
     return error(Errno::enotty);
   }

@@ -49,8 +49,8 @@ class UnixSocket final : public Socket {
   // SIOCINQ/FIONREAD and SIOCOUTQ.
   Result<int64_t> ioctl(fs::File&, uint32_t request, uintptr_t argument) override;
 
-  // Bytes of a message this socket sent that its receiver has now freed.
-  void uncharge(size_t bytes);
+  // A message this socket sent that its receiver has now freed.
+  void uncharge(const UnixMessage& message);
   // Closes a socket that never got a file: a connection its listener did not accept.
   void close_embryo() { close(true); }
 
@@ -77,6 +77,7 @@ class UnixSocket final : public Socket {
   Result<> connect_stream(const SocketAddress& address, bool nonblocking);
   Result<> connect_datagram(const SocketAddress& address);
 
+  UnixCredentials credentials_for(const UnixControl& control, const UnixSocket& receiver) const;
   Result<size_t> send_stream(SendRequest& request, UnixControl& control, size_t length);
   Result<size_t> send_datagram(SendRequest& request, UnixControl& control, size_t length);
   // Waits until this socket's unfreed sent bytes are under SO_SNDBUF: EAGAIN, EPIPE (shut
@@ -118,6 +119,7 @@ class UnixSocket final : public Socket {
   IntrusiveList<Pending, &Pending::node> m_pending;
   int m_backlog = 0;
   std::atomic<size_t> m_sent_bytes{0};  // charged by messages this socket sent, not yet freed
+  std::atomic<size_t> m_unread_sent{0};  // their data bytes (SIOCOUTQ)
 };
 
 }  // namespace nimbus::net

@@ -70,10 +70,18 @@ Result<UnixMessage*> UnixSocket::make_message(std::span<const fs::IoVec> data, s
 
 void UnixSocket::free_messages(IntrusiveList<UnixMessage, &UnixMessage::node>& messages) {
   while (UnixMessage* m = messages.pop_front()) {
-    if (m->sender) m->sender->uncharge(m->charge());
+    if (m->sender) m->sender->uncharge(*m);
     m->sender = nullptr;
     UnixMessage::destroy(m);  // closes the files of descriptors never received
   }
+}
+
+// unix_maybe_add_creds: a message carries the sender's credentials when SCM_CREDENTIALS gave
+// them or when either end has SO_PASSCRED as it is sent.
+UnixCredentials UnixSocket::credentials_for(const UnixControl& control, const UnixSocket& receiver) const {
+  if (control.explicit_credentials || options().pass_credentials || receiver.options().pass_credentials)
+    return control.credentials;
+  return kNoCredentials;
 }
 
 Result<size_t> UnixSocket::send(SendRequest& request) {
@@ -118,6 +126,7 @@ Result<> UnixSocket::deliver(UnixMessage* message, bool check_queue_limit, UnixS
     if (waited != WaitResult::woken) return error(wait_error(waited, deadline));
   }
   sender->m_sent_bytes.fetch_add(message->charge(), std::memory_order_relaxed);
+  sender->m_unread_sent.fetch_add(message->length, std::memory_order_relaxed);
   message->sender = RefPtr<UnixSocket>(sender);
   m_queue.push_back(message);
   m_queued_bytes += message->length;
@@ -158,7 +167,7 @@ Result<size_t> UnixSocket::send_stream(SendRequest& request, UnixControl& contro
       return error(made.error());
     }
     UnixMessage* message = *made;
-    message->credentials = control.credentials;
+    message->credentials = credentials_for(control, *peer);
     message->source = source;
     if (sent == 0) control.rights.move_to(message->rights);
     auto delivered = peer->deliver(message, false, this, request.nonblocking, deadline);
@@ -199,7 +208,7 @@ Result<size_t> UnixSocket::send_datagram(SendRequest& request, UnixControl& cont
     }
     other = std::move(*found);
   }
-  message->credentials = control.credentials;
+  message->credentials = credentials_for(control, *other);
   control.rights.move_to(message->rights);
   {
     MutexGuard guard(m_lock);
