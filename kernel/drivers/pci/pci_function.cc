@@ -18,11 +18,12 @@ constexpr uint32_t kBarIoMask = ~0x3u;
 
 // Writes all ones to the BAR dword(s) and reads back which address bits are writable,
 // restoring the original values; decoding is off meanwhile so the device never answers at
-// the probing address.
+// the probing address. The command register is written only if decoding was on: under
+// QEMU each change of it remaps the function's BARs, a costly exit.
 uint64_t probe_writable_bits(ConfigAccess& access, Address address, uint16_t offset, bool wide) {
+  constexpr uint16_t kDecoding = config::kCommandIo | config::kCommandMemory;
   uint16_t command = access.read16(address, config::kCommand);
-  access.write16(address, config::kCommand,
-                 static_cast<uint16_t>(command & ~(config::kCommandIo | config::kCommandMemory)));
+  if (command & kDecoding) access.write16(address, config::kCommand, static_cast<uint16_t>(command & ~kDecoding));
   uint32_t low = access.read32(address, offset);
   access.write32(address, offset, ~0u);
   uint64_t bits = access.read32(address, offset);
@@ -33,7 +34,7 @@ uint64_t probe_writable_bits(ConfigAccess& access, Address address, uint16_t off
     bits |= static_cast<uint64_t>(access.read32(address, offset + 4)) << 32;
     access.write32(address, offset + 4, high);
   }
-  access.write16(address, config::kCommand, command);
+  if (command & kDecoding) access.write16(address, config::kCommand, command);
   return bits;
 }
 

@@ -25,10 +25,28 @@ constexpr uint16_t kNoVector = 0xffff;  // VIRTIO_MSI_NO_VECTOR
 // 4.1.4.3.2: a reset completes when the status reads 0; QEMU's is immediate.
 constexpr unsigned kResetPolls = 1000000;
 
-volatile uint8_t* map_region(pci::Address address, const PciRegion& region,
-                             uint32_t minimum_length) {
+// The function's BARs, each decoded (and given an address) once: sizing a BAR costs
+// configuration writes, and the structures usually share one.
+class Bars {
+ public:
+  explicit Bars(pci::Address address) : m_address(address) {}
+  const pci::Bar& operator[](uint8_t index) {
+    if (!m_claimed[index]) {
+      m_bars[index] = pci::claim_bar(m_address, index);
+      m_claimed[index] = true;
+    }
+    return m_bars[index];
+  }
+
+ private:
+  pci::Address m_address;
+  pci::Bar m_bars[6];
+  bool m_claimed[6] = {};
+};
+
+volatile uint8_t* map_region(Bars& bars, const PciRegion& region, uint32_t minimum_length) {
   if (!region.present || region.length < minimum_length) return nullptr;
-  return pci::map_bar(pci::claim_bar(address, region.bar), region.offset, region.length);
+  return pci::map_bar(bars[region.bar], region.offset, region.length);
 }
 
 }  // namespace
@@ -45,19 +63,19 @@ Result<PciTransport*> PciTransport::try_open(pci::ConfigAccess& access, const pc
   auto* transport = new (kNoThrow) PciTransport(access, function, *id);
   if (!transport) return error(Errno::enomem);
   PciLayout layout = find_virtio_regions(access, function.address);
+  Bars bars(function.address);
   auto msix = pci::find_msix(access, function.address);
-  transport->m_common = map_region(function.address, layout.common, kCommonLength);
-  transport->m_notify = map_region(function.address, layout.notify, 2);
+  transport->m_common = map_region(bars, layout.common, kCommonLength);
+  transport->m_notify = map_region(bars, layout.notify, 2);
   transport->m_notify_length = layout.notify.length;
   transport->m_notify_multiplier = layout.notify_off_multiplier;
   if (layout.device.present) {
-    transport->m_device = map_region(function.address, layout.device, 1);
+    transport->m_device = map_region(bars, layout.device, 1);
     transport->m_device_length = transport->m_device ? layout.device.length : 0;
   }
   volatile uint8_t* table = nullptr;
   if (msix) {
-    table = pci::map_bar(pci::claim_bar(function.address, msix->table_bar), msix->table_offset,
-                         msix->table_bytes());
+    table = pci::map_bar(bars[msix->table_bar], msix->table_offset, msix->table_bytes());
   }
   const char* missing = !transport->m_common ? "common configuration"
                         : !transport->m_notify ? "notification"
