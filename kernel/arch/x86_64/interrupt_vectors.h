@@ -14,7 +14,7 @@ namespace nimbus::interrupt_vectors {
 using Handler = void (*)(void* context);
 
 // The vectors handed out: below them the fixed ones (APIC timer and IPIs 0x20-0x2f, serial
-// 0x30, drivers still hard-coded 0x31-0x3f), above them nothing but the spurious vector.
+// 0x30, drivers that still hard-code theirs 0x31-0x3f), above them only the spurious vector.
 constexpr uint8_t kFirst = 0x40;
 constexpr uint8_t kLast = 0xef;
 
