@@ -20,7 +20,8 @@ using testing::FakePciConfig;
 constexpr Address kFunction{0, 1, 0};
 
 // A capability with `id` at `offset` whose next pointer is `next`.
-void add_capability(FakePciConfig& config, Address address, uint16_t offset, uint8_t id, uint8_t next) {
+void add_capability(FakePciConfig& config, Address address, uint16_t offset, uint8_t id,
+                    uint8_t next) {
   config.set8(address, offset, id);
   config.set8(address, offset + 1, next);
 }
@@ -33,7 +34,8 @@ void enable_capabilities(FakePciConfig& config, Address address, uint8_t first) 
 TEST(PciBar, DecodesMemoryIoAnd64BitBars) {
   FakePciConfig config;
   config.add(kFunction, 0x1af4, 0x1043);
-  config.set16(kFunction, pci::config::kCommand, pci::config::kCommandMemory | pci::config::kCommandIo);
+  config.set16(kFunction, pci::config::kCommand,
+               pci::config::kCommandMemory | pci::config::kCommandIo);
   config.set_memory_bar(kFunction, 0, 0xfebf0000, 0x1000, false);
   config.set_io_bar(kFunction, 1, 0xc040, 0x20);
   config.set_memory_bar(kFunction, 2, 0x800000000ull, 0x4000, true, true);
@@ -63,7 +65,8 @@ TEST(PciBar, DecodesMemoryIoAnd64BitBars) {
 
   // Sizing left everything as it was, and never with decoding on.
   EXPECT_EQ(config.bars_probed_while_decoding, 0u);
-  EXPECT_EQ(config.get16(kFunction, pci::config::kCommand), pci::config::kCommandMemory | pci::config::kCommandIo);
+  EXPECT_EQ(config.get16(kFunction, pci::config::kCommand),
+            pci::config::kCommandMemory | pci::config::kCommandIo);
   EXPECT_EQ(pci::decode_bar(config, kFunction, 0).address, 0xfebf0000u);
   EXPECT_EQ(pci::decode_bar(config, kFunction, 2).address, 0x800000000ull);
 }
@@ -158,7 +161,8 @@ TEST(Msix, ParsesTheCapabilityAndEnablesIt) {
 
   pci::enable_msix(config, kFunction, *msix);
   EXPECT_EQ(config.get16(kFunction, 0x98 + 2), 0x8000 | 10);  // enabled, function mask clear
-  EXPECT_TRUE(config.get16(kFunction, pci::config::kCommand) & pci::config::kCommandInterruptDisable);
+  EXPECT_TRUE(config.get16(kFunction, pci::config::kCommand) &
+              pci::config::kCommandInterruptDisable);
   pci::disable_msix(config, kFunction, *msix);
   EXPECT_EQ(config.get16(kFunction, 0x98 + 2), 10);
 }
@@ -228,7 +232,8 @@ TEST(PciEnumeration, FindsFunctionsAndFollowsBridges) {
   EXPECT_EQ(pci::enumerate(config, 0, Seen::visit, &seen), 8u);
   std::vector<Address> addresses;
   for (const auto& function : seen.functions) addresses.push_back(function.address);
-  std::vector<Address> expected{{0, 0, 0}, {0, 2, 0}, {0, 2, 3}, {0, 3, 0}, {0, 4, 0}, {1, 0, 0}, {1, 1, 0}, {1, 2, 0}};
+  std::vector<Address> expected{{0, 0, 0}, {0, 2, 0}, {0, 2, 3}, {0, 3, 0},
+                                {0, 4, 0}, {1, 0, 0}, {1, 1, 0}, {1, 2, 0}};
   EXPECT_EQ(addresses, expected);
   EXPECT_EQ(seen.functions[5].vendor_id, 0x1af4);
   EXPECT_EQ(seen.functions[5].device_id, 0x1041);
@@ -237,8 +242,8 @@ TEST(PciEnumeration, FindsFunctionsAndFollowsBridges) {
 }
 
 // QEMU's virtio-pci capabilities: common, ISR, device, notify (multiplier 4), all in BAR 4.
-void add_virtio_capability(FakePciConfig& config, uint16_t at, uint8_t next, uint8_t length, uint8_t type,
-                           uint8_t bar, uint32_t offset, uint32_t size) {
+void add_virtio_capability(FakePciConfig& config, uint16_t at, uint8_t next, uint8_t length,
+                           uint8_t type, uint8_t bar, uint32_t offset, uint32_t size) {
   add_capability(config, kFunction, at, pci::capability::kVendor, next);
   config.set8(kFunction, at + 2, length);
   config.set8(kFunction, at + 3, type);
@@ -277,9 +282,10 @@ TEST(VirtioPciCapabilities, SkipsShortAndOverflowingOnesAndKeepsTheFirst) {
   FakePciConfig config;
   config.add(kFunction, 0x1af4, 0x1043);
   enable_capabilities(config, kFunction, 0x40);
-  add_virtio_capability(config, 0x40, 0x50, 16, 2, 4, 0x3000, 0x1000);  // notify without a multiplier
+  add_virtio_capability(config, 0x40, 0x50, 16, 2, 4, 0x3000,
+                        0x1000);  // notify without a multiplier
   add_virtio_capability(config, 0x50, 0x60, 16, 4, 4, 0xfffff000, 0x2000);  // device: wraps around
-  add_virtio_capability(config, 0x60, 0x70, 16, 4, 2, 0x100, 0x10);  // device
+  add_virtio_capability(config, 0x60, 0x70, 16, 4, 2, 0x100, 0x10);         // device
   add_virtio_capability(config, 0x70, 0x00, 16, 4, 3, 0x200, 0x20);  // a second device one: ignored
   virtio::PciLayout layout = virtio::find_virtio_regions(config, kFunction);
   EXPECT_FALSE(layout.notify.present);

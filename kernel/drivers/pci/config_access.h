@@ -38,9 +38,9 @@ class ConfigAccess {
 
 // PCI Local Bus 3.0, 6.1: the type 0/1 header fields used here.
 namespace config {
-constexpr uint16_t kVendorId = 0x00, kDeviceId = 0x02, kCommand = 0x04, kStatus = 0x06, kRevision = 0x08,
-                   kClassCode = 0x09, kHeaderType = 0x0e, kBar0 = 0x10, kSecondaryBus = 0x19,
-                   kSubsystemId = 0x2e, kCapabilitiesPointer = 0x34;
+constexpr uint16_t kVendorId = 0x00, kDeviceId = 0x02, kCommand = 0x04, kStatus = 0x06,
+                   kRevision = 0x08, kClassCode = 0x09, kHeaderType = 0x0e, kBar0 = 0x10,
+                   kSecondaryBus = 0x19, kSubsystemId = 0x2e, kCapabilitiesPointer = 0x34;
 constexpr uint16_t kCommandIo = 1u << 0, kCommandMemory = 1u << 1, kCommandBusMaster = 1u << 2,
                    kCommandInterruptDisable = 1u << 10;
 constexpr uint16_t kStatusCapabilities = 1u << 4;

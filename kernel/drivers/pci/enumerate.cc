@@ -60,7 +60,8 @@ void scan_bus(Walk& walk, uint8_t bus) {
     if (!(walk.access.read8(address, config::kHeaderType) & config::kHeaderMultiFunction)) continue;
     for (uint8_t function = 1; function < 8; function++) {
       Address other{bus, device, function};
-      if (walk.access.read16(other, config::kVendorId) != config::kNoVendor) scan_function(walk, other);
+      if (walk.access.read16(other, config::kVendorId) != config::kNoVendor)
+        scan_function(walk, other);
     }
   }
 }

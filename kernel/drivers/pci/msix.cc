@@ -24,7 +24,8 @@ std::optional<MsixCapability> find_msix(ConfigAccess& access, Address address) {
   if (offset == 0) return std::nullopt;
   MsixCapability msix;
   msix.offset = offset;
-  msix.table_size = static_cast<uint16_t>((access.read16(address, offset + kControl) & kControlTableSizeMask) + 1);
+  msix.table_size = static_cast<uint16_t>(
+      (access.read16(address, offset + kControl) & kControlTableSizeMask) + 1);
   uint32_t table = access.read32(address, offset + kTable);
   uint32_t pba = access.read32(address, offset + kPba);
   msix.table_bar = static_cast<uint8_t>(table & kBirMask);
@@ -37,9 +38,12 @@ std::optional<MsixCapability> find_msix(ConfigAccess& access, Address address) {
 
 void enable_msix(ConfigAccess& access, Address address, const MsixCapability& msix) {
   uint16_t command = access.read16(address, config::kCommand);
-  access.write16(address, config::kCommand, static_cast<uint16_t>(command | config::kCommandInterruptDisable));
-  auto control = static_cast<uint16_t>(access.read16(address, msix.offset + kControl) | kControlEnable);
-  access.write16(address, msix.offset + kControl, static_cast<uint16_t>(control & ~kControlFunctionMask));
+  access.write16(address, config::kCommand,
+                 static_cast<uint16_t>(command | config::kCommandInterruptDisable));
+  auto control =
+      static_cast<uint16_t>(access.read16(address, msix.offset + kControl) | kControlEnable);
+  access.write16(address, msix.offset + kControl,
+                 static_cast<uint16_t>(control & ~kControlFunctionMask));
 }
 
 void disable_msix(ConfigAccess& access, Address address, const MsixCapability& msix) {
@@ -50,7 +54,8 @@ void disable_msix(ConfigAccess& access, Address address, const MsixCapability& m
 std::optional<MsiMessage> compose_msi_message(uint32_t apic_id, uint8_t vector) {
   if (apic_id > 0xff) return std::nullopt;
   // Data: vector in bits 0-7; delivery mode 000 (fixed) and trigger mode 0 (edge).
-  return MsiMessage{kMessageAddressBase | (static_cast<uint64_t>(apic_id) << kDestinationShift), vector};
+  return MsiMessage{kMessageAddressBase | (static_cast<uint64_t>(apic_id) << kDestinationShift),
+                    vector};
 }
 
 bool MsixTable::program(uint16_t entry, const MsiMessage& message) {
@@ -70,6 +75,8 @@ bool MsixTable::mask(uint16_t entry) {
   return true;
 }
 
-bool MsixTable::masked(uint16_t entry) const { return entry < m_size && (*word(entry, kVectorControl) & kMasked); }
+bool MsixTable::masked(uint16_t entry) const {
+  return entry < m_size && (*word(entry, kVectorControl) & kMasked);
+}
 
 }  // namespace nimbus::pci

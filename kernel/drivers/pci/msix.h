@@ -52,7 +52,9 @@ class MsixTable {
   // Each entry: message address low, high, data, vector control (bit 0: masked).
   static constexpr unsigned kAddressLow = 0, kAddressHigh = 1, kData = 2, kVectorControl = 3;
   static constexpr uint32_t kMasked = 1;
-  volatile uint32_t* word(uint16_t entry, unsigned field) const { return m_entries + entry * 4u + field; }
+  volatile uint32_t* word(uint16_t entry, unsigned field) const {
+    return m_entries + entry * 4u + field;
+  }
 
   volatile uint32_t* m_entries = nullptr;
   uint16_t m_size = 0;

@@ -38,8 +38,10 @@ class EcamAccess final : public ConfigAccess {
       return nullptr;
     volatile uint8_t*& bus = m_buses[address.bus];
     if (!bus) {
-      uint64_t phys = m_window.base + (static_cast<uint64_t>(address.bus - m_window.start_bus) << 20);
-      bus = static_cast<volatile uint8_t*>(mmu::map_physical(phys, 1u << 20, mmu::Caching::uncached));
+      uint64_t phys =
+          m_window.base + (static_cast<uint64_t>(address.bus - m_window.start_bus) << 20);
+      bus =
+          static_cast<volatile uint8_t*>(mmu::map_physical(phys, 1u << 20, mmu::Caching::uncached));
     }
     return bus + ((address.device * 8u + address.function) << 12);
   }
@@ -74,8 +76,8 @@ class PortAccess final : public ConfigAccess {
  private:
   static constexpr uint16_t kAddressPort = 0xcf8, kDataPort = 0xcfc;
   static uint32_t address_word(Address address, uint16_t offset) {
-    return 0x80000000u | (static_cast<uint32_t>(address.bus) << 16) | ((address.device & 31u) << 11) |
-           ((address.function & 7u) << 8) | (offset & 0xfcu);
+    return 0x80000000u | (static_cast<uint32_t>(address.bus) << 16) |
+           ((address.device & 31u) << 11) | ((address.function & 7u) << 8) | (offset & 0xfcu);
   }
   Spinlock m_lock;
 };
@@ -92,7 +94,8 @@ uint64_t g_window_next = 0;  // the window is handed out upwards, never given ba
 void record(void*, const Function& function) {
   if (g_function_count < kMaxFunctions) g_functions[g_function_count++] = function;
   log("pci: %02x:%02x.%x %04x:%04x class %02x%02x\n", function.address.bus, function.address.device,
-      function.address.function, function.vendor_id, function.device_id, function.class_code, function.subclass);
+      function.address.function, function.vendor_id, function.device_id, function.class_code,
+      function.subclass);
 }
 
 }  // namespace
@@ -110,44 +113,57 @@ size_t init(const EcamWindow& ecam, const MmioWindow& window) {
   }
   g_first_bus = ecam.base ? ecam.start_bus : 0;
   size_t count = enumerate(*g_access, g_first_bus, record, nullptr);
-  if (count > kMaxFunctions) print("pci: %zu functions, only the first %zu are kept\n", count, kMaxFunctions);
+  if (count > kMaxFunctions)
+    print("pci: %zu functions, only the first %zu are kept\n", count, kMaxFunctions);
   return g_function_count;
 }
 
-bool present() { return g_access != nullptr; }
+bool present() {
+  return g_access != nullptr;
+}
 
-ConfigAccess& access() { return *g_access; }
+ConfigAccess& access() {
+  return *g_access;
+}
 
-std::span<const Function> functions() { return {g_functions, g_function_count}; }
+std::span<const Function> functions() {
+  return {g_functions, g_function_count};
+}
 
 Bar claim_bar(Address address, unsigned index) {
   Bar bar = decode_bar(*g_access, address, index);
-  if (!bar.is_memory() || bar.address != 0 || bar.size == 0 || address.bus != g_first_bus) return bar;
+  if (!bar.is_memory() || bar.address != 0 || bar.size == 0 || address.bus != g_first_bus)
+    return bar;
   uint64_t alignment = bar.size < 4096 ? 4096 : bar.size;  // sizes are powers of two
   uint64_t place = (g_window_next + alignment - 1) & ~(alignment - 1);
   if (place < g_window_next || place > g_window.end || bar.size > g_window.end - place ||
       (bar.kind == BarKind::memory32 && place + bar.size > (1ull << 32))) {
-    print("pci: %02x:%02x.%x: no room for BAR %u (%lu bytes)\n", address.bus, address.device, address.function,
-          index, bar.size);
+    print("pci: %02x:%02x.%x: no room for BAR %u (%lu bytes)\n", address.bus, address.device,
+          address.function, index, bar.size);
     return bar;
   }
   auto offset = static_cast<uint16_t>(config::kBar0 + 4 * index);
   g_access->write32(address, offset, static_cast<uint32_t>(place));
-  if (bar.kind == BarKind::memory64) g_access->write32(address, static_cast<uint16_t>(offset + 4), static_cast<uint32_t>(place >> 32));
+  if (bar.kind == BarKind::memory64)
+    g_access->write32(address, static_cast<uint16_t>(offset + 4),
+                      static_cast<uint32_t>(place >> 32));
   g_window_next = place + bar.size;
   return decode_bar(*g_access, address, index);
 }
 
 volatile uint8_t* map_bar(const Bar& bar, uint64_t offset, uint64_t length) {
-  if (!bar.is_memory() || bar.address == 0 || length == 0 || offset > bar.size || length > bar.size - offset)
+  if (!bar.is_memory() || bar.address == 0 || length == 0 || offset > bar.size ||
+      length > bar.size - offset)
     return nullptr;
-  return static_cast<volatile uint8_t*>(mmu::map_physical(bar.address + offset, length, mmu::Caching::uncached));
+  return static_cast<volatile uint8_t*>(
+      mmu::map_physical(bar.address + offset, length, mmu::Caching::uncached));
 }
 
 void enable_memory_and_bus_master(Address address) {
   uint16_t command = g_access->read16(address, config::kCommand);
-  g_access->write16(address, config::kCommand,
-                    static_cast<uint16_t>(command | config::kCommandMemory | config::kCommandBusMaster));
+  g_access->write16(
+      address, config::kCommand,
+      static_cast<uint16_t>(command | config::kCommandMemory | config::kCommandBusMaster));
 }
 
 }  // namespace nimbus::pci

@@ -23,7 +23,8 @@ constexpr uint32_t kBarIoMask = ~0x3u;
 uint64_t probe_writable_bits(ConfigAccess& access, Address address, uint16_t offset, bool wide) {
   constexpr uint16_t kDecoding = config::kCommandIo | config::kCommandMemory;
   uint16_t command = access.read16(address, config::kCommand);
-  if (command & kDecoding) access.write16(address, config::kCommand, static_cast<uint16_t>(command & ~kDecoding));
+  if (command & kDecoding)
+    access.write16(address, config::kCommand, static_cast<uint16_t>(command & ~kDecoding));
   uint32_t low = access.read32(address, offset);
   access.write32(address, offset, ~0u);
   uint64_t bits = access.read32(address, offset);
@@ -80,7 +81,9 @@ Bar decode_bar(ConfigAccess& access, Address address, unsigned index) {
   bar.kind = wide ? BarKind::memory64 : BarKind::memory32;
   bar.prefetchable = low & kBarPrefetchable;
   bar.address = low & ~0xfu;
-  if (wide) bar.address |= static_cast<uint64_t>(access.read32(address, static_cast<uint16_t>(offset + 4))) << 32;
+  if (wide)
+    bar.address |= static_cast<uint64_t>(access.read32(address, static_cast<uint16_t>(offset + 4)))
+                   << 32;
   bar.size = ~bits + 1;
   return bar;
 }

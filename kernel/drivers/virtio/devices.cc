@@ -45,6 +45,8 @@ size_t open_pci_devices() {
   return opened;
 }
 
-std::span<Transport* const> devices() { return {g_devices, g_count}; }
+std::span<Transport* const> devices() {
+  return {g_devices, g_count};
+}
 
 }  // namespace nimbus::virtio

@@ -17,9 +17,10 @@ namespace {
 
 // 4.1.4.3: struct virtio_pci_common_cfg.
 constexpr size_t kDeviceFeatureSelect = 0x00, kDeviceFeature = 0x04, kDriverFeatureSelect = 0x08,
-                 kDriverFeature = 0x0c, kConfigMsixVector = 0x10, kNumQueues = 0x12, kDeviceStatus = 0x14,
-                 kConfigGeneration = 0x15, kQueueSelect = 0x16, kQueueSize = 0x18, kQueueMsixVector = 0x1a,
-                 kQueueEnable = 0x1c, kQueueNotifyOff = 0x1e, kQueueDesc = 0x20, kQueueDriver = 0x28,
+                 kDriverFeature = 0x0c, kConfigMsixVector = 0x10, kNumQueues = 0x12,
+                 kDeviceStatus = 0x14, kConfigGeneration = 0x15, kQueueSelect = 0x16,
+                 kQueueSize = 0x18, kQueueMsixVector = 0x1a, kQueueEnable = 0x1c,
+                 kQueueNotifyOff = 0x1e, kQueueDesc = 0x20, kQueueDriver = 0x28,
                  kQueueDevice = 0x30, kCommonLength = 0x38;
 constexpr uint16_t kNoVector = 0xffff;  // VIRTIO_MSI_NO_VECTOR
 // 4.1.4.3.2: a reset completes when the status reads 0; QEMU's is immediate.
@@ -51,13 +52,15 @@ volatile uint8_t* map_region(Bars& bars, const PciRegion& region, uint32_t minim
 
 }  // namespace
 
-PciTransport::PciTransport(pci::ConfigAccess& access, const pci::Function& function, uint32_t device_id)
+PciTransport::PciTransport(pci::ConfigAccess& access, const pci::Function& function,
+                           uint32_t device_id)
     : m_access(access), m_address(function.address), m_device_id(device_id) {
   format_to(m_location, sizeof(m_location), "virtio-pci %02x:%02x.%x", function.address.bus,
             function.address.device, function.address.function);
 }
 
-Result<PciTransport*> PciTransport::try_open(pci::ConfigAccess& access, const pci::Function& function) {
+Result<PciTransport*> PciTransport::try_open(pci::ConfigAccess& access,
+                                             const pci::Function& function) {
   auto id = virtio_pci_device_id(access, function.address);
   if (!id || *id == 0) return error(Errno::enodev);
   auto* transport = new (kNoThrow) PciTransport(access, function, *id);
@@ -77,13 +80,14 @@ Result<PciTransport*> PciTransport::try_open(pci::ConfigAccess& access, const pc
   if (msix) {
     table = pci::map_bar(bars[msix->table_bar], msix->table_offset, msix->table_bytes());
   }
-  const char* missing = !transport->m_common ? "common configuration"
+  const char* missing = !transport->m_common   ? "common configuration"
                         : !transport->m_notify ? "notification"
-                        : !msix            ? "MSI-X"
-                        : !table           ? "MSI-X table"
-                                           : nullptr;
+                        : !msix                ? "MSI-X"
+                        : !table               ? "MSI-X table"
+                                               : nullptr;
   if (missing) {
-    print("nimbus: %s (device %u): no usable %s structure; device ignored\n", transport->m_location, *id, missing);
+    print("nimbus: %s (device %u): no usable %s structure; device ignored\n", transport->m_location,
+          *id, missing);
     delete transport;
     return error(Errno::enodev);
   }
@@ -95,7 +99,9 @@ Result<PciTransport*> PciTransport::try_open(pci::ConfigAccess& access, const pc
   return transport;
 }
 
-uint8_t PciTransport::status() const { return common<uint8_t>(kDeviceStatus); }
+uint8_t PciTransport::status() const {
+  return common<uint8_t>(kDeviceStatus);
+}
 
 void PciTransport::set_status(uint8_t value) {
   set_common<uint8_t>(kDeviceStatus, value);
@@ -122,8 +128,8 @@ Result<uint16_t> PciTransport::queue_size_max(uint16_t index) {
   return size;
 }
 
-Result<> PciTransport::enable_queue(uint16_t index, uint16_t size, uint64_t descriptors, uint64_t driver,
-                                    uint64_t device) {
+Result<> PciTransport::enable_queue(uint16_t index, uint16_t size, uint64_t descriptors,
+                                    uint64_t driver, uint64_t device) {
   // 4.1.4.4: the queue's notification address must lie inside the notify structure.
   uint16_t notify_off = common<uint16_t>(kQueueNotifyOff);
   uint64_t notify_at = static_cast<uint64_t>(notify_off) * m_notify_multiplier;
@@ -155,7 +161,9 @@ Result<uint16_t> PciTransport::allocate_entry(uint16_t queue) {
     // Out of entries: the queue shares entry 0, whose handler looks at everything.
     return 0;
   }
-  auto message_for = [](uint8_t vector) { return pci::compose_msi_message(apic::this_cpu_id(), vector); };
+  auto message_for = [](uint8_t vector) {
+    return pci::compose_msi_message(apic::this_cpu_id(), vector);
+  };
   Vector& slot = m_vectors[m_vector_count];
   slot.transport = this;
   slot.queue = queue;
@@ -204,13 +212,19 @@ uint8_t PciTransport::config8(size_t offset) const {
 }
 
 uint16_t PciTransport::config16(size_t offset) const {
-  return device_config_fits(offset, 2) ? *reinterpret_cast<volatile const uint16_t*>(m_device + offset) : 0xffff;
+  return device_config_fits(offset, 2)
+             ? *reinterpret_cast<volatile const uint16_t*>(m_device + offset)
+             : 0xffff;
 }
 
 uint32_t PciTransport::config32(size_t offset) const {
-  return device_config_fits(offset, 4) ? *reinterpret_cast<volatile const uint32_t*>(m_device + offset) : ~0u;
+  return device_config_fits(offset, 4)
+             ? *reinterpret_cast<volatile const uint32_t*>(m_device + offset)
+             : ~0u;
 }
 
-uint32_t PciTransport::config_generation() const { return common<uint8_t>(kConfigGeneration); }
+uint32_t PciTransport::config_generation() const {
+  return common<uint8_t>(kConfigGeneration);
+}
 
 }  // namespace nimbus::virtio

@@ -26,7 +26,9 @@ class PciTransport final : public Transport {
   // table has no entry of its own left for, which then reports kAnyQueue).
   Result<> set_interrupt_handler(InterruptHandler handler, void* context) override;
   void notify(uint16_t queue_index) override;
-  uint32_t acknowledge_interrupt() override { return kInterruptUsedBuffer | kInterruptConfigChange; }
+  uint32_t acknowledge_interrupt() override {
+    return kInterruptUsedBuffer | kInterruptConfigChange;
+  }
 
   uint8_t config8(size_t offset) const override;
   uint16_t config16(size_t offset) const override;

@@ -14,13 +14,15 @@ Result<uint64_t> Transport::negotiate(uint64_t wanted) {
   set_status(status::kAcknowledge);
   set_status(status::kAcknowledge | status::kDriver);
   uint64_t offered = 0;
-  for (uint32_t half = 0; half < 2; half++) offered |= static_cast<uint64_t>(device_features(half)) << (32 * half);
+  for (uint32_t half = 0; half < 2; half++)
+    offered |= static_cast<uint64_t>(device_features(half)) << (32 * half);
   uint64_t accepted = offered & (wanted | kFeatureVersion1);
   if (!(accepted & kFeatureVersion1)) {
     fail();
     return error(Errno::enodev);
   }
-  for (uint32_t half = 0; half < 2; half++) set_driver_features(half, static_cast<uint32_t>(accepted >> (32 * half)));
+  for (uint32_t half = 0; half < 2; half++)
+    set_driver_features(half, static_cast<uint32_t>(accepted >> (32 * half)));
   set_status(status::kAcknowledge | status::kDriver | status::kFeaturesOk);
   if (!(status() & status::kFeaturesOk)) {
     fail();
@@ -40,8 +42,8 @@ Result<> Transport::set_up_queue(uint16_t index, SplitVirtqueue& queue, uint16_t
   while ((kPageSize << order) < layout.total) order++;
   uint64_t memory = TRY(frames::allocate(order));
   __builtin_memset(phys_to_virt(memory), 0, kPageSize << order);
-  if (auto enabled = enable_queue(index, size, memory + layout.descriptors, memory + layout.available,
-                                  memory + layout.used);
+  if (auto enabled = enable_queue(index, size, memory + layout.descriptors,
+                                  memory + layout.available, memory + layout.used);
       !enabled) {
     frames::free(memory, order);
     return enabled;

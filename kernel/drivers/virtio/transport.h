@@ -77,8 +77,8 @@ class Transport {
   // device has no such queue.
   virtual Result<uint16_t> queue_size_max(uint16_t index) = 0;
   // Gives the selected queue its size and ring addresses (physical), then enables it.
-  virtual Result<> enable_queue(uint16_t index, uint16_t size, uint64_t descriptors, uint64_t driver,
-                                uint64_t device) = 0;
+  virtual Result<> enable_queue(uint16_t index, uint16_t size, uint64_t descriptors,
+                                uint64_t driver, uint64_t device) = 0;
 
   char m_location[32] = {};
 };

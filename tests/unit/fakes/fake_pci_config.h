@@ -28,7 +28,9 @@ class FakePciConfig final : public pci::ConfigAccess {
     return space;
   }
 
-  void set8(pci::Address address, uint16_t offset, uint8_t value) { space(address).bytes[offset] = value; }
+  void set8(pci::Address address, uint16_t offset, uint8_t value) {
+    space(address).bytes[offset] = value;
+  }
   void set16(pci::Address address, uint16_t offset, uint16_t value) {
     std::memcpy(&space(address).bytes[offset], &value, 2);
   }
@@ -42,8 +44,8 @@ class FakePciConfig final : public pci::ConfigAccess {
   }
 
   // A memory BAR of `size` bytes (a power of two) at `address`, 64-bit when `wide`.
-  void set_memory_bar(pci::Address function, unsigned index, uint64_t address, uint64_t size, bool wide,
-                      bool prefetchable = false) {
+  void set_memory_bar(pci::Address function, unsigned index, uint64_t address, uint64_t size,
+                      bool wide, bool prefetchable = false) {
     auto offset = static_cast<uint16_t>(pci::config::kBar0 + 4 * index);
     uint32_t flags = (wide ? 4u : 0u) | (prefetchable ? 8u : 0u);
     set32(function, offset, static_cast<uint32_t>(address) | flags);
@@ -82,7 +84,8 @@ class FakePciConfig final : public pci::ConfigAccess {
     if (bar && value == ~0u && (command & (pci::config::kCommandIo | pci::config::kCommandMemory)))
       bars_probed_while_decoding++;
     uint32_t mask = ~0u;
-    if (auto m = function.write_masks.find(offset); m != function.write_masks.end()) mask = m->second;
+    if (auto m = function.write_masks.find(offset); m != function.write_masks.end())
+      mask = m->second;
     uint32_t old;
     std::memcpy(&old, &function.bytes[offset], 4);
     uint32_t updated = (old & ~mask) | (value & mask);
