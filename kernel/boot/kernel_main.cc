@@ -169,13 +169,13 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
   // With an initrd the job is the program it holds; without, the kernel self-test.
   bool runs_program = info.module_count > 0 && options.test.empty();
   // virtio devices: virtio-mmio windows from the command line (Firecracker, or microvm with
-  // acpi=off) or else the DSDT (QEMU microvm); virtio-pci functions when there is a PCI bus
+  // acpi=off) and the DSDT (QEMU microvm); virtio-pci functions when there is a PCI bus
   // (q35: ECAM from the MCFG; without an MCFG and without virtio-mmio, the configuration
   // ports are tried). Only a program uses them (its standard streams), so the self-tests do
   // not pay for starting them.
   if (runs_program) {
-    if (!virtio::open_mmio_devices(options.virtio_mmio()))
-      virtio::open_mmio_devices({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
+    virtio::open_mmio_devices(options.virtio_mmio());
+    virtio::open_mmio_devices({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
     if (g_platform.pci_ecam.base || virtio::devices().empty()) {
       const acpi::PciEcam& ecam = g_platform.pci_ecam;
       pci::init({ecam.base, ecam.start_bus, ecam.end_bus}, pci_hole(info, ecam));

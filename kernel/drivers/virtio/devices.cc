@@ -12,6 +12,10 @@ namespace {
 
 Transport* g_devices[kMaxDevices];
 size_t g_count = 0;
+// The virtio-mmio windows opened, so one listed both on the command line and in the DSDT
+// is opened once.
+uint64_t g_mmio_bases[kMaxDevices];
+size_t g_mmio_count = 0;
 
 bool add(Transport* transport) {
   if (g_count == kMaxDevices) {
@@ -28,8 +32,13 @@ bool add(Transport* transport) {
 size_t open_mmio_devices(std::span<const VirtioMmioDevice> windows) {
   size_t opened = 0;
   for (const VirtioMmioDevice& window : windows) {
+    bool seen = false;
+    for (size_t i = 0; i < g_mmio_count; i++) seen |= g_mmio_bases[i] == window.base;
+    if (seen) continue;
     auto transport = MmioTransport::try_open(window);
-    if (transport && add(*transport)) opened++;
+    if (!transport || !add(*transport)) continue;
+    g_mmio_bases[g_mmio_count++] = window.base;
+    opened++;
   }
   return opened;
 }

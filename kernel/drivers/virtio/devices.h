@@ -13,7 +13,8 @@ namespace nimbus::virtio {
 
 constexpr size_t kMaxDevices = 16;
 
-// Opens each listed window that holds a modern device; returns how many.
+// Opens each listed window that holds a modern device and was not opened before; returns
+// how many.
 size_t open_mmio_devices(std::span<const VirtioMmioDevice> windows);
 // Opens each virtio function pci::init() found; returns how many.
 size_t open_pci_devices();

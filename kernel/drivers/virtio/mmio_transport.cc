@@ -20,7 +20,7 @@ constexpr uint32_t kMagicValue = 0x74726976;  // "virt"
 
 MmioTransport::MmioTransport(volatile uint32_t* registers, const VirtioMmioDevice& device)
     : m_registers(registers), m_irq(device.irq) {
-  format_to(m_location, sizeof(m_location), "virtio-mmio at 0x%lx", device.base);
+  format_to(m_location, sizeof(m_location), "virtio-mmio at 0x%lx, irq %u", device.base, device.irq);
 }
 
 Result<MmioTransport*> MmioTransport::try_open(const VirtioMmioDevice& device) {
@@ -76,7 +76,7 @@ Result<> MmioTransport::set_interrupt_handler(InterruptHandler handler, void* co
   m_handler = handler;
   uint8_t vector = TRY(interrupt_vectors::allocate(on_vector, this));
   if (!ioapic::route_gsi(m_irq, vector, apic::this_cpu_id(), ioapic::Trigger::level, ioapic::Polarity::active_high)) {
-    print("nimbus: %s: no I/O APIC input for interrupt %u\n", m_location, m_irq);
+    print("nimbus: %s: no I/O APIC input for that interrupt\n", m_location);
     interrupt_vectors::release(vector);
     m_handler = nullptr;
     return error(Errno::enodev);

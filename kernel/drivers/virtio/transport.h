@@ -33,7 +33,7 @@ class Transport {
   Transport& operator=(const Transport&) = delete;
 
   virtual uint32_t device_id() const = 0;
-  // Where the device is, for messages ("virtio-mmio at 0xfeb00000", "virtio-pci 00:02.0").
+  // Where the device is, for messages ("virtio-mmio at 0xfeb00000, irq 16", "virtio-pci 00:02.0").
   const char* location() const { return m_location; }
 
   // 3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, then offer `wanted` & what the device has
@@ -80,7 +80,7 @@ class Transport {
   virtual Result<> enable_queue(uint16_t index, uint16_t size, uint64_t descriptors,
                                 uint64_t driver, uint64_t device) = 0;
 
-  char m_location[32] = {};
+  char m_location[48] = {};
 };
 
 }  // namespace nimbus::virtio
