@@ -10,9 +10,80 @@ namespace nimbus {
 namespace {
 // Kept alive: BootOptions::test points into it.
 CommandLine g_command_line;
-constexpr std::array<std::string_view, 8> kKnown = {"verbose",  "bootchart", "boot-only", "tsc_khz",
-                                                    "max_cpus", "test",      "strace",    kVirtioMmioDeviceKey};
+constexpr std::array<std::string_view, 12> kKnown = {
+    "verbose", "bootchart", "boot-only", "tsc_khz", "max_cpus", "test", "strace", kVirtioMmioDeviceKey,
+    "ip",      "gateway",   "dns",       "hostname"};
+
+// RFC 1123 2.1: letters, digits and hyphens in dot-separated labels of 1-63, 253 in all.
+bool valid_hostname(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  size_t label = 0;
+  for (size_t i = 0; i < name.size(); i++) {
+    char c = name[i];
+    if (c == '.') {
+      if (label == 0 || name[i - 1] == '-') return false;
+      label = 0;
+      continue;
+    }
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c == '-' && label > 0);
+    if (!ok || ++label > 63) return false;
+  }
+  return label > 0 && name.back() != '-';
+}
+
+const char* parse_network(const CommandLine& line, BootOptions& options) {
+  if (auto ip = line.value("ip"); ip && *ip != "dhcp") {
+    // (No find() or substr(): they need memchr and exceptions, which the kernel lacks.)
+    size_t slash = 0;
+    while (slash < ip->size() && (*ip)[slash] != '/') slash++;
+    if (slash == ip->size()) slash = std::string_view::npos;
+    if (slash == std::string_view::npos || !parse_ipv4_address({ip->data(), slash}, options.ip_address))
+      return "ip needs ADDRESS/PREFIX (10.0.2.15/24) or dhcp";
+    std::string_view prefix(ip->data() + slash + 1, ip->size() - slash - 1);
+    unsigned length = 0;
+    if (prefix.empty() || prefix.size() > 2) return "ip needs a prefix length from 0 to 32";
+    for (char c : prefix) {
+      if (c < '0' || c > '9') return "ip needs a prefix length from 0 to 32";
+      length = length * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (length > 32) return "ip needs a prefix length from 0 to 32";
+    options.ip_prefix_length = static_cast<uint8_t>(length);
+    options.static_ip = true;
+  }
+  if (auto gateway = line.value("gateway"); gateway && !parse_ipv4_address(*gateway, options.gateway))
+    return "gateway needs an IPv4 address";
+  if (auto dns = line.value("dns"); dns && !parse_ipv4_address(*dns, options.dns)) return "dns needs an IPv4 address";
+  if (auto hostname = line.value("hostname")) {
+    if (!valid_hostname(*hostname)) return "hostname needs letters, digits, hyphens and dots (RFC 1123)";
+    options.hostname = *hostname;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+bool parse_ipv4_address(std::string_view text, net::Ipv4Address& address) {
+  uint32_t value = 0;
+  size_t position = 0;
+  for (int part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (position >= text.size() || text[position] != '.') return false;
+      position++;
+    }
+    size_t digits = 0;
+    uint32_t number = 0;
+    while (position < text.size() && text[position] >= '0' && text[position] <= '9' && digits < 3) {
+      number = number * 10 + static_cast<uint32_t>(text[position] - '0');
+      position++;
+      digits++;
+    }
+    if (digits == 0 || number > 255) return false;
+    value = (value << 8) | number;
+  }
+  if (position != text.size()) return false;
+  address.value = value;
+  return true;
+}
 
 const char* parse_boot_options(const char* text, BootOptions& options) {
   auto parsed = CommandLine::try_parse(text);
@@ -46,7 +117,7 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
     if (options.virtio_mmio_count == options.virtio_mmio_slots.size()) return "too many virtio_mmio.device words";
     options.virtio_mmio_slots[options.virtio_mmio_count++] = *device;
   }
-  return nullptr;
+  return parse_network(line, options);
 }
 
 }  // namespace nimbus

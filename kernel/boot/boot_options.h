@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 
+#include "kernel/net/ip_address.h"
 #include "kernel/platform/kvm/virtio_mmio_devices.h"
 
 namespace nimbus {
@@ -24,7 +25,18 @@ struct BootOptions {
   std::array<VirtioMmioDevice, kMaxVirtioMmioDevices> virtio_mmio_slots{};
   size_t virtio_mmio_count = 0;
   std::span<const VirtioMmioDevice> virtio_mmio() const { return {virtio_mmio_slots.data(), virtio_mmio_count}; }
+  // Network configuration of the first Ethernet interface: `ip=ADDR/PREFIX` (none, or
+  // `ip=dhcp`: DHCP), `gateway=ADDR`, `dns=ADDR`, `hostname=NAME`.
+  bool static_ip = false;
+  net::Ipv4Address ip_address;
+  uint8_t ip_prefix_length = 0;
+  net::Ipv4Address gateway;   // 0.0.0.0: none given
+  net::Ipv4Address dns;       // 0.0.0.0: none given
+  std::string_view hostname;  // empty: none given
 };
+
+// A dotted-quad IPv4 address (four decimal numbers 0-255, no leading junk); false if not one.
+bool parse_ipv4_address(std::string_view text, net::Ipv4Address& address);
 
 // Returns nullptr on success, or what is wrong.
 const char* parse_boot_options(const char* text, BootOptions& options);

@@ -18,6 +18,7 @@
 #include "kernel/drivers/pci/pci_bus.h"
 #include "kernel/drivers/virtio/console.h"
 #include "kernel/drivers/virtio/devices.h"
+#include "kernel/drivers/virtio/net.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/process.h"
@@ -27,6 +28,7 @@
 #include "kernel/mm/heap.h"
 #include "kernel/mm/kernel_stacks.h"
 #include "kernel/mm/physical.h"
+#include "kernel/net/kernel_net_stack.h"
 #include "kernel/platform/kvm/acpi.h"
 #include "kernel/platform/kvm/power.h"
 #include "kernel/sched/cpu.h"
@@ -173,7 +175,8 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
   // (q35: ECAM from the MCFG; without an MCFG and without virtio-mmio, the configuration
   // ports are tried). Only a program uses them (its standard streams), so the self-tests do
   // not pay for starting them.
-  if (runs_program) {
+  bool network_test = options.test == "net-arp" || options.test == "net-udp-echo";
+  if (runs_program || network_test) {
     virtio::open_mmio_devices(options.virtio_mmio());
     virtio::open_mmio_devices({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
     if (g_platform.pci_ecam.base || virtio::devices().empty()) {
@@ -181,8 +184,20 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
       pci::init({ecam.base, ecam.start_bus, ecam.end_bus}, pci_hole(info, ecam));
       virtio::open_pci_devices();
     }
-    virtio_console::init(virtio::devices());
+    if (runs_program) virtio_console::init(virtio::devices());
     bootchart::stage_done("virtio");
+    // Network devices: for a program, and for the self-tests that drive them.
+    virtio_net::init(virtio::devices());
+    bootchart::stage_done("virtio-net");
+  }
+  // The stack: "lo", then eth0... configured from ip=, gateway=, dns=, hostname= (the ARP
+  // self-test drives the device alone, without it).
+  if (runs_program || options.test == "net-udp-echo") {
+    net::KernelNetworkConfig config{options.static_ip, options.ip_address, options.ip_prefix_length,
+                                    options.gateway,   options.dns,        options.hostname};
+    if (auto started = net::start_kernel_network(config); !started)
+      print("nimbus: the network stack cannot start (error %d)\n", static_cast<int>(started.error()));
+    bootchart::stage_done("network");
   }
 
   log("nimbus: init done in %lu us\n", clock::monotonic_ns() / 1000);

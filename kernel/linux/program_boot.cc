@@ -17,6 +17,7 @@
 #include "kernel/linux/procfs.h"
 #include "kernel/linux/vnode_mapping.h"
 #include "kernel/mm/heap.h"
+#include "kernel/net/kernel_net_stack.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/time/clock.h"
 
@@ -197,10 +198,16 @@ int boot_program(std::span<const std::byte> initrd) {
     return static_cast<int>(ExitStatus::out_of_memory);
   }
   set_fd_directory(DynamicDirectory{list_fds, fd_target});
-  write_if_missing("/etc/hostname", "nimbus\n");
+  // The host name and addresses come from the network stage (hostname=, ip=, dns=).
+  net::KernelNetworkIdentity identity = net::kernel_network_identity();
+  char text[512];
+  format_to(text, sizeof(text), "%.*s\n", static_cast<int>(identity.hostname.size()), identity.hostname.data());
+  write_if_missing("/etc/hostname", text);
   write_if_missing("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
   write_if_missing("/etc/group", "root:x:0:\nnogroup:x:65534:\n");
-  write_if_missing("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tnimbus\n");
+  net::format_etc_hosts(identity, text, sizeof(text));
+  write_if_missing("/etc/hosts", text);
+  if (net::format_resolv_conf(identity, text, sizeof(text))) write_if_missing("/etc/resolv.conf", text);
 
   int console_descriptors = streams.errors ? 2 : 3;
   for (int fd = 0; fd < console_descriptors; fd++) {

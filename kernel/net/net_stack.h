@@ -16,6 +16,7 @@
 #include "kernel/net/ip_address.h"
 #include "kernel/net/net_device.h"
 #include "kernel/net/net_environment.h"
+#include "kernel/net/net_statistics.h"
 #include "kernel/net/packet.h"
 #include "kernel/sync/mutex.h"
 
@@ -105,6 +106,35 @@ class NetStack {
   // The largest transport segment that fits one IP datagram to `destination` (MSS + options).
   uint32_t path_mtu(const IpAddress& destination);
 
+  // --- additions by net-core (kernel/net/net_stack.cc) ---
+  // The interface's IPv4 address (ENOENT: none) and the default gateway (0.0.0.0: none).
+  Result<InterfaceAddress> ipv4_address(uint32_t interface_index);
+  Result<> clear_ipv4_address(uint32_t interface_index);
+  Ipv4Address ipv4_gateway();
+  // Counters for /proc/net/snmp, and one interface for /proc/net/dev, SIOCGIF* and netlink.
+  NetStatistics statistics();
+  Result<InterfaceSnapshot> interface_snapshot(uint32_t interface_index);
+
+  // Sends an IPv4 datagram out of one interface whatever its address and routes say (the
+  // DHCP client, before it has an address: source 0.0.0.0, destination 255.255.255.255).
+  Result<> ipv4_output_on_interface(uint32_t interface_index, Packet* packet, Ipv4Address source,
+                                    Ipv4Address destination, uint8_t protocol, const IpSendOptions& options);
+  // UDP datagrams to `port` arriving on `interface_index` go to `callback` (packet->data() at
+  // the UDP header; the callback owns it) before any socket, whatever their destination
+  // address: the DHCP client receives its offers before the address is ours.
+  struct UdpHook {
+    uint32_t interface_index = 0;
+    uint16_t port = 0;
+    void (*callback)(void* context, const IpReceiveInfo& info, Packet* packet) = nullptr;
+    void* context = nullptr;
+  };
+  Result<> add_udp_hook(const UdpHook& hook);
+  void remove_udp_hook(void* context);
+
+  // The implementation's private data (kernel/net/net_stack_state.h); named here so the
+  // files implementing the stack can take it, opaque to everyone else.
+  struct State;
+
   TcpProtocol& tcp() { return *m_tcp; }
   UdpProtocol& udp() { return *m_udp; }
 
@@ -114,7 +144,6 @@ class NetStack {
   UdpProtocol* m_udp = nullptr;
   // The rest (interfaces, routes, ARP, reassembly, the timer list, the deferred queue) is the
   // implementation's: see net_stack.cc.
-  struct State;
   State* m_state = nullptr;
 };
 

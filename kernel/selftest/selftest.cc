@@ -20,6 +20,8 @@ int run(std::string_view name) {
   if (name == "mutex") return status(mutex_counter());
   if (name == "sleep") return status(sleep_accuracy());
   if (name == "timers") return status(timers());
+  if (name == "net-arp") return status(virtio_net_arp());
+  if (name == "net-udp-echo") return status(udp_echo());
   if (name == "pagefault") deliberate_page_fault();
   if (name == "oom") exhaust_memory();
   print("nimbus: unknown test '%.*s'\n", static_cast<int>(name.size()), name.data());

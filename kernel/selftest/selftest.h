@@ -16,6 +16,10 @@ bool timers();
 bool thread_churn();
 bool mutex_counter();
 bool sleep_accuracy();
+// Needs a started virtio-net device on QEMU user networking (test=net-arp starts it).
+bool virtio_net_arp();
+// Needs the network stage (test=net-udp-echo starts it) and -p HOSTPORT:7777/udp.
+bool udp_echo();
 [[noreturn]] void deliberate_page_fault();
 [[noreturn]] void exhaust_memory();
 

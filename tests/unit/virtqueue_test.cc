@@ -37,6 +37,8 @@ class FakeDevice {
     write16(m_layout.used + 2, m_used);
   }
   void set_no_notify(bool on) { write16(m_layout.used, on ? kUsedNoNotify : 0); }
+  // 2.7.7: what a device checks before interrupting.
+  bool driver_wants_interrupt() const { return !(read16(m_layout.available) & kAvailableNoInterrupt); }
 
  private:
   uint16_t read16(size_t offset) const {
@@ -165,6 +167,28 @@ TEST_F(Virtqueue, HonoursTheDevicesNotificationFlag) {
   EXPECT_FALSE(m_queue.device_wants_notification());
   fake.set_no_notify(false);
   EXPECT_TRUE(m_queue.device_wants_notification());
+}
+
+TEST_F(Virtqueue, SuppressesInterruptsThroughTheAvailableFlags) {
+  FakeDevice fake = device();
+  EXPECT_TRUE(fake.driver_wants_interrupt());
+  EXPECT_FALSE(m_queue.interrupts_suppressed());
+  m_queue.suppress_interrupts(true);
+  EXPECT_FALSE(fake.driver_wants_interrupt());
+  EXPECT_TRUE(m_queue.interrupts_suppressed());
+  // A buffer used while interrupts were off is still found after turning them back on.
+  ASSERT_TRUE(m_queue.submit(std::vector<Buffer>{{0x1000, 64, true}}, 7));
+  uint16_t head;
+  fake.take_request(&head);
+  fake.complete(head, 60);
+  m_queue.suppress_interrupts(false);
+  EXPECT_TRUE(fake.driver_wants_interrupt());
+  EXPECT_TRUE(m_queue.has_used());
+  auto done = m_queue.pop_used();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->token, 7u);
+  // The flag does not disturb submitting: the index still moves.
+  EXPECT_EQ(fake.available_index(), 1);
 }
 
 }  // namespace

@@ -52,8 +52,7 @@ void add_virtio_console(std::vector<std::string>& argv, Machine machine) {
     // for configuration plus one per queue: 2 control queues and 2 for each of the 4 ports.
     add({"-device", "virtio-serial-pci-non-transitional,max_ports=4,vectors=11,romfile="});
   } else {
-    // QEMU 7.2's virtio-mmio is legacy (version 1) unless told otherwise; the kernel drives 1.x only.
-    add({"-global", "virtio-mmio.force-legacy=false", "-device", "virtio-serial-device,max_ports=4"});
+    add({"-device", "virtio-serial-device,max_ports=4"});
   }
   add({"-device", "virtserialport,nr=1,name=nimbus.stdin,chardev=nimbus-stdin"});
   add({"-device", "virtserialport,nr=2,name=nimbus.stdout,chardev=nimbus-stdout"});
@@ -75,6 +74,7 @@ std::string kernel_command_line(const RunOptions& options, const QemuSetup& setu
   if (options.bootchart) words.emplace_back("bootchart");
   if (options.boot_only) words.emplace_back("boot-only");
   if (setup.tsc_khz) words.push_back(cat("tsc_khz=", *setup.tsc_khz));
+  for (std::string& word : network_kernel_words(options.network, setup.net_mode)) words.push_back(std::move(word));
   words.insert(words.end(), setup.image_kernel_words.begin(), setup.image_kernel_words.end());
   words.insert(words.end(), options.kernel_args.begin(), options.kernel_args.end());
 
@@ -107,10 +107,18 @@ std::vector<std::string> build_qemu_command(const RunOptions& options, const Qem
   add({"-kernel", setup.kernel, "-append", kernel_command_line(options, setup)});
   // QEMU hands the initrd to a PVH kernel as the first module in hvm_start_info.
   if (setup.initrd) add({"-initrd", *setup.initrd});
+  std::vector<std::string> network = qemu_network_args(options.network, setup.net_mode);
+  // q35 has no virtio-mmio: the same device as a modern PCI function, without an option ROM.
+  for (std::string& word : network)
+    if (options.machine == Machine::Q35 && word.starts_with("virtio-net-device,"))
+      word = "virtio-net-pci-non-transitional,romfile=," + word.substr(std::string_view("virtio-net-device,").size());
+  // QEMU 7.2's virtio-mmio is legacy (version 1) unless told otherwise; the kernel drives 1.x only.
+  if (setup.console_fds || !network.empty()) add({"-global", "virtio-mmio.force-legacy=false"});
   if (setup.console_fds)
     add_virtio_console(argv, options.machine);
   else
     add({"-serial", "stdio"});
+  argv.insert(argv.end(), network.begin(), network.end());
   add({"-device", "isa-debug-exit,iobase=0xf4,iosize=4"});
   add({"-chardev", cat("file,id=nimbus-status,path=", escape_commas(setup.status_file)), "-device",
        "isa-debugcon,iobase=0x402,chardev=nimbus-status"});

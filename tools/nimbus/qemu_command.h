@@ -23,6 +23,8 @@ struct QemuSetup {
   // The program's stdout and stderr as QEMU's descriptors (kConsoleStdoutFd/kConsoleStderrFd,
   // copies of ours): they become virtio-console ports. Absent: everything on -serial stdio.
   bool console_fds = false;
+  // The network in effect (effective_net_mode: --net, the image's default, or the default).
+  NetMode net_mode = NetMode::None;
 };
 
 // Where run_command places its stdout and stderr in QEMU for the virtio-console ports.

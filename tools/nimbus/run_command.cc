@@ -230,6 +230,10 @@ CliResult<int> run(std::span<const std::string_view> args) {
     setup.initrd = guest->initrd;
     setup.image_kernel_words = guest->kernel_words;
   }
+  // A program gets user networking unless told otherwise; q35 has no virtio-mmio for it
+  // (parse_run_options refused an explicit request there).
+  setup.net_mode = true ? effective_net_mode(options.network, guest.has_value())
+                                                       : NetMode::None;
   // A dry run shows the redirections that give QEMU the streams; a real run hands them over
   // unless one cannot be (then the serial console carries everything, as on q35).
   std::optional<HostStreams> streams;
@@ -245,6 +249,7 @@ CliResult<int> run(std::span<const std::string_view> args) {
     return 0;
   }
   TRY_CLI(check_kernel_readable(kernel, options.kernel_path.has_value()));
+  TRY_CLI(check_host_network(options.network, setup.net_mode));
   if (options.initrd_path && ::access(options.initrd_path->c_str(), R_OK) != 0)
     return cli_error(exit_status::kCliFailure, cat("initrd ", *options.initrd_path, ": ", std::strerror(errno)));
   if (options.verbose) say(cat("running ", shell_quoted(argv)));

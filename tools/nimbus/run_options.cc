@@ -102,6 +102,13 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
       continue;
     }
 
+    if (is_network_option(name)) {
+      std::string_view text = TRY_CLI(cursor.value());
+      TRY_CLI(apply_network_option(name, text, options.network));
+      options.network_options_given = true;
+      continue;
+    }
+
     if (is_image_option(name) || name == "--manifest") {
       std::string_view text = TRY_CLI(cursor.value());
       if (name == "--manifest")
@@ -142,5 +149,8 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
   if (options.initrd_path && (options.target || options.manifest || options.image_options_given))
     return usage_error("--initrd boots an archive as it is; it cannot be combined with a PROGRAM, "
                        "an IMAGE or packing options");
+  bool boots_program = options.target || options.manifest || options.initrd_path;
+  TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, boots_program),
+                                options.machine == Machine::Microvm));
   return options;
 }

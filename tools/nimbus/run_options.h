@@ -10,6 +10,7 @@
 
 #include "cli_error.h"
 #include "image_spec.h"
+#include "network_options.h"
 
 enum class AccelChoice { Auto, Kvm, Tcg };
 enum class Machine { Microvm, Q35 };
@@ -38,6 +39,10 @@ struct RunOptions {
   std::optional<std::string> qemu_path;
   // --kernel-arg words, then everything after "--": passed to the guest kernel verbatim.
   std::vector<std::string> kernel_args;
+
+  // -p, --net, --ip, --gateway, --mac.
+  NetworkOptions network;
+  bool network_options_given = false;
 
   // What to boot: an image file, or a program to pack (with its arguments); none: the kernel's
   // own job (the self-test).

@@ -74,6 +74,13 @@ std::optional<Completion> SplitVirtqueue::pop_used() {
   return Completion{m_tokens[head], element.length};
 }
 
+void SplitVirtqueue::suppress_interrupts(bool suppress) {
+  *m_available_flags = suppress ? kAvailableNoInterrupt : 0;
+  // A full fence: the flag store must be visible before the caller reads the used index
+  // again, or a buffer used in between goes unnoticed with no interrupt coming.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
 bool SplitVirtqueue::device_wants_notification() const { return !(*m_used_flags & kUsedNoNotify); }
 
 }  // namespace nimbus::virtio

@@ -82,6 +82,12 @@ class SplitVirtqueue {
   bool has_used() const;
   // The device may ask to be left alone while it is already processing (2.7.10).
   bool device_wants_notification() const;
+  // 2.7.7: asks the device not to interrupt when it uses buffers (VIRTQ_AVAIL_F_NO_INTERRUPT),
+  // or lifts that request. Only a hint: a driver must cope with interrupts anyway. After
+  // lifting it, check has_used() again: a buffer used before the device saw the flag
+  // cleared raised no interrupt. The store is ordered before that check.
+  void suppress_interrupts(bool suppress);
+  bool interrupts_suppressed() const { return *m_available_flags & kAvailableNoInterrupt; }
 
  private:
   uint16_t m_size = 0;

@@ -12,6 +12,18 @@
 
 namespace nimbus::net {
 
+// One connection as /proc/net/tcp lists it.
+struct TcpConnectionRow {
+  Endpoint local;
+  Endpoint remote;
+  uint8_t state = 0;           // Linux's TCP_* numbering (1 ESTABLISHED ... 10 LISTEN, 11 CLOSING)
+  uint32_t send_queue = 0;     // tx_queue: bytes not yet acknowledged (listeners: the backlog)
+  uint32_t receive_queue = 0;  // rx_queue: unread bytes (listeners: connections awaiting accept)
+  uint32_t retransmits = 0;    // consecutive timeouts
+  uint64_t timer_deadline_ns = kNoTimer;  // the retransmit or keepalive deadline
+  int family = 0;              // AF_INET or AF_INET6 of the socket
+};
+
 class TcpProtocol {
  public:
   explicit TcpProtocol(NetStack& stack);
@@ -28,6 +40,8 @@ class TcpProtocol {
                   const IpAddress& original_destination, std::span<const std::byte> quoted_tcp_header);
   // A SOCK_STREAM socket of `family` (AF_INET or AF_INET6).
   Result<RefPtr<Socket>> create_socket(int family);
+  // Fills at most rows.size() rows; returns how many connections there are.
+  size_t list_connections(std::span<TcpConnectionRow> rows);
 
  private:
   NetStack& m_stack;

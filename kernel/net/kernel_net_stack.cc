@@ -1,0 +1,169 @@
+// The kernel's NetEnvironment and NetStack: clocks and randomness from the kernel, a worker
+// thread that runs poll() when asked or when a timer is due, and the network boot stage.
+#include "kernel/net/kernel_net_stack.h"
+
+#include <atomic>
+#include <cstring>
+#include <new>
+
+#include "kernel/drivers/virtio/net.h"
+#include "kernel/fs/kernel_random.h"
+#include "kernel/lib/console.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/ref_ptr.h"
+#include "kernel/net/loopback_device.h"
+#include "kernel/net/net_environment.h"
+#include "kernel/net/net_stack.h"
+#include "kernel/sched/thread.h"
+#include "kernel/sync/spinlock.h"
+#include "kernel/sync/wait_queue.h"
+#include "kernel/time/clock.h"
+
+namespace nimbus::net {
+namespace {
+
+class KernelNetEnvironment final : public NetEnvironment {
+ public:
+  uint64_t now_ns() override { return clock::monotonic_ns(); }
+  uint64_t wall_seconds() override { return clock::wall_ns() / 1'000'000'000; }
+  // Any thread, stack locks possibly held: only sets a flag and wakes the worker.
+  void request_poll() override {
+    SpinlockGuard guard(m_lock);
+    m_poll_requested = true;
+    m_worker_wakeup.wake_all();
+  }
+  uint64_t random64() override {
+    uint64_t value;
+    fs::kernel_random().fill({reinterpret_cast<std::byte*>(&value), sizeof(value)});
+    return value;
+  }
+
+  // The worker: poll() whenever asked, or when the deadline it last returned passes.
+  [[noreturn]] void run_worker(NetStack& stack) {
+    uint64_t deadline = 0;
+    for (;;) {
+      bool interrupts = m_lock.lock();
+      while (!m_poll_requested && clock::monotonic_ns() < deadline &&
+             m_worker_wakeup.wait_until(m_lock, deadline == kNoTimer ? kNoDeadline : deadline)) {
+      }
+      m_poll_requested = false;
+      m_lock.unlock(interrupts);
+      deadline = stack.poll();
+    }
+  }
+
+ private:
+  Spinlock m_lock;  // guards m_poll_requested and the wait queue
+  bool m_poll_requested = false;
+  WaitQueue m_worker_wakeup;
+};
+
+// Static storage: the stack lives as long as the kernel, and a failed boot stage leaves
+// nothing half-freed behind threads that may still run.
+alignas(KernelNetEnvironment) std::byte g_environment_storage[sizeof(KernelNetEnvironment)];
+alignas(NetStack) std::byte g_stack_storage[sizeof(NetStack)];
+alignas(LoopbackDevice) std::byte g_loopback_storage[sizeof(LoopbackDevice)];
+KernelNetEnvironment* g_environment = nullptr;
+std::atomic<NetStack*> g_stack{nullptr};
+
+char g_hostname[64] = "nimbus";
+KernelNetworkIdentity g_identity{"nimbus", {}, {}};
+
+// Each virtio-net device's receive thread hands frames to the stack with its interface index.
+struct DeviceBinding {
+  NetStack* stack = nullptr;
+  uint32_t interface_index = 0;
+};
+DeviceBinding g_bindings[virtio_net::kMaxDevices];
+
+void deliver_to_stack(void* context, Packet* packet) {
+  auto& binding = *static_cast<DeviceBinding*>(context);
+  packet->interface_index = binding.interface_index;
+  binding.stack->receive(binding.interface_index, packet);
+}
+
+void worker_entry(void* argument) { g_environment->run_worker(*static_cast<NetStack*>(argument)); }
+
+void print_address(const char* what, const char* name, Ipv4Address address, uint8_t prefix_length) {
+  uint32_t v = address.value;
+  log("net: %s %s %u.%u.%u.%u/%u\n", name, what, v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff,
+      prefix_length);
+}
+
+size_t clamp_length(size_t produced, size_t size) { return produced < size ? produced : (size ? size - 1 : 0); }
+
+}  // namespace
+
+NetStack* kernel_net_stack() { return g_stack.load(std::memory_order_acquire); }
+
+Result<NetStack*> start_kernel_network(const KernelNetworkConfig& config) {
+  if (NetStack* existing = kernel_net_stack()) return existing;
+  // Ephemeral ports and sequence numbers need it before the file layer (which also seeds
+  // it) exists; seeding twice only mixes in more.
+  fs::kernel_random().init();
+  g_environment = new (g_environment_storage) KernelNetEnvironment();
+  auto* stack = new (g_stack_storage) NetStack(*g_environment);
+  auto* loopback = new (g_loopback_storage) LoopbackDevice(*stack);
+  TRY(LoopbackDevice::attach(*stack, *loopback));
+  Thread* worker = TRY(Thread::try_create("net-worker", worker_entry, stack));
+  worker->detach();
+
+  uint32_t first_ethernet = 0;
+  for (size_t i = 0; i < virtio_net::device_count(); i++) {
+    virtio_net::Device* device = virtio_net::device(i);
+    auto index = stack->add_interface(*device);
+    if (!index) {
+      print("nimbus: network: cannot add %s (error %d)\n", device->name(), static_cast<int>(index.error()));
+      continue;
+    }
+    g_bindings[i] = DeviceBinding{stack, *index};
+    device->set_receive_handler(deliver_to_stack, &g_bindings[i]);
+    if (!first_ethernet) first_ethernet = *index;
+  }
+
+  if (!config.hostname.empty() && config.hostname.size() < sizeof(g_hostname)) {
+    memcpy(g_hostname, config.hostname.data(), config.hostname.size());
+    g_hostname[config.hostname.size()] = '\0';
+  }
+  g_identity.hostname = g_hostname;
+  g_identity.dns = config.dns;
+  if (first_ethernet && config.static_ip) {
+    TRY(stack->set_ipv4_address(first_ethernet, {config.address, config.prefix_length}));
+    g_identity.address = config.address;
+    print_address("address", stack->device(first_ethernet)->name(), config.address, config.prefix_length);
+    if (!config.gateway.is_any()) TRY(stack->set_ipv4_gateway(config.gateway));
+  } else if (first_ethernet) {
+    // The DHCP client (net-core's) is not in this kernel yet: without ip= the interface
+    // stays up with no address.
+    log("net: %s has no address (no ip= word and no DHCP client)\n", stack->device(first_ethernet)->name());
+  }
+  g_stack.store(stack, std::memory_order_release);
+  return stack;
+}
+
+KernelNetworkIdentity kernel_network_identity() { return g_identity; }
+
+size_t format_etc_hosts(const KernelNetworkIdentity& identity, char* buffer, size_t size) {
+  int name_length = static_cast<int>(identity.hostname.size());
+  const char* name = identity.hostname.data();
+  size_t length = clamp_length(format_to(buffer, size, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
+                               size);
+  uint32_t v = identity.address.value;
+  // Debian's convention without a fixed address: the host name on 127.0.1.1.
+  if (identity.address.is_any()) v = 0x7f000101;
+  length += clamp_length(format_to(buffer + length, size - length, "%u.%u.%u.%u\t%.*s\n", v >> 24, (v >> 16) & 0xff,
+                                   (v >> 8) & 0xff, v & 0xff, name_length, name),
+                         size - length);
+  return length;
+}
+
+size_t format_resolv_conf(const KernelNetworkIdentity& identity, char* buffer, size_t size) {
+  if (size) buffer[0] = '\0';
+  if (identity.dns.is_any()) return 0;
+  uint32_t v = identity.dns.value;
+  return clamp_length(
+      format_to(buffer, size, "nameserver %u.%u.%u.%u\n", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff),
+      size);
+}
+
+}  // namespace nimbus::net

@@ -1,0 +1,109 @@
+// NetStack::State: the stack's private data (interfaces, routes, the ARP cache, reassembly,
+// timers, the deferred queue, counters), shared by the files that implement the stack.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+
+#include "kernel/lib/intrusive_list.h"
+#include "kernel/net/arp.h"
+#include "kernel/net/ipv4.h"
+#include "kernel/net/ipv4_reassembly.h"
+#include "kernel/net/net_interface.h"
+#include "kernel/net/net_stack.h"
+#include "kernel/net/net_statistics.h"
+#include "kernel/sync/mutex.h"
+
+namespace nimbus::net {
+
+// The route a datagram to one destination takes.
+struct Ipv4Route {
+  uint32_t interface_index = 0;
+  Ipv4Address next_hop;
+  Ipv4Address source;  // the preferred source address
+};
+
+// A token bucket: `rate_per_second` tokens, at most `burst` saved up.
+struct RateLimiter {
+  uint64_t rate_per_second = 1000;
+  uint64_t burst = 50;
+  uint64_t tokens = 50;
+  uint64_t last_ns = 0;
+  bool allow(uint64_t now);
+};
+
+// Counters protocol code bumps without the lock.
+struct AtomicCounters {
+  std::atomic<uint64_t> ip_in_receives{0}, ip_in_header_errors{0}, ip_in_address_errors{0},
+      ip_in_unknown_protocols{0}, ip_in_discards{0}, ip_in_delivers{0}, ip_out_requests{0}, ip_out_no_routes{0},
+      ip_out_discards{0}, ip_fragments_ok{0}, ip_fragments_failed{0}, ip_fragments_created{0};
+  std::atomic<uint64_t> ip_truncated{0}, ip_bad_version{0}, ip_bad_header_length{0}, ip_bad_total_length{0},
+      ip_bad_checksum{0};
+  std::atomic<uint64_t> icmp_in_messages{0}, icmp_in_errors{0}, icmp_in_echos{0},
+      icmp_in_destination_unreachables{0}, icmp_in_echo_replies{0}, icmp_out_messages{0}, icmp_out_echo_replies{0},
+      icmp_out_destination_unreachables{0}, icmp_out_rate_limited{0};
+  std::atomic<uint64_t> link_not_for_us{0}, link_malformed{0}, link_unknown_type{0};
+};
+
+inline void count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
+
+struct NetStack::State {
+  static constexpr size_t kMaxInterfaces = 16;
+  static constexpr size_t kMaxHooks = 4;
+
+  explicit State(NetStack& stack) : stack(stack) {}
+
+  NetStack& stack;
+
+  // Guards everything up to queue_lock. Never held across NetDevice::transmit() or a
+  // call into a transport protocol.
+  Mutex lock;
+  NetInterface interfaces[kMaxInterfaces];
+  size_t interface_count = 0;
+  Ipv4Address gateway;
+  ArpCache arp;
+  Ipv4Reassembly reassembly;
+  uint16_t next_ip_id = 0;
+  RateLimiter icmp_limiter;
+  NetStack::UdpHook hooks[kMaxHooks];
+
+  // Guards the timers and the deferred frames (taken alone, never with `lock`).
+  Mutex queue_lock;
+  IntrusiveList<NetTimer, &NetTimer::node> timers;  // by deadline
+  PacketList deferred;
+
+  AtomicCounters counters;
+
+  // Lock held.
+  NetInterface* interface(uint32_t index) {
+    return index >= 1 && index <= interface_count ? &interfaces[index - 1] : nullptr;
+  }
+  NetInterface* loopback_interface();
+  bool is_local_ipv4(Ipv4Address address);
+  Result<Ipv4Route> route(Ipv4Address destination);
+  // Hands an IP datagram to the link: loopback as is, broadcast and multicast to their
+  // group addresses, unicast through ARP. The frame lands in `outbox`.
+  void link_output(NetInterface& interface, Ipv4Address next_hop, Packet* datagram, PacketList& outbox);
+
+  // No lock held: sends every frame of `outbox` on its interface.
+  void transmit(PacketList& outbox);
+};
+
+// ipv4.cc: a datagram from `interface_index` (packet->data() at the IP header).
+void ipv4_input(NetStack::State& state, uint32_t interface_index, Packet* packet);
+// ipv4.cc: adds the header, fragments if allowed, hands the result to the link (lock held;
+// frames into `outbox`).
+Result<> ipv4_output_locked(NetStack::State& state, NetInterface& interface, Ipv4Address next_hop, Packet* packet,
+                            Ipv4Address source, Ipv4Address destination, uint8_t protocol,
+                            const IpSendOptions& options, PacketList& outbox);
+
+// icmp.cc: an ICMP message for us (packet->data() at the ICMP header). No lock held.
+void icmp_input(NetStack::State& state, const IpReceiveInfo& info, Packet* packet);
+// icmp.cc: sends an ICMP error about `original` (the offending datagram from its IP header
+// on, as much as was kept). Rate-limited; never about an ICMP error, a broadcast, a
+// multicast or a later fragment (RFC 1122 3.2.2). No lock held.
+void icmp_send_error(NetStack::State& state, uint8_t type, uint8_t code, uint32_t rest,
+                     std::span<const std::byte> original);
+
+}  // namespace nimbus::net

@@ -1,0 +1,486 @@
+// UdpSocket: the datagram socket API over UdpProtocol (bind, connect, send and receive with
+// Linux's flags and errors, options, readiness).
+#include "kernel/net/udp_socket.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernel/fs/linux_abi.h"
+#include "kernel/net/checksum.h"
+#include "kernel/net/inet_abi.h"
+#include "kernel/net/ipv4.h"
+#include "kernel/net/net_stack.h"
+#include "kernel/net/udp.h"
+
+namespace nimbus::net {
+
+namespace {
+constexpr size_t kUdpHeaderSize = 8;
+// The largest payload one IPv4 datagram carries: 65535 - 20 (IP) - 8 (UDP).
+constexpr size_t kMaxPayload = 65507;
+// What a queued datagram costs beyond its bytes (Linux charges the buffer's truesize).
+constexpr size_t kDatagramOverhead = 256;
+constexpr uint8_t kDefaultTtl = 64;
+constexpr uint32_t kSiocOutq = 0x5411;  // TIOCOUTQ / SIOCOUTQ
+
+using namespace inet_abi;
+
+Result<int> read_int(std::span<const std::byte> value) {
+  if (value.size() < sizeof(int)) return error(Errno::einval);
+  int v;
+  std::memcpy(&v, value.data(), sizeof(v));
+  return v;
+}
+
+size_t write_int(std::span<std::byte> out, int v) {
+  size_t n = std::min(out.size(), sizeof(v));
+  std::memcpy(out.data(), &v, n);
+  return n;
+}
+
+size_t iov_total(std::span<const fs::IoVec> vectors) {
+  size_t total = 0;
+  for (const fs::IoVec& v : vectors) total += v.length;
+  return total;
+}
+}  // namespace
+
+UdpSocket::UdpSocket(UdpProtocol& protocol, NetStack& stack, int family)
+    : Socket(family, sock_dgram, ipproto_udp), m_protocol(protocol), m_stack(stack) {
+  if (family == af_inet) m_binding.local_address = IpAddress::from_ipv4({});
+}
+
+UdpSocket::~UdpSocket() {
+  while (UdpDatagram* datagram = m_queue.pop_front()) {
+    Packet::free(datagram->packet);
+    delete datagram;
+  }
+}
+
+bool UdpSocket::accepts_ipv4() const { return family() == af_inet || !m_v6only; }
+
+// --- addresses ---
+
+// struct sockaddr_in / sockaddr_in6 into an IPv4-mapped address (a real IPv6 address is
+// kept as is: nothing routes it yet, so it fails later with EADDRNOTAVAIL or ENETUNREACH).
+Result<Endpoint> UdpSocket::parse_address(const SocketAddress& address, bool for_bind) const {
+  const std::byte* b = address.bytes.data();
+  uint16_t sa_family = address.family();
+  Endpoint endpoint;
+  if (family() == af_inet) {
+    if (address.length < sockaddr_in_size) return error(Errno::einval);
+    // Linux's inet_bind accepts AF_UNSPEC with INADDR_ANY for old programs.
+    if (sa_family != af_inet) {
+      if (!(for_bind && sa_family == af_unspec && load_be32(b + 4) == 0)) return error(Errno::eafnosupport);
+    }
+    endpoint.port = load_be16(b + 2);
+    endpoint.address = IpAddress::from_ipv4({load_be32(b + 4)});
+    return endpoint;
+  }
+  if (address.length < sockaddr_in6_min_size) return error(Errno::einval);
+  if (sa_family != af_inet6) return error(Errno::eafnosupport);
+  endpoint.port = load_be16(b + 2);
+  std::memcpy(endpoint.address.bytes.data(), b + 8, 16);
+  if (endpoint.address.is_ipv4() && m_v6only) return error(for_bind ? Errno::einval : Errno::enetunreach);
+  return endpoint;
+}
+
+SocketAddress UdpSocket::format_address(const Endpoint& endpoint) const {
+  SocketAddress out;
+  std::byte* b = out.bytes.data();
+  if (family() == af_inet) {
+    out.length = sockaddr_in_size;
+    b[0] = std::byte{af_inet};
+    store_be16(b + 2, endpoint.port);
+    store_be32(b + 4, endpoint.address.ipv4().value);
+    return out;
+  }
+  out.length = sockaddr_in6_size;
+  b[0] = std::byte{af_inet6};
+  store_be16(b + 2, endpoint.port);
+  // An AF_INET6 socket's wildcard reads back as ::, an IPv4 one as ::ffff:a.b.c.d.
+  if (!(endpoint.address.is_ipv4() && endpoint.address.ipv4().is_any()))
+    std::memcpy(b + 8, endpoint.address.bytes.data(), 16);
+  return out;
+}
+
+Result<> UdpSocket::bind(const SocketAddress& address) {
+  Endpoint endpoint = TRY(parse_address(address, true));
+  if (!endpoint.address.is_any() && !m_stack.is_local_address(endpoint.address)) {
+    // Broadcast addresses may be bound (Linux allows it for receiving broadcasts).
+    if (!(endpoint.address.is_ipv4() && endpoint.address.ipv4().is_broadcast())) return error(Errno::eaddrnotavail);
+  }
+  {
+    MutexGuard guard(m_lock);
+    if (m_closed) return error(Errno::ebadf);
+  }
+  return m_protocol.bind_socket(*this, endpoint.address, endpoint.port, !endpoint.address.is_any(),
+                                endpoint.port != 0);
+}
+
+Result<> UdpSocket::connect(const SocketAddress& address, bool) {
+  if (address.length >= 2 && address.family() == af_unspec) {
+    m_protocol.disconnect_socket(*this);
+    return {};
+  }
+  Endpoint remote = TRY(parse_address(address, false));
+  // Linux: connecting to INADDR_ANY means this host (ip_route_connect picks loopback).
+  if (remote.address.is_any()) remote.address = IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1));
+  auto source = m_stack.source_address_for(remote.address);
+  if (!source) return error(source.error());
+  return m_protocol.connect_socket(*this, *source, remote.address, remote.port);
+}
+
+Result<SocketAddress> UdpSocket::local_address() {
+  Endpoint local;
+  {
+    MutexGuard guard(m_protocol.table_lock());
+    local = {m_binding.local_address, m_binding.local_port};
+  }
+  return format_address(local);
+}
+
+Result<SocketAddress> UdpSocket::peer_address() {
+  Endpoint remote;
+  {
+    MutexGuard guard(m_protocol.table_lock());
+    if (!m_binding.connected) return error(Errno::enotconn);
+    remote = {m_binding.remote_address, m_binding.remote_port};
+  }
+  return format_address(remote);
+}
+
+// --- sending ---
+
+Result<size_t> UdpSocket::send(SendRequest& request) {
+  if (request.flags & msg_oob) return error(Errno::enotsup);
+  uint8_t tos;
+  int ttl;
+  {
+    MutexGuard guard(m_lock);
+    if (m_shut_write) return error(Errno::epipe);
+    tos = m_tos;
+    ttl = m_ttl;
+  }
+  Endpoint destination;
+  bool have_destination = request.destination && request.destination->length > 0;
+  if (have_destination && request.destination->family() == af_unspec && family() == af_inet) {
+    // Linux's udp_sendmsg treats an AF_UNSPEC name as none.
+    have_destination = false;
+  }
+  if (have_destination) {
+    destination = TRY(parse_address(*request.destination, false));
+    if (destination.port == 0) return error(Errno::einval);
+  }
+  IpAddress local;
+  uint16_t local_port;
+  bool bound;
+  {
+    MutexGuard guard(m_protocol.table_lock());
+    if (!have_destination) {
+      if (!m_binding.connected) return error(Errno::edestaddrreq);
+      destination = {m_binding.remote_address, m_binding.remote_port};
+    }
+    bound = m_binding.bound;
+  }
+  size_t length = iov_total(request.data);
+  if (length > kMaxPayload) return error(Errno::emsgsize);
+  if (!destination.address.is_ipv4()) return error(Errno::enetunreach);
+  if (destination.address.ipv4().is_broadcast() && !options().broadcast) return error(Errno::eacces);
+  if (!bound) {
+    IpAddress any = family() == af_inet ? IpAddress::from_ipv4({}) : IpAddress{};
+    TRY(m_protocol.bind_socket(*this, any, 0, false, false));
+  }
+  {
+    MutexGuard guard(m_protocol.table_lock());
+    local = m_binding.local_address;
+    local_port = m_binding.local_port;
+  }
+  IpAddress source = local;
+  if (source.is_any()) {
+    auto chosen = m_stack.source_address_for(destination.address);
+    if (!chosen) return error(chosen.error());
+    source = *chosen;
+  }
+
+  Packet* packet = TRY(Packet::try_allocate(Packet::kDefaultHeadroom + kUdpHeaderSize + length));
+  std::byte* header = packet->put(kUdpHeaderSize + length);
+  std::byte* payload = header + kUdpHeaderSize;
+  for (const fs::IoVec& v : request.data) {
+    std::memcpy(payload, v.base, v.length);
+    payload += v.length;
+  }
+  uint16_t udp_length = static_cast<uint16_t>(kUdpHeaderSize + length);
+  store_be16(header, local_port);
+  store_be16(header + 2, destination.port);
+  store_be16(header + 4, udp_length);
+  store_be16(header + 6, 0);
+  uint32_t sum = pseudo_header_sum(source, destination.address, kIpProtocolUdp, udp_length);
+  uint16_t checksum = checksum_finish(checksum_add(sum, packet->bytes()));
+  store_be16(header + 6, checksum == 0 ? 0xffff : checksum);  // RFC 768: 0 would mean "none"
+
+  IpSendOptions send_options;
+  send_options.tos = tos;
+  send_options.ttl = ttl < 0 ? kDefaultTtl : static_cast<uint8_t>(ttl);
+  send_options.dont_fragment = false;
+  TRY(m_stack.ip_output(packet, source, destination.address, kIpProtocolUdp, send_options));
+  m_protocol.count_sent();
+  return length;
+}
+
+// --- receiving ---
+
+int UdpSocket::match_score(const IpReceiveInfo& info, uint16_t local_port, uint16_t remote_port) const {
+  if (!m_binding.bound || m_binding.local_port != local_port) return -1;
+  if (!accepts_ipv4()) return -1;
+  int score = family() == af_inet ? 1 : 0;
+  if (!m_binding.local_address.is_any()) {
+    if (!(m_binding.local_address == info.destination)) return -1;
+    score += 4;
+  }
+  if (m_binding.connected) {
+    if (!(m_binding.remote_address == info.source) || m_binding.remote_port != remote_port) return -1;
+    score += 8;
+  }
+  return score;
+}
+
+bool UdpSocket::enqueue(Packet* payload, const IpReceiveInfo& info, uint16_t source_port) {
+  MutexGuard guard(m_lock);
+  // Linux's __udp_enqueue_schedule_skb: refused once what is queued exceeds SO_RCVBUF, so
+  // one datagram always fits.
+  if (m_closed || m_shut_read || m_queued_bytes > options().receive_buffer) {
+    m_drops++;
+    Packet::free(payload);
+    return false;
+  }
+  UdpDatagram* datagram = new (kNoThrow) UdpDatagram();
+  if (!datagram) {
+    m_drops++;
+    Packet::free(payload);
+    return false;
+  }
+  datagram->packet = payload;
+  datagram->source = {info.source, source_port};
+  datagram->destination = info.destination;
+  datagram->interface_index = info.interface_index;
+  datagram->tos = info.tos;
+  datagram->ttl = info.ttl;
+  datagram->charge = payload->length() + kDatagramOverhead;
+  m_queue.push_back(datagram);
+  m_queued_bytes += datagram->charge;
+  m_readable.notify_all();
+  m_poll_queue.notify(fs::linux_abi::pollin | fs::linux_abi::pollrdnorm);
+  return true;
+}
+
+void UdpSocket::report_error(Errno error) {
+  MutexGuard guard(m_lock);
+  m_error = static_cast<int>(error);
+  m_readable.notify_all();
+  m_poll_queue.notify(fs::linux_abi::pollerr);
+}
+
+int UdpSocket::take_error() {
+  MutexGuard guard(m_lock);
+  int pending = m_error;
+  m_error = 0;
+  return pending;
+}
+
+Result<size_t> UdpSocket::receive(ReceiveRequest& request) {
+  if (request.flags & msg_oob) return error(Errno::enotsup);
+  // No error queue (IP_RECVERR is not kept): nothing to read there, as Linux says.
+  if (request.flags & msg_errqueue) return error(Errno::eagain);
+  bool nonblocking = request.nonblocking || (request.flags & msg_dontwait);
+  uint64_t deadline = receive_deadline(m_stack.now_ns());
+  MutexGuard guard(m_lock);
+  for (;;) {
+    if (!m_queue.empty()) break;
+    if (m_error) {
+      Errno pending = static_cast<Errno>(m_error);
+      m_error = 0;
+      return error(pending);
+    }
+    if (m_shut_read || m_closed) return 0;
+    if (nonblocking) return error(Errno::eagain);
+    if (deadline != kNoDeadline && m_stack.now_ns() >= deadline) return error(Errno::eagain);
+    WaitResult waited = m_readable.wait_until_interruptible(m_lock, deadline);
+    if (waited == WaitResult::interrupted) return error(Errno::erestartsys);
+    if (waited == WaitResult::timed_out && m_queue.empty()) return error(Errno::eagain);
+  }
+  UdpDatagram* datagram = m_queue.front();
+  Packet* packet = datagram->packet;
+  size_t length = packet->length();
+  size_t copied = 0;
+  for (const fs::IoVec& v : request.data) {
+    if (copied == length) break;
+    size_t n = std::min(v.length, length - copied);
+    std::memcpy(v.base, packet->data() + copied, n);
+    copied += n;
+  }
+  if (copied < length) request.result_flags |= msg_trunc;
+  if (request.source) *request.source = format_address(datagram->source);
+  if (!(request.flags & msg_peek)) {
+    m_queue.remove(datagram);
+    m_queued_bytes -= datagram->charge;
+    Packet::free(packet);
+    delete datagram;
+  }
+  // MSG_TRUNC asks for the datagram's real length (Linux's udp_recvmsg).
+  return (request.flags & msg_trunc) ? length : copied;
+}
+
+Result<> UdpSocket::shutdown(int how) {
+  if (how < shut_rd || how > shut_rdwr) return error(Errno::einval);
+  bool connected;
+  {
+    MutexGuard guard(m_protocol.table_lock());
+    connected = m_binding.connected;
+  }
+  {
+    MutexGuard guard(m_lock);
+    if (how == shut_rd || how == shut_rdwr) m_shut_read = true;
+    if (how == shut_wr || how == shut_rdwr) m_shut_write = true;
+    m_readable.notify_all();
+    m_poll_queue.notify(0);
+  }
+  // Linux's inet_shutdown records the shutdown but reports ENOTCONN on an unconnected socket.
+  if (!connected) return error(Errno::enotconn);
+  return {};
+}
+
+// --- options ---
+
+Result<> UdpSocket::set_option(int level, int name, std::span<const std::byte> value) {
+  if (level == ipproto_ip) {
+    int v = TRY(read_int(value));
+    MutexGuard guard(m_lock);
+    switch (name) {
+      case ip_tos:
+        m_tos = static_cast<uint8_t>(v);
+        return {};
+      case ip_ttl:
+        if (v != -1 && (v < 1 || v > 255)) return error(Errno::einval);
+        m_ttl = v;
+        return {};
+      case ip_mtu_discover:
+      case ip_recverr:
+        return {};  // accepted; PMTU discovery and error queues are not kept for UDP
+      default:
+        return error(Errno::enoprotoopt);
+    }
+  }
+  if (level == ipproto_ipv6 && family() == af_inet6) {
+    int v = TRY(read_int(value));
+    switch (name) {
+      case ipv6_v6only: {
+        MutexGuard guard(m_protocol.table_lock());
+        if (m_binding.bound) return error(Errno::einval);  // Linux: not once bound
+        m_v6only = v != 0;
+        return {};
+      }
+      case ipv6_unicast_hops: {
+        if (v < -1 || v > 255) return error(Errno::einval);
+        MutexGuard guard(m_lock);
+        m_ttl = v == 0 ? -1 : v;
+        return {};
+      }
+      case ipv6_tclass: {
+        if (v < -1 || v > 255) return error(Errno::einval);
+        MutexGuard guard(m_lock);
+        m_tos = static_cast<uint8_t>(v < 0 ? 0 : v);
+        return {};
+      }
+      default:
+        return error(Errno::enoprotoopt);
+    }
+  }
+  return error(Errno::enoprotoopt);
+}
+
+Result<size_t> UdpSocket::get_option(int level, int name, std::span<std::byte> value) {
+  if (level == ipproto_ip) {
+    MutexGuard guard(m_lock);
+    switch (name) {
+      case ip_tos: return write_int(value, m_tos);
+      case ip_ttl: return write_int(value, m_ttl < 0 ? kDefaultTtl : m_ttl);
+      default: return error(Errno::enoprotoopt);
+    }
+  }
+  if (level == ipproto_ipv6 && family() == af_inet6) {
+    switch (name) {
+      case ipv6_v6only: return write_int(value, m_v6only ? 1 : 0);
+      case ipv6_unicast_hops: {
+        MutexGuard guard(m_lock);
+        return write_int(value, m_ttl < 0 ? kDefaultTtl : m_ttl);
+      }
+      case ipv6_tclass: {
+        MutexGuard guard(m_lock);
+        return write_int(value, m_tos);
+      }
+      default: return error(Errno::enoprotoopt);
+    }
+  }
+  return error(Errno::enoprotoopt);
+}
+
+// --- the descriptor ---
+
+void UdpSocket::close() {
+  {
+    MutexGuard guard(m_lock);
+    if (m_closed) return;
+    m_closed = true;
+    m_readable.notify_all();
+  }
+  m_protocol.unbind_socket(*this);
+}
+
+void UdpSocket::release(fs::File&) { close(); }
+
+size_t UdpSocket::next_datagram_size() {
+  MutexGuard guard(m_lock);
+  UdpDatagram* next = m_queue.front();
+  return next ? next->packet->length() : 0;
+}
+
+Result<int64_t> UdpSocket::ioctl(fs::File&, uint32_t request, uintptr_t argument) {
+  int value;
+  if (request == fs::linux_abi::fionread) {
+    // Linux's udp_ioctl SIOCINQ: the next datagram's payload, not the whole queue.
+    value = static_cast<int>(next_datagram_size());
+  } else if (request == kSiocOutq) {
+    value = 0;  // sent datagrams leave at once
+  } else {
+    return error(Errno::enotty);
+  }
+  std::memcpy(reinterpret_cast<void*>(argument), &value, sizeof(value));
+  return 0;
+}
+
+uint32_t UdpSocket::readiness() {
+  using namespace fs::linux_abi;
+  MutexGuard guard(m_lock);
+  uint32_t events = 0;
+  if (m_error) events |= pollerr;
+  if (!m_queue.empty()) events |= pollin | pollrdnorm;
+  if (m_shut_read) events |= pollin | pollrdnorm | 0x2000;  // POLLRDHUP
+  if (m_shut_read && m_shut_write) events |= pollhup;
+  if (!m_shut_write) events |= pollout | pollwrnorm;
+  return events;
+}
+
+uint32_t UdpSocket::poll(fs::File&) { return readiness(); }
+
+size_t UdpSocket::queued_bytes() {
+  MutexGuard guard(m_lock);
+  return m_queued_bytes;
+}
+
+uint64_t UdpSocket::drops() {
+  MutexGuard guard(m_lock);
+  return m_drops;
+}
+
+}  // namespace nimbus::net

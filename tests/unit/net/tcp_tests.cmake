@@ -1,0 +1,34 @@
+# The TCP host tests (kernel/net/tcp): two engines on a segment-level simulated wire with a
+# virtual clock (tcp_test_network.*). Included from tests/unit/net/CMakeLists.txt.
+set(NIMBUS_TCP_KERNEL_SOURCES
+  ${PROJECT_SOURCE_DIR}/kernel/net/packet.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_congestion.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_engine.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_header.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_input.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_listener.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_output.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_ring.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_sack.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_socket.cc
+  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_timers.cc
+)
+
+add_executable(tcp_unit_tests
+  ${NIMBUS_TCP_KERNEL_SOURCES}
+  ${PROJECT_SOURCE_DIR}/tests/unit/fakes/sync_fake.cc
+  tcp_socket_base_double.cc
+  tcp_test_network.cc
+  tcp_test_util.cc
+  tcp_header_test.cc
+  tcp_connection_test.cc
+  tcp_recovery_test.cc
+)
+target_include_directories(tcp_unit_tests PRIVATE ${PROJECT_SOURCE_DIR})
+target_compile_options(tcp_unit_tests PRIVATE -Wall -Wextra)
+target_link_libraries(tcp_unit_tests PRIVATE GTest::gtest_main)
+if(NIMBUS_SANITIZE)
+  target_compile_options(tcp_unit_tests PRIVATE ${NIMBUS_SANITIZER_FLAGS})
+  target_link_options(tcp_unit_tests PRIVATE ${NIMBUS_SANITIZER_FLAGS})
+endif()
+gtest_discover_tests(tcp_unit_tests PROPERTIES LABELS unit)

@@ -1,0 +1,515 @@
+// UDP sockets: between two stacks over the simulated link, over loopback, and the socket
+// API's rules (bind, connect, send and receive flags, errors, options, dual-stack).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "kernel/fs/linux_abi.h"
+#include "kernel/net/ethernet.h"
+#include "kernel/net/inet_abi.h"
+#include "kernel/net/loopback_device.h"
+#include "kernel/net/udp.h"
+#include "kernel/net/udp_socket.h"
+#include "tests/unit/net/net_test_util.h"
+#include "tests/unit/net/simulated_link.h"
+
+namespace nimbus::net::test {
+namespace {
+
+using namespace inet_abi;
+constexpr uint64_t kSecond = 1'000'000'000ull;
+
+std::string text_of(const Bytes& bytes) { return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()); }
+
+UdpSocket& udp(const RefPtr<Socket>& socket) { return *static_cast<UdpSocket*>(socket.get()); }
+
+class Udp : public ::testing::Test {
+ protected:
+  Udp() : a(env), b(env), link(env), network(env), lo_a(a), lo_b(b) {
+    EXPECT_TRUE(LoopbackDevice::attach(a, lo_a));
+    EXPECT_TRUE(LoopbackDevice::attach(b, lo_b));
+    ia = *a.add_interface(link.end(0));
+    ib = *b.add_interface(link.end(1));
+    link.attach(0, a, ia);
+    link.attach(1, b, ib);
+    EXPECT_TRUE(a.set_ipv4_address(ia, {address_a, 24}));
+    EXPECT_TRUE(b.set_ipv4_address(ib, {address_b, 24}));
+    network.add_stack(a);
+    network.add_stack(b);
+    network.add_link(link);
+    network.run_for(kSecond / 100);
+  }
+  ~Udp() override {
+    for (auto& socket : sockets) udp(socket).close();
+  }
+  RefPtr<Socket> socket(NetStack& stack, int family = af_inet) {
+    auto created = stack.udp().create_socket(family);
+    EXPECT_TRUE(created);
+    sockets.push_back(*created);
+    return *created;
+  }
+  void run() { network.run_for(kSecond / 10); }
+
+  const Ipv4Address address_a = Ipv4Address::from_octets(192, 168, 1, 10);
+  const Ipv4Address address_b = Ipv4Address::from_octets(192, 168, 1, 20);
+  const Ipv4Address localhost = Ipv4Address::from_octets(127, 0, 0, 1);
+  VirtualEnvironment env;
+  NetStack a, b;
+  SimulatedLink link;
+  SimulatedNetwork network;
+  LoopbackDevice lo_a, lo_b;
+  uint32_t ia = 0, ib = 0;
+  std::vector<RefPtr<Socket>> sockets;
+};
+
+TEST_F(Udp, SendAndReplyBetweenStacks) {
+  auto server = socket(b);
+  SocketAddress any = sockaddr_v4({}, 5353);
+  ASSERT_TRUE(server->bind(any));
+  auto client = socket(a);
+  SocketAddress to_server = sockaddr_v4(address_b, 5353);
+  ASSERT_EQ(*send_bytes(*client, bytes_of("question"), &to_server), 8u);
+  run();
+  auto got = receive_bytes(*server, 100);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(text_of(got->data), "question");
+  EXPECT_EQ(sockaddr_v4_address(got->source), address_a);
+  uint16_t client_port = sockaddr_port(got->source);
+  EXPECT_GE(client_port, 32768);
+  EXPECT_LE(client_port, 60999);
+  auto name = client->local_address();
+  ASSERT_TRUE(name);
+  EXPECT_EQ(sockaddr_port(*name), client_port);
+
+  ASSERT_TRUE(send_bytes(*server, bytes_of("answer"), &got->source));
+  run();
+  auto reply = receive_bytes(*client, 100);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(text_of(reply->data), "answer");
+  EXPECT_EQ(sockaddr_v4_address(reply->source), address_b);
+  EXPECT_EQ(sockaddr_port(reply->source), 5353);
+  EXPECT_EQ(b.udp().statistics().in_datagrams, 1u);
+  EXPECT_EQ(a.udp().statistics().out_datagrams, 1u);
+}
+
+TEST_F(Udp, LargeDatagramCrossesTheLinkInFragments) {
+  auto server = socket(b);
+  SocketAddress any = sockaddr_v4({}, 7000);
+  ASSERT_TRUE(server->bind(any));
+  auto client = socket(a);
+  Bytes big(20000);
+  for (size_t i = 0; i < big.size(); i++) big[i] = std::byte(i * 13 + 1);
+  SocketAddress to_server = sockaddr_v4(address_b, 7000);
+  ASSERT_TRUE(send_bytes(*client, big, &to_server));
+  run();
+  auto got = receive_bytes(*server, 30000);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->data, big);
+  EXPECT_GT(a.statistics().ip_fragments_created, 10u);
+}
+
+TEST_F(Udp, Loopback) {
+  auto server = socket(a);
+  SocketAddress local = sockaddr_v4(localhost, 6000);
+  ASSERT_TRUE(server->bind(local));
+  auto client = socket(a);
+  size_t frames = link.sent.size();
+  ASSERT_TRUE(send_bytes(*client, bytes_of("over lo"), &local));
+  // Loopback defers delivery to the worker: nothing yet.
+  EXPECT_EQ(receive_bytes(*server, 100).error(), Errno::eagain);
+  run();
+  auto got = receive_bytes(*server, 100);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(text_of(got->data), "over lo");
+  EXPECT_EQ(sockaddr_v4_address(got->source), localhost);
+  EXPECT_EQ(link.sent.size(), frames);
+
+  // Our own Ethernet address also goes through lo; a socket bound to 127.0.0.1 does not
+  // get it, a wildcard one does.
+  auto wildcard = socket(a);
+  SocketAddress any = sockaddr_v4({}, 6001);
+  ASSERT_TRUE(wildcard->bind(any));
+  SocketAddress own = sockaddr_v4(address_a, 6001);
+  ASSERT_TRUE(send_bytes(*client, bytes_of("own"), &own));
+  run();
+  got = receive_bytes(*wildcard, 100);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(sockaddr_v4_address(got->source), address_a);
+  EXPECT_EQ(link.sent.size(), frames);
+}
+
+TEST_F(Udp, PortUnreachableRefusesAConnectedSocket) {
+  auto client = socket(a);
+  SocketAddress nobody = sockaddr_v4(address_b, 9);
+  ASSERT_TRUE(client->connect(nobody, false));
+  ASSERT_TRUE(send_bytes(*client, bytes_of("anyone?")));
+  run();
+  EXPECT_EQ(b.statistics().icmp_out_destination_unreachables, 1u);
+  EXPECT_EQ(b.udp().statistics().no_ports, 1u);
+  EXPECT_TRUE(udp(client).readiness() & fs::linux_abi::pollerr);
+  EXPECT_EQ(receive_bytes(*client, 100).error(), Errno::econnrefused);
+  // Reported once.
+  EXPECT_EQ(receive_bytes(*client, 100).error(), Errno::eagain);
+
+  // Through SO_ERROR too, and not for an unconnected socket.
+  ASSERT_TRUE(send_bytes(*client, bytes_of("again")));
+  run();
+  EXPECT_EQ(client->take_error(), static_cast<int>(Errno::econnrefused));
+  EXPECT_EQ(client->take_error(), 0);
+  auto unconnected = socket(a);
+  ASSERT_TRUE(send_bytes(*unconnected, bytes_of("x"), &nobody));
+  run();
+  EXPECT_EQ(unconnected->take_error(), 0);
+  EXPECT_EQ(receive_bytes(*unconnected, 100).error(), Errno::eagain);
+}
+
+TEST_F(Udp, PortUnreachableOverLoopback) {
+  auto client = socket(a);
+  SocketAddress nobody = sockaddr_v4(localhost, 9);
+  ASSERT_TRUE(client->connect(nobody, false));
+  ASSERT_TRUE(send_bytes(*client, bytes_of("x")));
+  run();
+  EXPECT_EQ(receive_bytes(*client, 100).error(), Errno::econnrefused);
+}
+
+TEST_F(Udp, BindRules) {
+  auto first = socket(a);
+  auto second = socket(a);
+  SocketAddress any = sockaddr_v4({}, 4000);
+  ASSERT_TRUE(first->bind(any));
+  EXPECT_EQ(first->bind(sockaddr_v4({}, 4001)).error(), Errno::einval);  // already bound
+  EXPECT_EQ(second->bind(any).error(), Errno::eaddrinuse);
+  // A specific address under a wildcard on the same port conflicts too.
+  EXPECT_EQ(second->bind(sockaddr_v4(address_a, 4000)).error(), Errno::eaddrinuse);
+  EXPECT_EQ(second->bind(sockaddr_v4(Ipv4Address::from_octets(10, 9, 9, 9), 4002)).error(), Errno::eaddrnotavail);
+  // Different specific addresses may share a port.
+  auto third = socket(a);
+  auto fourth = socket(a);
+  ASSERT_TRUE(third->bind(sockaddr_v4(address_a, 4100)));
+  ASSERT_TRUE(fourth->bind(sockaddr_v4(localhost, 4100)));
+  // SO_REUSEADDR on both: allowed.
+  auto r1 = socket(a);
+  auto r2 = socket(a);
+  r1->options().reuse_address = true;
+  r2->options().reuse_address = true;
+  ASSERT_TRUE(r1->bind(sockaddr_v4({}, 4200)));
+  ASSERT_TRUE(r2->bind(sockaddr_v4({}, 4200)));
+  // Only one side: refused.
+  auto r3 = socket(a);
+  EXPECT_EQ(r3->bind(sockaddr_v4({}, 4000)).error(), Errno::eaddrinuse);
+  // Closing frees the port.
+  udp(first).close();
+  auto again = socket(a);
+  EXPECT_TRUE(again->bind(any));
+  // Malformed addresses.
+  SocketAddress short_address = sockaddr_v4({}, 1);
+  short_address.length = 8;
+  EXPECT_EQ(socket(a)->bind(short_address).error(), Errno::einval);
+  EXPECT_EQ(socket(a)->bind(sockaddr_v4({}, 1, 10)).error(), Errno::eafnosupport);
+}
+
+TEST_F(Udp, EphemeralPortsAreDistinct) {
+  std::set<uint16_t> ports;
+  for (int i = 0; i < 200; i++) {
+    auto s = socket(a);
+    ASSERT_TRUE(s->bind(sockaddr_v4({}, 0)));
+    uint16_t port = sockaddr_port(*s->local_address());
+    EXPECT_GE(port, 32768);
+    EXPECT_LE(port, 60999);
+    ports.insert(port);
+  }
+  EXPECT_EQ(ports.size(), 200u);
+}
+
+TEST_F(Udp, SendErrors) {
+  auto s = socket(a);
+  EXPECT_EQ(send_bytes(*s, bytes_of("x")).error(), Errno::edestaddrreq);
+  SocketAddress to = sockaddr_v4(address_b, 53);
+  EXPECT_EQ(send_bytes(*s, Bytes(65508), &to).error(), Errno::emsgsize);
+  EXPECT_TRUE(send_bytes(*s, Bytes(65507), &to));
+  SocketAddress port_zero = sockaddr_v4(address_b, 0);
+  EXPECT_EQ(send_bytes(*s, bytes_of("x"), &port_zero).error(), Errno::einval);
+  SocketAddress broadcast = sockaddr_v4(Ipv4Address{0xffffffff}, 53);
+  EXPECT_EQ(send_bytes(*s, bytes_of("x"), &broadcast).error(), Errno::eacces);
+  SocketAddress unroutable = sockaddr_v4(Ipv4Address::from_octets(8, 8, 8, 8), 53);
+  EXPECT_EQ(send_bytes(*s, bytes_of("x"), &unroutable).error(), Errno::enetunreach);
+}
+
+TEST_F(Udp, BroadcastReachesEverySocketOnThePort) {
+  auto r1 = socket(b);
+  auto r2 = socket(b);
+  r1->options().reuse_address = true;
+  r2->options().reuse_address = true;
+  ASSERT_TRUE(r1->bind(sockaddr_v4({}, 6767)));
+  ASSERT_TRUE(r2->bind(sockaddr_v4({}, 6767)));
+  auto sender = socket(a);
+  sender->options().broadcast = true;
+  SocketAddress broadcast = sockaddr_v4(Ipv4Address{0xffffffff}, 6767);
+  ASSERT_TRUE(send_bytes(*sender, bytes_of("all"), &broadcast));
+  SocketAddress subnet = sockaddr_v4(Ipv4Address::from_octets(192, 168, 1, 255), 6767);
+  ASSERT_TRUE(send_bytes(*sender, bytes_of("subnet"), &subnet));
+  run();
+  for (auto* r : {&r1, &r2}) {
+    auto got = receive_bytes(**r, 100);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(text_of(got->data), "all");
+    got = receive_bytes(**r, 100);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(text_of(got->data), "subnet");
+  }
+  EXPECT_EQ(b.statistics().icmp_out_messages, 0u);  // never an ICMP error about a broadcast
+}
+
+TEST_F(Udp, ReceiveFlags) {
+  auto server = socket(a);
+  SocketAddress local = sockaddr_v4(localhost, 6100);
+  ASSERT_TRUE(server->bind(local));
+  auto client = socket(a);
+  ASSERT_TRUE(send_bytes(*client, bytes_of("0123456789"), &local));
+  ASSERT_TRUE(send_bytes(*client, bytes_of("second"), &local));
+  run();
+  EXPECT_EQ(udp(server).next_datagram_size(), 10u);  // FIONREAD: the next datagram only
+  int fionread = -1;
+  fs::File* no_file = nullptr;
+  ASSERT_TRUE(udp(server).ioctl(*no_file, fs::linux_abi::fionread, reinterpret_cast<uintptr_t>(&fionread)));
+  EXPECT_EQ(fionread, 10);
+  // MSG_PEEK leaves it queued.
+  auto peeked = receive_bytes(*server, 100, msg_dontwait | msg_peek);
+  ASSERT_TRUE(peeked);
+  EXPECT_EQ(text_of(peeked->data), "0123456789");
+  // A short buffer truncates: MSG_TRUNC out; with MSG_TRUNC in, the real length returns.
+  auto truncated = receive_bytes(*server, 4, msg_dontwait | msg_trunc);
+  ASSERT_TRUE(truncated);
+  EXPECT_EQ(truncated->returned, 10u);
+  EXPECT_EQ(text_of(truncated->data), "0123");
+  EXPECT_TRUE(truncated->result_flags & msg_trunc);
+  auto short_read = receive_bytes(*server, 3);
+  ASSERT_TRUE(short_read);
+  EXPECT_EQ(short_read->returned, 3u);
+  EXPECT_TRUE(short_read->result_flags & msg_trunc);
+  EXPECT_EQ(text_of(short_read->data), "sec");
+  EXPECT_EQ(receive_bytes(*server, 100).error(), Errno::eagain);
+  EXPECT_EQ(udp(server).next_datagram_size(), 0u);
+  EXPECT_FALSE(udp(server).readiness() & fs::linux_abi::pollin);
+  EXPECT_TRUE(udp(server).readiness() & fs::linux_abi::pollout);
+}
+
+TEST_F(Udp, ReceiveBufferBoundsTheQueue) {
+  auto server = socket(a);
+  server->options().receive_buffer = 4096;
+  SocketAddress local = sockaddr_v4(localhost, 6200);
+  ASSERT_TRUE(server->bind(local));
+  auto client = socket(a);
+  for (int i = 0; i < 20; i++) ASSERT_TRUE(send_bytes(*client, Bytes(1000), &local));
+  run();
+  int received = 0;
+  while (receive_bytes(*server, 2000)) received++;
+  EXPECT_GE(received, 3);
+  EXPECT_LT(received, 20);
+  EXPECT_EQ(udp(server).drops(), uint64_t(20 - received));
+  EXPECT_EQ(a.udp().statistics().receive_buffer_errors, uint64_t(20 - received));
+}
+
+TEST_F(Udp, ConnectFiltersAndDisconnects) {
+  auto server = socket(b);
+  ASSERT_TRUE(server->bind(sockaddr_v4({}, 7100)));
+  auto peer_one = socket(a);
+  auto peer_two = socket(a);
+  ASSERT_TRUE(peer_one->bind(sockaddr_v4({}, 1111)));
+  ASSERT_TRUE(peer_two->bind(sockaddr_v4({}, 2222)));
+  ASSERT_TRUE(server->connect(sockaddr_v4(address_a, 1111), false));
+  auto name = server->local_address();
+  EXPECT_EQ(sockaddr_v4_address(*name), address_b);  // connect chose the source
+  auto peer = server->peer_address();
+  ASSERT_TRUE(peer);
+  EXPECT_EQ(sockaddr_port(*peer), 1111);
+  SocketAddress to_server = sockaddr_v4(address_b, 7100);
+  ASSERT_TRUE(send_bytes(*peer_two, bytes_of("stranger"), &to_server));
+  ASSERT_TRUE(send_bytes(*peer_one, bytes_of("friend"), &to_server));
+  run();
+  auto got = receive_bytes(*server, 100);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(text_of(got->data), "friend");
+  EXPECT_EQ(receive_bytes(*server, 100).error(), Errno::eagain);
+  // The stranger was told the port is closed to it.
+  EXPECT_EQ(b.udp().statistics().no_ports, 1u);
+
+  SocketAddress unspec;
+  unspec.length = 16;  // family 0
+  ASSERT_TRUE(server->connect(unspec, false));
+  EXPECT_EQ(server->peer_address().error(), Errno::enotconn);
+  name = server->local_address();
+  EXPECT_EQ(sockaddr_v4_address(*name), Ipv4Address{});  // connect's choice undone
+  EXPECT_EQ(sockaddr_port(*name), 7100);                  // bind's kept
+  ASSERT_TRUE(send_bytes(*peer_two, bytes_of("now ok"), &to_server));
+  run();
+  got = receive_bytes(*server, 100);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(text_of(got->data), "now ok");
+}
+
+TEST_F(Udp, ShutdownRules) {
+  auto s = socket(a);
+  EXPECT_EQ(s->shutdown(shut_rdwr + 1).error(), Errno::einval);
+  EXPECT_EQ(s->shutdown(shut_wr).error(), Errno::enotconn);  // recorded nonetheless
+  SocketAddress to = sockaddr_v4(address_b, 53);
+  EXPECT_EQ(send_bytes(*s, bytes_of("x"), &to).error(), Errno::epipe);
+  auto r = socket(a);
+  ASSERT_TRUE(r->connect(to, false));
+  ASSERT_TRUE(r->shutdown(shut_rd));
+  auto got = receive_bytes(*r, 10);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->returned, 0u);  // EOF instead of EAGAIN
+}
+
+TEST_F(Udp, DualStackSocketHoldsMappedAddresses) {
+  auto server = socket(b, af_inet6);
+  ASSERT_TRUE(server->bind(sockaddr_v6_mapped({}, 8000, true)));
+  auto name = server->local_address();
+  ASSERT_TRUE(name);
+  EXPECT_EQ(name->length, 28u);
+  auto client = socket(a, af_inet6);
+  SocketAddress to = sockaddr_v6_mapped(address_b, 8000);
+  ASSERT_TRUE(send_bytes(*client, bytes_of("v4 in v6"), &to));
+  run();
+  auto got = receive_bytes(*server, 100);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(text_of(got->data), "v4 in v6");
+  EXPECT_EQ(got->source.family(), 10);
+  IpAddress source;
+  std::memcpy(source.bytes.data(), got->source.bytes.data() + 8, 16);
+  EXPECT_TRUE(source.is_ipv4());
+  EXPECT_EQ(source.ipv4(), address_a);
+
+  // IPV6_V6ONLY: no IPv4 delivered, mapped addresses refused.
+  auto only6 = socket(b, af_inet6);
+  int one = 1;
+  ASSERT_TRUE(only6->set_option(ipproto_ipv6, ipv6_v6only, std::as_bytes(std::span(&one, 1))));
+  EXPECT_EQ(only6->bind(sockaddr_v6_mapped(address_b, 8001)).error(), Errno::einval);
+  ASSERT_TRUE(only6->bind(sockaddr_v6_mapped({}, 8002, true)));
+  // ... and it does not hold the IPv4 port either.
+  auto v4 = socket(b);
+  EXPECT_TRUE(v4->bind(sockaddr_v4({}, 8002)));
+  EXPECT_EQ(only6->set_option(ipproto_ipv6, ipv6_v6only, std::as_bytes(std::span(&one, 1))).error(),
+            Errno::einval);  // not once bound
+  // A dual-stack wildcard does hold it.
+  EXPECT_EQ(socket(b)->bind(sockaddr_v4({}, 8000)).error(), Errno::eaddrinuse);
+}
+
+TEST_F(Udp, ChecksumZeroAcceptedBadChecksumDropped) {
+  // Inject straight into B's interface, as a frame from A.
+  auto server = socket(b);
+  ASSERT_TRUE(server->bind(sockaddr_v4({}, 9100)));
+  auto frame = [&](const Bytes& udp_bytes) {
+    Ipv4Fields f{address_a, address_b, 17, 77};
+    return ethernet_frame(link.end(1).mac(), link.end(0).mac(), kEtherTypeIpv4, ipv4_datagram(f, udp_bytes));
+  };
+  b.receive(ib, make_packet(frame(udp_segment(address_a, address_b, 1, 9100, bytes_of("no sum"), false))));
+  auto got = receive_bytes(*server, 100);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(text_of(got->data), "no sum");
+  Bytes corrupted = udp_segment(address_a, address_b, 1, 9100, bytes_of("bad sum"));
+  corrupted.back() ^= std::byte{0x40};
+  b.receive(ib, make_packet(frame(corrupted)));
+  EXPECT_EQ(receive_bytes(*server, 100).error(), Errno::eagain);
+  EXPECT_EQ(b.udp().statistics().in_checksum_errors, 1u);
+  // A length field longer than the datagram.
+  Bytes long_length = udp_segment(address_a, address_b, 1, 9100, bytes_of("x"), false);
+  store_be16(long_length.data() + 4, 100);
+  b.receive(ib, make_packet(frame(long_length)));
+  EXPECT_EQ(b.udp().statistics().in_errors, 2u);
+}
+
+TEST_F(Udp, TtlAndTosOptions) {
+  auto s = socket(a);
+  int ttl = 7, tos = 0x10;
+  ASSERT_TRUE(s->set_option(ipproto_ip, ip_ttl, std::as_bytes(std::span(&ttl, 1))));
+  ASSERT_TRUE(s->set_option(ipproto_ip, ip_tos, std::as_bytes(std::span(&tos, 1))));
+  int bad = 0;
+  EXPECT_EQ(s->set_option(ipproto_ip, ip_ttl, std::as_bytes(std::span(&bad, 1))).error(), Errno::einval);
+  int read_back = 0;
+  ASSERT_EQ(*s->get_option(ipproto_ip, ip_ttl, std::as_writable_bytes(std::span(&read_back, 1))), 4u);
+  EXPECT_EQ(read_back, 7);
+  EXPECT_EQ(s->get_option(ipproto_ip, 12345, std::as_writable_bytes(std::span(&read_back, 1))).error(),
+            Errno::enoprotoopt);
+  // ARP first, so the datagram is the last frame.
+  auto warm = socket(a);
+  SocketAddress to = sockaddr_v4(address_b, 53);
+  ASSERT_TRUE(send_bytes(*warm, bytes_of("w"), &to));
+  run();
+  ASSERT_TRUE(send_bytes(*s, bytes_of("x"), &to));
+  const Bytes& frame = link.sent.back().bytes;
+  EXPECT_EQ(frame[14 + 8], std::byte{7});
+  EXPECT_EQ(frame[14 + 1], std::byte{0x10});
+}
+
+TEST_F(Udp, ReusePortSpreadsLoad) {
+  auto r1 = socket(b);
+  auto r2 = socket(b);
+  r1->options().reuse_port = true;
+  r2->options().reuse_port = true;
+  ASSERT_TRUE(r1->bind(sockaddr_v4({}, 9200)));
+  ASSERT_TRUE(r2->bind(sockaddr_v4({}, 9200)));
+  SocketAddress to = sockaddr_v4(address_b, 9200);
+  for (int i = 0; i < 40; i++) {
+    auto client = socket(a);
+    ASSERT_TRUE(send_bytes(*client, bytes_of("x"), &to));
+  }
+  run();
+  int one = 0, two = 0;
+  while (receive_bytes(*r1, 10)) one++;
+  while (receive_bytes(*r2, 10)) two++;
+  EXPECT_EQ(one + two, 40);
+  EXPECT_GT(one, 5);
+  EXPECT_GT(two, 5);
+}
+
+TEST_F(Udp, SnapshotListsBoundSockets) {
+  auto s1 = socket(a);
+  ASSERT_TRUE(s1->bind(sockaddr_v4(localhost, 5001)));
+  auto s2 = socket(a);
+  ASSERT_TRUE(s2->connect(sockaddr_v4(address_b, 53), false));
+  ASSERT_TRUE(send_bytes(*s2, bytes_of("q"), nullptr));
+  SocketAddress to_s1 = sockaddr_v4(localhost, 5001);
+  ASSERT_TRUE(send_bytes(*s2, bytes_of("hello"), &to_s1));
+  run();
+  UdpProtocol::SocketSnapshot entries[4];
+  ASSERT_EQ(a.udp().snapshot(entries), 2u);
+  EXPECT_EQ(entries[0].local.port, 5001);
+  EXPECT_GT(entries[0].receive_queue_bytes, 0u);
+  EXPECT_EQ(entries[1].remote.port, 53);
+  EXPECT_EQ(entries[1].remote.address.ipv4(), address_b);
+  EXPECT_EQ(entries[1].local.address.ipv4(), address_a);
+  UdpProtocol::SocketSnapshot one[1];
+  EXPECT_EQ(a.udp().snapshot(one), 2u);  // the count, even when the array is short
+}
+
+// Blocking: a receive sleeps until a datagram arrives, or until SO_RCVTIMEO passes.
+TEST_F(Udp, BlockingReceiveWakesAndTimesOut) {
+  auto server = socket(b);
+  ASSERT_TRUE(server->bind(sockaddr_v4({}, 9300)));
+  Ipv4Fields f{address_a, address_b, 17, 1};
+  Bytes frame = ethernet_frame(link.end(1).mac(), link.end(0).mac(), kEtherTypeIpv4,
+                               ipv4_datagram(f, udp_segment(address_a, address_b, 1, 9300, bytes_of("late"))));
+  std::thread sender([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    b.receive(ib, make_packet(frame));
+  });
+  auto got = receive_bytes(*server, 100, 0);
+  sender.join();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(text_of(got->data), "late");
+
+  server->options().receive_timeout_ns = 5 * kSecond;
+  std::thread clock([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    env.advance(6 * kSecond);
+  });
+  EXPECT_EQ(receive_bytes(*server, 100, 0).error(), Errno::eagain);
+  clock.join();
+}
+
+}  // namespace
+}  // namespace nimbus::net::test

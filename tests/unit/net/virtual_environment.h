@@ -1,0 +1,46 @@
+// VirtualEnvironment: a NetEnvironment for host tests, with a clock that only moves when the
+// test says so and seeded randomness, so every run of a test sees the same packets.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "kernel/net/net_environment.h"
+
+namespace nimbus::net::test {
+
+class VirtualEnvironment final : public nimbus::net::NetEnvironment {
+ public:
+  // advance() and now_ns() may race (a thread moving the clock under a blocked receive);
+  // random64 and the poll counter belong to the test's main thread.
+  explicit VirtualEnvironment(uint64_t seed = 1, uint64_t start_ns = 1'000'000'000) : m_now(start_ns), m_state(seed | 1) {}
+
+  uint64_t now_ns() override { return m_now.load(); }
+  uint64_t wall_seconds() override { return 1'700'000'000 + m_now.load() / 1'000'000'000; }
+  void request_poll() override { m_poll_requests++; }
+  // xorshift64*: deterministic, good enough for ports and sequence numbers in tests.
+  uint64_t random64() override {
+    m_state ^= m_state >> 12;
+    m_state ^= m_state << 25;
+    m_state ^= m_state >> 27;
+    return m_state * 0x2545f4914f6cdd1dull;
+  }
+
+  void advance(uint64_t ns) { m_now += ns; }
+  void set_now(uint64_t ns) {
+    if (ns > m_now.load()) m_now.store(ns);
+  }
+  // How many request_poll() calls since the last take (the harness polls when non-zero).
+  uint64_t take_poll_requests() {
+    uint64_t n = m_poll_requests;
+    m_poll_requests = 0;
+    return n;
+  }
+
+ private:
+  std::atomic<uint64_t> m_now;  // a test's helper thread may move it
+  uint64_t m_state;
+  uint64_t m_poll_requests = 0;
+};
+
+}  // namespace nimbus::net::test
