@@ -15,7 +15,9 @@
 #include "kernel/boot/start_info.h"
 #include "kernel/drivers/serial.h"
 #include "kernel/drivers/serial_input.h"
+#include "kernel/drivers/pci/pci_bus.h"
 #include "kernel/drivers/virtio/console.h"
+#include "kernel/drivers/virtio/devices.h"
 #include "kernel/drivers/virtio/net.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
@@ -87,6 +89,23 @@ void init_platform(const BootInfo& info) {
   ioapic::init(g_platform);
 }
 
+// Where unassigned PCI memory BARs may go: above every RAM range below 4 GiB and the ECAM
+// window, up to the next range the memory map names or the I/O APIC (0xfec00000), whichever
+// comes first; QEMU's q35 keeps that hole free for PCI.
+pci::MmioWindow pci_hole(const BootInfo& info, const acpi::PciEcam& ecam) {
+  constexpr uint64_t kIoApic = 0xfec00000;
+  uint64_t begin = ecam.base ? ecam.base + ((static_cast<uint64_t>(ecam.end_bus - ecam.start_bus) + 1) << 20) : 0;
+  for (size_t i = 0; i < info.range_count; i++) {
+    const MemoryRange& range = info.ranges[i];
+    if (range.type == MemoryType::usable && range.begin < kIoApic && range.end > begin) begin = range.end;
+  }
+  uint64_t end = kIoApic;
+  for (size_t i = 0; i < info.range_count; i++) {
+    if (info.ranges[i].begin >= begin && info.ranges[i].begin < end) end = info.ranges[i].begin;
+  }
+  return begin < end ? pci::MmioWindow{begin, end} : pci::MmioWindow{};
+}
+
 void init_cpus(const BootOptions& options) {
   size_t wanted = g_platform.cpu_count;
   if (options.max_cpus && options.max_cpus < wanted) wanted = options.max_cpus;
@@ -151,21 +170,24 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
 
   // With an initrd the job is the program it holds; without, the kernel self-test.
   bool runs_program = info.module_count > 0 && options.test.empty();
-  // virtio-mmio devices: from the DSDT (QEMU microvm) or the command line (Firecracker, or
-  // microvm with acpi=off). q35 has none: the PCI transport is not probed. Only a program
-  // uses them (its standard streams), so the self-tests do not pay for starting them.
-  if (runs_program) {
-    if (!virtio_console::init(options.virtio_mmio()))
-      virtio_console::init({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
-    bootchart::stage_done("virtio");
-  }
-  // Network devices: for a program, and for the self-tests that drive them.
+  // virtio devices: virtio-mmio windows from the command line (Firecracker, or microvm with
+  // acpi=off) and the DSDT (QEMU microvm); virtio-pci functions when there is a PCI bus
+  // (q35: ECAM from the MCFG; without an MCFG and without virtio-mmio, the configuration
+  // ports are tried). Only a program uses them (its standard streams), so the self-tests do
+  // not pay for starting them.
   bool network_test = options.test == "net-arp" || options.test == "net-udp-echo";
   if (runs_program || network_test) {
-    auto devices = options.virtio_mmio_count ? options.virtio_mmio()
-                                             : std::span<const VirtioMmioDevice>(g_platform.virtio_mmio,
-                                                                                 g_platform.virtio_mmio_count);
-    virtio_net::init(devices);
+    virtio::open_mmio_devices(options.virtio_mmio());
+    virtio::open_mmio_devices({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
+    if (g_platform.pci_ecam.base || virtio::devices().empty()) {
+      const acpi::PciEcam& ecam = g_platform.pci_ecam;
+      pci::init({ecam.base, ecam.start_bus, ecam.end_bus}, pci_hole(info, ecam));
+      virtio::open_pci_devices();
+    }
+    if (runs_program) virtio_console::init(virtio::devices());
+    bootchart::stage_done("virtio");
+    // Network devices: for a program, and for the self-tests that drive them.
+    virtio_net::init(virtio::devices());
     bootchart::stage_done("virtio-net");
   }
   // The stack: "lo", then eth0... configured from ip=, gateway=, dns=, hostname= (the ARP

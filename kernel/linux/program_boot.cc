@@ -45,9 +45,10 @@ class SerialConsole final : public fs::Console {
   Spinlock m_lock;
 };
 
-// The program's standard streams. With virtio-console (microvm) they are the ports `nimbus run`
-// names; /dev/console and /dev/tty read stdin and write stdout, and descriptor 2 writes the
-// stderr port. Without it (q35: no virtio-mmio), all three are the serial console.
+// The program's standard streams. With virtio-console (virtio-mmio on microvm, virtio-pci on
+// q35) they are the ports `nimbus run` names; /dev/console and /dev/tty read stdin and write
+// stdout, and descriptor 2 writes the stderr port. Without it (nimbus could not hand QEMU its
+// descriptors), all three are the serial console.
 constexpr std::string_view kStdinPort = "nimbus.stdin";
 constexpr std::string_view kStdoutPort = "nimbus.stdout";
 constexpr std::string_view kStderrPort = "nimbus.stderr";

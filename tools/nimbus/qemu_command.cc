@@ -39,14 +39,21 @@ std::string escape_commas(const std::string& text) {
 //   end of input it closes the port, which the guest sees as PORT_OPEN 0: end of file. On a
 //   terminal it switches to raw mode as -serial stdio does (Ctrl-C still stops QEMU).
 // - the kernel's own messages (serial port) go to stdout as before, but no longer read stdin.
-void add_virtio_console(std::vector<std::string>& argv) {
+// The same ports sit on a virtio-mmio device on microvm and on a PCI function on q35.
+void add_virtio_console(std::vector<std::string>& argv, Machine machine) {
   auto add = [&argv](std::initializer_list<std::string> words) { argv.insert(argv.end(), words.begin(), words.end()); };
   add({"-add-fd", cat("fd=", kConsoleStdoutFd, ",set=1"), "-add-fd", cat("fd=", kConsoleStderrFd, ",set=2")});
   add({"-chardev", "stdio,id=nimbus-stdin", "-chardev", "file,id=nimbus-stdout,path=/dev/fdset/1,append=on",
        "-chardev", "file,id=nimbus-stderr,path=/dev/fdset/2,append=on", "-chardev",
        "file,id=nimbus-kernel,path=/dev/fdset/1,append=on"});
   add({"-serial", "chardev:nimbus-kernel"});
-  add({"-device", "virtio-serial-device,max_ports=4"});
+  if (machine == Machine::Q35) {
+    // Modern only (the kernel drives virtio 1.x), no option ROM to load, and one MSI-X vector
+    // for configuration plus one per queue: 2 control queues and 2 for each of the 4 ports.
+    add({"-device", "virtio-serial-pci-non-transitional,max_ports=4,vectors=11,romfile="});
+  } else {
+    add({"-device", "virtio-serial-device,max_ports=4"});
+  }
   add({"-device", "virtserialport,nr=1,name=nimbus.stdin,chardev=nimbus-stdin"});
   add({"-device", "virtserialport,nr=2,name=nimbus.stdout,chardev=nimbus-stdout"});
   add({"-device", "virtserialport,nr=3,name=nimbus.stderr,chardev=nimbus-stderr"});
@@ -54,7 +61,7 @@ void add_virtio_console(std::vector<std::string>& argv) {
 
 }  // namespace
 
-bool uses_virtio_console(const RunOptions& options) { return options.machine == Machine::Microvm; }
+bool uses_virtio_console(const RunOptions&) { return true; }
 
 std::string console_redirections(const QemuSetup& setup) {
   if (!setup.console_fds) return "";
@@ -101,10 +108,14 @@ std::vector<std::string> build_qemu_command(const RunOptions& options, const Qem
   // QEMU hands the initrd to a PVH kernel as the first module in hvm_start_info.
   if (setup.initrd) add({"-initrd", *setup.initrd});
   std::vector<std::string> network = qemu_network_args(options.network, setup.net_mode);
+  // q35 has no virtio-mmio: the same device as a modern PCI function, without an option ROM.
+  for (std::string& word : network)
+    if (options.machine == Machine::Q35 && word.starts_with("virtio-net-device,"))
+      word = "virtio-net-pci-non-transitional,romfile=," + word.substr(std::string_view("virtio-net-device,").size());
   // QEMU 7.2's virtio-mmio is legacy (version 1) unless told otherwise; the kernel drives 1.x only.
   if (setup.console_fds || !network.empty()) add({"-global", "virtio-mmio.force-legacy=false"});
   if (setup.console_fds)
-    add_virtio_console(argv);
+    add_virtio_console(argv, options.machine);
   else
     add({"-serial", "stdio"});
   argv.insert(argv.end(), network.begin(), network.end());

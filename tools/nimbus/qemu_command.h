@@ -31,7 +31,8 @@ struct QemuSetup {
 inline constexpr int kConsoleStdoutFd = 3;
 inline constexpr int kConsoleStderrFd = 4;
 
-// Whether the program's streams travel over virtio-console: only microvm has virtio-mmio.
+// Whether the program's streams travel over virtio-console: on microvm over virtio-mmio, on q35
+// over virtio-pci.
 bool uses_virtio_console(const RunOptions& options);
 
 // The words passed to the guest with -append: CLI flags first, then the image's words, then the

@@ -237,7 +237,7 @@ CliResult<int> run(std::span<const std::string_view> args) {
   }
   // A program gets user networking unless told otherwise; q35 has no virtio-mmio for it
   // (parse_run_options refused an explicit request there).
-  setup.net_mode = options.machine == Machine::Microvm ? effective_net_mode(options.network, guest.has_value())
+  setup.net_mode = true ? effective_net_mode(options.network, guest.has_value())
                                                        : NetMode::None;
   // A dry run shows the redirections that give QEMU the streams; a real run hands them over
   // unless one cannot be (then the serial console carries everything, as on q35).

@@ -3,11 +3,10 @@
 // their handlers, and a due reschedule happens on the way out.
 #include "kernel/arch/x86_64/interrupt_frame.h"
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/interrupt_vectors.h"
 #include "kernel/arch/x86_64/local_apic.h"
 #include "kernel/arch/x86_64/tlb.h"
 #include "kernel/drivers/serial_input.h"
-#include "kernel/drivers/virtio/console.h"
-#include "kernel/drivers/virtio/net.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/page_fault.h"
 #include "kernel/linux/process.h"
@@ -56,16 +55,13 @@ extern "C" void interrupt_dispatch(nimbus::InterruptFrame* frame) {
       serial_input::on_interrupt();
       apic::end_of_interrupt();
       break;
-    case virtio_console::kVector:
-      virtio_console::on_interrupt();  // acknowledges the device first: the level line drops before EOI
-      apic::end_of_interrupt();
-      break;
     case apic::vector::kStop:
       halt_this_cpu_forever();
     case apic::vector::kSpurious:
       return;  // no EOI for spurious interrupts
     default:
-      virtio_net::on_interrupt(static_cast<uint8_t>(vector));  // acknowledges first, as above
+      // Registered handlers acknowledge their device first: a level line drops before EOI.
+      interrupt_vectors::dispatch(static_cast<uint8_t>(vector));
       apic::end_of_interrupt();
       break;
   }

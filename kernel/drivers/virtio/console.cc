@@ -6,9 +6,7 @@
 #include <cstring>
 #include <optional>
 
-#include "kernel/arch/x86_64/io_apic.h"
-#include "kernel/arch/x86_64/local_apic.h"
-#include "kernel/drivers/virtio/mmio_transport.h"
+#include "kernel/drivers/virtio/transport.h"
 #include "kernel/drivers/virtio/virtqueue.h"
 #include "kernel/lib/console.h"
 #include "kernel/mm/frame_allocator.h"
@@ -104,7 +102,7 @@ struct Port {
 namespace {
 
 Spinlock g_lock;  // guards the queues, the ports and everything below
-std::optional<virtio::MmioTransport> g_transport;
+virtio::Transport* g_transport = nullptr;
 bool g_present = false;
 Port g_ports[kMaxPorts];
 uint32_t g_port_count = 0;  // ports with queues: min(max_nr_ports, kMaxPorts)
@@ -231,7 +229,9 @@ Port* find_named_locked(std::string_view name) {
   return nullptr;
 }
 
-Result<> start(virtio::MmioTransport& transport) {
+void on_device_interrupt(void*, uint16_t);
+
+Result<> start(virtio::Transport& transport) {
   uint64_t features = TRY(transport.negotiate(kFeatureMultiport));
   if (!(features & kFeatureMultiport)) {
     print("nimbus: virtio-console without named ports (no MULTIPORT); using the serial console\n");
@@ -240,6 +240,12 @@ Result<> start(virtio::MmioTransport& transport) {
   }
   uint32_t max_ports = transport.config32(kConfigMaxPorts);
   g_port_count = max_ports < kMaxPorts ? max_ports : kMaxPorts;
+  // Every vector (one per queue with MSI-X, one line on virtio-mmio) reaps every queue: the
+  // conversation on the control queue and the data ports depend on each other anyway.
+  if (auto routed = transport.set_interrupt_handler(on_device_interrupt, nullptr); !routed) {
+    transport.fail();
+    return routed;
+  }
   TRY(transport.set_up_queue(kControlReceiveQueue, g_control_receive, kQueueSize));
   TRY(transport.set_up_queue(kControlTransmitQueue, g_control_transmit, kQueueSize));
   for (uint32_t id = 0; id < g_port_count; id++) {
@@ -251,15 +257,7 @@ Result<> start(virtio::MmioTransport& transport) {
   g_control_slots = TRY(frames::allocate(0));
   for (uint32_t i = 0; i < kControlBuffers; i++) post_control_buffer_locked(i);
   static_assert(kControlSlots * sizeof(ControlMessage) <= kPageSize && kControlSlots <= 64);
-  // The virtio-mmio interrupt line stays high until acknowledged: level-triggered, so an
-  // interrupt raised while another is being handled is never lost.
-  if (!ioapic::route_gsi(transport.irq(), kVector, apic::this_cpu_id(), ioapic::Trigger::level,
-                         ioapic::Polarity::active_high)) {
-    print("nimbus: virtio-console: no I/O APIC input for interrupt %u\n", transport.irq());
-    transport.fail();
-    return error(Errno::enodev);
-  }
-  g_transport = transport;
+  g_transport = &transport;
   SpinlockGuard guard(g_lock);
   g_transport->driver_ok();
   g_present = true;
@@ -269,16 +267,15 @@ Result<> start(virtio::MmioTransport& transport) {
 
 }  // namespace
 
-bool init(std::span<const VirtioMmioDevice> devices) {
-  for (const VirtioMmioDevice& device : devices) {
-    auto transport = virtio::MmioTransport::try_open(device);
-    if (!transport || transport->device_id() != kDeviceIdConsole) continue;
+bool init(std::span<virtio::Transport* const> devices) {
+  for (virtio::Transport* transport : devices) {
+    if (transport->device_id() != kDeviceIdConsole) continue;
     if (auto started = start(*transport); !started) {
-      print("nimbus: virtio-console at 0x%lx cannot start (error %d); using the serial console\n", device.base,
-            static_cast<int>(started.error()));
+      print("nimbus: virtio-console (%s) cannot start (error %d); using the serial console\n",
+            transport->location(), static_cast<int>(started.error()));
       return false;
     }
-    log("virtio-console: at 0x%lx, irq %u, %u ports\n", device.base, device.irq, g_port_count);
+    log("virtio-console: %s, %u ports\n", transport->location(), g_port_count);
     return true;
   }
   return false;
@@ -304,7 +301,9 @@ void announce_input() {
 
 }  // namespace
 
-void on_interrupt() {
+namespace {
+
+void on_device_interrupt(void*, uint16_t) {
   if (!g_present) return;
   g_lock.lock_raw();  // interrupts are off in handlers
   g_transport->acknowledge_interrupt();
@@ -313,6 +312,8 @@ void on_interrupt() {
   g_lock.unlock_raw();
   announce_input();
 }
+
+}  // namespace
 
 void listen_for_input(Port& port, fs::Console& console) {
   SpinlockGuard guard(g_lock);

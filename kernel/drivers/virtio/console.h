@@ -9,18 +9,15 @@
 
 #include "kernel/fs/console.h"
 #include "kernel/lib/result.h"
-#include "kernel/platform/kvm/virtio_mmio_devices.h"
+#include "kernel/drivers/virtio/transport.h"
 
 namespace nimbus::virtio_console {
 
-constexpr uint8_t kVector = 0x31;
-
-// Starts the first virtio-console among `devices` and announces the driver to it; false when
-// there is none or it cannot be started (the serial console then stays in use). Needs
-// interrupts and the scheduler.
-bool init(std::span<const VirtioMmioDevice> devices);
+// Starts the first virtio-console among `devices` (on any transport) and announces the
+// driver to it; false when there is none or it cannot be started (the serial console then
+// stays in use). Needs interrupts and the scheduler.
+bool init(std::span<virtio::Transport* const> devices);
 bool present();
-void on_interrupt();
 
 struct Port;
 enum class PortUse { input, output };

@@ -1,91 +1,93 @@
-// MmioTransport: device initialization and queue setup through the MMIO registers.
+// MmioTransport: device initialization, queue setup and the interrupt line through the
+// MMIO registers.
 #include "kernel/drivers/virtio/mmio_transport.h"
 
-#include <bit>
-
+#include "kernel/arch/x86_64/interrupt_vectors.h"
+#include "kernel/arch/x86_64/io_apic.h"
+#include "kernel/arch/x86_64/local_apic.h"
 #include "kernel/arch/x86_64/page_tables.h"
 #include "kernel/lib/console.h"
-#include "kernel/mm/frame_allocator.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/ref_ptr.h"
 #include "kernel/mm/physical.h"
 
 namespace nimbus::virtio {
 namespace {
 
 constexpr uint32_t kMagicValue = 0x74726976;  // "virt"
-// 2.1: device status bits.
-constexpr uint32_t kAcknowledge = 1, kDriver = 2, kDriverOk = 4, kFeaturesOk = 8, kFailed = 128;
 
 }  // namespace
 
-Result<MmioTransport> MmioTransport::try_open(const VirtioMmioDevice& device) {
+MmioTransport::MmioTransport(volatile uint32_t* registers, const VirtioMmioDevice& device)
+    : m_registers(registers), m_irq(device.irq) {
+  format_to(m_location, sizeof(m_location), "virtio-mmio at 0x%lx, irq %u", device.base, device.irq);
+}
+
+Result<MmioTransport*> MmioTransport::try_open(const VirtioMmioDevice& device) {
   auto* registers = static_cast<volatile uint32_t*>(
       mmu::map_physical(device.base, device.size < kPageSize ? kPageSize : device.size, mmu::Caching::uncached));
-  MmioTransport transport(registers, device.irq);
-  if (transport.read(kMagic) != kMagicValue) {
+  if (registers[kMagic / 4] != kMagicValue) {
     log("virtio-mmio at 0x%lx: no virtio magic value\n", device.base);
     return error(Errno::enodev);
   }
-  if (transport.read(kDeviceId) == 0) return error(Errno::enodev);
-  if (uint32_t version = transport.read(kVersion); version != 2) {
+  if (registers[kDeviceId / 4] == 0) return error(Errno::enodev);
+  if (uint32_t version = registers[kVersion / 4]; version != 2) {
     print("nimbus: virtio-mmio at 0x%lx is version %u (legacy); only virtio 1.x (version 2) is supported: "
           "give QEMU -global virtio-mmio.force-legacy=false\n",
           device.base, version);
     return error(Errno::enodev);
   }
+  auto* transport = new (kNoThrow) MmioTransport(registers, device);
+  if (!transport) return error(Errno::enomem);
   return transport;
 }
 
-Result<uint64_t> MmioTransport::negotiate(uint64_t wanted) {
-  write(kStatus, 0);  // reset
-  write(kStatus, kAcknowledge);
-  write(kStatus, kAcknowledge | kDriver);
-  uint64_t offered = 0;
-  for (uint32_t half = 0; half < 2; half++) {
-    write(kDeviceFeaturesSelect, half);
-    offered |= static_cast<uint64_t>(read(kDeviceFeatures)) << (32 * half);
-  }
-  uint64_t accepted = offered & (wanted | kFeatureVersion1);
-  if (!(accepted & kFeatureVersion1)) {
-    fail();
-    return error(Errno::enodev);
-  }
-  for (uint32_t half = 0; half < 2; half++) {
-    write(kDriverFeaturesSelect, half);
-    write(kDriverFeatures, static_cast<uint32_t>(accepted >> (32 * half)));
-  }
-  write(kStatus, kAcknowledge | kDriver | kFeaturesOk);
-  if (!(read(kStatus) & kFeaturesOk)) {
-    fail();
-    return error(Errno::enodev);
-  }
-  return accepted;
+uint32_t MmioTransport::device_features(uint32_t select) {
+  write(kDeviceFeaturesSelect, select);
+  return read(kDeviceFeatures);
 }
 
-Result<> MmioTransport::set_up_queue(uint16_t index, SplitVirtqueue& queue, uint16_t max_size) {
+void MmioTransport::set_driver_features(uint32_t select, uint32_t features) {
+  write(kDriverFeaturesSelect, select);
+  write(kDriverFeatures, features);
+}
+
+Result<uint16_t> MmioTransport::queue_size_max(uint16_t index) {
   write(kQueueSelect, index);
   if (read(kQueueReady)) return error(Errno::ebusy);
   uint32_t device_max = read(kQueueSizeMax);
   if (device_max == 0) return error(Errno::enoent);
-  uint32_t limit = device_max < max_size ? device_max : max_size;
-  if (limit > SplitVirtqueue::kMaxSize) limit = SplitVirtqueue::kMaxSize;
-  auto size = static_cast<uint16_t>(std::bit_floor(limit));
-  VirtqueueLayout layout = VirtqueueLayout::for_size(size);
-  unsigned order = 0;
-  while ((kPageSize << order) < layout.total) order++;
-  uint64_t memory = TRY(frames::allocate(order));
-  __builtin_memset(phys_to_virt(memory), 0, kPageSize << order);
-  queue.attach(phys_to_virt(memory), size);
+  return static_cast<uint16_t>(device_max > 0xffff ? 0xffff : device_max);
+}
+
+Result<> MmioTransport::enable_queue(uint16_t, uint16_t size, uint64_t descriptors, uint64_t driver,
+                                     uint64_t device) {
   write(kQueueSize, size);
-  write64(kQueueDescriptorLow, memory + layout.descriptors);
-  write64(kQueueDriverLow, memory + layout.available);
-  write64(kQueueDeviceLow, memory + layout.used);
+  write64(kQueueDescriptorLow, descriptors);
+  write64(kQueueDriverLow, driver);
+  write64(kQueueDeviceLow, device);
   write(kQueueReady, 1);
   return {};
 }
 
-void MmioTransport::driver_ok() { write(kStatus, read(kStatus) | kDriverOk); }
+Result<> MmioTransport::set_interrupt_handler(InterruptHandler handler, void* context) {
+  if (m_handler) return error(Errno::ebusy);
+  m_context = context;
+  m_handler = handler;
+  uint8_t vector = TRY(interrupt_vectors::allocate(on_vector, this));
+  if (!ioapic::route_gsi(m_irq, vector, apic::this_cpu_id(), ioapic::Trigger::level, ioapic::Polarity::active_high)) {
+    print("nimbus: %s: no I/O APIC input for that interrupt\n", m_location);
+    interrupt_vectors::release(vector);
+    m_handler = nullptr;
+    return error(Errno::enodev);
+  }
+  return {};
+}
 
-void MmioTransport::fail() { write(kStatus, read(kStatus) | kFailed); }
+void MmioTransport::on_vector(void* self) {
+  auto* transport = static_cast<MmioTransport*>(self);
+  transport->m_handler(transport->m_context, kAnyQueue);
+}
 
 uint32_t MmioTransport::acknowledge_interrupt() {
   uint32_t status = read(kInterruptStatus);

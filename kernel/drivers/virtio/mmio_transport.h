@@ -5,49 +5,36 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernel/drivers/virtio/virtqueue.h"
+#include "kernel/drivers/virtio/transport.h"
 #include "kernel/lib/result.h"
 #include "kernel/platform/kvm/virtio_mmio_devices.h"
 
 namespace nimbus::virtio {
 
-constexpr uint64_t kFeatureVersion1 = 1ull << 32;  // VIRTIO_F_VERSION_1
-
-class MmioTransport {
+class MmioTransport final : public Transport {
  public:
   // Maps the window and checks the magic value and version. A legacy (version 1) device is
   // ENODEV with a message saying how to get a modern one; an empty slot (device id 0) is
-  // ENODEV silently.
-  static Result<MmioTransport> try_open(const VirtioMmioDevice& device);
+  // ENODEV silently. The transport lives for good (its interrupt handler points at it).
+  static Result<MmioTransport*> try_open(const VirtioMmioDevice& device);
 
-  uint32_t device_id() const { return read(kDeviceId); }
+  uint32_t device_id() const override { return read(kDeviceId); }
   uint32_t irq() const { return m_irq; }
 
-  // 3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, then offer `wanted` & what the device has
-  // (VERSION_1 is required) and check FEATURES_OK. Returns the accepted features.
-  Result<uint64_t> negotiate(uint64_t wanted);
-  // 4.2.3.2: gives queue `index` zeroed memory for min(QueueNumMax, max_size) entries
-  // (rounded down to a power of two) and marks it ready.
-  Result<> set_up_queue(uint16_t index, SplitVirtqueue& queue, uint16_t max_size);
-  // 3.1.1 step 8: the device may now use its queues.
-  void driver_ok();
-  void fail();
-  void notify(uint16_t queue_index) { write(kQueueNotify, queue_index); }
-  // Reads InterruptStatus and acknowledges it; process the queues afterwards, so that
-  // nothing the device adds after the acknowledgement goes unnoticed.
-  uint32_t acknowledge_interrupt();
+  // The interrupt line is level-triggered and active high (the DSDT says so; Firecracker
+  // likewise): it stays raised until acknowledged, so none is lost while another is handled.
+  Result<> set_interrupt_handler(InterruptHandler handler, void* context) override;
+  void notify(uint16_t queue_index) override { write(kQueueNotify, queue_index); }
+  uint32_t acknowledge_interrupt() override;
 
-  uint32_t config32(size_t offset) const { return read(kConfig + offset); }
-  // 4.2.2.2: device configuration fields are read with their own width (virtio-net's MAC
-  // bytes, 16-bit status and MTU).
-  uint8_t config8(size_t offset) const {
+  uint8_t config8(size_t offset) const override {
     return reinterpret_cast<volatile const uint8_t*>(m_registers)[kConfig + offset];
   }
-  uint16_t config16(size_t offset) const {
+  uint16_t config16(size_t offset) const override {
     return reinterpret_cast<volatile const uint16_t*>(m_registers)[(kConfig + offset) / 2];
   }
-  // 4.2.2: ConfigGeneration, to read multi-field configuration consistently.
-  uint32_t config_generation() const { return read(kConfigGeneration); }
+  uint32_t config32(size_t offset) const override { return read(kConfig + offset); }
+  uint32_t config_generation() const override { return read(kConfigGeneration); }
 
  private:
   // 4.2.2: register offsets.
@@ -55,20 +42,32 @@ class MmioTransport {
                           kDeviceFeaturesSelect = 0x014, kDriverFeatures = 0x020,
                           kDriverFeaturesSelect = 0x024, kQueueSelect = 0x030, kQueueSizeMax = 0x034,
                           kQueueSize = 0x038, kQueueReady = 0x044, kQueueNotify = 0x050,
-                          kInterruptStatus = 0x060, kInterruptAck = 0x064, kStatus = 0x070, kConfigGeneration = 0x0fc,
+                          kInterruptStatus = 0x060, kInterruptAck = 0x064, kStatus = 0x070,
                           kQueueDescriptorLow = 0x080, kQueueDriverLow = 0x090, kQueueDeviceLow = 0x0a0,
+                          kConfigGeneration = 0x0fc,
                           kConfig = 0x100;  // each 64-bit address: low word, then high word at +4
 
-  MmioTransport(volatile uint32_t* registers, uint32_t irq) : m_registers(registers), m_irq(irq) {}
+  MmioTransport(volatile uint32_t* registers, const VirtioMmioDevice& device);
   uint32_t read(size_t offset) const { return m_registers[offset / 4]; }
   void write(size_t offset, uint32_t value) { m_registers[offset / 4] = value; }
   void write64(size_t low_offset, uint64_t value) {
     write(low_offset, static_cast<uint32_t>(value));
     write(low_offset + 4, static_cast<uint32_t>(value >> 32));
   }
+  static void on_vector(void* self);
+
+  uint8_t status() const override { return static_cast<uint8_t>(read(kStatus)); }
+  void set_status(uint8_t status) override { write(kStatus, status); }
+  uint32_t device_features(uint32_t select) override;
+  void set_driver_features(uint32_t select, uint32_t features) override;
+  Result<uint16_t> queue_size_max(uint16_t index) override;
+  Result<> enable_queue(uint16_t index, uint16_t size, uint64_t descriptors, uint64_t driver,
+                        uint64_t device) override;
 
   volatile uint32_t* m_registers;
   uint32_t m_irq;
+  InterruptHandler m_handler = nullptr;
+  void* m_context = nullptr;
 };
 
 }  // namespace nimbus::virtio

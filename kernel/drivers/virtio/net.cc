@@ -9,9 +9,8 @@
 #include <optional>
 
 #include "kernel/arch/x86_64/cpu.h"
-#include "kernel/arch/x86_64/io_apic.h"
 #include "kernel/arch/x86_64/local_apic.h"
-#include "kernel/drivers/virtio/mmio_transport.h"
+#include "kernel/drivers/virtio/transport.h"
 #include "kernel/drivers/virtio/virtqueue.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/format.h"
@@ -94,17 +93,16 @@ bool complete_checksum(std::span<std::byte> frame, size_t start, size_t offset) 
 }  // namespace
 
 struct Device::State {
-  explicit State(const virtio::MmioTransport& transport_, size_t slot_)
-      : device(*this), transport(transport_), slot(slot_) {}
+  explicit State(virtio::Transport& transport_, size_t index_)
+      : device(*this), transport(transport_), index(index_) {}
 
   Device device;
-  virtio::MmioTransport transport;
-  size_t slot;  // interrupt vector kFirstVector + slot
+  virtio::Transport& transport;
+  size_t index;
   char name[8] = {};
   uint64_t features = 0;
   net::MacAddress mac{};
   uint32_t mtu = kDefaultMtu;
-  uint8_t vector = 0;
 
   // Receive side: the queue, the buffers and the thread's wake-up, guarded by rx_lock
   // (taken by the interrupt handler too).
@@ -139,10 +137,6 @@ namespace {
 // Started devices, eth0 first.
 Device::State* g_devices[kMaxDevices];
 std::atomic<size_t> g_device_count{0};
-// Each probed device's vector, owned from before its interrupt is routed (so an interrupt
-// that comes early is acknowledged, not left to storm), even if the device then fails.
-std::atomic<Device::State*> g_vector_owners[kMaxDevices];
-size_t g_slots_used = 0;
 
 void post_receive_buffer_locked(Device::State& state, uint32_t index) {
   Buffer buffer{state.rx_area + uint64_t{index} * state.rx_buffer_size, state.rx_buffer_size, true};
@@ -297,15 +291,31 @@ net::MacAddress read_mac(Device::State& state) {
     return mac;
   }
   // 5.1.5: without VIRTIO_NET_F_MAC the driver picks one: locally administered, unicast.
-  uint64_t seed = x86::rdtsc() ^ (state.slot * 0x9e3779b97f4a7c15ull);
+  uint64_t seed = x86::rdtsc() ^ (state.index * 0x9e3779b97f4a7c15ull);
   for (size_t i = 0; i < mac.size(); i++) mac[i] = static_cast<uint8_t>(seed >> (8 * i));
   mac[0] = static_cast<uint8_t>((mac[0] & 0xfe) | 0x02);
   return mac;
 }
 
+// Every vector of the device (one line on virtio-mmio; on virtio-pci one per queue and one for
+// the configuration) wakes the receive thread.
+void on_device_interrupt(void* context, uint16_t) {
+  Device::State& state = *static_cast<Device::State*>(context);
+  state.rx_lock.lock_raw();  // interrupts are off in handlers
+  // Acknowledged first, so the level line drops before the EOI; a configuration change
+  // (link status) needs nothing: link_up() reads it when asked.
+  state.transport.acknowledge_interrupt();
+  state.rx_pending = true;
+  state.rx.suppress_interrupts(true);
+  state.rx_waiters.wake_all();
+  state.rx_lock.unlock_raw();
+}
+
 Result<> start(Device::State& state) {
-  virtio::MmioTransport& transport = state.transport;
+  virtio::Transport& transport = state.transport;
   state.features = TRY(transport.negotiate(kWantedFeatures));
+  // Before the queues: on virtio-pci each queue gets its MSI-X vector as it is set up.
+  TRY(transport.set_interrupt_handler(on_device_interrupt, &state));
   state.mac = read_mac(state);
   if (state.features & kFeatureMtu) {
     uint16_t mtu = transport.config16(kConfigMtu);
@@ -331,15 +341,7 @@ Result<> start(Device::State& state) {
   state.tx.suppress_interrupts(true);
   for (uint16_t i = 0; i < state.tx.size(); i++) state.tx_free_slots[state.tx_free_count++] = i;
 
-  state.vector = static_cast<uint8_t>(kFirstVector + state.slot);
-  g_vector_owners[state.slot].store(&state, std::memory_order_release);
-  // The virtio-mmio line stays high until acknowledged: level-triggered, as for the console.
-  if (!ioapic::route_gsi(transport.irq(), state.vector, apic::this_cpu_id(), ioapic::Trigger::level,
-                         ioapic::Polarity::active_high)) {
-    print("nimbus: virtio-net: no I/O APIC input for interrupt %u\n", transport.irq());
-    transport.fail();
-    return error(Errno::enodev);
-  }
+  format_to(state.name, sizeof(state.name), "eth%zu", state.index);
   Thread* thread = TRY(Thread::try_create("virtio-net-rx", receive_thread, &state));
   thread->detach();
   transport.driver_ok();
@@ -350,27 +352,24 @@ Result<> start(Device::State& state) {
 
 }  // namespace
 
-size_t init(std::span<const VirtioMmioDevice> devices) {
-  for (const VirtioMmioDevice& found : devices) {
-    if (g_slots_used == kMaxDevices) break;
-    auto transport = virtio::MmioTransport::try_open(found);
-    if (!transport || transport->device_id() != kDeviceIdNet) continue;
-    auto* state = new (kNoThrow) Device::State(*transport, g_slots_used);
-    if (!state) break;
-    g_slots_used++;
+size_t init(std::span<virtio::Transport* const> devices) {
+  for (virtio::Transport* transport : devices) {
     size_t count = g_device_count.load(std::memory_order_relaxed);
-    format_to(state->name, sizeof(state->name), "eth%zu", count);
+    if (count == kMaxDevices) break;
+    if (transport->device_id() != kDeviceIdNet) continue;
+    auto* state = new (kNoThrow) Device::State(*transport, count);
+    if (!state) return count;
     if (auto started = start(*state); !started) {
       // The queues' memory stays with the failed device: it may still be reading it.
-      state->transport.fail();
-      print("nimbus: virtio-net at 0x%lx cannot start (error %d)\n", found.base, static_cast<int>(started.error()));
+      print("nimbus: virtio-net (%s) cannot start (error %d)\n", transport->location(),
+            static_cast<int>(started.error()));
       continue;
     }
     g_devices[count] = state;
     g_device_count.store(count + 1, std::memory_order_release);
     const net::MacAddress& mac = state->mac;
-    log("virtio-net: %s at 0x%lx, irq %u, mac %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, features 0x%lx\n",
-        state->name, found.base, found.irq, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], state->mtu,
+    log("virtio-net: %s, %s, mac %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, features 0x%lx\n",
+        state->name, transport->location(), mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], state->mtu,
         state->features);
   }
   return g_device_count.load(std::memory_order_relaxed);
@@ -380,22 +379,6 @@ size_t device_count() { return g_device_count.load(std::memory_order_acquire); }
 
 Device* device(size_t index) { return index < device_count() ? &g_devices[index]->device : nullptr; }
 
-bool on_interrupt(uint8_t vector) {
-  size_t slot = static_cast<size_t>(vector - kFirstVector);
-  if (vector < kFirstVector || slot >= kMaxDevices) return false;
-  Device::State* owner = g_vector_owners[slot].load(std::memory_order_acquire);
-  if (!owner) return false;
-  Device::State& state = *owner;
-  state.rx_lock.lock_raw();  // interrupts are off in handlers
-  // Acknowledged first, so the level line drops before the EOI; a configuration change
-  // (link status) needs nothing: link_up() reads it when asked.
-  state.transport.acknowledge_interrupt();
-  state.rx_pending = true;
-  state.rx.suppress_interrupts(true);
-  state.rx_waiters.wake_all();
-  state.rx_lock.unlock_raw();
-  return true;
-}
 
 const char* Device::name() const { return m_state.name; }
 net::MacAddress Device::mac() const { return m_state.mac; }

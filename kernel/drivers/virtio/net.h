@@ -7,12 +7,10 @@
 #include <span>
 
 #include "kernel/net/net_device.h"
-#include "kernel/platform/kvm/virtio_mmio_devices.h"
+#include "kernel/drivers/virtio/transport.h"
 
 namespace nimbus::virtio_net {
 
-// Device i interrupts on vector kFirstVector + i.
-constexpr uint8_t kFirstVector = 0x32;
 constexpr size_t kMaxDevices = 4;
 
 // Where a device's receive thread hands each arriving frame (it owns the packet from then
@@ -23,11 +21,9 @@ class Device;
 
 // Starts every virtio-net device among `devices` (up to kMaxDevices), each with its receive
 // thread. Needs interrupts and the scheduler. Returns how many started.
-size_t init(std::span<const VirtioMmioDevice> devices);
+size_t init(std::span<virtio::Transport* const> devices);
 size_t device_count();
 Device* device(size_t index);
-// The interrupt of vector `vector` (kFirstVector ...); false if it is none of ours.
-bool on_interrupt(uint8_t vector);
 
 // The driver state behind net.cc; only what the network stage and the self-test use.
 class Device final : public net::NetDevice {

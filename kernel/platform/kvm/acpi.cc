@@ -1,5 +1,5 @@
 // Reads the ACPI tables (ACPI 6.4 sections 5.2.5 RSDP, 5.2.7-8 RSDT/XSDT, 5.2.9 FADT,
-// 5.2.12 MADT) and the \_S5 package from the DSDT for power-off.
+// 5.2.12 MADT), the \_S5 package from the DSDT for power-off, and the PCI MCFG table.
 #include "kernel/platform/kvm/acpi.h"
 
 #include <cstring>
@@ -209,6 +209,23 @@ void parse_fadt(const SdtHeader* fadt, Platform& platform) {
                                            : power.pm1a_control_port != 0;
 }
 
+// PCI Firmware 3.2, 4.1.2: after the header, 8 reserved bytes, then 16-byte allocations
+// (base address, segment, start bus, end bus, 4 reserved bytes).
+void parse_mcfg(const SdtHeader* mcfg, Platform& platform) {
+  constexpr size_t kFirstAllocation = sizeof(SdtHeader) + 8, kAllocationSize = 16;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(mcfg);
+  for (size_t at = kFirstAllocation; at + kAllocationSize <= mcfg->length; at += kAllocationSize) {
+    uint64_t base;
+    uint16_t segment;
+    memcpy(&base, bytes + at, sizeof(base));
+    memcpy(&segment, bytes + at + 8, sizeof(segment));
+    uint8_t start_bus = bytes[at + 10], end_bus = bytes[at + 11];
+    if (segment != 0 || base == 0 || end_bus < start_bus) continue;
+    platform.pci_ecam = PciEcam{base, start_bus, end_bus};
+    return;
+  }
+}
+
 }  // namespace
 
 bool discover(uint64_t rsdp_hint, Platform& platform) {
@@ -227,6 +244,7 @@ bool discover(uint64_t rsdp_hint, Platform& platform) {
     if (!table) continue;
     if (memcmp(table->signature, "APIC", 4) == 0) parse_madt(table, platform);
     if (memcmp(table->signature, "FACP", 4) == 0) parse_fadt(table, platform);
+    if (memcmp(table->signature, "MCFG", 4) == 0) parse_mcfg(table, platform);
   }
   log("acpi: %zu cpus, local apic %lx, power-off %s\n", platform.cpu_count,
       platform.local_apic_phys, platform.power_off.available ? "via ACPI S5" : "unavailable");

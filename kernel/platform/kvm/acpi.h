@@ -1,5 +1,5 @@
-// The ACPI tables the kernel needs: MADT (which CPUs exist) and FADT/DSDT (how to power off,
-// which virtio-mmio devices exist).
+// The ACPI tables the kernel needs: MADT (which CPUs exist), FADT/DSDT (how to power off,
+// which virtio-mmio devices exist) and MCFG (where PCI configuration space is).
 #pragma once
 
 #include <cstddef>
@@ -33,6 +33,13 @@ struct IrqOverride {
   uint16_t flags;  // MPS INTI flags: polarity bits 0-1, trigger mode bits 2-3
 };
 
+// PCI Firmware 3.2, 4.1.2: the MCFG allocation of PCI segment 0 (ECAM).
+struct PciEcam {
+  uint64_t base = 0;  // 0: no MCFG
+  uint8_t start_bus = 0;
+  uint8_t end_bus = 0;
+};
+
 struct Platform {
   static constexpr size_t kMaxCpus = 256;
   static constexpr size_t kMaxIoApics = 8;
@@ -50,6 +57,7 @@ struct Platform {
   static constexpr size_t kMaxVirtioMmio = 8;
   VirtioMmioDevice virtio_mmio[kMaxVirtioMmio];
   size_t virtio_mmio_count = 0;
+  PciEcam pci_ecam;  // q35 has one; microvm has no PCI
 };
 
 // Finds the RSDP (the PVH hint first, then the BIOS areas) and reads the tables.
