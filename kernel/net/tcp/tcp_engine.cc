@@ -378,7 +378,7 @@ void TcpEngine::icmp_error(uint8_t type, uint8_t code, uint32_t next_hop_mtu, co
   if (c && seq_in(seq, c->snd_una, c->snd_max + 1)) {
     bool fragmentation_needed = (type == 3 && code == 4) || type == 2;  // ICMPv6 Packet Too Big
     if (fragmentation_needed && next_hop_mtu > 68) {
-      uint32_t mss = next_hop_mtu - 20 - (destination.is_ipv4() ? 20 : 40);
+      uint32_t mss = next_hop_mtu - 20 - (destination.is_ipv4() ? 20 : 40) - (c->ts_ok ? 12 : 0);
       if (mss < c->mss) {
         c->mss = uint16_t(mss);
         c->window.mss = mss;
