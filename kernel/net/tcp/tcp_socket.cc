@@ -334,7 +334,8 @@ Result<size_t> TcpSocket::receive(ReceiveRequest& request) {
       return error(waited.error() == Errno::etimedout ? Errno::eagain : waited.error());
     }
   }
-  if (request.source && c.state != TcpState::closed) *request.source = format_address(c.remote);
+  // Like Linux's tcp_recvmsg, no source address: recvfrom reports an address length of 0.
+  if (request.source) request.source->length = 0;
   return copied;
 }
 
