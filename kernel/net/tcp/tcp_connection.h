@@ -170,6 +170,13 @@ class TcpConnection : public RefCounted<TcpConnection> {
   NetTimer delack_timer;
   NetTimer keepalive_timer;   // keepalive, TIME-WAIT, FIN-WAIT-2 and defer-accept deadlines
   bool persist_mode = false;
+  // Which timers hold a reference (bit 0 retransmit, 1 delayed ACK, 2 keepalive). Only a
+  // firing drops it, so a callback already taken off the stack's list by poll() never
+  // finds the connection gone; finish() fires the held ones at once instead of disarming.
+  uint8_t timer_references = 0;
+  uint8_t timer_bit(const NetTimer& timer) const {
+    return &timer == &retransmit_timer ? 1 : &timer == &delack_timer ? 2 : 4;
+  }
 
   // --- errors and the application's side ---
   Errno pending_error{};  // SO_ERROR; 0 cast: none

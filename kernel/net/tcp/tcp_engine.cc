@@ -96,6 +96,15 @@ TcpEngine::~TcpEngine() {
     connection->orphan = true;
     finish(*connection);
     remove(*connection);
+    // No poll() will run these again: their references go now.
+    for (NetTimer* timer : {&connection->retransmit_timer, &connection->delack_timer, &connection->keepalive_timer}) {
+      m_host.disarm_timer(*timer);
+      uint8_t bit = connection->timer_bit(*timer);
+      if (connection->timer_references & bit) {
+        connection->timer_references &= uint8_t(~bit);
+        release_later(connection);
+      }
+    }
   }
   for (size_t i = 0; i < m_release_count; i++) m_releases[i]->unref();
   delete[] m_releases;
@@ -369,7 +378,7 @@ void TcpEngine::icmp_error(uint8_t type, uint8_t code, uint32_t next_hop_mtu, co
   if (c && seq_in(seq, c->snd_una, c->snd_max + 1)) {
     bool fragmentation_needed = (type == 3 && code == 4) || type == 2;  // ICMPv6 Packet Too Big
     if (fragmentation_needed && next_hop_mtu > 68) {
-      uint32_t mss = next_hop_mtu - 20 - (destination.is_ipv4() ? 20 : 40);
+      uint32_t mss = next_hop_mtu - 20 - (destination.is_ipv4() ? 20 : 40) - (c->ts_ok ? 12 : 0);
       if (mss < c->mss) {
         c->mss = uint16_t(mss);
         c->window.mss = mss;
@@ -390,15 +399,16 @@ void TcpEngine::icmp_error(uint8_t type, uint8_t code, uint32_t next_hop_mtu, co
 }
 
 void TcpEngine::arm(TcpConnection& connection, NetTimer& timer, uint64_t deadline_ns) {
-  if (!timer.armed()) connection.ref();  // the timer's reference, dropped when it fires or is disarmed
+  uint8_t bit = connection.timer_bit(timer);
+  if (!(connection.timer_references & bit)) {
+    connection.ref();  // dropped by the firing (timer_fired)
+    connection.timer_references |= bit;
+  }
   m_host.arm_timer(timer, deadline_ns);
 }
 
-void TcpEngine::disarm(TcpConnection& connection, NetTimer& timer) {
-  if (!timer.armed()) return;
-  m_host.disarm_timer(timer);
-  release_later(&connection);
-}
+// The reference stays with the timer: the next arm() reuses it, or finish() fires it away.
+void TcpEngine::disarm(TcpConnection&, NetTimer& timer) { m_host.disarm_timer(timer); }
 
 void TcpEngine::set_state(TcpConnection& connection, TcpState state) {
   connection.state = state;
@@ -424,9 +434,14 @@ void TcpEngine::finish(TcpConnection& connection) {
     release_later(parent);
   }
   connection.state = TcpState::closed;
-  disarm(connection, connection.retransmit_timer);
-  disarm(connection, connection.delack_timer);
-  disarm(connection, connection.keepalive_timer);
+  // Timers holding a reference fire now (doing nothing on a closed connection) and drop it.
+  uint64_t now = m_host.now_ns();
+  for (NetTimer* timer : {&connection.retransmit_timer, &connection.delack_timer, &connection.keepalive_timer}) {
+    if (connection.timer_references & connection.timer_bit(*timer))
+      m_host.arm_timer(*timer, now);
+    else
+      m_host.disarm_timer(*timer);
+  }
   // A socket still open keeps its port until it closes; an orphan leaves the table.
   if (connection.orphan) remove(connection);
   connection.wake();

@@ -293,8 +293,8 @@ Result<size_t> TcpSocket::receive(ReceiveRequest& request) {
     size_t available = c.receive_buffer.size() - (peek ? copied : 0);
     if (peek && c.receive_buffer.size() < copied) available = 0;
     if (available) {
-      // Only a complete request or the low-water mark ends a wait; take what is there.
-      if (copied + available >= target || c.fin_received || c.reset || request.nonblocking || copied) {
+      // Take what is there (as Linux's tcp_recvmsg); only reaching `target` ends the call.
+      {
         while (available && copied < wanted && vector_index < request.data.size()) {
           const fs::IoVec& vector = request.data[vector_index];
           size_t n = vector.length - vector_offset;
@@ -334,7 +334,8 @@ Result<size_t> TcpSocket::receive(ReceiveRequest& request) {
       return error(waited.error() == Errno::etimedout ? Errno::eagain : waited.error());
     }
   }
-  if (request.source && c.state != TcpState::closed) *request.source = format_address(c.remote);
+  // Like Linux's tcp_recvmsg, no source address: recvfrom reports an address length of 0.
+  if (request.source) request.source->length = 0;
   return copied;
 }
 

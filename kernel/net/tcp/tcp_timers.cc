@@ -144,21 +144,26 @@ void TcpEngine::timer_fired(NetTimer& timer) {
   auto* c = static_cast<TcpConnection*>(timer.context);
   TcpEngine& engine = c->engine();
   engine.lock();
-  // Re-armed by another thread after the stack took it off its list: that arming has its
-  // own reference and its own deadline, so this firing is stale.
-  if (!timer.armed() && c->state != TcpState::closed) {
-    if (&timer == &c->retransmit_timer) {
-      retransmit_timeout(engine, *c);
-    } else if (&timer == &c->delack_timer) {
-      if (c->synchronized()) {
-        c->ack_now = true;
-        engine.output(*c);
+  // Re-armed by another thread after the stack took it off its list: that arming owns the
+  // reference and has its own deadline, so this firing is stale.
+  if (!timer.armed()) {
+    uint8_t bit = c->timer_bit(timer);
+    bool held = c->timer_references & bit;
+    c->timer_references &= uint8_t(~bit);
+    if (c->state != TcpState::closed) {
+      if (&timer == &c->retransmit_timer) {
+        retransmit_timeout(engine, *c);
+      } else if (&timer == &c->delack_timer) {
+        if (c->synchronized()) {
+          c->ack_now = true;
+          engine.output(*c);
+        }
+      } else {
+        keepalive_timeout(engine, *c);
       }
-    } else {
-      keepalive_timeout(engine, *c);
     }
+    if (held) engine.release_later(c);  // the handler took a new one if it re-armed
   }
-  engine.release_later(c);  // the reference the timer held
   engine.unlock();
 }
 

@@ -37,12 +37,14 @@ uint32_t FakeHost::path_mtu(const IpAddress& destination) {
 }
 
 void FakeHost::arm_timer(NetTimer& timer, uint64_t deadline_ns) {
+  std::lock_guard guard(m_network.m_mutex);
   if (timer.armed()) timers.remove(&timer);
   timer.deadline_ns = deadline_ns;
   timers.push_back(&timer);
 }
 
 void FakeHost::disarm_timer(NetTimer& timer) {
+  std::lock_guard guard(m_network.m_mutex);
   if (timer.armed()) timers.remove(&timer);
 }
 
@@ -54,6 +56,22 @@ TcpTestNetwork::TcpTestNetwork(WireConditions conditions) : m_conditions(conditi
 }
 
 TcpTestNetwork::~TcpTestNetwork() {
+  // Timers that finished connections fired "now" to drop their references run first, as
+  // the stack's next poll() would.
+  for (bool fired = true; fired;) {
+    fired = false;
+    for (int side = 0; side < 2 && !fired; side++) {
+      auto& list = m_hosts[side]->timers;
+      for (NetTimer* t = list.front(); t; t = list.next(t)) {
+        if (t->deadline_ns <= m_now) {
+          list.remove(t);
+          t->callback(*t);
+          fired = true;
+          break;
+        }
+      }
+    }
+  }
   m_engines[0].reset();
   m_engines[1].reset();
 }
@@ -90,6 +108,7 @@ SocketAddress TcpTestNetwork::sockaddr(const IpAddress& address, uint16_t port, 
 void TcpTestNetwork::transmit(int from, Packet* packet, const IpAddress& source, const IpAddress& destination) {
   std::vector<std::byte> bytes(packet->bytes().begin(), packet->bytes().end());
   Packet::free(packet);
+  std::lock_guard guard(m_mutex);
   if (record) {
     auto header = parse_tcp_header(bytes);
     if (header) log.push_back({from, m_now, *header, bytes.size() - header->header_length, bytes});
@@ -136,6 +155,7 @@ void TcpTestNetwork::inject(int to_side, std::span<const std::byte> segment, con
 }
 
 bool TcpTestNetwork::step(uint64_t deadline_ns) {
+  std::unique_lock guard(m_mutex);
   uint64_t best = ~0ull;
   int kind = -1;  // 0: packet, 1: timer
   size_t packet_index = 0;
@@ -164,9 +184,11 @@ bool TcpTestNetwork::step(uint64_t deadline_ns) {
   if (kind == 0) {
     InFlight item = std::move(m_queue[packet_index]);
     m_queue.erase(m_queue.begin() + long(packet_index));
+    guard.unlock();
     deliver(item);
   } else {
     m_hosts[timer_side]->timers.remove(timer);
+    guard.unlock();
     timer->callback(*timer);
   }
   return true;

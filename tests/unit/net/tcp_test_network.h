@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <vector>
 
@@ -103,13 +105,16 @@ class TcpTestNetwork {
   bool step(uint64_t deadline_ns);
   void deliver(InFlight& item);
 
-  uint64_t m_now = 1'000'000'000;
+  std::atomic<uint64_t> m_now{1'000'000'000};
   WireConditions m_conditions;
   std::mt19937_64 m_random;
   std::unique_ptr<FakeHost> m_hosts[2];
   std::unique_ptr<TcpEngine> m_engines[2];
   std::vector<InFlight> m_queue;
   uint64_t m_order = 0;
+  // Socket calls may come from other threads (blocking tests): the queue, the log and the
+  // timer lists are guarded; deliveries and timer callbacks run outside it.
+  std::recursive_mutex m_mutex;
   friend class FakeHost;
 };
 
