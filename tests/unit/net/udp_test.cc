@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <set>
+#include <tuple>
 #include <thread>
 
 #include "kernel/fs/linux_abi.h"
@@ -461,6 +462,64 @@ TEST_F(Udp, TtlAndTosOptions) {
   const Bytes& frame = link.sent.back().bytes;
   EXPECT_EQ(frame[14 + 8], std::byte{7});
   EXPECT_EQ(frame[14 + 1], std::byte{0x10});
+}
+
+TEST_F(Udp, AncillaryDataOnReceive) {
+  auto server = socket(a);
+  ASSERT_TRUE(server->bind(sockaddr_v4({}, 6300)));
+  int one = 1;
+  for (int option : {ip_pktinfo, ip_recvttl, ip_recvtos})
+    ASSERT_TRUE(server->set_option(ipproto_ip, option, std::as_bytes(std::span(&one, 1))));
+  auto client = socket(a);
+  int tos = 0x20;
+  ASSERT_TRUE(client->set_option(ipproto_ip, ip_tos, std::as_bytes(std::span(&tos, 1))));
+  SocketAddress to = sockaddr_v4(localhost, 6300);
+  ASSERT_TRUE(send_bytes(*client, bytes_of("with control"), &to));
+  ASSERT_TRUE(send_bytes(*client, bytes_of("again"), &to));
+  run();
+
+  Bytes data(100);
+  std::byte control[128];
+  fs::IoVec vector{data.data(), data.size()};
+  ReceiveRequest request;
+  request.data = {&vector, 1};
+  request.control = control;
+  request.nonblocking = true;
+  ASSERT_EQ(*server->receive(request), 12u);
+  EXPECT_FALSE(request.result_flags & msg_ctrunc);
+  // IP_PKTINFO (16 + 12 -> 32 with padding), IP_TTL (16 + 4 -> 24), IP_TOS (16 + 1 -> 24).
+  ASSERT_EQ(request.control_length, 32u + 24u + 24u);
+  auto header = [&](size_t offset) {
+    uint64_t length;
+    int32_t level, type;
+    std::memcpy(&length, control + offset, 8);
+    std::memcpy(&level, control + offset + 8, 4);
+    std::memcpy(&type, control + offset + 12, 4);
+    return std::tuple{length, level, type};
+  };
+  EXPECT_EQ(header(0), std::tuple(uint64_t{28}, ipproto_ip, ip_pktinfo));
+  int32_t interface_index;
+  std::memcpy(&interface_index, control + 16, 4);
+  EXPECT_EQ(interface_index, 1);  // lo
+  EXPECT_EQ(load_be32(control + 20), localhost.value);
+  EXPECT_EQ(load_be32(control + 24), localhost.value);
+  EXPECT_EQ(header(32), std::tuple(uint64_t{20}, ipproto_ip, ip_ttl));
+  int ttl;
+  std::memcpy(&ttl, control + 48, 4);
+  EXPECT_EQ(ttl, 64);
+  EXPECT_EQ(header(56), std::tuple(uint64_t{17}, ipproto_ip, ip_tos));
+  EXPECT_EQ(control[72], std::byte{0x20});
+
+  // A buffer too short for all of it: what fits, and MSG_CTRUNC.
+  ReceiveRequest short_request;
+  short_request.data = {&vector, 1};
+  short_request.control = std::span(control, 50);
+  short_request.nonblocking = true;
+  ASSERT_EQ(*server->receive(short_request), 5u);
+  EXPECT_TRUE(short_request.result_flags & msg_ctrunc);
+  // PKTINFO whole (32), the TTL message cut to the 18 bytes left (as Linux's put_cmsg), no TOS.
+  EXPECT_EQ(short_request.control_length, 50u);
+  EXPECT_EQ(header(32), std::tuple(uint64_t{18}, ipproto_ip, ip_ttl));
 }
 
 TEST_F(Udp, ReusePortSpreadsLoad) {
