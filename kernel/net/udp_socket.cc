@@ -200,6 +200,49 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
     local_port = m_binding.local_port;
   }
   IpAddress source = local;
+  // Ancillary data (Linux's ip_cmsg_send): IP_PKTINFO picks the source address, IP_TTL and
+  // IP_TOS override the socket's for this datagram.
+  for (size_t offset = 0; request.control.size() - offset >= sizeof(abi::CmsgHdr);) {
+    abi::CmsgHdr header;
+    std::memcpy(&header, request.control.data() + offset, sizeof(header));
+    if (header.length < sizeof(header) || header.length > request.control.size() - offset) return error(Errno::einval);
+    const std::byte* data = request.control.data() + offset + sizeof(header);
+    size_t length = header.length - sizeof(header);
+    if (header.level == ipproto_ip) {
+      int value = 0;
+      switch (header.type) {
+        case ip_pktinfo: {
+          if (length < 12) return error(Errno::einval);
+          Ipv4Address chosen{load_be32(data + 4)};
+          if (!chosen.is_any()) {
+            if (!m_stack.is_local_address(IpAddress::from_ipv4(chosen))) return error(Errno::einval);
+            source = IpAddress::from_ipv4(chosen);
+          }
+          break;
+        }
+        case ip_ttl:
+          if (length != sizeof(int)) return error(Errno::einval);
+          std::memcpy(&value, data, sizeof(value));
+          if (value < 1 || value > 255) return error(Errno::einval);
+          ttl = value;
+          break;
+        case ip_tos:
+          if (length == 1) {
+            tos = uint8_t(data[0]);
+          } else if (length == sizeof(int)) {
+            std::memcpy(&value, data, sizeof(value));
+            if (value < 0 || value > 255) return error(Errno::einval);
+            tos = static_cast<uint8_t>(value);
+          } else {
+            return error(Errno::einval);
+          }
+          break;
+        default:
+          return error(Errno::einval);
+      }
+    }
+    offset += std::min(abi::cmsg_align(header.length), request.control.size() - offset);
+  }
   // Linux's ip_route_output_key: a loopback source never leaves the host.
   if (source.is_ipv4() && source.ipv4().is_loopback() && !m_stack.is_local_address(destination.address))
     return error(Errno::einval);

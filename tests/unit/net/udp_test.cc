@@ -522,6 +522,55 @@ TEST_F(Udp, AncillaryDataOnReceive) {
   EXPECT_EQ(header(32), std::tuple(uint64_t{18}, ipproto_ip, ip_ttl));
 }
 
+TEST_F(Udp, AncillaryDataOnSend) {
+  auto server = socket(a);
+  ASSERT_TRUE(server->bind(sockaddr_v4({}, 6400)));
+  int one = 1;
+  ASSERT_TRUE(server->set_option(ipproto_ip, ip_recvttl, std::as_bytes(std::span(&one, 1))));
+  auto client = socket(a);
+  // IP_PKTINFO with our Ethernet address as the source, and IP_TTL 9.
+  std::byte control[32 + 24] = {};
+  uint64_t length = 16 + 12;
+  int32_t level = ipproto_ip, type = ip_pktinfo;
+  std::memcpy(control, &length, 8);
+  std::memcpy(control + 8, &level, 4);
+  std::memcpy(control + 12, &type, 4);
+  store_be32(control + 20, address_a.value);
+  length = 16 + 4;
+  type = ip_ttl;
+  int ttl = 9;
+  std::memcpy(control + 32, &length, 8);
+  std::memcpy(control + 40, &level, 4);
+  std::memcpy(control + 44, &type, 4);
+  std::memcpy(control + 48, &ttl, 4);
+  Bytes payload = bytes_of("chosen source");
+  fs::IoVec vector{payload.data(), payload.size()};
+  SocketAddress to = sockaddr_v4(localhost, 6400);
+  SendRequest request;
+  request.data = {&vector, 1};
+  request.destination = &to;
+  request.control = control;
+  ASSERT_TRUE(client->send(request));
+  run();
+  Bytes data(100);
+  std::byte received_control[64];
+  fs::IoVec in{data.data(), data.size()};
+  SocketAddress source;
+  ReceiveRequest receive;
+  receive.data = {&in, 1};
+  receive.source = &source;
+  receive.control = received_control;
+  receive.nonblocking = true;
+  ASSERT_TRUE(server->receive(receive));
+  EXPECT_EQ(sockaddr_v4_address(source), address_a);
+  int received_ttl;
+  std::memcpy(&received_ttl, received_control + 16, 4);
+  EXPECT_EQ(received_ttl, 9);
+  // A source that is not ours is refused.
+  store_be32(control + 20, Ipv4Address::from_octets(10, 9, 9, 9).value);
+  EXPECT_EQ(client->send(request).error(), Errno::einval);
+}
+
 TEST_F(Udp, ReusePortSpreadsLoad) {
   auto r1 = socket(b);
   auto r2 = socket(b);
