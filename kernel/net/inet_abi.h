@@ -23,8 +23,11 @@ constexpr int ipproto_ipv6 = 41;
 // IPPROTO_IP options.
 constexpr int ip_tos = 1;
 constexpr int ip_ttl = 2;
+constexpr int ip_pktinfo = 8;
 constexpr int ip_mtu_discover = 10;
 constexpr int ip_recverr = 11;
+constexpr int ip_recvttl = 12;
+constexpr int ip_recvtos = 13;
 // IPPROTO_IPV6 options.
 constexpr int ipv6_unicast_hops = 16;
 constexpr int ipv6_v6only = 26;

@@ -144,7 +144,10 @@ void ipv4_input(NetStack::State& state, uint32_t interface_index, Packet* packet
     }
     if (!whole) return;
     packet = whole;
-    ipv4_parse(packet->bytes(), header, false);
+    if (ipv4_parse(packet->bytes(), header, false) != Ipv4ParseResult::ok) {
+      Packet::free(packet);
+      return;
+    }
   }
 
   IpReceiveInfo info;

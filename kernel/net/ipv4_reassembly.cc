@@ -143,6 +143,12 @@ Packet* Ipv4Reassembly::complete(Datagram* datagram) {
   Packet* first = datagram->fragments.front();
   FragmentView head = view(*first);
   size_t total = head.header_length + datagram->end;
+  // The first piece's header may be longer than the last one's: check the sum again.
+  if (total > kIpv4MaxDatagram) {
+    m_statistics.failed++;
+    drop(datagram);
+    return nullptr;
+  }
   Packet* whole = nullptr;
   if (auto allocated = Packet::try_allocate(Packet::kDefaultHeadroom + total)) whole = *allocated;
   if (!whole) {

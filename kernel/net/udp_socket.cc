@@ -10,6 +10,7 @@
 #include "kernel/net/inet_abi.h"
 #include "kernel/net/ipv4.h"
 #include "kernel/net/net_stack.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/udp.h"
 
 namespace nimbus::net {
@@ -199,6 +200,49 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
     local_port = m_binding.local_port;
   }
   IpAddress source = local;
+  // Ancillary data (Linux's ip_cmsg_send): IP_PKTINFO picks the source address, IP_TTL and
+  // IP_TOS override the socket's for this datagram.
+  for (size_t offset = 0; request.control.size() - offset >= sizeof(abi::CmsgHdr);) {
+    abi::CmsgHdr header;
+    std::memcpy(&header, request.control.data() + offset, sizeof(header));
+    if (header.length < sizeof(header) || header.length > request.control.size() - offset) return error(Errno::einval);
+    const std::byte* data = request.control.data() + offset + sizeof(header);
+    size_t length = header.length - sizeof(header);
+    if (header.level == ipproto_ip) {
+      int value = 0;
+      switch (header.type) {
+        case ip_pktinfo: {
+          if (length < 12) return error(Errno::einval);
+          Ipv4Address chosen{load_be32(data + 4)};
+          if (!chosen.is_any()) {
+            if (!m_stack.is_local_address(IpAddress::from_ipv4(chosen))) return error(Errno::einval);
+            source = IpAddress::from_ipv4(chosen);
+          }
+          break;
+        }
+        case ip_ttl:
+          if (length != sizeof(int)) return error(Errno::einval);
+          std::memcpy(&value, data, sizeof(value));
+          if (value < 1 || value > 255) return error(Errno::einval);
+          ttl = value;
+          break;
+        case ip_tos:
+          if (length == 1) {
+            tos = uint8_t(data[0]);
+          } else if (length == sizeof(int)) {
+            std::memcpy(&value, data, sizeof(value));
+            if (value < 0 || value > 255) return error(Errno::einval);
+            tos = static_cast<uint8_t>(value);
+          } else {
+            return error(Errno::einval);
+          }
+          break;
+        default:
+          return error(Errno::einval);
+      }
+    }
+    offset += std::min(abi::cmsg_align(header.length), request.control.size() - offset);
+  }
   // Linux's ip_route_output_key: a loopback source never leaves the host.
   if (source.is_ipv4() && source.ipv4().is_loopback() && !m_stack.is_local_address(destination.address))
     return error(Errno::einval);
@@ -326,6 +370,7 @@ Result<size_t> UdpSocket::receive(ReceiveRequest& request) {
   }
   if (copied < length) request.result_flags |= msg_trunc;
   if (request.source) *request.source = format_address(datagram->source);
+  write_control(request, *datagram);
   if (!(request.flags & msg_peek)) {
     m_queue.remove(datagram);
     m_queued_bytes -= datagram->charge;
@@ -334,6 +379,55 @@ Result<size_t> UdpSocket::receive(ReceiveRequest& request) {
   }
   // MSG_TRUNC asks for the datagram's real length (Linux's udp_recvmsg).
   return (request.flags & msg_trunc) ? length : copied;
+}
+
+// Linux's ip_cmsg_recv_offset, in its order: IP_PKTINFO, IP_TTL, IP_TOS, each written as
+// put_cmsg does (cut short with MSG_CTRUNC when the buffer ends).
+void UdpSocket::write_control(ReceiveRequest& request, const UdpDatagram& datagram) {
+  auto put = [&](int level, int type, const void* data, size_t length) {
+    size_t room = request.control.size() - request.control_length;
+    if (room < sizeof(abi::CmsgHdr)) {
+      request.result_flags |= msg_ctrunc;
+      return;
+    }
+    size_t full = abi::cmsg_len(length);
+    size_t written = full;
+    if (room < full) {
+      request.result_flags |= msg_ctrunc;
+      written = room;
+    }
+    abi::CmsgHdr header{written, level, type};
+    std::byte* out = request.control.data() + request.control_length;
+    std::memcpy(out, &header, sizeof(header));
+    std::memcpy(out + sizeof(header), data, written - sizeof(header));
+    request.control_length += std::min(abi::cmsg_space(length), room);
+  };
+  if (!datagram.source.address.is_ipv4() || family() != af_inet) return;  // IPv6 ancillary data: not kept
+  if (m_receive_pktinfo) {
+    // struct in_pktinfo: the interface, the local address that answers (the destination,
+    // or the interface's address for a broadcast), and the header's destination.
+    struct {
+      int32_t interface_index;
+      uint32_t specific_destination;
+      uint32_t header_destination;
+    } info{};
+    info.interface_index = static_cast<int32_t>(datagram.interface_index);
+    Ipv4Address local = datagram.destination.ipv4();
+    if (!m_stack.is_local_address(datagram.destination)) {
+      if (auto address = m_stack.ipv4_address(datagram.interface_index)) local = address->address;
+    }
+    store_be32(reinterpret_cast<std::byte*>(&info.specific_destination), local.value);
+    store_be32(reinterpret_cast<std::byte*>(&info.header_destination), datagram.destination.ipv4().value);
+    put(ipproto_ip, ip_pktinfo, &info, sizeof(info));
+  }
+  if (m_receive_ttl) {
+    int ttl = datagram.ttl;
+    put(ipproto_ip, ip_ttl, &ttl, sizeof(ttl));
+  }
+  if (m_receive_tos) {
+    uint8_t tos = datagram.tos;
+    put(ipproto_ip, ip_tos, &tos, sizeof(tos));
+  }
 }
 
 Result<> UdpSocket::shutdown(int how) {
@@ -368,6 +462,15 @@ Result<> UdpSocket::set_option(int level, int name, std::span<const std::byte> v
       case ip_ttl:
         if (v != -1 && (v < 1 || v > 255)) return error(Errno::einval);
         m_ttl = v;
+        return {};
+      case ip_pktinfo:
+        m_receive_pktinfo = v != 0;
+        return {};
+      case ip_recvttl:
+        m_receive_ttl = v != 0;
+        return {};
+      case ip_recvtos:
+        m_receive_tos = v != 0;
         return {};
       case ip_mtu_discover:
       case ip_recverr:
@@ -410,6 +513,9 @@ Result<size_t> UdpSocket::get_option(int level, int name, std::span<std::byte> v
     switch (name) {
       case ip_tos: return write_int(value, m_tos);
       case ip_ttl: return write_int(value, m_ttl < 0 ? kDefaultTtl : m_ttl);
+      case ip_pktinfo: return write_int(value, m_receive_pktinfo);
+      case ip_recvttl: return write_int(value, m_receive_ttl);
+      case ip_recvtos: return write_int(value, m_receive_tos);
       default: return error(Errno::enoprotoopt);
     }
   }

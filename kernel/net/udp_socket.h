@@ -95,6 +95,8 @@ class UdpSocket final : public Socket {
   Result<Endpoint> parse_address(const SocketAddress& address, bool for_bind) const;
   SocketAddress format_address(const Endpoint& endpoint) const;
   void notify(uint32_t events);
+  // The control messages IP_PKTINFO / IP_RECVTTL / IP_RECVTOS ask for (m_lock held).
+  void write_control(ReceiveRequest& request, const UdpDatagram& datagram);
 
   UdpProtocol& m_protocol;
   NetStack& m_stack;
@@ -111,6 +113,7 @@ class UdpSocket final : public Socket {
   bool m_shut_read = false, m_shut_write = false;
   uint8_t m_tos = 0;
   int m_ttl = -1;  // -1: the default (64)
+  bool m_receive_pktinfo = false, m_receive_ttl = false, m_receive_tos = false;
   bool m_closed = false;
 };
 

@@ -400,6 +400,30 @@ TEST(Ipv4Reassembly, RejectsOversizeAndBadFragments) {
   };
   // "Ping of death": a fragment ending past 65535.
   EXPECT_EQ(add(65528, 100, false), nullptr);
+  // A first piece with a 60-byte header and a last piece ending at 65512 with a 20-byte
+  // one: each fits alone, the whole would be 65572 bytes.
+  {
+    Bytes first = fragment_of(payload, 0, 1000, true, 10);
+    Bytes with_options(first.begin(), first.begin() + 20);
+    with_options.insert(with_options.end(), 40, std::byte{1});  // NOPs
+    with_options.insert(with_options.end(), first.begin() + 20, first.end());
+    with_options[0] = std::byte{0x4f};
+    store_be16(with_options.data() + 2, static_cast<uint16_t>(with_options.size()));
+    store_be16(with_options.data() + 10, 0);
+    store_be16(with_options.data() + 10, internet_checksum({with_options.data(), 60}));
+    Ipv4Header header;
+    ASSERT_EQ(ipv4_parse(with_options, header, true), Ipv4ParseResult::ok);
+    EXPECT_EQ(reassembly.add(make_packet(with_options), header, 1000), nullptr);
+    for (uint32_t offset = 1000; offset < 65512; offset += 8000) {
+      uint16_t length = static_cast<uint16_t>(std::min<uint32_t>(8000, 65512 - offset));
+      Bytes piece = fragment_of(payload, static_cast<uint16_t>(offset), length, offset + length < 65512, 10);
+      ASSERT_EQ(ipv4_parse(piece, header, true), Ipv4ParseResult::ok);
+      Packet* whole = reassembly.add(make_packet(piece), header, 1000);
+      EXPECT_EQ(whole, nullptr);
+      if (whole) Packet::free(whole);
+    }
+    EXPECT_EQ(reassembly.datagrams_held(), 0u);
+  }
   // A middle fragment whose length is not a multiple of 8.
   EXPECT_EQ(add(0, 1001, true), nullptr);
   EXPECT_EQ(reassembly.datagrams_held(), 0u);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <set>
+#include <tuple>
 #include <thread>
 
 #include "kernel/fs/linux_abi.h"
@@ -461,6 +462,113 @@ TEST_F(Udp, TtlAndTosOptions) {
   const Bytes& frame = link.sent.back().bytes;
   EXPECT_EQ(frame[14 + 8], std::byte{7});
   EXPECT_EQ(frame[14 + 1], std::byte{0x10});
+}
+
+TEST_F(Udp, AncillaryDataOnReceive) {
+  auto server = socket(a);
+  ASSERT_TRUE(server->bind(sockaddr_v4({}, 6300)));
+  int one = 1;
+  for (int option : {ip_pktinfo, ip_recvttl, ip_recvtos})
+    ASSERT_TRUE(server->set_option(ipproto_ip, option, std::as_bytes(std::span(&one, 1))));
+  auto client = socket(a);
+  int tos = 0x20;
+  ASSERT_TRUE(client->set_option(ipproto_ip, ip_tos, std::as_bytes(std::span(&tos, 1))));
+  SocketAddress to = sockaddr_v4(localhost, 6300);
+  ASSERT_TRUE(send_bytes(*client, bytes_of("with control"), &to));
+  ASSERT_TRUE(send_bytes(*client, bytes_of("again"), &to));
+  run();
+
+  Bytes data(100);
+  std::byte control[128];
+  fs::IoVec vector{data.data(), data.size()};
+  ReceiveRequest request;
+  request.data = {&vector, 1};
+  request.control = control;
+  request.nonblocking = true;
+  ASSERT_EQ(*server->receive(request), 12u);
+  EXPECT_FALSE(request.result_flags & msg_ctrunc);
+  // IP_PKTINFO (16 + 12 -> 32 with padding), IP_TTL (16 + 4 -> 24), IP_TOS (16 + 1 -> 24).
+  ASSERT_EQ(request.control_length, 32u + 24u + 24u);
+  auto header = [&](size_t offset) {
+    uint64_t length;
+    int32_t level, type;
+    std::memcpy(&length, control + offset, 8);
+    std::memcpy(&level, control + offset + 8, 4);
+    std::memcpy(&type, control + offset + 12, 4);
+    return std::tuple{length, level, type};
+  };
+  EXPECT_EQ(header(0), std::tuple(uint64_t{28}, ipproto_ip, ip_pktinfo));
+  int32_t interface_index;
+  std::memcpy(&interface_index, control + 16, 4);
+  EXPECT_EQ(interface_index, 1);  // lo
+  EXPECT_EQ(load_be32(control + 20), localhost.value);
+  EXPECT_EQ(load_be32(control + 24), localhost.value);
+  EXPECT_EQ(header(32), std::tuple(uint64_t{20}, ipproto_ip, ip_ttl));
+  int ttl;
+  std::memcpy(&ttl, control + 48, 4);
+  EXPECT_EQ(ttl, 64);
+  EXPECT_EQ(header(56), std::tuple(uint64_t{17}, ipproto_ip, ip_tos));
+  EXPECT_EQ(control[72], std::byte{0x20});
+
+  // A buffer too short for all of it: what fits, and MSG_CTRUNC.
+  ReceiveRequest short_request;
+  short_request.data = {&vector, 1};
+  short_request.control = std::span(control, 50);
+  short_request.nonblocking = true;
+  ASSERT_EQ(*server->receive(short_request), 5u);
+  EXPECT_TRUE(short_request.result_flags & msg_ctrunc);
+  // PKTINFO whole (32), the TTL message cut to the 18 bytes left (as Linux's put_cmsg), no TOS.
+  EXPECT_EQ(short_request.control_length, 50u);
+  EXPECT_EQ(header(32), std::tuple(uint64_t{18}, ipproto_ip, ip_ttl));
+}
+
+TEST_F(Udp, AncillaryDataOnSend) {
+  auto server = socket(a);
+  ASSERT_TRUE(server->bind(sockaddr_v4({}, 6400)));
+  int one = 1;
+  ASSERT_TRUE(server->set_option(ipproto_ip, ip_recvttl, std::as_bytes(std::span(&one, 1))));
+  auto client = socket(a);
+  // IP_PKTINFO with our Ethernet address as the source, and IP_TTL 9.
+  std::byte control[32 + 24] = {};
+  uint64_t length = 16 + 12;
+  int32_t level = ipproto_ip, type = ip_pktinfo;
+  std::memcpy(control, &length, 8);
+  std::memcpy(control + 8, &level, 4);
+  std::memcpy(control + 12, &type, 4);
+  store_be32(control + 20, address_a.value);
+  length = 16 + 4;
+  type = ip_ttl;
+  int ttl = 9;
+  std::memcpy(control + 32, &length, 8);
+  std::memcpy(control + 40, &level, 4);
+  std::memcpy(control + 44, &type, 4);
+  std::memcpy(control + 48, &ttl, 4);
+  Bytes payload = bytes_of("chosen source");
+  fs::IoVec vector{payload.data(), payload.size()};
+  SocketAddress to = sockaddr_v4(localhost, 6400);
+  SendRequest request;
+  request.data = {&vector, 1};
+  request.destination = &to;
+  request.control = control;
+  ASSERT_TRUE(client->send(request));
+  run();
+  Bytes data(100);
+  std::byte received_control[64];
+  fs::IoVec in{data.data(), data.size()};
+  SocketAddress source;
+  ReceiveRequest receive;
+  receive.data = {&in, 1};
+  receive.source = &source;
+  receive.control = received_control;
+  receive.nonblocking = true;
+  ASSERT_TRUE(server->receive(receive));
+  EXPECT_EQ(sockaddr_v4_address(source), address_a);
+  int received_ttl;
+  std::memcpy(&received_ttl, received_control + 16, 4);
+  EXPECT_EQ(received_ttl, 9);
+  // A source that is not ours is refused.
+  store_be32(control + 20, Ipv4Address::from_octets(10, 9, 9, 9).value);
+  EXPECT_EQ(client->send(request).error(), Errno::einval);
 }
 
 TEST_F(Udp, ReusePortSpreadsLoad) {
