@@ -530,8 +530,8 @@ KVER=$(ls "$LG/kpkg/lib/modules" 2>/dev/null | head -1)
   echo "under TCG on a shared 2-core machine are noisy: an A/A check on 2026-12-07 (\`NIMBUS_BIN\` set"
   echo "to a test double that boots the Linux guest, so both columns ran the same guest, \`--quick\`,"
   echo "load average 6-8) gave single-run ratios from 0.67x to 2.2x. Ratios far from the targets mean"
-  echo "something; a ratio near one needs more runs at low load. Instruction counts and memory figures"
-  echo "are stable to a few per cent."
+  echo "something; a ratio near one needs more runs at low load. Memory figures repeat to 1 %;"
+  echo "instructions per request moved by up to 15 % between runs of the same guest."
   echo
   echo "| measure | Linux guest | Nimbus | Nimbus / Linux |"
   echo "| --- | --- | --- | --- |"
