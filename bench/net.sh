@@ -156,7 +156,7 @@ start_guest() {
                    --add "$WORK/passwd:/etc/passwd" --add "$WORK/group:/etc/group" --add "$WORK/tmp:/tmp"
                    /usr/sbin/nginx -c /etc/nginx/nginx.conf) ;;
       memcached) run+=(--add "$WORK/passwd:/etc/passwd" --add "$WORK/group:/etc/group"
-                       /usr/bin/memcached -u root -p 11211 -U 0 -m 64 -c 1024) ;;
+                       /usr/bin/memcached -u root -l 0.0.0.0 -p 11211 -U 0 -m 64 -c 1024) ;;
       iperf3) run+=(--add "$WORK/tmp:/tmp" /usr/bin/iperf3 -s -p 5201) ;;
     esac
     "${IN[@]}" "${run[@]}" </dev/null >"$GLOG" 2>&1 &

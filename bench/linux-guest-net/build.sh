@@ -105,7 +105,9 @@ app "$R" 'exec /usr/sbin/nginx -c /etc/nginx/nginx.conf'
 # ---- memcached
 R=$OUT/root-memcached; mkroot "$R"
 add_prog "$R" /usr/bin/memcached
-app "$R" 'exec /usr/bin/memcached -u root -p 11211 -U 0 -m 64 -c 1024'
+# -l 0.0.0.0: IPv4 only, like the rest of the benchmark (by default memcached also binds :: with
+# IPV6_V6ONLY; net.sh gives Nimbus the same arguments)
+app "$R" 'exec /usr/bin/memcached -u root -l 0.0.0.0 -p 11211 -U 0 -m 64 -c 1024'
 
 # ---- iperf3 server
 R=$OUT/root-iperf3; mkroot "$R"
