@@ -507,9 +507,10 @@ KVER=$(ls "$LG/kpkg/lib/modules" 2>/dev/null | head -1)
   echo "generators run on the host inside that namespace ($HOST_IP)."
   if [ -n "${NIMBUS_BIN:-}" ]; then
     echo
-    nimbus_src=$(cd "$(dirname "$NIMBUS_BIN")/.." 2>/dev/null && git log -1 --format='%h %s' 2>/dev/null)
+    # NIMBUS_BIN_NOTE: what that nimbus is, when its commit alone does not say
+    nimbus_src=${NIMBUS_BIN_NOTE:-$(cd "$(dirname "$NIMBUS_BIN")/.." 2>/dev/null && git log -1 --format='commit %h, %s' 2>/dev/null)}
     echo "**The Nimbus column was measured with NIMBUS_BIN=$NIMBUS_BIN, not with this build's"
-    echo "nimbus**${nimbus_src:+ (built from commit $nimbus_src)}."
+    echo "nimbus**${nimbus_src:+ ($nimbus_src)}."
   fi
   echo
   echo "Loads: \`redis-benchmark -c 50 -t set|get\` with \`-P 1 -n $REDIS_N\` and \`-P 16 -n $((10 * REDIS_N))\`; \`wrk -t 2 -c 50 -d ${LOAD_S}s --latency\`"
