@@ -22,6 +22,11 @@ Commands:
                          (default 11 runs) and update docs/benchmarks.md
   bench abi [--runs N]   measure system calls, futexes, threads, page faults and program
                          start against the Linux guest; update docs/benchmarks.md
+  bench net [--runs N] [--quick]
+                         serve redis, nginx, memcached and iperf3 from Nimbus and from a Linux
+                         guest on a tap in a private network namespace (default 3 runs, needs
+                         root) and update docs/benchmarks.md; --quick: one short smoke pass
+                         that only prints its table
   --help                 show this help
   --version              show the version
 
