@@ -10,7 +10,9 @@
 #include "kernel/linux/socket_syscalls.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
+#include "kernel/net/kernel_net_stack.h"
 #include "kernel/net/net_stack.h"
+#include "kernel/net/netlink/netlink_socket.h"
 #include "kernel/net/socket_abi.h"
 #include "kernel/net/tcp/tcp_protocol.h"
 #include "kernel/net/udp.h"
@@ -58,7 +60,12 @@ Result<RefPtr<net::Socket>> create_socket(int family, int type, int protocol) {
     case af_unix: return RefPtr<net::Socket>(TRY(net::UnixSocket::create(type, protocol)));
     case af_inet:
     case af_inet6: return create_inet(family, type, protocol);
-    default: return error(Errno::eafnosupport);  // AF_NETLINK and the rest: not yet
+    case af_netlink: {
+      net::netlink::RouteSource* routes = net::kernel_route_source();
+      if (!routes) return error(Errno::eafnosupport);
+      return net::netlink::NetlinkSocket::try_create(*routes, type, protocol);
+    }
+    default: return error(Errno::eafnosupport);
   }
 }
 

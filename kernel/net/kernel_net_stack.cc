@@ -11,10 +11,12 @@
 #include "kernel/lib/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/ref_ptr.h"
+#include "kernel/linux/process.h"
 #include "kernel/net/dhcp_client.h"
 #include "kernel/net/loopback_device.h"
 #include "kernel/net/net_environment.h"
 #include "kernel/net/net_stack.h"
+#include "kernel/net/netlink/stack_route_source.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/sync/wait_queue.h"
@@ -64,6 +66,8 @@ class KernelNetEnvironment final : public NetEnvironment {
 alignas(KernelNetEnvironment) std::byte g_environment_storage[sizeof(KernelNetEnvironment)];
 alignas(NetStack) std::byte g_stack_storage[sizeof(NetStack)];
 alignas(LoopbackDevice) std::byte g_loopback_storage[sizeof(LoopbackDevice)];
+alignas(netlink::StackRouteSource) std::byte g_route_source_storage[sizeof(netlink::StackRouteSource)];
+std::atomic<netlink::RouteSource*> g_route_source{nullptr};
 KernelNetEnvironment* g_environment = nullptr;
 std::atomic<NetStack*> g_stack{nullptr};
 
@@ -132,6 +136,7 @@ size_t clamp_length(size_t produced, size_t size) { return produced < size ? pro
 }  // namespace
 
 NetStack* kernel_net_stack() { return g_stack.load(std::memory_order_acquire); }
+netlink::RouteSource* kernel_route_source() { return g_route_source.load(std::memory_order_acquire); }
 
 Result<NetStack*> start_kernel_network(const KernelNetworkConfig& config) {
   if (NetStack* existing = kernel_net_stack()) return existing;
@@ -165,6 +170,8 @@ Result<NetStack*> start_kernel_network(const KernelNetworkConfig& config) {
     g_dns_given = !config.dns.is_any();
     g_identity.dns = config.dns;
   }
+  g_route_source.store(new (g_route_source_storage) netlink::StackRouteSource(*stack, linux::kPid),
+                       std::memory_order_release);
   g_stack.store(stack, std::memory_order_release);
   if (!first_ethernet) return stack;
   const char* name = stack->device(first_ethernet)->name();

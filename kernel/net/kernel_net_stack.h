@@ -11,6 +11,13 @@
 namespace nimbus::net {
 
 class NetStack;
+namespace netlink {
+class RouteSource;
+}
+
+// What NETLINK_ROUTE sockets answer from: the kernel stack's interfaces (nullptr before the
+// network stage).
+netlink::RouteSource* kernel_route_source();
 
 // What the command line says about the first Ethernet interface (kernel/boot/boot_options.h).
 struct KernelNetworkConfig {
