@@ -69,6 +69,7 @@ size_t ioctl_argument_size(uint32_t request) {
     case fionbio:
     case fioasync:
     case tiocoutq:
+    case siocoutqnsd:
     case tiocgpgrp:
     case tiocspgrp: return sizeof(int);
     default: return 0;

@@ -119,6 +119,7 @@ constexpr uint32_t tiocspgrp = 0x5410;
 constexpr uint32_t tiocgwinsz = 0x5413;
 constexpr uint32_t tiocswinsz = 0x5414;
 constexpr uint32_t tiocoutq = 0x5411;  // SIOCOUTQ on sockets
+constexpr uint32_t siocoutqnsd = 0x894b;
 constexpr uint32_t fionread = 0x541b;
 constexpr uint32_t fionbio = 0x5421;
 constexpr uint32_t fionclex = 0x5450;

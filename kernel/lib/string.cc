@@ -50,6 +50,12 @@ size_t strlen(const char* s) {
   return n;
 }
 
+size_t strnlen(const char* s, size_t max) {
+  size_t n = 0;
+  while (n < max && s[n]) n++;
+  return n;
+}
+
 char* strcpy(char* __restrict dest, const char* __restrict src) {
   char* d = dest;
   while ((*d++ = *src++)) {

@@ -6,10 +6,13 @@
 #include "kernel/linux/file_syscalls.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/signals.h"
+#include "kernel/linux/socket_file.h"
+#include "kernel/linux/socket_interface_ioctls.h"
 #include "kernel/linux/stat_abi.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/mm/heap.h"
+#include "kernel/net/net_stack.h"
 #include "kernel/net/socket.h"
 #include "kernel/net/socket_abi.h"
 
@@ -190,6 +193,11 @@ Result<long> sys_dup3(int old_fd, int new_fd, int flags) {
 }
 
 Result<long> sys_ioctl(int fd, unsigned long request, uintptr_t argument) {
+  // Every socket, whatever its family, answers questions about the interfaces (sock_ioctl).
+  if (is_interface_ioctl(static_cast<uint32_t>(request))) {
+    RefPtr<fs::File> holder;
+    if (socket_of(fd, holder)) return interface_ioctl(net::kernel_net_stack(), static_cast<uint32_t>(request), argument);
+  }
   size_t size = fs::ioctl_argument_size(static_cast<uint32_t>(request));
   if (size && !user::writable(reinterpret_cast<void*>(argument), size)) return error(Errno::efault);
   return TRY(fs::ioctl(context(), fd, static_cast<uint32_t>(request), argument));

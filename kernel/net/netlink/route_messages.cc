@@ -162,12 +162,13 @@ bool write_ipv4_address(MessageWriter& out, const InterfaceSnapshot& info, uint3
   AddressMessage message{kAfInet, info.ipv4_prefix_length, kIfaFPermanent,
                          info.features.loopback ? kScopeHost : kScopeUniverse, info.index};
   if (!out.begin(kRtmNewAddr, flags, sequence, port_id, &message, sizeof message)) return false;
-  out.attribute_u32(kIfaFlags, kIfaFPermanent);
+  // Linux's order: readers such as Go's take the first attribute after IFA_ADDRESS.
   attribute_ipv4(out, kIfaAddress, info.ipv4_address);
   attribute_ipv4(out, kIfaLocal, info.ipv4_address);
   if (!info.features.loopback && info.ipv4_prefix_length < 31)
     attribute_ipv4(out, kIfaBroadcast, {info.ipv4_address.value | ~ipv4_netmask(info.ipv4_prefix_length)});
   out.attribute_string(kIfaLabel, info.name);
+  out.attribute_u32(kIfaFlags, kIfaFPermanent);
   return out.end();
 }
 

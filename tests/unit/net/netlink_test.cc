@@ -216,6 +216,12 @@ TEST_F(Netlink, AddressDumpGivesEachIpv4Address) {
   auto broadcast = attribute(addresses[1], 8, 4);
   EXPECT_EQ(broadcast, (std::vector<std::byte>{std::byte{10}, std::byte{0}, std::byte{2}, std::byte{255}}));
   EXPECT_EQ(text(attribute(addresses[0], 8, 3)), "lo");
+  // IFA_ADDRESS, then IFA_LOCAL: Go takes the first attribute after IFA_ADDRESS as the address.
+  uint16_t first[2], second[2];
+  memcpy(first, addresses[1].payload.data() + 8, 4);
+  memcpy(second, addresses[1].payload.data() + 8 + align4(first[0]), 4);
+  EXPECT_EQ(first[1], 1);
+  EXPECT_EQ(second[1], 2);
   // No IPv6 addresses yet: an AF_INET6 dump is just NLMSG_DONE.
   request(kRtmGetAddr, kNlmFRequest | kNlmFDump, 10, 8);
   EXPECT_TRUE(dump().empty());
