@@ -612,6 +612,52 @@ TEST_F(Udp, SnapshotListsBoundSockets) {
   EXPECT_EQ(a.udp().snapshot(one), 2u);  // the count, even when the array is short
 }
 
+// Threads: senders on several threads, the worker polling on another, a blocking reader:
+// every datagram arrives once, nothing deadlocks.
+TEST(UdpThreads, ConcurrentSendersOverLoopback) {
+  VirtualEnvironment env;
+  NetStack stack(env);
+  LoopbackDevice lo(stack);
+  ASSERT_TRUE(LoopbackDevice::attach(stack, lo));
+  auto server = *stack.udp().create_socket(af_inet);
+  server->options().receive_buffer = 8 << 20;
+  SocketAddress address = sockaddr_v4(Ipv4Address::from_octets(127, 0, 0, 1), 7777);
+  ASSERT_TRUE(server->bind(address));
+  constexpr int kSenders = 4, kEach = 500;
+  std::atomic<bool> stop{false};
+  std::thread worker([&] {
+    while (!stop.load()) {
+      stack.poll();
+      std::this_thread::yield();
+    }
+  });
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; t++) {
+    senders.emplace_back([&, t] {
+      auto client = *stack.udp().create_socket(af_inet);
+      for (int i = 0; i < kEach; i++) {
+        Bytes payload(8);
+        store_be32(payload.data(), uint32_t(t));
+        store_be32(payload.data() + 4, uint32_t(i));
+        EXPECT_TRUE(send_bytes(*client, payload, &address));
+      }
+      static_cast<UdpSocket*>(client.get())->close();
+    });
+  }
+  std::set<std::pair<uint32_t, uint32_t>> seen;
+  while (seen.size() < size_t(kSenders * kEach)) {
+    auto got = receive_bytes(*server, 16, 0);  // blocking
+    ASSERT_TRUE(got);
+    seen.insert({load_be32(got->data.data()), load_be32(got->data.data() + 4)});
+  }
+  for (auto& sender : senders) sender.join();
+  stop.store(true);
+  worker.join();
+  EXPECT_EQ(seen.size(), size_t(kSenders * kEach));
+  EXPECT_EQ(static_cast<UdpSocket*>(server.get())->drops(), 0u);
+  static_cast<UdpSocket*>(server.get())->close();
+}
+
 // Blocking: a receive sleeps until a datagram arrives, or until SO_RCVTIMEO passes.
 TEST_F(Udp, BlockingReceiveWakesAndTimesOut) {
   auto server = socket(b);
