@@ -7,6 +7,7 @@
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/linux/process.h"
+#include "kernel/linux/procfs_net.h"
 #include "kernel/mm/frame_allocator.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/time/clock.h"
@@ -180,7 +181,7 @@ constexpr SyntheticEntry kProcess[] = {
     {"exe", Kind::symlink, exe},        {"cwd", Kind::symlink, root_link},  {"root", Kind::symlink, root_link},
     {"cmdline", Kind::file, cmdline},   {"environ", Kind::file, environ},   {"comm", Kind::file, comm},
     {"maps", Kind::file, maps},         {"stat", Kind::file, process_stat}, {"statm", Kind::file, statm},
-    {"status", Kind::file, status},     {"mounts", Kind::file, mounts},     {"fd", Kind::dynamic_directory, nullptr, nullptr, &g_fd_directory},
+    {"status", Kind::file, status},     {"mounts", Kind::file, mounts},     {"net", Kind::directory, nullptr, proc_net_entries},     {"fd", Kind::dynamic_directory, nullptr, nullptr, &g_fd_directory},
 };
 constexpr SyntheticEntry kKernel[] = {
     {"osrelease", Kind::file, osrelease}, {"ostype", Kind::file, ostype}, {"hostname", Kind::file, hostname},
@@ -190,6 +191,7 @@ constexpr SyntheticEntry kVm[] = {{"overcommit_memory", Kind::file, overcommit}}
 constexpr SyntheticEntry kSys[] = {
     {"kernel", Kind::directory, nullptr, [] { return std::span<const SyntheticEntry>(kKernel); }},
     {"vm", Kind::directory, nullptr, [] { return std::span<const SyntheticEntry>(kVm); }},
+    {"net", Kind::directory, nullptr, proc_sys_net_entries},
 };
 std::span<const SyntheticEntry> process_entries() { return kProcess; }
 constexpr SyntheticEntry kProcRoot[] = {
@@ -204,6 +206,7 @@ constexpr SyntheticEntry kProcRoot[] = {
     {"version", Kind::file, version},
     {"mounts", Kind::file, mounts},
     {"sys", Kind::directory, nullptr, [] { return std::span<const SyntheticEntry>(kSys); }},
+    {"net", Kind::directory, nullptr, proc_net_entries},
 };
 
 constexpr SyntheticEntry kCpu[] = {
