@@ -106,6 +106,24 @@ pci::MmioWindow pci_hole(const BootInfo& info, const acpi::PciEcam& ecam) {
   return begin < end ? pci::MmioWindow{begin, end} : pci::MmioWindow{};
 }
 
+// Opens every virtio device once (later calls do nothing): virtio-mmio windows from the
+// command line (Firecracker, or microvm with acpi=off) and the DSDT (QEMU microvm), and
+// virtio-pci functions when there is a PCI bus (q35: ECAM from the MCFG; without an MCFG and
+// without virtio-mmio, the configuration ports are tried). Drivers then pick theirs from
+// virtio::devices().
+void open_virtio_devices(const BootInfo& info, const BootOptions& options) {
+  static bool opened = false;
+  if (opened) return;
+  opened = true;
+  virtio::open_mmio_devices(options.virtio_mmio());
+  virtio::open_mmio_devices({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
+  if (g_platform.pci_ecam.base || virtio::devices().empty()) {
+    const acpi::PciEcam& ecam = g_platform.pci_ecam;
+    pci::init({ecam.base, ecam.start_bus, ecam.end_bus}, pci_hole(info, ecam));
+    virtio::open_pci_devices();
+  }
+}
+
 void init_cpus(const BootOptions& options) {
   size_t wanted = g_platform.cpu_count;
   if (options.max_cpus && options.max_cpus < wanted) wanted = options.max_cpus;
@@ -170,20 +188,12 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
 
   // With an initrd the job is the program it holds; without, the kernel self-test.
   bool runs_program = info.module_count > 0 && options.test.empty();
-  // virtio devices: virtio-mmio windows from the command line (Firecracker, or microvm with
-  // acpi=off) and the DSDT (QEMU microvm); virtio-pci functions when there is a PCI bus
-  // (q35: ECAM from the MCFG; without an MCFG and without virtio-mmio, the configuration
-  // ports are tried). Only a program uses them (its standard streams), so the self-tests do
-  // not pay for starting them.
+  // Only a program uses the virtio devices (its standard streams, its network), and the
+  // network self-tests drive them, so the other self-tests do not pay for finding and
+  // starting them.
   bool network_test = options.test == "net-arp" || options.test == "net-udp-echo";
   if (runs_program || network_test) {
-    virtio::open_mmio_devices(options.virtio_mmio());
-    virtio::open_mmio_devices({g_platform.virtio_mmio, g_platform.virtio_mmio_count});
-    if (g_platform.pci_ecam.base || virtio::devices().empty()) {
-      const acpi::PciEcam& ecam = g_platform.pci_ecam;
-      pci::init({ecam.base, ecam.start_bus, ecam.end_bus}, pci_hole(info, ecam));
-      virtio::open_pci_devices();
-    }
+    open_virtio_devices(info, options);
     if (runs_program) virtio_console::init(virtio::devices());
     bootchart::stage_done("virtio");
     // Network devices: for a program, and for the self-tests that drive them.

@@ -1,19 +1,5 @@
-# The TCP host tests (kernel/net/tcp): two engines on a segment-level simulated wire with a
+# The TCP host tests (kernel/net/tcp, its sources listed in CMakeLists.txt): two engines on a segment-level simulated wire with a
 # virtual clock (tcp_test_network.*). Included from tests/unit/net/CMakeLists.txt.
-set(NIMBUS_TCP_KERNEL_SOURCES
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_congestion.cc
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_engine.cc
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_header.cc
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_input.cc
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_listener.cc
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_output.cc
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_protocol.cc
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_ring.cc
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_sack.cc
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_socket.cc
-  ${PROJECT_SOURCE_DIR}/kernel/net/tcp/tcp_timers.cc
-)
-
 add_executable(tcp_unit_tests
   ${NIMBUS_TCP_KERNEL_SOURCES}
   ${NIMBUS_NET_KERNEL_SOURCES}
