@@ -349,11 +349,12 @@ TEST(GoNet, InterfacesThroughRtnetlink) {
   EXPECT_EQ(run.out, "interfaces: [eth0 lo]\nlo: [127.0.0.1/8] true true\n") << run.output();
 }
 
-TEST(GoNet, ServesCurlThroughAForwardedPort) {
+// Boots the Go server with `machine_options`, fetches two pages with curl through -p.
+void go_serves_curl(const Args& machine_options) {
   int port = free_host_port(SOCK_STREAM);
-  auto run = std::async(std::launch::async, [port] {
-    return go_net({"-p", "127.0.0.1:" + std::to_string(port) + ":8080"}, {"serve", "2"});
-  });
+  Args options = machine_options;
+  options.insert(options.end(), {"-p", "127.0.0.1:" + std::to_string(port) + ":8080"});
+  auto run = std::async(std::launch::async, [options] { return go_net(options, {"serve", "2"}); });
   std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::pair<std::string, int> first;
   for (auto deadline = std::chrono::steady_clock::now() + 180s; std::chrono::steady_clock::now() < deadline;) {
@@ -367,5 +368,10 @@ TEST(GoNet, ServesCurlThroughAForwardedPort) {
   EXPECT_EQ(result.status, 0) << result.output();
   EXPECT_EQ(result.out, "listening\nserved 2\n") << result.output();
 }
+
+TEST(GoNet, ServesCurlThroughAForwardedPort) { go_serves_curl({}); }
+
+// q35: the same over virtio-net-pci with MSI-X.
+TEST(GoNet, ServesCurlOnQ35) { go_serves_curl({"--machine", "q35"}); }
 
 }  // namespace

@@ -46,7 +46,7 @@ CliResult<BuildOptions> parse_build_options(std::span<const std::string_view> ar
 
   // The image's network defaults (`nimbus run IMAGE` reads them back; its options override).
   // Whether they can work is checked as `nimbus run` would, with a program to boot.
-  TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, true), true));
+  TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, true)));
   for (std::string& word : network_launch_words(options.network)) options.spec.kernel_words.push_back(std::move(word));
 
   std::span<const std::string_view> rest = cursor.rest();

@@ -165,14 +165,13 @@ NetMode effective_net_mode(const NetworkOptions& options, bool boots_program) {
   return boots_program || !options.ports.empty() ? NetMode::User : NetMode::None;
 }
 
-CliResult<void> check_network_options(const NetworkOptions& options, NetMode mode, bool microvm) {
+CliResult<void> check_network_options(const NetworkOptions& options, NetMode mode) {
   if (!options.ports.empty() && mode == NetMode::None)
     return usage_error(cat("-p ", format_port_mapping(options.ports.front()),
                            " publishes a port, but --net none gives the guest no network"));
   if (!options.ports.empty() && mode == NetMode::Tap)
     return usage_error("-p forwards ports through QEMU user networking; with --net tap the guest is "
                        "reached at its own address");
-  (void)microvm;  // q35 has virtio-pci
   return {};
 }
 

@@ -47,7 +47,7 @@ std::string format_port_mapping(const PortMapping& mapping);
 NetMode effective_net_mode(const NetworkOptions& options, bool boots_program);
 // Combinations that cannot work: -p with --net none or tap (host forwarding is QEMU user
 // networking's), and any network on q35 (the kernel drives virtio-mmio only).
-CliResult<void> check_network_options(const NetworkOptions& options, NetMode mode, bool microvm);
+CliResult<void> check_network_options(const NetworkOptions& options, NetMode mode);
 
 // -netdev and -device arguments (none for NetMode::None).
 std::vector<std::string> qemu_network_args(const NetworkOptions& options, NetMode mode);

@@ -232,13 +232,11 @@ CliResult<int> run(std::span<const std::string_view> args) {
     NetworkOptions image_network;
     setup.image_kernel_words = TRY_CLI(take_launch_words(guest->kernel_words, image_network));
     options.network = merge_network_options(image_network, options.network);
-    TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, true),
-                                  options.machine == Machine::Microvm));
+    TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, true)));
   }
-  // A program gets user networking unless told otherwise; q35 has no virtio-mmio for it
-  // (parse_run_options refused an explicit request there).
-  setup.net_mode = true ? effective_net_mode(options.network, guest.has_value())
-                                                       : NetMode::None;
+  // A program gets user networking unless told otherwise (virtio-mmio on microvm, virtio-pci
+  // on q35).
+  setup.net_mode = effective_net_mode(options.network, guest.has_value());
   // A dry run shows the redirections that give QEMU the streams; a real run hands them over
   // unless one cannot be (then the serial console carries everything, as on q35).
   std::optional<HostStreams> streams;

@@ -150,7 +150,6 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
     return usage_error("--initrd boots an archive as it is; it cannot be combined with a PROGRAM, "
                        "an IMAGE or packing options");
   bool boots_program = options.target || options.manifest || options.initrd_path;
-  TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, boots_program),
-                                options.machine == Machine::Microvm));
+  TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, boots_program)));
   return options;
 }
