@@ -14,6 +14,14 @@ constexpr uint16_t kEphemeralLow = 32768;  // Linux's ip_local_port_range
 constexpr uint16_t kEphemeralHigh = 60999;
 
 bool addresses_overlap(const IpAddress& a, const IpAddress& b) { return a.is_any() || b.is_any() || a == b; }
+
+// Whether a segment could be for both `a` (at `a_local`) and `b`: their addresses overlap, and
+// neither is an IPv4 address facing an IPv6-only wildcard (memcached's and nginx's dual-stack
+// pair: 0.0.0.0 and [::] with IPV6_V6ONLY on one port).
+bool local_addresses_meet(const TcpConnection& a, const IpAddress& a_local, const TcpConnection& b) {
+  if (!addresses_overlap(a_local, b.local.address)) return false;
+  return !((b.settings.v6only && a_local.is_ipv4()) || (a.settings.v6only && b.local.address.is_ipv4()));
+}
 }  // namespace
 
 const char* state_name(TcpState state) {
@@ -174,11 +182,7 @@ void TcpEngine::remove(TcpConnection& connection) {
 bool TcpEngine::port_conflicts(const TcpConnection& connection, const Endpoint& local) {
   for (TcpConnection* other = m_table.front(); other; other = m_table.next(other)) {
     if (other == &connection || !other->bound || other->local.port != local.port) continue;
-    if (!addresses_overlap(other->local.address, local.address)) continue;
-    // An IPv4 address and a v6-only IPv6 wildcard never meet.
-    if ((other->settings.v6only && local.address.is_ipv4()) ||
-        (connection.settings.v6only && other->local.address.is_ipv4()))
-      continue;
+    if (!local_addresses_meet(connection, local.address, *other)) continue;
     if (connection.settings.reuse_port && other->settings.reuse_port) continue;
     if (connection.settings.reuse_address && other->settings.reuse_address && other->state != TcpState::listen)
       continue;
@@ -273,7 +277,7 @@ Result<> TcpEngine::listen(TcpConnection& connection, uint32_t backlog) {
     // Another socket on the port may not share it with a listener unless SO_REUSEPORT.
     for (TcpConnection* other = m_table.front(); other; other = m_table.next(other)) {
       if (other == &connection || !other->bound || other->local.port != connection.local.port) continue;
-      if (!addresses_overlap(other->local.address, connection.local.address)) continue;
+      if (!local_addresses_meet(connection, connection.local.address, *other)) continue;
       if (other->state == TcpState::listen &&
           !(other->settings.reuse_port && connection.settings.reuse_port))
         return error(Errno::eaddrinuse);

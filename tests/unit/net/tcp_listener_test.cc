@@ -212,5 +212,31 @@ TEST(TcpListener, DualStackListenerAndV6Only) {
             Errno::einval);  // after bind
 }
 
+// memcached and nginx listen on 0.0.0.0 and on [::] with IPV6_V6ONLY, both with SO_REUSEADDR,
+// on one port, in either order.
+TEST(TcpListener, Ipv4AndV6OnlyWildcardsShareAPort) {
+  TcpTestNetwork net;
+  int one = 1;
+  std::span<const std::byte> on{reinterpret_cast<std::byte*>(&one), 4};
+  for (bool v4_first : {true, false}) {
+    uint16_t port = v4_first ? 90 : 91;
+    auto v4 = net.socket(1);
+    auto v6 = net.socket(1, 10);
+    ASSERT_TRUE(v4->set_socket_option(1, 2, on));  // SOL_SOCKET, SO_REUSEADDR
+    ASSERT_TRUE(v6->set_socket_option(1, 2, on));
+    ASSERT_TRUE(v6->set_option(inet_abi::ipproto_ipv6, inet_abi::ipv6_v6only, on));
+    auto& first = v4_first ? v4 : v6;
+    auto& second = v4_first ? v6 : v4;
+    ASSERT_TRUE(first->bind(TcpTestNetwork::sockaddr(v4_first ? IpAddress::from_ipv4({}) : IpAddress{}, port, v4_first ? 2 : 10)));
+    ASSERT_TRUE(first->listen(8));
+    ASSERT_TRUE(second->bind(TcpTestNetwork::sockaddr(v4_first ? IpAddress{} : IpAddress::from_ipv4({}), port, v4_first ? 10 : 2)));
+    EXPECT_TRUE(second->listen(8)) << "v4 first: " << v4_first;
+    // Without IPV6_V6ONLY the [::] listener takes IPv4 too, so the pair conflicts.
+    auto both = net.socket(1, 10);
+    ASSERT_TRUE(both->set_socket_option(1, 2, on));
+    EXPECT_EQ(both->bind(TcpTestNetwork::sockaddr(IpAddress{}, port, 10)).error(), Errno::eaddrinuse);
+  }
+}
+
 }  // namespace
 }  // namespace nimbus::net::tcp::test
