@@ -158,4 +158,23 @@ constexpr size_t sun_path_offset = 2;
 constexpr size_t sun_path_size = 108;
 constexpr size_t sockaddr_un_size = sun_path_offset + sun_path_size;
 
+// IPPROTO_IP and IPPROTO_IPV6 options (include/uapi/linux/in.h, in6.h).
+constexpr int ip_tos = 1;
+constexpr int ip_ttl = 2;
+constexpr int ip_pktinfo = 8;
+constexpr int ip_mtu_discover = 10;
+constexpr int ip_recverr = 11;
+constexpr int ip_recvttl = 12;
+constexpr int ip_recvtos = 13;
+constexpr int ipv6_unicast_hops = 16;
+constexpr int ipv6_v6only = 26;
+constexpr int ipv6_tclass = 67;
+
+// struct sockaddr_in: family (2), port (2, network order), address (4), zero (8).
+constexpr uint32_t sockaddr_in_size = 16;
+// struct sockaddr_in6: family, port, flowinfo (4), address (16), scope id (4).
+constexpr uint32_t sockaddr_in6_size = 28;
+// Linux accepts the RFC 2133 sockaddr_in6 without the scope id.
+constexpr uint32_t sockaddr_in6_min_size = 24;
+
 }  // namespace nimbus::net::abi

@@ -7,7 +7,7 @@
 
 #include "kernel/net/checksum.h"
 #include "kernel/net/icmp.h"
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/ipv4.h"
 #include "kernel/net/udp_socket.h"
 #include "kernel/sync/mutex.h"
@@ -38,7 +38,7 @@ UdpProtocol::~UdpProtocol() {
 }
 
 Result<RefPtr<Socket>> UdpProtocol::create_socket(int family) {
-  if (family != inet_abi::af_inet && family != inet_abi::af_inet6) return error(Errno::eafnosupport);
+  if (family != abi::af_inet && family != abi::af_inet6) return error(Errno::eafnosupport);
   UdpSocket* socket = new (kNoThrow) UdpSocket(*this, m_stack, family);
   if (!socket) return error(Errno::enomem);
   return RefPtr<Socket>(adopt_ref(socket));
@@ -55,10 +55,10 @@ struct BindRequest {
 
 bool covers_ipv4(const UdpSocket& socket, const IpAddress& address) {
   if (address.is_ipv4()) return true;
-  return socket.family() == inet_abi::af_inet6 && !socket.v6only() && address.is_any();
+  return socket.family() == abi::af_inet6 && !socket.v6only() && address.is_any();
 }
 bool covers_ipv6(const UdpSocket& socket, const IpAddress& address) {
-  return socket.family() == inet_abi::af_inet6 && !address.is_ipv4();
+  return socket.family() == abi::af_inet6 && !address.is_ipv4();
 }
 
 // Linux's inet_bind_conflict for UDP (udp_lib_lport_inuse): the same port, overlapping
@@ -131,7 +131,7 @@ Result<> UdpProtocol::connect_socket(UdpSocket& socket, const IpAddress& local, 
     bound = socket.m_binding.bound;
   }
   if (!bound) {
-    IpAddress any = socket.family() == inet_abi::af_inet ? IpAddress::from_ipv4({}) : IpAddress{};
+    IpAddress any = socket.family() == abi::af_inet ? IpAddress::from_ipv4({}) : IpAddress{};
     TRY(bind_socket(socket, any, 0, false, false));
   }
   MutexGuard guard(m_state->lock);
@@ -152,7 +152,7 @@ void UdpProtocol::disconnect_socket(UdpSocket& socket) {
     binding.remote_port = 0;
     // Linux's __udp_disconnect: what connect() chose goes back; what bind() chose stays.
     if (!binding.address_locked)
-      binding.local_address = socket.family() == inet_abi::af_inet ? IpAddress::from_ipv4({}) : IpAddress{};
+      binding.local_address = socket.family() == abi::af_inet ? IpAddress::from_ipv4({}) : IpAddress{};
     if (!binding.port_locked && binding.bound) {
       m_state->bound.remove(&socket);
       binding.bound = false;

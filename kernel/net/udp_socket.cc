@@ -7,7 +7,7 @@
 
 #include "kernel/fs/linux_abi.h"
 #include "kernel/net/checksum.h"
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/ipv4.h"
 #include "kernel/net/net_stack.h"
 #include "kernel/net/socket_abi.h"
@@ -24,7 +24,7 @@ constexpr size_t kDatagramOverhead = 256;
 constexpr uint8_t kDefaultTtl = 64;
 constexpr uint32_t kSiocOutq = 0x5411;  // TIOCOUTQ / SIOCOUTQ
 
-using namespace inet_abi;
+using namespace abi;
 
 Result<int> read_int(std::span<const std::byte> value) {
   if (value.size() < sizeof(int)) return error(Errno::einval);

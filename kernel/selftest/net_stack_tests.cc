@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "kernel/lib/console.h"
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/net_stack.h"
 #include "kernel/net/socket.h"
 #include "kernel/net/udp.h"
@@ -20,11 +20,11 @@ constexpr size_t kMaxDatagram = 512;
 
 net::SocketAddress any_ipv4(uint16_t port) {
   net::SocketAddress address;
-  uint16_t family = net::inet_abi::af_inet;
+  uint16_t family = net::abi::af_inet;
   memcpy(address.bytes.data(), &family, sizeof(family));
   address.bytes[2] = static_cast<std::byte>(port >> 8);
   address.bytes[3] = static_cast<std::byte>(port & 0xff);
-  address.length = net::inet_abi::sockaddr_in_size;
+  address.length = net::abi::sockaddr_in_size;
   return address;
 }
 
@@ -36,7 +36,7 @@ bool udp_echo() {
     print("net-udp-echo: FAILED (no network stack)\n");
     return false;
   }
-  auto created = stack->udp().create_socket(net::inet_abi::af_inet);
+  auto created = stack->udp().create_socket(net::abi::af_inet);
   if (!created) {
     print("net-udp-echo: FAILED (socket: error %d)\n", static_cast<int>(created.error()));
     return false;

@@ -4,7 +4,7 @@
 
 #include <new>
 
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/tcp/tcp_engine.h"
 #include "kernel/net/tcp/tcp_socket.h"
 
@@ -19,7 +19,7 @@ class StackHost final : public tcp::TcpHost {
   uint64_t random64() override { return m_stack.environment().random64(); }
   Result<> ip_output(Packet* packet, const IpAddress& source, const IpAddress& destination,
                      const IpSendOptions& options) override {
-    return m_stack.ip_output(packet, source, destination, inet_abi::ipproto_tcp, options);
+    return m_stack.ip_output(packet, source, destination, abi::ipproto_tcp, options);
   }
   Result<IpAddress> source_address_for(const IpAddress& destination) override {
     return m_stack.source_address_for(destination);
@@ -62,7 +62,7 @@ void TcpProtocol::icmp_error(const IpReceiveInfo& info, uint8_t type, uint8_t co
 
 Result<RefPtr<Socket>> TcpProtocol::create_socket(int family) {
   if (!m_state) return error(Errno::enomem);
-  if (family != inet_abi::af_inet && family != inet_abi::af_inet6) return error(Errno::eafnosupport);
+  if (family != abi::af_inet && family != abi::af_inet6) return error(Errno::eafnosupport);
   m_state->engine.lock();
   RefPtr<tcp::TcpConnection> connection = m_state->engine.create_connection(family);
   m_state->engine.unlock();

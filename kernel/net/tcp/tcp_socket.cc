@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "kernel/fs/linux_abi.h"
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/tcp/tcp_seq.h"
 #include "kernel/sync/wait_queue.h"
 
@@ -12,7 +12,6 @@ namespace nimbus::net::tcp {
 namespace {
 
 using namespace nimbus::fs::linux_abi;
-namespace abi = nimbus::net::inet_abi;
 
 constexpr uint32_t pollrdhup = 0x2000;
 constexpr size_t kCopyChunk = 64 * 1024;  // bytes copied per lock hold

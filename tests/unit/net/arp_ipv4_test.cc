@@ -10,6 +10,7 @@
 #include "kernel/net/udp_socket.h"
 #include "tests/unit/net/net_test_util.h"
 #include "tests/unit/net/simulated_link.h"
+#include "tests/unit/net/two_stacks.h"
 
 namespace nimbus::net::test {
 namespace {
@@ -473,32 +474,7 @@ TEST_F(OneStack, IcmpErrorsAreRateLimited) {
 
 // --- two stacks ---
 
-class TwoStacks : public ::testing::Test {
- protected:
-  explicit TwoStacks(LinkConditions conditions = {})
-      : a(env), b(env), link(env, conditions), network(env), lo_a(a), lo_b(b) {
-    EXPECT_TRUE(LoopbackDevice::attach(a, lo_a));
-    EXPECT_TRUE(LoopbackDevice::attach(b, lo_b));
-    ia = *a.add_interface(link.end(0));
-    ib = *b.add_interface(link.end(1));
-    link.attach(0, a, ia);
-    link.attach(1, b, ib);
-    EXPECT_TRUE(a.set_ipv4_address(ia, {address_a, 24}));
-    EXPECT_TRUE(b.set_ipv4_address(ib, {address_b, 24}));
-    network.add_stack(a);
-    network.add_stack(b);
-    network.add_link(link);
-    network.run_for(kSecond / 100);
-  }
-  const Ipv4Address address_a = Ipv4Address::from_octets(192, 168, 1, 10);
-  const Ipv4Address address_b = Ipv4Address::from_octets(192, 168, 1, 20);
-  VirtualEnvironment env;
-  NetStack a, b;
-  SimulatedLink link;
-  SimulatedNetwork network;
-  LoopbackDevice lo_a, lo_b;
-  uint32_t ia = 0, ib = 0;
-};
+class TwoStacks : public ::testing::Test, protected TwoStackNetwork {};
 
 TEST_F(TwoStacks, EchoRoundTrip) {
   for (uint16_t sequence = 1; sequence <= 3; sequence++) {

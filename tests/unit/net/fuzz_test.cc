@@ -8,7 +8,7 @@
 #include <random>
 
 #include "kernel/net/ethernet.h"
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/loopback_device.h"
 #include "kernel/net/udp.h"
 #include "kernel/net/udp_socket.h"
@@ -94,11 +94,11 @@ TEST(Fuzz, ReceivePathSurvivesGarbage) {
   ASSERT_TRUE(stack.set_ipv4_address(index, {kOurIp, 24}));
   std::vector<RefPtr<Socket>> sockets;
   for (uint16_t port = 7000; port < 7003; port++) {
-    auto s = *stack.udp().create_socket(port == 7002 ? inet_abi::af_inet6 : inet_abi::af_inet);
+    auto s = *stack.udp().create_socket(port == 7002 ? abi::af_inet6 : abi::af_inet);
     ASSERT_TRUE(s->bind(port == 7002 ? sockaddr_v6_mapped({}, port, true) : sockaddr_v4({}, port)));
     sockets.push_back(s);
   }
-  auto connected = *stack.udp().create_socket(inet_abi::af_inet);
+  auto connected = *stack.udp().create_socket(abi::af_inet);
   ASSERT_TRUE(connected->bind(sockaddr_v4({}, 7003)));
   ASSERT_TRUE(connected->connect(sockaddr_v4(kPeerIp, 53), false));
   sockets.push_back(connected);

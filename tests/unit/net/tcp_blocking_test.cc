@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "tests/unit/net/tcp_test_util.h"
 
 namespace nimbus::net::tcp::test {
@@ -32,7 +32,7 @@ TEST(TcpBlocking, ConnectAcceptSendAndWaitallAcrossThreads) {
     auto accepted = listener->accept(false, nullptr);
     if (accepted) {
       RefPtr<TcpSocket> server(static_cast<TcpSocket*>(accepted->get()));
-      got = receive_bytes(*server, received, data.size(), inet_abi::msg_waitall, false);
+      got = receive_bytes(*server, received, data.size(), abi::msg_waitall, false);
     }
     server_done = true;
   });

@@ -2,7 +2,7 @@
 // closing path through TIME-WAIT, RST handling and RFC 5961 challenge ACKs.
 #include <gtest/gtest.h>
 
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/tcp/tcp_seq.h"
 #include "tests/unit/net/tcp_test_util.h"
 
@@ -60,7 +60,7 @@ TEST(TcpConnection, GracefulCloseThroughEveryState) {
   Pair p = connect_pair(net);
   TcpConnection& c = p.client->connection();
   TcpConnection& s = p.server->connection();
-  ASSERT_TRUE(p.client->shutdown(inet_abi::shut_wr));
+  ASSERT_TRUE(p.client->shutdown(abi::shut_wr));
   EXPECT_EQ(c.state, TcpState::fin_wait_1);
   net.run_until([&] { return c.state == TcpState::fin_wait_2; }, net.now() + kSecond);
   EXPECT_EQ(c.state, TcpState::fin_wait_2);
@@ -96,8 +96,8 @@ TEST(TcpConnection, SimultaneousCloseGoesThroughClosing) {
   Pair p = connect_pair(net);
   TcpConnection& c = p.client->connection();
   TcpConnection& s = p.server->connection();
-  ASSERT_TRUE(p.client->shutdown(inet_abi::shut_wr));
-  ASSERT_TRUE(p.server->shutdown(inet_abi::shut_wr));
+  ASSERT_TRUE(p.client->shutdown(abi::shut_wr));
+  ASSERT_TRUE(p.server->shutdown(abi::shut_wr));
   EXPECT_EQ(c.state, TcpState::fin_wait_1);
   EXPECT_EQ(s.state, TcpState::fin_wait_1);
   bool saw_closing = false;

@@ -2,7 +2,7 @@
 // accept, and the bind() rules.
 #include <gtest/gtest.h>
 
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "tests/unit/net/tcp_test_util.h"
 
 namespace nimbus::net::tcp::test {
@@ -123,7 +123,7 @@ TEST(TcpListener, DeferAcceptWaitsForData) {
   auto listener = net.socket(1);
   ASSERT_TRUE(listener->bind(TcpTestNetwork::sockaddr(net.address(1), 80)));
   int five = 5;
-  ASSERT_TRUE(listener->set_option(inet_abi::ipproto_tcp, kTcpDeferAccept, {reinterpret_cast<std::byte*>(&five), 4}));
+  ASSERT_TRUE(listener->set_option(abi::ipproto_tcp, kTcpDeferAccept, {reinterpret_cast<std::byte*>(&five), 4}));
   ASSERT_TRUE(listener->listen(8));
   auto quiet = net.socket(0);
   auto talker = net.socket(0);
@@ -155,7 +155,7 @@ TEST(TcpListener, BindRules) {
   // SO_REUSEADDR on both: sharing is allowed while neither listens.
   a->options().reuse_address = true;
   b->options().reuse_address = true;
-  a->get_option(inet_abi::ipproto_tcp, kTcpNodelay, {});  // any call syncs the options
+  a->get_option(abi::ipproto_tcp, kTcpNodelay, {});  // any call syncs the options
   ASSERT_TRUE(b->bind(any80));
   EXPECT_TRUE(a->listen(1));
   EXPECT_EQ(b->listen(1).error(), Errno::eaddrinuse);
@@ -201,14 +201,14 @@ TEST(TcpListener, DualStackListenerAndV6Only) {
   // A v6-only listener refuses IPv4.
   auto only = net.socket(1, 10);
   int one = 1;
-  ASSERT_TRUE(only->set_option(inet_abi::ipproto_ipv6, inet_abi::ipv6_v6only, {reinterpret_cast<std::byte*>(&one), 4}));
+  ASSERT_TRUE(only->set_option(abi::ipproto_ipv6, abi::ipv6_v6only, {reinterpret_cast<std::byte*>(&one), 4}));
   ASSERT_TRUE(only->bind(TcpTestNetwork::sockaddr(IpAddress{}, 81, 10)));
   ASSERT_TRUE(only->listen(8));
   auto refused = net.socket(0);
   refused->connect(TcpTestNetwork::sockaddr(net.address(1), 81), true);
   net.run_for(50 * kMs);
   EXPECT_EQ(refused->take_error(), int(Errno::econnrefused));
-  EXPECT_EQ(only->set_option(inet_abi::ipproto_ipv6, inet_abi::ipv6_v6only, {reinterpret_cast<std::byte*>(&one), 4}).error(),
+  EXPECT_EQ(only->set_option(abi::ipproto_ipv6, abi::ipv6_v6only, {reinterpret_cast<std::byte*>(&one), 4}).error(),
             Errno::einval);  // after bind
 }
 
@@ -224,7 +224,7 @@ TEST(TcpListener, Ipv4AndV6OnlyWildcardsShareAPort) {
     auto v6 = net.socket(1, 10);
     ASSERT_TRUE(v4->set_socket_option(1, 2, on));  // SOL_SOCKET, SO_REUSEADDR
     ASSERT_TRUE(v6->set_socket_option(1, 2, on));
-    ASSERT_TRUE(v6->set_option(inet_abi::ipproto_ipv6, inet_abi::ipv6_v6only, on));
+    ASSERT_TRUE(v6->set_option(abi::ipproto_ipv6, abi::ipv6_v6only, on));
     auto& first = v4_first ? v4 : v6;
     auto& second = v4_first ? v6 : v4;
     ASSERT_TRUE(first->bind(TcpTestNetwork::sockaddr(v4_first ? IpAddress::from_ipv4({}) : IpAddress{}, port, v4_first ? 2 : 10)));

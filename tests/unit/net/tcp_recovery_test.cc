@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/tcp/tcp_seq.h"
 #include "tests/unit/net/tcp_test_util.h"
 
@@ -173,7 +173,7 @@ TEST(TcpRecovery, NagleHoldsASecondSmallSegmentUntilTheAck) {
     TcpTestNetwork net;
     Pair p = connect_pair(net);
     if (nodelay) {
-      ASSERT_TRUE(set_int(*p.client, inet_abi::ipproto_tcp, kTcpNodelay, 1));
+      ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpNodelay, 1));
     }
     size_t mark = net.log.size();
     auto small = pattern(10, 1);
@@ -194,7 +194,7 @@ TEST(TcpRecovery, NagleHoldsASecondSmallSegmentUntilTheAck) {
 TEST(TcpRecovery, CorkAndMsgMoreFillSegments) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);
-  ASSERT_TRUE(set_int(*p.client, inet_abi::ipproto_tcp, kTcpCork, 1));
+  ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpCork, 1));
   size_t mark = net.log.size();
   auto chunk = pattern(500, 2);
   for (int i = 0; i < 5; i++) send_bytes(*p.client, chunk);
@@ -202,13 +202,13 @@ TEST(TcpRecovery, CorkAndMsgMoreFillSegments) {
   auto times = data_send_times(net, 0, mark);
   ASSERT_EQ(times.size(), 1u);  // one full 1448-byte segment, 1052 bytes held
   EXPECT_EQ(p.client->connection().unsent_bytes(), 2500u - 1448);
-  ASSERT_TRUE(set_int(*p.client, inet_abi::ipproto_tcp, kTcpCork, 0));
+  ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpCork, 0));
   net.run_for(100 * kMs);
   EXPECT_EQ(p.client->connection().unsent_bytes(), 0u);
   // MSG_MORE holds the tail the same way; a send without it releases it.
   mark = net.log.size();
-  ASSERT_TRUE(set_int(*p.client, inet_abi::ipproto_tcp, kTcpNodelay, 1));
-  send_bytes(*p.client, chunk, inet_abi::msg_more);
+  ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpNodelay, 1));
+  send_bytes(*p.client, chunk, abi::msg_more);
   net.run_for(100 * kMs);
   EXPECT_EQ(data_send_times(net, 0, mark).size(), 0u);
   send_bytes(*p.client, chunk);
@@ -240,12 +240,12 @@ TEST(TcpRecovery, DelayedAckTiming) {
 TEST(TcpRecovery, KeepaliveEndsADeadConnection) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);
-  ASSERT_TRUE(set_int(*p.client, inet_abi::ipproto_tcp, kTcpKeepidle, 10));
-  ASSERT_TRUE(set_int(*p.client, inet_abi::ipproto_tcp, kTcpKeepintvl, 2));
-  ASSERT_TRUE(set_int(*p.client, inet_abi::ipproto_tcp, kTcpKeepcnt, 3));
+  ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpKeepidle, 10));
+  ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpKeepintvl, 2));
+  ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpKeepcnt, 3));
   p.client->options().keepalive = true;
-  ASSERT_TRUE(set_int(*p.client, inet_abi::sol_socket, 9 /* SO_KEEPALIVE */, 1));
-  EXPECT_EQ(set_int(*p.client, inet_abi::ipproto_tcp, kTcpKeepcnt, 0).error(), Errno::einval);
+  ASSERT_TRUE(set_int(*p.client, abi::sol_socket, 9 /* SO_KEEPALIVE */, 1));
+  EXPECT_EQ(set_int(*p.client, abi::ipproto_tcp, kTcpKeepcnt, 0).error(), Errno::einval);
   uint64_t start = net.now();
   // Let one probe be answered: the connection stays.
   net.run_for(11 * kSecond + 500 * kMs);
@@ -267,7 +267,7 @@ TEST(TcpRecovery, KeepaliveEndsADeadConnection) {
 TEST(TcpRecovery, UserTimeoutEndsAnUnacknowledgedConnectionEarly) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);
-  ASSERT_TRUE(set_int(*p.client, inet_abi::ipproto_tcp, kTcpUserTimeout, 3000));
+  ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpUserTimeout, 3000));
   net.filter = [](int from, std::vector<std::byte>&) { return from != 0; };
   send_bytes(*p.client, pattern(100, 1));
   uint64_t start = net.now();
@@ -325,14 +325,14 @@ TEST(TcpCongestion, AlgorithmIsChosenByOption) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);
   std::byte name[16] = {};
-  EXPECT_EQ(*p.client->get_option(inet_abi::ipproto_tcp, kTcpCongestion, name), 16u);
+  EXPECT_EQ(*p.client->get_option(abi::ipproto_tcp, kTcpCongestion, name), 16u);
   EXPECT_STREQ(reinterpret_cast<char*>(name), "cubic");
   const char reno[] = "reno";
-  ASSERT_TRUE(p.client->set_option(inet_abi::ipproto_tcp, kTcpCongestion, {reinterpret_cast<const std::byte*>(reno), 4}));
-  p.client->get_option(inet_abi::ipproto_tcp, kTcpCongestion, name);
+  ASSERT_TRUE(p.client->set_option(abi::ipproto_tcp, kTcpCongestion, {reinterpret_cast<const std::byte*>(reno), 4}));
+  p.client->get_option(abi::ipproto_tcp, kTcpCongestion, name);
   EXPECT_STREQ(reinterpret_cast<char*>(name), "reno");
   const char bogus[] = "bbr9";
-  EXPECT_EQ(p.client->set_option(inet_abi::ipproto_tcp, kTcpCongestion, {reinterpret_cast<const std::byte*>(bogus), 4}).error(),
+  EXPECT_EQ(p.client->set_option(abi::ipproto_tcp, kTcpCongestion, {reinterpret_cast<const std::byte*>(bogus), 4}).error(),
             Errno::enoent);
   auto data = pattern(200000, 8);
   EXPECT_EQ(transfer(net, *p.client, *p.server, data), data);

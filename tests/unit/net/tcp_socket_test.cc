@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "kernel/fs/linux_abi.h"
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "tests/unit/net/tcp_test_util.h"
 
 namespace nimbus::net::tcp::test {
@@ -36,13 +36,13 @@ TEST(TcpSocket, PeekWaitallTruncAndLowWater) {
   net.run_for(50 * kMs);
   EXPECT_EQ(ioctl_int(*p.server, kSiocInq), 3000);
   std::vector<std::byte> out;
-  EXPECT_EQ(*receive_bytes(*p.server, out, 100, inet_abi::msg_peek), 100u);
-  EXPECT_EQ(*receive_bytes(*p.server, out, 100, inet_abi::msg_peek), 100u);
+  EXPECT_EQ(*receive_bytes(*p.server, out, 100, abi::msg_peek), 100u);
+  EXPECT_EQ(*receive_bytes(*p.server, out, 100, abi::msg_peek), 100u);
   EXPECT_EQ(std::vector<std::byte>(out.begin(), out.begin() + 100), std::vector<std::byte>(out.begin() + 100, out.end()));
   EXPECT_EQ(ioctl_int(*p.server, kSiocInq), 3000);
   out.clear();
   // MSG_TRUNC discards without copying.
-  EXPECT_EQ(*receive_bytes(*p.server, out, 1000, inet_abi::msg_trunc), 1000u);
+  EXPECT_EQ(*receive_bytes(*p.server, out, 1000, abi::msg_trunc), 1000u);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(ioctl_int(*p.server, kSiocInq), 2000);
   EXPECT_EQ(*receive_bytes(*p.server, out, 2000), 2000u);
@@ -57,7 +57,7 @@ TEST(TcpSocket, PeekWaitallTruncAndLowWater) {
   EXPECT_EQ(p.server->poll_events() & pollin, pollin);
   out.clear();
   // MSG_WAITALL on a blocking socket returns once all of it is there (here: already).
-  EXPECT_EQ(*receive_bytes(*p.server, out, 500, inet_abi::msg_waitall, false), 500u);
+  EXPECT_EQ(*receive_bytes(*p.server, out, 500, abi::msg_waitall, false), 500u);
   EXPECT_EQ(receive_bytes(*p.server, out, 10).error(), Errno::eagain);
 }
 
@@ -78,11 +78,11 @@ TEST(TcpSocket, ReadinessFollowsTheConnection) {
   send_bytes(*c, pattern(10, 1));
   net.run_for(50 * kMs);
   EXPECT_EQ(s->poll_events(), pollin | pollrdnorm | pollout | pollwrnorm);
-  c->shutdown(inet_abi::shut_wr);
+  c->shutdown(abi::shut_wr);
   net.run_for(50 * kMs);
   EXPECT_EQ(s->poll_events(), pollin | pollrdnorm | kPollRdHup | pollout | pollwrnorm);
   EXPECT_EQ(c->poll_events(), pollout | pollwrnorm);  // writes shut but not reads
-  s->shutdown(inet_abi::shut_wr);
+  s->shutdown(abi::shut_wr);
   net.run_for(50 * kMs);
   EXPECT_EQ(c->poll_events() & (pollhup | pollin | kPollRdHup), pollhup | pollin | kPollRdHup);
   // A send buffer that fills stops POLLOUT.
@@ -99,12 +99,12 @@ TEST(TcpSocket, ReadinessFollowsTheConnection) {
 TEST(TcpSocket, ShutdownReadAndWrite) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);
-  EXPECT_EQ(net.socket(0)->shutdown(inet_abi::shut_rd).error(), Errno::enotconn);
+  EXPECT_EQ(net.socket(0)->shutdown(abi::shut_rd).error(), Errno::enotconn);
   EXPECT_EQ(p.client->shutdown(7).error(), Errno::einval);
-  ASSERT_TRUE(p.client->shutdown(inet_abi::shut_rd));
+  ASSERT_TRUE(p.client->shutdown(abi::shut_rd));
   std::vector<std::byte> out;
   EXPECT_EQ(*receive_bytes(*p.client, out, 10), 0u);  // end of stream at once
-  ASSERT_TRUE(p.client->shutdown(inet_abi::shut_wr));
+  ASSERT_TRUE(p.client->shutdown(abi::shut_wr));
   EXPECT_EQ(send_bytes(*p.client, pattern(5, 1)).error(), Errno::epipe);
   net.run_for(50 * kMs);
   EXPECT_EQ(*receive_bytes(*p.server, out, 10), 0u);
@@ -143,24 +143,24 @@ TEST(TcpSocket, OptionsAndTcpInfo) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);
   TcpSocket& c = *p.client;
-  EXPECT_EQ(get_int(c, inet_abi::ipproto_tcp, kTcpNodelay), 0);
-  ASSERT_TRUE(set_int(c, inet_abi::ipproto_tcp, kTcpNodelay, 1));
-  EXPECT_EQ(get_int(c, inet_abi::ipproto_tcp, kTcpNodelay), 1);
-  EXPECT_EQ(get_int(c, inet_abi::ipproto_tcp, kTcpMaxseg), 1448);
-  EXPECT_EQ(set_int(c, inet_abi::ipproto_tcp, kTcpMaxseg, 20).error(), Errno::einval);
-  EXPECT_EQ(get_int(c, inet_abi::ipproto_tcp, kTcpKeepidle), 7200);
-  EXPECT_EQ(get_int(c, inet_abi::ipproto_tcp, kTcpKeepintvl), 75);
-  EXPECT_EQ(get_int(c, inet_abi::ipproto_tcp, kTcpKeepcnt), 9);
-  ASSERT_TRUE(set_int(c, inet_abi::ipproto_ip, inet_abi::ip_tos, 0x10));
-  EXPECT_EQ(get_int(c, inet_abi::ipproto_ip, inet_abi::ip_tos), 0x10);
-  EXPECT_EQ(c.get_option(inet_abi::ipproto_ipv6, inet_abi::ipv6_v6only, {}).error(), Errno::enoprotoopt);
-  EXPECT_EQ(set_int(c, inet_abi::ipproto_tcp, 999, 1).error(), Errno::enoprotoopt);
-  EXPECT_EQ(c.set_option(inet_abi::ipproto_tcp, kTcpNodelay, {}).error(), Errno::einval);
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpNodelay), 0);
+  ASSERT_TRUE(set_int(c, abi::ipproto_tcp, kTcpNodelay, 1));
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpNodelay), 1);
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpMaxseg), 1448);
+  EXPECT_EQ(set_int(c, abi::ipproto_tcp, kTcpMaxseg, 20).error(), Errno::einval);
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpKeepidle), 7200);
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpKeepintvl), 75);
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpKeepcnt), 9);
+  ASSERT_TRUE(set_int(c, abi::ipproto_ip, abi::ip_tos, 0x10));
+  EXPECT_EQ(get_int(c, abi::ipproto_ip, abi::ip_tos), 0x10);
+  EXPECT_EQ(c.get_option(abi::ipproto_ipv6, abi::ipv6_v6only, {}).error(), Errno::enoprotoopt);
+  EXPECT_EQ(set_int(c, abi::ipproto_tcp, 999, 1).error(), Errno::enoprotoopt);
+  EXPECT_EQ(c.set_option(abi::ipproto_tcp, kTcpNodelay, {}).error(), Errno::einval);
   auto data = pattern(50000, 3);
   EXPECT_EQ(transfer(net, c, *p.server, data), data);
   net.run_for(100 * kMs);
   LinuxTcpInfo info;
-  ASSERT_EQ(*c.get_option(inet_abi::ipproto_tcp, kTcpInfo, {reinterpret_cast<std::byte*>(&info), sizeof(info)}),
+  ASSERT_EQ(*c.get_option(abi::ipproto_tcp, kTcpInfo, {reinterpret_cast<std::byte*>(&info), sizeof(info)}),
             sizeof(info));
   EXPECT_EQ(info.state, 1);  // TCP_ESTABLISHED
   EXPECT_EQ(info.snd_mss, 1448u);
@@ -175,7 +175,7 @@ TEST(TcpSocket, OptionsAndTcpInfo) {
   EXPECT_EQ(info.segs_out, c.connection().segments_out);
   // A short buffer gets the first bytes.
   uint8_t head[8];
-  EXPECT_EQ(*c.get_option(inet_abi::ipproto_tcp, kTcpInfo, {reinterpret_cast<std::byte*>(head), 8}), 8u);
+  EXPECT_EQ(*c.get_option(abi::ipproto_tcp, kTcpInfo, {reinterpret_cast<std::byte*>(head), 8}), 8u);
   EXPECT_EQ(head[0], 1);
 }
 

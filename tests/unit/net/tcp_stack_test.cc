@@ -2,11 +2,12 @@
 // the simulated link (with loss), over loopback, and the /proc/net/tcp listing.
 #include <gtest/gtest.h>
 
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/loopback_device.h"
 #include "kernel/net/tcp/tcp_protocol.h"
 #include "kernel/net/tcp/tcp_socket.h"
 #include "tests/unit/net/simulated_link.h"
+#include "tests/unit/net/two_stacks.h"
 #include "tests/unit/net/tcp_test_network.h"
 
 namespace nimbus::net::tcp::test {
@@ -18,29 +19,16 @@ using net::test::SimulatedNetwork;
 using net::test::VirtualEnvironment;
 constexpr uint64_t kSecond = 1'000'000'000;
 
-class TcpStack : public ::testing::Test {
+class TcpStack : public ::testing::Test, protected net::test::TwoStackNetwork {
  protected:
-  explicit TcpStack(LinkConditions conditions = {.loss = 0.01, .seed = 3})
-      : a(env), b(env), link(env, conditions), network(env), lo_a(a), lo_b(b) {
-    EXPECT_TRUE(LoopbackDevice::attach(a, lo_a));
-    EXPECT_TRUE(LoopbackDevice::attach(b, lo_b));
-    uint32_t ia = *a.add_interface(link.end(0));
-    uint32_t ib = *b.add_interface(link.end(1));
-    link.attach(0, a, ia);
-    link.attach(1, b, ib);
+  explicit TcpStack(LinkConditions conditions = {.loss = 0.01, .seed = 3}) : TwoStackNetwork(conditions) {
     link.record = false;
-    EXPECT_TRUE(a.set_ipv4_address(ia, {address_a, 24}));
-    EXPECT_TRUE(b.set_ipv4_address(ib, {address_b, 24}));
-    network.add_stack(a);
-    network.add_stack(b);
-    network.add_link(link);
-    network.run_for(kSecond / 100);
   }
   ~TcpStack() override {
     for (auto& s : sockets) s->close();
   }
   RefPtr<TcpSocket> socket(NetStack& stack) {
-    auto created = stack.tcp().create_socket(inet_abi::af_inet);
+    auto created = stack.tcp().create_socket(abi::af_inet);
     EXPECT_TRUE(created);
     RefPtr<TcpSocket> s(static_cast<TcpSocket*>(created->get()));
     sockets.push_back(s);
@@ -66,13 +54,6 @@ class TcpStack : public ::testing::Test {
     return received;
   }
 
-  const Ipv4Address address_a = Ipv4Address::from_octets(192, 168, 1, 10);
-  const Ipv4Address address_b = Ipv4Address::from_octets(192, 168, 1, 20);
-  VirtualEnvironment env;
-  NetStack a, b;
-  SimulatedLink link;
-  SimulatedNetwork network;
-  LoopbackDevice lo_a, lo_b;
   std::vector<RefPtr<TcpSocket>> sockets;
 };
 

@@ -9,39 +9,26 @@
 
 #include "kernel/fs/linux_abi.h"
 #include "kernel/net/ethernet.h"
-#include "kernel/net/inet_abi.h"
+#include "kernel/net/socket_abi.h"
 #include "kernel/net/loopback_device.h"
 #include "kernel/net/udp.h"
 #include "kernel/net/udp_socket.h"
 #include "tests/unit/net/net_test_util.h"
 #include "tests/unit/net/simulated_link.h"
+#include "tests/unit/net/two_stacks.h"
 
 namespace nimbus::net::test {
 namespace {
 
-using namespace inet_abi;
+using namespace abi;
 constexpr uint64_t kSecond = 1'000'000'000ull;
 
 std::string text_of(const Bytes& bytes) { return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()); }
 
 UdpSocket& udp(const RefPtr<Socket>& socket) { return *static_cast<UdpSocket*>(socket.get()); }
 
-class Udp : public ::testing::Test {
+class Udp : public ::testing::Test, protected TwoStackNetwork {
  protected:
-  Udp() : a(env), b(env), link(env), network(env), lo_a(a), lo_b(b) {
-    EXPECT_TRUE(LoopbackDevice::attach(a, lo_a));
-    EXPECT_TRUE(LoopbackDevice::attach(b, lo_b));
-    ia = *a.add_interface(link.end(0));
-    ib = *b.add_interface(link.end(1));
-    link.attach(0, a, ia);
-    link.attach(1, b, ib);
-    EXPECT_TRUE(a.set_ipv4_address(ia, {address_a, 24}));
-    EXPECT_TRUE(b.set_ipv4_address(ib, {address_b, 24}));
-    network.add_stack(a);
-    network.add_stack(b);
-    network.add_link(link);
-    network.run_for(kSecond / 100);
-  }
   ~Udp() override {
     for (auto& socket : sockets) udp(socket).close();
   }
@@ -53,15 +40,7 @@ class Udp : public ::testing::Test {
   }
   void run() { network.run_for(kSecond / 10); }
 
-  const Ipv4Address address_a = Ipv4Address::from_octets(192, 168, 1, 10);
-  const Ipv4Address address_b = Ipv4Address::from_octets(192, 168, 1, 20);
   const Ipv4Address localhost = Ipv4Address::from_octets(127, 0, 0, 1);
-  VirtualEnvironment env;
-  NetStack a, b;
-  SimulatedLink link;
-  SimulatedNetwork network;
-  LoopbackDevice lo_a, lo_b;
-  uint32_t ia = 0, ib = 0;
   std::vector<RefPtr<Socket>> sockets;
 };
 
