@@ -14,9 +14,6 @@ namespace nimbus::net::tcp::test {
 namespace {
 
 using net::test::LinkConditions;
-using net::test::SimulatedLink;
-using net::test::SimulatedNetwork;
-using net::test::VirtualEnvironment;
 constexpr uint64_t kSecond = 1'000'000'000;
 
 class TcpStack : public ::testing::Test, protected net::test::TwoStackNetwork {
