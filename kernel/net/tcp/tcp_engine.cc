@@ -233,7 +233,12 @@ uint32_t TcpEngine::ts_now(TcpConnection& connection) {
   return uint32_t(m_host.now_ns() / 1000000) + connection.ts_offset;
 }
 
-Result<> TcpEngine::connect(TcpConnection& connection, const Endpoint& remote) {
+Result<> TcpEngine::connect(TcpConnection& connection, const Endpoint& requested) {
+  Endpoint remote = requested;
+  // Linux: connecting to INADDR_ANY means this host (ip_route_connect picks loopback). The
+  // IPv6 "::" would mean ::1, which this stack does not have yet.
+  if (remote.address.is_ipv4() && remote.address.is_any())
+    remote.address = IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1));
   if (remote.port == 0 || remote.address.is_any()) return error(Errno::econnrefused);
   IpAddress source = TRY(m_host.source_address_for(remote.address));
   if (!connection.bound) {

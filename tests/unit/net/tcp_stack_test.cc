@@ -98,6 +98,19 @@ TEST_F(TcpStack, LoopbackConnection) {
   EXPECT_EQ(client->connection().total_retransmits, 0u);
 }
 
+// As on Linux, a connect to 0.0.0.0 goes to this host.
+TEST_F(TcpStack, ConnectToTheAnyAddressReachesThisHost) {
+  auto listener = socket(a);
+  ASSERT_TRUE(listener->bind(to({}, 9001)));
+  ASSERT_TRUE(listener->listen(8));
+  auto client = socket(a);
+  EXPECT_EQ(client->connect(to({}, 9001), true).error(), Errno::einprogress);
+  ASSERT_TRUE(network.run_until([&] { return client->connection().state == TcpState::established; },
+                                env.now_ns() + 5 * kSecond));
+  EXPECT_EQ(client->connection().remote.address, IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1)));
+  EXPECT_TRUE(listener->accept(true, nullptr));
+}
+
 TEST_F(TcpStack, ConnectToAClosedPortIsRefusedThroughTheStack) {
   auto client = socket(a);
   client->connect(to(address_b, 1), true);
