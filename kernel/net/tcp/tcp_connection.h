@@ -63,6 +63,7 @@ struct TcpSettings {
 constexpr uint32_t kMinRtoNs = 200'000'000;        // Linux's TCP_RTO_MIN
 constexpr uint64_t kMaxRtoNs = 120'000'000'000;    // TCP_RTO_MAX
 constexpr uint64_t kInitialRtoNs = 1'000'000'000;  // RFC 6298 2.1
+constexpr uint64_t kCorkCeilingNs = 200'000'000;   // tcp(7): TCP_CORK holds a partial segment this long
 constexpr uint64_t kDelayedAckNs = 40'000'000;     // Linux's TCP_DELACK_MIN, the most we wait
 constexpr uint64_t kTimeWaitNs = 60'000'000'000;   // TCP_TIMEWAIT_LEN: 2*MSL as Linux has it
 constexpr uint64_t kFinWait2Ns = 60'000'000'000;   // tcp_fin_timeout for orphans
@@ -169,13 +170,15 @@ class TcpConnection : public RefCounted<TcpConnection> {
   NetTimer retransmit_timer;  // RTO, SYN retransmission and the persist timer
   NetTimer delack_timer;
   NetTimer keepalive_timer;   // keepalive, TIME-WAIT, FIN-WAIT-2 and defer-accept deadlines
+  NetTimer cork_timer;        // TCP_CORK's ceiling on holding a partial segment
   bool persist_mode = false;
-  // Which timers hold a reference (bit 0 retransmit, 1 delayed ACK, 2 keepalive). Only a
+  bool cork_expired = false;  // the held partial segment may go now
+  // Which timers hold a reference (bit 0 retransmit, 1 delayed ACK, 2 keepalive, 3 cork). Only a
   // firing drops it, so a callback already taken off the stack's list by poll() never
   // finds the connection gone; finish() fires the held ones at once instead of disarming.
   uint8_t timer_references = 0;
   uint8_t timer_bit(const NetTimer& timer) const {
-    return &timer == &retransmit_timer ? 1 : &timer == &delack_timer ? 2 : 4;
+    return &timer == &retransmit_timer ? 1 : &timer == &delack_timer ? 2 : &timer == &keepalive_timer ? 4 : 8;
   }
 
   // --- errors and the application's side ---

@@ -42,7 +42,7 @@ const char* state_name(TcpState state) {
 }
 
 TcpConnection::TcpConnection(TcpEngine& engine) : m_engine(engine) {
-  for (NetTimer* timer : {&retransmit_timer, &delack_timer, &keepalive_timer}) {
+  for (NetTimer* timer : {&retransmit_timer, &delack_timer, &keepalive_timer, &cork_timer}) {
     timer->callback = &TcpEngine::timer_fired;
     timer->context = this;
   }
@@ -105,7 +105,8 @@ TcpEngine::~TcpEngine() {
     finish(*connection);
     remove(*connection);
     // No poll() will run these again: their references go now.
-    for (NetTimer* timer : {&connection->retransmit_timer, &connection->delack_timer, &connection->keepalive_timer}) {
+    for (NetTimer* timer : {&connection->retransmit_timer, &connection->delack_timer, &connection->keepalive_timer,
+                              &connection->cork_timer}) {
       m_host.disarm_timer(*timer);
       uint8_t bit = connection->timer_bit(*timer);
       if (connection->timer_references & bit) {
@@ -445,7 +446,8 @@ void TcpEngine::finish(TcpConnection& connection) {
   connection.state = TcpState::closed;
   // Timers holding a reference fire now (doing nothing on a closed connection) and drop it.
   uint64_t now = m_host.now_ns();
-  for (NetTimer* timer : {&connection.retransmit_timer, &connection.delack_timer, &connection.keepalive_timer}) {
+  for (NetTimer* timer : {&connection.retransmit_timer, &connection.delack_timer, &connection.keepalive_timer,
+                           &connection.cork_timer}) {
     if (connection.timer_references & connection.timer_bit(*timer))
       m_host.arm_timer(*timer, now);
     else

@@ -238,11 +238,20 @@ void TcpEngine::output(TcpConnection& c) {
           // The tail of the data: Nagle holds it while anything is unacknowledged; TCP_CORK
           // and MSG_MORE hold it until a full segment forms (or the FIN comes).
           bool corked = (c.settings.cork || c.more_pending) && !c.fin_queued;
+          // tcp(7): TCP_CORK holds it at most 200 ms (MSG_MORE until more data comes).
+          if (corked && c.settings.cork && !c.more_pending) {
+            if (!c.cork_expired && !c.cork_timer.armed()) arm(c, c.cork_timer, m_host.now_ns() + kCorkCeilingNs);
+            corked = !c.cork_expired;
+          }
           if (corked) break;
           if (!c.settings.nodelay && c.snd_nxt != c.snd_una && !c.fin_queued) break;
         }
       }
       bool last = length == unsent;
+      if (last) {
+        c.cork_expired = false;
+        disarm(c, c.cork_timer);
+      }
       send_segment(c, c.snd_nxt, length, kAck | (last ? kPsh : 0));
     }
     // Our FIN follows the data once everything before it has been sent.

@@ -158,6 +158,9 @@ void TcpEngine::timer_fired(NetTimer& timer) {
           c->ack_now = true;
           engine.output(*c);
         }
+      } else if (&timer == &c->cork_timer) {
+        c->cork_expired = true;
+        engine.output(*c);
       } else {
         keepalive_timeout(engine, *c);
       }

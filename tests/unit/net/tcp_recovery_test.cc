@@ -217,6 +217,25 @@ TEST(TcpRecovery, CorkAndMsgMoreFillSegments) {
   EXPECT_EQ(net.log[net.log.size() - 2].payload, 1000u);
 }
 
+// tcp(7): a corked partial segment goes out after at most 200 ms, and the next one waits again.
+TEST(TcpRecovery, CorkHoldsAPartialSegmentAtMost200Ms) {
+  TcpTestNetwork net;
+  Pair p = connect_pair(net);
+  ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpCork, 1));
+  for (int round = 0; round < 2; round++) {
+    size_t mark = net.log.size();
+    uint64_t start = net.now();
+    send_bytes(*p.client, pattern(500, 4));
+    net.run_for(150 * kMs);
+    EXPECT_EQ(data_send_times(net, 0, mark).size(), 0u) << "round " << round;
+    net.run_for(100 * kMs);
+    auto times = data_send_times(net, 0, mark);
+    ASSERT_EQ(times.size(), 1u) << "round " << round;
+    EXPECT_EQ(times[0] - start, 200 * kMs) << "round " << round;
+    EXPECT_EQ(p.client->connection().unsent_bytes(), 0u);
+  }
+}
+
 TEST(TcpRecovery, DelayedAckTiming) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);
