@@ -178,8 +178,8 @@ void TcpEngine::remove(TcpConnection& connection) {
 
 // The bind() conflict rules of Linux's inet_csk_bind_conflict: two sockets may share a port
 // when their addresses differ (neither wildcard), when both set SO_REUSEPORT, or when both
-// set SO_REUSEADDR and the existing one is not listening. TIME-WAIT connections yield to
-// SO_REUSEADDR.
+// set SO_REUSEADDR and the existing one is not listening (a TIME-WAIT connection keeps the
+// SO_REUSEADDR of the socket it was, as accepted ones inherit their listener's).
 bool TcpEngine::port_conflicts(const TcpConnection& connection, const Endpoint& local) {
   for (TcpConnection* other = m_table.front(); other; other = m_table.next(other)) {
     if (other == &connection || !other->bound || other->local.port != local.port) continue;
@@ -187,7 +187,6 @@ bool TcpEngine::port_conflicts(const TcpConnection& connection, const Endpoint& 
     if (connection.settings.reuse_port && other->settings.reuse_port) continue;
     if (connection.settings.reuse_address && other->settings.reuse_address && other->state != TcpState::listen)
       continue;
-    if (connection.settings.reuse_address && other->state == TcpState::time_wait) continue;
     return true;
   }
   return false;

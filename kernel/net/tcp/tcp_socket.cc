@@ -342,8 +342,10 @@ Result<> TcpSocket::shutdown(int how) {
   if (how != abi::shut_rd && how != abi::shut_wr && how != abi::shut_rdwr) return error(Errno::einval);
   EngineLock lock(m_engine);
   TcpConnection& c = *m_connection;
-  if (c.state == TcpState::listen && how != abi::shut_wr) {
-    // Linux: SHUT_RD on a listener stops it (accept() then fails with EINVAL).
+  if (c.state == TcpState::listen) {
+    // Linux (inet_shutdown): SHUT_RD on a listener stops it (accept() then fails with
+    // EINVAL); SHUT_WR alone changes nothing and succeeds.
+    if (how == abi::shut_wr) return {};
     m_engine.close(c);
     c.orphan = false;
     return {};

@@ -161,6 +161,9 @@ TEST(TcpListener, BindRules) {
   EXPECT_EQ(b->listen(1).error(), Errno::eaddrinuse);
   c->options().reuse_address = true;
   EXPECT_EQ(c->bind(any80).error(), Errno::eaddrinuse);  // a listener holds it
+  // shutdown(SHUT_WR) leaves a listener listening (Linux's inet_shutdown).
+  EXPECT_TRUE(a->shutdown(abi::shut_wr));
+  EXPECT_TRUE(a->is_listening());
   // Ephemeral ports come from 32768-60999 and are reported by getsockname.
   auto e = net.socket(1);
   ASSERT_TRUE(e->bind(TcpTestNetwork::sockaddr(IpAddress::from_ipv4({}), 0)));
@@ -172,6 +175,32 @@ TEST(TcpListener, BindRules) {
   // The wrong family.
   auto v6 = TcpTestNetwork::sockaddr(net.host(1).v6, 90, 10);
   EXPECT_EQ(net.socket(1)->bind(v6).error(), Errno::eafnosupport);
+}
+
+// A TIME-WAIT connection keeps its port from a new bind() unless both sockets set
+// SO_REUSEADDR (the accepted side inherits its listener's).
+TEST(TcpListener, TimeWaitYieldsOnlyToReuseAddressOnBothSides) {
+  for (bool reuse_in_time_wait : {false, true}) {
+    TcpTestNetwork net;
+    Pair p = connect_pair(net, 80, [&](TcpSocket& listener, TcpSocket&) {
+      listener.options().reuse_address = reuse_in_time_wait;
+    });
+    // The server closes first, so its accepted connection ends in TIME-WAIT on port 80.
+    p.listener->close();
+    ASSERT_TRUE(p.server->shutdown(abi::shut_wr));
+    net.run_for(50 * kMs);
+    ASSERT_TRUE(p.client->shutdown(abi::shut_wr));
+    net.run_until([&] { return p.server->connection().state == TcpState::time_wait; }, net.now() + kSecond);
+    ASSERT_EQ(p.server->connection().state, TcpState::time_wait);
+    auto fresh = net.socket(1);
+    fresh->options().reuse_address = true;
+    auto bound = fresh->bind(TcpTestNetwork::sockaddr(IpAddress::from_ipv4({}), 80));
+    if (reuse_in_time_wait) {
+      EXPECT_TRUE(bound);
+    } else {
+      EXPECT_EQ(bound.error(), Errno::eaddrinuse);
+    }
+  }
 }
 
 TEST(TcpListener, DualStackListenerAndV6Only) {
