@@ -12,7 +12,7 @@ RULES = [
  ('fork', lambda t,c,h,b: has(r'one process per VM|fork failed|errno=38.*(fork|clone)', b)),
  ('ipv6', lambda t,c,h,b: has(r'errno=99 Cannot assign|errno=101 Network is unreachable', b)
           or (t == 'tcp_socket' and c.endswith('/1') and 'GetPort(addr).value()) != (0)' in b)
-          or has(r'DualStackAfMismatchTest|DualStackV6AnyBindAgain', c)),
+          or has(r'DualStackAfMismatchTest|DualStackV6Any(Close)?(And)?BindAgain', c)),
  ('inet6-sockaddr-in', lambda t,c,h,b: has(r'ConnectInet4Sockaddr|DualStackSocketTest.AddressOperations/V4', c)),
  ('ip-options', lambda t,c,h,b: 'RecvErrorConnRefusedOtherAFSockOpt' in c or has(r'sockopt\([^,]+, (0|IPPROTO_IP|opt_level|level|t\.level), ', b) and not has(r'IPPROTO_TCP|, 6, ', b)),
  ('tcp-options', lambda t,c,h,b: has(r'IPPROTO_TCP, (8|10)\b|, 6, (8|10|36)\b|kTCPSynCnt|TCPQuickAck|TCPLinger|IntegerOptGetsockoptSmallBuffer', b+c)),
@@ -39,6 +39,7 @@ RULES = [
  ('unix-stream-creds-coalesce', lambda t,c,h,b: 'CredsNotCoalesced' in c),
  ('skip-sndbuf-cap', lambda t,c,h,b: h=='skip' and 'SO_SNDBUF' in b),
  ('tcp-timewait-reuseaddr', lambda t,c,h,b: 'TimeWaitReuseTest' in c and 'errno=98' in b),
+ ('raw-socket', lambda t,c,h,b: 'SOCK_RAW' in b),
  ('udp-sendto-any', lambda t,c,h,b: 'SendToAddressOtherThanConnected' in c),
 ]
 rows = [l.rstrip('\n').split('\t') for l in sys.stdin if l.strip()]
