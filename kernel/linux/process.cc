@@ -15,10 +15,12 @@
 #include "kernel/linux/vdso_mapping.h"
 #include "kernel/mm/heap.h"
 #include "kernel/mm/physical.h"
+#include "kernel/net/kernel_net_stack.h"
 #include "kernel/platform/kvm/power.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sync/spinlock.h"
+#include "kernel/time/clock.h"
 
 extern "C" [[noreturn]] void enter_application(uint64_t entry, uint64_t stack);
 
@@ -188,6 +190,14 @@ int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, Open
   return 0;
 }
 
-void exit_process(int status) { power::exit_vm(status); }
+// How long the VM's end waits at most for TCP peers to acknowledge what they were sent.
+constexpr uint64_t kExitDrainNs = 2'000'000'000;
+
+void exit_process(int status) {
+  // What the program's TCP connections hold still reaches their peers (bounded: the VM must
+  // end), as on Linux, where the kernel goes on sending after the process has gone.
+  net::drain_kernel_network(clock::monotonic_ns() + kExitDrainNs);
+  power::exit_vm(status);
+}
 
 }  // namespace nimbus::linux

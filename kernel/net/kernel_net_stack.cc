@@ -16,7 +16,9 @@
 #include "kernel/net/loopback_device.h"
 #include "kernel/net/net_environment.h"
 #include "kernel/net/net_stack.h"
+#include "kernel/net/tcp/tcp_protocol.h"
 #include "kernel/net/netlink/stack_route_source.h"
+#include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/sync/wait_queue.h"
@@ -136,6 +138,28 @@ size_t clamp_length(size_t produced, size_t size) { return produced < size ? pro
 }  // namespace
 
 NetStack* kernel_net_stack() { return g_stack.load(std::memory_order_acquire); }
+
+void drain_kernel_network(uint64_t deadline_ns) {
+  NetStack* stack = kernel_net_stack();
+  if (!stack) return;
+  constexpr size_t kRows = 256;
+  auto* rows = new (kNoThrow) TcpConnectionRow[kRows];
+  if (!rows) return;
+  // Linux's state numbers, as TcpConnectionRow has them.
+  constexpr uint8_t kFinWait1 = 4, kTimeWait = 6, kClose = 7, kLastAck = 9, kListen = 10, kClosing = 11;
+  while (clock::monotonic_ns() < deadline_ns) {
+    size_t count = stack->tcp().list_connections({rows, kRows});
+    bool pending = false;
+    for (size_t i = 0; i < count && i < kRows && !pending; i++) {
+      uint8_t state = rows[i].state;
+      if (state == kListen || state == kTimeWait || state == kClose) continue;
+      pending = rows[i].send_queue > 0 || state == kFinWait1 || state == kClosing || state == kLastAck;
+    }
+    if (!pending) break;
+    scheduler::sleep_for(5'000'000);
+  }
+  delete[] rows;
+}
 netlink::RouteSource* kernel_route_source() { return g_route_source.load(std::memory_order_acquire); }
 
 Result<NetStack*> start_kernel_network(const KernelNetworkConfig& config) {

@@ -162,6 +162,37 @@ print(data.decode(), end="")
   EXPECT_EQ(run.out, "host got: hello host\n") << run.output();
 }
 
+// What a program sends just before it exits still arrives, as on Linux.
+TEST_F(NetPrograms, DataSentRightBeforeExitArrives) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  size_t received = 0;
+  std::thread server([listener, &received] {
+    int connection = ::accept(listener, nullptr, nullptr);
+    if (connection < 0) return;
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(connection, buffer, sizeof buffer)) > 0) received += static_cast<size_t>(n);
+    ::close(connection);
+  });
+  NimbusRun run = run_python(R"py(
+import os, socket
+s = socket.create_connection(("10.0.2.2", PORT), timeout=60)
+s.sendall(b"x" * (4 << 20))
+os._exit(0)
+)py", {}, {{"PORT", std::to_string(ntohs(address.sin_port))}});
+  server.join();
+  ::close(listener);
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(received, size_t{4} << 20);
+}
+
 TEST_F(NetPrograms, UdpEchoThroughAForwardedPort) {
   int port = free_host_port(SOCK_DGRAM);
   auto run = start_python(R"py(

@@ -14,7 +14,9 @@ import (
 )
 
 func handler(w http.ResponseWriter, r *http.Request) {
-	fmt.Fprintf(w, "hello from go, path %s\n", r.URL.Path)
+	body := fmt.Sprintf("hello from go, path %s\n", r.URL.Path)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	io.WriteString(w, body)
 }
 
 // loopback: a server on 127.0.0.1 and 50 client requests from 10 goroutines.
@@ -87,6 +89,8 @@ func serve(count int) {
 	var mu sync.Mutex
 	go http.Serve(listener, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		handler(w, r)
+		// The whole response reaches the socket before main may exit.
+		w.(http.Flusher).Flush()
 		mu.Lock()
 		served++
 		if served == count {
