@@ -220,5 +220,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
     power::exit_vm(linux::boot_program({phys_to_virt<const std::byte>(initrd.begin), initrd.end - initrd.begin}));
   }
   int status = selftest::run(options.test);
+  // The network self-tests' last replies may still be in a device's ring.
+  net::drain_kernel_network(clock::monotonic_ns() + 500'000'000);
   power::exit_vm(status);
 }

@@ -159,6 +159,9 @@ void drain_kernel_network(uint64_t deadline_ns) {
     scheduler::sleep_for(5'000'000);
   }
   delete[] rows;
+  // Then the devices: what they hold has not left the machine yet.
+  for (size_t i = 0; i < virtio_net::device_count(); i++)
+    while (!virtio_net::device(i)->transmit_idle() && clock::monotonic_ns() < deadline_ns) scheduler::sleep_for(1'000'000);
 }
 netlink::RouteSource* kernel_route_source() { return g_route_source.load(std::memory_order_acquire); }
 

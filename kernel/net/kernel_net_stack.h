@@ -45,8 +45,9 @@ struct KernelNetworkIdentity {
 KernelNetworkIdentity kernel_network_identity();
 
 // Waits (until the monotonic `deadline_ns` at most) for the TCP connections to get what they
-// hold acknowledged by their peers: data a program wrote just before it exited would
-// otherwise die with the VM, where Linux goes on sending it after the process has gone.
+// hold acknowledged by their peers, then for the devices to send what they hold: data a
+// program wrote just before it exited would otherwise die with the VM, where Linux goes on
+// sending it after the process has gone.
 void drain_kernel_network(uint64_t deadline_ns);
 
 // /etc/hosts and /etc/resolv.conf for that identity, written into `buffer` (at most `size`

@@ -380,6 +380,16 @@ size_t device_count() { return g_device_count.load(std::memory_order_acquire); }
 Device* device(size_t index) { return index < device_count() ? &g_devices[index]->device : nullptr; }
 
 
+bool Device::transmit_idle() {
+  net::PacketList finished;
+  bool interrupts = m_state.tx_lock.lock();
+  reclaim_transmitted_locked(m_state, finished);
+  bool idle = m_state.tx_free_count == m_state.tx.size();
+  m_state.tx_lock.unlock(interrupts);
+  free_all(finished);
+  return idle;
+}
+
 const char* Device::name() const { return m_state.name; }
 net::MacAddress Device::mac() const { return m_state.mac; }
 uint32_t Device::mtu() const { return m_state.mtu; }

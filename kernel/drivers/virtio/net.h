@@ -37,6 +37,9 @@ class Device final : public net::NetDevice {
 
   // The device reports its link up (always true without VIRTIO_NET_F_STATUS).
   bool link_up() const;
+  // Whether the device has taken every frame it was given (finished ones are reclaimed):
+  // QEMU sends them from its own loop, so a VM that powers off sooner loses them.
+  bool transmit_idle();
   void set_receive_handler(ReceiveHandler handler, void* context);
 
   struct State;
