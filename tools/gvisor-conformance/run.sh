@@ -41,6 +41,8 @@
 #   python3 results.py causes $OUT $(cd bin && ls *_test | sed 's/_test$//')
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+# The shared runner's results.py does the tables; only this script differs from it.
+SHARED=${GVISOR_SHARED:-$HERE/../../../shared/conformance/gvisor}
 BIN=${GVISOR_BIN:-$PWD/build/gvisor/bin}
 NIMBUS_DIR=${NIMBUS_DIR:-$PWD}
 NIMBUS=${NIMBUS:-$NIMBUS_DIR/build/nimbus}
@@ -98,7 +100,7 @@ for t in $tests; do
     while [ ${#logs[@]} -lt "$MAX_ATTEMPTS" ] && ! grep -q '^\[==========\] .* ran\.' "${logs[-1]}"; do
       grep -q '^exit status 124' "${logs[-1]}" && timeouts=$((timeouts + 1))
       [ $timeouts -lt "$MAX_TIMEOUTS" ] || break
-      filter=$(python3 "$HERE/results.py" resume "${logs[@]}")
+      filter=$(python3 "$SHARED/results.py" resume "${logs[@]}")
       [ -n "$filter" ] || break
       [ -n "${NIMBUS_SKIP:-}" ] && filter="$filter:$NIMBUS_SKIP"
       logs+=("$OUT/nimbus/$t.$((${#logs[@]} + 1)).log")
@@ -119,4 +121,4 @@ if [ "${DIAG:-0}" = 1 ]; then
     END {for (s in n) {k = s; gsub(/[()]/, "", k); print n[s] "\t" k "\t" t[s]}}' | sort -rn >"$OUT/enosys.tsv"
 fi
 
-python3 "$HERE/results.py" table "$OUT" $tests
+python3 "$SHARED/results.py" table "$OUT" $tests
