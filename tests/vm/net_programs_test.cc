@@ -27,8 +27,8 @@ using namespace std::chrono_literals;
 constexpr const char* kPython = "/usr/bin/python3";
 constexpr const char* kStandardLibrary = "/usr/lib/python3.11";
 
-// A port on 127.0.0.1 that nothing listens on right now (the kernel's choice).
-int free_host_port(int type) {
+// A socket of `type` bound to 127.0.0.1 on a port the kernel chose, stored in `port`.
+int bound_loopback_socket(int type, int& port) {
   int fd = ::socket(AF_INET, type, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -36,9 +36,23 @@ int free_host_port(int type) {
   socklen_t length = sizeof address;
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    throw std::runtime_error("cannot find a free port");
-  ::close(fd);
-  return ntohs(address.sin_port);
+    throw std::runtime_error("cannot bind a socket on 127.0.0.1");
+  port = ntohs(address.sin_port);
+  return fd;
+}
+
+// A port on 127.0.0.1 that nothing listens on right now (the kernel's choice).
+int free_host_port(int type) {
+  int port;
+  ::close(bound_loopback_socket(type, port));
+  return port;
+}
+
+// A TCP listener on 127.0.0.1 (which the guest reaches as 10.0.2.2), its port in `port`.
+int host_listener(int& port) {
+  int fd = bound_loopback_socket(SOCK_STREAM, port);
+  if (::listen(fd, 4) != 0) throw std::runtime_error("cannot listen on 127.0.0.1");
+  return fd;
 }
 
 // Runs a command on the host and returns its stdout and exit status.
@@ -51,6 +65,18 @@ std::pair<std::string, int> host_command(const std::string& command) {
   while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
   int status = ::pclose(pipe);
   return {output, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+// The first fetch of `url` through a port forward: until the guest listens, QEMU accepts and
+// then drops the connection, so curl is retried (3 minutes at most).
+std::pair<std::string, int> fetch_once_served(const std::string& url) {
+  std::pair<std::string, int> result;
+  for (auto deadline = std::chrono::steady_clock::now() + 180s; std::chrono::steady_clock::now() < deadline;) {
+    result = host_command("curl -s --max-time 10 " + url);
+    if (result.second == 0) break;
+    std::this_thread::sleep_for(250ms);
+  }
+  return result;
 }
 
 class NetPrograms : public testing::Test {
@@ -100,14 +126,8 @@ for _ in range(3):
 print("served 3")
 )py", {"-p", std::to_string(port) + ":8000"});
 
-  // Until the guest listens, QEMU accepts and then drops the connection: retry.
   std::string url = "http://127.0.0.1:" + std::to_string(port);
-  std::pair<std::string, int> first;
-  for (auto deadline = std::chrono::steady_clock::now() + 180s; std::chrono::steady_clock::now() < deadline;) {
-    first = host_command("curl -s --max-time 10 " + url + "/first");
-    if (first.second == 0) break;
-    std::this_thread::sleep_for(250ms);
-  }
+  auto first = fetch_once_served(url + "/first");
   EXPECT_EQ(first.second, 0);
   EXPECT_EQ(first.first, "hello from nimbus, path /first\n");
   auto second = host_command("curl -s --max-time 10 " + url + "/second");
@@ -122,15 +142,8 @@ print("served 3")
 
 TEST_F(NetPrograms, GuestConnectsOutToTheHost) {
   // A server on the host's loopback; QEMU's user network shows the host as 10.0.2.2.
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  ASSERT_EQ(::listen(listener, 4), 0);
-  int port = ntohs(address.sin_port);
+  int port;
+  int listener = host_listener(port);
   std::thread server([listener] {
     int connection = ::accept(listener, nullptr, nullptr);
     if (connection < 0) return;
@@ -164,14 +177,8 @@ print(data.decode(), end="")
 
 // What a program sends just before it exits still arrives, as on Linux.
 TEST_F(NetPrograms, DataSentRightBeforeExitArrives) {
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  ASSERT_EQ(::listen(listener, 4), 0);
+  int port;
+  int listener = host_listener(port);
   size_t received = 0;
   std::thread server([listener, &received] {
     int connection = ::accept(listener, nullptr, nullptr);
@@ -186,7 +193,7 @@ import os, socket
 s = socket.create_connection(("10.0.2.2", PORT), timeout=60)
 s.sendall(b"x" * (4 << 20))
 os._exit(0)
-)py", {}, {{"PORT", std::to_string(ntohs(address.sin_port))}});
+)py", {}, {{"PORT", std::to_string(port)}});
   server.join();
   ::close(listener);
   EXPECT_EQ(run.status, 0) << run.output();
@@ -387,12 +394,7 @@ void go_serves_curl(const Args& machine_options) {
   options.insert(options.end(), {"-p", "127.0.0.1:" + std::to_string(port) + ":8080"});
   auto run = std::async(std::launch::async, [options] { return go_net(options, {"serve", "2"}); });
   std::string url = "http://127.0.0.1:" + std::to_string(port);
-  std::pair<std::string, int> first;
-  for (auto deadline = std::chrono::steady_clock::now() + 180s; std::chrono::steady_clock::now() < deadline;) {
-    first = host_command("curl -s --max-time 10 " + url + "/a");
-    if (first.second == 0) break;
-    std::this_thread::sleep_for(250ms);
-  }
+  auto first = fetch_once_served(url + "/a");
   EXPECT_EQ(first.first, "hello from go, path /a\n");
   EXPECT_EQ(host_command("curl -s --max-time 10 " + url + "/b").first, "hello from go, path /b\n");
   NimbusRun result = run.get();
