@@ -20,7 +20,7 @@ namespace {
 using Kind = SyntheticEntry::Kind;
 constexpr int kAfInet6 = 10;
 constexpr size_t kMaxRows = 512;
-constexpr size_t kMaxInterfaces = 16;
+constexpr size_t kMaxInterfaces = net::NetStack::kMaxInterfaces;
 constexpr uint32_t kMaxBacklog = 4096;  // the listen() cap of the TCP and UNIX sockets
 
 // An IPv4 address as Linux prints it: the four network-order bytes read as a little-endian
@@ -106,13 +106,10 @@ void tcp6(TextBuffer& out) { socket_table(out, true, true); }
 void udp4(TextBuffer& out) { socket_table(out, false, false); }
 void udp6(TextBuffer& out) { socket_table(out, true, false); }
 
+// Snapshots of the stack's interfaces, at most kMaxInterfaces; returns how many were filled.
 size_t interfaces(net::NetStack& stack, net::InterfaceSnapshot (&out)[kMaxInterfaces]) {
-  size_t written = 0;
-  for (uint32_t index = 1; index <= stack.interface_count() && written < kMaxInterfaces; index++) {
-    auto snapshot = stack.interface_snapshot(index);
-    if (snapshot) out[written++] = *snapshot;
-  }
-  return written;
+  size_t count = stack.interface_snapshots(out);
+  return count < kMaxInterfaces ? count : kMaxInterfaces;
 }
 
 void dev(TextBuffer& out) {
@@ -146,7 +143,7 @@ void route(TextBuffer& out) {
     const char* name = "";
     for (size_t j = 0; j < count; j++)
       if (list[j].index == r.interface_index) name = list[j].name;
-    uint32_t mask = r.prefix_length ? ~uint32_t{0} << (32 - r.prefix_length) : 0;
+    uint32_t mask = net::ipv4_netmask(r.prefix_length);
     TextBuffer line;
     line.format("%s\t%08X\t%08X\t%04X\t%d\t%u\t%d\t%08X\t%d\t%u\t%u", name, as_printed(r.destination),
                 r.gateway ? as_printed(*r.gateway) : 0u, kRouteUp | (r.gateway ? kRouteGateway : 0u), 0, 0u, 0,

@@ -18,7 +18,7 @@ constexpr uint32_t kSiocgifname = 0x8910, kSiocgifconf = 0x8912, kSiocgifflags =
 constexpr uint16_t kAfInet = 2;
 constexpr uint16_t kArphrdEther = 1, kArphrdLoopback = 772;
 constexpr uint16_t kIffUp = 0x1, kIffBroadcast = 0x2, kIffLoopback = 0x8, kIffRunning = 0x40, kIffMulticast = 0x1000;
-constexpr uint32_t kMaxInterfaces = 64;
+constexpr size_t kMaxInterfaces = net::NetStack::kMaxInterfaces;
 
 // struct ifreq: a name, then a 24-byte union.
 struct InterfaceRequest {
@@ -50,15 +50,12 @@ void put_ipv4(InterfaceRequest& request, net::Ipv4Address address) {
   for (int i = 0; i < 4; i++) request.address.data[2 + i] = std::byte(address.value >> (24 - 8 * i));
 }
 
-uint32_t netmask(uint8_t prefix_length) { return prefix_length ? ~uint32_t{0} << (32 - prefix_length) : 0; }
-
 Result<net::InterfaceSnapshot> find_by_name(net::NetStack& stack, const char (&name)[16]) {
+  net::InterfaceSnapshot list[kMaxInterfaces];
+  size_t count = stack.interface_snapshots(list);
   size_t length = strnlen(name, sizeof name);
-  for (uint32_t index = 1; index <= stack.interface_count(); index++) {
-    auto snapshot = stack.interface_snapshot(index);
-    if (snapshot && strnlen(snapshot->name, sizeof snapshot->name) == length && memcmp(snapshot->name, name, length) == 0)
-      return *snapshot;
-  }
+  for (size_t i = 0; i < count && i < kMaxInterfaces; i++)
+    if (strnlen(list[i].name, sizeof list[i].name) == length && memcmp(list[i].name, name, length) == 0) return list[i];
   return error(Errno::enodev);
 }
 
@@ -68,10 +65,12 @@ Result<long> list_interfaces(net::NetStack& stack, uintptr_t argument) {
   auto* user_list = reinterpret_cast<InterfaceList*>(argument);
   InterfaceList list = TRY(user::read(user_list));
   if (list.length < 0) return error(Errno::einval);
+  net::InterfaceSnapshot interfaces[kMaxInterfaces];
+  size_t count = stack.interface_snapshots(interfaces);
   int32_t used = 0;
-  for (uint32_t index = 1; index <= stack.interface_count() && index <= kMaxInterfaces; index++) {
-    auto snapshot = stack.interface_snapshot(index);
-    if (!snapshot || !snapshot->has_ipv4) continue;
+  for (size_t i = 0; i < count && i < kMaxInterfaces; i++) {
+    const net::InterfaceSnapshot* snapshot = &interfaces[i];
+    if (!snapshot->has_ipv4) continue;
     if (list.requests) {
       if (list.length - used < static_cast<int32_t>(sizeof(InterfaceRequest))) break;
       InterfaceRequest request{};
@@ -146,7 +145,7 @@ Result<long> interface_ioctl(net::NetStack* stack, uint32_t request, uintptr_t a
     case kSiocgifbrdaddr:
     case kSiocgifnetmask: {
       if (!snapshot.has_ipv4) return error(Errno::eaddrnotavail);
-      uint32_t mask = netmask(snapshot.ipv4_prefix_length);
+      uint32_t mask = net::ipv4_netmask(snapshot.ipv4_prefix_length);
       net::Ipv4Address value = snapshot.ipv4_address;
       if (request == kSiocgifnetmask) value = {mask};
       if (request == kSiocgifbrdaddr) value = {loopback ? 0 : (snapshot.ipv4_address.value | ~mask)};

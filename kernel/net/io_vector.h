@@ -16,14 +16,22 @@ inline size_t total_length(std::span<const fs::IoVec> vectors) {
   return total;
 }
 
-// Copies as much of `bytes` as the vectors hold, in order; returns how much.
-inline size_t copy_to_vectors(std::span<const fs::IoVec> vectors, std::span<const std::byte> bytes) {
+// Copies as much of `bytes` as the vectors hold, from byte `offset` of their concatenation
+// on; returns how much.
+inline size_t copy_to_vectors(std::span<const fs::IoVec> vectors, std::span<const std::byte> bytes,
+                              size_t offset = 0) {
   size_t done = 0;
   for (const fs::IoVec& v : vectors) {
     if (done == bytes.size()) break;
-    size_t n = v.length < bytes.size() - done ? v.length : bytes.size() - done;
-    if (n) memcpy(v.base, bytes.data() + done, n);
+    if (offset >= v.length) {
+      offset -= v.length;
+      continue;
+    }
+    size_t room = v.length - offset;
+    size_t n = room < bytes.size() - done ? room : bytes.size() - done;
+    memcpy(static_cast<std::byte*>(v.base) + offset, bytes.data() + done, n);
     done += n;
+    offset = 0;
   }
   return done;
 }

@@ -20,6 +20,11 @@ struct Ipv4Address {
   constexpr bool operator==(const Ipv4Address&) const = default;
 };
 
+// The host-order netmask of a prefix length (24 -> 0xffffff00).
+constexpr uint32_t ipv4_netmask(uint8_t prefix_length) {
+  return prefix_length == 0 ? 0 : ~uint32_t{0} << (32 - prefix_length);
+}
+
 // IPv4 is held as an IPv4-mapped IPv6 address (::ffff:a.b.c.d), so one type serves both
 // families and a dual-stack socket compares addresses without conversions.
 struct IpAddress {

@@ -19,7 +19,7 @@ struct NetInterface {
   InterfaceAddress ipv4;
 
   bool is_loopback() const { return features.loopback; }
-  uint32_t netmask() const { return ipv4.prefix_length ? ~0u << (32 - ipv4.prefix_length) : 0; }
+  uint32_t netmask() const { return ipv4_netmask(ipv4.prefix_length); }
   bool on_link(Ipv4Address address) const {
     return has_ipv4 && ((address.value ^ ipv4.address.value) & netmask()) == 0;
   }

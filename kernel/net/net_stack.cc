@@ -414,6 +414,14 @@ Result<InterfaceSnapshot> NetStack::interface_snapshot(uint32_t interface_index)
   return snapshot;
 }
 
+size_t NetStack::interface_snapshots(std::span<InterfaceSnapshot> out) {
+  size_t count = interface_count();  // interfaces are only ever added
+  size_t written = 0;
+  for (uint32_t index = 1; index <= count && written < out.size(); index++)
+    if (auto snapshot = interface_snapshot(index)) out[written++] = *snapshot;
+  return count;
+}
+
 Result<> NetStack::add_udp_hook(const UdpHook& hook) {
   MutexGuard guard(m_state->lock);
   for (UdpHook& slot : m_state->hooks) {

@@ -75,7 +75,9 @@ class NetStack {
   NetEnvironment& environment() { return m_environment; }
   uint64_t now_ns() { return m_environment.now_ns(); }
 
-  // Interfaces, numbered from 1 in the order added ("lo" is added first by the kernel).
+  // Interfaces, numbered from 1 in the order added ("lo" is added first by the kernel), at
+  // most this many.
+  static constexpr size_t kMaxInterfaces = 16;
   Result<uint32_t> add_interface(NetDevice& device);
   Result<> set_ipv4_address(uint32_t interface_index, InterfaceAddress address);
   Result<> set_ipv4_gateway(Ipv4Address gateway);
@@ -114,6 +116,8 @@ class NetStack {
   // Counters for /proc/net/snmp, and one interface for /proc/net/dev, SIOCGIF* and netlink.
   NetStatistics statistics();
   Result<InterfaceSnapshot> interface_snapshot(uint32_t interface_index);
+  // Every interface's snapshot in index order, up to out.size(); returns how many there are.
+  size_t interface_snapshots(std::span<InterfaceSnapshot> out);
 
   // Sends an IPv4 datagram out of one interface whatever its address and routes say (the
   // DHCP client, before it has an address: source 0.0.0.0, destination 255.255.255.255).

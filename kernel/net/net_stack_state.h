@@ -65,7 +65,7 @@ struct AtomicCounters {
 inline void count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
 
 struct NetStack::State {
-  static constexpr size_t kMaxInterfaces = 16;
+  static constexpr size_t kMaxInterfaces = NetStack::kMaxInterfaces;
   static constexpr size_t kMaxHooks = 4;
 
   explicit State(NetStack& stack) : stack(stack) {}

@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstring>
 
+#include "kernel/net/io_vector.h"
 #include "kernel/net/socket_abi.h"
 
 namespace nimbus::net {
@@ -204,9 +205,7 @@ Result<size_t> Socket::write(fs::File&, std::span<const std::byte> data, fs::IoF
 
 Result<size_t> Socket::read_vectors(fs::File&, std::span<const fs::IoVec> vectors, fs::IoFlags flags) {
   // sock_read_iter: an empty read is 0 at once (an empty write, though, is a datagram).
-  size_t total = 0;
-  for (const fs::IoVec& v : vectors) total += v.length;
-  if (total == 0) return 0;
+  if (total_length(vectors) == 0) return 0;
   ReceiveRequest request;
   request.data = vectors;
   request.nonblocking = flags.nonblocking;

@@ -103,6 +103,7 @@ constexpr size_t scm_max_fd = 253;
 // ioctls sockets answer.
 constexpr uint32_t siocinq = 0x541b;   // = FIONREAD
 constexpr uint32_t siocoutq = 0x5411;  // = TIOCOUTQ
+constexpr uint32_t siocoutqnsd = 0x894b;  // bytes not yet sent
 constexpr uint32_t fioasync = 0x5452;
 
 // poll bits beyond kernel/fs/linux_abi.h's.

@@ -7,10 +7,10 @@
 
 #include "kernel/fs/linux_abi.h"
 #include "kernel/net/checksum.h"
+#include "kernel/net/io_vector.h"
 #include "kernel/net/socket_abi.h"
 #include "kernel/net/ipv4.h"
 #include "kernel/net/net_stack.h"
-#include "kernel/net/socket_abi.h"
 #include "kernel/net/udp.h"
 
 namespace nimbus::net {
@@ -22,7 +22,6 @@ constexpr size_t kMaxPayload = 65507;
 // What a queued datagram costs beyond its bytes (Linux charges the buffer's truesize).
 constexpr size_t kDatagramOverhead = 256;
 constexpr uint8_t kDefaultTtl = 64;
-constexpr uint32_t kSiocOutq = 0x5411;  // TIOCOUTQ / SIOCOUTQ
 
 using namespace abi;
 
@@ -39,11 +38,6 @@ size_t write_int(std::span<std::byte> out, int v) {
   return n;
 }
 
-size_t iov_total(std::span<const fs::IoVec> vectors) {
-  size_t total = 0;
-  for (const fs::IoVec& v : vectors) total += v.length;
-  return total;
-}
 }  // namespace
 
 UdpSocket::UdpSocket(UdpProtocol& protocol, NetStack& stack, int family)
@@ -186,7 +180,7 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
     }
     bound = m_binding.bound;
   }
-  size_t length = iov_total(request.data);
+  size_t length = total_length(request.data);
   if (length > kMaxPayload) return error(Errno::emsgsize);
   if (!destination.address.is_ipv4()) return error(Errno::enetunreach);
   if (destination.address.ipv4().is_broadcast() && !options().broadcast) return error(Errno::eacces);
@@ -255,10 +249,7 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
   Packet* packet = TRY(Packet::try_allocate(Packet::kDefaultHeadroom + kUdpHeaderSize + length));
   std::byte* header = packet->put(kUdpHeaderSize + length);
   std::byte* payload = header + kUdpHeaderSize;
-  for (const fs::IoVec& v : request.data) {
-    std::memcpy(payload, v.base, v.length);
-    payload += v.length;
-  }
+  copy_from_vectors(request.data, {payload, length});
   uint16_t udp_length = static_cast<uint16_t>(kUdpHeaderSize + length);
   store_be16(header, local_port);
   store_be16(header + 2, destination.port);
@@ -361,13 +352,7 @@ Result<size_t> UdpSocket::receive(ReceiveRequest& request) {
   UdpDatagram* datagram = m_queue.front();
   Packet* packet = datagram->packet;
   size_t length = packet->length();
-  size_t copied = 0;
-  for (const fs::IoVec& v : request.data) {
-    if (copied == length) break;
-    size_t n = std::min(v.length, length - copied);
-    std::memcpy(v.base, packet->data() + copied, n);
-    copied += n;
-  }
+  size_t copied = copy_to_vectors(request.data, {packet->data(), length});
   if (copied < length) request.result_flags |= msg_trunc;
   if (request.source) *request.source = format_address(datagram->source);
   write_control(request, *datagram);
@@ -565,7 +550,7 @@ Result<int64_t> UdpSocket::handle_ioctl(uint32_t request, uintptr_t argument) {
   if (request == fs::linux_abi::fionread) {
     // Linux's udp_ioctl SIOCINQ: the next datagram's payload, not the whole queue.
     value = static_cast<int>(next_datagram_size());
-  } else if (request == kSiocOutq) {
+  } else if (request == abi::siocoutq) {
     value = 0;  // sent datagrams leave at once
   } else {
     return error(Errno::enotty);

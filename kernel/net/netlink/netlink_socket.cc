@@ -7,6 +7,7 @@
 
 #include "kernel/fs/linux_abi.h"
 #include "kernel/net/io_vector.h"
+#include "kernel/net/net_stack.h"
 #include "kernel/net/netlink/route_messages.h"
 
 namespace nimbus::net::netlink {
@@ -19,7 +20,7 @@ constexpr int kSolNetlink = 270;
 constexpr int kNetlinkAddMembership = 1, kNetlinkDropMembership = 2;
 constexpr uint32_t kMsgPeek = 0x2, kMsgTrunc = 0x20;
 constexpr uint16_t kMinRequestType = 0x10;  // NLMSG_MIN_TYPE
-constexpr size_t kMaxInterfaces = 16;
+constexpr size_t kMaxInterfaces = NetStack::kMaxInterfaces;
 // A dump answer is cut into datagrams of at most this size, as Linux's NLMSG_GOODSIZE with
 // 4 KiB pages: every program's receive buffer holds one.
 constexpr size_t kDatagramSize = 3776;

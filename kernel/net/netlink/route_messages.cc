@@ -22,11 +22,6 @@ constexpr uint8_t kScopeUniverse = 0, kScopeLink = 253, kScopeHost = 254;
 constexpr uint8_t kTableMain = 254, kProtoKernel = 2, kProtoBoot = 3, kRouteUnicast = 1;
 constexpr size_t kStatsFields = 24;  // struct rtnl_link_stats(64) up to rx_nohandler
 
-// Host-order netmask of a prefix length (24 -> 0xffffff00).
-constexpr uint32_t ipv4_netmask(uint8_t prefix_length) {
-  return prefix_length == 0 ? 0 : ~uint32_t{0} << (32 - prefix_length);
-}
-
 struct InterfaceMessage {  // struct ifinfomsg
   uint8_t family;
   uint8_t pad;

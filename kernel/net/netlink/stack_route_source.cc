@@ -3,15 +3,7 @@
 
 namespace nimbus::net::netlink {
 
-size_t StackRouteSource::interfaces(std::span<InterfaceSnapshot> out) {
-  size_t count = m_stack.interface_count();
-  size_t written = 0;
-  for (uint32_t index = 1; index <= count && written < out.size(); index++) {
-    auto snapshot = m_stack.interface_snapshot(index);
-    if (snapshot) out[written++] = *snapshot;
-  }
-  return count;
-}
+size_t StackRouteSource::interfaces(std::span<InterfaceSnapshot> out) { return m_stack.interface_snapshots(out); }
 
 std::optional<Ipv4Address> StackRouteSource::ipv4_gateway() {
   Ipv4Address gateway = m_stack.ipv4_gateway();

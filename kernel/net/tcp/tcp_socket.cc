@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernel/fs/linux_abi.h"
+#include "kernel/net/io_vector.h"
 #include "kernel/net/socket_abi.h"
 #include "kernel/net/tcp/tcp_seq.h"
 #include "kernel/sync/wait_queue.h"
@@ -280,8 +281,7 @@ Result<size_t> TcpSocket::receive(ReceiveRequest& request) {
   if (request.flags & abi::msg_oob) return error(Errno::einval);  // no urgent data kept
   bool peek = request.flags & abi::msg_peek;
   bool discard = request.flags & abi::msg_trunc;
-  size_t wanted = 0;
-  for (const fs::IoVec& vector : request.data) wanted += vector.length;
+  size_t wanted = total_length(request.data);
   size_t target = (request.flags & abi::msg_waitall) && !peek ? wanted : c.settings.receive_low_water;
   if (target > wanted) target = wanted;
   if (target == 0) target = 1;
@@ -543,15 +543,15 @@ Result<int64_t> TcpSocket::ioctl_request(uint32_t request, uintptr_t argument) {
   TcpConnection& c = *m_connection;
   int value;
   switch (request) {
-    case kSiocInq:
+    case abi::siocinq:
       if (c.state == TcpState::listen) return error(Errno::einval);
       value = int(c.receive_buffer.size());
       break;
-    case kSiocOutq:
+    case abi::siocoutq:
       if (c.state == TcpState::listen) return error(Errno::einval);
       value = int(c.send_buffer.size());
       break;
-    case kSiocOutqNsd:
+    case abi::siocoutqnsd:
       if (c.state == TcpState::listen) return error(Errno::einval);
       value = int(c.unsent_bytes());
       break;

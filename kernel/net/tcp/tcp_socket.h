@@ -27,10 +27,6 @@ constexpr int kTcpInfo = 11;
 constexpr int kTcpQuickack = 12;
 constexpr int kTcpCongestion = 13;
 constexpr int kTcpUserTimeout = 18;
-// ioctls.
-constexpr uint32_t kSiocInq = 0x541b;      // = FIONREAD
-constexpr uint32_t kSiocOutq = 0x5411;     // = TIOCOUTQ
-constexpr uint32_t kSiocOutqNsd = 0x894b;  // bytes not yet sent
 
 class TcpSocket final : public Socket {
  public:

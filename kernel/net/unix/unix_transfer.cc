@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernel/net/io_vector.h"
 #include "kernel/net/socket_abi.h"
 #include "kernel/net/unix/unix_socket.h"
 
@@ -19,29 +20,6 @@ namespace {
 // The largest stream segment one message holds (Linux splits sends into skbs too).
 constexpr size_t kMaxSegment = 64 * 1024;
 
-size_t total_length(std::span<const fs::IoVec> vectors) {
-  size_t total = 0;
-  for (const fs::IoVec& v : vectors) total += v.length;
-  return total;
-}
-
-// Copies `length` bytes from `source` into the vectors, from byte `offset` of their
-// concatenation on.
-void scatter(std::span<const fs::IoVec> vectors, size_t offset, const std::byte* source, size_t length) {
-  for (const fs::IoVec& v : vectors) {
-    if (!length) return;
-    if (offset >= v.length) {
-      offset -= v.length;
-      continue;
-    }
-    size_t n = std::min(v.length - offset, length);
-    memcpy(static_cast<std::byte*>(v.base) + offset, source, n);
-    source += n;
-    length -= n;
-    offset = 0;
-  }
-}
-
 bool same_credentials(const UnixCredentials& a, const UnixCredentials& b) {
   return a.pid == b.pid && a.uid == b.uid && a.gid == b.gid;
 }
@@ -51,20 +29,7 @@ bool same_credentials(const UnixCredentials& a, const UnixCredentials& b) {
 Result<UnixMessage*> UnixSocket::make_message(std::span<const fs::IoVec> data, size_t offset, size_t length) {
   UnixMessage* message = UnixMessage::create(length);
   if (!message) return error(Errno::enobufs);
-  std::byte* out = message->data;
-  size_t remaining = length;
-  for (const fs::IoVec& v : data) {
-    if (!remaining) break;
-    if (offset >= v.length) {
-      offset -= v.length;
-      continue;
-    }
-    size_t n = std::min(v.length - offset, remaining);
-    memcpy(out, static_cast<const std::byte*>(v.base) + offset, n);
-    out += n;
-    remaining -= n;
-    offset = 0;
-  }
+  copy_from_vectors(data, {message->data, length}, offset);
   return message;
 }
 
@@ -309,7 +274,7 @@ Result<size_t> UnixSocket::receive_stream(ReceiveRequest& request) {
         have_control = true;
       }
       size_t n = std::min(m->length - position, want - copied);
-      scatter(request.data, copied, m->data + position, n);
+      copy_to_vectors(request.data, {m->data + position, n}, copied);
       copied += n;
       bool had_rights = m->rights.count() > 0;
       if (had_rights) {
@@ -363,7 +328,7 @@ Result<size_t> UnixSocket::receive_datagram(ReceiveRequest& request) {
       if (waited != WaitResult::woken) return error(wait_error(waited, deadline));
     }
     length = m->length;
-    scatter(request.data, 0, m->data, std::min(length, want));
+    copy_to_vectors(request.data, {m->data, std::min(length, want)});
     if (length > want) request.result_flags |= msg_trunc;
     if (request.source) *request.source = m->source;
     if (peek) {

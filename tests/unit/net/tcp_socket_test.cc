@@ -34,17 +34,17 @@ TEST(TcpSocket, PeekWaitallTruncAndLowWater) {
   auto data = pattern(3000, 1);
   send_bytes(*p.client, data);
   net.run_for(50 * kMs);
-  EXPECT_EQ(ioctl_int(*p.server, kSiocInq), 3000);
+  EXPECT_EQ(ioctl_int(*p.server, abi::siocinq), 3000);
   std::vector<std::byte> out;
   EXPECT_EQ(*receive_bytes(*p.server, out, 100, abi::msg_peek), 100u);
   EXPECT_EQ(*receive_bytes(*p.server, out, 100, abi::msg_peek), 100u);
   EXPECT_EQ(std::vector<std::byte>(out.begin(), out.begin() + 100), std::vector<std::byte>(out.begin() + 100, out.end()));
-  EXPECT_EQ(ioctl_int(*p.server, kSiocInq), 3000);
+  EXPECT_EQ(ioctl_int(*p.server, abi::siocinq), 3000);
   out.clear();
   // MSG_TRUNC discards without copying.
   EXPECT_EQ(*receive_bytes(*p.server, out, 1000, abi::msg_trunc), 1000u);
   EXPECT_TRUE(out.empty());
-  EXPECT_EQ(ioctl_int(*p.server, kSiocInq), 2000);
+  EXPECT_EQ(ioctl_int(*p.server, abi::siocinq), 2000);
   EXPECT_EQ(*receive_bytes(*p.server, out, 2000), 2000u);
   EXPECT_EQ(out, std::vector<std::byte>(data.begin() + 1000, data.end()));
   // SO_RCVLOWAT: a non-blocking read still returns what there is; poll waits for the mark.
@@ -92,8 +92,8 @@ TEST(TcpSocket, ReadinessFollowsTheConnection) {
   });
   while (send_bytes(*p.client, pattern(1000, 2))) {}
   EXPECT_EQ(p.client->poll_events() & pollout, 0u);
-  EXPECT_EQ(ioctl_int(*p.client, kSiocOutq), 4096);
-  EXPECT_GT(ioctl_int(*p.client, kSiocOutqNsd), 0);
+  EXPECT_EQ(ioctl_int(*p.client, abi::siocoutq), 4096);
+  EXPECT_GT(ioctl_int(*p.client, abi::siocoutqnsd), 0);
 }
 
 TEST(TcpSocket, ShutdownReadAndWrite) {
