@@ -153,8 +153,24 @@ void route(TextBuffer& out) {
   }
 }
 
-// No IPv6 addresses yet: the file exists (programs test for it) and is empty.
-void if_inet6(TextBuffer&) {}
+// One line per IPv6 address: the address in 32 hex digits, the interface index, prefix
+// length, scope (IPV6_ADDR_LOOPBACK 0x10, _LINKLOCAL 0x20, global 0) and IFA_F_* flags, in
+// hex, then the name (Linux's if6_seq_show).
+void if_inet6(TextBuffer& out) {
+  net::NetStack* stack = net::kernel_net_stack();
+  if (!stack) return;
+  net::InterfaceSnapshot list[kMaxInterfaces];
+  size_t count = interfaces(*stack, list);
+  for (size_t i = 0; i < count; i++) {
+    for (size_t j = 0; j < list[i].ipv6_count; j++) {
+      const net::InterfaceSnapshot::Ipv6Entry& entry = list[i].ipv6[j];
+      for (uint8_t byte : entry.address.bytes) out.format("%02x", byte);
+      uint32_t scope = entry.address.is_ipv6_loopback() ? 0x10 : entry.address.is_link_local() ? 0x20 : 0;
+      uint32_t flags = entry.autoconfigured ? 0 : 0x80;  // IFA_F_PERMANENT
+      out.format(" %02x %02x %02x %02x %8s\n", list[i].index, entry.prefix_length, scope, flags, list[i].name);
+    }
+  }
+}
 
 void somaxconn(TextBuffer& out) { out.format("%u\n", kMaxBacklog); }
 void local_port_range(TextBuffer& out) { out.append("32768\t60999\n"); }

@@ -26,7 +26,7 @@ bool RateLimiter::allow(uint64_t now) {
   return true;
 }
 
-uint32_t PathMtuCache::lookup(Ipv4Address destination, uint32_t link_mtu, uint64_t now) {
+uint32_t PathMtuCache::lookup(const IpAddress& destination, uint32_t link_mtu, uint64_t now) {
   for (Entry& entry : entries) {
     if (entry.mtu == 0 || !(entry.destination == destination)) continue;
     if (now >= entry.expires_ns) {
@@ -38,8 +38,9 @@ uint32_t PathMtuCache::lookup(Ipv4Address destination, uint32_t link_mtu, uint64
   return link_mtu;
 }
 
-void PathMtuCache::learn(Ipv4Address destination, uint32_t mtu, uint64_t now) {
-  if (mtu < kMinimum) mtu = kMinimum;
+void PathMtuCache::learn(const IpAddress& destination, uint32_t mtu, uint64_t now) {
+  uint32_t minimum = destination.is_ipv4() ? kMinimum : 1280;
+  if (mtu < minimum) mtu = minimum;
   Entry* slot = nullptr;
   for (Entry& entry : entries) {
     if (entry.mtu != 0 && entry.destination == destination) {
@@ -97,7 +98,7 @@ void deliver_error(NetStack::State& state, const IpReceiveInfo& info, uint8_t ty
     if (next_hop_mtu == 0) next_hop_mtu = path_mtu_plateau_below(load_be16(p + 2));
     if (next_hop_mtu >= 68) {
       MutexGuard guard(state.lock);
-      state.path_mtu.learn(original.destination, next_hop_mtu, state.stack.now_ns());
+      state.path_mtu.learn(IpAddress::from_ipv4(original.destination), next_hop_mtu, state.stack.now_ns());
     }
   }
   std::span<const std::byte> transport = quoted.subspan(header_length);

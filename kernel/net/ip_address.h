@@ -55,6 +55,26 @@ struct IpAddress {
       if (b) return false;
     return true;
   }
+  // IPv6 (RFC 4291 2.4): ::1, fe80::/10, ff00::/8.
+  static constexpr IpAddress ipv6_loopback() {
+    IpAddress result;
+    result.bytes[15] = 1;
+    return result;
+  }
+  constexpr bool is_ipv6_loopback() const { return *this == ipv6_loopback(); }
+  constexpr bool is_link_local() const { return bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80; }
+  constexpr bool is_ipv6_multicast() const { return bytes[0] == 0xff; }
+  // Either family's loopback (127/8 or ::1).
+  constexpr bool is_loopback() const { return is_ipv4() ? ipv4().is_loopback() : is_ipv6_loopback(); }
+  // Whether the first `prefix_length` bits equal `prefix`'s.
+  constexpr bool matches_prefix(const IpAddress& prefix, uint8_t prefix_length) const {
+    for (int bit = 0; bit < prefix_length && bit < 128; bit += 8) {
+      int remaining = prefix_length - bit;
+      uint8_t mask = remaining >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - remaining));
+      if ((bytes[bit / 8] ^ prefix.bytes[bit / 8]) & mask) return false;
+    }
+    return true;
+  }
   constexpr bool operator==(const IpAddress&) const = default;
 };
 

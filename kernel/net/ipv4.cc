@@ -304,10 +304,10 @@ Result<> ipv4_output_locked(NetStack::State& state, NetInterface& interface, Ipv
 
 Result<> NetStack::ip_output(Packet* packet, const IpAddress& source, const IpAddress& destination, uint8_t protocol,
                              const IpSendOptions& options) {
-  if (!destination.is_ipv4() || (!source.is_ipv4() && !source.is_any())) {
-    // IPv6 is not this stack's yet.
+  if (!destination.is_ipv4()) return ipv6_send(*m_state, packet, source, destination, protocol, options);
+  if (!source.is_ipv4() && !source.is_any()) {
     Packet::free(packet);
-    return error(Errno::enetunreach);
+    return error(Errno::eafnosupport);
   }
   PacketList outbox;
   Result<> result;
@@ -350,7 +350,7 @@ Result<> NetStack::ipv4_output_on_interface(uint32_t interface_index, Packet* pa
 }
 
 Result<IpAddress> NetStack::source_address_for(const IpAddress& destination) {
-  if (!destination.is_ipv4()) return error(Errno::enetunreach);
+  if (!destination.is_ipv4()) return ipv6_source_for(*m_state, destination);
   MutexGuard guard(m_state->lock);
   auto route = m_state->route(destination.ipv4());
   if (!route) return error(route.error());
@@ -359,14 +359,14 @@ Result<IpAddress> NetStack::source_address_for(const IpAddress& destination) {
 }
 
 bool NetStack::is_local_address(const IpAddress& address) {
-  if (!address.is_ipv4()) return false;
   MutexGuard guard(m_state->lock);
+  if (!address.is_ipv4()) return m_state->is_local_ipv6(address);
   return m_state->is_local_ipv4(address.ipv4());
 }
 
 uint32_t NetStack::path_mtu(const IpAddress& destination) {
   constexpr uint32_t kMinimum = 576 - kIpv4HeaderSize;  // RFC 1122 3.3.3
-  if (!destination.is_ipv4()) return 1280 - 40;
+  if (!destination.is_ipv4()) return ipv6_path_mtu(*m_state, destination);
   MutexGuard guard(m_state->lock);
   auto route = m_state->route(destination.ipv4());
   if (!route) return kMinimum;

@@ -187,6 +187,9 @@ Result<NetStack*> start_kernel_network(const KernelNetworkConfig& config) {
     }
     g_bindings[i] = DeviceBinding{stack, *index};
     device->set_receive_handler(deliver_to_stack, &g_bindings[i]);
+    // IPv6 on every link: a link-local address now, SLAAC from router advertisements.
+    if (auto enabled = stack->enable_ipv6(*index); !enabled)
+      print("nimbus: network: no IPv6 on %s (error %d)\n", device->name(), static_cast<int>(enabled.error()));
     if (!first_ethernet) first_ethernet = *index;
   }
 

@@ -7,6 +7,7 @@ Result<uint32_t> LoopbackDevice::attach(NetStack& stack, LoopbackDevice& device)
   uint32_t index = TRY(stack.add_interface(device));
   device.m_interface_index = index;
   TRY(stack.set_ipv4_address(index, {Ipv4Address::from_octets(127, 0, 0, 1), 8}));
+  TRY(stack.add_ipv6_address(index, IpAddress::ipv6_loopback(), 128));
   return index;
 }
 

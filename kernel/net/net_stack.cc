@@ -2,6 +2,7 @@
 // deferred queue and the timer list that poll() runs.
 #include "kernel/net/net_stack.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -23,6 +24,7 @@ NetStack::NetStack(NetEnvironment& environment) : m_environment(environment) {
   // and the members are used unconditionally afterwards.
   m_state = new (kNoThrow) State(*this);
   m_state->next_ip_id = static_cast<uint16_t>(environment.random64());
+  m_state->next_ipv6_fragment_id = static_cast<uint32_t>(environment.random64());
   m_tcp = new (kNoThrow) TcpProtocol(*this);
   m_udp = new (kNoThrow) UdpProtocol(*this);
 }
@@ -219,7 +221,11 @@ void NetStack::receive(uint32_t interface_index, Packet* packet) {
   }
   packet->interface_index = interface_index;
   if (interface.is_loopback()) {
-    ipv4_input(*m_state, interface_index, packet);
+    // No link header: the version nibble says which IP it is.
+    if (packet->length() >= 1 && (uint8_t(packet->data()[0]) >> 4) == 6)
+      ipv6_input(*m_state, interface_index, packet);
+    else
+      ipv4_input(*m_state, interface_index, packet);
     return;
   }
   EthernetHeader header;
@@ -236,6 +242,9 @@ void NetStack::receive(uint32_t interface_index, Packet* packet) {
   switch (header.type) {
     case kEtherTypeIpv4:
       ipv4_input(*m_state, interface_index, packet);
+      return;
+    case kEtherTypeIpv6:
+      ipv6_input(*m_state, interface_index, packet);
       return;
     case kEtherTypeArp: {
       PacketList outbox;
@@ -316,13 +325,22 @@ uint64_t NetStack::poll() {
   uint64_t next;
   PacketList outbox;
   PacketList failed;
+  PacketList failed6;
   {
     MutexGuard guard(m_state->lock);
     next = m_state->arp.tick(m_state->interfaces, m_state->interface_count, now, outbox, failed);
     uint64_t reassembly = m_state->reassembly.expire(now);
     if (reassembly < next) next = reassembly;
+    next = std::min(next, m_state->neighbors.tick(*m_state, now, outbox, failed6));
+    next = std::min(next, m_state->reassembly6.expire(now));
+    next = std::min(next, ndp_tick_routers(*m_state, now, outbox));
   }
   m_state->transmit(outbox);
+  while (Packet* datagram = failed6.pop_front()) {
+    count(m_state->counters.ip_link_failures);
+    icmpv6_report_local_error(*m_state, datagram->bytes());
+    Packet::free(datagram);
+  }
   while (Packet* datagram = failed.pop_front()) {
     // As if a router had said "host unreachable" about each (RFC 1122 2.3.2.2 leaves it to
     // the link layer to tell IP, which tells the transport).
@@ -375,7 +393,38 @@ NetStatistics NetStack::statistics() {
   s.link_malformed = get(c.link_malformed);
   s.link_unknown_type = get(c.link_unknown_type);
   s.ip_link_failures = get(c.ip_link_failures);
+  s.ip6_in_receives = get(c.ip6_in_receives);
+  s.ip6_in_header_errors = get(c.ip6_in_header_errors);
+  s.ip6_in_address_errors = get(c.ip6_in_address_errors);
+  s.ip6_in_unknown_protocols = get(c.ip6_in_unknown_protocols);
+  s.ip6_in_discards = get(c.ip6_in_discards);
+  s.ip6_in_delivers = get(c.ip6_in_delivers);
+  s.ip6_out_requests = get(c.ip6_out_requests);
+  s.ip6_out_no_routes = get(c.ip6_out_no_routes);
+  s.ip6_fragments_created = get(c.ip6_fragments_created);
+  s.icmp6_in_messages = get(c.icmp6_in_messages);
+  s.icmp6_in_errors = get(c.icmp6_in_errors);
+  s.icmp6_in_echos = get(c.icmp6_in_echos);
+  s.icmp6_out_messages = get(c.icmp6_out_messages);
+  s.icmp6_out_echo_replies = get(c.icmp6_out_echo_replies);
+  s.icmp6_out_destination_unreachables = get(c.icmp6_out_destination_unreachables);
+  s.icmp6_out_rate_limited = get(c.icmp6_out_rate_limited);
+  s.icmp6_in_packet_too_big = get(c.icmp6_in_packet_too_big);
   MutexGuard guard(m_state->lock);
+  const ReassemblyStatistics& r6 = m_state->reassembly6.statistics();
+  s.ip6_reassembly_required = r6.fragments;
+  s.ip6_reassembly_ok = r6.reassembled;
+  s.ip6_reassembly_failed = r6.failed;
+  NdpStatistics& n = m_state->neighbors.statistics();
+  s.ndp_solicitations_sent = n.solicitations_sent;
+  s.ndp_advertisements_sent = n.advertisements_sent;
+  s.ndp_solicitations_received = n.solicitations_received;
+  s.ndp_advertisements_received = n.advertisements_received;
+  s.ndp_router_solicitations_sent = n.router_solicitations_sent;
+  s.ndp_router_advertisements_received = n.router_advertisements_received;
+  s.ndp_malformed = n.malformed;
+  s.ndp_unresolved_drops = n.unresolved_drops;
+  s.ndp_entries = n.entries;
   const ReassemblyStatistics& r = m_state->reassembly.statistics();
   s.ip_reassembly_required = r.fragments;
   s.ip_reassembly_ok = r.reassembled;
@@ -406,6 +455,11 @@ Result<InterfaceSnapshot> NetStack::interface_snapshot(uint32_t interface_index)
     snapshot.has_ipv4 = interface->has_ipv4;
     snapshot.ipv4_address = interface->ipv4.address;
     snapshot.ipv4_prefix_length = interface->ipv4.prefix_length;
+    for (size_t i = 0; i < interface->ipv6_count && i < InterfaceSnapshot::kMaxIpv6Addresses; i++) {
+      snapshot.ipv6[i] = {interface->ipv6[i].address, interface->ipv6[i].prefix_length,
+                          interface->ipv6[i].autoconfigured};
+      snapshot.ipv6_count = i + 1;
+    }
     device = interface->device;
   }
   const char* name = device->name();

@@ -108,6 +108,12 @@ class NetStack {
   // The largest transport segment that fits one IP datagram to `destination` (MSS + options).
   uint32_t path_mtu(const IpAddress& destination);
 
+  // IPv6 (kernel/net/ipv6.cc). A static address (the loopback device adds ::1/128).
+  Result<> add_ipv6_address(uint32_t interface_index, const IpAddress& address, uint8_t prefix_length);
+  // Turns IPv6 on for a link (RFC 4862): its fe80:: address from the MAC, then router
+  // solicitations, whose advertisements bring a default router and SLAAC addresses.
+  Result<> enable_ipv6(uint32_t interface_index);
+
   // --- additions by net-core (kernel/net/net_stack.cc) ---
   // The interface's IPv4 address (ENOENT: none) and the default gateway (0.0.0.0: none).
   Result<InterfaceAddress> ipv4_address(uint32_t interface_index);

@@ -2,6 +2,7 @@
 // one interface for /proc/net/dev, SIOCGIF* and netlink.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernel/net/ip_address.h"
@@ -21,6 +22,17 @@ struct NetStatistics {
   // Why headers were refused (each also counts in ip_in_header_errors).
   uint64_t ip_truncated = 0, ip_bad_version = 0, ip_bad_header_length = 0, ip_bad_total_length = 0,
            ip_bad_checksum = 0;
+  // IPv6 and ICMPv6 (RFC 4293's ipv6* and icmp6* names).
+  uint64_t ip6_in_receives = 0, ip6_in_header_errors = 0, ip6_in_address_errors = 0, ip6_in_unknown_protocols = 0,
+           ip6_in_discards = 0, ip6_in_delivers = 0, ip6_out_requests = 0, ip6_out_no_routes = 0,
+           ip6_fragments_created = 0, ip6_reassembly_required = 0, ip6_reassembly_ok = 0, ip6_reassembly_failed = 0;
+  uint64_t icmp6_in_messages = 0, icmp6_in_errors = 0, icmp6_in_echos = 0, icmp6_out_messages = 0,
+           icmp6_out_echo_replies = 0, icmp6_out_destination_unreachables = 0, icmp6_out_rate_limited = 0,
+           icmp6_in_packet_too_big = 0;
+  // Neighbor discovery.
+  uint64_t ndp_solicitations_sent = 0, ndp_advertisements_sent = 0, ndp_solicitations_received = 0,
+           ndp_advertisements_received = 0, ndp_router_solicitations_sent = 0, ndp_router_advertisements_received = 0,
+           ndp_malformed = 0, ndp_unresolved_drops = 0, ndp_entries = 0;
   // ICMP.
   uint64_t icmp_in_messages = 0, icmp_in_errors = 0, icmp_in_echos = 0, icmp_in_echo_replies = 0,
            icmp_in_destination_unreachables = 0;
@@ -42,6 +54,15 @@ struct InterfaceSnapshot {
   bool has_ipv4 = false;
   Ipv4Address ipv4_address;
   uint8_t ipv4_prefix_length = 0;
+  // IPv6 addresses (link-local, autoconfigured, static), at most this many.
+  static constexpr size_t kMaxIpv6Addresses = 4;
+  struct Ipv6Entry {
+    IpAddress address;
+    uint8_t prefix_length = 0;
+    bool autoconfigured = false;
+  };
+  Ipv6Entry ipv6[kMaxIpv6Addresses];
+  size_t ipv6_count = 0;
   DeviceStatistics statistics;
 };
 

@@ -169,6 +169,11 @@ constexpr int ip_recvttl = 12;
 constexpr int ip_recvtos = 13;
 constexpr int ipv6_unicast_hops = 16;
 constexpr int ipv6_v6only = 26;
+constexpr int ipv6_recvpktinfo = 49;
+constexpr int ipv6_pktinfo = 50;
+constexpr int ipv6_recvhoplimit = 51;
+constexpr int ipv6_hoplimit = 52;
+constexpr int ipv6_recvtclass = 66;
 constexpr int ipv6_tclass = 67;
 
 // struct sockaddr_in: family (2), port (2, network order), address (4), zero (8).

@@ -19,6 +19,7 @@ namespace {
 constexpr size_t kUdpHeaderSize = 8;
 // The largest payload one IPv4 datagram carries: 65535 - 20 (IP) - 8 (UDP).
 constexpr size_t kMaxPayload = 65507;
+constexpr size_t kMaxPayload6 = 65527;
 // What a queued datagram costs beyond its bytes (Linux charges the buffer's truesize).
 constexpr size_t kDatagramOverhead = 256;
 constexpr uint8_t kDefaultTtl = 64;
@@ -56,8 +57,7 @@ bool UdpSocket::accepts_ipv4() const { return family() == af_inet || !m_v6only; 
 
 // --- addresses ---
 
-// struct sockaddr_in / sockaddr_in6 into an IPv4-mapped address (a real IPv6 address is
-// kept as is: nothing routes it yet, so it fails later with EADDRNOTAVAIL or ENETUNREACH).
+// struct sockaddr_in / sockaddr_in6 into an address (IPv4 as IPv4-mapped) and port.
 Result<Endpoint> UdpSocket::parse_address(const SocketAddress& address, bool for_bind) const {
   const std::byte* b = address.bytes.data();
   uint16_t sa_family = address.family();
@@ -72,15 +72,28 @@ Result<Endpoint> UdpSocket::parse_address(const SocketAddress& address, bool for
     endpoint.address = IpAddress::from_ipv4({load_be32(b + 4)});
     return endpoint;
   }
+  if (!for_bind && sa_family == af_inet && address.length >= sockaddr_in_size) {
+    // Linux's ip6_datagram_connect and udpv6_sendmsg take a sockaddr_in as IPv4.
+    if (m_v6only) return error(Errno::eafnosupport);
+    endpoint.port = load_be16(b + 2);
+    endpoint.address = IpAddress::from_ipv4({load_be32(b + 4)});
+    return endpoint;
+  }
   if (address.length < sockaddr_in6_min_size) return error(Errno::einval);
   if (sa_family != af_inet6) return error(Errno::eafnosupport);
   endpoint.port = load_be16(b + 2);
   std::memcpy(endpoint.address.bytes.data(), b + 8, 16);
   if (endpoint.address.is_ipv4() && m_v6only) return error(for_bind ? Errno::einval : Errno::enetunreach);
+  // A link-local address means nothing without its interface (Linux's inet6_bind).
+  if (for_bind && endpoint.address.is_link_local()) {
+    uint32_t scope_id = 0;
+    if (address.length >= sockaddr_in6_size) std::memcpy(&scope_id, b + 24, 4);
+    if (scope_id == 0 || !m_stack.device(scope_id)) return error(Errno::einval);
+  }
   return endpoint;
 }
 
-SocketAddress UdpSocket::format_address(const Endpoint& endpoint) const {
+SocketAddress UdpSocket::format_address(const Endpoint& endpoint, uint32_t scope_id) const {
   SocketAddress out;
   std::byte* b = out.bytes.data();
   if (family() == af_inet) {
@@ -96,7 +109,19 @@ SocketAddress UdpSocket::format_address(const Endpoint& endpoint) const {
   // An AF_INET6 socket's wildcard reads back as ::, an IPv4 one as ::ffff:a.b.c.d.
   if (!(endpoint.address.is_ipv4() && endpoint.address.ipv4().is_any()))
     std::memcpy(b + 8, endpoint.address.bytes.data(), 16);
+  // sin6_flowinfo stays 0 (no flow labels); sin6_scope_id names a link-local's interface.
+  if (endpoint.address.is_link_local()) std::memcpy(b + 24, &scope_id, 4);
   return out;
+}
+
+Errno UdpSocket::family_mismatch(const IpAddress& destination) {
+  IpAddress local;
+  {
+    MutexGuard guard(m_protocol.table_lock());
+    local = m_binding.local_address;
+  }
+  if (family() != af_inet6 || local.is_any() || local.is_ipv4() == destination.is_ipv4()) return Errno{};
+  return local.is_ipv4() ? Errno::eafnosupport : Errno::enetunreach;
 }
 
 Result<> UdpSocket::bind(const SocketAddress& address) {
@@ -119,8 +144,18 @@ Result<> UdpSocket::connect(const SocketAddress& address, bool) {
     return {};
   }
   Endpoint remote = TRY(parse_address(address, false));
-  // Linux: connecting to INADDR_ANY means this host (ip_route_connect picks loopback).
-  if (remote.address.is_any()) remote.address = IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1));
+  // Linux: connecting to INADDR_ANY or :: means this host (ip6_datagram_connect: ::1, or
+  // 127.0.0.1 for a socket bound to an IPv4-mapped address).
+  if (remote.address.is_any()) {
+    IpAddress local;
+    {
+      MutexGuard guard(m_protocol.table_lock());
+      local = m_binding.local_address;
+    }
+    bool v4 = remote.address.is_ipv4() || local.is_ipv4();
+    remote.address = v4 ? IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1)) : IpAddress::ipv6_loopback();
+  }
+  if (Errno mismatch = family_mismatch(remote.address); mismatch != Errno{}) return error(mismatch);
   if (remote.address.is_ipv4() && remote.address.ipv4().is_broadcast() && !options().broadcast)
     return error(Errno::eacces);
   auto source = m_stack.source_address_for(remote.address);
@@ -181,9 +216,11 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
     bound = m_binding.bound;
   }
   size_t length = total_length(request.data);
-  if (length > kMaxPayload) return error(Errno::emsgsize);
-  if (!destination.address.is_ipv4()) return error(Errno::enetunreach);
-  if (destination.address.ipv4().is_broadcast() && !options().broadcast) return error(Errno::eacces);
+  bool v4 = destination.address.is_ipv4();
+  // IPv6's payload length covers the UDP header only (no IP header to count).
+  if (length > (v4 ? kMaxPayload : kMaxPayload6)) return error(Errno::emsgsize);
+  if (Errno mismatch = family_mismatch(destination.address); mismatch != Errno{}) return error(mismatch);
+  if (v4 && destination.address.ipv4().is_broadcast() && !options().broadcast) return error(Errno::eacces);
   if (!bound) {
     IpAddress any = family() == af_inet ? IpAddress::from_ipv4({}) : IpAddress{};
     TRY(m_protocol.bind_socket(*this, any, 0, false, false));
@@ -238,7 +275,7 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
     offset += std::min(abi::cmsg_align(header.length), request.control.size() - offset);
   }
   // Linux's ip_route_output_key: a loopback source never leaves the host.
-  if (source.is_ipv4() && source.ipv4().is_loopback() && !m_stack.is_local_address(destination.address))
+  if (source.is_loopback() && !m_stack.is_local_address(destination.address))
     return error(Errno::einval);
   if (source.is_any()) {
     auto chosen = m_stack.source_address_for(destination.address);
@@ -272,7 +309,10 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
 
 int UdpSocket::match_score(const IpReceiveInfo& info, uint16_t local_port, uint16_t remote_port) const {
   if (!m_binding.bound || m_binding.local_port != local_port) return -1;
-  if (!accepts_ipv4()) return -1;
+  // IPv4 reaches AF_INET and dual-stack sockets; IPv6 only AF_INET6 sockets not bound to an
+  // IPv4-mapped address.
+  if (info.destination.is_ipv4() ? !accepts_ipv4() : (family() != af_inet6 || m_binding.local_address.is_ipv4()))
+    return -1;
   int score = family() == af_inet ? 1 : 0;
   if (!m_binding.local_address.is_any()) {
     if (!(m_binding.local_address == info.destination)) return -1;
@@ -354,7 +394,7 @@ Result<size_t> UdpSocket::receive(ReceiveRequest& request) {
   size_t length = packet->length();
   size_t copied = copy_to_vectors(request.data, {packet->data(), length});
   if (copied < length) request.result_flags |= msg_trunc;
-  if (request.source) *request.source = format_address(datagram->source);
+  if (request.source) *request.source = format_address(datagram->source, datagram->interface_index);
   write_control(request, *datagram);
   if (!(request.flags & msg_peek)) {
     m_queue.remove(datagram);
@@ -387,7 +427,28 @@ void UdpSocket::write_control(ReceiveRequest& request, const UdpDatagram& datagr
     std::memcpy(out + sizeof(header), data, written - sizeof(header));
     request.control_length += std::min(abi::cmsg_space(length), room);
   };
-  if (!datagram.source.address.is_ipv4() || family() != af_inet) return;  // IPv6 ancillary data: not kept
+  if (family() == af_inet6) {
+    // Linux's ip6_datagram_recv_common_ctl: IPV6_PKTINFO (in6_pktinfo), IPV6_HOPLIMIT and
+    // IPV6_TCLASS as ints; an IPv4 datagram's addresses read as IPv4-mapped.
+    if (m_receive_pktinfo6) {
+      struct {
+        uint8_t address[16];
+        int32_t interface_index;
+      } info{};
+      std::memcpy(info.address, datagram.destination.bytes.data(), 16);
+      info.interface_index = static_cast<int32_t>(datagram.interface_index);
+      put(ipproto_ipv6, ipv6_pktinfo, &info, sizeof(info));
+    }
+    if (m_receive_hoplimit6) {
+      int hop_limit = datagram.ttl;
+      put(ipproto_ipv6, ipv6_hoplimit, &hop_limit, sizeof(hop_limit));
+    }
+    if (m_receive_tclass6) {
+      int traffic_class = datagram.tos;
+      put(ipproto_ipv6, ipv6_tclass, &traffic_class, sizeof(traffic_class));
+    }
+  }
+  if (!datagram.source.address.is_ipv4()) return;
   if (m_receive_pktinfo) {
     // struct in_pktinfo: the interface, the local address that answers (the destination,
     // or the interface's address for a broadcast), and the header's destination.
@@ -485,6 +546,21 @@ Result<> UdpSocket::set_option(int level, int name, std::span<const std::byte> v
         m_tos = static_cast<uint8_t>(v < 0 ? 0 : v);
         return {};
       }
+      case ipv6_recvpktinfo: {
+        MutexGuard guard(m_lock);
+        m_receive_pktinfo6 = v != 0;
+        return {};
+      }
+      case ipv6_recvhoplimit: {
+        MutexGuard guard(m_lock);
+        m_receive_hoplimit6 = v != 0;
+        return {};
+      }
+      case ipv6_recvtclass: {
+        MutexGuard guard(m_lock);
+        m_receive_tclass6 = v != 0;
+        return {};
+      }
       default:
         return error(Errno::enoprotoopt);
     }
@@ -514,6 +590,18 @@ Result<size_t> UdpSocket::get_option(int level, int name, std::span<std::byte> v
       case ipv6_tclass: {
         MutexGuard guard(m_lock);
         return write_int(value, m_tos);
+      }
+      case ipv6_recvpktinfo: {
+        MutexGuard guard(m_lock);
+        return write_int(value, m_receive_pktinfo6);
+      }
+      case ipv6_recvhoplimit: {
+        MutexGuard guard(m_lock);
+        return write_int(value, m_receive_hoplimit6);
+      }
+      case ipv6_recvtclass: {
+        MutexGuard guard(m_lock);
+        return write_int(value, m_receive_tclass6);
       }
       default: return error(Errno::enoprotoopt);
     }

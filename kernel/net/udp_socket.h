@@ -1,5 +1,5 @@
-// UdpSocket: a SOCK_DGRAM socket of AF_INET, or of AF_INET6 holding IPv4-mapped addresses
-// (dual-stack, IPV6_V6ONLY kept), over UdpProtocol.
+// UdpSocket: a SOCK_DGRAM socket of AF_INET, or of AF_INET6 (IPv6, and IPv4 as IPv4-mapped
+// addresses unless IPV6_V6ONLY), over UdpProtocol.
 #pragma once
 
 #include <cstddef>
@@ -93,9 +93,14 @@ class UdpSocket final : public Socket {
   friend class UdpProtocol;
   // Parses a sockaddr of this socket's family into an IPv4-mapped address and port.
   Result<Endpoint> parse_address(const SocketAddress& address, bool for_bind) const;
-  SocketAddress format_address(const Endpoint& endpoint) const;
+  // `scope_id`: the interface a link-local address belongs to (sin6_scope_id).
+  SocketAddress format_address(const Endpoint& endpoint, uint32_t scope_id = 0) const;
+  // The address family error Linux gives a socket bound to one family's address sending to
+  // the other's (0: none).
+  Errno family_mismatch(const IpAddress& destination);
   void notify(uint32_t events);
-  // The control messages IP_PKTINFO / IP_RECVTTL / IP_RECVTOS ask for (m_lock held).
+  // The control messages IP_PKTINFO / IP_RECVTTL / IP_RECVTOS and their IPv6 counterparts
+  // ask for (m_lock held).
   void write_control(ReceiveRequest& request, const UdpDatagram& datagram);
 
   UdpProtocol& m_protocol;
@@ -114,6 +119,7 @@ class UdpSocket final : public Socket {
   uint8_t m_tos = 0;
   int m_ttl = -1;  // -1: the default (64)
   bool m_receive_pktinfo = false, m_receive_ttl = false, m_receive_tos = false;
+  bool m_receive_pktinfo6 = false, m_receive_hoplimit6 = false, m_receive_tclass6 = false;
   bool m_closed = false;
 };
 

@@ -366,6 +366,40 @@ print(open("/proc/sys/net/core/somaxconn").read().strip())
       << run.output();
 }
 
+TEST_F(NetPrograms, Ipv6LoopbackDualStackAndSlaac) {
+  // TCP and UDP over ::1; a [::] listener taking IPv4 and IPv4-mapped clients; the
+  // addresses in /proc/net/if_inet6, among them the one SLAAC makes from slirp's fec0::/64.
+  NimbusRun run = run_python(R"py(
+import socket, time
+srv = socket.socket(socket.AF_INET6); srv.bind(("::1", 0)); srv.listen(8)
+c = socket.create_connection(("::1", srv.getsockname()[1])); s, peer = srv.accept()
+c.sendall(b"hello6"); print(s.recv(100), peer[0], s.getsockname()[0])
+dual = socket.socket(socket.AF_INET6); dual.bind(("::", 0)); dual.listen(8)
+port = dual.getsockname()[1]
+c4 = socket.create_connection(("127.0.0.1", port)); s4, peer4 = dual.accept(); print(peer4[0])
+cm = socket.socket(socket.AF_INET6); cm.connect(("::ffff:127.0.0.1", port)); sm, peerm = dual.accept()
+cm.sendall(b"mapped"); print(sm.recv(100), peerm[0], dual.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY))
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::1", 0))
+v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.sendto(b"dgram6", u.getsockname())
+data, source = u.recvfrom(100); print(data, source[0])
+print(any(l.split()[1].startswith("00000000000000000000000001000000:") and l.split()[3] == "0A"
+          for l in open("/proc/net/tcp6").readlines()[1:]))
+for _ in range(200):
+    if any(l.startswith("fec0") for l in open("/proc/net/if_inet6")): break
+    time.sleep(0.05)
+print(sorted(l.split()[5] + " " + l.split()[0][:4] + " " + l.split()[2] for l in open("/proc/net/if_inet6")))
+)py");
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out,
+            "b'hello6' ::1 ::1\n"
+            "::ffff:127.0.0.1\n"
+            "b'mapped' ::ffff:127.0.0.1 0\n"
+            "b'dgram6' ::1\n"
+            "True\n"
+            "['eth0 fe80 40', 'eth0 fec0 40', 'lo 0000 80']\n")
+      << run.output();
+}
+
 // A static Go binary: its own runtime, netpoller (epoll, non-blocking sockets) and rtnetlink.
 NimbusRun go_net(const Args& options, const Args& program_args) {
   Args args{"run", "--timeout", "200", "--memory", "256M", "--cpus", "2"};

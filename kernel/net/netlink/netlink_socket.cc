@@ -14,7 +14,7 @@ namespace nimbus::net::netlink {
 namespace {
 
 constexpr uint16_t kAfNetlink = 16;
-constexpr uint8_t kAfUnspec = 0, kAfInet = 2, kAfPacket = 17;
+constexpr uint8_t kAfUnspec = 0, kAfInet = 2, kAfInet6 = 10, kAfPacket = 17;
 constexpr int kSockDgram = 2, kSockRaw = 3;
 constexpr int kSolNetlink = 270;
 constexpr int kNetlinkAddMembership = 1, kNetlinkDropMembership = 2;
@@ -208,12 +208,21 @@ void NetlinkSocket::dump_links_locked(uint32_t sequence) {
 
 void NetlinkSocket::dump_addresses_locked(uint32_t sequence, uint8_t family) {
   InterfaceSnapshot interfaces[kMaxInterfaces];
-  size_t count = family == kAfUnspec || family == kAfInet || family == kAfPacket ? snapshot_locked(interfaces) : 0;
+  bool all = family == kAfUnspec || family == kAfPacket;
+  size_t count = all || family == kAfInet || family == kAfInet6 ? snapshot_locked(interfaces) : 0;
   DumpWriter dump(*this, sequence);
-  for (size_t i = 0; i < count; i++)
-    dump.add([&](MessageWriter& out, uint32_t seq, uint32_t port, uint16_t flags) {
-      return write_ipv4_address(out, interfaces[i], seq, port, flags);
-    });
+  // Linux's order: every IPv4 address, then every IPv6 one.
+  if (all || family == kAfInet)
+    for (size_t i = 0; i < count; i++)
+      dump.add([&](MessageWriter& out, uint32_t seq, uint32_t port, uint16_t flags) {
+        return write_ipv4_address(out, interfaces[i], seq, port, flags);
+      });
+  if (all || family == kAfInet6)
+    for (size_t i = 0; i < count; i++)
+      for (size_t j = 0; j < interfaces[i].ipv6_count; j++)
+        dump.add([&](MessageWriter& out, uint32_t seq, uint32_t port, uint16_t flags) {
+          return write_ipv6_address(out, interfaces[i], j, seq, port, flags);
+        });
   dump.finish();
 }
 

@@ -6,7 +6,7 @@
 namespace nimbus::net::netlink {
 namespace {
 
-constexpr uint8_t kAfInet = 2;
+constexpr uint8_t kAfInet = 2, kAfInet6 = 10;
 // <linux/if_arp.h>, <linux/if.h>
 constexpr uint16_t kArphrdEther = 1, kArphrdLoopback = 772;
 constexpr uint32_t kIffUp = 0x1, kIffBroadcast = 0x2, kIffLoopback = 0x8, kIffRunning = 0x40,
@@ -164,6 +164,24 @@ bool write_ipv4_address(MessageWriter& out, const InterfaceSnapshot& info, uint3
     attribute_ipv4(out, kIfaBroadcast, {info.ipv4_address.value | ~ipv4_netmask(info.ipv4_prefix_length)});
   out.attribute_string(kIfaLabel, info.name);
   out.attribute_u32(kIfaFlags, kIfaFPermanent);
+  return out.end();
+}
+
+uint8_t ipv6_scope(const IpAddress& address) {
+  if (address.is_ipv6_loopback()) return kScopeHost;
+  return address.is_link_local() ? kScopeLink : kScopeUniverse;
+}
+
+bool write_ipv6_address(MessageWriter& out, const InterfaceSnapshot& info, size_t which, uint32_t sequence,
+                        uint32_t port_id, uint16_t flags) {
+  if (which >= info.ipv6_count) return true;
+  const InterfaceSnapshot::Ipv6Entry& entry = info.ipv6[which];
+  // SLAAC addresses are dynamic; the others (::1, link-local, static) permanent.
+  uint8_t address_flags = entry.autoconfigured ? 0 : kIfaFPermanent;
+  AddressMessage message{kAfInet6, entry.prefix_length, address_flags, ipv6_scope(entry.address), info.index};
+  if (!out.begin(kRtmNewAddr, flags, sequence, port_id, &message, sizeof message)) return false;
+  out.attribute(kIfaAddress, entry.address.bytes.data(), entry.address.bytes.size());
+  out.attribute_u32(kIfaFlags, address_flags);
   return out.end();
 }
 

@@ -62,6 +62,13 @@ bool write_link(MessageWriter& out, const InterfaceSnapshot& info, uint32_t sequ
 bool write_ipv4_address(MessageWriter& out, const InterfaceSnapshot& info, uint32_t sequence, uint32_t port_id,
                         uint16_t flags);
 
+// One RTM_NEWADDR for the interface's IPv6 address number `which` (of info.ipv6_count).
+bool write_ipv6_address(MessageWriter& out, const InterfaceSnapshot& info, size_t which, uint32_t sequence,
+                        uint32_t port_id, uint16_t flags);
+// The rtnetlink scope of an IPv6 address (RT_SCOPE_HOST for ::1, _LINK for fe80::/10,
+// _UNIVERSE otherwise).
+uint8_t ipv6_scope(const IpAddress& address);
+
 struct Ipv4Route {
   Ipv4Address destination;
   uint8_t prefix_length = 0;

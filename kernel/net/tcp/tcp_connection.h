@@ -50,6 +50,7 @@ struct TcpSettings {
   uint32_t defer_accept_s = 0;
   uint16_t user_mss = 0;  // TCP_MAXSEG, 0: from the path
   uint8_t tos = 0;
+  uint8_t hop_limit = 64;  // IP_TTL / IPV6_UNICAST_HOPS
   bool v6only = false;
   bool reuse_address = false;
   bool reuse_port = false;

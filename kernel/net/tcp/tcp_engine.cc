@@ -13,7 +13,12 @@ constexpr int kAfInet6 = 10;
 constexpr uint16_t kEphemeralLow = 32768;  // Linux's ip_local_port_range
 constexpr uint16_t kEphemeralHigh = 60999;
 
-bool addresses_overlap(const IpAddress& a, const IpAddress& b) { return a.is_any() || b.is_any() || a == b; }
+// 0.0.0.0 covers IPv4 only, :: both families (IPV6_V6ONLY is the callers' to check).
+bool addresses_overlap(const IpAddress& a, const IpAddress& b) {
+  if (a == b) return true;
+  if (a.is_any() && (!a.is_ipv4() || b.is_ipv4())) return true;
+  return b.is_any() && (!b.is_ipv4() || a.is_ipv4());
+}
 
 // Whether a segment could be for both `a` (at `a_local`) and `b`: their addresses overlap, and
 // neither is an IPv4 address facing an IPv6-only wildcard (memcached's and nginx's dual-stack
@@ -235,11 +240,18 @@ uint32_t TcpEngine::ts_now(TcpConnection& connection) {
 
 Result<> TcpEngine::connect(TcpConnection& connection, const Endpoint& requested) {
   Endpoint remote = requested;
-  // Linux: connecting to INADDR_ANY means this host (ip_route_connect picks loopback). The
-  // IPv6 "::" would mean ::1, which this stack does not have yet.
-  if (remote.address.is_ipv4() && remote.address.is_any())
-    remote.address = IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1));
-  if (remote.port == 0 || remote.address.is_any()) return error(Errno::econnrefused);
+  // Linux: connecting to INADDR_ANY or :: means this host (tcp_v6_connect: ::1, or
+  // 127.0.0.1 for a socket bound to an IPv4-mapped address).
+  if (remote.address.is_any()) {
+    bool v4 = remote.address.is_ipv4() || connection.local.address.is_ipv4();
+    remote.address = v4 ? IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1)) : IpAddress::ipv6_loopback();
+  }
+  if (remote.port == 0) return error(Errno::econnrefused);
+  // A socket bound to one family's address cannot reach the other (Linux: an IPv4-mapped
+  // local address refuses IPv6 with EAFNOSUPPORT, an IPv6 one finds no route to IPv4).
+  if (connection.bound && !connection.local.address.is_any() &&
+      connection.local.address.is_ipv4() != remote.address.is_ipv4())
+    return error(connection.local.address.is_ipv4() ? Errno::eafnosupport : Errno::enetunreach);
   IpAddress source = TRY(m_host.source_address_for(remote.address));
   if (!connection.bound) {
     Endpoint local{source, 0};

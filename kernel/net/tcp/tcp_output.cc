@@ -117,6 +117,7 @@ void TcpEngine::send_segment(TcpConnection& c, uint32_t seq, uint32_t length, ui
   c.segments_out++;
   IpSendOptions options;
   options.tos = c.settings.tos;
+  options.ttl = c.settings.hop_limit;
   (void)m_host.ip_output(packet, c.local.address, c.remote.address, options);
 }
 

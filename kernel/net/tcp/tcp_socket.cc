@@ -457,6 +457,11 @@ Result<> TcpSocket::set_option(int level, int name, std::span<const std::byte> v
       s.tos = uint8_t(v < 0 ? 0 : v);
       return {};
     }
+    if (name == abi::ipv6_unicast_hops) {
+      if (v < -1 || v > 255) return error(Errno::einval);
+      s.hop_limit = uint8_t(v <= 0 ? 64 : v);  // -1 (and 0): the default
+      return {};
+    }
     return error(Errno::enoprotoopt);
   }
   return error(Errno::enoprotoopt);
@@ -502,6 +507,7 @@ Result<size_t> TcpSocket::get_option(int level, int name, std::span<std::byte> v
   if (level == abi::ipproto_ipv6 && family() == abi::af_inet6) {
     if (name == abi::ipv6_v6only) return put_int(value, s.v6only);
     if (name == abi::ipv6_tclass) return put_int(value, s.tos);
+    if (name == abi::ipv6_unicast_hops) return put_int(value, s.hop_limit);
   }
   return error(Errno::enoprotoopt);
 }
