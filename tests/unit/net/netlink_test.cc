@@ -227,6 +227,38 @@ TEST_F(Netlink, AddressDumpGivesEachIpv4Address) {
   EXPECT_TRUE(dump().empty());
 }
 
+TEST_F(Netlink, AddressDumpListsIpv6AddressesAfterIpv4) {
+  IpAddress link_local, slaac;
+  link_local.bytes = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x50, 0x54, 0, 0xff, 0xfe, 0x12, 0x34, 0x56};
+  slaac.bytes = {0xfe, 0xc0, 0, 0, 0, 0, 0, 0, 0x50, 0x54, 0, 0xff, 0xfe, 0x12, 0x34, 0x56};
+  source.list[0].ipv6[0] = {IpAddress::ipv6_loopback(), 128, false};
+  source.list[0].ipv6_count = 1;
+  source.list[1].ipv6[0] = {link_local, 64, false};
+  source.list[1].ipv6[1] = {slaac, 64, true};
+  source.list[1].ipv6_count = 2;
+  request(kRtmGetAddr, kNlmFRequest | kNlmFDump, 10, 9);
+  std::vector<Message> addresses = dump();
+  ASSERT_EQ(addresses.size(), 3u);
+  const uint8_t scopes[] = {254, 253, 0};  // RT_SCOPE_HOST, _LINK, _UNIVERSE
+  const IpAddress expected[] = {IpAddress::ipv6_loopback(), link_local, slaac};
+  for (size_t i = 0; i < 3; i++) {
+    EXPECT_EQ(static_cast<uint8_t>(addresses[i].payload[0]), 10);  // AF_INET6
+    EXPECT_EQ(static_cast<uint8_t>(addresses[i].payload[1]), i == 0 ? 128 : 64);
+    EXPECT_EQ(static_cast<uint8_t>(addresses[i].payload[3]), scopes[i]);
+    auto address = attribute(addresses[i], 8, 1);
+    ASSERT_EQ(address.size(), 16u);
+    EXPECT_EQ(0, memcmp(address.data(), expected[i].bytes.data(), 16));
+  }
+  EXPECT_EQ(static_cast<uint8_t>(addresses[2].payload[2]), 0);     // SLAAC: not permanent
+  EXPECT_EQ(static_cast<uint8_t>(addresses[1].payload[2]), 0x80);  // IFA_F_PERMANENT
+  // Everything: IPv4 first, as Linux orders it.
+  request(kRtmGetAddr, kNlmFRequest | kNlmFDump, 0, 10);
+  addresses = dump();
+  ASSERT_EQ(addresses.size(), 5u);
+  EXPECT_EQ(static_cast<uint8_t>(addresses[1].payload[0]), 2);
+  EXPECT_EQ(static_cast<uint8_t>(addresses[2].payload[0]), 10);
+}
+
 TEST_F(Netlink, RouteDumpHasTheDefaultRouteFirst) {
   request(kRtmGetRoute, kNlmFRequest | kNlmFDump, 2, 9);
   std::vector<Message> routes = dump();
