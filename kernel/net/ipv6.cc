@@ -456,7 +456,7 @@ Result<> ipv6_output_locked(NetStack::State& state, NetInterface& interface, con
     Packet::free(packet);
     return error(Errno::emsgsize);
   }
-  uint32_t mtu = state.path_mtu.lookup(destination, interface.mtu, state.stack.now_ns());
+  uint32_t mtu = state.path_mtu.lookup(destination, interface.link_mtu_ipv6(), state.stack.now_ns());
   if (mtu < kIpv6MinimumMtu) mtu = kIpv6MinimumMtu;
   bool fits = payload + kIpv6HeaderSize <= mtu;
   if (!fits && options.dont_fragment) {
@@ -614,7 +614,8 @@ uint32_t ipv6_path_mtu(NetStack::State& state, const IpAddress& destination) {
   MutexGuard guard(state.lock);
   auto route = state.route_ipv6(destination);
   if (!route) return kMinimum;
-  uint32_t mtu = state.path_mtu.lookup(destination, state.interface(route->interface_index)->mtu, state.stack.now_ns());
+  uint32_t mtu =
+      state.path_mtu.lookup(destination, state.interface(route->interface_index)->link_mtu_ipv6(), state.stack.now_ns());
   return mtu > kIpv6MinimumMtu ? mtu - kIpv6HeaderSize : kMinimum;
 }
 

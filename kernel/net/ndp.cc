@@ -352,7 +352,7 @@ void router_advertisement(NetStack::State& state, NetInterface& interface, const
     } else if (type == kOptionMtu && option.size() >= 8) {
       uint32_t mtu = load_be32(option.data() + 4);
       // RFC 4861 6.3.4: within the IPv6 minimum and what the device can carry.
-      if (mtu >= kIpv6MinimumMtu && interface.device && mtu <= interface.device->mtu()) interface.mtu = mtu;
+      if (mtu >= kIpv6MinimumMtu && mtu <= interface.mtu) interface.ipv6_mtu = mtu;
     } else if (type == kOptionPrefixInformation && option.size() >= 32) {
       uint8_t prefix_length = uint8_t(option[2]);
       bool autonomous = (uint8_t(option[3]) & 0x40) != 0;

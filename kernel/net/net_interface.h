@@ -31,12 +31,14 @@ struct NetInterface {
   // IPv6: enabled once the interface has its link-local address (or ::1 on loopback).
   Ipv6InterfaceAddress ipv6[kMaxIpv6Addresses];
   size_t ipv6_count = 0;
+  uint32_t ipv6_mtu = 0;  // a router advertisement's MTU option (0: the link's)
   // RFC 4861 6.3.7: router solicitations sent, and when the next is due (~0: none).
   uint8_t router_solicitations = 0;
   uint64_t next_router_solicitation_ns = ~0ull;
 
   bool is_loopback() const { return features.loopback; }
   bool has_ipv6() const { return ipv6_count != 0; }
+  uint32_t link_mtu_ipv6() const { return ipv6_mtu ? ipv6_mtu : mtu; }
   const Ipv6InterfaceAddress* find_ipv6(const IpAddress& address) const {
     for (size_t i = 0; i < ipv6_count; i++)
       if (ipv6[i].address == address) return &ipv6[i];

@@ -10,6 +10,7 @@
 #include "kernel/net/io_vector.h"
 #include "kernel/net/socket_abi.h"
 #include "kernel/net/ipv4.h"
+#include "kernel/net/ipv6.h"
 #include "kernel/net/net_stack.h"
 #include "kernel/net/udp.h"
 
@@ -271,6 +272,31 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
         default:
           return error(Errno::einval);
       }
+    } else if (header.level == ipproto_ipv6 && family() == af_inet6) {
+      // Linux's ip6_datagram_send_ctl: IPV6_PKTINFO picks the source, IPV6_HOPLIMIT and
+      // IPV6_TCLASS (ints, -1: the socket's) override for this datagram.
+      int value = 0;
+      switch (header.type) {
+        case ipv6_pktinfo: {
+          if (length < 20) return error(Errno::einval);
+          IpAddress chosen = ipv6_address_from_bytes(data);
+          if (!chosen.is_any()) {
+            if (!m_stack.is_local_address(chosen)) return error(Errno::einval);
+            source = chosen;
+          }
+          break;
+        }
+        case ipv6_hoplimit:
+        case ipv6_tclass:
+          if (length != sizeof(int)) return error(Errno::einval);
+          std::memcpy(&value, data, sizeof(value));
+          if (value < -1 || value > 255) return error(Errno::einval);
+          if (header.type == ipv6_hoplimit && value >= 0) ttl = value;
+          if (header.type == ipv6_tclass && value >= 0) tos = static_cast<uint8_t>(value);
+          break;
+        default:
+          return error(Errno::einval);
+      }
     }
     offset += std::min(abi::cmsg_align(header.length), request.control.size() - offset);
   }
@@ -439,11 +465,13 @@ void UdpSocket::write_control(ReceiveRequest& request, const UdpDatagram& datagr
       info.interface_index = static_cast<int32_t>(datagram.interface_index);
       put(ipproto_ipv6, ipv6_pktinfo, &info, sizeof(info));
     }
-    if (m_receive_hoplimit6) {
+    // The rest is IPv6's own (ip6_datagram_recv_specific_ctl): an IPv4 datagram gets
+    // IPPROTO_IP's control messages instead.
+    if (!datagram.source.address.is_ipv4() && m_receive_hoplimit6) {
       int hop_limit = datagram.ttl;
       put(ipproto_ipv6, ipv6_hoplimit, &hop_limit, sizeof(hop_limit));
     }
-    if (m_receive_tclass6) {
+    if (!datagram.source.address.is_ipv4() && m_receive_tclass6) {
       int traffic_class = datagram.tos;
       put(ipproto_ipv6, ipv6_tclass, &traffic_class, sizeof(traffic_class));
     }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <tuple>
 
 #include "kernel/net/ethernet.h"
 #include "kernel/net/ipv6.h"
@@ -200,6 +201,75 @@ TEST_F(Ipv6, UdpLargestDatagramOverLoopbackIsFragmentedAndReassembled) {
   ASSERT_TRUE(got);
   EXPECT_EQ(got->data, big);
   EXPECT_GT(a.statistics().ip6_reassembly_ok, 0u);
+}
+
+// The control messages of one received datagram as (level, type, int or byte value).
+std::vector<std::tuple<int, int, int>> control_messages(std::span<const std::byte> control) {
+  std::vector<std::tuple<int, int, int>> out;
+  for (size_t at = 0; at + sizeof(abi::CmsgHdr) <= control.size();) {
+    abi::CmsgHdr header;
+    std::memcpy(&header, control.data() + at, sizeof(header));
+    if (header.length < sizeof(header) || at + header.length > control.size()) break;
+    size_t length = header.length - sizeof(header);
+    int value = 0;
+    if (length == 1) value = uint8_t(control[at + sizeof(header)]);
+    if (length == sizeof(int)) std::memcpy(&value, control.data() + at + sizeof(header), sizeof(int));
+    if (length == 20) std::memcpy(&value, control.data() + at + sizeof(header) + 16, sizeof(int));  // ifindex
+    out.emplace_back(header.level, header.type, value);
+    at += abi::cmsg_align(header.length);
+  }
+  return out;
+}
+
+TEST_F(Ipv6, UdpControlMessagesAsLinux) {
+  // An AF_INET6 receiver asking for everything: an IPv6 datagram brings IPV6_PKTINFO,
+  // IPV6_HOPLIMIT and IPV6_TCLASS; an IPv4 one IPV6_PKTINFO then IPPROTO_IP's own.
+  auto server = udp_socket(a);
+  ASSERT_TRUE(server->bind(sockaddr6({}, 5002)));
+  int one = 1;
+  for (int option : {ipv6_recvpktinfo, ipv6_recvhoplimit, ipv6_recvtclass})
+    ASSERT_TRUE(server->set_option(ipproto_ipv6, option, std::as_bytes(std::span(&one, 1))));
+  ASSERT_TRUE(server->set_option(ipproto_ip, ip_recvtos, std::as_bytes(std::span(&one, 1))));
+  auto receive_control = [&] {
+    std::byte data[64], control[256];
+    fs::IoVec vector{data, sizeof data};
+    ReceiveRequest request;
+    request.data = {&vector, 1};
+    request.control = control;
+    request.nonblocking = true;
+    EXPECT_TRUE(server->receive(request));
+    return control_messages({control, request.control_length});
+  };
+  // IPV6_TCLASS and IPV6_HOPLIMIT given with the datagram override the socket's.
+  auto client = udp_socket(a);
+  std::byte control[2 * abi::cmsg_space(sizeof(int))] = {};
+  int values[2] = {0x10, 42};
+  int types[2] = {ipv6_tclass, ipv6_hoplimit};
+  for (int i = 0; i < 2; i++) {
+    abi::CmsgHdr header{abi::cmsg_len(sizeof(int)), ipproto_ipv6, types[i]};
+    std::memcpy(control + i * abi::cmsg_space(sizeof(int)), &header, sizeof(header));
+    std::memcpy(control + i * abi::cmsg_space(sizeof(int)) + sizeof(header), &values[i], sizeof(int));
+  }
+  Bytes payload = bytes_of("x");
+  fs::IoVec vector{payload.data(), payload.size()};
+  SocketAddress to = sockaddr6(loopback6, 5002);
+  SendRequest request;
+  request.data = {&vector, 1};
+  request.destination = &to;
+  request.control = control;
+  ASSERT_TRUE(client->send(request));
+  run();
+  EXPECT_EQ(receive_control(), (std::vector<std::tuple<int, int, int>>{
+                                   {ipproto_ipv6, ipv6_pktinfo, 1}, {ipproto_ipv6, ipv6_hoplimit, 42},
+                                   {ipproto_ipv6, ipv6_tclass, 0x10}}));
+  auto v4_client = udp_socket(a, af_inet);
+  int tos = 0x08;
+  ASSERT_TRUE(v4_client->set_option(ipproto_ip, ip_tos, std::as_bytes(std::span(&tos, 1))));
+  SocketAddress to_v4 = sockaddr_v4(Ipv4Address::from_octets(127, 0, 0, 1), 5002);
+  ASSERT_TRUE(send_bytes(*v4_client, payload, &to_v4));
+  run();
+  EXPECT_EQ(receive_control(), (std::vector<std::tuple<int, int, int>>{{ipproto_ipv6, ipv6_pktinfo, 1},
+                                                                       {ipproto_ip, ip_tos, 0x08}}));
 }
 
 TEST_F(Ipv6, TcpOverLoopback) {
@@ -477,8 +547,13 @@ TEST_F(Ipv6Wire, RouterAdvertisementBringsASlaacAddressAndADefaultRoute) {
   store_be32(prefix_option.data() + 8, 14400);
   prefix_option[16] = std::byte{0xfe};
   prefix_option[17] = std::byte{0xc0};
+  Bytes mtu_option(8);
+  mtu_option[0] = std::byte{5};
+  mtu_option[1] = std::byte{1};
+  store_be32(mtu_option.data() + 4, 1400);
   body.insert(body.end(), link_option.begin(), link_option.end());
   body.insert(body.end(), prefix_option.begin(), prefix_option.end());
+  body.insert(body.end(), mtu_option.begin(), mtu_option.end());
   receive(router, ipv6_all_nodes(), kIpv6Icmp,
           icmpv6(router, ipv6_all_nodes(), kNdpRouterAdvertisement, 0, body), 255);
   IpAddress expected = ipv6_address_from_mac(v6({0xfec0}), kOurMac.data());
@@ -488,6 +563,9 @@ TEST_F(Ipv6Wire, RouterAdvertisementBringsASlaacAddressAndADefaultRoute) {
   auto source = stack.source_address_for(v6({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1}));
   ASSERT_TRUE(source);
   EXPECT_EQ(*source, expected);
+  // The advertised MTU is IPv6's alone: the link keeps 1500 for IPv4.
+  EXPECT_EQ(stack.path_mtu(v6({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1})), 1400u - 40);
+  EXPECT_EQ(stack.interface_snapshot(index)->mtu, 1500u);
   // Answered: no more solicitations.
   advance(10 * kSecond);
   EXPECT_TRUE(sent_icmpv6(kNdpRouterSolicitation).empty());
