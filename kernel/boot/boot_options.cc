@@ -10,9 +10,9 @@ namespace nimbus {
 namespace {
 // Kept alive: BootOptions::test points into it.
 CommandLine g_command_line;
-constexpr std::array<std::string_view, 12> kKnown = {
+constexpr std::array<std::string_view, 13> kKnown = {
     "verbose", "bootchart", "boot-only", "tsc_khz", "max_cpus", "test", "strace", kVirtioMmioDeviceKey,
-    "ip",      "gateway",   "dns",       "hostname"};
+    "ip",      "gateway",   "dns",       "hostname", "volume"};
 
 // RFC 1123 2.1: letters, digits and hyphens in dot-separated labels of 1-63, 253 in all.
 bool valid_hostname(std::string_view name) {
@@ -57,6 +57,32 @@ const char* parse_network(const CommandLine& line, BootOptions& options) {
     if (!valid_hostname(*hostname)) return "hostname needs letters, digits, hyphens and dots (RFC 1123)";
     options.hostname = *hostname;
   }
+  return nullptr;
+}
+
+// volume=DEVICE:DIRECTORY:ro (no find() or substr() here either).
+const char* parse_volume(std::string_view text, VolumeOption& volume) {
+  constexpr const char* kUsage = "volume needs DEVICE:/DIRECTORY:ro (vda:/data:ro)";
+  size_t colon = 0;
+  while (colon < text.size() && text[colon] != ':') colon++;
+  if (colon == 0 || colon == text.size()) return kUsage;
+  std::string_view device(text.data(), colon);
+  std::string_view dev_prefix("/dev/");
+  if (device.size() > dev_prefix.size() && std::string_view(device.data(), dev_prefix.size()) == dev_prefix)
+    device = std::string_view(device.data() + dev_prefix.size(), device.size() - dev_prefix.size());
+  for (char c : device)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return kUsage;
+  std::string_view rest(text.data() + colon + 1, text.size() - colon - 1);
+  size_t last = rest.size();
+  while (last > 0 && rest[last - 1] != ':') last--;
+  std::string_view mode = last ? std::string_view(rest.data() + last, rest.size() - last) : std::string_view();
+  std::string_view directory = last ? std::string_view(rest.data(), last - 1) : rest;
+  if (directory.empty() || directory[0] != '/') return kUsage;
+  if (mode != "ro") {
+    if (mode.empty() || mode == "rw") return "volume: ext4 writes are not implemented yet; give :ro";
+    return kUsage;
+  }
+  volume = VolumeOption{device, directory};
   return nullptr;
 }
 
@@ -116,6 +142,13 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
     if (!device) return "virtio_mmio.device needs <size>@<address>:<irq>";
     if (options.virtio_mmio_count == options.virtio_mmio_slots.size()) return "too many virtio_mmio.device words";
     options.virtio_mmio_slots[options.virtio_mmio_count++] = *device;
+  }
+  for (const CommandLine::Word& word : line) {
+    if (word.key != "volume") continue;
+    if (!word.value) return "volume needs DEVICE:/DIRECTORY:ro (vda:/data:ro)";
+    if (options.volume_count == options.volume_slots.size()) return "too many volume words";
+    if (const char* problem = parse_volume(*word.value, options.volume_slots[options.volume_count])) return problem;
+    options.volume_count++;
   }
   return parse_network(line, options);
 }

@@ -12,6 +12,13 @@
 
 namespace nimbus {
 
+// `volume=DEVICE:DIRECTORY:ro`: mount the ext4 file system on block device DEVICE ("vda" or
+// "/dev/vda") at DIRECTORY (absolute; made if missing) before the program starts.
+struct VolumeOption {
+  std::string_view device;  // without "/dev/"
+  std::string_view directory;
+};
+
 struct BootOptions {
   bool verbose = false;      // boot messages on the console
   bool bootchart = false;    // per-stage boot timing
@@ -33,6 +40,11 @@ struct BootOptions {
   net::Ipv4Address gateway;   // 0.0.0.0: none given
   net::Ipv4Address dns;       // 0.0.0.0: none given
   std::string_view hostname;  // empty: none given
+  // volume= words, in command-line order.
+  static constexpr size_t kMaxVolumes = 8;
+  std::array<VolumeOption, kMaxVolumes> volume_slots{};
+  size_t volume_count = 0;
+  std::span<const VolumeOption> volumes() const { return {volume_slots.data(), volume_count}; }
 };
 
 // A dotted-quad IPv4 address (four decimal numbers 0-255, no leading junk); false if not one.

@@ -16,6 +16,7 @@
 #include "kernel/drivers/serial.h"
 #include "kernel/drivers/serial_input.h"
 #include "kernel/drivers/pci/pci_bus.h"
+#include "kernel/drivers/virtio/blk.h"
 #include "kernel/drivers/virtio/console.h"
 #include "kernel/drivers/virtio/devices.h"
 #include "kernel/drivers/virtio/net.h"
@@ -23,6 +24,7 @@
 #include "kernel/lib/panic.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/program_boot.h"
+#include "kernel/linux/volumes.h"
 #include "kernel/mm/early_allocator.h"
 #include "kernel/mm/frame_allocator.h"
 #include "kernel/mm/heap.h"
@@ -199,6 +201,10 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
     // Network devices: for a program, and for the self-tests that drive them.
     virtio_net::init(virtio::devices());
     bootchart::stage_done("virtio-net");
+    if (runs_program) {
+      virtio_blk::init(virtio::devices());
+      bootchart::stage_done("virtio-blk");
+    }
   }
   // The stack: "lo", then eth0... configured from ip=, gateway=, dns=, hostname= (the ARP
   // self-test drives the device alone, without it).
@@ -216,6 +222,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
 
   if (runs_program) {
     linux::set_strace(options.strace);
+    linux::set_boot_volumes(options.volumes());
     const BootModule& initrd = info.modules[0];
     power::exit_vm(linux::boot_program({phys_to_virt<const std::byte>(initrd.begin), initrd.end - initrd.begin}));
   }

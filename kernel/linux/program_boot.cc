@@ -15,6 +15,7 @@
 #include "kernel/linux/file_syscalls.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/procfs.h"
+#include "kernel/linux/volumes.h"
 #include "kernel/linux/vnode_mapping.h"
 #include "kernel/mm/heap.h"
 #include "kernel/net/kernel_net_stack.h"
@@ -197,6 +198,7 @@ int boot_program(std::span<const std::byte> initrd) {
     print("nimbus: cannot mount /proc and /sys\n");
     return static_cast<int>(ExitStatus::out_of_memory);
   }
+  if (!mount_volumes(*g_context)) return static_cast<int>(ExitStatus::bad_command_line);
   set_fd_directory(DynamicDirectory{list_fds, fd_target});
   // The host name and addresses come from the network stage (hostname=, ip=, dns=).
   net::KernelNetworkIdentity identity = net::kernel_network_identity();

@@ -54,6 +54,10 @@ Options for run:
   --kernel-arg WORD      add WORD to the kernel command line (repeatable)
   --dry-run              print the QEMU command line instead of running it (a PROGRAM is
                          still packed, so the command line names real files)
+  --volume FILE:GUESTDIR:ro
+                         attach an existing ext4 image (mke2fs -t ext4 -d DIR FILE SIZE) as a
+                         virtio-blk disk and mount it read-only at GUESTDIR (repeatable; ext4
+                         writes are not implemented yet, so :ro is required)
   -- ARGS...             passed verbatim on the kernel command line (e.g. -- test=threads)
   and the packing options below, with a PROGRAM.
 

@@ -75,6 +75,7 @@ std::string kernel_command_line(const RunOptions& options, const QemuSetup& setu
   if (options.boot_only) words.emplace_back("boot-only");
   if (setup.tsc_khz) words.push_back(cat("tsc_khz=", *setup.tsc_khz));
   for (std::string& word : network_kernel_words(options.network, setup.net_mode)) words.push_back(std::move(word));
+  for (std::string& word : volume_kernel_words(options.volumes)) words.push_back(std::move(word));
   words.insert(words.end(), setup.image_kernel_words.begin(), setup.image_kernel_words.end());
   words.insert(words.end(), options.kernel_args.begin(), options.kernel_args.end());
 
@@ -113,12 +114,15 @@ std::vector<std::string> build_qemu_command(const RunOptions& options, const Qem
     if (options.machine == Machine::Q35 && word.starts_with("virtio-net-device,"))
       word = "virtio-net-pci-non-transitional,romfile=," + word.substr(std::string_view("virtio-net-device,").size());
   // QEMU 7.2's virtio-mmio is legacy (version 1) unless told otherwise; the kernel drives 1.x only.
-  if (setup.console_fds || !network.empty()) add({"-global", "virtio-mmio.force-legacy=false"});
+  if (setup.console_fds || !network.empty() || !options.volumes.empty())
+    add({"-global", "virtio-mmio.force-legacy=false"});
   if (setup.console_fds)
     add_virtio_console(argv, options.machine);
   else
     add({"-serial", "stdio"});
   argv.insert(argv.end(), network.begin(), network.end());
+  std::vector<std::string> volumes = qemu_volume_args(options.volumes, options.machine == Machine::Q35);
+  argv.insert(argv.end(), volumes.begin(), volumes.end());
   add({"-device", "isa-debug-exit,iobase=0xf4,iosize=4"});
   add({"-chardev", cat("file,id=nimbus-status,path=", escape_commas(setup.status_file)), "-device",
        "isa-debugcon,iobase=0x402,chardev=nimbus-status"});

@@ -109,6 +109,11 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
       continue;
     }
 
+    if (name == "--volume") {
+      options.volumes.push_back(TRY_CLI(parse_volume_option(TRY_CLI(cursor.value()))));
+      continue;
+    }
+
     if (is_image_option(name) || name == "--manifest") {
       std::string_view text = TRY_CLI(cursor.value());
       if (name == "--manifest")
@@ -150,6 +155,8 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
     return usage_error("--initrd boots an archive as it is; it cannot be combined with a PROGRAM, "
                        "an IMAGE or packing options");
   bool boots_program = options.target || options.manifest || options.initrd_path;
+  if (!options.volumes.empty() && !boots_program)
+    return usage_error("--volume needs a PROGRAM or IMAGE to run (the kernel's own job mounts nothing)");
   TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, boots_program)));
   return options;
 }

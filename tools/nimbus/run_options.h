@@ -11,6 +11,7 @@
 #include "cli_error.h"
 #include "image_spec.h"
 #include "network_options.h"
+#include "volume_options.h"
 
 enum class AccelChoice { Auto, Kvm, Tcg };
 enum class Machine { Microvm, Q35 };
@@ -43,6 +44,9 @@ struct RunOptions {
   // -p, --net, --ip, --gateway, --mac.
   NetworkOptions network;
   bool network_options_given = false;
+
+  // --volume FILE:GUESTDIR:ro, in order (vda, vdb, ...).
+  std::vector<VolumeOption> volumes;
 
   // What to boot: an image file, or a program to pack (with its arguments); none: the kernel's
   // own job (the self-test).

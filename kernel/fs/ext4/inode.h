@@ -1,0 +1,36 @@
+// An ext4 inode, parsed from its on-disk bytes and checked (checksum, sizes, flags).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "kernel/fs/ext4/ext4_format.h"
+#include "kernel/fs/ext4/superblock.h"
+#include "kernel/lib/result.h"
+
+namespace nimbus::fs::ext4 {
+
+struct Inode {
+  uint32_t ino = 0;
+  uint16_t mode = 0;  // S_IF* type and permission bits
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  uint16_t links = 0;
+  uint64_t sectors = 0;  // 512-byte units allocated (st_blocks)
+  uint32_t flags = 0;
+  uint32_t generation = 0;
+  int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0, btime_ns = 0;
+  std::byte block[inode::kBlockBytes] = {};  // i_block: the extent tree's root, or a fast symlink
+  uint32_t csum_seed = 0;  // for the checksums of this inode's extent and directory blocks
+
+  bool has_extents() const { return flags & inode::kFlagExtents; }
+  bool is_hashed_directory() const { return flags & inode::kFlagIndex; }
+};
+
+// Parses inode `ino` from its inode_size bytes. EBADMSG on a checksum mismatch, EUCLEAN-like
+// corruption as EIO; `*problem` says which.
+Result<Inode> parse_inode(const Superblock& super, uint32_t ino, std::span<const std::byte> raw, const char** problem);
+
+}  // namespace nimbus::fs::ext4

@@ -1,0 +1,63 @@
+// The ext4 superblock and group descriptors, parsed and checked: every value later code
+// relies on (sizes, counts, locations, checksums) is validated here once, at mount.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "kernel/lib/result.h"
+
+namespace nimbus::fs::ext4 {
+
+struct Superblock {
+  uint32_t block_size = 0;
+  uint64_t block_count = 0;
+  uint64_t free_blocks = 0;
+  uint64_t reserved_blocks = 0;
+  uint32_t inode_count = 0;
+  uint32_t free_inodes = 0;
+  uint32_t first_data_block = 0;
+  uint32_t blocks_per_group = 0;
+  uint32_t inodes_per_group = 0;
+  uint32_t inode_size = 0;
+  uint32_t first_ino = 0;
+  uint32_t group_count = 0;
+  uint32_t desc_size = 0;
+  uint32_t compat = 0, incompat = 0, ro_compat = 0;
+  bool metadata_csum = false;
+  bool gdt_csum = false;  // the older CRC16 group descriptor checksums
+  bool huge_file = false;
+  bool large_dir = false;
+  uint32_t csum_seed = 0;  // crc32c of the UUID, or s_checksum_seed
+  uint8_t uuid[16] = {};
+  uint32_t hash_seed[4] = {};
+  uint8_t default_hash_version = 0;
+  bool unsigned_hash = false;
+  uint16_t min_extra_isize = 0;
+};
+
+// Parses the 1024 superblock bytes of a device holding `device_bytes`. On failure `*problem`
+// says why, for the mount error message (EINVAL: not ext4 or inconsistent; EBADMSG: a bad
+// checksum; EOPNOTSUPP: a feature this reader does not handle).
+Result<Superblock> parse_superblock(std::span<const std::byte> raw, uint64_t device_bytes, const char** problem);
+
+struct GroupDescriptor {
+  uint64_t block_bitmap = 0;
+  uint64_t inode_bitmap = 0;
+  uint64_t inode_table = 0;
+  uint32_t free_blocks = 0;
+  uint32_t free_inodes = 0;
+  uint16_t flags = 0;
+  uint32_t itable_unused = 0;
+};
+
+// Parses and checks descriptor `group` from its raw bytes (desc_size of them): its checksum
+// and that its bitmaps and inode table lie inside the file system.
+Result<GroupDescriptor> parse_group_descriptor(const Superblock& super, uint32_t group, std::span<const std::byte> raw,
+                                               const char** problem);
+
+// The block holding the descriptor table's first block (the one after the superblock's).
+inline uint64_t descriptor_table_block(const Superblock& super) { return uint64_t{super.first_data_block} + 1; }
+
+}  // namespace nimbus::fs::ext4

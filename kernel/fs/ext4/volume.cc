@@ -1,0 +1,125 @@
+// Volume: mounting (superblock, descriptors) and inode lookup by number.
+#include "kernel/fs/ext4/volume.h"
+
+#include <new>
+
+#include "kernel/block/block_io.h"
+#include "kernel/fs/linux_abi.h"
+#include "kernel/lib/ref_ptr.h"
+
+namespace nimbus::fs::ext4 {
+namespace {
+
+ProblemLogger g_logger = nullptr;
+
+std::unexpected<Errno> fail(const char** problem, const char* why, Errno code) {
+  *problem = why;
+  return error(code);
+}
+
+bool known_type(uint16_t mode) {
+  switch (mode & linux_abi::s_ifmt) {
+    case linux_abi::s_ifreg:
+    case linux_abi::s_ifdir:
+    case linux_abi::s_iflnk:
+    case linux_abi::s_ifchr:
+    case linux_abi::s_ifblk:
+    case linux_abi::s_ififo:
+    case linux_abi::s_ifsock: return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+void set_problem_logger(ProblemLogger logger) { g_logger = logger; }
+
+Result<Volume*> Volume::try_open(block::BlockDevice& device, const char** problem) {
+  const block::DeviceInfo& info = device.info();
+  if (info.sector_count < (sb::kOffset + sb::kSize) / block::kSectorSize)
+    return fail(problem, "the device is too small for ext4", Errno::einval);
+  auto* raw = new (kNoThrow) std::byte[sb::kSize];
+  if (!raw) return fail(problem, "out of memory", Errno::enomem);
+  Result<> read = block::transfer(device, block::Operation::read, sb::kOffset / block::kSectorSize,
+                                  sb::kSize / block::kSectorSize, {raw, sb::kSize});
+  if (!read) {
+    delete[] raw;
+    return fail(problem, "the superblock cannot be read", read.error());
+  }
+  Result<Superblock> parsed = parse_superblock({raw, sb::kSize}, info.sector_count * block::kSectorSize, problem);
+  delete[] raw;
+  if (!parsed) return error(parsed.error());
+  if (parsed->block_size % info.logical_block_size)
+    return fail(problem, "the block size is smaller than the device's", Errno::einval);
+
+  auto* volume = new (kNoThrow) Volume(device, *parsed);
+  if (!volume) return fail(problem, "out of memory", Errno::enomem);
+  const Superblock& super = volume->m_super;
+  size_t capacity = kCacheBytes / super.block_size < 16 ? 16 : kCacheBytes / super.block_size;
+  volume->m_cache = new (kNoThrow) block::BlockCache(device, super.block_size, capacity);
+  volume->m_groups = new (kNoThrow) GroupDescriptor[super.group_count];
+  if (!volume->m_cache || !volume->m_groups) {
+    delete volume;
+    return fail(problem, "out of memory", Errno::enomem);
+  }
+  uint32_t per_block = super.block_size / super.desc_size;
+  for (uint32_t group = 0; group < super.group_count; group++) {
+    uint64_t block = descriptor_table_block(super) + group / per_block;
+    auto cached = volume->m_cache->get(block);
+    if (!cached) {
+      delete volume;
+      return fail(problem, "a group descriptor block cannot be read", cached.error());
+    }
+    size_t offset = size_t{group % per_block} * super.desc_size;
+    auto descriptor = parse_group_descriptor(super, group, cached->data().subspan(offset, super.desc_size), problem);
+    if (!descriptor) {
+      delete volume;
+      return error(descriptor.error());
+    }
+    volume->m_groups[group] = *descriptor;
+  }
+  return volume;
+}
+
+Volume::~Volume() {
+  delete m_cache;
+  delete[] m_groups;
+}
+
+void Volume::report(const char* problem, uint32_t ino) {
+  m_last_problem = problem;
+  m_problem_count++;
+  if (g_logger) g_logger(m_device.name(), ino, problem);
+}
+
+Result<block::CachedBlock> Volume::read_block(uint64_t number) {
+  if (!blocks_valid(number, 1)) return error(Errno::eio);
+  return m_cache->get(number);
+}
+
+Result<Inode> Volume::read_inode(uint32_t ino) {
+  const char* problem = nullptr;
+  auto fail_inode = [&](const char* why, Errno code = Errno::eio) -> std::unexpected<Errno> {
+    report(why, ino);
+    return error(code);
+  };
+  if (ino == 0 || ino > m_super.inode_count) return fail_inode("an inode number is out of range");
+  uint32_t group = (ino - 1) / m_super.inodes_per_group;
+  uint32_t index = (ino - 1) % m_super.inodes_per_group;
+  const GroupDescriptor& descriptor = m_groups[group];
+  bool lazy_table = m_super.metadata_csum || m_super.gdt_csum;
+  if (lazy_table && ((descriptor.flags & gd::kFlagInodeUninit) ||
+                     index >= m_super.inodes_per_group - descriptor.itable_unused))
+    return fail_inode("an inode in an uninitialized part of its group is referenced");
+  uint64_t offset = uint64_t{index} * m_super.inode_size;
+  auto cached = m_cache->get(descriptor.inode_table + offset / m_super.block_size);
+  if (!cached) return error(cached.error());
+  Result<Inode> parsed = parse_inode(m_super, ino, cached->data().subspan(offset % m_super.block_size, m_super.inode_size),
+                                     &problem);
+  if (!parsed) return fail_inode(problem);
+  if (parsed->links == 0 || !known_type(parsed->mode)) return fail_inode("a deleted or unknown inode is referenced");
+  if (parsed->flags & (inode::kFlagInlineData | inode::kFlagEncrypt)) return fail_inode("inline or encrypted data");
+  return parsed;
+}
+
+}  // namespace nimbus::fs::ext4

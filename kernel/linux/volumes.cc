@@ -1,0 +1,66 @@
+// Volumes: block device by name, ext4 mount, directory creation and the mount itself.
+#include "kernel/linux/volumes.h"
+
+#include "kernel/block/block_io.h"
+#include "kernel/fs/ext4/ext4_fs.h"
+#include "kernel/fs/fs.h"
+#include "kernel/fs/linux_abi.h"
+#include "kernel/fs/vfs.h"
+#include "kernel/lib/console.h"
+#include "kernel/time/clock.h"
+
+namespace nimbus::linux {
+namespace {
+
+std::span<const VolumeOption> g_volumes;
+
+void log_ext4_problem(const char* device, uint32_t ino, const char* problem) {
+  print("nimbus: ext4 on %s: inode %u: %s\n", device, ino, problem);
+}
+
+// mkdir -p: every missing directory on the way, in the root file system.
+Result<> make_directories(fs::FsContext& context, std::string_view path) {
+  for (size_t end = 1; end <= path.size(); end++) {
+    if (end != path.size() && path[end] != '/') continue;
+    auto made = fs::mkdir(context, fs::linux_abi::at_fdcwd, std::string_view(path.data(), end), 0755);
+    if (!made && made.error() != Errno::eexist) return made;
+  }
+  return {};
+}
+
+}  // namespace
+
+void set_boot_volumes(std::span<const VolumeOption> volumes) { g_volumes = volumes; }
+
+bool mount_volumes(fs::FsContext& context) {
+  fs::ext4::set_problem_logger(log_ext4_problem);
+  for (const VolumeOption& volume : g_volumes) {
+    char device_name[16] = {};
+    if (volume.device.size() >= sizeof(device_name)) return false;
+    for (size_t i = 0; i < volume.device.size(); i++) device_name[i] = volume.device[i];
+    int directory_length = static_cast<int>(volume.directory.size());
+    block::BlockDevice* device = block::find_device(device_name);
+    if (!device) {
+      print("nimbus: volume %s for %.*s: no such block device\n", device_name, directory_length, volume.directory.data());
+      return false;
+    }
+    const char* problem = "?";
+    auto mounted = fs::ext4::Ext4Fs::try_mount(*device, [] { return static_cast<int64_t>(clock::wall_ns()); }, &problem);
+    if (!mounted) {
+      print("nimbus: volume %s for %.*s: cannot mount its ext4 file system: %s (error %d)\n", device_name,
+            directory_length, volume.directory.data(), problem, static_cast<int>(mounted.error()));
+      return false;
+    }
+    auto made = make_directories(context, volume.directory);
+    auto attached = made ? fs::vfs().mount(volume.directory, (*mounted)->root()) : made;
+    if (!attached) {
+      print("nimbus: volume %s: cannot mount it on %.*s (error %d)\n", device_name, directory_length,
+            volume.directory.data(), static_cast<int>(attached.error()));
+      return false;
+    }
+    log("volume: %s (ext4, read-only) on %.*s\n", device_name, directory_length, volume.directory.data());
+  }
+  return true;
+}
+
+}  // namespace nimbus::linux

@@ -1,0 +1,18 @@
+// The program's volumes: the ext4 file systems the kernel command line names (volume=),
+// mounted before the program starts.
+#pragma once
+
+#include <span>
+
+#include "kernel/boot/boot_options.h"
+#include "kernel/fs/fs_context.h"
+
+namespace nimbus::linux {
+
+// Keeps the volume= words for mount_volumes() (boot, before the program).
+void set_boot_volumes(std::span<const VolumeOption> volumes);
+// Mounts each volume read-only on its directory (made if missing); false, with a message
+// naming the volume and the reason, when one cannot be mounted.
+bool mount_volumes(fs::FsContext& context);
+
+}  // namespace nimbus::linux

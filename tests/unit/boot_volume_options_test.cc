@@ -1,0 +1,35 @@
+// Tests for the volume= words of the kernel command line.
+#include <gtest/gtest.h>
+
+#include "kernel/boot/boot_options.h"
+
+namespace nimbus {
+namespace {
+
+TEST(BootVolumeOptions, DevicesDirectoriesInOrder) {
+  BootOptions options;
+  ASSERT_EQ(parse_boot_options("volume=vda:/data:ro volume=/dev/vdb:/srv/my:dir:ro", options), nullptr);
+  ASSERT_EQ(options.volumes().size(), 2u);
+  EXPECT_EQ(options.volumes()[0].device, "vda");
+  EXPECT_EQ(options.volumes()[0].directory, "/data");
+  EXPECT_EQ(options.volumes()[1].device, "vdb");
+  EXPECT_EQ(options.volumes()[1].directory, "/srv/my:dir");
+}
+
+TEST(BootVolumeOptions, WritableVolumesAreRefusedPlainly) {
+  BootOptions options;
+  EXPECT_STREQ(parse_boot_options("volume=vda:/data:rw", options),
+               "volume: ext4 writes are not implemented yet; give :ro");
+  EXPECT_STREQ(parse_boot_options("volume=vda:/data", options), "volume: ext4 writes are not implemented yet; give :ro");
+}
+
+TEST(BootVolumeOptions, MalformedWords) {
+  for (const char* line : {"volume", "volume=", "volume=vda", "volume=:/data:ro", "volume=vda:data:ro",
+                           "volume=vda:/data:xx", "volume=v/da:/data:ro"}) {
+    BootOptions options;
+    EXPECT_NE(parse_boot_options(line, options), nullptr) << line;
+  }
+}
+
+}  // namespace
+}  // namespace nimbus

@@ -1,0 +1,79 @@
+// --volume: parsing, the host check, and what QEMU and the kernel are told.
+#include "volume_options.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "text.h"
+
+namespace {
+
+std::string escape_commas(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    out += c;
+    if (c == ',') out += ',';  // QEMU's option syntax doubles a comma inside a value
+  }
+  return out;
+}
+
+}  // namespace
+
+CliResult<VolumeOption> parse_volume_option(std::string_view text) {
+  auto usage = [&] {
+    return usage_error(cat("--volume needs FILE:GUESTDIR:ro (an ext4 image and an absolute guest directory), not '",
+                           text, "'"));
+  };
+  size_t last = text.rfind(':');
+  if (last == std::string_view::npos) return usage();
+  std::string_view mode = text.substr(last + 1);
+  std::string_view rest = text.substr(0, last);
+  if (mode != "ro" && mode != "rw") {
+    // FILE:GUESTDIR alone: writable, refused below.
+    mode = "";
+    rest = text;
+  }
+  size_t split = rest.rfind(':');
+  if (split == std::string_view::npos || split == 0) return usage();
+  std::string_view file = rest.substr(0, split), guest = rest.substr(split + 1);
+  if (guest.empty() || guest[0] != '/' || guest.find_first_of(" \t\n\"") != std::string_view::npos) return usage();
+  if (mode != "ro")
+    return usage_error(cat("--volume ", text, ": writing to ext4 is not implemented yet; attach it read-only (",
+                           file, ":", guest, ":ro)"));
+  return VolumeOption{std::string(file), std::string(guest)};
+}
+
+CliResult<void> check_volume_file(const VolumeOption& volume) {
+  struct stat info;
+  if (stat(volume.file.c_str(), &info) != 0)
+    return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": ", strerror(errno),
+                                                 " (creating volumes is not implemented yet: make one with mke2fs -t ext4)"));
+  if (!S_ISREG(info.st_mode) && !S_ISBLK(info.st_mode))
+    return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": not a regular file"));
+  if (access(volume.file.c_str(), R_OK) != 0)
+    return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": ", strerror(errno)));
+  return {};
+}
+
+std::vector<std::string> qemu_volume_args(const std::vector<VolumeOption>& volumes, bool pci) {
+  std::vector<std::string> args;
+  for (size_t i = 0; i < volumes.size(); i++) {
+    std::string id = cat("nimbus-volume", i);
+    args.insert(args.end(), {"-drive", cat("file=", escape_commas(volumes[i].file), ",format=raw,if=none,readonly=on,id=", id),
+                             "-device",
+                             pci ? cat("virtio-blk-pci-non-transitional,romfile=,drive=", id)
+                                 : cat("virtio-blk-device,drive=", id)});
+  }
+  return args;
+}
+
+std::vector<std::string> volume_kernel_words(const std::vector<VolumeOption>& volumes) {
+  std::vector<std::string> words;
+  for (size_t i = 0; i < volumes.size(); i++)
+    words.push_back(cat("volume=vd", static_cast<char>('a' + i), ":", volumes[i].guest_dir, ":ro"));
+  return words;
+}
