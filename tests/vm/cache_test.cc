@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <future>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -53,7 +53,8 @@ class CacheTest : public ::testing::Test {
     std::uint64_t total = 0;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(cache_dir())) {
       struct stat st {};
-      if (::lstat(entry.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) && seen.insert(st.st_ino).second &&
+      if (::lstat(entry.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+          seen.insert(st.st_ino).second &&
           entry.path().parent_path().filename() != "nimbus")  // the lock and limit files
         total += static_cast<std::uint64_t>(st.st_size);
     }
@@ -105,9 +106,10 @@ TEST_F(CacheTest, LsPruneAndClearShowAndEmptyTheCache) {
 }
 
 TEST_F(CacheTest, WrongArgumentsAreUsageErrors) {
-  for (const Args& args : {Args{"cache"}, Args{"cache", "bogus"}, Args{"cache", "--bogus"},
-                           Args{"cache", "ls", "--all"}, Args{"cache", "--limit"},
-                           Args{"cache", "--limit", "lots"}, Args{"cache", "prune", "--everything"}}) {
+  for (const Args& args :
+       {Args{"cache"}, Args{"cache", "bogus"}, Args{"cache", "--bogus"},
+        Args{"cache", "ls", "--all"}, Args{"cache", "--limit"}, Args{"cache", "--limit", "lots"},
+        Args{"cache", "prune", "--everything"}}) {
     NimbusRun run = nimbus(args);
     EXPECT_EQ(run.status, 2) << describe(args, run);
     EXPECT_TRUE(contains(run.err, "nimbus: ")) << describe(args, run);
@@ -151,7 +153,8 @@ TEST_F(CacheTest, TheLimitEvictsTheLeastRecentlyUsedImage) {
 TEST_F(CacheTest, ImagesShareOneCopyOfTheKernel) {
   pack({"/bin/true"});
   pack({"/bin/echo"});
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   ASSERT_EQ(image_count(), 2u);
   std::vector<std::filesystem::path> kernels;
   for (const auto& entry : std::filesystem::directory_iterator(cache_dir() / "images"))
@@ -202,14 +205,17 @@ TEST_F(CacheTest, PackingALargeImageShowsProgressOnlyOnATerminal) {
   EXPECT_FALSE(contains(plain.err, "packing")) << plain.err;
 
   // script(1) gives nimbus a terminal; what it prints is what the terminal showed.
-  if (::access("/usr/bin/script", X_OK) != 0) GTEST_SKIP() << "script(1) (util-linux) is not installed";
-  std::string command = "XDG_CACHE_HOME='" + (m_dir.path() / "cache").string() + "' '" + build_file("nimbus") + "'";
+  if (::access("/usr/bin/script", X_OK) != 0)
+    GTEST_SKIP() << "script(1) (util-linux) is not installed";
+  std::string command =
+      "XDG_CACHE_HOME='" + (m_dir.path() / "cache").string() + "' '" + build_file("nimbus") + "'";
   for (const std::string& arg : args) command += " '" + arg + "'";
   std::string shell = "timeout 120 script -qec \"" + command + "\" /dev/null 2>&1";
   std::string shown;
   if (FILE* pipe = ::popen(shell.c_str(), "r")) {
     char buffer[4096];
-    for (std::size_t got; (got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) shown.append(buffer, got);
+    for (std::size_t got; (got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+      shown.append(buffer, got);
     ::pclose(pipe);
   }
   EXPECT_TRUE(contains(shown, "nimbus: packing ")) << shown;

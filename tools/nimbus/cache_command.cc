@@ -20,7 +20,8 @@ std::string local_time(std::int64_t ns) {
   time_t seconds = static_cast<time_t>(ns / 1'000'000'000);
   struct tm parts {};
   char text[32] = {};
-  if (!::localtime_r(&seconds, &parts) || !std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &parts))
+  if (!::localtime_r(&seconds, &parts) ||
+      !std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &parts))
     return "?";
   return text;
 }
@@ -45,7 +46,8 @@ void print_listing(const ImageCache& cache, const CacheListing& listing) {
   std::cout << "IMAGE         SIZE    SHARED  LAST USE             PROGRAM\n";
   for (const CachedImageInfo& image : listing.images) {
     std::cout << padded(image.name.substr(0, 12), 14) << padded(format_size(image.bytes), 8)
-              << padded(format_size(image.shared_bytes), 8) << padded(local_time(image.last_use_ns), 21)
+              << padded(format_size(image.shared_bytes), 8)
+              << padded(local_time(image.last_use_ns), 21)
               << (image.label.empty() ? "?" : image.label) << (image.in_use ? "  [in use]" : "")
               << '\n';
   }
@@ -54,7 +56,8 @@ void print_listing(const ImageCache& cache, const CacheListing& listing) {
 }
 
 void print_report(const ImageCache& cache, const PruneReport& report) {
-  std::uint64_t freed = report.bytes_before > report.bytes_after ? report.bytes_before - report.bytes_after : 0;
+  std::uint64_t freed =
+      report.bytes_before > report.bytes_after ? report.bytes_before - report.bytes_after : 0;
   std::cout << "removed " << images_count(report.removed.size()) << ", freed " << format_size(freed)
             << "; the cache holds " << format_size(report.bytes_after) << " (limit "
             << format_size(cache.limit()) << ")\n";
@@ -64,7 +67,8 @@ void print_report(const ImageCache& cache, const PruneReport& report) {
 }
 
 CliResult<int> cache(std::span<const std::string_view> args) {
-  if (args.empty()) return usage_error(cat("cache needs a command: ", kChoices, " (see nimbus --help)"));
+  if (args.empty())
+    return usage_error(cat("cache needs a command: ", kChoices, " (see nimbus --help)"));
   std::string_view command = args[0];
   std::span<const std::string_view> rest = args.subspan(1);
   std::optional<std::string_view> limit_text;
@@ -83,12 +87,14 @@ CliResult<int> cache(std::span<const std::string_view> args) {
     rest = rest.subspan(1);
   }
   if (!rest.empty())
-    return usage_error(cat("cache ", command, ": unexpected ", rest[0].starts_with("-") ? "option" : "argument",
-                           " '", rest[0], "' (see nimbus --help)"));
+    return usage_error(cat("cache ", command, ": unexpected ",
+                           rest[0].starts_with("-") ? "option" : "argument", " '", rest[0],
+                           "' (see nimbus --help)"));
 
   if (limit_text) {
     auto bytes = parse_cache_size(*limit_text);
-    if (!bytes) return usage_error(cat("--limit: '", *limit_text, "' is not a size (e.g. 4G, 500M, 0)"));
+    if (!bytes)
+      return usage_error(cat("--limit: '", *limit_text, "' is not a size (e.g. 4G, 500M, 0)"));
     ImageCache image_cache = TRY_CLI(ImageCache::open());
     PruneReport report = TRY_CLI(image_cache.set_limit(*bytes));
     std::cout << "cache limit set to " << format_size(*bytes) << '\n';
@@ -99,8 +105,8 @@ CliResult<int> cache(std::span<const std::string_view> args) {
     return 0;
   }
   if (command != "ls" && command != "prune" && command != "clear") {
-    return usage_error(cat("cache: unknown ", command.starts_with("-") ? "option" : "command", " '", command,
-                           "' (use ", kChoices, ")"));
+    return usage_error(cat("cache: unknown ", command.starts_with("-") ? "option" : "command", " '",
+                           command, "' (use ", kChoices, ")"));
   }
   ImageCache image_cache = TRY_CLI(ImageCache::open());
   if (command == "ls") {

@@ -12,17 +12,28 @@ std::optional<std::uint64_t> parse_cache_size(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
   if (ec != std::errc{} || end == text.data()) return std::nullopt;
   std::string_view suffix(end, text.data() + text.size());
-  if (suffix.ends_with("iB")) suffix.remove_suffix(2);  // "4GiB" as well as "4G"
-  else if (suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b')) suffix.remove_suffix(1);
+  if (suffix.ends_with("iB"))
+    suffix.remove_suffix(2);  // "4GiB" as well as "4G"
+  else if (suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b'))
+    suffix.remove_suffix(1);
   if (suffix.size() > 1) return std::nullopt;
   int shift = 0;
   if (!suffix.empty()) {
     switch (std::toupper(static_cast<unsigned char>(suffix[0]))) {
-      case 'K': shift = 10; break;
-      case 'M': shift = 20; break;
-      case 'G': shift = 30; break;
-      case 'T': shift = 40; break;
-      default: return std::nullopt;
+      case 'K':
+        shift = 10;
+        break;
+      case 'M':
+        shift = 20;
+        break;
+      case 'G':
+        shift = 30;
+        break;
+      case 'T':
+        shift = 40;
+        break;
+      default:
+        return std::nullopt;
     }
   }
   if (number > (std::numeric_limits<std::uint64_t>::max() >> shift)) return std::nullopt;

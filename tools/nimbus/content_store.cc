@@ -13,7 +13,8 @@
 namespace {
 
 std::unexpected<CliError> store_failure(const std::filesystem::path& path, int error) {
-  return cli_error(exit_status::kCliFailure, cat("cache ", path.string(), ": ", std::strerror(error)));
+  return cli_error(exit_status::kCliFailure,
+                   cat("cache ", path.string(), ": ", std::strerror(error)));
 }
 
 }  // namespace
@@ -25,7 +26,8 @@ CliResult<> ContentStore::share(const std::filesystem::path& file, const std::st
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (::link(file.c_str(), stored.c_str()) == 0) return {};
     if (errno != EEXIST) return store_failure(stored, errno);
-    struct stat ours {}, theirs {};
+    struct stat ours {
+    }, theirs{};
     if (::stat(file.c_str(), &ours) == 0 && ::stat(stored.c_str(), &theirs) == 0 &&
         ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino)
       return {};

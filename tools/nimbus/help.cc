@@ -27,6 +27,8 @@ Commands:
                          guest on a tap in a private network namespace (default 3 runs, needs
                          root) and update docs/benchmarks.md; --quick: one short smoke pass
                          that only prints its table
+  bench cache [--runs N] time a cached `nimbus run PROGRAM` against `nimbus run IMAGE` and
+                         measure what the content store saves; update docs/benchmarks.md
   cache ls               list the cached images: size, bytes shared with other images, last use
   cache prune [--all]    evict least recently used images down to the limit (--all: every
                          image no running nimbus is using)

@@ -58,7 +58,8 @@ CliResult<> write_text(const std::filesystem::path& path, const std::string& tex
   out << text;
   out.close();
   if (!out)
-    return cli_error(exit_status::kCliFailure, cat("cannot write ", path.string(), ": ", std::strerror(errno)));
+    return cli_error(exit_status::kCliFailure,
+                     cat("cannot write ", path.string(), ": ", std::strerror(errno)));
   return {};
 }
 
@@ -167,8 +168,8 @@ CliResult<BootFiles> ImageCache::publish(const std::filesystem::path& staged,
   if (!files) return cache_failure(dir, std::make_error_code(std::errc::no_such_file_or_directory));
   PruneReport evicted = evict(m_limit, name, false);
   for (const std::string& label : evicted.removed)
-    reporter.note(cat("evicted the least recently used image (", label, ") to keep the cache within ",
-                      format_size(m_limit)));
+    reporter.note(cat("evicted the least recently used image (", label,
+                      ") to keep the cache within ", format_size(m_limit)));
   return *files;
 }
 
@@ -183,8 +184,10 @@ CliResult<BootFiles> ImageCache::unpack(const std::string& image_path, const Ima
   std::filesystem::create_directory(staged, ec);
   if (ec) return cache_failure(staged, ec);
   auto result = [&]() -> CliResult<> {
-    Sha256::Digest kernel = TRY_CLI(extract_section(image_path, header.kernel, (staged / kKernelFile).string()));
-    Sha256::Digest initrd = TRY_CLI(extract_section(image_path, header.initrd, (staged / kInitrdFile).string()));
+    Sha256::Digest kernel =
+        TRY_CLI(extract_section(image_path, header.kernel, (staged / kKernelFile).string()));
+    Sha256::Digest initrd =
+        TRY_CLI(extract_section(image_path, header.initrd, (staged / kInitrdFile).string()));
     TRY_CLI(extract_section(image_path, header.command_line, (staged / kWordsFile).string()));
     TRY_CLI(write_text(staged / kLabelFile, label));
     // Shared before the image is published: a link in the store never points into tmp/ alone
@@ -256,8 +259,8 @@ CacheSnapshot ImageCache::snapshot(std::vector<CachedImageInfo>* details) const 
       snapshot.blob_bytes[static_cast<BlobId>(st.st_ino)] = static_cast<std::uint64_t>(st.st_size);
     }
     if (details)
-      details->push_back(CachedImageInfo{name, read_text(entry.path() / kLabelFile), image.last_use_ns,
-                                         0, 0, image.in_use});
+      details->push_back(CachedImageInfo{name, read_text(entry.path() / kLabelFile),
+                                         image.last_use_ns, 0, 0, image.in_use});
     snapshot.images.push_back(std::move(image));
   }
   for (const auto& entry : std::filesystem::directory_iterator(m_root / "builds", ec)) {

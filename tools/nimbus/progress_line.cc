@@ -41,8 +41,8 @@ void ProgressLine::file_done(std::uint64_t bytes) {
 
 void ProgressLine::draw() {
   m_out << kRestartLine
-        << cat("nimbus: packing ", m_files, '/', m_total_files, " files, ", format_size(m_bytes), '/',
-               format_size(m_total_bytes))
+        << cat("nimbus: packing ", m_files, '/', m_total_files, " files, ", format_size(m_bytes),
+               '/', format_size(m_total_bytes))
         << std::flush;
   m_drawn = true;
 }

@@ -14,7 +14,8 @@ class ProgressLine {
   // On std::cerr, when stderr is a terminal and the image is large enough.
   ProgressLine(std::uint64_t total_files, std::uint64_t total_bytes);
   // On `out` when `enabled` (for tests).
-  ProgressLine(std::ostream& out, bool enabled, std::uint64_t total_files, std::uint64_t total_bytes);
+  ProgressLine(std::ostream& out, bool enabled, std::uint64_t total_files,
+               std::uint64_t total_bytes);
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
   // Erases the line, so what follows starts on a clean one.
