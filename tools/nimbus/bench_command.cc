@@ -72,8 +72,11 @@ CliResult<int> run_bench_script(std::string_view name, std::span<const std::stri
 }  // namespace
 
 int bench_command(std::span<const std::string_view> args) {
-  CliResult<int> status = usage_error("bench needs a benchmark name: boot, abi or net (see nimbus --help)");
-  if (!args.empty() && (args[0] == "boot" || args[0] == "abi" || args[0] == "net"))
+  CliResult<int> status =
+      usage_error("bench needs a benchmark name: boot, abi, net or cache (see nimbus --help)");
+  bool known = !args.empty() &&
+               (args[0] == "boot" || args[0] == "abi" || args[0] == "net" || args[0] == "cache");
+  if (known)
     status = run_bench_script(args[0], args.subspan(1));
   else if (!args.empty())
     status = usage_error(cat("unknown benchmark '", args[0], "' (see nimbus --help)"));

@@ -27,6 +27,17 @@ Commands:
                          guest on a tap in a private network namespace (default 3 runs, needs
                          root) and update docs/benchmarks.md; --quick: one short smoke pass
                          that only prints its table
+  bench cache [--runs N] time a cached `nimbus run PROGRAM` against `nimbus run IMAGE` and
+                         measure what the content store saves; update docs/benchmarks.md
+  cache ls               list the cached images: size, bytes shared with other images, last use
+  cache prune [--all]    evict least recently used images down to the limit (--all: every
+                         image no running nimbus is using)
+  cache clear            prune --all, and forget build records and host facts (host.conf)
+  cache --limit SIZE     keep the cache within SIZE (4G, 500M, 0; default 4G), stored in the
+                         cache; NIMBUS_CACHE_SIZE=SIZE overrides it. The cache is
+                         ${XDG_CACHE_HOME:-$HOME/.cache}/nimbus; each run evicts the least
+                         recently used images beyond the limit, and images share one copy of
+                         identical kernels and archives
   --help                 show this help
   --version              show the version
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <vector>
 
+#include "progress_line.h"
 #include "text.h"
 
 namespace {
@@ -72,7 +73,10 @@ CliResult<ImageHeader> write_image_file(const ImagePlan& plan, const std::string
   if (header.kernel.size == 0)
     return cli_error(exit_status::kCliFailure, cat("kernel ", plan.kernel_path, " is empty"));
   header.initrd.offset = position(out);
-  TRY_CLI(plan.tree.write_cpio(out));
+  {
+    ProgressLine progress(plan.tree.file_count(), plan.tree.file_bytes());
+    TRY_CLI(plan.tree.write_cpio(out, &progress));
+  }
   header.initrd.size = position(out) - header.initrd.offset;
   header.command_line.offset = position(out);
   std::string words = join_words(plan.kernel_words);
@@ -159,18 +163,20 @@ CliResult<ImageHeader> verify_image(const std::string& path) {
   return header;
 }
 
-CliResult<> extract_section(const std::string& image, const ImageSection& section,
-                            const std::string& out_path) {
+CliResult<Sha256::Digest> extract_section(const std::string& image, const ImageSection& section,
+                                          const std::string& out_path) {
   std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
   if (!out) return write_failed(out_path);
+  Sha256 hash;
   TRY_CLI(
       stream_range(image, section.offset, section.size, [&](std::string_view chunk) -> CliResult<> {
         out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        hash.update(chunk);
         return {};
       }));
   out.close();
   if (!out) return write_failed(out_path);
-  return {};
+  return hash.finish();
 }
 
 CliResult<std::string> read_section(const std::string& image, const ImageSection& section) {

@@ -7,6 +7,7 @@
 #include "cli_error.h"
 #include "image_format.h"
 #include "image_plan.h"
+#include "sha256.h"
 
 // Writes the image (header, kernel, cpio archive, kernel words) to `path` through a temporary
 // file in the same directory, renamed into place when complete. Write failures: kCliFailure.
@@ -19,9 +20,9 @@ bool looks_like_image(const std::string& path);
 // unknown-version image fails with kBadImage.
 CliResult<ImageHeader> verify_image(const std::string& path);
 
-// Copies one section of an image into a new file at `out`.
-CliResult<> extract_section(const std::string& image, const ImageSection& section,
-                            const std::string& out);
+// Copies one section of an image into a new file at `out`; returns the SHA-256 of the copy.
+CliResult<Sha256::Digest> extract_section(const std::string& image, const ImageSection& section,
+                                          const std::string& out);
 CliResult<std::string> read_section(const std::string& image, const ImageSection& section);
 
 // The kernel words section holds words separated by single spaces.

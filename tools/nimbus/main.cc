@@ -1,5 +1,5 @@
-// The nimbus command line: dispatches to the run, build and bench subcommands, prints help and
-// version.
+// The nimbus command line: dispatches to the run, build, bench and cache subcommands, prints
+// help and version.
 #include <iostream>
 #include <span>
 #include <string_view>
@@ -7,6 +7,7 @@
 
 #include "bench_command.h"
 #include "build_command.h"
+#include "cache_command.h"
 #include "cli_error.h"
 #include "help.h"
 #include "run_command.h"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
     }
   }
   if (command == "bench") return bench_command(rest);
+  if (command == "cache") return cache_command(rest);
   if (command.starts_with("-"))
     std::cerr << "nimbus: unknown option '" << command << "' (see nimbus --help)" << std::endl;
   else

@@ -166,7 +166,13 @@ void RootfsTree::hash_into(Sha256& hash) const {
   }
 }
 
-CliResult<> RootfsTree::write_cpio(std::ostream& out) const {
+std::uint64_t RootfsTree::file_count() const {
+  std::uint64_t count = 0;
+  for (const auto& [path, entry] : m_entries) count += entry.type == RootfsEntry::Type::File;
+  return count;
+}
+
+CliResult<> RootfsTree::write_cpio(std::ostream& out, ProgressLine* progress) const {
   CpioWriter writer(out);
   for (const auto& [path, entry] : m_entries) {
     switch (entry.type) {
@@ -182,6 +188,7 @@ CliResult<> RootfsTree::write_cpio(std::ostream& out) const {
         else
           TRY_CLI(writer.add_host_file(path, entry.permissions, entry.mtime, entry.host_path,
                                        entry.size));
+        if (progress) progress->file_done(entry.size);
         break;
     }
   }

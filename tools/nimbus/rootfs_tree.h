@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "cli_error.h"
+#include "progress_line.h"
 #include "sha256.h"
 
 struct RootfsEntry {
@@ -50,7 +51,9 @@ class RootfsTree {
   // times, sizes, link targets, generated contents, and the host file each entry is read from
   // with its identity and change times.
   void hash_into(Sha256& hash) const;
-  CliResult<> write_cpio(std::ostream& out) const;
+  // `progress`, when given, hears of every file written.
+  CliResult<> write_cpio(std::ostream& out, ProgressLine* progress = nullptr) const;
+  std::uint64_t file_count() const;
 
  private:
   // The archive path for `guest`, with its parent directories created or followed.

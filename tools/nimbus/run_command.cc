@@ -207,7 +207,7 @@ CliResult<int> run(std::span<const std::string_view> args) {
   Reporter reporter(options.verbose);
   std::optional<BootFiles> guest;
   if (options.initrd_path)
-    guest = BootFiles{kernel_path(options.kernel_path), *options.initrd_path, {}};
+    guest = BootFiles{kernel_path(options.kernel_path), *options.initrd_path, {}, {}};
   else if (options.target || options.manifest)
     guest = TRY_CLI(prepare_guest(options, reporter));
   else if (options.image_options_given)
