@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -123,6 +124,59 @@ TEST(Runtimes, NoAutoLeavesTheStandardLibraryOut) {
   NimbusRun run = run_program({"--no-auto", "python3", "-c", "print(1)"});
   EXPECT_NE(run.status, 0) << run.output();
   EXPECT_NE(run.output().find("encodings"), std::string::npos) << run.output();
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Runtimes, RubyPhpAndLuaPrintWithNoOptions) {
+  struct Case {
+    const char* program;
+    const char* package;
+    Args args;
+    const char* expected;
+  };
+  for (const Case& c : {Case{"/usr/bin/ruby", "ruby", {"ruby", "-e", "p [1, 'x'].to_s"}, "\"[1, \\\"x\\\"]\"\n"},
+                        Case{"/usr/bin/php", "php-cli", {"php", "-r", "echo json_encode([1, 'x']);"}, "[1,\"x\"]"},
+                        Case{"/usr/bin/lua5.4", "lua5.4", {"lua5.4", "-e", "print(string.format('%d %s', 1, 'x'))"}, "1 x\n"}}) {
+    if (!std::filesystem::exists(c.program)) {
+      std::printf("skipping %s: not installed (Debian package %s)\n", c.program, c.package);
+      continue;
+    }
+    NimbusRun run = run_program(c.args);
+    EXPECT_EQ(run.status, 0) << c.program << "\n" << run.output();
+    EXPECT_EQ(run.out, c.expected) << c.program << "\n" << run.output();
+  }
+}
+
+TEST(Runtimes, NodePrintsWithNoOptions) {
+  SKIP_UNLESS_INSTALLED("/usr/bin/node", "nodejs");
+  // The program's stdout is a terminal in the guest, so node would colour the number.
+  NimbusRun run = run_program({"--env", "NODE_DISABLE_COLORS=1", "node", "-e", "console.log(1 + 1)"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "2\n") << run.output();
+}
+
+TEST(Runtimes, JavaRunsAJarFromTheCurrentDirectory) {
+  SKIP_UNLESS_INSTALLED("/usr/bin/java", "openjdk-17-jre-headless");
+  NimbusRun version = run_program({"java", "-version"});
+  EXPECT_EQ(version.status, 0) << version.output();
+  EXPECT_NE(version.err.find("openjdk version"), std::string::npos) << version.output();
+  if (!std::filesystem::exists("/usr/bin/javac") || !std::filesystem::exists("/usr/bin/jar"))
+    GTEST_SKIP() << "javac and jar are not installed (openjdk-17-jdk-headless): no jar to run";
+  TempDir dir;
+  std::string here = std::filesystem::canonical(dir.path()).string();
+  dir.write_file("Hello.java",
+                 "public class Hello { public static void main(String[] a) {"
+                 " System.out.println(\"hello \" + a[0] + \" \" + (6 * 7)); } }\n");
+  ASSERT_EQ(std::system(("cd " + here + " && javac Hello.java && jar cfe app.jar Hello Hello.class")
+                            .c_str()),
+            0);
+  // The JVM's shared-memory statistics file needs flock(2), which the guest lacks.
+  NimbusRun run = run_program({"java", "-XX:-UsePerfData", "-jar", "app.jar", "x"}, here);
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "hello x 42\n") << run.output();
 }
 
 }  // namespace
