@@ -69,6 +69,8 @@ NimbusRun run_nimbus(const std::vector<std::string>& args, const RunLimits& limi
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, limits.stdin_file.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  if (!limits.working_directory.empty())
+    posix_spawn_file_actions_addchdir_np(&actions, limits.working_directory.c_str());
   // Its own process group, so a timeout kills nimbus and QEMU together.
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);

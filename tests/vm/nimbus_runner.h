@@ -22,6 +22,8 @@ struct RunLimits {
   std::map<std::string, std::string> environment = {};
   // A file to give nimbus as its standard input (default /dev/null).
   std::string stdin_file = "/dev/null";
+  // The directory nimbus starts in (default: the test's own).
+  std::string working_directory = "";
 };
 
 // The build directory holding nimbus, nimbus-kernel.elf and the tiny kernels: NIMBUS_BUILD_DIR

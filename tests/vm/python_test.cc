@@ -1,4 +1,4 @@
-// VM tests of Debian's /usr/bin/python3 (dynamic, its standard library added to the image).
+// VM tests of Debian's /usr/bin/python3 (dynamic; nimbus packs its standard library by itself).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,7 +15,7 @@ constexpr const char* kPython = "/usr/bin/python3";
 constexpr const char* kStandardLibrary = "/usr/lib/python3.11";
 
 NimbusRun python(const Args& python_args, const Args& extra_options = {}) {
-  Args args{"run", "--timeout", "240", "--memory", "256M", "--cpus", "2", "--add", kStandardLibrary};
+  Args args{"run", "--timeout", "240", "--memory", "256M", "--cpus", "2"};
   args.insert(args.end(), extra_options.begin(), extra_options.end());
   args.push_back(kPython);
   args.insert(args.end(), python_args.begin(), python_args.end());

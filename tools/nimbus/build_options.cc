@@ -27,6 +27,11 @@ CliResult<BuildOptions> parse_build_options(std::span<const std::string_view> ar
       options.verbose = true;
       continue;
     }
+    if (is_image_flag(name)) {
+      if (cursor.has_inline_value()) return usage_error(cat("option '", name, "' takes no value"));
+      apply_image_flag(name, options.spec);
+      continue;
+    }
     if (name == "-o" || name == "--output") {
       options.output = std::string(TRY_CLI(cursor.value()));
     } else if (name == "--manifest") {

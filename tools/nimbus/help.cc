@@ -48,7 +48,8 @@ Options for run:
                          ring-0 SSE code at native speed, else TCG; the verdict is cached in
                          ${XDG_CACHE_HOME:-$HOME/.cache}/nimbus/host.conf)
   --memory SIZE          guest memory: 128M, 1G, 16G, or a plain number of MiB (default 128M,
-                         at least 4M)
+                         or the image's root file system plus 96M when that is more; a size
+                         that cannot hold the root file system is refused)
   --cpus N               virtual CPUs, 1 to 255 (default 1)
   --machine microvm|q35  microvm (default, virtio-mmio, no firmware) or q35 (PCI, qboot)
   --timeout SECONDS      kill the guest after this long and exit 124 (default 0 = never)
@@ -92,13 +93,31 @@ Options for build (and for run with a PROGRAM):
                          same path as on the host; ELF files inside bring their libraries
   --env KEY=VALUE        set a guest environment variable (defaults: PATH, HOME=/, TERM from
                          this host, LANG=C.UTF-8)
-  --workdir DIR          the program's working directory in the guest (default /)
+  --workdir DIR          the program's working directory in the guest (default: see below)
   --argv0 NAME           the program's argv[0] (default: its path)
   --manifest FILE        read the program, arguments and options from FILE (format in
                          docs/image-format.md); the command line adds to it
   --kernel PATH          the kernel to pack
   --kernel-arg WORD      a kernel command-line word kept in the image (build only)
+  --no-auto              pack only PROGRAM, its libraries and the --add files (none of the
+                         below), and start the program in /
   --verbose              list what is packed and why
+
+What comes along without being asked (unless --no-auto; --verbose lists each path and why):
+  - a known runtime's module directories, found by reading files (never by running it):
+    python3 (standard library, lib-dynload, dist-packages), perl (@INC), ruby ($LOAD_PATH,
+    gems), php (php.ini, conf.d, extension_dir), lua (package.path/cpath), node, java
+    ($JAVA_HOME/lib and conf, /etc/java-N), and glibc's iconv modules with them;
+  - for every program: the locale LANG and LC_* name (C.UTF-8), /etc/nsswitch.conf and the
+    modules it names, the CA certificates (/etc/ssl/certs), the time zone TZ names;
+  - arguments that name an existing host file or directory (app.py, -c nginx.conf,
+    --config=app.toml) as a copy at the same path: what the guest writes stays in the guest.
+    Not packed: /, top-level directories (/usr, /home), /proc, /sys, /dev, special files,
+    directories over 256 MiB (--add them), and paths inside other words (a=b:c/d.txt);
+  - the program starts in the current directory when the image holds it (an argument in it
+    was packed, or a file below it), else in /, so `nimbus run python3 app.py` finds app.py.
+  - a script's "#!/usr/bin/env NAME" line runs NAME from the guest's PATH directly (one
+    process per VM: env could not start it there).
 
 Exit status of run:
   the guest's status (0 ok, 1 self-test failure, 250 kernel panic, 251 out of memory,

@@ -3,6 +3,7 @@
 #include "host_mirror.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,13 +103,21 @@ CliResult<std::string> HostMirror::mirror(const std::string& path) {
 }
 
 CliResult<> HostMirror::copy_tree(const std::string& host, const std::string& guest,
-                                  std::vector<std::string>& elf_candidates) {
-  return copy_entry(host, guest, host, elf_candidates);
+                                  std::vector<std::string>& elf_candidates,
+                                  const std::vector<std::string>& leave_out) {
+  return copy_entry(host, guest, host, elf_candidates, leave_out);
 }
 
 CliResult<> HostMirror::copy_entry(const std::string& host, const std::string& guest,
                                    const std::string& root,
-                                   std::vector<std::string>& elf_candidates) {
+                                   std::vector<std::string>& elf_candidates,
+                                   const std::vector<std::string>& leave_out) {
+  for (const std::string& pattern : leave_out) {
+    if (::fnmatch(pattern.c_str(), host.c_str(), FNM_PATHNAME) == 0) {
+      m_reporter.note(cat("leaving out ", host));
+      return {};
+    }
+  }
   struct stat st {};
   if (::lstat(host.c_str(), &st) != 0)
     return cli_error(exit_status::kBadInput, cat(host, ": ", std::strerror(errno)));
@@ -133,7 +142,7 @@ CliResult<> HostMirror::copy_entry(const std::string& host, const std::string& g
       if (::stat(target.c_str(), &target_st) == 0 && S_ISREG(target_st.st_mode)) {
         auto mirrored = mirror(target);
         if (!mirrored) m_reporter.note(cat("not packing ", target, ": ", mirrored.error().message));
-      } else {
+      } else if (!m_tree.contains(target)) {
         m_reporter.note(
             cat(host, " -> ", target, " points outside the packed files; it will dangle"));
       }
@@ -162,6 +171,7 @@ CliResult<> HostMirror::copy_entry(const std::string& host, const std::string& g
   std::string host_dir = host == "/" ? std::string() : host;
   std::string guest_dir = guest == "/" ? std::string() : guest;
   for (const std::string& name : names)
-    TRY_CLI(copy_entry(cat(host_dir, "/", name), cat(guest_dir, "/", name), root, elf_candidates));
+    TRY_CLI(copy_entry(cat(host_dir, "/", name), cat(guest_dir, "/", name), root, elf_candidates,
+                       leave_out));
   return {};
 }

@@ -23,12 +23,15 @@ class HostMirror {
   // Symlinks are packed as they are, and an absolute one pointing at a host file outside the
   // tree brings that file along; sockets, FIFOs and devices are skipped. Files that may be ELF
   // objects (executable, or named like a shared library) are appended to `elf_candidates`.
+  // Host paths matching a `leave_out` glob (fnmatch with FNM_PATHNAME) are not packed.
   CliResult<> copy_tree(const std::string& host, const std::string& guest,
-                        std::vector<std::string>& elf_candidates);
+                        std::vector<std::string>& elf_candidates,
+                        const std::vector<std::string>& leave_out = {});
 
  private:
   CliResult<> copy_entry(const std::string& host, const std::string& guest, const std::string& root,
-                         std::vector<std::string>& elf_candidates);
+                         std::vector<std::string>& elf_candidates,
+                         const std::vector<std::string>& leave_out);
 
   RootfsTree& m_tree;
   const Reporter& m_reporter;

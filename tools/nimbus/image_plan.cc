@@ -9,11 +9,14 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
+#include "argument_files.h"
 #include "elf_dependencies.h"
 #include "host_mirror.h"
 #include "host_paths.h"
 #include "mapped_file.h"
+#include "runtime_files.h"
 #include "script_header.h"
 #include "text.h"
 
@@ -70,8 +73,33 @@ struct LaunchChain {
   std::vector<std::string> argv;
 };
 
+// The guest's PATH (guest_environment), searched on the host for "#!/usr/bin/env NAME".
+constexpr std::string_view kGuestPath = "/usr/local/bin:/usr/bin:/bin";
+
+// "#!/usr/bin/env python3": the program env would start in the guest, found now, since the
+// guest has one process and env cannot exec it there. Only a single plain name qualifies (not
+// "-S ...", not "NAME=VALUE").
+std::optional<std::string> env_target(const ScriptHeader& script) {
+  if (std::filesystem::path(script.interpreter).filename() != "env" || !script.argument)
+    return std::nullopt;
+  const std::string& name = *script.argument;
+  if (name.empty() || name.starts_with('-') ||
+      name.find_first_of(" \t=/") != std::string::npos)
+    return std::nullopt;
+  std::string_view dirs = kGuestPath;
+  while (!dirs.empty()) {
+    std::string_view dir = dirs.substr(0, dirs.find(':'));
+    std::string candidate = cat(dir, "/", name);
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+      return candidate;
+    dirs.remove_prefix(std::min(dirs.size(), dir.size() + 1));
+  }
+  return std::nullopt;
+}
+
 CliResult<LaunchChain> follow_scripts(const std::string& program, const std::string& shown_as,
-                                      std::vector<std::string> argv) {
+                                      std::vector<std::string> argv, bool resolve_env) {
   LaunchChain chain;
   std::string current = program;
   std::string current_shown = shown_as;
@@ -86,7 +114,11 @@ CliResult<LaunchChain> follow_scripts(const std::string& program, const std::str
     if (depth == kMaxScriptDepth)
       return cli_error(exit_status::kBadInput, cat(shown_as, ": more than ", kMaxScriptDepth,
                                                    " levels of #! interpreters"));
-    const ScriptHeader& script = **header;
+    ScriptHeader script = **header;
+    if (auto target = resolve_env ? env_target(script) : std::nullopt) {
+      script.interpreter = *target;
+      script.argument.reset();
+    }
     if (!script.interpreter.starts_with('/'))
       return cli_error(exit_status::kBadInput,
                        cat(current_shown, ": the #! interpreter '", script.interpreter,
@@ -115,8 +147,11 @@ std::string canonical_dir_of(const std::string& path) {
 // ELF files inside added directories (Python's lib-dynload modules, helper executables) bring
 // their libraries too. They are optional to the program, so one that cannot be resolved is a
 // warning: the program may never load it.
+enum class Severity { Note, Warning };
+
 void add_module_dependencies(const std::vector<std::string>& candidates, DependencyWalker& walker,
-                             HostMirror& mirror, const Reporter& reporter) {
+                             HostMirror& mirror, const Reporter& reporter, std::string_view origin,
+                             Severity severity) {
   int unresolved = 0;
   for (const std::string& path : candidates) {
     auto file = MappedFile::open(path);
@@ -144,10 +179,15 @@ void add_module_dependencies(const std::vector<std::string>& candidates, Depende
       }
     }
   }
-  if (unresolved > 0)
-    reporter.warn(cat(unresolved,
-                      " ELF file(s) under --add paths need libraries that were not "
-                      "found; they will fail to load in the guest (details with --verbose)"));
+  if (unresolved == 0) return;
+  std::string message = cat(unresolved, " ELF file(s) under ", origin,
+                            " need libraries that were not found; they will fail to load in the "
+                            "guest (details with --verbose)");
+  // What nimbus packed on its own (a JVM's X11 and sound modules) is only worth a note.
+  if (severity == Severity::Warning)
+    reporter.warn(message);
+  else
+    reporter.note(message);
 }
 
 bool is_reserved(const std::string& guest) {
@@ -177,8 +217,80 @@ CliResult<> add_user_files(const ImageSpec& spec, HostMirror& mirror, Dependency
       TRY_CLI(mirror.copy_tree(canonical, canonical, elf_candidates));
     }
   }
-  add_module_dependencies(elf_candidates, walker, mirror, reporter);
+  add_module_dependencies(elf_candidates, walker, mirror, reporter, "--add paths",
+                          Severity::Warning);
   return {};
+}
+
+// Packs a host path found automatically, with its contents; one that cannot be read is left out
+// with a warning, since the program may never need it.
+void add_found_path(const std::string& path, const std::string& why,
+                    const std::vector<std::string>& leave_out, HostMirror& mirror,
+                    std::vector<std::string>& elf_candidates, const Reporter& reporter) {
+  auto canonical = mirror.mirror(path);
+  // The globs name paths under `path`; they apply to the same files under its real path.
+  std::vector<std::string> patterns = leave_out;
+  if (canonical)
+    for (const std::string& pattern : leave_out)
+      if (pattern.starts_with(path + "/"))
+        patterns.push_back(*canonical + pattern.substr(path.size()));
+  CliResult<> packed = canonical
+                           ? mirror.copy_tree(*canonical, *canonical, elf_candidates, patterns)
+                           : std::unexpected(canonical.error());
+  if (packed)
+    reporter.note(cat("adding ", path, " (", why, ")"));
+  else
+    reporter.warn(cat("not packing ", path, " (", why, "): ", packed.error().message));
+}
+
+struct AutomaticFiles {
+  bool relative_argument = false;  // an argument named a file relative to the current directory
+  std::optional<std::string> real_exe;  // start the program by this path (the runtime asks)
+};
+
+// What --no-auto turns off: the runtime table's files and the host files the program's
+// arguments name.
+AutomaticFiles add_automatic_files(const ImageSpec& spec, const std::string& exe,
+                                   const ElfInfo& exe_info,
+                                   const std::vector<std::string>& environment,
+                                   HostMirror& mirror, DependencyWalker& walker,
+                                   const Reporter& reporter) {
+  AutomaticFiles result;
+  std::error_code ec;
+  ProgramFacts facts;
+  facts.executable = std::filesystem::canonical(exe, ec).string();
+  if (ec) facts.executable = exe;
+  facts.needed = exe_info.needed;
+  facts.environment = environment;
+  RuntimeFiles runtime = find_runtime_files(facts);
+  for (const std::string& name : runtime.runtimes) reporter.note(cat("runtime table: ", name));
+  if (runtime.start_by_real_path && facts.executable != exe) result.real_exe = facts.executable;
+  std::vector<std::string> elf_candidates;
+  for (const RuntimeFile& file : runtime.files)
+    add_found_path(file.path, file.why, file.leave_out, mirror, elf_candidates, reporter);
+
+  ArgumentFiles arguments = find_argument_files(spec.args, std::filesystem::current_path(ec));
+  for (const std::string& reason : arguments.skipped) reporter.warn(reason);
+  for (const ArgumentFile& file : arguments.files) {
+    add_found_path(file.path, "named by a program argument", {}, mirror, elf_candidates, reporter);
+    result.relative_argument |= file.relative;
+  }
+  add_module_dependencies(elf_candidates, walker, mirror, reporter, "automatically packed paths",
+                          Severity::Note);
+  return result;
+}
+
+// Without --workdir the program starts where nimbus was started if the image holds that
+// directory (an argument relative to it was packed, or a file below it), else at the root.
+CliResult<std::string> default_workdir(bool relative_argument, RootfsTree& tree) {
+  std::error_code ec;
+  std::string cwd = std::filesystem::current_path(ec).string();
+  if (ec || cwd.empty()) return std::string("/");
+  if (relative_argument) TRY_CLI(tree.add_directory(cwd, 0755));
+  auto entry = tree.entries().find(std::string_view(cwd).substr(1));
+  bool is_directory = cwd == "/" || (entry != tree.entries().end() &&
+                                     entry->second.type == RootfsEntry::Type::Directory);
+  return is_directory ? cwd : std::string("/");
 }
 
 }  // namespace
@@ -222,7 +334,7 @@ CliResult<ImagePlan> plan_image(const ImageSpec& spec, const Reporter& reporter)
   std::string program = TRY_CLI(locate_program(shown_as));
   std::vector<std::string> argv{spec.argv0.value_or(program)};
   argv.insert(argv.end(), spec.args.begin(), spec.args.end());
-  LaunchChain chain = TRY_CLI(follow_scripts(program, shown_as, std::move(argv)));
+  LaunchChain chain = TRY_CLI(follow_scripts(program, shown_as, std::move(argv), spec.auto_pack));
 
   auto exe_file = TRY_CLI(MappedFile::open(chain.exe));
   auto exe_info = parse_elf(exe_file.bytes());
@@ -255,12 +367,22 @@ CliResult<ImagePlan> plan_image(const ImageSpec& spec, const Reporter& reporter)
   if (exe_info->interpreter && ::access(LdSoCache::kDefaultPath, R_OK) == 0)
     TRY_CLI(mirror.mirror(LdSoCache::kDefaultPath));
 
+  std::vector<std::string> environment = guest_environment(spec);
+  AutomaticFiles automatic;
+  if (spec.auto_pack)
+    automatic = add_automatic_files(spec, chain.exe, *exe_info, environment, mirror, walker,
+                                    reporter);
   TRY_CLI(add_user_files(spec, mirror, walker, reporter));
 
-  plan.launch.exe = chain.exe;
+  plan.launch.exe = automatic.real_exe.value_or(chain.exe);
   plan.launch.argv = std::move(chain.argv);
-  plan.launch.env = guest_environment(spec);
-  plan.launch.workdir = spec.workdir.value_or("/");
+  plan.launch.env = std::move(environment);
+  if (spec.workdir)
+    plan.launch.workdir = *spec.workdir;
+  else if (spec.auto_pack)
+    plan.launch.workdir = TRY_CLI(default_workdir(automatic.relative_argument, plan.tree));
+  else
+    plan.launch.workdir = "/";
   TRY_CLI(plan.tree.add_directory(plan.launch.workdir, 0755));
 
   if (plan.tree.contains(kLaunchDir))

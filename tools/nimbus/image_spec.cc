@@ -102,6 +102,14 @@ CliResult<> apply_image_option(std::string_view name, std::string_view value, Im
   return {};
 }
 
+bool is_image_flag(std::string_view name) {
+  return name == "--no-auto";
+}
+
+void apply_image_flag(std::string_view name, ImageSpec& spec) {
+  if (name == "--no-auto") spec.auto_pack = false;
+}
+
 CliResult<ImageSpec> merge_specs(ImageSpec manifest, ImageSpec command_line) {
   if (manifest.program && command_line.program)
     return usage_error(cat("the manifest already names the program (", *manifest.program,
@@ -113,6 +121,7 @@ CliResult<ImageSpec> merge_specs(ImageSpec manifest, ImageSpec command_line) {
   }
   if (command_line.argv0) merged.argv0 = std::move(command_line.argv0);
   if (command_line.workdir) merged.workdir = std::move(command_line.workdir);
+  merged.auto_pack = merged.auto_pack && command_line.auto_pack;
   if (command_line.kernel_path) merged.kernel_path = std::move(command_line.kernel_path);
   merged.env.insert(merged.env.end(), command_line.env.begin(), command_line.env.end());
   merged.adds.insert(merged.adds.end(), command_line.adds.begin(), command_line.adds.end());

@@ -25,6 +25,9 @@ struct ImageSpec {
   std::vector<AddSpec> adds;
   std::optional<std::string> kernel_path;
   std::vector<std::string> kernel_words;  // default kernel command-line words kept in the image
+  // Pack what a known runtime loads, the host files the arguments name, and start in the
+  // current directory when it was packed (false with --no-auto).
+  bool auto_pack = true;
 };
 
 // The guest environment: PATH, HOME, TERM (when the host has one) and LANG, then `spec.env`
@@ -44,6 +47,9 @@ std::string program_reference(std::string_view text, const std::filesystem::path
 // Options shared by `nimbus build` and `nimbus run PROGRAM` that describe the image.
 bool is_image_option(std::string_view name);
 CliResult<> apply_image_option(std::string_view name, std::string_view value, ImageSpec& spec);
+// The image options that take no value (--no-auto).
+bool is_image_flag(std::string_view name);
+void apply_image_flag(std::string_view name, ImageSpec& spec);
 
 // Puts the command line's choices over a manifest's: adds and environment entries are appended,
 // single values replace the manifest's, and PROGRAM may come from one of the two only.

@@ -25,6 +25,7 @@
 #include "image_file.h"
 #include "kvm_device.h"
 #include "manifest.h"
+#include "memory_fit.h"
 #include "qemu_command.h"
 #include "reporter.h"
 #include "run_options.h"
@@ -213,6 +214,19 @@ CliResult<int> run(std::span<const std::string_view> args) {
   else if (options.image_options_given)
     return usage_error("--add, --env, --workdir and --argv0 need a PROGRAM to pack");
   std::string kernel = guest ? guest->kernel : kernel_path(options.kernel_path);
+  // Refused here rather than by QEMU (whose message does not say what to change) or by the
+  // kernel running out of memory while it unpacks the archive.
+  if (guest) {
+    auto initrd = measure_initrd(guest->initrd);
+    if (!initrd && !options.initrd_path) return std::unexpected(initrd.error());
+    if (initrd) {
+      std::optional<std::uint64_t> requested;
+      if (options.memory_given) requested = options.memory_mib;
+      options.memory_mib = TRY_CLI(fit_memory(*initrd, requested));
+      reporter.note(cat("memory: ", options.memory_mib, " MiB (the root file system needs at least ",
+                        minimum_memory_mib(*initrd), " MiB)"));
+    }
+  }
 
   KvmDevice kvm = inspect_kvm_device();
   HostCache cache = HostCache::load(kvm);

@@ -102,6 +102,13 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
       continue;
     }
 
+    if (is_image_flag(name)) {
+      if (cursor.has_inline_value()) return usage_error(cat("option '", name, "' takes no value"));
+      apply_image_flag(name, options.image);
+      options.image_options_given = true;
+      continue;
+    }
+
     if (is_network_option(name)) {
       std::string_view text = TRY_CLI(cursor.value());
       TRY_CLI(apply_network_option(name, text, options.network));
@@ -130,6 +137,7 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
       options.accel = TRY_CLI(parse_accel(text));
     } else if (name == "--memory") {
       options.memory_mib = TRY_CLI(parse_memory(text));
+      options.memory_given = true;
     } else if (name == "--cpus") {
       options.cpus = TRY_CLI(parse_cpus(text));
     } else if (name == "--machine") {

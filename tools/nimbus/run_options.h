@@ -23,7 +23,8 @@ inline constexpr unsigned kMaxCpus = 255;  // xAPIC IDs 0..254; 255 is the broad
 
 struct RunOptions {
   AccelChoice accel = AccelChoice::Auto;
-  std::uint64_t memory_mib = 128;
+  std::uint64_t memory_mib = 128;  // with a program or image, fitted to it (memory_fit.h)
+  bool memory_given = false;       // --memory was on the command line
   unsigned cpus = 1;
   Machine machine = Machine::Microvm;
   double timeout_seconds = 0;  // 0 = no limit

@@ -122,7 +122,9 @@ TEST_F(ImagePlanTest, ProgramFoundOnPathKeepsThePathItWasFoundAt) {
 }
 
 TEST_F(ImagePlanTest, StaticProgramComesAlone) {
-  auto plan = this->plan(spec_for(NIMBUS_TEST_STATIC_ELF));
+  ImageSpec spec = spec_for(NIMBUS_TEST_STATIC_ELF);
+  spec.auto_pack = false;  // no CA certificates, locale or time zone either
+  auto plan = this->plan(spec);
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
   EXPECT_EQ(resolve(plan->tree, "/etc/ld.so.cache"), nullptr);
   std::size_t files = 0;
@@ -153,12 +155,26 @@ TEST_F(ImagePlanTest, NestedScriptsAndEnv) {
   EXPECT_EQ(plan->launch.argv,
             (std::vector<std::string>{"/bin/sh", inner, "--flag  x", outer, "arg"}));
 
-  // The common "#!/usr/bin/env NAME": env is the ELF that runs, NAME its argument.
+  // The common "#!/usr/bin/env NAME": with --no-auto env is the ELF that runs, NAME its
+  // argument, as on Linux.
   std::string shim = m_dir.write("shim", "#!/usr/bin/env bash\nexec true\n", 0755);
-  plan = this->plan(spec_for(shim));
+  ImageSpec literal = spec_for(shim, {"x"});
+  literal.auto_pack = false;
+  plan = this->plan(literal);
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
   EXPECT_EQ(plan->launch.exe, "/usr/bin/env");
-  EXPECT_EQ(plan->launch.argv, (std::vector<std::string>{"/usr/bin/env", "bash", shim}));
+  EXPECT_EQ(plan->launch.argv, (std::vector<std::string>{"/usr/bin/env", "bash", shim, "x"}));
+
+  // Otherwise NAME is found on the guest's PATH now, since env cannot start it in the guest.
+  plan = this->plan(spec_for(shim, {"x"}));
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_TRUE(plan->launch.exe.ends_with("/bin/bash")) << plan->launch.exe;
+  EXPECT_EQ(plan->launch.argv, (std::vector<std::string>{plan->launch.exe, shim, "x"}));
+  // "env -S" and assignments stay env's business.
+  std::string split = m_dir.write("split", "#!/usr/bin/env -S bash -e\n", 0755);
+  plan = this->plan(spec_for(split));
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_EQ(plan->launch.exe, "/usr/bin/env");
 }
 
 TEST_F(ImagePlanTest, RefusalsSayWhatIsWrong) {
@@ -279,6 +295,78 @@ TEST_F(ImagePlanTest, BuildKeyFollowsTheInputsAndNothingElse) {
   EXPECT_NE(key_of({"b"}), first);
   m_dir.write("tool.sh", "#!/bin/sh\necho two\n", 0755);
   EXPECT_NE(key_of({"a"}), first);
+}
+
+// Changes the current directory for one test.
+class InDirectory {
+ public:
+  explicit InDirectory(const std::filesystem::path& dir) : m_old(std::filesystem::current_path()) {
+    std::filesystem::current_path(dir);
+  }
+  ~InDirectory() { std::filesystem::current_path(m_old); }
+
+ private:
+  std::filesystem::path m_old;
+};
+
+TEST_F(ImagePlanTest, ArgumentsThatNameHostFilesComeAlongAndTheGuestStartsBesideThem) {
+  std::string notes = m_dir.write("work/notes.txt", "hello\n");
+  InDirectory here(m_dir.path() / "work");
+  auto plan = this->plan(spec_for("/bin/cat", {"notes.txt", "-n", "absent.txt"}));
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  ASSERT_NE(resolve(plan->tree, notes), nullptr);
+  EXPECT_EQ(resolve(plan->tree, notes)->host_path, notes);
+  EXPECT_EQ(plan->launch.workdir, m_dir / "work");
+  EXPECT_EQ(plan->launch.argv, (std::vector<std::string>{"/bin/cat", "notes.txt", "-n", "absent.txt"}));
+
+  // --workdir wins; --no-auto packs nothing the user did not name and starts at the root.
+  ImageSpec spec = spec_for("/bin/cat", {"notes.txt"});
+  spec.workdir = "/srv";
+  plan = this->plan(spec);
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_EQ(plan->launch.workdir, "/srv");
+  spec = spec_for("/bin/cat", {"notes.txt"});
+  spec.auto_pack = false;
+  plan = this->plan(spec);
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_EQ(resolve(plan->tree, notes), nullptr);
+  EXPECT_EQ(plan->launch.workdir, "/");
+}
+
+TEST_F(ImagePlanTest, EveryProgramGetsTheLocaleAndTheCaCertificates) {
+  auto plan = this->plan(spec_for("/bin/true"));
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  if (std::filesystem::exists("/usr/lib/locale/C.utf8/LC_CTYPE")) {
+    EXPECT_NE(resolve(plan->tree, "/usr/lib/locale/C.utf8/LC_CTYPE"), nullptr);
+  }
+  if (std::filesystem::exists("/etc/ssl/certs/ca-certificates.crt")) {
+    EXPECT_NE(resolve(plan->tree, "/etc/ssl/certs/ca-certificates.crt"), nullptr);
+  }
+  // The private keys beside them never come along.
+  for (const auto& [path, entry] : plan->tree.entries())
+    EXPECT_FALSE(path.starts_with("etc/ssl/private/")) << path;
+}
+
+TEST_F(ImagePlanTest, PythonBringsItsStandardLibraryUnlessToldNotTo) {
+  if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "python3 is not installed";
+  auto plan = this->plan(spec_for("/usr/bin/python3", {"-c", "print(1)"}));
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  std::string version = std::filesystem::canonical("/usr/bin/python3").filename().string().substr(6);
+  std::string encodings = "/usr/lib/python" + version + "/encodings/__init__.py";
+  ASSERT_NE(resolve(plan->tree, encodings), nullptr) << encodings;
+  // Extension modules bring their libraries (_ssl needs libssl).
+  bool libssl = false;
+  for (const auto& [path, entry] : plan->tree.entries()) libssl |= path.find("/libssl.so") != std::string::npos;
+  EXPECT_TRUE(libssl);
+  // Python's static library and build files (python3-dev) are for embedding, never loaded.
+  for (const auto& [path, entry] : plan->tree.entries())
+    EXPECT_EQ(path.find("/config-" + version), std::string::npos) << path;
+
+  ImageSpec spec = spec_for("/usr/bin/python3", {"-c", "print(1)"});
+  spec.auto_pack = false;
+  plan = this->plan(spec);
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  EXPECT_EQ(resolve(plan->tree, encodings), nullptr);
 }
 
 TEST(LocateProgram, PathsAndNames) {

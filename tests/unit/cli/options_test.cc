@@ -21,12 +21,26 @@ TEST(RunOptions, WordsAfterTheProgramAreItsArguments) {
                                            "-c", "print(1)", "--memory", "--", "x"});
   ASSERT_TRUE(options.has_value()) << options.error().message;
   EXPECT_EQ(options->memory_mib, 64u);
+  EXPECT_TRUE(options->memory_given);
+  EXPECT_TRUE(options->image.auto_pack);
   EXPECT_EQ(options->target, "/usr/bin/python3");
   EXPECT_EQ(options->target_args,
             (std::vector<std::string>{"-c", "print(1)", "--memory", "--", "x"}));
   EXPECT_EQ(options->image.env, (std::vector<std::string>{"A=1"}));
   EXPECT_TRUE(options->image_options_given);
   EXPECT_TRUE(options->kernel_args.empty());
+}
+
+TEST(RunOptions, NoAutoAndTheDefaultMemory) {
+  auto options = parse(parse_run_options, {"--no-auto", "python3", "--no-auto"});
+  ASSERT_TRUE(options.has_value()) << options.error().message;
+  EXPECT_FALSE(options->image.auto_pack);
+  EXPECT_FALSE(options->memory_given);  // fitted to the image when it is known
+  EXPECT_EQ(options->target_args, (std::vector<std::string>{"--no-auto"}));
+  EXPECT_FALSE(parse(parse_run_options, {"--no-auto=yes", "python3"}).has_value());
+  auto build = parse(parse_build_options, {"--no-auto", "python3"});
+  ASSERT_TRUE(build.has_value()) << build.error().message;
+  EXPECT_FALSE(build->spec.auto_pack);
 }
 
 TEST(RunOptions, KernelWordsWithAndWithoutAProgram) {
