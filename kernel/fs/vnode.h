@@ -205,6 +205,9 @@ class Vnode : public RefCounted<Vnode> {
   virtual Result<RefPtr<Vnode>> lookup(std::string_view name);
   // EEXIST when the name is taken. Symlinks are made with symlink().
   virtual Result<RefPtr<Vnode>> create(std::string_view name, const NewNode& node);
+  // O_TMPFILE: a regular file of this directory's file system with no name (no links);
+  // linkat may give it one if `linkable`. EOPNOTSUPP where the file system cannot.
+  virtual Result<RefPtr<Vnode>> create_unnamed(const NewNode& node, bool linkable);
   virtual Result<RefPtr<Vnode>> symlink(std::string_view name, std::string_view target,
                                         uint32_t uid, uint32_t gid);
   // A new name for `target` (not a directory) in this directory; EXDEV across file systems.

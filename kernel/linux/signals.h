@@ -39,6 +39,7 @@ constexpr int kSigchld = 17;
 constexpr int kSigcont = 18;
 constexpr int kSigstop = 19;
 constexpr int kSigurg = 23;
+constexpr int kSigxfsz = 25;
 constexpr int kSigwinch = 28;
 constexpr int kSignalCount = 64;
 

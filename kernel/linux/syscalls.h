@@ -170,6 +170,10 @@ Result<long> sys_newfstatat(int dirfd, const char* path, LinuxStat* out, int fla
 Result<long> sys_statx(int dirfd, const char* path, int flags, unsigned mask, LinuxStatx* out);
 Result<long> sys_getdents64(int fd, void* buffer, size_t count);
 Result<long> sys_fcntl(int fd, int command, uint64_t argument);
+// fcntl's record lock commands (F_GETLK, F_SETLK(W), F_OFD_*), in file_lock_syscalls.cc.
+bool is_lock_command(int command);
+Result<long> fcntl_lock(int fd, int command, uint64_t argument);
+Result<long> sys_flock(int fd, int operation);
 Result<long> sys_dup(int fd);
 Result<long> sys_dup2(int old_fd, int new_fd);
 Result<long> sys_dup3(int old_fd, int new_fd, int flags);
