@@ -255,6 +255,31 @@ Result<long> sys_mkdirat(int dirfd, const char* path, uint32_t mode) {
   return 0;
 }
 
+Result<long> sys_mknod(const char* path, uint32_t mode, uint32_t device) {
+  return sys_mknodat(kAtFdcwd, path, mode, device);
+}
+Result<long> sys_mknodat(int dirfd, const char* path, uint32_t mode, uint32_t device) {
+  UserPath p;
+  // The 32-bit dev_t's split (Linux's new_decode_dev): minor bits 0-7 and 20-31, major 8-19.
+  uint32_t major = (device & 0xfff00) >> 8;
+  uint32_t minor = (device & 0xff) | ((device >> 12) & 0xfff00);
+  TRY(fs::mknod(context(), dirfd, TRY(p.load(path)), mode, major, minor));
+  return 0;
+}
+
+Result<long> sys_creat(const char* path, uint32_t mode) {
+  return sys_openat(kAtFdcwd, path, static_cast<int>(fs::linux_abi::o_creat | fs::linux_abi::o_wronly | fs::linux_abi::o_trunc), mode);
+}
+
+Result<long> sys_fadvise64(int fd, int64_t, int64_t length, int advice) {
+  RefPtr<fs::File> f = TRY(file(fd));
+  // File data lives in memory, so there is nothing to read ahead or drop: the advice is
+  // checked as Linux checks it (POSIX_FADV_NORMAL ... POSIX_FADV_NOREUSE) and accepted.
+  if (f->vnode()->type() == fs::VnodeType::fifo || (f->ops() && f->ops()->as_pipe())) return error(Errno::espipe);
+  if (length < 0 || advice < 0 || advice > 5) return error(Errno::einval);
+  return 0;
+}
+
 Result<long> sys_rmdir(const char* path) { return sys_unlinkat(kAtFdcwd, path, static_cast<int>(kAtRemovedir)); }
 Result<long> sys_unlink(const char* path) { return sys_unlinkat(kAtFdcwd, path, 0); }
 Result<long> sys_unlinkat(int dirfd, const char* path, int flags) {

@@ -278,6 +278,18 @@ Result<long> sys_madvise(uintptr_t address, size_t length, int advice) {
   }
 }
 
+// Memory protection keys: the CPU's PKU is not used (ring-0 code ignores it anyway), so these
+// answer as Linux does on a CPU without it (no OSPKE): no key is ever allocated, pkey_alloc
+// finds key 0 but the hardware check refuses it (EINVAL), and only key -1 (none) can be used.
+Result<long> sys_pkey_alloc(unsigned, unsigned) { return error(Errno::einval); }
+
+Result<long> sys_pkey_free(int) { return error(Errno::einval); }
+
+Result<long> sys_pkey_mprotect(uintptr_t address, size_t length, int prot, int key) {
+  if (key != -1) return error(Errno::einval);
+  return sys_mprotect(address, length, prot);
+}
+
 Result<long> sys_msync(uintptr_t address, size_t length, int flags) {
   if ((address & 4095) || (flags & ~(kMsAsync | kMsInvalidate | kMsSync))) return error(Errno::einval);
   if ((flags & kMsAsync) && (flags & kMsSync)) return error(Errno::einval);

@@ -207,7 +207,8 @@ Result<long> sys_sched_yield() {
 }
 
 Result<long> sys_getrandom(void* buffer, size_t length, unsigned flags) {
-  if (flags & ~7u) return error(Errno::einval);  // GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE
+  // GRND_NONBLOCK (1), GRND_RANDOM (2) and GRND_INSECURE (4), the last two not together.
+  if ((flags & ~7u) || (flags & 6u) == 6u) return error(Errno::einval);
   if (length > fs::kMaxIoCount) length = fs::kMaxIoCount;
   // The kernel's generator is seeded before the program starts, so it never blocks. The
   // bytes go through a kernel buffer: the program's memory may fault while being written.

@@ -61,7 +61,8 @@ INSTANTIATE_TEST_SUITE_P(Apps, Differential,
                                          "signals-dynamic", "events-static", "events-dynamic",
                                          "process-static", "process-dynamic", "sockets_unix-static",
                                          "sockets_unix-dynamic", "file_locks-static", "file_locks-dynamic",
-                                         "memory_edges-static", "memory_edges-dynamic"),
+                                         "memory_edges-static", "memory_edges-dynamic",
+                                         "runtime_support-static", "runtime_support-dynamic"),
                          [](const testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            for (char& c : name)
@@ -81,6 +82,19 @@ TEST(Programs, ExitStatusIsTheProgramsStatus) {
     EXPECT_EQ(run.status, std::stoi(status)) << run.output();
     EXPECT_EQ(run.out, std::string("exiting with ") + status + "\n") << run.output();
   }
+}
+
+TEST(Programs, KillingEveryOtherProcessSparesTheCaller) {
+  // Not differential: on a host, kill(-1, SIGKILL) would kill every other process.
+  NimbusRun run = run_in_nimbus({app("runtime_support-static"), "kill-all"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "kill(-1, SIGKILL): -1 ESRCH\nkill(-1, 999): -1 EINVAL\n") << run.output();
+}
+
+TEST(Programs, StopSignalsWithoutJobControlAreDiscarded) {
+  NimbusRun run = run_in_nimbus({app("runtime_support-static"), "stop-signals"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "still running\n") << run.output();
 }
 
 TEST(Programs, SegfaultEndsWithStatus139) {
