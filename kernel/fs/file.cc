@@ -258,6 +258,13 @@ Result<int64_t> File::seek(int64_t offset, int whence) {
   }
   bool directory = m_vnode->is_directory();
   if (!directory && !m_vnode->is_regular() && !m_vnode->is_symlink()) return error(Errno::espipe);
+  if (m_vnode->fs().seek_style() == FileSystem::SeekStyle::generated) {
+    // seq_file text has no end to seek from; directories are files of size 0 (SEEK_DATA
+    // and SEEK_HOLE find nothing in them).
+    if (!directory && whence != seek_set && whence != seek_cur) return error(Errno::einval);
+    if (directory && (whence == seek_data || whence == seek_hole)) return error(Errno::enxio);
+    directory = false;
+  }
   MutexGuard guard(m_position_lock);
   int64_t base = 0;
   switch (whence) {

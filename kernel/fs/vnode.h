@@ -149,6 +149,13 @@ class FileSystem {
   virtual RefPtr<Vnode> root() = 0;
   virtual StatFs statfs() = 0;
   virtual bool read_only() const { return false; }
+  // How lseek treats its files and directories.
+  enum class SeekStyle : uint8_t {
+    memory,      // tmpfs: files from their size, directories by cookie (no SEEK_END)
+    generated,   // procfs: files are generated text (seq_file: no SEEK_END), directories
+                 // seek as plain files of size 0 (generic_file_llseek)
+  };
+  virtual SeekStyle seek_style() const { return SeekStyle::memory; }
 
   // st_dev is (0, device_minor()), as Linux numbers its anonymous (memory) file systems.
   uint32_t device_minor() const { return m_device_minor; }

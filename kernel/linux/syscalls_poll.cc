@@ -396,13 +396,25 @@ Result<long> sys_epoll_create(int size) {
 }
 
 Result<long> sys_epoll_ctl(int epfd, int op, int fd, const void* event) {
+  // Linux's order: the event (for every operation but DEL), both descriptors, a target that
+  // can be polled, an epoll that is not its own target, then EPOLLEXCLUSIVE's rules.
+  bool has_event = op != kEpollCtlDel;
+  Epoll::Event e{0, 0};
+  if (has_event) TRY(user::copy_from(&e, event, sizeof(e)));
+  TRY(file_context().fds().get(epfd));
+  auto target = TRY(file_context().fds().get(fd));
+  if (!target->ops()) return error(Errno::eperm);  // as Linux: regular files and directories cannot be watched
+  if (fd == epfd) return error(Errno::einval);
   RefPtr<fs::File> holder;
   Epoll* epoll = TRY(anonymous_file_ops<Epoll>(epfd, holder));
-  auto target = TRY(file_context().fds().get(fd));
-  if (fd == epfd) return error(Errno::einval);
-  if (!target->ops()) return error(Errno::eperm);  // as Linux: regular files and directories cannot be watched
-  Epoll::Event e{0, 0};
-  if (op != kEpollCtlDel) TRY(user::copy_from(&e, event, sizeof(e)));
+  if (has_event && (e.events & kEpollExclusive)) {
+    // Exclusive wake-ups are set once, for plain readiness, and not for nested epolls.
+    constexpr uint32_t kExclusiveOk = pollin | pollout | kEpollErr | kEpollHup | kEpollWakeup | kEpollEt |
+                                      kEpollExclusive;
+    if (op == kEpollCtlMod) return error(Errno::einval);
+    bool nested = target->ops()->type_tag() == &Epoll::kTypeTag;
+    if (op == kEpollCtlAdd && (nested || (e.events & ~kExclusiveOk))) return error(Errno::einval);
+  }
   TRY(epoll->control(op, fd, target, e.events, e.data));
   return 0;
 }

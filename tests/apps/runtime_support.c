@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -45,6 +46,7 @@ static const char* error_name(int e) {
     case EBADF: return "EBADF";
     case ESPIPE: return "ESPIPE";
     case EEXIST: return "EEXIST";
+    case EFAULT: return "EFAULT";
     case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
     default: return "other";
   }
@@ -363,6 +365,56 @@ static void small_calls(void) {
   munmap(page, 4096);
 }
 
+static void seeking_and_epoll(void) {
+  printf("-- lseek on /proc\n");
+  int fd = open("/proc/self/status", O_RDONLY);
+  off_t r = lseek(fd, 0, SEEK_END);
+  printf("file SEEK_END: %ld %s\n", (long)r, error_name(r < 0 ? errno : 0));
+  printf("file SEEK_SET: %ld\n", (long)lseek(fd, 5, SEEK_SET));
+  printf("file SEEK_CUR: %ld\n", (long)lseek(fd, 3, SEEK_CUR));
+  r = lseek(fd, 0, SEEK_DATA);
+  printf("file SEEK_DATA: %ld %s\n", (long)r, error_name(r < 0 ? errno : 0));
+  close(fd);
+  fd = open("/proc", O_RDONLY | O_DIRECTORY);
+  r = lseek(fd, 0, SEEK_END);
+  printf("directory SEEK_END: %ld %s\n", (long)r, error_name(r < 0 ? errno : 0));
+  r = lseek(fd, 0, SEEK_DATA);
+  printf("directory SEEK_DATA: %ld %s\n", (long)r, errno == ENXIO ? "ENXIO" : error_name(r < 0 ? errno : 0));
+  printf("directory SEEK_SET: %ld\n", (long)lseek(fd, 0, SEEK_SET));
+  close(fd);
+
+  printf("-- epoll_ctl\n");
+  int epoll = epoll_create1(0);
+  int pipe_ends[2];
+  if (pipe(pipe_ends) != 0) return;
+  struct epoll_event event = {.events = EPOLLIN};
+  printf("bad event pointer first: %s\n", error_name(epoll_ctl(-1, EPOLL_CTL_ADD, pipe_ends[0], NULL) == 0 ? 0 : errno));
+  printf("bad epoll descriptor: %s\n", error_name(epoll_ctl(-1, EPOLL_CTL_ADD, pipe_ends[0], &event) == 0 ? 0 : errno));
+  printf("not an epoll: %s\n", error_name(epoll_ctl(pipe_ends[1], EPOLL_CTL_ADD, pipe_ends[0], &event) == 0 ? 0 : errno));
+  printf("itself: %s\n", error_name(epoll_ctl(epoll, EPOLL_CTL_ADD, epoll, &event) == 0 ? 0 : errno));
+  int regular = open("/proc/self/status", O_RDONLY);
+  printf("a regular file: %s\n", error_name(epoll_ctl(epoll, EPOLL_CTL_ADD, regular, &event) == 0 ? 0 : errno));
+  close(regular);
+  printf("unknown operation: %s\n", error_name(epoll_ctl(epoll, 7, pipe_ends[0], &event) == 0 ? 0 : errno));
+  struct epoll_event exclusive = {.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT};
+  printf("EPOLLEXCLUSIVE with EPOLLONESHOT: %s\n",
+         error_name(epoll_ctl(epoll, EPOLL_CTL_ADD, pipe_ends[0], &exclusive) == 0 ? 0 : errno));
+  exclusive.events = EPOLLIN | EPOLLEXCLUSIVE;
+  printf("EPOLLEXCLUSIVE: %s\n", error_name(epoll_ctl(epoll, EPOLL_CTL_ADD, pipe_ends[0], &exclusive) == 0 ? 0 : errno));
+  printf("EPOLLEXCLUSIVE in MOD: %s\n",
+         error_name(epoll_ctl(epoll, EPOLL_CTL_MOD, pipe_ends[0], &exclusive) == 0 ? 0 : errno));
+  int inner = epoll_create1(0);
+  printf("EPOLLEXCLUSIVE on an epoll: %s\n",
+         error_name(epoll_ctl(epoll, EPOLL_CTL_ADD, inner, &exclusive) == 0 ? 0 : errno));
+  printf("add twice: %s\n", error_name(epoll_ctl(epoll, EPOLL_CTL_ADD, pipe_ends[0], &event) == 0 ? 0 : errno));
+  printf("delete: %s\n", error_name(epoll_ctl(epoll, EPOLL_CTL_DEL, pipe_ends[0], NULL) == 0 ? 0 : errno));
+  printf("delete again: %s\n", error_name(epoll_ctl(epoll, EPOLL_CTL_DEL, pipe_ends[0], NULL) == 0 ? 0 : errno));
+  close(inner);
+  close(epoll);
+  close(pipe_ends[0]);
+  close(pipe_ends[1]);
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "kill-all") == 0) {
     int r = kill(-1, SIGKILL);
@@ -388,5 +440,6 @@ int main(int argc, char** argv) {
   temporary_files();
   random_flags();
   small_calls();
+  seeking_and_epoll();
   return 0;
 }
