@@ -4,16 +4,40 @@
 #include <new>
 #include <utility>
 
+#include "kernel/fs/file_locks.h"
+
 namespace nimbus::fs {
 
 using namespace linux_abi;
 
 namespace {
 constexpr size_t kInitialSlots = 64;
+
+// A File leaving a descriptor. Linux drops the table's POSIX locks on the file at any close of
+// one of its descriptors; that happens here, after the table's lock is released.
+class ClosingFile {
+ public:
+  explicit ClosingFile(const FdTable& table) : m_owner(posix_lock_owner(table)) {}
+  ~ClosingFile() {
+    if (file && file->vnode()) release_posix_locks(*file->vnode(), m_owner);
+  }
+  ClosingFile(const ClosingFile&) = delete;
+  ClosingFile& operator=(const ClosingFile&) = delete;
+
+  RefPtr<File> file;
+
+ private:
+  LockOwner m_owner;
+};
+
 }  // namespace
 
 FdTable::~FdTable() {
-  for (size_t i = 0; i < m_capacity; i++) m_slots[i].~Slot();
+  for (size_t i = 0; i < m_capacity; i++) {
+    const RefPtr<File>& file = m_slots[i].file;
+    if (file && file->vnode()) release_posix_locks(*file->vnode(), posix_lock_owner(*this));
+    m_slots[i].~Slot();
+  }
   ::operator delete(m_slots);
 }
 
@@ -64,10 +88,10 @@ Result<RefPtr<File>> FdTable::get(int fd) const {
 }
 
 Result<> FdTable::close(int fd) {
-  RefPtr<File> closed;  // released after the lock
+  ClosingFile closed(*this);  // released after the lock
   MutexGuard guard(m_lock);
   if (!is_open_locked(fd)) return error(Errno::ebadf);
-  closed = std::move(m_slots[fd].file);
+  closed.file = std::move(m_slots[fd].file);
   m_slots[fd].cloexec = false;
   m_open--;
   if (static_cast<size_t>(fd) < m_first_free) m_first_free = fd;
@@ -95,14 +119,14 @@ Result<int> FdTable::dup2(int old_fd, int new_fd) {
 Result<int> FdTable::dup3(int old_fd, int new_fd, uint32_t flags) {
   if (flags & ~o_cloexec) return error(Errno::einval);
   if (old_fd == new_fd) return error(Errno::einval);
-  RefPtr<File> replaced;  // released after the lock
+  ClosingFile replaced(*this);  // released after the lock
   MutexGuard guard(m_lock);
   if (!is_open_locked(old_fd)) return error(Errno::ebadf);
   if (new_fd < 0 || static_cast<uint64_t>(new_fd) >= m_limit) return error(Errno::ebadf);
   TRY(grow_locked(static_cast<size_t>(new_fd) + 1));
   Slot& slot = m_slots[new_fd];
-  replaced = std::move(slot.file);
-  if (!replaced) m_open++;
+  replaced.file = std::move(slot.file);
+  if (!replaced.file) m_open++;
   slot.file = m_slots[old_fd].file;
   slot.cloexec = flags & o_cloexec;
   if (static_cast<size_t>(new_fd) == m_first_free) {
@@ -129,7 +153,7 @@ Result<> FdTable::close_range(uint32_t first, uint32_t last, uint32_t flags) {
   if (first > last) return error(Errno::einval);
   size_t fd = first;
   while (true) {
-    RefPtr<File> closed;  // one at a time, each released after the lock
+    ClosingFile closed(*this);  // one at a time, each released after the lock
     MutexGuard guard(m_lock);
     size_t end = last < m_capacity ? static_cast<size_t>(last) + 1 : m_capacity;
     while (fd < end && !m_slots[fd].file) fd++;
@@ -137,7 +161,7 @@ Result<> FdTable::close_range(uint32_t first, uint32_t last, uint32_t flags) {
     if (flags & close_range_cloexec) {
       m_slots[fd].cloexec = true;
     } else {
-      closed = std::move(m_slots[fd].file);
+      closed.file = std::move(m_slots[fd].file);
       m_slots[fd].cloexec = false;
       m_open--;
       if (fd < m_first_free) m_first_free = fd;
@@ -149,11 +173,11 @@ Result<> FdTable::close_range(uint32_t first, uint32_t last, uint32_t flags) {
 void FdTable::close_on_exec() {
   size_t fd = 0;
   while (true) {
-    RefPtr<File> closed;
+    ClosingFile closed(*this);
     MutexGuard guard(m_lock);
     while (fd < m_capacity && !(m_slots[fd].file && m_slots[fd].cloexec)) fd++;
     if (fd >= m_capacity) return;
-    closed = std::move(m_slots[fd].file);
+    closed.file = std::move(m_slots[fd].file);
     m_slots[fd].cloexec = false;
     m_open--;
     if (fd < m_first_free) m_first_free = fd;

@@ -4,7 +4,20 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernel/fs/file_locks.h"
+
 namespace nimbus::fs {
+
+namespace {
+std::atomic<FileSizeLimit> g_file_size_limit{nullptr};
+}  // namespace
+
+void set_file_size_limit(FileSizeLimit limit) { g_file_size_limit.store(limit, std::memory_order_release); }
+
+uint64_t file_size_limit() {
+  FileSizeLimit limit = g_file_size_limit.load(std::memory_order_acquire);
+  return limit ? limit() : UINT64_MAX;
+}
 
 using namespace linux_abi;
 
@@ -89,6 +102,7 @@ Result<RefPtr<File>> File::try_create(RefPtr<Vnode> vnode, uint32_t flags, FileO
 }
 
 File::~File() {
+  release_description_locks(*this);
   if (m_ops) m_ops->release(*this);
   if (m_release_owner) m_release_owner(m_owner);
 }
@@ -160,6 +174,15 @@ Result<size_t> File::write_vectors(std::span<const IoVec> vectors, uint64_t* off
       done = m_ops->write(*this, data, io);
     } else {
       uint64_t at = *offset;
+      // RLIMIT_FSIZE: a write is cut short at the limit, and one that starts there fails.
+      if (uint64_t limit = file_size_limit(); limit != UINT64_MAX && m_vnode->is_regular()) {
+        uint64_t start = io.append ? m_vnode->stat().size : at;
+        if (start >= limit) {
+          if (total) break;
+          return error(Errno::efbig);
+        }
+        if (data.size() > limit - start) data = data.first(limit - start);
+      }
       done = m_vnode->write_at(&at, data, io);
       if (done) *offset = at + *done;
     }
@@ -235,6 +258,13 @@ Result<int64_t> File::seek(int64_t offset, int whence) {
   }
   bool directory = m_vnode->is_directory();
   if (!directory && !m_vnode->is_regular() && !m_vnode->is_symlink()) return error(Errno::espipe);
+  if (m_vnode->fs().seek_style() == FileSystem::SeekStyle::generated) {
+    // seq_file text has no end to seek from; directories are files of size 0 (SEEK_DATA
+    // and SEEK_HOLE find nothing in them).
+    if (!directory && whence != seek_set && whence != seek_cur) return error(Errno::einval);
+    if (directory && (whence == seek_data || whence == seek_hole)) return error(Errno::enxio);
+    directory = false;
+  }
   MutexGuard guard(m_position_lock);
   int64_t base = 0;
   switch (whence) {
@@ -277,6 +307,7 @@ Result<> File::truncate(int64_t length) {
   if (is_path_only()) return error(Errno::ebadf);
   if (length < 0) return error(Errno::einval);
   if (!is_writable() || !m_vnode->is_regular()) return error(Errno::einval);
+  if (static_cast<uint64_t>(length) > file_size_limit()) return error(Errno::efbig);
   return m_vnode->truncate(static_cast<uint64_t>(length));
 }
 

@@ -72,6 +72,13 @@ class FileOps {
   ~FileOps() = default;
 };
 
+// RLIMIT_FSIZE, which the Linux layer keeps: writes and truncation of regular files stop at
+// it (EFBIG, the syscall layer raising SIGXFSZ). Without a source there is no limit.
+using FileSizeLimit = uint64_t (*)();
+void set_file_size_limit(FileSizeLimit limit);
+// The limit now (UINT64_MAX: none).
+uint64_t file_size_limit();
+
 // How many bytes the ioctl requests this layer knows read or write through their argument
 // (0 for unknown ones), so the syscall layer can check the pointer first.
 size_t ioctl_argument_size(uint32_t request);

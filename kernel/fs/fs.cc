@@ -108,11 +108,27 @@ Result<RefPtr<File>> open_special(FsContext& context, const RefPtr<Vnode>& vnode
   }
 }
 
+// O_TMPFILE: an unnamed file in the directory `path` names, as Linux's do_tmpfile. It must be
+// opened for writing, with O_DIRECTORY's bit (part of O_TMPFILE) and without O_CREAT; O_EXCL
+// keeps linkat from ever naming it.
+Result<RefPtr<File>> open_tmpfile(FsContext& context, int dirfd, std::string_view path, uint32_t flags,
+                                  uint32_t mode) {
+  if ((flags & (kTmpfileBit | o_directory | o_creat)) != (kTmpfileBit | o_directory)) return error(Errno::einval);
+  uint32_t access_mode = flags & o_accmode;
+  if (access_mode != o_wronly && access_mode != o_rdwr) return error(Errno::einval);
+  RefPtr<Vnode> directory = TRY(lookup_at(context, dirfd, path, Follow::yes, false));
+  if (!directory->is_directory()) return error(Errno::enotdir);
+  if (directory->fs().read_only()) return error(Errno::erofs);
+  NewNode node{VnodeType::regular, mode & kPermissionMask & ~context.umask(), context.uid(), context.gid()};
+  RefPtr<Vnode> file = TRY(directory->create_unnamed(node, !(flags & o_excl)));
+  return File::try_create(std::move(file), flags & ~(o_excl | o_trunc));
+}
+
 }  // namespace
 
 Result<RefPtr<File>> open_file(FsContext& context, int dirfd, std::string_view path, uint32_t flags,
                                uint32_t mode) {
-  if (flags & kTmpfileBit) return error(Errno::enotsup);
+  if (flags & kTmpfileBit) return open_tmpfile(context, dirfd, path, flags, mode);
   if (flags & o_path) flags &= kPathFlags;
   if ((flags & o_creat) && (flags & o_directory)) return error(Errno::einval);
   RefPtr<Vnode> vnode;

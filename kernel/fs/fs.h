@@ -64,7 +64,8 @@ Vfs& vfs();
 
 // openat(2) without installing a descriptor: O_CREAT (mode & ~umask), O_EXCL, O_TRUNC,
 // O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_NONBLOCK; device nodes open their device
-// (ENXIO if none), named FIFOs their pipe. O_TMPFILE is EOPNOTSUPP.
+// (ENXIO if none), named FIFOs their pipe. O_TMPFILE makes an unnamed file in the directory
+// `path` names (EOPNOTSUPP where its file system cannot).
 Result<RefPtr<File>> open_file(FsContext& context, int dirfd, std::string_view path, uint32_t flags,
                                uint32_t mode);
 // openat(2): open_file and the lowest free descriptor (FD_CLOEXEC from O_CLOEXEC).
@@ -77,7 +78,7 @@ Result<std::array<int, 2>> pipe(FsContext& context, uint32_t flags);
 
 // fcntl(2): F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETPIPE_SZ,
 // F_SETPIPE_SZ. Record locks (F_GETLK...) need the application's struct flock and are the
-// syscall layer's; anything else here is EINVAL.
+// syscall layer's (over file_locks.h); anything else here is EINVAL.
 Result<int64_t> fcntl(FsContext& context, int fd, int command, uint64_t argument);
 // ioctl(2): FIOCLEX and FIONCLEX here, FIONBIO and FIONREAD for every file, the rest by the
 // file's device (terminal requests on the console); ENOTTY otherwise.

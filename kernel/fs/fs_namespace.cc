@@ -234,6 +234,7 @@ Result<> truncate(FsContext& context, std::string_view path, int64_t length) {
   if (vnode->is_directory()) return error(Errno::eisdir);
   if (!vnode->is_regular()) return error(Errno::einval);
   if (vnode->fs().read_only()) return error(Errno::erofs);
+  if (static_cast<uint64_t>(length) > file_size_limit()) return error(Errno::efbig);
   return vnode->truncate(static_cast<uint64_t>(length));
 }
 

@@ -72,6 +72,16 @@ Result<RefPtr<Vnode>> RamDirectory::create(std::string_view name, const NewNode&
   return created;
 }
 
+Result<RefPtr<Vnode>> RamDirectory::create_unnamed(const NewNode& node, bool linkable) {
+  if (node.type != VnodeType::regular) return error(Errno::einval);
+  RefPtr<Vnode> created = TRY(make_node(ramfs(), node, this));
+  MutexGuard guard(ramfs().namespace_lock());
+  if (m_removed) return error(Errno::enoent);
+  as_ram(*created).add_link(-1);
+  as_ram(*created).set_linkable(linkable);
+  return created;
+}
+
 Result<RefPtr<Vnode>> RamDirectory::symlink(std::string_view name, std::string_view target,
                                             uint32_t uid, uint32_t gid) {
   if (target.empty()) return error(Errno::enoent);
@@ -96,10 +106,12 @@ Result<> RamDirectory::link(std::string_view name, Vnode& target) {
   if (&target.fs() != &fs()) return error(Errno::exdev);
   if (target.is_directory()) return error(Errno::eperm);
   MutexGuard guard(ramfs().namespace_lock());
-  // A file whose last name is gone cannot get a new one (Linux's ENOENT for nlink 0).
-  if (as_ram(target).link_count() == 0) return error(Errno::enoent);
+  // A file whose last name is gone cannot get a new one (Linux's ENOENT for nlink 0), but
+  // for an O_TMPFILE file's first.
+  if (as_ram(target).link_count() == 0 && !as_ram(target).linkable()) return error(Errno::enoent);
   TRY(attach_locked(name, RefPtr<Vnode>(&target)));
   as_ram(target).add_link(1);
+  as_ram(target).set_linkable(false);
   touch_modify();
   return {};
 }

@@ -26,6 +26,10 @@ class RamNode : public Vnode {
   // Link count changes, under the namespace lock.
   void add_link(int delta);
   uint32_t link_count();
+  // An O_TMPFILE file (without O_EXCL) may get a first name although it has no link; under
+  // the namespace lock.
+  bool linkable() const { return m_linkable; }
+  void set_linkable(bool linkable) { m_linkable = linkable; }
   // "now" into ctime, or into mtime and ctime.
   void touch_change();
   void touch_modify();
@@ -39,6 +43,7 @@ class RamNode : public Vnode {
   uint32_t m_uid;
   uint32_t m_gid;
   uint32_t m_nlink = 1;
+  bool m_linkable = false;
   uint32_t m_rdev_major;
   uint32_t m_rdev_minor;
   int64_t m_atime;
@@ -83,6 +88,7 @@ class RamDirectory final : public RamNode {
   Stat stat() override;
   Result<RefPtr<Vnode>> lookup(std::string_view name) override;
   Result<RefPtr<Vnode>> create(std::string_view name, const NewNode& node) override;
+  Result<RefPtr<Vnode>> create_unnamed(const NewNode& node, bool linkable) override;
   Result<RefPtr<Vnode>> symlink(std::string_view name, std::string_view target, uint32_t uid,
                                 uint32_t gid) override;
   Result<> link(std::string_view name, Vnode& target) override;

@@ -80,6 +80,9 @@ Result<uint64_t> Vnode::next_hole(uint64_t) { return error(Errno::einval); }
 
 Result<RefPtr<Vnode>> Vnode::lookup(std::string_view) { return error(Errno::enotdir); }
 Result<RefPtr<Vnode>> Vnode::create(std::string_view, const NewNode&) { return error(Errno::enotdir); }
+Result<RefPtr<Vnode>> Vnode::create_unnamed(const NewNode&, bool) {
+  return error(is_directory() ? Errno::eopnotsupp : Errno::enotdir);
+}
 Result<RefPtr<Vnode>> Vnode::symlink(std::string_view, std::string_view, uint32_t, uint32_t) {
   return error(Errno::enotdir);
 }

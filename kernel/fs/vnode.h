@@ -149,6 +149,13 @@ class FileSystem {
   virtual RefPtr<Vnode> root() = 0;
   virtual StatFs statfs() = 0;
   virtual bool read_only() const { return false; }
+  // How lseek treats its files and directories.
+  enum class SeekStyle : uint8_t {
+    memory,      // tmpfs: files from their size, directories by cookie (no SEEK_END)
+    generated,   // procfs: files are generated text (seq_file: no SEEK_END), directories
+                 // seek as plain files of size 0 (generic_file_llseek)
+  };
+  virtual SeekStyle seek_style() const { return SeekStyle::memory; }
 
   // st_dev is (0, device_minor()), as Linux numbers its anonymous (memory) file systems.
   uint32_t device_minor() const { return m_device_minor; }
@@ -205,6 +212,9 @@ class Vnode : public RefCounted<Vnode> {
   virtual Result<RefPtr<Vnode>> lookup(std::string_view name);
   // EEXIST when the name is taken. Symlinks are made with symlink().
   virtual Result<RefPtr<Vnode>> create(std::string_view name, const NewNode& node);
+  // O_TMPFILE: a regular file of this directory's file system with no name (no links);
+  // linkat may give it one if `linkable`. EOPNOTSUPP where the file system cannot.
+  virtual Result<RefPtr<Vnode>> create_unnamed(const NewNode& node, bool linkable);
   virtual Result<RefPtr<Vnode>> symlink(std::string_view name, std::string_view target,
                                         uint32_t uid, uint32_t gid);
   // A new name for `target` (not a directory) in this directory; EXDEV across file systems.

@@ -8,6 +8,7 @@
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sync/spinlock.h"
+#include "kernel/time/clock.h"
 
 namespace nimbus::linux::futex {
 namespace {
@@ -111,18 +112,23 @@ Result<long> wait(uint32_t* address, uint32_t expected, uint32_t bitset, uint64_
   x86::restore_interrupts(interrupts);
   if (waiter.woken) return 0;
   if (self->interrupt_requested.load()) return error(Errno::erestartsys);
+  // Woken by neither a FUTEX_WAKE, a signal nor the deadline: wait again (the value is checked
+  // afresh), as Linux does; an untimed wait never times out.
+  if (!deadline_ns || clock::monotonic_ns() < deadline_ns) return wait(address, expected, bitset, deadline_ns);
   return error(Errno::etimedout);
 }
 
 long wake(uint32_t* address, uint32_t count, uint32_t bitset) {
   Bucket& bucket = bucket_for(address);
   SpinlockGuard guard(bucket.lock);
+  // Linux counts after waking (`if (++ret >= nr_wake) break`, nr_wake an int), so a count of 0
+  // or one that is negative as an int still wakes one waiter.
   long woken = 0;
-  for (Waiter* w = bucket.waiters.front(); w && woken < static_cast<long>(count);) {
+  for (Waiter* w = bucket.waiters.front(); w;) {
     Waiter* next = bucket.waiters.next(w);
     if (w->address == address && (w->bitset & bitset)) {
       wake_waiter(bucket, w);
-      woken++;
+      if (++woken >= static_cast<int32_t>(count)) break;
     }
     w = next;
   }

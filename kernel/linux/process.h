@@ -42,6 +42,7 @@ struct LinuxThread {
   uint64_t alternate_stack = 0;
   uint64_t alternate_stack_size = 0;
   bool alternate_stack_disabled = true;
+  int32_t alternate_stack_flags = 2;  // as sigaltstack set them (SS_DISABLE, SS_AUTODISARM...)
   char name[16] = {};  // prctl(PR_SET_NAME); empty: the program's name
   int parent_death_signal = 0;
   ListNode node;  // in the process's thread list

@@ -1,5 +1,6 @@
 // Runs the program packed in the initrd.
 #include "kernel/linux/program_boot.h"
+#include "kernel/linux/resource_limits.h"
 
 #include <cstring>
 #include <new>
@@ -191,6 +192,7 @@ int boot_program(std::span<const std::byte> initrd) {
     return static_cast<int>(ExitStatus::bad_executable);
   }
   g_context = new (g_context_storage) fs::FsContext(fs::vfs());
+  fs::set_file_size_limit([] { return soft_resource_limit(kRlimitFsize); });
   auto clock = [] { return static_cast<int64_t>(clock::wall_ns()); };
   SyntheticFs* procfs = make_procfs(clock);
   SyntheticFs* sysfs = make_sysfs(clock);

@@ -38,6 +38,7 @@ constexpr uint64_t kSaNodefer = 0x40000000;
 constexpr uint64_t kSaResethand = 0x80000000;
 constexpr int kSsOnstack = 1;
 constexpr int kSsDisable = 2;
+constexpr int kSsAutodisarm = 1 << 31;
 constexpr uint64_t kUcFpXstate = 1;
 constexpr uint64_t kUcSigcontextSs = 2;
 constexpr uint32_t kFpXstateMagic1 = 0x46505853;
@@ -66,8 +67,12 @@ bool valid(int signal) { return signal >= 1 && signal <= kSignalCount; }
 constexpr uint64_t kUnblockable = (1ull << (kSigkill - 1)) | (1ull << (kSigstop - 1));
 
 // Default action: ignore for these, terminate for the rest (no stop/continue: one process).
+// The stop signals too: without job control the program is as a process in an orphaned
+// process group, for which Linux discards SIGTSTP, SIGTTIN and SIGTTOU (and nothing would
+// ever send SIGCONT).
 bool ignored_by_default(int signal) {
-  return signal == kSigchld || signal == kSigurg || signal == kSigwinch || signal == kSigcont || signal == kSigstop;
+  return signal == kSigchld || signal == kSigurg || signal == kSigwinch || signal == kSigcont || signal == kSigstop ||
+         signal == kSigtstp || signal == kSigttin || signal == kSigttou;
 }
 
 struct SigInfo {
@@ -126,7 +131,31 @@ struct Registers {
 };
 
 bool on_alternate_stack(const LinuxThread& t, uint64_t sp) {
+  // With SS_AUTODISARM the stack is disarmed while a handler runs on it, so code is on it only
+  // if it set the flag from there (Linux's on_sig_stack).
+  if (t.alternate_stack_flags & kSsAutodisarm) return false;
   return !t.alternate_stack_disabled && sp > t.alternate_stack && sp <= t.alternate_stack + t.alternate_stack_size;
+}
+
+// sigaltstack's setting (Linux's do_sigaltstack): EPERM while running on the current stack,
+// EINVAL for an unknown mode (0, SS_ONSTACK and SS_DISABLE, with SS_AUTODISARM), ENOMEM below
+// MINSIGSTKSZ.
+Result<> set_alternate_stack(LinuxThread& self, const StackT& wanted, uint64_t sp) {
+  if (on_alternate_stack(self, sp)) return error(Errno::eperm);
+  int32_t mode = wanted.flags & ~kSsAutodisarm;
+  if (mode != 0 && mode != kSsOnstack && mode != kSsDisable) return error(Errno::einval);
+  if (mode == kSsDisable) {
+    self.alternate_stack_disabled = true;
+    self.alternate_stack = 0;
+    self.alternate_stack_size = 0;
+  } else {
+    if (wanted.size < 2048) return error(Errno::enomem);  // MINSIGSTKSZ
+    self.alternate_stack_disabled = false;
+    self.alternate_stack = wanted.sp;
+    self.alternate_stack_size = wanted.size;
+  }
+  self.alternate_stack_flags = wanted.flags;
+  return {};
 }
 
 // Builds the frame for `signal` on the application's stack and points `regs` at the
@@ -157,9 +186,9 @@ bool setup_frame(Registers& regs, int signal, const SigInfo& info, const KernelS
   RtSigframe frame{};
   frame.return_address = action.restorer;
   frame.uc.flags = kUcFpXstate | kUcSigcontextSs;
-  frame.uc.stack = StackT{self.alternate_stack, self.alternate_stack_disabled ? kSsDisable
-                                                : on_alternate_stack(self, regs.rsp) ? kSsOnstack : 0,
-                          0, self.alternate_stack_size};
+  // The setting as sigaltstack made it, which sigreturn restores; SS_AUTODISARM disarms the
+  // stack while the handler runs (Linux's __save_altstack).
+  frame.uc.stack = StackT{self.alternate_stack, self.alternate_stack_flags, 0, self.alternate_stack_size};
   SigContext& c = frame.uc.mcontext;
   c.r8 = regs.r8; c.r9 = regs.r9; c.r10 = regs.r10; c.r11 = regs.r11;
   c.r12 = regs.r12; c.r13 = regs.r13; c.r14 = regs.r14; c.r15 = regs.r15;
@@ -179,6 +208,12 @@ bool setup_frame(Registers& regs, int signal, const SigInfo& info, const KernelS
   frame.uc.sigmask = restored_mask;
   frame.info = info;
   memcpy(reinterpret_cast<void*>(sp), &frame, sizeof(frame));
+  if (self.alternate_stack_flags & kSsAutodisarm) {
+    self.alternate_stack_disabled = true;
+    self.alternate_stack = 0;
+    self.alternate_stack_size = 0;
+    self.alternate_stack_flags = kSsDisable;
+  }
 
   self.signal_mask |= action.mask | ((action.flags & kSaNodefer) ? 0 : bit(signal));
   self.signal_mask &= ~kUnblockable;
@@ -576,25 +611,11 @@ Result<long> sys_rt_sigpending(uint64_t* set, size_t size) {
 
 Result<long> sys_sigaltstack(const void* new_stack, void* old_stack) {
   LinuxThread& self = current_linux_thread();
-  SyscallFrame* frame = current_syscall_frame();
-  bool on = on_alternate_stack(self, frame->rsp);
-  StackT previous{self.alternate_stack, self.alternate_stack_disabled ? kSsDisable : on ? kSsOnstack : 0, 0,
+  uint64_t sp = current_syscall_frame()->rsp;
+  int32_t state = self.alternate_stack_size == 0 ? kSsDisable : on_alternate_stack(self, sp) ? kSsOnstack : 0;
+  StackT previous{self.alternate_stack, state | (self.alternate_stack_flags & kSsAutodisarm), 0,
                   self.alternate_stack_size};
-  if (new_stack) {
-    if (on) return error(Errno::eperm);
-    StackT wanted = TRY(user::read(static_cast<const StackT*>(new_stack)));
-    if (wanted.flags & ~kSsDisable) return error(Errno::einval);
-    if (wanted.flags & kSsDisable) {
-      self.alternate_stack_disabled = true;
-      self.alternate_stack = 0;
-      self.alternate_stack_size = 0;
-    } else {
-      if (wanted.size < 2048) return error(Errno::enomem);  // MINSIGSTKSZ
-      self.alternate_stack_disabled = false;
-      self.alternate_stack = wanted.sp;
-      self.alternate_stack_size = wanted.size;
-    }
-  }
+  if (new_stack) TRY(set_alternate_stack(self, TRY(user::read(static_cast<const StackT*>(new_stack))), sp));
   if (old_stack) TRY(user::write(static_cast<StackT*>(old_stack), previous));
   return 0;
 }
@@ -608,6 +629,9 @@ Result<long> sys_rt_sigreturn() {
   LinuxThread& self = current_linux_thread();
   self.signal_mask = uc.sigmask & ~kUnblockable;
   refresh_interrupt_request(self);  // the restored mask may unblock a pending signal
+  // The handler's frame holds the alternate stack's setting (re-arming an SS_AUTODISARM one);
+  // Linux ignores a setting it refuses here.
+  (void)set_alternate_stack(self, uc.stack, frame->rsp);
   if (c.fpstate) {
     if (!user::readable(reinterpret_cast<const void*>(c.fpstate), fpu::state_size()) || (c.fpstate & 63))
       die_by_signal(kSigsegv);
@@ -678,7 +702,9 @@ Result<long> sys_rt_tgsigqueueinfo(int tgid, int tid, int signal, const void* in
 }
 
 Result<long> sys_kill(int pid, int signal) {
-  if (pid != static_cast<int>(kPid) && pid != 0 && pid != -1) return error(Errno::esrch);
+  // -1 means every process but init and the caller: here, none (Linux's ESRCH).
+  if (pid == -1) return error(signal < 0 || signal > kSignalCount ? Errno::einval : Errno::esrch);
+  if (pid != static_cast<int>(kPid) && pid != 0) return error(Errno::esrch);
   TRY(send_signal(0, signal, kSiUser));
   return 0;
 }

@@ -38,7 +38,11 @@ constexpr int kSigterm = 15;
 constexpr int kSigchld = 17;
 constexpr int kSigcont = 18;
 constexpr int kSigstop = 19;
+constexpr int kSigtstp = 20;
+constexpr int kSigttin = 21;
+constexpr int kSigttou = 22;
 constexpr int kSigurg = 23;
+constexpr int kSigxfsz = 25;
 constexpr int kSigwinch = 28;
 constexpr int kSignalCount = 64;
 

@@ -196,6 +196,13 @@ SyntheticFs::SyntheticFs(fs::ClockFunction clock, uint64_t magic, std::span<cons
   m_root = adopt_ref<fs::Vnode>(new SyntheticDirectory(*this, nullptr, root_entries));
 }
 
+// /proc's files are seq_files and its directories seek as Linux's generic_file_llseek; sysfs
+// files have a size to seek from.
+fs::FileSystem::SeekStyle SyntheticFs::seek_style() const {
+  constexpr uint64_t kProcSuperMagic = 0x9fa0;
+  return m_magic == kProcSuperMagic ? SeekStyle::generated : SeekStyle::memory;
+}
+
 fs::StatFs SyntheticFs::statfs() {
   fs::StatFs s;
   s.type = m_magic;

@@ -53,6 +53,7 @@ class SyntheticFs final : public fs::FileSystem {
   RefPtr<fs::Vnode> root() override { return m_root; }
   fs::StatFs statfs() override;
   bool read_only() const override { return true; }
+  SeekStyle seek_style() const override;
   RefPtr<fs::Vnode> make(const SyntheticEntry& entry, RefPtr<fs::Vnode> parent);
 
  private:

@@ -5,6 +5,7 @@
 #include "kernel/fs/fs.h"
 #include "kernel/linux/file_syscalls.h"
 #include "kernel/linux/process.h"
+#include "kernel/linux/resource_limits.h"
 #include "kernel/linux/signals.h"
 #include "kernel/linux/socket_file.h"
 #include "kernel/linux/socket_interface_ioctls.h"
@@ -52,8 +53,17 @@ Result<> write_out(T* destination, const T& value) {
   return user::write(destination, value);
 }
 
+// A write or truncation past RLIMIT_FSIZE (EFBIG while a limit is set) raises SIGXFSZ.
+template <typename T>
+Result<T> after_file_size_check(Result<T> outcome) {
+  if (!outcome && outcome.error() == Errno::efbig && soft_resource_limit(kRlimitFsize) != kRlimInfinity)
+    (void)send_signal(current_linux_thread().tid, kSigxfsz, kSiKernel);
+  return outcome;
+}
+
 // Writes that hit a closed pipe also raise SIGPIPE, as Linux does.
 Result<long> after_write(Result<size_t> written) {
+  written = after_file_size_check(written);
   if (!written && written.error() == Errno::epipe) (void)send_signal(current_linux_thread().tid, kSigpipe, kSiKernel);
   if (!written) return error(written.error());
   return static_cast<long>(*written);
@@ -183,6 +193,7 @@ Result<long> sys_getdents64(int fd, void* buffer, size_t count) {
 }
 
 Result<long> sys_fcntl(int fd, int command, uint64_t argument) {
+  if (is_lock_command(command)) return fcntl_lock(fd, command, argument);
   return TRY(fs::fcntl(context(), fd, command, argument));
 }
 
@@ -244,6 +255,31 @@ Result<long> sys_mkdirat(int dirfd, const char* path, uint32_t mode) {
   return 0;
 }
 
+Result<long> sys_mknod(const char* path, uint32_t mode, uint32_t device) {
+  return sys_mknodat(kAtFdcwd, path, mode, device);
+}
+Result<long> sys_mknodat(int dirfd, const char* path, uint32_t mode, uint32_t device) {
+  UserPath p;
+  // The 32-bit dev_t's split (Linux's new_decode_dev): minor bits 0-7 and 20-31, major 8-19.
+  uint32_t major = (device & 0xfff00) >> 8;
+  uint32_t minor = (device & 0xff) | ((device >> 12) & 0xfff00);
+  TRY(fs::mknod(context(), dirfd, TRY(p.load(path)), mode, major, minor));
+  return 0;
+}
+
+Result<long> sys_creat(const char* path, uint32_t mode) {
+  return sys_openat(kAtFdcwd, path, static_cast<int>(fs::linux_abi::o_creat | fs::linux_abi::o_wronly | fs::linux_abi::o_trunc), mode);
+}
+
+Result<long> sys_fadvise64(int fd, int64_t, int64_t length, int advice) {
+  RefPtr<fs::File> f = TRY(file(fd));
+  // File data lives in memory, so there is nothing to read ahead or drop: the advice is
+  // checked as Linux checks it (POSIX_FADV_NORMAL ... POSIX_FADV_NOREUSE) and accepted.
+  if (f->vnode()->type() == fs::VnodeType::fifo || (f->ops() && f->ops()->as_pipe())) return error(Errno::espipe);
+  if (length < 0 || advice < 0 || advice > 5) return error(Errno::einval);
+  return 0;
+}
+
 Result<long> sys_rmdir(const char* path) { return sys_unlinkat(kAtFdcwd, path, static_cast<int>(kAtRemovedir)); }
 Result<long> sys_unlink(const char* path) { return sys_unlinkat(kAtFdcwd, path, 0); }
 Result<long> sys_unlinkat(int dirfd, const char* path, int flags) {
@@ -288,12 +324,12 @@ Result<long> sys_linkat(int old_dirfd, const char* old_path, int new_dirfd, cons
 
 Result<long> sys_truncate(const char* path, int64_t length) {
   UserPath p;
-  TRY(fs::truncate(context(), TRY(p.load(path)), length));
+  TRY(after_file_size_check(fs::truncate(context(), TRY(p.load(path)), length)));
   return 0;
 }
 
 Result<long> sys_ftruncate(int fd, int64_t length) {
-  TRY(TRY(file(fd))->truncate(length));
+  TRY(after_file_size_check(TRY(file(fd))->truncate(length)));
   return 0;
 }
 

@@ -2,6 +2,7 @@
 // groups; setgroups may set up to kMaxGroups), and may change its ids by Linux's rules (root may take any; others only swap
 // among their real, effective and saved ids). Nimbus records the ids and reports them; the
 // in-memory file system does not check permissions against them.
+#include "kernel/linux/process.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/sync/spinlock.h"
@@ -90,6 +91,92 @@ Result<long> sys_getresuid(uint32_t* real, uint32_t* effective, uint32_t* saved)
 }
 Result<long> sys_getresgid(uint32_t* real, uint32_t* effective, uint32_t* saved) {
   return get_ids(g_groups, real, effective, saved);
+}
+
+namespace {
+
+// Capabilities: root with every one (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE, 41 bits), as root in
+// a container that grants them all. capset may drop them; nothing checks them.
+constexpr uint64_t kAllCapabilities = (1ull << 41) - 1;
+constexpr uint32_t kCapabilityVersion1 = 0x19980330;  // one 32-bit word per set
+constexpr uint32_t kCapabilityVersion2 = 0x20071026;  // two words, deprecated
+constexpr uint32_t kCapabilityVersion3 = 0x20080522;  // two words
+
+struct CapabilitySets {
+  uint64_t effective = kAllCapabilities, permitted = kAllCapabilities, inheritable = 0;
+};
+CapabilitySets g_capabilities;  // under g_lock
+
+struct CapabilityHeader {
+  uint32_t version;
+  int32_t pid;
+};
+struct CapabilityData {
+  uint32_t effective, permitted, inheritable;
+};
+
+// Linux's cap_validate_magic: an unknown version is EINVAL, and the header learns the one the
+// kernel prefers. The number of 32-bit words per set otherwise.
+Result<size_t> capability_words(CapabilityHeader* user_header, CapabilityHeader& header) {
+  header = TRY(user::read(user_header));
+  switch (header.version) {
+    case kCapabilityVersion1: return size_t{1};
+    case kCapabilityVersion2:
+    case kCapabilityVersion3: return size_t{2};
+    default:
+      TRY(user::write(&user_header->version, kCapabilityVersion3));
+      return error(Errno::einval);
+  }
+}
+
+}  // namespace
+
+Result<long> sys_capget(void* header_pointer, void* data_pointer) {
+  auto* user_header = static_cast<CapabilityHeader*>(header_pointer);
+  CapabilityHeader header;
+  auto checked = capability_words(user_header, header);
+  // Without a data pointer, a call only asks which version the kernel wants: not an error.
+  if (!checked) return !data_pointer && checked.error() == Errno::einval ? Result<long>(0) : error(checked.error());
+  size_t words = *checked;
+  if (header.pid < 0) return error(Errno::einval);
+  if (header.pid != 0 && header.pid != static_cast<int32_t>(kPid)) return error(Errno::esrch);
+  if (!data_pointer) return 0;
+  CapabilitySets sets;
+  {
+    SpinlockGuard guard(g_lock);
+    sets = g_capabilities;
+  }
+  CapabilityData data[2];
+  for (size_t i = 0; i < 2; i++) {
+    data[i] = {static_cast<uint32_t>(sets.effective >> (32 * i)), static_cast<uint32_t>(sets.permitted >> (32 * i)),
+               static_cast<uint32_t>(sets.inheritable >> (32 * i))};
+  }
+  TRY(user::copy_to(data_pointer, data, words * sizeof(CapabilityData)));
+  return 0;
+}
+
+Result<long> sys_capset(void* header_pointer, const void* data_pointer) {
+  auto* user_header = static_cast<CapabilityHeader*>(header_pointer);
+  CapabilityHeader header;
+  size_t words = TRY(capability_words(user_header, header));
+  if (header.pid != 0 && header.pid != static_cast<int32_t>(kPid)) return error(Errno::eperm);
+  CapabilityData data[2] = {};
+  TRY(user::copy_from(data, data_pointer, words * sizeof(CapabilityData)));
+  CapabilitySets wanted;
+  wanted.effective = (data[0].effective | uint64_t{data[1].effective} << 32) & kAllCapabilities;
+  wanted.permitted = (data[0].permitted | uint64_t{data[1].permitted} << 32) & kAllCapabilities;
+  wanted.inheritable = (data[0].inheritable | uint64_t{data[1].inheritable} << 32) & kAllCapabilities;
+  SpinlockGuard guard(g_lock);
+  // Linux's cap_capset: the permitted set may only shrink and bounds the effective one;
+  // inheritable ones come from the old inheritable or permitted set (with CAP_SETPCAP, from
+  // the bounding set: all of them).
+  bool setpcap = g_capabilities.effective & (1ull << 8);
+  uint64_t inheritable_source = setpcap ? kAllCapabilities : g_capabilities.inheritable | g_capabilities.permitted;
+  if ((wanted.permitted & ~g_capabilities.permitted) || (wanted.effective & ~wanted.permitted) ||
+      (wanted.inheritable & ~inheritable_source))
+    return error(Errno::eperm);
+  g_capabilities = wanted;
+  return 0;
 }
 
 // The lists are copied through the kernel's stack: the program's memory may fault, which

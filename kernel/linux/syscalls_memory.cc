@@ -4,8 +4,10 @@
 
 #include "kernel/arch/x86_64/tlb.h"
 #include "kernel/fs/file.h"
+#include "kernel/fs/fs.h"
 #include "kernel/linux/file_syscalls.h"
 #include "kernel/linux/process.h"
+#include "kernel/linux/resource_limits.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/linux/vnode_mapping.h"
@@ -65,6 +67,12 @@ enum Advice : int {
   kMadvDontneedLocked = 24, kMadvCollapse = 25,
 };
 
+// Every advice up to MADV_COLLAPSE but the unused 5 to 7 (MADV_HWPOISON and MADV_SOFT_OFFLINE,
+// for tests of memory failure, are EINVAL here).
+bool is_known_advice(int advice) {
+  return advice >= kMadvNormal && advice <= kMadvCollapse && (advice <= kMadvDontneed || advice >= kMadvFree);
+}
+
 // membarrier commands (linux/membarrier.h).
 constexpr int kMembarrierQuery = 0;
 constexpr int kMembarrierGlobal = 1;
@@ -87,16 +95,70 @@ Result<> require_mapped(uintptr_t address, size_t length) {
   return {};
 }
 
+// MAP_SHARED | MAP_ANONYMOUS (and shared /dev/zero): memory backed by an unnamed file, as
+// Linux's shmem_zero_setup, so that MADV_DONTNEED drops only the mapping's view of the pages,
+// not their contents (and so that processes can share them).
+Result<MappedFile*> shared_anonymous_memory(size_t length) {
+  RefPtr<fs::Vnode> devices = fs::vfs().dev_fs().root();
+  RefPtr<fs::Vnode> file = TRY(devices->create_unnamed(fs::NewNode{fs::VnodeType::regular, 0600, 0, 0}, false));
+  TRY(file->truncate(align_up(length, kPageSize)));
+  return map_vnode(std::move(file), "/dev/zero (deleted)", true);
+}
+
+// Linux's file_mmap_ok: the mapping's last byte must be a valid offset in the file (off_t for
+// regular files, any unsigned offset for devices); EOVERFLOW otherwise.
+Result<> check_file_offset(const fs::Vnode& vnode, uint64_t offset, size_t length) {
+  uint64_t largest = vnode.is_regular() ? static_cast<uint64_t>(INT64_MAX) : UINT64_MAX;
+  uint64_t pages_length = align_up(length, kPageSize);
+  if (pages_length > largest || (offset >> 12) > ((largest - pages_length) >> 12)) return error(Errno::eoverflow);
+  return {};
+}
+
+// Linux's may_expand_vm: ENOMEM when `length` more bytes of mappings would pass RLIMIT_AS, or,
+// for a data mapping (private and writable), RLIMIT_DATA. What [replaced_begin, replaced_end)
+// holds (a MAP_FIXED mapping's range) is about to go and does not count. (Unlike Linux, the
+// main stack counts as data.)
+Result<> check_vm_limits(size_t length, bool data, uintptr_t replaced_begin = 0, uintptr_t replaced_end = 0) {
+  uint64_t as_limit = soft_resource_limit(kRlimitAs);
+  uint64_t data_limit = data ? soft_resource_limit(kRlimitData) : kRlimInfinity;
+  if (as_limit == kRlimInfinity && data_limit == kRlimInfinity) return {};
+  uint64_t total = 0;
+  uint64_t data_total = 0;
+  address_space().for_each_vma([&](const Vma& v) {
+    uint64_t size = v.end - v.begin;
+    uintptr_t overlap_begin = v.begin > replaced_begin ? v.begin : replaced_begin;
+    uintptr_t overlap_end = v.end < replaced_end ? v.end : replaced_end;
+    if (overlap_begin < overlap_end) size -= overlap_end - overlap_begin;
+    total += size;
+    if ((v.prot & prot::kWrite) && !v.shared) data_total += size;
+  });
+  uint64_t pages_length = align_up(length, kPageSize);
+  if (as_limit != kRlimInfinity && total + pages_length > as_limit) return error(Errno::enomem);
+  if (data_limit != kRlimInfinity && data_total + pages_length > data_limit) return error(Errno::enomem);
+  return {};
+}
+
 }  // namespace
 
-Result<long> sys_brk(uintptr_t address) { return static_cast<long>(address_space().set_break(address)); }
+Result<long> sys_brk(uintptr_t address) {
+  uintptr_t current = address_space().current_break();
+  // A break the limits refuse stays where it was, as Linux's brk answers.
+  if (address > current && address <= AddressSpace::kEnd) {
+    size_t growth = align_up(address, kPageSize) - align_up(current, kPageSize);
+    if (growth && !check_vm_limits(growth, true)) return static_cast<long>(current);
+  }
+  return static_cast<long>(address_space().set_break(address));
+}
 
 Result<long> sys_mmap(uintptr_t address, size_t length, int prot, int flags, int fd, int64_t offset) {
   int type = flags & 3;
   if (type != kMapShared && type != kMapPrivate && type != kMapSharedValidate) return error(Errno::einval);
   if (type == kMapSharedValidate && (flags & ~kMapKnown)) return error(Errno::enotsup);
   if (prot & ~kProtMask) return error(Errno::einval);
-  if (offset < 0 || (offset & 4095)) return error(Errno::einval);
+  // The offset only has to be page-aligned; how large it may be depends on the file.
+  if (offset & 4095) return error(Errno::einval);
+  if (length == 0) return error(Errno::einval);
+  if (length > AddressSpace::kEnd) return error(Errno::enomem);
   bool shared = type != kMapPrivate;
   MappedFile* mapped_file = nullptr;
   if (!(flags & kMapAnonymous)) {
@@ -104,18 +166,33 @@ Result<long> sys_mmap(uintptr_t address, size_t length, int prot, int flags, int
     if (!file->is_readable()) return error(Errno::eacces);
     if (shared && (prot & prot::kWrite) && !file->is_writable()) return error(Errno::eacces);
     RefPtr<fs::Vnode> vnode = file->vnode();
+    TRY(check_file_offset(*vnode, static_cast<uint64_t>(offset), length));
     if (vnode->type() == fs::VnodeType::character_device) {
-      // /dev/zero and friends: an anonymous mapping.
+      // /dev/zero and friends: anonymous memory.
+      if (shared) {
+        mapped_file = TRY(shared_anonymous_memory(length));
+        offset = 0;
+      }
     } else if (!vnode->is_regular() || (shared && !vnode->can_share_pages())) {
       return error(Errno::enodev);
     } else {
       mapped_file = TRY(map_vnode(vnode, "", file->is_writable()));
     }
+  } else if (shared) {
+    mapped_file = TRY(shared_anonymous_memory(length));
+    offset = 0;
   }
   AddressSpace::Placement placement = AddressSpace::Placement::anywhere;
   if (flags & kMapFixedNoreplace) placement = AddressSpace::Placement::fixed_noreplace;
   else if (flags & kMapFixed) placement = AddressSpace::Placement::fixed;
   else if (address) placement = AddressSpace::Placement::hint;
+  bool replaces = placement == AddressSpace::Placement::fixed;
+  if (auto within = check_vm_limits(length, (prot & prot::kWrite) && !shared, replaces ? address : 0,
+                                    replaces ? address + align_up(length, kPageSize) : 0);
+      !within) {
+    if (mapped_file) mapped_file->release();
+    return error(within.error());
+  }
   // MAP_NORESERVE and MAP_STACK change nothing: every mapping is filled on first touch.
   auto mapped_or = address_space().map(address, length, static_cast<uint32_t>(prot), placement, shared,
                                        mapped_file, mapped_file ? static_cast<uint64_t>(offset) : 0);
@@ -154,8 +231,15 @@ Result<long> sys_mremap(uintptr_t address, size_t old_size, size_t new_size, int
 }
 
 Result<long> sys_madvise(uintptr_t address, size_t length, int advice) {
+  // Linux's order: the advice, the alignment, a length that rounds up past the end, an empty
+  // range (nothing to do).
+  if (!is_known_advice(advice)) return error(Errno::einval);
   if (address & 4095) return error(Errno::einval);
-  if (length == 0) return 0;
+  size_t pages_length = align_up(length, kPageSize);
+  if (length && !pages_length) return error(Errno::einval);
+  if (address + pages_length < address) return error(Errno::einval);
+  if (pages_length == 0) return 0;
+  TRY(require_mapped(address, pages_length));
   using Discard = AddressSpace::Discard;
   switch (advice) {
     case kMadvDontneed: TRY(address_space().discard(address, length, Discard::dontneed)); return 0;
@@ -163,12 +247,10 @@ Result<long> sys_madvise(uintptr_t address, size_t length, int advice) {
     case kMadvFree: TRY(address_space().discard(address, length, Discard::free)); return 0;
     case kMadvPopulateRead:
     case kMadvPopulateWrite:
-      TRY(require_mapped(address, length));
       TRY(address_space().populate(address, length));
       return 0;
     case kMadvRemove:
       // Punching a hole in the file behind a shared mapping: ramfs cannot yet.
-      TRY(require_mapped(address, length));
       return error(Errno::enotsup);
     case kMadvNormal:
     case kMadvRandom:
@@ -190,11 +272,22 @@ Result<long> sys_madvise(uintptr_t address, size_t length, int advice) {
       // Hints about read-ahead, fork, core dumps, huge pages and swap, none of which exists
       // here (file data is in memory, there is one process, pages are 4 KiB and never
       // swapped): Linux accepts them, and so do we, on mapped memory.
-      TRY(require_mapped(address, length));
       return 0;
     default:
       return error(Errno::einval);
   }
+}
+
+// Memory protection keys: the CPU's PKU is not used (ring-0 code ignores it anyway), so these
+// answer as Linux does on a CPU without it (no OSPKE): no key is ever allocated, pkey_alloc
+// finds key 0 but the hardware check refuses it (EINVAL), and only key -1 (none) can be used.
+Result<long> sys_pkey_alloc(unsigned, unsigned) { return error(Errno::einval); }
+
+Result<long> sys_pkey_free(int) { return error(Errno::einval); }
+
+Result<long> sys_pkey_mprotect(uintptr_t address, size_t length, int prot, int key) {
+  if (key != -1) return error(Errno::einval);
+  return sys_mprotect(address, length, prot);
 }
 
 Result<long> sys_msync(uintptr_t address, size_t length, int flags) {

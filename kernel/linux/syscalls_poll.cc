@@ -342,6 +342,13 @@ Result<long> sys_ppoll(void* fds, uint64_t count, const Timespec* timeout, const
   return poll_fds(static_cast<PollFd*>(fds), count, deadline);
 }
 
+// select and pselect6 write back the time that was left (zero once it ran out), whatever the
+// outcome, as Linux's poll_select_finish; a timeout it cannot write back is not an error.
+uint64_t remaining_ns(uint64_t deadline) {
+  uint64_t now = clock::monotonic_ns();
+  return deadline > now ? deadline - now : 0;
+}
+
 Result<long> sys_select(int count, uint64_t* readable, uint64_t* writable, uint64_t* exceptional, Timeval* timeout) {
   uint64_t deadline = kNoDeadline;
   if (timeout) {
@@ -349,11 +356,17 @@ Result<long> sys_select(int count, uint64_t* readable, uint64_t* writable, uint6
     if (t.microseconds < 0 || t.microseconds >= 1'000'000) return error(Errno::einval);
     deadline = clock::monotonic_ns() + TRY(timespec_ns(Timespec{t.seconds, t.microseconds * 1000}));
   }
-  return select_common(count, readable, writable, exceptional, deadline);
+  Result<long> outcome = select_common(count, readable, writable, exceptional, deadline);
+  if (timeout && deadline != kNoDeadline) {
+    uint64_t left = remaining_ns(deadline);
+    Timeval t{static_cast<int64_t>(left / 1'000'000'000), static_cast<int64_t>(left % 1'000'000'000 / 1000)};
+    (void)user::write(timeout, t);
+  }
+  return outcome;
 }
 
 Result<long> sys_pselect6(int count, uint64_t* readable, uint64_t* writable, uint64_t* exceptional,
-                          const Timespec* timeout, const void* mask) {
+                          Timespec* timeout, const void* mask) {
   uint64_t deadline = TRY(deadline_from_timespec(timeout));
   if (mask) {
     // The sixth argument points at {const sigset_t* set; size_t size}.
@@ -364,7 +377,12 @@ Result<long> sys_pselect6(int count, uint64_t* readable, uint64_t* writable, uin
     MaskArgument m = TRY(user::read(static_cast<const MaskArgument*>(mask)));
     if (m.set) TRY(use_temporary_signal_mask(m.set, m.size));
   }
-  return select_common(count, readable, writable, exceptional, deadline);
+  Result<long> outcome = select_common(count, readable, writable, exceptional, deadline);
+  if (timeout && deadline != kNoDeadline) {
+    uint64_t left = remaining_ns(deadline);
+    (void)user::write(timeout, Timespec{static_cast<int64_t>(left / 1'000'000'000), static_cast<int64_t>(left % 1'000'000'000)});
+  }
+  return outcome;
 }
 
 Result<long> sys_epoll_create1(int flags) {
@@ -378,13 +396,25 @@ Result<long> sys_epoll_create(int size) {
 }
 
 Result<long> sys_epoll_ctl(int epfd, int op, int fd, const void* event) {
+  // Linux's order: the event (for every operation but DEL), both descriptors, a target that
+  // can be polled, an epoll that is not its own target, then EPOLLEXCLUSIVE's rules.
+  bool has_event = op != kEpollCtlDel;
+  Epoll::Event e{0, 0};
+  if (has_event) TRY(user::copy_from(&e, event, sizeof(e)));
+  TRY(file_context().fds().get(epfd));
+  auto target = TRY(file_context().fds().get(fd));
+  if (!target->ops()) return error(Errno::eperm);  // as Linux: regular files and directories cannot be watched
+  if (fd == epfd) return error(Errno::einval);
   RefPtr<fs::File> holder;
   Epoll* epoll = TRY(anonymous_file_ops<Epoll>(epfd, holder));
-  auto target = TRY(file_context().fds().get(fd));
-  if (fd == epfd) return error(Errno::einval);
-  if (!target->ops()) return error(Errno::eperm);  // as Linux: regular files and directories cannot be watched
-  Epoll::Event e{0, 0};
-  if (op != kEpollCtlDel) TRY(user::copy_from(&e, event, sizeof(e)));
+  if (has_event && (e.events & kEpollExclusive)) {
+    // Exclusive wake-ups are set once, for plain readiness, and not for nested epolls.
+    constexpr uint32_t kExclusiveOk = pollin | pollout | kEpollErr | kEpollHup | kEpollWakeup | kEpollEt |
+                                      kEpollExclusive;
+    if (op == kEpollCtlMod) return error(Errno::einval);
+    bool nested = target->ops()->type_tag() == &Epoll::kTypeTag;
+    if (op == kEpollCtlAdd && (nested || (e.events & ~kExclusiveOk))) return error(Errno::einval);
+  }
   TRY(epoll->control(op, fd, target, e.events, e.data));
   return 0;
 }

@@ -7,6 +7,8 @@
 #include "kernel/lib/console.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/procfs.h"
+#include "kernel/linux/resource_limits.h"
+#include "kernel/linux/file_syscalls.h"
 #include "kernel/linux/signals.h"
 #include "kernel/mm/frame_allocator.h"
 #include "kernel/time/clock.h"
@@ -145,6 +147,11 @@ Result<long> sys_uname(void* buffer) {
   return 0;
 }
 
+uint64_t soft_resource_limit(int resource) {
+  SpinlockGuard guard(g_limits_lock);
+  return g_limits[resource].current;
+}
+
 Result<long> sys_prlimit64(int pid, int resource, const void* new_limit, void* old_limit) {
   if (pid != 0 && pid != static_cast<int>(kPid)) return error(Errno::esrch);
   if (resource < 0 || resource >= kRlimitCount) return error(Errno::einval);
@@ -152,6 +159,11 @@ Result<long> sys_prlimit64(int pid, int resource, const void* new_limit, void* o
   if (new_limit) {
     wanted = TRY(user::read(static_cast<const Rlimit*>(new_limit)));
     if (wanted.current > wanted.maximum) return error(Errno::einval);
+    // The descriptor table enforces RLIMIT_NOFILE; no more than fs.nr_open, as Linux.
+    if (resource == kRlimitNofile) {
+      if (wanted.maximum > fs::FdTable::kMaxLimit) return error(Errno::eperm);
+      TRY(file_context().fds().set_limit(wanted.current));
+    }
   }
   Rlimit previous;
   {
@@ -195,7 +207,8 @@ Result<long> sys_sched_yield() {
 }
 
 Result<long> sys_getrandom(void* buffer, size_t length, unsigned flags) {
-  if (flags & ~7u) return error(Errno::einval);  // GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE
+  // GRND_NONBLOCK (1), GRND_RANDOM (2) and GRND_INSECURE (4), the last two not together.
+  if ((flags & ~7u) || (flags & 6u) == 6u) return error(Errno::einval);
   if (length > fs::kMaxIoCount) length = fs::kMaxIoCount;
   // The kernel's generator is seeded before the program starts, so it never blocks. The
   // bytes go through a kernel buffer: the program's memory may fault while being written.

@@ -134,6 +134,7 @@ Result<long> sys_clone3(const void* arguments, size_t size) {
 
 Result<long> sys_exit(int status) {
   LinuxThread& self = current_linux_thread();
+  futex::release_robust_list(self.robust_list, self.tid);
   if (g_live_threads.fetch_sub(1) == 1) exit_process(status & 0xff);
   // CLONE_CHILD_CLEARTID: pthread_join waits on this word.
   if (self.clear_child_tid) {
@@ -153,6 +154,14 @@ Result<long> sys_exit(int status) {
 Result<long> sys_futex(uint32_t* address, int op, uint32_t value, const Timespec* timeout, uint32_t* address2,
                        uint32_t value3) {
   int command = op & ~(kFutexPrivate | kFutexClockRealtime);
+  // Only the absolute waits take CLOCK_REALTIME (ENOSYS otherwise); every futex word is aligned.
+  if ((op & kFutexClockRealtime) && command != kFutexWaitBitset) return error(Errno::enosys);
+  if (reinterpret_cast<uintptr_t>(address) & 3) return error(Errno::einval);
+  // The requeue counts are ints: negative ones are EINVAL.
+  auto requeue_count = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(timeout));
+  bool requeues = command == kFutexRequeue || command == kFutexCmpRequeue;
+  if (requeues && (static_cast<int32_t>(value) < 0 || static_cast<int32_t>(requeue_count) < 0))
+    return error(Errno::einval);
   auto deadline = [&](bool absolute) -> Result<uint64_t> {
     if (!timeout) return uint64_t{0};
     uint64_t ns = TRY(read_duration_ns(timeout));
@@ -172,11 +181,9 @@ Result<long> sys_futex(uint32_t* address, int op, uint32_t value, const Timespec
       if (value3 == 0) return error(Errno::einval);
       return futex::wake(address, value, value3);
     case kFutexRequeue:
-      return futex::requeue(address, value, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(timeout)), address2,
-                            nullptr);
+      return futex::requeue(address, value, requeue_count, address2, nullptr);
     case kFutexCmpRequeue:
-      return futex::requeue(address, value, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(timeout)), address2,
-                            &value3);
+      return futex::requeue(address, value, requeue_count, address2, &value3);
     case kFutexWakeOp:
       return futex::wake_op(address, address2, value, static_cast<uint32_t>(reinterpret_cast<uintptr_t>(timeout)),
                             value3);

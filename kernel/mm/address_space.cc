@@ -223,8 +223,9 @@ Result<> AddressSpace::protect(uintptr_t address, size_t length, uint32_t new_pr
   for (Vma* v = find_locked(address); v && v->begin < end; v = m_vmas.next(v)) v->prot = new_prot;
   uint64_t flags = mmu::application_flags(new_prot & prot::kWrite, new_prot & prot::kExec);
   if (new_prot == 0) {
-    // No access at all: drop the mappings; the VMA keeps the data source for later.
-    release_pages_locked(address, end);
+    // No access at all, but the data stays for when access comes back (GC and JIT runtimes
+    // rely on it): the entries keep their frames, hidden from the CPU.
+    if (mmu::hide_range(address, end)) tlb::flush_range_everywhere(address, end);
     return {};
   }
   if (mmu::protect_range(address, end, flags)) tlb::flush_range_everywhere(address, end);
@@ -525,7 +526,9 @@ uintptr_t AddressSpace::set_break(uintptr_t requested) {
   {
     MutexGuard guard(m_lock);
     current = m_break;
-    if (requested < m_break_base) return current;
+    // Below the start, or past the end of the address space (where the rounding up would
+    // wrap): refused, the break stays.
+    if (requested < m_break_base || requested > kEnd) return current;
   }
   uintptr_t old_end = align_up(current, kPageSize);
   uintptr_t new_end = align_up(requested, kPageSize);

@@ -154,6 +154,22 @@ TEST_F(FsTest, CreateHonorsExclTruncAppendAndTheUmask) {
   EXPECT_EQ(read_all(open("/tmp/new", o_rdonly)), std::string(10, '\0') + "abcZ");
 }
 
+TEST_F(FsTest, TmpfileIsUnnamedUntilLinked) {
+  int fd = open("/tmp", o_rdwr | o_tmpfile, 0640);
+  write(fd, "scratch");
+  Stat s = *fstat(*context, fd);
+  EXPECT_EQ(s.nlink, 0u);
+  EXPECT_EQ(s.mode & 07777, 0640u & ~022u);
+  EXPECT_EQ(open_error("/tmp/named", o_rdonly), Errno::enoent);
+  ASSERT_TRUE(fs::link(*context, fd, "", kCwd, "/tmp/named", at_empty_path));
+  EXPECT_EQ(stat("/tmp/named").nlink, 1u);
+  int named = open("/tmp/named", o_rdonly);
+  EXPECT_EQ(read_all(named), "scratch");
+  // With O_EXCL it never gets a name.
+  int excl = open("/tmp", o_wronly | o_tmpfile | o_excl);
+  EXPECT_EQ(fs::link(*context, excl, "", kCwd, "/tmp/other", at_empty_path).error(), Errno::enoent);
+}
+
 TEST_F(FsTest, OpenRefusesWhatLinuxRefuses) {
   EXPECT_EQ(open_error("/bin/tool", o_rdonly | o_directory), Errno::enotdir);
   EXPECT_EQ(open_error("/bin", o_wronly), Errno::eisdir);
@@ -163,7 +179,10 @@ TEST_F(FsTest, OpenRefusesWhatLinuxRefuses) {
   EXPECT_EQ(open_error("/tmp/.", o_rdonly | o_creat), Errno::eisdir);
   EXPECT_EQ(open_error("/tmp/new/", o_rdonly | o_creat), Errno::eisdir);
   EXPECT_EQ(open_error("/tmp/new", o_rdonly | o_creat | o_directory), Errno::einval);
-  EXPECT_EQ(open_error("/tmp", o_rdwr | o_tmpfile), Errno::enotsup);
+  EXPECT_EQ(open_error("/tmp", o_rdonly | o_tmpfile), Errno::einval);
+  EXPECT_EQ(open_error("/tmp", o_rdwr | o_tmpfile | o_creat), Errno::einval);
+  EXPECT_EQ(open_error("/tmp", o_rdwr | (o_tmpfile & ~o_directory)), Errno::einval);
+  EXPECT_EQ(open_error("/bin/tool", o_rdwr | o_tmpfile), Errno::enotdir);
   EXPECT_EQ(open_error("/lib", o_rdonly | o_nofollow), Errno::eloop);
   EXPECT_EQ(open_error("/bin/tool/", o_rdonly), Errno::enotdir);
   EXPECT_EQ(open_error("", o_rdonly), Errno::enoent);

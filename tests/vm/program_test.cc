@@ -60,7 +60,9 @@ INSTANTIATE_TEST_SUITE_P(Apps, Differential,
                                          "threads-static", "threads-dynamic", "signals-static",
                                          "signals-dynamic", "events-static", "events-dynamic",
                                          "process-static", "process-dynamic", "sockets_unix-static",
-                                         "sockets_unix-dynamic"),
+                                         "sockets_unix-dynamic", "file_locks-static", "file_locks-dynamic",
+                                         "memory_edges-static", "memory_edges-dynamic",
+                                         "runtime_support-static", "runtime_support-dynamic"),
                          [](const testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            for (char& c : name)
@@ -80,6 +82,19 @@ TEST(Programs, ExitStatusIsTheProgramsStatus) {
     EXPECT_EQ(run.status, std::stoi(status)) << run.output();
     EXPECT_EQ(run.out, std::string("exiting with ") + status + "\n") << run.output();
   }
+}
+
+TEST(Programs, KillingEveryOtherProcessSparesTheCaller) {
+  // Not differential: on a host, kill(-1, SIGKILL) would kill every other process.
+  NimbusRun run = run_in_nimbus({app("runtime_support-static"), "kill-all"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "kill(-1, SIGKILL): -1 ESRCH\nkill(-1, 999): -1 EINVAL\n") << run.output();
+}
+
+TEST(Programs, StopSignalsWithoutJobControlAreDiscarded) {
+  NimbusRun run = run_in_nimbus({app("runtime_support-static"), "stop-signals"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "still running\n") << run.output();
 }
 
 TEST(Programs, SegfaultEndsWithStatus139) {
@@ -183,6 +198,24 @@ TEST_F(Busybox, ShellWithBuiltins) {
       {"sh", "-c", "x=4; y=$((x * 10 + 2)); echo \"answer $y\"; test $y -eq 42 && echo yes"});
   EXPECT_EQ(run.status, 0) << run.output();
   EXPECT_EQ(run.out, "answer 42\nyes\n") << run.output();
+}
+
+// Debian's sqlite3 on a database file: its locks are POSIX record locks (F_SETLK), WAL mode's
+// are on a shared memory file it maps.
+TEST(Programs, Sqlite3CreatesInsertsAndSelects) {
+  const std::string sqlite3 = "/usr/bin/sqlite3";
+  if (!std::filesystem::exists(sqlite3)) GTEST_FAIL() << "sqlite3 is not installed (scripts/install-deps)";
+  const std::string script =
+      "create table t(a integer primary key, b text); insert into t values (1, 'one'), (2, 'two');"
+      "begin; update t set b = 'TWO' where a = 2; commit; select a, b from t order by a;"
+      "pragma journal_mode = wal; insert into t values (3, 'three'); select count(*), sum(a) from t;";
+  TempDir dir;
+  std::string sql = dir.write_file("script.sql", script);
+  std::string expected = run_on_host(sqlite3, {(dir.path() / "test.db").string(), ".read " + sql});
+  ASSERT_EQ(expected, "1|one\n2|TWO\nwal\n3|6\n");
+  NimbusRun run = run_in_nimbus({"--add", sql + ":/script.sql", sqlite3, "/tmp/test.db", ".read /script.sql"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, expected) << run.output();
 }
 
 }  // namespace

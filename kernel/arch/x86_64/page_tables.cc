@@ -169,6 +169,8 @@ void* map_physical(uint64_t phys, size_t size, Caching caching) {
 namespace {
 // A software-available PTE bit: "detached by detach_range, frame still owned".
 constexpr uint64_t kDetached = 1ull << 9;
+// Another: "hidden by hide_range (PROT_NONE), frame still mapped here" (Linux's _PAGE_PROTNONE).
+constexpr uint64_t kHidden = 1ull << 10;
 
 // Calls f(entry) for every non-zero 4 KiB entry in [begin, end), skipping whole absent
 // tables. Expects g_lock held.
@@ -206,8 +208,20 @@ size_t detach_range(uintptr_t begin, uintptr_t end) {
   SpinlockGuard guard(g_lock);
   size_t count = 0;
   for_each_entry_locked(begin, end, [&](uintptr_t, uint64_t& entry) {
+    if (entry & (pte::kPresent | kHidden)) {
+      entry = (entry & ~(pte::kPresent | kHidden)) | kDetached;
+      count++;
+    }
+  });
+  return count;
+}
+
+size_t hide_range(uintptr_t begin, uintptr_t end) {
+  SpinlockGuard guard(g_lock);
+  size_t count = 0;
+  for_each_entry_locked(begin, end, [&](uintptr_t, uint64_t& entry) {
     if (entry & pte::kPresent) {
-      entry = (entry & ~pte::kPresent) | kDetached;
+      entry = (entry & pte::kAddressMask) | kHidden;
       count++;
     }
   });
@@ -227,7 +241,7 @@ size_t protect_range(uintptr_t begin, uintptr_t end, uint64_t flags) {
   size_t count = 0;
   uint64_t allowed = g_no_execute ? flags : flags & ~pte::kNoExecute;
   for_each_entry_locked(begin, end, [&](uintptr_t, uint64_t& entry) {
-    if (!(entry & pte::kPresent)) return;
+    if (!(entry & (pte::kPresent | kHidden))) return;
     entry = (entry & pte::kAddressMask) | pte::kPresent | allowed;
     count++;
   });

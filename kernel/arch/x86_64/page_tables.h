@@ -56,7 +56,12 @@ bool protect_page(uintptr_t virt, uint64_t flags);
 // has forgotten it: detach (clear present, keep the frame), flush TLBs, then release.
 size_t detach_range(uintptr_t begin, uintptr_t end);
 void release_detached_range(uintptr_t begin, uintptr_t end, void (*free_frame)(uint64_t phys));
+// Gives the present and hidden entries of [begin, end) these permission bits (present again).
 size_t protect_range(uintptr_t begin, uintptr_t end, uint64_t flags);
+// mprotect(PROT_NONE): makes the present entries of [begin, end) absent to the CPU but keeps
+// their frames (a software bit marks them hidden), so that protect_range later shows the same
+// data again and detach_range still frees them. The caller flushes TLBs.
+size_t hide_range(uintptr_t begin, uintptr_t end);
 // mremap: moves the entries of [begin, end) to the same offsets from `to` (a range with no
 // entries, not overlapping), frames and permissions unchanged; ENOMEM, with nothing moved,
 // when a page table cannot be had. The caller flushes TLBs for [begin, end).
