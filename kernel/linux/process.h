@@ -44,6 +44,9 @@ struct LinuxThread {
   bool alternate_stack_disabled = true;
   char name[16] = {};  // prctl(PR_SET_NAME); empty: the program's name
   int parent_death_signal = 0;
+  // A copy by memcpy/memset into or out of program memory faulted during this system call
+  // (the exception table's note_and_skip): the call then fails with EFAULT.
+  bool user_access_faulted = false;
   ListNode node;  // in the process's thread list
 };
 
