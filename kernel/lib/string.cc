@@ -1,7 +1,17 @@
 // The C memory and string primitives the compiler may call; string instructions only
 // (the kernel never touches vector registers).
+//
+// The copying instructions of memcpy, memmove and memset are in the exception table
+// (kernel/arch/x86_64/exception_table.h, kind note_and_skip): files, pipes and sockets copy
+// into and out of program buffers with them, and a buffer that another thread unmaps
+// meanwhile must end that system call with EFAULT, not the VM. A fault on a kernel address
+// is still a panic.
 #include <cstddef>
 #include <cstdint>
+
+// An exception-table entry that resumes at label 2 (after the instruction at label 1).
+#define NOTE_AND_SKIP_FROM_1_TO_2 \
+  ".pushsection .ex_table, \"a\"\n.balign 8\n.quad 1b, 2b, 1\n.popsection\n"
 
 extern "C" {
 
@@ -11,16 +21,16 @@ void* memset(void* dest, int value, size_t count) {
     // Whole words: an eighth of the iterations (each one counts under -icount).
     uint64_t pattern = 0x0101010101010101ull * static_cast<uint8_t>(value);
     size_t words = count / 8;
-    asm volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(pattern) : "memory");
+    asm volatile("1: rep stosq\n2:\n" NOTE_AND_SKIP_FROM_1_TO_2 : "+D"(d), "+c"(words) : "a"(pattern) : "memory");
     return dest;
   }
-  asm volatile("rep stosb" : "+D"(d), "+c"(count) : "a"(value) : "memory");
+  asm volatile("1: rep stosb\n2:\n" NOTE_AND_SKIP_FROM_1_TO_2 : "+D"(d), "+c"(count) : "a"(value) : "memory");
   return dest;
 }
 
 void* memcpy(void* __restrict dest, const void* __restrict src, size_t count) {
   void* d = dest;
-  asm volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(count) : : "memory");
+  asm volatile("1: rep movsb\n2:\n" NOTE_AND_SKIP_FROM_1_TO_2 : "+D"(d), "+S"(src), "+c"(count) : : "memory");
   return dest;
 }
 
@@ -31,7 +41,8 @@ void* memmove(void* dest, const void* src, size_t count) {
   // Overlapping with dest above src: copy backwards.
   d += count - 1;
   s += count - 1;
-  asm volatile("std; rep movsb; cld" : "+D"(d), "+S"(s), "+c"(count) : : "memory");
+  // The fix-up resumes at the cld, so a fault never leaves the direction flag set.
+  asm volatile("std\n1: rep movsb\n2: cld\n" NOTE_AND_SKIP_FROM_1_TO_2 : "+D"(d), "+S"(s), "+c"(count) : : "memory");
   return dest;
 }
 

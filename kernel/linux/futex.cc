@@ -35,10 +35,11 @@ Bucket& bucket_for(const uint32_t* address) {
 }
 
 // Reads the word; it must be mapped. Called once without locks first, so the page is
-// resident when read again under a bucket lock (where a fault could not sleep).
+// resident when read again under a bucket lock (where a fault could not sleep: a page
+// unmapped meanwhile is EFAULT then).
 Result<uint32_t> load(const uint32_t* address) {
   if (reinterpret_cast<uintptr_t>(address) & 3) return error(Errno::einval);
-  return user::read(address);
+  return user::load_u32(address);
 }
 
 void wake_waiter(Bucket& bucket, Waiter* w) {
@@ -76,9 +77,10 @@ Result<long> wait(uint32_t* address, uint32_t expected, uint32_t bitset, uint64_
   Waiter waiter{self, address, bitset};
   bool interrupts = bucket.lock.lock();
   // Checked under the bucket lock: a waker that changed the value takes this lock to wake.
-  if (__atomic_load_n(address, __ATOMIC_SEQ_CST) != expected) {
+  Result<uint32_t> current = user::load_u32_no_sleep(address);
+  if (!current || *current != expected) {
     bucket.lock.unlock(interrupts);
-    return error(Errno::eagain);
+    return error(current ? Errno::eagain : current.error());
   }
   bucket.waiters.push_back(&waiter);
   self->state = ThreadState::blocked;
@@ -143,10 +145,11 @@ Result<long> requeue(uint32_t* address, uint32_t wake_count, uint32_t requeue_co
   Bucket& to = bucket_for(target);
   bool interrupts = x86::save_and_disable_interrupts();
   lock_pair(from, to);
-  if (expected && __atomic_load_n(address, __ATOMIC_SEQ_CST) != *expected) {
+  Result<uint32_t> current = expected ? user::load_u32_no_sleep(address) : Result<uint32_t>(0u);
+  if (!current || (expected && *current != *expected)) {
     unlock_pair(from, to);
     x86::restore_interrupts(interrupts);
-    return error(Errno::eagain);
+    return error(current ? Errno::eagain : current.error());
   }
   long done = 0;
   uint32_t moved = 0;
@@ -174,14 +177,14 @@ Result<long> requeue(uint32_t* address, uint32_t wake_count, uint32_t requeue_co
 }
 
 Result<long> wake_op(uint32_t* address1, uint32_t* address2, uint32_t count1, uint32_t count2, uint32_t op) {
-  TRY(load(address2));
   uint32_t operation = (op >> 28) & 7;
   bool shift = (op >> 31) & 1;
   uint32_t compare = (op >> 24) & 15;
   uint32_t argument = (op >> 12) & 0xfff;
   uint32_t compare_argument = op & 0xfff;
   if (shift) argument = argument < 32 ? 1u << argument : 0;
-  uint32_t old = __atomic_load_n(address2, __ATOMIC_SEQ_CST);
+  // A read-only or vanished page is EFAULT from the exchange, as on Linux.
+  uint32_t old = TRY(load(address2));
   for (;;) {
     uint32_t value;
     switch (operation) {
@@ -192,7 +195,7 @@ Result<long> wake_op(uint32_t* address1, uint32_t* address2, uint32_t count1, ui
       case 4: value = old ^ argument; break;
       default: return error(Errno::enosys);
     }
-    if (__atomic_compare_exchange_n(address2, &old, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) break;
+    if (TRY(user::compare_exchange_u32(address2, old, value))) break;
   }
   bool condition;
   int32_t signed_old = static_cast<int32_t>(old);

@@ -45,6 +45,9 @@ struct LinuxThread {
   int32_t alternate_stack_flags = 2;  // as sigaltstack set them (SS_DISABLE, SS_AUTODISARM...)
   char name[16] = {};  // prctl(PR_SET_NAME); empty: the program's name
   int parent_death_signal = 0;
+  // A copy by memcpy/memset into or out of program memory faulted during this system call
+  // (the exception table's note_and_skip): the call then fails with EFAULT.
+  bool user_access_faulted = false;
   ListNode node;  // in the process's thread list
 };
 

@@ -3,6 +3,7 @@
 // ucontext they can inspect and modify, and rt_sigreturn resumes exactly where they left.
 #include "kernel/linux/signals.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include "kernel/arch/x86_64/cpu.h"
@@ -44,6 +45,28 @@ constexpr uint64_t kUcSigcontextSs = 2;
 constexpr uint32_t kFpXstateMagic1 = 0x46505853;
 constexpr uint32_t kFpXstateMagic2 = 0x46505845;
 constexpr uint64_t kRedZone = 128;
+
+// struct _fpx_sw_bytes (uapi/asm/sigcontext.h): in the FXSAVE area's software-reserved bytes,
+// it says that an XSAVE area of xstate_size bytes follows, ended by FP_XSTATE_MAGIC2.
+struct FpxSwBytes {
+  uint32_t magic1;
+  uint32_t extended_size;  // xstate_size + the 4 bytes of FP_XSTATE_MAGIC2
+  uint64_t xfeatures;
+  uint32_t xstate_size;
+  uint32_t padding[7];
+};
+static_assert(sizeof(FpxSwBytes) == 48);
+constexpr uint64_t kFxsaveSwBytesOffset = 464;
+constexpr uint64_t kFxsaveMxcsrOffset = 24;
+constexpr size_t kFxsaveSize = 512;
+
+// The XSAVE header (Intel SDM vol. 1, 13.4.2), after the legacy area.
+struct XsaveHeader {
+  uint64_t xstate_bv;
+  uint64_t xcomp_bv;
+  uint64_t reserved[6];
+};
+static_assert(sizeof(XsaveHeader) == 64);
 
 struct KernelSigaction {
   uint64_t handler;
@@ -171,17 +194,17 @@ bool setup_frame(Registers& regs, int signal, const SigInfo& info, const KernelS
   uint64_t fpstate = sp;
   sp -= sizeof(RtSigframe);
   sp = ((sp + 8) & ~uint64_t{15}) - 8;  // as if `call`ed: (sp + 8) % 16 == 0
-  if (!user::writable(reinterpret_cast<void*>(sp), fpstate + fp_size - sp)) return false;
+  if (!user::writable(UserPtr<void>::from_address(sp), fpstate + fp_size - sp)) return false;
 
   // The application's extended state is still live in the registers: the kernel never
-  // touches them. XSAVE needs zeroed header bytes.
-  memset(reinterpret_cast<void*>(fpstate), 0, fp_size);
-  fpu::save(reinterpret_cast<void*>(fpstate));
-  auto* legacy = reinterpret_cast<uint32_t*>(fpstate + 464);  // fxsave sw_reserved
-  legacy[0] = kFpXstateMagic1;
-  legacy[1] = static_cast<uint32_t>(fp_size + 4);
-  legacy[4] = static_cast<uint32_t>(fp_size);
-  memcpy(reinterpret_cast<void*>(fpstate + fp_size), &kFpXstateMagic2, 4);
+  // touches them. XSAVE leaves parts of the header alone: they must be zero. Every write
+  // goes through the checked accesses: another thread may unmap this stack meanwhile.
+  if (!user::clear(UserPtr<void>::from_address(fpstate), fp_size)) return false;
+  if (!fpu::save_checked(reinterpret_cast<void*>(fpstate))) return false;
+  FpxSwBytes sw{kFpXstateMagic1, static_cast<uint32_t>(fp_size + 4), fpu::enabled_components(),
+                static_cast<uint32_t>(fp_size), {}};
+  if (!user::write(UserPtr<FpxSwBytes>::from_address(fpstate + kFxsaveSwBytesOffset), sw)) return false;
+  if (!user::write(UserPtr<uint32_t>::from_address(fpstate + fp_size), kFpXstateMagic2)) return false;
 
   RtSigframe frame{};
   frame.return_address = action.restorer;
@@ -207,7 +230,7 @@ bool setup_frame(Registers& regs, int signal, const SigInfo& info, const KernelS
   c.fpstate = fpstate;
   frame.uc.sigmask = restored_mask;
   frame.info = info;
-  memcpy(reinterpret_cast<void*>(sp), &frame, sizeof(frame));
+  if (!user::write(UserPtr<RtSigframe>::from_address(sp), frame)) return false;
   if (self.alternate_stack_flags & kSsAutodisarm) {
     self.alternate_stack_disabled = true;
     self.alternate_stack = 0;
@@ -217,12 +240,11 @@ bool setup_frame(Registers& regs, int signal, const SigInfo& info, const KernelS
 
   self.signal_mask |= action.mask | ((action.flags & kSaNodefer) ? 0 : bit(signal));
   self.signal_mask &= ~kUnblockable;
-  auto* out = reinterpret_cast<RtSigframe*>(sp);
   regs.rsp = sp;
   regs.rip = action.handler;
   regs.rdi = static_cast<uint64_t>(signal);
-  regs.rsi = reinterpret_cast<uint64_t>(&out->info);
-  regs.rdx = reinterpret_cast<uint64_t>(&out->uc);
+  regs.rsi = sp + offsetof(RtSigframe, info);
+  regs.rdx = sp + offsetof(RtSigframe, uc);
   regs.rax = 0;
   regs.rflags &= ~((1ull << 10) | (1ull << 8));  // DF and TF clear in the handler
   return true;
@@ -528,7 +550,7 @@ void use_temporary_signal_mask(uint64_t mask) {
   refresh_interrupt_request(self);
 }
 
-Result<> use_temporary_signal_mask(const uint64_t* user_mask, size_t size) {
+Result<> use_temporary_signal_mask(UserPtr<const uint64_t> user_mask, size_t size) {
   if (size != 8) return error(Errno::einval);
   use_temporary_signal_mask(TRY(user::read(user_mask)));
   return {};
@@ -548,7 +570,9 @@ void deliver_pending_signals(InterruptFrame& frame) {
 }
 
 bool handle_application_exception(InterruptFrame& frame) {
-  if (!has_process() || is_kernel_code(frame.rip)) return false;
+  if (!has_process()) return false;
+  // XRSTOR of a program's signal frame refuses a bad header with #GP: EFAULT by its fix-up.
+  if (is_kernel_code(frame.rip)) return frame.vector == 13 && fix_up_kernel_fault(frame, false);
   // raise_fault_signal only redirects the frame; the signal frame is built after the
   // exception returns (signal_delivery_entry), so nothing here touches application memory.
   switch (frame.vector) {
@@ -566,12 +590,12 @@ bool handle_application_exception(InterruptFrame& frame) {
 
 // --- system calls ---
 
-Result<long> sys_rt_sigaction(int signal, const void* new_action, void* old_action, size_t size) {
+Result<long> sys_rt_sigaction(int signal, UserPtr<const void> new_action, UserPtr<void> old_action, size_t size) {
   if (size != 8 || !valid(signal)) return error(Errno::einval);
   KernelSigaction wanted{};
   if (new_action) {
     if (signal == kSigkill || signal == kSigstop) return error(Errno::einval);
-    wanted = TRY(user::read(static_cast<const KernelSigaction*>(new_action)));
+    wanted = TRY(user::read(new_action.cast<const KernelSigaction>()));
     wanted.mask &= ~kUnblockable;
   }
   KernelSigaction previous;
@@ -580,11 +604,11 @@ Result<long> sys_rt_sigaction(int signal, const void* new_action, void* old_acti
     previous = g_actions[signal];
     if (new_action) g_actions[signal] = wanted;
   }
-  if (old_action) TRY(user::write(static_cast<KernelSigaction*>(old_action), previous));
+  if (old_action) TRY(user::write(old_action.cast<KernelSigaction>(), previous));
   return 0;
 }
 
-Result<long> sys_rt_sigprocmask(int how, const uint64_t* set, uint64_t* old_set, size_t size) {
+Result<long> sys_rt_sigprocmask(int how, UserPtr<const uint64_t> set, UserPtr<uint64_t> old_set, size_t size) {
   if (size != 8) return error(Errno::einval);
   LinuxThread& self = current_linux_thread();
   uint64_t previous = self.signal_mask;
@@ -602,41 +626,83 @@ Result<long> sys_rt_sigprocmask(int how, const uint64_t* set, uint64_t* old_set,
   return 0;
 }
 
-Result<long> sys_rt_sigpending(uint64_t* set, size_t size) {
+Result<long> sys_rt_sigpending(UserPtr<uint64_t> set, size_t size) {
   if (size != 8) return error(Errno::einval);
   LinuxThread& self = current_linux_thread();
-  TRY(user::write(set, (self.pending.load() | g_process_pending.load()) & self.signal_mask));
+  TRY(user::write(set, uint64_t{(self.pending.load() | g_process_pending.load()) & self.signal_mask}));
   return 0;
 }
 
-Result<long> sys_sigaltstack(const void* new_stack, void* old_stack) {
+Result<long> sys_sigaltstack(UserPtr<const void> new_stack, UserPtr<void> old_stack) {
   LinuxThread& self = current_linux_thread();
   uint64_t sp = current_syscall_frame()->rsp;
   int32_t state = self.alternate_stack_size == 0 ? kSsDisable : on_alternate_stack(self, sp) ? kSsOnstack : 0;
   StackT previous{self.alternate_stack, state | (self.alternate_stack_flags & kSsAutodisarm), 0,
                   self.alternate_stack_size};
-  if (new_stack) TRY(set_alternate_stack(self, TRY(user::read(static_cast<const StackT*>(new_stack))), sp));
-  if (old_stack) TRY(user::write(static_cast<StackT*>(old_stack), previous));
+  if (new_stack) TRY(set_alternate_stack(self, TRY(user::read(new_stack.cast<const StackT>())), sp));
+  if (old_stack) TRY(user::write(old_stack.cast<StackT>(), previous));
   return 0;
 }
+
+namespace {
+
+// Restores the extended state saved at `fpstate` in a signal frame the program may have
+// changed (arch/x86/kernel/fpu/signal.c's rules). A complete XSAVE area, announced by the
+// software bytes and ended by the second magic, is loaded whole once its header is valid:
+// only enabled components, the standard (not compacted) format, zero reserved bytes. Any
+// other area counts as FXSAVE only, and the remaining components start afresh. False for a
+// frame that faults or that the CPU would refuse (reserved MXCSR bits); XRSTOR's own #GP is
+// caught by its exception-table entry too.
+bool restore_extended_state(uint64_t fpstate) {
+  if (fpstate & 63) return false;
+  size_t size = fpu::state_size();
+  // Reserved MXCSR bits make XRSTOR fault (#GP) on hardware; refused here too, so every CPU
+  // (and emulator) answers alike.
+  Result<uint32_t> mxcsr = user::read(UserPtr<const uint32_t>::from_address(fpstate + kFxsaveMxcsrOffset));
+  if (!mxcsr || (*mxcsr & ~fpu::mxcsr_mask())) return false;
+  if (fpu::uses_xsave()) {
+    Result<FpxSwBytes> sw = user::read(UserPtr<const FpxSwBytes>::from_address(fpstate + kFxsaveSwBytesOffset));
+    if (!sw) return false;
+    bool complete = sw->magic1 == kFpXstateMagic1 && sw->xstate_size >= kFxsaveSize + sizeof(XsaveHeader) &&
+                    sw->xstate_size <= size && sw->extended_size == sw->xstate_size + 4;
+    if (complete) {
+      Result<uint32_t> magic2 = user::read(UserPtr<const uint32_t>::from_address(fpstate + sw->xstate_size));
+      complete = magic2 && *magic2 == kFpXstateMagic2;
+    }
+    if (complete) {
+      if (!user::readable(UserPtr<const void>::from_address(fpstate), size)) return false;
+      Result<XsaveHeader> header = user::read(UserPtr<const XsaveHeader>::from_address(fpstate + kFxsaveSize));
+      if (!header || (header->xstate_bv & ~fpu::enabled_components()) || header->xcomp_bv) return false;
+      for (uint64_t word : header->reserved) {
+        if (word) return false;
+      }
+      return fpu::restore_checked(reinterpret_cast<const void*>(fpstate));
+    }
+  }
+  // The legacy area alone, through a kernel copy whose header selects x87 and SSE only.
+  alignas(64) uint8_t area[kFxsaveSize + sizeof(XsaveHeader)] = {};
+  if (!user::copy_from(area, UserPtr<const void>::from_address(fpstate), kFxsaveSize)) return false;
+  reinterpret_cast<XsaveHeader*>(area + kFxsaveSize)->xstate_bv = 0b11;
+  return fpu::restore_checked(area);
+}
+
+}  // namespace
 
 Result<long> sys_rt_sigreturn() {
   SyscallFrame* frame = current_syscall_frame();
   // The handler returned into sa_restorer, which popped the return address: rsp is at uc.
-  uint64_t uc_address = frame->rsp;
-  UContext uc = TRY(user::read(reinterpret_cast<const UContext*>(uc_address)));
+  // A frame that cannot be read or restored is the program's SIGSEGV, as on Linux.
+  Result<UContext> read_uc = user::read(UserPtr<const UContext>::from_address(frame->rsp));
+  if (!read_uc) die_by_signal(kSigsegv);
+  const UContext& uc = *read_uc;
   const SigContext& c = uc.mcontext;
+  if (c.fpstate && !restore_extended_state(c.fpstate)) die_by_signal(kSigsegv);
   LinuxThread& self = current_linux_thread();
   self.signal_mask = uc.sigmask & ~kUnblockable;
   refresh_interrupt_request(self);  // the restored mask may unblock a pending signal
   // The handler's frame holds the alternate stack's setting (re-arming an SS_AUTODISARM one);
   // Linux ignores a setting it refuses here.
   (void)set_alternate_stack(self, uc.stack, frame->rsp);
-  if (c.fpstate) {
-    if (!user::readable(reinterpret_cast<const void*>(c.fpstate), fpu::state_size()) || (c.fpstate & 63))
-      die_by_signal(kSigsegv);
-    fpu::restore(reinterpret_cast<const void*>(c.fpstate));
-  }
   // Flags the program may change: the arithmetic ones, DF, TF, AC; interrupts stay on.
   constexpr uint64_t kUserFlags = 0xcd5 | (1ull << 10) | (1ull << 8) | (1ull << 18);
   Registers regs{c.r15, c.r14, c.r13, c.r12, c.r11, c.r10, c.r9, c.r8, c.rbp, c.rdi, c.rsi, c.rdx, c.rcx, c.rbx,
@@ -647,7 +713,7 @@ Result<long> sys_rt_sigreturn() {
   resume_full_registers(&regs);
 }
 
-Result<long> sys_rt_sigsuspend(const uint64_t* mask, size_t size) {
+Result<long> sys_rt_sigsuspend(UserPtr<const uint64_t> mask, size_t size) {
   TRY(use_temporary_signal_mask(mask, size));
   while (sleep_interruptible(kNoDeadline) != WaitResult::interrupted) {
   }
@@ -660,7 +726,7 @@ Result<long> sys_pause() {
   return error(Errno::erestartnohand);
 }
 
-Result<long> sys_rt_sigtimedwait(const uint64_t* set, void* info, const Timespec* timeout, size_t size) {
+Result<long> sys_rt_sigtimedwait(UserPtr<const uint64_t> set, UserPtr<void> info, const Timespec* timeout, size_t size) {
   if (size != 8) return error(Errno::einval);
   uint64_t wanted = TRY(user::read(set)) & ~kUnblockable;
   if (info && !user::writable(info, sizeof(SigInfo))) return error(Errno::efault);
@@ -669,7 +735,11 @@ Result<long> sys_rt_sigtimedwait(const uint64_t* set, void* info, const Timespec
   PollWaiter waiter;
   waiter.watch(g_signal_poll_queue);  // before looking, so no signal slips in unseen
   for (;;) {
-    if (int signal = take_signal(wanted, info)) return signal;
+    SigInfo taken;
+    if (int signal = take_signal(wanted, &taken)) {
+      if (info) TRY(user::write(info.cast<SigInfo>(), taken));
+      return signal;
+    }
     if (clock::monotonic_ns() >= deadline) return error(Errno::eagain);
     if (waiter.wait(deadline) == WaitResult::interrupted && signal_ends_wait()) return error(Errno::eintr);
   }
@@ -677,8 +747,8 @@ Result<long> sys_rt_sigtimedwait(const uint64_t* set, void* info, const Timespec
 
 namespace {
 // rt_sigqueueinfo: the application chooses the siginfo, but may not pose as the kernel.
-Result<SignalDetails> queued_details(const void* user_info) {
-  SigInfo info = TRY(user::read(static_cast<const SigInfo*>(user_info)));
+Result<SignalDetails> queued_details(UserPtr<const void> user_info) {
+  SigInfo info = TRY(user::read(user_info.cast<const SigInfo>()));
   if (info.code >= 0 || info.code == kSiTkill) return error(Errno::eperm);
   SignalDetails details;
   details.code = info.code;
@@ -689,13 +759,13 @@ Result<SignalDetails> queued_details(const void* user_info) {
 }
 }  // namespace
 
-Result<long> sys_rt_sigqueueinfo(int pid, int signal, const void* info) {
+Result<long> sys_rt_sigqueueinfo(int pid, int signal, UserPtr<const void> info) {
   if (pid != static_cast<int>(kPid)) return error(Errno::esrch);
   TRY(send_signal(0, signal, TRY(queued_details(info))));
   return 0;
 }
 
-Result<long> sys_rt_tgsigqueueinfo(int tgid, int tid, int signal, const void* info) {
+Result<long> sys_rt_tgsigqueueinfo(int tgid, int tid, int signal, UserPtr<const void> info) {
   if (tgid != static_cast<int>(kPid) || tid <= 0) return error(tid <= 0 ? Errno::einval : Errno::esrch);
   TRY(send_signal(static_cast<uint32_t>(tid), signal, TRY(queued_details(info))));
   return 0;

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernel/lib/result.h"
+#include "kernel/linux/user_ptr.h"
 
 namespace nimbus {
 struct InterruptFrame;
@@ -84,7 +85,7 @@ uint64_t pending_signals();
 PollQueue& signal_poll_queue();
 // For the duration of the current syscall (ppoll, pselect6, epoll_pwait, sigsuspend), the
 // thread's mask is `*user_mask`; the syscall's exit puts the original back.
-Result<> use_temporary_signal_mask(const uint64_t* user_mask, size_t size);
+Result<> use_temporary_signal_mask(UserPtr<const uint64_t> user_mask, size_t size);
 void use_temporary_signal_mask(uint64_t mask);
 // After an interrupted wait: whether a signal really awaits delivery (the call then returns
 // its restart code), or the interruption was stale (the signal went to another thread) and

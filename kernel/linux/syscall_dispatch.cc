@@ -11,6 +11,7 @@
 #include "kernel/linux/signals.h"
 #include "kernel/linux/syscall_frame.h"
 #include "kernel/linux/syscalls.h"
+#include "kernel/linux/user_ptr.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/sync/spinlock.h"
 
@@ -28,7 +29,8 @@ static_assert(offsetof(SyscallFrame, rdi) - offsetof(SyscallFrame, r9) == 5 * si
 
 template <typename T>
 T decode(Raw raw) {
-  if constexpr (std::is_pointer_v<T>) return reinterpret_cast<T>(raw);
+  if constexpr (kIsUserPtr<T>) return T::from_address(raw);
+  else if constexpr (std::is_pointer_v<T>) return reinterpret_cast<T>(raw);
   else return static_cast<T>(raw);
 }
 
@@ -36,6 +38,8 @@ template <typename T>
 void trace_argument(T value) {
   if constexpr (std::is_same_v<T, const char*>) {
     print("%p", static_cast<const void*>(value));
+  } else if constexpr (kIsUserPtr<T>) {
+    print("%p", reinterpret_cast<const void*>(value.address()));
   } else if constexpr (std::is_pointer_v<T>) {
     print("%p", reinterpret_cast<const void*>(value));
   } else if constexpr (std::is_signed_v<T>) {
@@ -116,7 +120,12 @@ extern "C" void syscall_dispatch(nimbus::linux::SyscallFrame* frame) {
     if (g_strace) print("[%lu] %s(...) = -ENOSYS\n", current_thread()->id(), info && info->name ? info->name : "?");
   } else {
     if (g_strace) print("[%lu] %s", current_thread()->id(), info->name);
+    LinuxThread* self = current_thread()->linux_thread;
+    if (self) self->user_access_faulted = false;
     result = info->entry(args, g_strace);
+    // A file, pipe or socket copied into or out of a program buffer that was gone (another
+    // thread unmapped it during the call): the call fails as Linux's would, with EFAULT.
+    if (self && self->user_access_faulted && result >= 0) result = -static_cast<long>(Errno::efault);
     if (g_strace) print(" = %ld\n", result);
   }
   frame->rax = static_cast<uint64_t>(result);

@@ -7,6 +7,7 @@
 
 #include "kernel/lib/result.h"
 #include "kernel/linux/time_abi.h"
+#include "kernel/linux/user_ptr.h"
 
 namespace nimbus::linux {
 
@@ -94,19 +95,19 @@ Result<long> sys_epoll_pwait2(int epfd, void* events, int max, const Timespec* t
                               size_t mask_size);
 
 // signals
-Result<long> sys_rt_sigaction(int signal, const void* new_action, void* old_action, size_t size);
-Result<long> sys_rt_sigprocmask(int how, const uint64_t* set, uint64_t* old_set, size_t size);
-Result<long> sys_rt_sigpending(uint64_t* set, size_t size);
-Result<long> sys_sigaltstack(const void* new_stack, void* old_stack);
+Result<long> sys_rt_sigaction(int signal, UserPtr<const void> new_action, UserPtr<void> old_action, size_t size);
+Result<long> sys_rt_sigprocmask(int how, UserPtr<const uint64_t> set, UserPtr<uint64_t> old_set, size_t size);
+Result<long> sys_rt_sigpending(UserPtr<uint64_t> set, size_t size);
+Result<long> sys_sigaltstack(UserPtr<const void> new_stack, UserPtr<void> old_stack);
 Result<long> sys_rt_sigreturn();
 Result<long> sys_kill(int pid, int signal);
 Result<long> sys_tgkill(int tgid, int tid, int signal);
 Result<long> sys_tkill(int tid, int signal);
-Result<long> sys_rt_sigsuspend(const uint64_t* mask, size_t size);
+Result<long> sys_rt_sigsuspend(UserPtr<const uint64_t> mask, size_t size);
 Result<long> sys_pause();
-Result<long> sys_rt_sigtimedwait(const uint64_t* set, void* info, const Timespec* timeout, size_t size);
-Result<long> sys_rt_sigqueueinfo(int pid, int signal, const void* info);
-Result<long> sys_rt_tgsigqueueinfo(int tgid, int tid, int signal, const void* info);
+Result<long> sys_rt_sigtimedwait(UserPtr<const uint64_t> set, UserPtr<void> info, const Timespec* timeout, size_t size);
+Result<long> sys_rt_sigqueueinfo(int pid, int signal, UserPtr<const void> info);
+Result<long> sys_rt_tgsigqueueinfo(int tgid, int tid, int signal, UserPtr<const void> info);
 
 // memory
 Result<long> sys_brk(uintptr_t address);
@@ -156,10 +157,10 @@ Result<long> sys_eventfd2(unsigned initial, int flags);
 struct LinuxStat;
 struct LinuxStatx;
 struct LinuxStatfs;
-Result<long> sys_read(int fd, void* buffer, size_t count);
-Result<long> sys_write(int fd, const void* buffer, size_t count);
-Result<long> sys_pread64(int fd, void* buffer, size_t count, int64_t offset);
-Result<long> sys_pwrite64(int fd, const void* buffer, size_t count, int64_t offset);
+Result<long> sys_read(int fd, UserPtr<void> buffer, size_t count);
+Result<long> sys_write(int fd, UserPtr<const void> buffer, size_t count);
+Result<long> sys_pread64(int fd, UserPtr<void> buffer, size_t count, int64_t offset);
+Result<long> sys_pwrite64(int fd, UserPtr<const void> buffer, size_t count, int64_t offset);
 Result<long> sys_readv(int fd, const IoVec* vectors, int count);
 Result<long> sys_writev(int fd, const IoVec* vectors, int count);
 Result<long> sys_preadv(int fd, const IoVec* vectors, int count, int64_t offset);

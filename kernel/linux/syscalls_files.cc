@@ -12,6 +12,7 @@
 #include "kernel/linux/stat_abi.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
+#include "kernel/linux/user_vectors.h"
 #include "kernel/mm/heap.h"
 #include "kernel/net/net_stack.h"
 #include "kernel/net/socket.h"
@@ -24,7 +25,6 @@ constexpr size_t kPathMax = 4096;
 constexpr int kAtFdcwd = fs::linux_abi::at_fdcwd;
 constexpr uint32_t kAtSymlinkNofollow = fs::linux_abi::at_symlink_nofollow;
 constexpr uint32_t kAtRemovedir = fs::linux_abi::at_removedir;
-constexpr size_t kMaxIoVectors = 1024;
 
 // A path copied out of the application, on the heap (PATH_MAX is too big for kernel stacks).
 class UserPath {
@@ -79,20 +79,13 @@ Result<long> after_write(Result<size_t> written, const fs::File& file) {
   return after_write(written);
 }
 
-Result<> check_vectors(const fs::IoVec* vectors, int count, bool for_writing_into) {
-  if (count < 0 || static_cast<size_t>(count) > kMaxIoVectors) return error(Errno::einval);
-  if (!user::readable(vectors, sizeof(fs::IoVec) * static_cast<size_t>(count))) return error(Errno::efault);
-  for (int i = 0; i < count; i++) {
-    bool ok = for_writing_into ? user::writable(vectors[i].base, vectors[i].length)
-                               : user::readable(vectors[i].base, vectors[i].length);
-    if (!ok) return error(Errno::efault);
-  }
-  return {};
+// A program buffer handed to a file, pipe or socket as a span: their copies use memcpy, whose
+// faults on program memory end the call with EFAULT (kernel/lib/string.cc).
+std::span<std::byte> user_buffer(UserPtr<void> buffer, size_t count) {
+  return {reinterpret_cast<std::byte*>(buffer.address()), count};
 }
-
-std::span<std::byte> user_buffer(void* buffer, size_t count) { return {static_cast<std::byte*>(buffer), count}; }
-std::span<const std::byte> user_data(const void* buffer, size_t count) {
-  return {static_cast<const std::byte*>(buffer), count};
+std::span<const std::byte> user_data(UserPtr<const void> buffer, size_t count) {
+  return {reinterpret_cast<const std::byte*>(buffer.address()), count};
 }
 
 Result<long> stat_common(int dirfd, const char* path, LinuxStat* out, uint32_t flags) {
@@ -105,50 +98,56 @@ Result<long> stat_common(int dirfd, const char* path, LinuxStat* out, uint32_t f
 
 }  // namespace
 
-Result<long> sys_read(int fd, void* buffer, size_t count) {
+Result<long> sys_read(int fd, UserPtr<void> buffer, size_t count) {
   if (!user::writable(buffer, count)) return error(Errno::efault);
   return static_cast<long>(TRY(TRY(file(fd))->read(user_buffer(buffer, count))));
 }
 
-Result<long> sys_write(int fd, const void* buffer, size_t count) {
+Result<long> sys_write(int fd, UserPtr<const void> buffer, size_t count) {
   if (!user::readable(buffer, count)) return error(Errno::efault);
   RefPtr<fs::File> f = TRY(file(fd));
   return after_write(f->write(user_data(buffer, count)), *f);
 }
 
-Result<long> sys_pread64(int fd, void* buffer, size_t count, int64_t offset) {
+Result<long> sys_pread64(int fd, UserPtr<void> buffer, size_t count, int64_t offset) {
   if (!user::writable(buffer, count)) return error(Errno::efault);
   return static_cast<long>(TRY(TRY(file(fd))->pread(user_buffer(buffer, count), offset)));
 }
 
-Result<long> sys_pwrite64(int fd, const void* buffer, size_t count, int64_t offset) {
+Result<long> sys_pwrite64(int fd, UserPtr<const void> buffer, size_t count, int64_t offset) {
   if (!user::readable(buffer, count)) return error(Errno::efault);
   return after_write(TRY(file(fd))->pwrite(user_data(buffer, count), offset));
 }
 
+// The iovec array, copied in: readv and writev then never read the program's copy again.
+Result<> load_vectors(UserVectors& loaded, const IoVec* vectors, int count, UserVectors::Direction direction) {
+  if (count < 0) return error(Errno::einval);
+  return loaded.load(vectors, static_cast<uint64_t>(count), direction, Errno::einval);
+}
+
 Result<long> sys_readv(int fd, const IoVec* vectors, int count) {
-  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
-  TRY(check_vectors(v, count, true));
-  return static_cast<long>(TRY(TRY(file(fd))->readv({v, static_cast<size_t>(count)})));
+  UserVectors v;
+  TRY(load_vectors(v, vectors, count, UserVectors::Direction::into_program));
+  return static_cast<long>(TRY(TRY(file(fd))->readv(v.span())));
 }
 
 Result<long> sys_writev(int fd, const IoVec* vectors, int count) {
-  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
-  TRY(check_vectors(v, count, false));
+  UserVectors v;
+  TRY(load_vectors(v, vectors, count, UserVectors::Direction::out_of_program));
   RefPtr<fs::File> f = TRY(file(fd));
-  return after_write(f->writev({v, static_cast<size_t>(count)}), *f);
+  return after_write(f->writev(v.span()), *f);
 }
 
 Result<long> sys_preadv(int fd, const IoVec* vectors, int count, int64_t offset) {
-  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
-  TRY(check_vectors(v, count, true));
-  return static_cast<long>(TRY(TRY(file(fd))->preadv({v, static_cast<size_t>(count)}, offset)));
+  UserVectors v;
+  TRY(load_vectors(v, vectors, count, UserVectors::Direction::into_program));
+  return static_cast<long>(TRY(TRY(file(fd))->preadv(v.span(), offset)));
 }
 
 Result<long> sys_pwritev(int fd, const IoVec* vectors, int count, int64_t offset) {
-  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
-  TRY(check_vectors(v, count, false));
-  return after_write(TRY(file(fd))->pwritev({v, static_cast<size_t>(count)}, offset));
+  UserVectors v;
+  TRY(load_vectors(v, vectors, count, UserVectors::Direction::out_of_program));
+  return after_write(TRY(file(fd))->pwritev(v.span(), offset));
 }
 
 Result<long> sys_open(const char* path, int flags, uint32_t mode) { return sys_openat(kAtFdcwd, path, flags, mode); }
@@ -393,8 +392,13 @@ Result<long> sys_pipe(int* fds) { return sys_pipe2(fds, 0); }
 Result<long> sys_pipe2(int* fds, int flags) {
   if (!user::writable(fds, 2 * sizeof(int))) return error(Errno::efault);
   auto ends = TRY(fs::pipe(context(), static_cast<uint32_t>(flags)));
-  fds[0] = ends[0];
-  fds[1] = ends[1];
+  int pair[2] = {ends[0], ends[1]};
+  if (auto written = user::copy_to(fds, pair, sizeof(pair)); !written) {
+    // Gone meanwhile: as Linux, no descriptor is left behind.
+    (void)file_context().fds().close(ends[0]);
+    (void)file_context().fds().close(ends[1]);
+    return error(written.error());
+  }
   return 0;
 }
 

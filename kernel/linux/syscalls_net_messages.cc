@@ -12,6 +12,7 @@
 #include "kernel/linux/socket_syscalls.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
+#include "kernel/linux/user_vectors.h"
 #include "kernel/net/socket_abi.h"
 #include "kernel/time/clock.h"
 
@@ -21,55 +22,8 @@ using namespace net::abi;
 
 namespace {
 
-constexpr size_t kMaxIoVectors = 1024;  // UIO_MAXIOV
 // Largest msg_control sendmsg accepts (net.core.optmem_max) and recvmsg fills.
 constexpr size_t kMaxControl = 128 * 1024;
-constexpr size_t kInlineVectors = 8;
-
-// An application's iovec array, copied in and checked (EMSGSIZE past UIO_MAXIOV, EINVAL for
-// a negative length, EFAULT), the total capped at MAX_RW_COUNT as Linux does.
-class UserVectors {
- public:
-  UserVectors() = default;
-  ~UserVectors() {
-    if (m_vectors != m_inline) ::operator delete(m_vectors);
-  }
-  UserVectors(const UserVectors&) = delete;
-  UserVectors& operator=(const UserVectors&) = delete;
-
-  Result<> load(const void* user_vectors, uint64_t count, bool for_writing_into) {
-    if (count > kMaxIoVectors) return error(Errno::emsgsize);
-    if (count > kInlineVectors) {
-      m_vectors = static_cast<fs::IoVec*>(::operator new(count * sizeof(fs::IoVec), kNoThrow));
-      if (!m_vectors) {
-        m_vectors = m_inline;
-        return error(Errno::enomem);
-      }
-    }
-    if (count) TRY(user::copy_from(m_vectors, user_vectors, count * sizeof(fs::IoVec)));
-    m_count = count;
-    size_t total = 0;
-    for (size_t i = 0; i < count; i++) {
-      fs::IoVec& v = m_vectors[i];
-      if (static_cast<int64_t>(v.length) < 0) return error(Errno::einval);
-      v.length = std::min(v.length, fs::kMaxIoCount - total);
-      total += v.length;
-      bool ok = for_writing_into ? user::writable(v.base, v.length) : user::readable(v.base, v.length);
-      if (!ok) return error(Errno::efault);
-    }
-    return {};
-  }
-  void set_single(void* base, size_t length) {
-    m_inline[0] = {base, std::min(length, fs::kMaxIoCount)};
-    m_count = 1;
-  }
-  std::span<const fs::IoVec> span() const { return {m_vectors, m_count}; }
-
- private:
-  fs::IoVec m_inline[kInlineVectors];
-  fs::IoVec* m_vectors = m_inline;
-  size_t m_count = 0;
-};
 
 // A kernel copy of msg_control.
 class ControlBuffer {
@@ -120,7 +74,7 @@ Result<long> send_message(net::Socket& socket, fs::File& file, MsgHdr* user_head
   net::SocketAddress destination;
   if (header.name_length) destination = TRY(copy_address_in(header.name, static_cast<int>(header.name_length)));
   UserVectors vectors;
-  TRY(vectors.load(header.iov, header.iov_length, false));
+  TRY(vectors.load(header.iov, header.iov_length, UserVectors::Direction::out_of_program));
   if (header.control_length > kMaxControl) return error(Errno::enobufs);
   ControlBuffer control;
   TRY(control.allocate(header.control_length));
@@ -139,7 +93,7 @@ Result<long> receive_message(net::Socket& socket, fs::File& file, MsgHdr* user_h
   MsgHdr header = TRY(user::read(user_header));
   TRY(check_name_length(header));
   UserVectors vectors;
-  TRY(vectors.load(header.iov, header.iov_length, true));
+  TRY(vectors.load(header.iov, header.iov_length, UserVectors::Direction::into_program));
   // A NULL msg_control has no room, whatever msg_controllen says.
   if (!header.control) header.control_length = 0;
   ControlBuffer control;

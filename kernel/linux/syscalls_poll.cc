@@ -28,6 +28,8 @@ constexpr uint32_t kEpollOneshot = 1u << 30;
 constexpr uint32_t kEpollEt = 1u << 31;
 constexpr int kEpollCtlAdd = 1, kEpollCtlDel = 2, kEpollCtlMod = 3;
 constexpr size_t kMaxPollFds = 4096;
+// Most events one epoll_wait reports (they are gathered on the kernel stack first).
+constexpr size_t kEventsPerWait = 128;
 
 Result<uint64_t> deadline_from_ms(int timeout_ms) {
   if (timeout_ms < 0) return kNoDeadline;
@@ -69,17 +71,30 @@ struct PollFd {
 Result<long> poll_fds(PollFd* user_fds, uint64_t count, uint64_t deadline) {
   if (count > kMaxPollFds) return error(Errno::einval);
   if (!user::writable(user_fds, count * sizeof(PollFd))) return error(Errno::efault);
-  // The files stay referenced for the whole wait: their queues must outlive the waiter.
+  // A kernel copy of the array (the program's may change or go meanwhile), and the files,
+  // which stay referenced for the whole wait: their queues must outlive the waiter.
+  auto* fds = new (kNoThrow) PollFd[count ? count : 1];
   auto* files = new (kNoThrow) RefPtr<fs::File>[count ? count : 1];
-  if (!files) return error(Errno::enomem);
+  auto release = [&] {
+    delete[] fds;
+    delete[] files;
+  };
+  if (!fds || !files) {
+    release();
+    return error(Errno::enomem);
+  }
+  if (auto copied = user::copy_from(fds, user_fds, count * sizeof(PollFd)); !copied) {
+    release();
+    return error(copied.error());
+  }
   for (uint64_t i = 0; i < count; i++) {
-    if (user_fds[i].fd < 0) continue;
-    if (auto file = file_context().fds().get(user_fds[i].fd)) files[i] = *file;
+    if (fds[i].fd < 0) continue;
+    if (auto file = file_context().fds().get(fds[i].fd)) files[i] = *file;
   }
   auto result = wait_for_readiness(deadline, count, Errno::erestartnohand, [&](PollWaiter* waiter) -> Result<long> {
     long ready = 0;
     for (uint64_t i = 0; i < count; i++) {
-      PollFd& p = user_fds[i];
+      PollFd& p = fds[i];
       p.revents = 0;
       if (p.fd < 0) continue;
       if (files[i]) watch_file(waiter, *files[i]);
@@ -90,7 +105,11 @@ Result<long> poll_fds(PollFd* user_fds, uint64_t count, uint64_t deadline) {
     }
     return ready;
   });
-  delete[] files;
+  // Only revents goes back, as Linux writes it.
+  for (uint64_t i = 0; result && i < count; i++) {
+    if (auto written = user::write(&user_fds[i].revents, fds[i].revents); !written) result = error(written.error());
+  }
+  release();
   return result;
 }
 
@@ -322,12 +341,17 @@ Result<long> epoll_wait_common(int epfd, void* events, int max, uint64_t deadlin
   if (!user::writable(events, bytes)) return error(Errno::efault);
   RefPtr<fs::File> holder;
   Epoll* epoll = TRY(anonymous_file_ops<Epoll>(epfd, holder));
-  auto* out = static_cast<Epoll::Event*>(events);
+  // Collected into the kernel, then copied out: the program's array may go meanwhile. Fewer
+  // events than asked for per call is allowed; the rest stay pending for the next call.
+  Epoll::Event collected[kEventsPerWait];
+  size_t wanted = static_cast<size_t>(max) < kEventsPerWait ? static_cast<size_t>(max) : kEventsPerWait;
   // epoll_wait is never restarted after a handler (signal(7)).
-  return wait_for_readiness(deadline, 1, Errno::eintr, [&](PollWaiter* waiter) -> Result<long> {
+  long n = TRY(wait_for_readiness(deadline, 1, Errno::eintr, [&](PollWaiter* waiter) -> Result<long> {
     if (waiter) waiter->watch(epoll->queue());
-    return static_cast<long>(epoll->collect(out, static_cast<size_t>(max)));
-  });
+    return static_cast<long>(epoll->collect(collected, wanted));
+  }));
+  TRY(user::copy_to(events, collected, static_cast<size_t>(n) * sizeof(Epoll::Event)));
+  return n;
 }
 
 }  // namespace

@@ -39,8 +39,56 @@ class VdsoFile final : public MappedFile {
 };
 
 VdsoFile g_vdso_file;
+uintptr_t g_vdso_base = 0;
+
+// The parts of the ELF64 section header and symbol (System V gABI) the lookup reads.
+struct SectionHeader {
+  uint32_t name, type;
+  uint64_t flags, address, offset, size;
+  uint32_t link, info;
+  uint64_t alignment, entry_size;
+};
+struct Symbol {
+  uint32_t name;
+  uint8_t info, other;
+  uint16_t section;
+  uint64_t value, size;
+};
+constexpr uint32_t kSectionDynsym = 11;
+
+// The symbol's offset in the image (its link address: the vDSO is linked at 0), or 0. The
+// image is our own build, so its offsets are trusted; they are still kept inside it.
+uint64_t symbol_offset(const char* name) {
+  size_t image_size = static_cast<size_t>(vdso_image_end - vdso_image_start);
+  uint64_t section_offset;
+  uint16_t section_count;
+  memcpy(&section_offset, vdso_image_start + 0x28, sizeof(section_offset));  // e_shoff
+  memcpy(&section_count, vdso_image_start + 0x3c, sizeof(section_count));    // e_shnum
+  if (section_offset + section_count * sizeof(SectionHeader) > image_size) return 0;
+  auto* sections = reinterpret_cast<const SectionHeader*>(vdso_image_start + section_offset);
+  for (uint16_t i = 0; i < section_count; i++) {
+    const SectionHeader& symbols = sections[i];
+    if (symbols.type != kSectionDynsym || symbols.link >= section_count) continue;
+    const SectionHeader& strings = sections[symbols.link];
+    if (symbols.offset + symbols.size > image_size || strings.offset + strings.size > image_size) return 0;
+    auto* table = reinterpret_cast<const Symbol*>(vdso_image_start + symbols.offset);
+    auto* names = reinterpret_cast<const char*>(vdso_image_start + strings.offset);
+    for (size_t s = 0; s < symbols.size / sizeof(Symbol); s++) {
+      if (table[s].name < strings.size && strnlen(names + table[s].name, strings.size - table[s].name) ==
+                                              strlen(name) && strcmp(names + table[s].name, name) == 0)
+        return table[s].value;
+    }
+  }
+  return 0;
+}
 
 }  // namespace
+
+uintptr_t vdso_function(const char* name) {
+  if (!g_vdso_base) return 0;
+  uint64_t offset = symbol_offset(name);
+  return offset ? g_vdso_base + offset : 0;
+}
 
 Result<uintptr_t> map_vdso(AddressSpace& space) {
   g_vdso_file.set_data(VdsoData{clock::tsc_at(0), clock::ns_per_tsc_fixed_point(), clock::wall_ns() - clock::monotonic_ns()});
@@ -48,7 +96,8 @@ Result<uintptr_t> map_vdso(AddressSpace& space) {
   size_t length = kPageSize + align_up(image_size, kPageSize);
   uintptr_t base = TRY(space.map(0, length, prot::kRead, AddressSpace::Placement::anywhere, false, &g_vdso_file, 0));
   TRY(space.protect(base + kPageSize, length - kPageSize, prot::kRead | prot::kExec));
-  return base + kPageSize;
+  g_vdso_base = base + kPageSize;
+  return g_vdso_base;
 }
 
 }  // namespace nimbus::linux

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/user_access.h"
 
 namespace nimbus::fpu {
 namespace {
@@ -12,6 +13,8 @@ namespace {
 bool g_xsave = false;
 uint64_t g_mask = 0;
 size_t g_size = 512;
+// The MXCSR bits this CPU implements (FXSAVE's MXCSR_MASK; 0 there means the default).
+uint32_t g_mxcsr_mask = 0xffbf;
 
 constexpr uint64_t kCr0MonitorCoprocessor = 1u << 1;
 constexpr uint64_t kCr0Emulation = 1u << 2;
@@ -30,6 +33,11 @@ void init_this_cpu() {
   g_xsave = x86::cpuid(1).ecx & (1u << 26);
   if (g_xsave) cr4 |= kCr4Osxsave;
   x86::write_cr4(cr4);
+  alignas(64) static uint8_t legacy[512];
+  asm volatile("fxsave64 (%0)" : : "r"(legacy) : "memory");
+  uint32_t mask;
+  memcpy(&mask, legacy + 28, sizeof(mask));
+  if (mask) g_mxcsr_mask = mask;
   if (!g_xsave) return;
   auto leaf = x86::cpuid(0xd, 0);
   uint64_t supported = (static_cast<uint64_t>(leaf.edx) << 32) | leaf.eax;
@@ -66,6 +74,18 @@ void restore(const void* area) {
   } else {
     asm volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
   }
+}
+
+bool uses_xsave() { return g_xsave; }
+uint64_t enabled_components() { return g_mask; }
+uint32_t mxcsr_mask() { return g_mxcsr_mask; }
+
+bool save_checked(void* area) {
+  return (g_xsave ? user_access_xsave(area, g_mask) : user_access_fxsave(area)) == 0;
+}
+
+bool restore_checked(const void* area) {
+  return (g_xsave ? user_access_xrstor(area, g_mask) : user_access_fxrstor(area)) == 0;
 }
 
 }  // namespace nimbus::fpu

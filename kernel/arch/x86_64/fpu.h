@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace nimbus::fpu {
 
@@ -13,5 +14,15 @@ size_t state_size();
 void init_state(void* area);
 void save(void* area);
 void restore(const void* area);
+// Whether XSAVE is in use (else FXSAVE), and the components it saves (XCR0).
+bool uses_xsave();
+uint64_t enabled_components();
+// The MXCSR bits the CPU implements: restoring any other one is a #GP.
+uint32_t mxcsr_mask();
+// Save to and restore from program memory (a signal frame): false when the area faults, or
+// when the CPU refuses it (#GP: a bad XSAVE header, reserved MXCSR bits), instead of a
+// kernel fault. `area` must be 64-byte aligned.
+bool save_checked(void* area);
+bool restore_checked(const void* area);
 
 }  // namespace nimbus::fpu

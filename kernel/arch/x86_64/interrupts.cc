@@ -1,6 +1,7 @@
-// Interrupt and exception dispatch: CPU exceptions end in a panic with registers and a
-// backtrace (applications' faults will become signals); device and IPI vectors go to
-// their handlers, and a due reschedule happens on the way out.
+// Interrupt and exception dispatch: CPU exceptions taken by program code become its signals,
+// kernel accesses to program memory that fault resume at their exception-table fix-up, and
+// any other exception in kernel code ends in a panic with registers and a backtrace; device
+// and IPI vectors go to their handlers, and a due reschedule happens on the way out.
 #include "kernel/arch/x86_64/interrupt_frame.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/interrupt_vectors.h"

@@ -79,6 +79,22 @@ void map_direct_range(uint64_t begin, uint64_t end) {
   }
 }
 
+// The kernel image's alias in the direct map, in 4 KiB pages: its text and read-only data
+// read-only there too, so kernel text is never writable through any mapping. Made before
+// the rest of the direct map, which then keeps these tables and fills in around them.
+void map_image_alias() {
+  uint64_t image_begin = reinterpret_cast<uintptr_t>(__kernel_start) - KERNEL_VIRT_BASE;
+  uint64_t read_only_end = align_up(reinterpret_cast<uintptr_t>(__rodata_end), kPageSize) - KERNEL_VIRT_BASE;
+  uint64_t begin = align_down(image_begin, kLargePageSize);
+  uint64_t end = align_up(reinterpret_cast<uintptr_t>(__kernel_end) - KERNEL_VIRT_BASE, kLargePageSize);
+  for (uint64_t phys = begin; phys < end; phys += kPageSize) {
+    uint64_t* entry = walk_create(DIRECT_MAP_BASE + phys, 0);
+    if (!entry) panic_with_status(ExitStatus::out_of_memory, "out of memory building the direct map");
+    bool read_only = phys >= image_begin && phys < read_only_end;
+    *entry = phys | pte::kPresent | (read_only ? 0 : pte::kWritable) | pte::kGlobal | nx();
+  }
+}
+
 void map_image_range(uintptr_t begin, uintptr_t end, uint64_t flags) {
   for (uintptr_t virt = begin; virt < end; virt += kPageSize) {
     uint64_t* entry = walk_create(virt, 0);
@@ -98,6 +114,7 @@ void init_kernel_address_space(const BootInfo& info, TableFrameSource early_sour
   g_root = g_frame_source();
   if (!g_root) panic_with_status(ExitStatus::out_of_memory, "out of memory for page tables");
 
+  map_image_alias();
   for (size_t i = 0; i < info.range_count; i++) {
     const MemoryRange& r = info.ranges[i];
     if (r.type == MemoryType::usable || r.type == MemoryType::acpi_reclaimable ||
