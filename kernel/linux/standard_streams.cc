@@ -1,14 +1,16 @@
-// Descriptors 0, 1 and 2: a tty device or a FIFO-like stream over each host stream's console,
-// each on a node of its own that /proc/self/fd/N leads back to.
+// Descriptors 0, 1 and 2: a tty device (/dev/pts/N) or a FIFO-like stream over each host
+// stream's console, each on a node of its own that /proc/self/fd/N leads back to.
 #include "kernel/linux/standard_streams.h"
 
 #include <cstring>
 #include <new>
 
 #include "kernel/fs/file.h"
+#include "kernel/fs/fs.h"
 #include "kernel/fs/linux_abi.h"
 #include "kernel/fs/tty_device.h"
 #include "kernel/fs/vfs.h"
+#include "kernel/lib/format.h"
 
 namespace nimbus::linux {
 namespace {
@@ -51,17 +53,12 @@ class HostPipe final : public fs::FileOps {
   fs::Console& m_console;
 };
 
-// The node behind one standard stream. No directory names it; opening it again (through
-// /proc/self/fd/N) shares its stream's operations.
+// The node behind a piped standard stream. No directory names it; opening it again (through
+// /proc/self/fd/N) shares the stream's operations.
 class StreamNode final : public fs::Vnode {
  public:
-  StreamNode(fs::FileSystem& fs, fs::VnodeType type, uint32_t mode, uint32_t rdev_minor,
-             fs::FileOps& ops)
-      : Vnode(fs, type, fs.allocate_ino()),
-        m_mode(mode),
-        m_rdev_minor(rdev_minor),
-        m_ops(ops),
-        m_time(fs.now()) {}
+  StreamNode(fs::FileSystem& fs, fs::FileOps& ops)
+      : Vnode(fs, fs::VnodeType::fifo, fs.allocate_ino()), m_ops(ops), m_time(fs.now()) {}
 
   fs::Stat stat() override {
     fs::Stat result;
@@ -69,50 +66,44 @@ class StreamNode final : public fs::Vnode {
     result.ino = ino();
     result.mode = m_mode;
     result.nlink = 1;
-    if (type() == fs::VnodeType::character_device) {
-      result.rdev_major = kPtsMajor;
-      result.rdev_minor = m_rdev_minor;
-    }
     result.block_size = 4096;
     result.atime_ns = result.mtime_ns = result.ctime_ns = result.btime_ns = m_time;
     return result;
   }
   Result<> set_attributes(const fs::SetAttributes& attributes) override {
-    if (attributes.mask & fs::SetAttributes::mode)
-      m_mode = (m_mode & s_ifmt) | (attributes.mode_bits & 07777);
+    if (attributes.mask & fs::SetAttributes::mode) m_mode = s_ififo | (attributes.mode_bits & 07777);
     return {};
   }
   fs::FileOps* stream_ops() override { return &m_ops; }
 
  private:
-  uint32_t m_mode;
-  uint32_t m_rdev_minor;
+  uint32_t m_mode = s_ififo | 0600;
   fs::FileOps& m_ops;
   int64_t m_time;
 };
 
-Result<> install_stream(fs::FsContext& context, int fd, fs::Console& console,
-                        const HostStreamKinds& kinds) {
-  fs::FileOps* ops = nullptr;
-  fs::VnodeType type;
-  uint32_t mode, flags;
-  if (kinds.terminal[fd]) {
-    auto* tty = new (kNoThrow) fs::TtyDevice(console);
-    if (tty && kinds.rows && kinds.columns) tty->set_window_size(kinds.rows, kinds.columns);
-    ops = tty;
-    type = fs::VnodeType::character_device;
-    mode = s_ifchr | 0620;
-    flags = o_rdwr;
-  } else {
-    ops = new (kNoThrow) HostPipe(console);
-    type = fs::VnodeType::fifo;
-    mode = s_ififo | 0600;
-    flags = fd == 0 ? o_rdonly : o_wronly;
-  }
-  if (!ops) return error(Errno::enomem);
-  auto node = TRY(try_make_ref<StreamNode>(context.vfs().pipe_fs(), type, mode,
-                                           static_cast<uint32_t>(fd), *ops));
-  auto file = TRY(fs::File::try_create(std::move(node), flags, ops));
+// A terminal stream: its own tty device, numbered and named as a pseudo-terminal
+// (/dev/pts/N), so ttyname() finds it and /proc/self/fd/N leads back to it.
+Result<> install_terminal(fs::FsContext& context, int fd, fs::Console& console, const HostStreamKinds& kinds) {
+  auto* tty = new (kNoThrow) fs::TtyDevice(console);
+  if (!tty) return error(Errno::enomem);
+  if (kinds.rows && kinds.columns) tty->set_window_size(kinds.rows, kinds.columns);
+  auto minor = static_cast<uint32_t>(fd);
+  TRY(context.vfs().devices().add(kPtsMajor, minor, *tty));
+  char path[16];
+  format_to(path, sizeof(path), "/dev/pts/%d", fd);
+  TRY(fs::mknod(context, at_fdcwd, path, s_ifchr | 0620, kPtsMajor, minor));
+  int installed = TRY(fs::open(context, at_fdcwd, path, o_rdwr, 0));
+  if (installed != fd) return error(Errno::ebadf);
+  return {};
+}
+
+// Any other stream: a FIFO no directory names, opened as a shell's pipe would be.
+Result<> install_pipe(fs::FsContext& context, int fd, fs::Console& console) {
+  auto* pipe = new (kNoThrow) HostPipe(console);
+  if (!pipe) return error(Errno::enomem);
+  auto node = TRY(try_make_ref<StreamNode>(context.vfs().pipe_fs(), *pipe));
+  auto file = TRY(fs::File::try_create(std::move(node), fd == 0 ? o_rdonly : o_wronly, pipe));
   int installed = TRY(context.fds().install(std::move(file), false));
   if (installed != fd) return error(Errno::ebadf);
   return {};
@@ -124,7 +115,8 @@ Result<> install_standard_streams(fs::FsContext& context, const StreamConsoles& 
                                   const HostStreamKinds& kinds) {
   for (int fd = 0; fd < 3; fd++) {
     fs::Console& console = fd == 2 && consoles.errors ? *consoles.errors : *consoles.terminal;
-    TRY(install_stream(context, fd, console, kinds));
+    if (kinds.terminal[fd]) TRY(install_terminal(context, fd, console, kinds));
+    else TRY(install_pipe(context, fd, console));
   }
   return {};
 }

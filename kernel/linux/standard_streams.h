@@ -17,7 +17,7 @@ struct StreamConsoles {
 };
 
 // Opens descriptors 0, 1 and 2 in `context` (which must have none yet). A terminal stream is
-// a tty device (TCGETS, TIOCGWINSZ...) on a character node; a pipe stream is a FIFO on which
+// a tty device (TCGETS, TIOCGWINSZ...) named /dev/pts/N; a pipe stream is a FIFO on which
 // terminal ioctls are ENOTTY, opened read-only (0) or write-only (1, 2) as a shell's pipe
 // would be. Each stream has a node of its own, so /dev/stdout, /dev/stderr and
 // /proc/self/fd/N reopen that very stream.

@@ -1,4 +1,5 @@
-// Reports what the standard streams are (isatty, fstat's type, TCGETS, the window size), then
+// Reports what the standard streams are (isatty, fstat's type, TCGETS, the window size, the
+// terminal's name), then
 // reopens them by name (/dev/stderr, /proc/self/fd/1) and writes through the new descriptors,
 // and makes one write from a bad pointer (EFAULT, which --strace shows as an address).
 #include <errno.h>
@@ -32,6 +33,7 @@ static void report(int fd) {
     printf(" TCGETS=%s", errno == ENOTTY ? "ENOTTY" : strerror(errno));
   else if (ioctl(fd, TIOCGWINSZ, &size) == 0)
     printf(" winsize=%ux%u", size.ws_row, size.ws_col);
+  if (tty) printf(" name=%s", ttyname(fd) ? ttyname(fd) : strerror(errno));
   printf(" access=%s\n", (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY   ? "r"
                          : (fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY ? "w"
                                                                         : "rw");

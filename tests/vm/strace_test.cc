@@ -199,12 +199,24 @@ TEST(StandardStreams, ATerminalOnTheHostIsATerminalWithItsSize) {
                         "' /dev/null </dev/null";
   std::string output = shell_output(command);
   std::erase(output, '\r');
-  EXPECT_NE(output.find("0: chr isatty=1 winsize=37x101 access=rw\n"
-                        "1: chr isatty=1 winsize=37x101 access=rw\n"
-                        "2: chr isatty=1 winsize=37x101 access=rw\n"),
+  EXPECT_NE(output.find("0: chr isatty=1 winsize=37x101 name=/dev/pts/0 access=rw\n"
+                        "1: chr isatty=1 winsize=37x101 name=/dev/pts/1 access=rw\n"
+                        "2: chr isatty=1 winsize=37x101 name=/dev/pts/2 access=rw\n"),
             std::string::npos)
       << output;
   EXPECT_NE(output.find("to /dev/stderr\n"), std::string::npos) << output;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(KernelLog, VerboseNoticesGoToStderrNotTheProgramsStdout) {
+  NimbusRun run = run_nimbus({"run", "--accel", "tcg", "--timeout", kTimeout, "--verbose", "/bin/busybox", "echo", "hi"},
+                             {kLimit});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "hi\n") << run.output();
+  EXPECT_NE(run.err.find("nimbus: init done in "), std::string::npos) << run.err;
 }
 
 }  // namespace
