@@ -10,9 +10,10 @@ namespace nimbus {
 namespace {
 // Kept alive: BootOptions::test points into it.
 CommandLine g_command_line;
-constexpr std::array<std::string_view, 13> kKnown = {
-    "verbose", "bootchart", "boot-only", "tsc_khz", "max_cpus", "test", "strace", kVirtioMmioDeviceKey,
-    "ip",      "gateway",   "dns",       "hostname", "volume"};
+constexpr std::array<std::string_view, 15> kKnown = {
+    "verbose", "bootchart", "boot-only", "tsc_khz",  "max_cpus",       "test",          "strace", kVirtioMmioDeviceKey,
+    "ip",      "gateway",   "dns",       "hostname", "nimbus.streams", "nimbus.winsize",
+    "volume"};
 
 // RFC 1123 2.1: letters, digits and hyphens in dot-separated labels of 1-63, 253 in all.
 bool valid_hostname(std::string_view name) {
@@ -86,7 +87,49 @@ const char* parse_volume(std::string_view text, VolumeOption& volume) {
   return nullptr;
 }
 
+// A decimal number from 1 to 65535 (no sign, no leading junk).
+bool parse_dimension(std::string_view text, uint16_t& value) {
+  if (text.empty() || text.size() > 5) return false;
+  uint32_t number = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    number = number * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (number == 0 || number > 65535) return false;
+  value = static_cast<uint16_t>(number);
+  return true;
+}
+
 }  // namespace
+
+bool parse_stream_kinds(std::string_view text, HostStreamKinds& kinds) {
+  HostStreamKinds parsed = kinds;
+  for (size_t stream = 0; stream < parsed.terminal.size(); stream++) {
+    size_t end = 0;
+    while (end < text.size() && text[end] != ',') end++;
+    std::string_view word(text.data(), end);
+    if (word == "tty") parsed.terminal[stream] = true;
+    else if (word == "pipe") parsed.terminal[stream] = false;
+    else return false;
+    bool last = stream + 1 == parsed.terminal.size();
+    if (last != (end == text.size())) return false;
+    if (!last) text = std::string_view(text.data() + end + 1, text.size() - end - 1);
+  }
+  kinds = parsed;
+  return true;
+}
+
+bool parse_window_size(std::string_view text, HostStreamKinds& kinds) {
+  size_t x = 0;
+  while (x < text.size() && text[x] != 'x') x++;
+  if (x == text.size()) return false;
+  uint16_t rows = 0, columns = 0;
+  if (!parse_dimension({text.data(), x}, rows) || !parse_dimension({text.data() + x + 1, text.size() - x - 1}, columns))
+    return false;
+  kinds.rows = rows;
+  kinds.columns = columns;
+  return true;
+}
 
 bool parse_ipv4_address(std::string_view text, net::Ipv4Address& address) {
   uint32_t value = 0;
@@ -125,6 +168,11 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
   options.bootchart = line.has_flag("bootchart");
   options.boot_only = line.has_flag("boot-only");
   options.strace = line.has_flag("strace");
+  if (auto filter = line.value("strace")) {
+    if (filter->empty()) return "strace= needs system call names (strace=open,read)";
+    options.strace = true;
+    options.strace_filter = *filter;
+  }
   if (line.value("tsc_khz")) {
     auto khz = line.value_u64("tsc_khz");
     if (!khz || *khz == 0) return "tsc_khz needs a positive number";
@@ -136,6 +184,10 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
     options.max_cpus = *n;
   }
   if (auto test = line.value("test")) options.test = *test;
+  if (auto streams = line.value("nimbus.streams"); streams && !parse_stream_kinds(*streams, options.streams))
+    return "nimbus.streams needs three of tty or pipe (nimbus.streams=tty,pipe,pipe)";
+  if (auto size = line.value("nimbus.winsize"); size && !parse_window_size(*size, options.streams))
+    return "nimbus.winsize needs ROWSxCOLUMNS (nimbus.winsize=50x132)";
   for (const CommandLine::Word& word : line) {
     if (word.key != kVirtioMmioDeviceKey) continue;
     auto device = word.value ? parse_virtio_mmio_device(*word.value) : std::nullopt;

@@ -19,11 +19,21 @@ struct VolumeOption {
   std::string_view directory;
 };
 
+// What `nimbus run` says the host's stdin, stdout and stderr are: the words
+// nimbus.streams=tty,pipe,pipe and nimbus.winsize=ROWSxCOLUMNS. Without them (a kernel booted
+// by hand on the serial console) all three are the terminal.
+struct HostStreamKinds {
+  std::array<bool, 3> terminal{true, true, true};
+  uint16_t rows = 0;  // 0: not told (the terminal keeps its 80x24)
+  uint16_t columns = 0;
+};
+
 struct BootOptions {
   bool verbose = false;      // boot messages on the console
   bool bootchart = false;    // per-stage boot timing
   bool boot_only = false;    // power off with status 0 once booted
-  bool strace = false;       // log every system call of the program
+  bool strace = false;       // log every system call of the program (`strace` or `strace=LIST`)
+  std::string_view strace_filter;  // strace=LIST: only these calls (empty: all)
   uint64_t tsc_khz = 0;      // TSC rate from the host (0: find it ourselves)
   uint64_t max_cpus = 0;     // use at most this many CPUs (0: all)
   std::string_view test;     // self-test to run (empty: the default self-test)
@@ -45,10 +55,16 @@ struct BootOptions {
   std::array<VolumeOption, kMaxVolumes> volume_slots{};
   size_t volume_count = 0;
   std::span<const VolumeOption> volumes() const { return {volume_slots.data(), volume_count}; }
+  HostStreamKinds streams;
 };
 
 // A dotted-quad IPv4 address (four decimal numbers 0-255, no leading junk); false if not one.
 bool parse_ipv4_address(std::string_view text, net::Ipv4Address& address);
+
+// "tty,pipe,pipe": three words, each tty or pipe. False when malformed.
+bool parse_stream_kinds(std::string_view text, HostStreamKinds& kinds);
+// "50x132": rows, then columns, each 1 to 65535. False when malformed.
+bool parse_window_size(std::string_view text, HostStreamKinds& kinds);
 
 // Returns nullptr on success, or what is wrong.
 const char* parse_boot_options(const char* text, BootOptions& options);

@@ -25,6 +25,7 @@
 #include "kernel/linux/process.h"
 #include "kernel/linux/program_boot.h"
 #include "kernel/linux/volumes.h"
+#include "kernel/linux/syscall_trace.h"
 #include "kernel/mm/early_allocator.h"
 #include "kernel/mm/frame_allocator.h"
 #include "kernel/mm/heap.h"
@@ -221,10 +222,11 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
   if (options.boot_only) power::exit_vm(ExitStatus::success);
 
   if (runs_program) {
-    linux::set_strace(options.strace);
+    if (options.strace) linux::start_strace(options.strace_filter);
     linux::set_boot_volumes(options.volumes());
     const BootModule& initrd = info.modules[0];
-    power::exit_vm(linux::boot_program({phys_to_virt<const std::byte>(initrd.begin), initrd.end - initrd.begin}));
+    power::exit_vm(linux::boot_program({phys_to_virt<const std::byte>(initrd.begin), initrd.end - initrd.begin},
+                                       options.streams));
   }
   int status = selftest::run(options.test);
   // The network self-tests' last replies may still be in a device's ring.

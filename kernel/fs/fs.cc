@@ -65,6 +65,7 @@ Result<RefPtr<Vnode>> open_or_create(FsContext& context, int dirfd, std::string_
       if ((*existing)->is_symlink()) {
         if (flags & o_nofollow) return error(Errno::eloop);
         TRY(walk.count_link());
+        if (RefPtr<Vnode> object = (*existing)->magic_link_target()) return object;
         link = std::move(*existing);
         std::string_view target = TRY(link->link_target());
         last = TRY(walk.resolve_parent(last.parent, target));
@@ -87,6 +88,7 @@ Result<RefPtr<Vnode>> open_or_create(FsContext& context, int dirfd, std::string_
 }
 
 Result<RefPtr<File>> open_special(FsContext& context, const RefPtr<Vnode>& vnode, uint32_t flags) {
+  if (FileOps* ops = vnode->stream_ops()) return File::try_create(vnode, flags, ops);
   switch (vnode->type()) {
     case VnodeType::character_device: {
       Stat stat = vnode->stat();

@@ -108,6 +108,11 @@ Result<PathWalk::Outcome> PathWalk::walk(const RefPtr<Vnode>& start, std::string
       RefPtr<Vnode> child = TRY(step_into(current, name));
       if (child->is_symlink() && (!final || follow == Follow::yes || trailing_slash)) {
         TRY(count_link());
+        if (RefPtr<Vnode> object = child->magic_link_target()) {
+          current = std::move(object);
+          if (final) break;
+          continue;
+        }
         std::string_view target = TRY(child->link_target());
         if (target.empty()) return error(Errno::enoent);
         if (target[0] == '/') current = m_root;

@@ -20,6 +20,8 @@ class TtyDevice final : public FileOps {
   static constexpr uint16_t kDefaultRows = 24;
 
   explicit TtyDevice(Console& console);
+  // The host terminal's size, as TIOCGWINSZ reports it.
+  void set_window_size(uint16_t rows, uint16_t columns) { m_window = {rows, columns, 0, 0}; }
 
   Result<size_t> read(File& file, std::span<std::byte> buffer, IoFlags flags) override;
   Result<size_t> write(File& file, std::span<const std::byte> data, IoFlags flags) override;

@@ -120,6 +120,7 @@ class DirentSink {
 using ClockFunction = int64_t (*)();
 
 class Vnode;
+class FileOps;
 
 // Receives a file's own page for a shared memory mapping (Vnode::with_shared_page).
 class SharedPageUser {
@@ -239,6 +240,14 @@ class Vnode : public RefCounted<Vnode> {
   // --- symlinks ---
   // The target, valid as long as this vnode lives (symlink targets never change).
   virtual Result<std::string_view> link_target();
+  // A "magic link" (/proc/self/fd/N): the object the link stands for, which the walk steps to
+  // instead of resolving the target text; nullptr for an ordinary symlink.
+  virtual RefPtr<Vnode> magic_link_target() { return nullptr; }
+
+  // --- streams ---
+  // The operations every File opened on this node uses, for nodes that stand for a stream
+  // rather than data or a numbered device (the program's standard streams); nullptr otherwise.
+  virtual FileOps* stream_ops() { return nullptr; }
 
  private:
   FileSystem& m_fs;

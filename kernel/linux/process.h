@@ -84,6 +84,5 @@ SyscallFrame*& current_syscall_frame();
 LinuxThread& current_linux_thread();
 // The first thread's state (statically allocated; others come from the heap).
 LinuxThread& main_linux_thread();
-void set_strace(bool enabled);
 
 }  // namespace nimbus::linux

@@ -16,6 +16,7 @@
 #include "kernel/linux/file_syscalls.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/procfs.h"
+#include "kernel/linux/standard_streams.h"
 #include "kernel/linux/volumes.h"
 #include "kernel/linux/vnode_mapping.h"
 #include "kernel/mm/heap.h"
@@ -50,7 +51,7 @@ class SerialConsole final : public fs::Console {
 // The program's standard streams. With virtio-console (virtio-mmio on microvm, virtio-pci on
 // q35) they are the ports `nimbus run` names; /dev/console and /dev/tty read stdin and write
 // stdout, and descriptor 2 writes the stderr port. Without it (nimbus could not hand QEMU its
-// descriptors), all three are the serial console.
+// descriptors), all three are the serial console. standard_streams.cc makes the descriptors.
 constexpr std::string_view kStdinPort = "nimbus.stdin";
 constexpr std::string_view kStdoutPort = "nimbus.stdout";
 constexpr std::string_view kStderrPort = "nimbus.stderr";
@@ -58,16 +59,11 @@ constexpr std::string_view kStderrPort = "nimbus.stderr";
 // bounds a broken or foreign device (slow under TCG, hence generous).
 constexpr uint64_t kPortWaitNs = 2'000'000'000;
 
-struct StandardStreams {
-  fs::Console* terminal;
-  fs::Console* errors;  // nullptr: descriptor 2 shares the terminal
-};
-
 SerialConsole g_serial_console;
 alignas(fs::FsContext) char g_context_storage[sizeof(fs::FsContext)];
 fs::FsContext* g_context = nullptr;
 
-StandardStreams standard_streams() {
+StreamConsoles standard_streams() {
   if (!virtio_console::present()) return {&g_serial_console, nullptr};
   uint64_t deadline = clock::monotonic_ns() + kPortWaitNs;
   using virtio_console::PortUse;
@@ -84,17 +80,6 @@ StandardStreams standard_streams() {
   auto* error_stream = new (kNoThrow) virtio_console::PortStream(*input, *errors);
   if (!terminal || !error_stream) return {&g_serial_console, nullptr};
   return {terminal, error_stream};
-}
-
-// Descriptor 2 on its own stream: a File on /dev/console's node whose device writes `errors`.
-Result<> install_error_stream(fs::Console& errors) {
-  auto* device = new (kNoThrow) fs::TtyDevice(errors);
-  if (!device) return error(Errno::enomem);
-  auto console = TRY(g_context->fds().get(1));
-  auto file = TRY(fs::File::try_create(console->vnode(), fs::linux_abi::o_rdwr, device));
-  int fd = TRY(g_context->fds().install(file, false));
-  if (fd != 2) return error(Errno::ebadf);
-  return {};
 }
 
 // A whole small file, NUL-terminated, on the heap (nullptr if missing).
@@ -170,22 +155,43 @@ bool fd_target(std::string_view name, TextBuffer& out) {
   auto file = g_context->fds().get(fd);
   if (!file) return false;
   fs::Stat s = (*file)->vnode()->stat();
+  constexpr uint32_t kPtsMajor = 136;
   switch (s.mode & fs::linux_abi::s_ifmt) {
     case fs::linux_abi::s_ififo: out.format("pipe:[%lu]", s.ino); break;
-    case fs::linux_abi::s_ifchr: out.append("/dev/console"); break;
+    case fs::linux_abi::s_ifchr:
+      if (s.rdev_major == kPtsMajor) out.format("/dev/pts/%u", s.rdev_minor);
+      else out.append("/dev/console");
+      break;
     default: out.format("/proc/self/fd/%d (inode %lu)", fd, s.ino); break;  // paths are not kept
   }
   return true;
+}
+
+// What opening /proc/self/fd/N reaches: the descriptor's own node when opening it again gives
+// the same object (the standard streams, files, directories, devices); anonymous pipes and
+// sockets fall back to their text ("pipe:[N]"), which names nothing.
+RefPtr<fs::Vnode> fd_object(std::string_view name) {
+  int fd = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9') return nullptr;
+    fd = fd * 10 + (c - '0');
+  }
+  auto file = g_context->fds().get(fd);
+  if (!file) return nullptr;
+  RefPtr<fs::Vnode> vnode = (*file)->vnode();
+  bool anonymous = &vnode->fs() == &g_context->vfs().pipe_fs() && !vnode->stream_ops();
+  if (anonymous || vnode->type() == fs::VnodeType::socket) return nullptr;
+  return vnode;
 }
 
 }  // namespace
 
 fs::FsContext& file_context() { return *g_context; }
 
-int boot_program(std::span<const std::byte> initrd) {
+int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& stream_kinds) {
   serial_input::set_input_listener([] { g_serial_console.input_arrived(); });
   fs::CpioError cpio_error;
-  StandardStreams streams = standard_streams();
+  StreamConsoles streams = standard_streams();
   if (auto built = fs::init_root(initrd, *streams.terminal, &cpio_error); !built) {
     print("nimbus: the initrd is not a valid cpio archive: %s at byte %zu\n",
           cpio_error.reason ? cpio_error.reason : "error", cpio_error.offset);
@@ -201,7 +207,7 @@ int boot_program(std::span<const std::byte> initrd) {
     return static_cast<int>(ExitStatus::out_of_memory);
   }
   if (!mount_volumes(*g_context)) return static_cast<int>(ExitStatus::bad_command_line);
-  set_fd_directory(DynamicDirectory{list_fds, fd_target});
+  set_fd_directory(DynamicDirectory{list_fds, fd_target, fd_object});
   // The host name and addresses come from the network stage (hostname=, ip=, dns=).
   net::KernelNetworkIdentity identity = net::kernel_network_identity();
   char text[512];
@@ -213,16 +219,8 @@ int boot_program(std::span<const std::byte> initrd) {
   write_if_missing("/etc/hosts", text);
   if (net::format_resolv_conf(identity, text, sizeof(text))) write_if_missing("/etc/resolv.conf", text);
 
-  int console_descriptors = streams.errors ? 2 : 3;
-  for (int fd = 0; fd < console_descriptors; fd++) {
-    auto opened = fs::open(*g_context, kAtFdcwd, "/dev/console", fs::linux_abi::o_rdwr, 0);
-    if (!opened || *opened != fd) {
-      print("nimbus: cannot open /dev/console\n");
-      return static_cast<int>(ExitStatus::out_of_memory);
-    }
-  }
-  if (streams.errors && !install_error_stream(*streams.errors)) {
-    print("nimbus: cannot open the stderr stream\n");
+  if (!install_standard_streams(*g_context, streams, stream_kinds)) {
+    print("nimbus: cannot open the standard streams\n");
     return static_cast<int>(ExitStatus::out_of_memory);
   }
 

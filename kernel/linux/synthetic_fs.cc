@@ -83,17 +83,20 @@ class GeneratedFile final : public SyntheticNode {
 
 class GeneratedSymlink final : public SyntheticNode {
  public:
-  GeneratedSymlink(SyntheticFs& fs, const TextBuffer& target) : SyntheticNode(fs, fs::VnodeType::symlink, 0777) {
+  GeneratedSymlink(SyntheticFs& fs, const TextBuffer& target, RefPtr<fs::Vnode> object = nullptr)
+      : SyntheticNode(fs, fs::VnodeType::symlink, 0777), m_object(std::move(object)) {
     auto text = target.text();
     m_length = text.size() < sizeof(m_target) ? text.size() : sizeof(m_target);
     memcpy(m_target, text.data(), m_length);
   }
   Result<std::string_view> link_target() override { return std::string_view(m_target, m_length); }
+  RefPtr<fs::Vnode> magic_link_target() override { return m_object; }
   uint64_t size() override { return m_length; }
 
  private:
   char m_target[256];
   size_t m_length;
+  RefPtr<fs::Vnode> m_object;
 };
 
 struct DirentEmitter {
@@ -162,7 +165,8 @@ class DynamicDirectoryNode final : public SyntheticNode {
     if (name == "..") return m_parent;
     TextBuffer target;
     if (!m_dir.target(name, target)) return error(Errno::enoent);
-    auto* node = new (std::nothrow) GeneratedSymlink(static_cast<SyntheticFs&>(fs()), target);
+    RefPtr<fs::Vnode> object = m_dir.object ? m_dir.object(name) : nullptr;
+    auto* node = new (std::nothrow) GeneratedSymlink(static_cast<SyntheticFs&>(fs()), target, std::move(object));
     if (!node) return error(Errno::enomem);
     return adopt_ref<fs::Vnode>(node);
   }

@@ -35,6 +35,9 @@ struct DynamicDirectory {
   void (*list)(void (*add)(std::string_view name, void* context), void* context);
   // The symlink target for an entry, or false if it does not exist.
   bool (*target)(std::string_view name, TextBuffer& out);
+  // The object an entry stands for, which opening the link reaches whatever its text says
+  // (Linux's magic links); nullptr: follow the text.
+  RefPtr<fs::Vnode> (*object)(std::string_view name) = nullptr;
 };
 
 // One directory entry: a name and how to make its vnode.

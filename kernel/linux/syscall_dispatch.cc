@@ -1,5 +1,5 @@
 // The system call table, built from syscall_list.h: decodes each handler's typed arguments
-// from the registers, turns its Result into Linux's -errno, and logs with `strace`.
+// from the registers, turns its Result into Linux's -errno, and hands calls to --strace.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include "kernel/linux/process.h"
 #include "kernel/linux/signals.h"
 #include "kernel/linux/syscall_frame.h"
+#include "kernel/linux/syscall_trace.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_ptr.h"
 #include "kernel/sched/cpu.h"
@@ -19,7 +20,6 @@ namespace nimbus::linux {
 namespace {
 
 using Raw = uint64_t;
-using Entry = long (*)(const Raw* args, bool trace);
 
 // The arguments are read in place from the saved frame, where syscall_entry pushed them in
 // the order rdi rsi rdx r10 r8 r9, so they lie reversed from &frame->r9 up.
@@ -34,28 +34,29 @@ T decode(Raw raw) {
   else return static_cast<T>(raw);
 }
 
+// --strace for calls syscall_trace_list.h does not describe: each argument as its handler's
+// type suggests (pointers by address, signed numbers in decimal, the rest in hex).
 template <typename T>
-void trace_argument(T value) {
-  if constexpr (std::is_same_v<T, const char*>) {
-    print("%p", static_cast<const void*>(value));
-  } else if constexpr (kIsUserPtr<T>) {
-    print("%p", reinterpret_cast<const void*>(value.address()));
-  } else if constexpr (std::is_pointer_v<T>) {
-    print("%p", reinterpret_cast<const void*>(value));
+void trace_argument(TraceLine& line, Raw raw) {
+  if constexpr (std::is_pointer_v<T> || kIsUserPtr<T>) {
+    if (raw == 0) line.append("NULL");
+    else line.format("0x%lx", raw);
   } else if constexpr (std::is_signed_v<T>) {
-    print("%ld", static_cast<long>(value));
+    line.format("%ld", static_cast<long>(decode<T>(raw)));
+  } else if (raw < 10) {
+    line.format("%lu", raw);
   } else {
-    print("0x%lx", static_cast<unsigned long>(value));
+    line.format("0x%lx", static_cast<unsigned long>(decode<T>(raw)));
   }
 }
 
 template <typename... Args, size_t... I>
-long invoke(Result<long> (*handler)(Args...), [[maybe_unused]] const Raw* raw, bool trace, std::index_sequence<I...>) {
-  if (trace) {
-    print("(");
-    ((I ? print(", ") : void(), trace_argument(decode<Args>(argument(raw, I)))), ...);
-    print(")");
-  }
+void trace_arguments(Result<long> (*)(Args...), const Raw* arguments, TraceLine& line, std::index_sequence<I...>) {
+  ((I ? line.append(", ") : void(), trace_argument<Args>(line, arguments[I])), ...);
+}
+
+template <typename... Args, size_t... I>
+long invoke(Result<long> (*handler)(Args...), [[maybe_unused]] const Raw* raw, std::index_sequence<I...>) {
   Result<long> result = handler(decode<Args>(argument(raw, I))...);
   return result ? *result : -static_cast<long>(result.error());
 }
@@ -66,35 +67,49 @@ constexpr size_t arity(Result<long> (*)(Args...)) {
 }
 
 template <auto Handler>
-long call(const Raw* raw, bool trace) {
-  return invoke(Handler, raw, trace, std::make_index_sequence<arity(Handler)>());
+long call(const Raw* raw) {
+  return invoke(Handler, raw, std::make_index_sequence<arity(Handler)>());
+}
+
+template <auto Handler>
+void describe(const Raw* arguments, TraceLine& line) {
+  trace_arguments(Handler, arguments, line, std::make_index_sequence<arity(Handler)>());
 }
 
 struct SyscallInfo {
   const char* name;
-  Entry entry;  // nullptr: not implemented
+  SyscallEntry entry;                // nullptr: not implemented
+  GenericArgumentPrinter describe;   // for --strace
 };
 
 constexpr size_t kTableSize = 512;
 
 constexpr auto kTable = [] {
   std::array<SyscallInfo, kTableSize> table{};
-#define SYSCALL(number, name, handler, status, missing) table[number] = {#name, call<handler>};
-#define MISSING(number, name) table[number] = {#name, nullptr};
+#define SYSCALL(number, name, handler, status, missing) table[number] = {#name, call<handler>, describe<handler>};
+#define MISSING(number, name) table[number] = {#name, nullptr, nullptr};
 #include "kernel/linux/syscall_list.h"
 #undef SYSCALL
 #undef MISSING
   return table;
 }();
 
-bool g_strace = false;
 // One "not implemented" notice per syscall, not per call.
 Spinlock g_reported_lock;
 bool g_reported[kTableSize];
 
-}  // namespace
+void report_not_implemented(uint64_t number, const SyscallInfo* info) {
+  bool first;
+  {
+    SpinlockGuard guard(g_reported_lock);
+    first = number < kTableSize && !g_reported[number];
+    if (first) g_reported[number] = true;
+  }
+  if (first)
+    log("nimbus: syscall %lu (%s) is not implemented: -ENOSYS\n", number, info && info->name ? info->name : "unknown");
+}
 
-void set_strace(bool enabled) { g_strace = enabled; }
+}  // namespace
 
 }  // namespace nimbus::linux
 
@@ -106,28 +121,19 @@ extern "C" void syscall_dispatch(nimbus::linux::SyscallFrame* frame) {
   current_syscall_frame() = frame;
   const SyscallInfo* info = number < kTableSize ? &kTable[number] : nullptr;
   long result;
-  if (!info || !info->entry) {
-    result = -static_cast<long>(Errno::enosys);
-    bool first;
-    {
-      SpinlockGuard guard(g_reported_lock);
-      first = number < kTableSize && !g_reported[number];
-      if (first) g_reported[number] = true;
-    }
-    if (first || g_strace)
-      log("nimbus: syscall %lu (%s) is not implemented: -ENOSYS\n", number,
-          info && info->name ? info->name : "unknown");
-    if (g_strace) print("[%lu] %s(...) = -ENOSYS\n", current_thread()->id(), info && info->name ? info->name : "?");
+  if (!info || !info->entry) report_not_implemented(number, info);
+  LinuxThread* self = current_thread()->linux_thread;
+  if (self) self->user_access_faulted = false;
+  if (g_strace_on) [[unlikely]] {
+    result = traced_call({number, info ? info->name : nullptr, info ? info->entry : nullptr, info ? info->describe : nullptr}, args);
+  } else if (info && info->entry) {
+    result = info->entry(args);
   } else {
-    if (g_strace) print("[%lu] %s", current_thread()->id(), info->name);
-    LinuxThread* self = current_thread()->linux_thread;
-    if (self) self->user_access_faulted = false;
-    result = info->entry(args, g_strace);
-    // A file, pipe or socket copied into or out of a program buffer that was gone (another
-    // thread unmapped it during the call): the call fails as Linux's would, with EFAULT.
-    if (self && self->user_access_faulted && result >= 0) result = -static_cast<long>(Errno::efault);
-    if (g_strace) print(" = %ld\n", result);
+    result = -static_cast<long>(Errno::enosys);
   }
+  // A file, pipe or socket copied into or out of a program buffer that was gone (another
+  // thread unmapped it during the call): the call fails as Linux's would, with EFAULT.
+  if (self && self->user_access_faulted && result >= 0) result = -static_cast<long>(Errno::efault);
   frame->rax = static_cast<uint64_t>(result);
   deliver_pending_signals(*frame, number);
 }

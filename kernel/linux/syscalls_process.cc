@@ -84,11 +84,11 @@ void program_name(char* out, size_t size) {
   out[n] = '\0';
 }
 
-// Says once, on the console, that something a program asked for cannot exist here.
+// Says once, on the kernel log (--verbose), that something a program asked for cannot exist here.
 void say_once(bool& said, const char* what) {
   if (said) return;
   said = true;
-  print("nimbus: %s: a Nimbus VM runs one process (returning an error)\n", what);
+  log("nimbus: %s: a Nimbus VM runs one process (returning an error)\n", what);
 }
 
 }  // namespace

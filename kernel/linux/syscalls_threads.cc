@@ -76,7 +76,7 @@ Result<long> create_thread(uint64_t flags, uint64_t stack, int* parent_tid, int*
     static bool said = false;
     if (!said) {
       said = true;
-      print("nimbus: clone without CLONE_VM|CLONE_THREAD (a new process): a Nimbus VM runs one process\n");
+      log("nimbus: clone without CLONE_VM|CLONE_THREAD (a new process): a Nimbus VM runs one process\n");
     }
     return error(Errno::enosys);
   }

@@ -53,7 +53,11 @@ Options for run:
   --cpus N               virtual CPUs, 1 to 255 (default 1)
   --machine microvm|q35  microvm (default, virtio-mmio, no firmware) or q35 (PCI, qboot)
   --timeout SECONDS      kill the guest after this long and exit 124 (default 0 = never)
-  --verbose              kernel prints its boot log; nimbus explains its choices
+  --verbose              kernel prints its boot log and notices (on stderr); nimbus explains
+                         its choices
+  --strace[=NAME,...]    print each system call of the program on stderr as strace does
+                         (decoded arguments, results, errno names; "[pid N]" once it has
+                         threads), apart from its own stderr; with names, only those calls
   --bootchart            kernel prints a boot-time breakdown ("bootchart:" lines)
   --boot-only            kernel exits with status 0 as soon as it has booted
   --icount               count instructions (-icount shift=0): the guest TSC ticks once per

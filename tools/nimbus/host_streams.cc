@@ -2,12 +2,14 @@
 #include "host_streams.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <string>
 
 #include "child_process.h"
 #include "qemu_command.h"
+#include "text.h"
 
 namespace {
 
@@ -43,4 +45,18 @@ HostStreams::~HostStreams() {
 std::vector<std::pair<int, int>> HostStreams::inherited_fds() const {
   if (!m_console_ready) return {};
   return {{m_outputs[0], kConsoleStdoutFd}, {m_outputs[1], kConsoleStderrFd}};
+}
+
+std::vector<std::string> stream_kernel_words(int in, int out, int err) {
+  std::array<int, 3> fds{in, out, err};
+  std::string kinds;
+  for (int fd : fds) kinds += cat(kinds.empty() ? "" : ",", ::isatty(fd) ? "tty" : "pipe");
+  std::vector<std::string> words{"nimbus.streams=" + kinds};
+  for (int fd : {out, err, in}) {
+    winsize size{};
+    if (!::isatty(fd) || ::ioctl(fd, TIOCGWINSZ, &size) != 0) continue;
+    if (size.ws_row && size.ws_col) words.push_back(cat("nimbus.winsize=", size.ws_row, "x", size.ws_col));
+    break;
+  }
+  return words;
 }

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -29,3 +30,8 @@ class HostStreams {
   std::array<bool, 2> m_reopened{false, false};
   bool m_console_ready = false;
 };
+
+// What the kernel is told about the streams on descriptors `in`, `out` and `err`, so the
+// program sees a terminal only where we have one: nimbus.streams=tty|pipe,... and, when one is
+// a terminal, nimbus.winsize=ROWSxCOLUMNS (of the first terminal among out, err and in).
+std::vector<std::string> stream_kernel_words(int in, int out, int err);

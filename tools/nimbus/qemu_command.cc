@@ -3,6 +3,7 @@
 
 #include <string_view>
 
+#include "strace_option.h"
 #include "text.h"
 
 namespace {
@@ -38,25 +39,34 @@ std::string escape_commas(const std::string& text) {
 //   input-path option, and stdio is the only chardev reading an inherited descriptor; at the
 //   end of input it closes the port, which the guest sees as PORT_OPEN 0: end of file. On a
 //   terminal it switches to raw mode as -serial stdio does (Ctrl-C still stops QEMU).
-// - the kernel's own messages (serial port) go to stdout as before, but no longer read stdin.
+// - the kernel's own log (serial port) reads no input. With a program it goes to stderr, never
+//   into the program's stdout (it says little unless --verbose: its notices are log() lines);
+//   for the kernel's own job (the self-tests) it is the job's output, on stdout.
+// - with --strace, a fourth port, nimbus.trace, carries the trace lines to stderr too: a port
+//   of its own, so each line reaches stderr whole, between the program's own writes.
 // The same ports sit on a virtio-mmio device on microvm and on a PCI function on q35.
-void add_virtio_console(std::vector<std::string>& argv, Machine machine) {
+void add_virtio_console(std::vector<std::string>& argv, Machine machine, bool trace, bool runs_program) {
   auto add = [&argv](std::initializer_list<std::string> words) { argv.insert(argv.end(), words.begin(), words.end()); };
   add({"-add-fd", cat("fd=", kConsoleStdoutFd, ",set=1"), "-add-fd", cat("fd=", kConsoleStderrFd, ",set=2")});
   add({"-chardev", "stdio,id=nimbus-stdin", "-chardev", "file,id=nimbus-stdout,path=/dev/fdset/1,append=on",
        "-chardev", "file,id=nimbus-stderr,path=/dev/fdset/2,append=on", "-chardev",
-       "file,id=nimbus-kernel,path=/dev/fdset/1,append=on"});
+       cat("file,id=nimbus-kernel,path=/dev/fdset/", runs_program ? 2 : 1, ",append=on")});
   add({"-serial", "chardev:nimbus-kernel"});
+  int ports = trace ? 5 : 4;
   if (machine == Machine::Q35) {
     // Modern only (the kernel drives virtio 1.x), no option ROM to load, and one MSI-X vector
-    // for configuration plus one per queue: 2 control queues and 2 for each of the 4 ports.
-    add({"-device", "virtio-serial-pci-non-transitional,max_ports=4,vectors=11,romfile="});
+    // for configuration plus one per queue: 2 control queues and 2 for each port.
+    add({"-device", cat("virtio-serial-pci-non-transitional,max_ports=", ports, ",vectors=", 3 + 2 * ports, ",romfile=")});
   } else {
-    add({"-device", "virtio-serial-device,max_ports=4"});
+    add({"-device", cat("virtio-serial-device,max_ports=", ports)});
   }
   add({"-device", "virtserialport,nr=1,name=nimbus.stdin,chardev=nimbus-stdin"});
   add({"-device", "virtserialport,nr=2,name=nimbus.stdout,chardev=nimbus-stdout"});
   add({"-device", "virtserialport,nr=3,name=nimbus.stderr,chardev=nimbus-stderr"});
+  if (trace) {
+    add({"-chardev", "file,id=nimbus-trace,path=/dev/fdset/2,append=on"});
+    add({"-device", "virtserialport,nr=4,name=nimbus.trace,chardev=nimbus-trace"});
+  }
 }
 
 }  // namespace
@@ -73,7 +83,9 @@ std::string kernel_command_line(const RunOptions& options, const QemuSetup& setu
   if (options.verbose) words.emplace_back("verbose");
   if (options.bootchart) words.emplace_back("bootchart");
   if (options.boot_only) words.emplace_back("boot-only");
+  if (options.strace) words.push_back(strace_kernel_word(*options.strace));
   if (setup.tsc_khz) words.push_back(cat("tsc_khz=", *setup.tsc_khz));
+  words.insert(words.end(), setup.stream_words.begin(), setup.stream_words.end());
   for (std::string& word : network_kernel_words(options.network, setup.net_mode)) words.push_back(std::move(word));
   for (std::string& word : volume_kernel_words(options.volumes)) words.push_back(std::move(word));
   words.insert(words.end(), setup.image_kernel_words.begin(), setup.image_kernel_words.end());
@@ -117,7 +129,7 @@ std::vector<std::string> build_qemu_command(const RunOptions& options, const Qem
   if (setup.console_fds || !network.empty() || !options.volumes.empty())
     add({"-global", "virtio-mmio.force-legacy=false"});
   if (setup.console_fds)
-    add_virtio_console(argv, options.machine);
+    add_virtio_console(argv, options.machine, options.strace.has_value(), setup.initrd.has_value());
   else
     add({"-serial", "stdio"});
   argv.insert(argv.end(), network.begin(), network.end());

@@ -23,6 +23,8 @@ struct QemuSetup {
   // The program's stdout and stderr as QEMU's descriptors (kConsoleStdoutFd/kConsoleStderrFd,
   // copies of ours): they become virtio-console ports. Absent: everything on -serial stdio.
   bool console_fds = false;
+  // What the program's standard streams are (stream_kernel_words): nimbus.streams=...
+  std::vector<std::string> stream_words;
   // The network in effect (effective_net_mode: --net, the image's default, or the default).
   NetMode net_mode = NetMode::None;
 };

@@ -258,6 +258,7 @@ CliResult<int> run(std::span<const std::string_view> args) {
   setup.console_fds = uses_virtio_console(options) && (options.dry_run || streams->console_ready());
   if (uses_virtio_console(options) && !setup.console_fds && options.verbose)
     say("stdout or stderr cannot be handed to QEMU; the program's output goes over the serial port");
+  if (guest) setup.stream_words = stream_kernel_words(STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO);
   std::vector<std::string> argv = build_qemu_command(options, setup);
 
   if (options.dry_run) {

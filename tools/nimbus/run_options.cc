@@ -9,6 +9,7 @@
 #include "arg_cursor.h"
 #include "build_options.h"
 #include "memory_size.h"
+#include "strace_option.h"
 #include "text.h"
 
 namespace {
@@ -93,6 +94,11 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
     if (name == "--") {
       for (std::string_view arg : cursor.rest()) options.kernel_args.emplace_back(arg);
       break;
+    }
+
+    if (name == "--strace") {
+      options.strace = cursor.has_inline_value() ? TRY_CLI(parse_strace_filter(TRY_CLI(cursor.value()))) : "";
+      continue;
     }
 
     auto flag = std::ranges::find(kFlags, name, &Flag::name);

@@ -34,6 +34,8 @@ struct RunOptions {
   bool boot_only = false;
   bool icount = false;
   bool dry_run = false;
+  // --strace (empty: every call) or --strace=open,read: the program's system calls on stderr.
+  std::optional<std::string> strace;
   bool help = false;  // --help among the options: print the help and do nothing else
   std::optional<std::string> kernel_path;
   // --initrd: a root archive made by hand, booted as is (kernel development, loader tests).

@@ -46,8 +46,9 @@ constexpr uint16_t kControlTransmitQueue = 3;
 constexpr uint16_t receive_queue(uint32_t port) { return static_cast<uint16_t>(port == 0 ? 0 : 2 * port + 2); }
 constexpr uint16_t transmit_queue(uint32_t port) { return static_cast<uint16_t>(receive_queue(port) + 1); }
 
-// `nimbus run` numbers its ports 1-3; higher ids are refused (PORT_READY 0).
-constexpr uint32_t kMaxPorts = 4;
+// `nimbus run` numbers its ports 1-4 (stdin, stdout, stderr, the --strace trace); higher ids
+// are refused (PORT_READY 0).
+constexpr uint32_t kMaxPorts = 5;
 constexpr uint16_t kQueueSize = 64;
 constexpr size_t kControlBufferSize = 256;  // a header and a port name
 constexpr size_t kControlBuffers = kPageSize / kControlBufferSize;
