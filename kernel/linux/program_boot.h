@@ -6,7 +6,14 @@
 #include <cstddef>
 #include <span>
 
+#include "kernel/lib/result.h"
+#include "kernel/mm/address_space.h"
+
 namespace nimbus::linux {
+
+// Opens `path` (from the caller's cwd) as an executable's or interpreter's MappedFile, with
+// its size: EACCES if it is not a regular file.
+Result<MappedFile*> open_mapped(const char* path, uint64_t* size);
 
 // Returns only on failure, with the VM exit status; the program ends the VM itself.
 int boot_program(std::span<const std::byte> initrd);
