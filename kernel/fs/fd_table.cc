@@ -59,6 +59,17 @@ Result<> FdTable::grow_locked(size_t count) {
   return {};
 }
 
+Result<> FdTable::copy_from(const FdTable& other) {
+  MutexGuard theirs(other.m_lock);
+  MutexGuard guard(m_lock);
+  TRY(grow_locked(other.m_capacity));
+  for (size_t i = 0; i < other.m_capacity; i++) m_slots[i] = other.m_slots[i];
+  m_open = other.m_open;
+  m_first_free = other.m_first_free;
+  m_limit = other.m_limit;
+  return {};
+}
+
 bool FdTable::is_open_locked(int fd) const {
   return fd >= 0 && static_cast<size_t>(fd) < m_capacity && m_slots[fd].file;
 }

@@ -47,6 +47,9 @@ class FdTable {
   // close_range(2): closes (or with CLOSE_RANGE_CLOEXEC marks) [first, last]; descriptors
   // that are not open are skipped. CLOSE_RANGE_UNSHARE is accepted: there is one table.
   Result<> close_range(uint32_t first, uint32_t last, uint32_t flags);
+  // fork: this (empty) table gets the same Files as `other` at the same numbers, with the
+  // same FD_CLOEXEC bits and limit.
+  Result<> copy_from(const FdTable& other);
   // execve: closes every FD_CLOEXEC descriptor.
   void close_on_exec();
 

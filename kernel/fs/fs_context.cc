@@ -5,6 +5,22 @@ namespace nimbus::fs {
 
 FsContext::FsContext(Vfs& vfs) : m_vfs(vfs), m_root(vfs.root()), m_cwd(vfs.root()) {}
 
+Result<FsContext*> FsContext::try_copy() const {
+  auto* copy = new (kNoThrow) FsContext(m_vfs);
+  if (!copy) return error(Errno::enomem);
+  copy->set_root(root());
+  copy->set_cwd(cwd());
+  copy->m_umask.store(umask());
+  copy->set_owner(uid(), gid());
+  if (auto copied = copy->m_fds.copy_from(m_fds); !copied) {
+    copy->destroy();
+    return error(copied.error());
+  }
+  return copy;
+}
+
+void FsContext::destroy() { delete this; }
+
 RefPtr<Vnode> FsContext::root() const {
   MutexGuard guard(m_lock);
   return m_root;

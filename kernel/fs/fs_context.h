@@ -18,6 +18,10 @@ class FsContext {
   // Root and cwd start at the Vfs's root (which must be initialized); umask 022.
   explicit FsContext(Vfs& vfs);
   FsContext(const FsContext&) = delete;
+  // fork: a new context with the same root, cwd, umask, owner and descriptors (the Files
+  // shared), on the heap; freed by destroy().
+  Result<FsContext*> try_copy() const;
+  void destroy();
   FsContext& operator=(const FsContext&) = delete;
 
   Vfs& vfs() const { return m_vfs; }

@@ -40,7 +40,7 @@ struct PosixOwner {
   fs::LockOwner owner;
   int32_t pid;
 };
-PosixOwner current_posix_owner() { return {fs::posix_lock_owner(file_context().fds()), static_cast<int32_t>(kPid)}; }
+PosixOwner current_posix_owner() { return {fs::posix_lock_owner(file_context().fds()), static_cast<int32_t>(current_process().pid)}; }
 
 Result<fs::LockType> lock_type(int16_t type) {
   switch (type) {

@@ -38,7 +38,8 @@ static_assert(sizeof(SigEvent) == 64);
 
 struct SignallingTimer {
   SignallingTimer(int id, int clock, int signal, uint32_t tid, int code, uint64_t value)
-      : timer(on_expiry, this), id(id), clock(clock), signal(signal), tid(tid), code(code), value(value) {}
+      : timer(on_expiry, this), id(id), clock(clock), signal(signal), tid(tid), code(code), value(value),
+        creator_pid(static_cast<int32_t>(current_process().pid)) {}
 
   static void on_expiry(void* context, uint64_t expirations) {
     auto* self = static_cast<SignallingTimer*>(context);
@@ -51,10 +52,12 @@ struct SignallingTimer {
       details.pid_or_timer = self->id;
       details.uid_or_overrun = self->overrun.load();
     } else {
-      details.pid_or_timer = static_cast<int32_t>(kPid);
+      details.pid_or_timer = self->creator_pid;
     }
     details.value = self->value;
-    (void)send_signal(self->tid, self->signal, details);  // the target thread may have exited
+    // The target may have exited. (This runs in interrupt context: no "current" process.)
+    if (self->tid) (void)send_signal(self->tid, self->signal, details);
+    else (void)send_signal_to_pid(static_cast<uint32_t>(self->creator_pid), self->signal, details);
   }
 
   IntervalTimer timer;
@@ -64,6 +67,7 @@ struct SignallingTimer {
   uint32_t tid;  // 0: the process
   int code;
   uint64_t value;
+  int32_t creator_pid;  // the process a process-directed signal goes to
   std::atomic<int> overrun{0};
 };
 
@@ -103,6 +107,7 @@ ItimerVal to_itimerval(const IntervalTimer::Setting& s) { return ItimerVal{to_ti
 Result<IntervalTimer::Setting> set_itimer(int which, uint64_t value_ns, uint64_t interval_ns) {
   MutexGuard guard(g_timers_lock);
   SignallingTimer* t = TRY(itimer(which));
+  t->creator_pid = static_cast<int32_t>(current_process().pid);
   return t->timer.arm(value_ns ? clock::monotonic_ns() + value_ns : 0, interval_ns);
 }
 

@@ -1,39 +1,42 @@
-// The one Linux process: loading the program, its initial stack, its first thread, exit.
+// Processes: the table and tree, the threads of all processes, PID 1's start, and the
+// initial stack every program (PID 1's or execve's) starts on.
 #include "kernel/linux/process.h"
 
 #include <atomic>
 #include <cstring>
+#include <new>
 
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/page_tables.h"
+#include "kernel/fs/fs_context.h"
 #include "kernel/fs/kernel_random.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/linux/elf_loader.h"
 #include "kernel/linux/procfs.h"
 #include "kernel/linux/signals.h"
-#include "kernel/linux/user_memory.h"
 #include "kernel/linux/vdso_mapping.h"
 #include "kernel/mm/heap.h"
 #include "kernel/mm/physical.h"
-#include "kernel/net/kernel_net_stack.h"
-#include "kernel/platform/kvm/power.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/sched/thread.h"
-#include "kernel/sync/spinlock.h"
-#include "kernel/time/clock.h"
 
 extern "C" [[noreturn]] void enter_application(uint64_t entry, uint64_t stack);
 
 namespace nimbus::linux {
 namespace {
 
-AddressSpace* g_space = nullptr;
-LinuxThread g_main_thread;
+// Lock order: the tree lock, then the thread-list lock, then a process's signal locks.
+Spinlock g_tree_lock;
+IntrusiveList<Process, &Process::table_node> g_processes;
+uint32_t g_next_pid = 1;  // under g_tree_lock
+// Linux's default pid_max is 4194304; numbers are not reused here before wrapping.
+constexpr uint32_t kPidMax = 4194304;
+
 Spinlock g_threads_lock;
 IntrusiveList<LinuxThread, &LinuxThread::node> g_threads;
 
 // The main stack: 8 MiB reserved (filled on touch), below an unmapped guard gap.
-constexpr uintptr_t kStackTop = AddressSpace::kEnd;
 constexpr size_t kStackSize = 8ull << 20;
 constexpr size_t kInitialStackPages = 16;
 
@@ -46,7 +49,7 @@ enum : uint64_t {
 };
 
 // Builds argc, argv, envp and the auxiliary vector at the top of the stack (psABI 3.4.1).
-uintptr_t build_initial_stack(const Program& program, const LoadedImage& image, uintptr_t vdso) {
+Result<uintptr_t> build_initial_stack(const Program& program, const LoadedImage& image, uintptr_t vdso) {
   uintptr_t sp = kStackTop;
   auto push_bytes = [&](const void* data, size_t n) {
     sp -= n;
@@ -65,6 +68,7 @@ uintptr_t build_initial_stack(const Program& program, const LoadedImage& image, 
   while (program.argv[argc]) argc++;
   while (program.envp[envc]) envc++;
   uintptr_t* strings = static_cast<uintptr_t*>(heap::allocate((argc + envc + 1) * sizeof(uintptr_t), 8));
+  if (!strings) return error(Errno::enomem);
   for (size_t i = 0; i < envc; i++) strings[argc + i] = push_string(program.envp[i]);
   for (size_t i = 0; i < argc; i++) strings[i] = push_string(program.argv[i]);
 
@@ -91,23 +95,100 @@ uintptr_t build_initial_stack(const Program& program, const LoadedImage& image, 
   return sp;
 }
 
+// What the initial stack holds besides the strings: pointers, auxv, alignment.
+size_t initial_stack_bytes(const Program& program) {
+  size_t bytes = strlen(program.path) + 64 + 64 * 8;
+  for (const char* const* p = program.argv; *p; p++) bytes += strlen(*p) + 1 + 8;
+  for (const char* const* p = program.envp; *p; p++) bytes += strlen(*p) + 1 + 8;
+  return bytes;
+}
+
 struct StartInfo {
   uint64_t entry;
   uint64_t stack;
+  LinuxThread* thread;
 };
 
 void start_application(void* argument) {
   auto* start = static_cast<StartInfo*>(argument);
   uint64_t entry = start->entry, stack = start->stack;
+  LinuxThread* thread = start->thread;
   heap::free(start);
-  Thread* self = current_thread();
-  self->linux_thread = &g_main_thread;
-  g_main_thread.thread = self;
-  register_thread(g_main_thread);
+  adopt_linux_thread(*thread, 0);
   enter_application(entry, stack);
 }
 
 }  // namespace
+
+void ProgramStrings::release() {
+  if (references.fetch_sub(1, std::memory_order_acq_rel) == 1) heap::free(this);
+}
+
+Spinlock& process_tree_lock() { return g_tree_lock; }
+
+Process& current_process() { return *current_thread()->linux_thread->process; }
+
+Process* find_process_locked(uint32_t pid) {
+  for (Process* p = g_processes.front(); p; p = g_processes.next(p)) {
+    if (p->pid == pid) return p;
+  }
+  return nullptr;
+}
+
+bool group_exists_locked(uint32_t pgid, uint32_t sid) {
+  for (Process* p = g_processes.front(); p; p = g_processes.next(p)) {
+    if (p->pgid == pgid && (sid == 0 || p->sid == sid)) return true;
+  }
+  return false;
+}
+
+void with_processes(void (*f)(Process&, void*), void* context) {
+  SpinlockGuard guard(g_tree_lock);
+  for (Process* p = g_processes.front(); p; p = g_processes.next(p)) f(*p, context);
+}
+
+namespace {
+// The next number no process has, wrapping at pid_max (PID 1 stays taken while the VM runs);
+// 0 if there is none.
+uint32_t allocate_id_locked() {
+  for (uint32_t tries = 0; tries < kPidMax; tries++) {
+    uint32_t id = g_next_pid;
+    g_next_pid = g_next_pid + 1 >= kPidMax ? 2 : g_next_pid + 1;
+    if (!find_process_locked(id)) return id;
+  }
+  return 0;
+}
+}  // namespace
+
+uint32_t allocate_id() {
+  SpinlockGuard guard(g_tree_lock);
+  return allocate_id_locked();
+}
+
+Result<Process*> create_process() {
+  void* memory = heap::allocate(sizeof(Process), alignof(Process));
+  if (!memory) return error(Errno::enomem);
+  auto* process = new (memory) Process();
+  SpinlockGuard guard(g_tree_lock);
+  process->pid = allocate_id_locked();
+  if (process->pid == 0) {
+    process->~Process();
+    heap::free(process);
+    return error(Errno::eagain);
+  }
+  g_processes.push_back(process);
+  return process;
+}
+
+void free_process(Process* process) {
+  {
+    SpinlockGuard guard(g_tree_lock);
+    g_processes.remove(process);
+  }
+  if (process->strings) process->strings->release();
+  process->~Process();
+  heap::free(process);
+}
 
 void register_thread(LinuxThread& thread) {
   SpinlockGuard guard(g_threads_lock);
@@ -120,9 +201,10 @@ void unregister_thread(LinuxThread& thread) {
 }
 
 bool with_thread(uint32_t tid, void (*f)(LinuxThread&, void*), void* context) {
+  Process* own = tid == 0 ? &current_process() : nullptr;
   SpinlockGuard guard(g_threads_lock);
   for (LinuxThread* t = g_threads.front(); t; t = g_threads.next(t)) {
-    if (tid == 0 || t->tid == tid) {
+    if (tid == 0 ? t->process == own : t->tid == tid) {
       f(*t, context);
       return true;
     }
@@ -130,74 +212,111 @@ bool with_thread(uint32_t tid, void (*f)(LinuxThread&, void*), void* context) {
   return false;
 }
 
-void with_threads(void (*f)(LinuxThread&, void*), void* context) {
+void with_threads(Process& process, void (*f)(LinuxThread&, void*), void* context) {
   SpinlockGuard guard(g_threads_lock);
-  for (LinuxThread* t = g_threads.front(); t; t = g_threads.next(t)) f(*t, context);
+  for (LinuxThread* t = g_threads.front(); t; t = g_threads.next(t)) {
+    if (t->process == &process) f(*t, context);
+  }
 }
 
-namespace {
-std::atomic<uint64_t> g_exited_cpu_time_ns{0};
-}  // namespace
+void with_threads(void (*f)(LinuxThread&, void*), void* context) { with_threads(current_process(), f, context); }
 
-void account_exited_thread_time(uint64_t ns) { g_exited_cpu_time_ns.fetch_add(ns); }
+void adopt_linux_thread(LinuxThread& thread, uint64_t fs_base) {
+  Thread* self = current_thread();
+  thread.thread = self;
+  bool interrupts = x86::save_and_disable_interrupts();
+  self->linux_thread = &thread;
+  self->page_root = thread.process->space->page_table_root();
+  x86::write_cr3(self->page_root);
+  self->fs_base = fs_base;
+  x86::wrmsr(x86::msr::kFsBase, fs_base);
+  x86::restore_interrupts(interrupts);
+  register_thread(thread);
+}
 
 uint64_t process_cpu_time_ns() {
-  uint64_t total = g_exited_cpu_time_ns.load();
-  with_threads([](LinuxThread& t, void* sum) { *static_cast<uint64_t*>(sum) += t.thread->cpu_time(); }, &total);
+  Process& process = current_process();
+  uint64_t total = process.exited_cpu_time_ns.load();
+  with_threads(process, [](LinuxThread& t, void* sum) { *static_cast<uint64_t*>(sum) += t.thread->cpu_time(); },
+               &total);
   return total;
 }
 
-AddressSpace& address_space() { return *g_space; }
-bool has_process() { return g_space != nullptr; }
+AddressSpace& address_space() { return *current_process().space; }
+bool has_process() {
+  LinuxThread* thread = current_thread()->linux_thread;
+  return thread && thread->process->space;
+}
 SyscallFrame*& current_syscall_frame() { return current_thread()->syscall_frame; }
 LinuxThread& current_linux_thread() { return *current_thread()->linux_thread; }
-LinuxThread& main_linux_thread() { return g_main_thread; }
 
-int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, OpenFile open_interpreter) {
+Result<uintptr_t> prepare_program_stack(AddressSpace& space, const Program& program, const LoadedImage& image,
+                                        ProcessInfo& info) {
+  uint32_t stack_prot = prot::kRead | prot::kWrite | (image.executable_stack ? prot::kExec : 0);
+  TRY(space.map(kStackTop - kStackSize, kStackSize, stack_prot, AddressSpace::Placement::fixed, false, nullptr, 0));
+  size_t needed = align_up(initial_stack_bytes(program), kPageSize);
+  // ARG_MAX: Linux allows a quarter of the stack limit for the strings.
+  if (needed > kStackSize / 4) return error(Errno::e2big);
+  size_t populate = needed > kInitialStackPages * kPageSize ? needed : kInitialStackPages * kPageSize;
+  TRY(space.populate(kStackTop - populate, populate));
+  uintptr_t vdso = TRY(map_vdso(space));
+  info.stack_begin = kStackTop - kStackSize;
+  info.stack_end = kStackTop;
+  info.vdso_begin = vdso - kPageSize;
+  info.vdso_end = vdso + kPageSize * 4;
+  info.heap_begin = image.break_base;
+  return build_initial_stack(program, image, vdso);
+}
+
+int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, OpenFile open_interpreter,
+                fs::FsContext& files) {
+  auto created = create_process();
   auto space = AddressSpace::try_create();
-  if (!space) {
-    print("nimbus: out of memory creating the address space\n");
+  auto* thread = static_cast<LinuxThread*>(heap::allocate(sizeof(LinuxThread), alignof(LinuxThread)));
+  auto* start = static_cast<StartInfo*>(heap::allocate(sizeof(StartInfo)));
+  if (!created || !space || !thread || !start) {
+    print("nimbus: out of memory creating the process\n");
     return static_cast<int>(ExitStatus::out_of_memory);
   }
-  g_space = *space;
-  auto image = load_elf(*g_space, exe, exe_size, open_interpreter);
+  Process& init = **created;
+  init.pgid = init.sid = init.pid;
+  init.space = *space;
+  init.files = &files;
+  auto image = load_elf(*init.space, exe, exe_size, open_interpreter);
   if (!image) {
     print("nimbus: cannot run %s: %s\n", program.path, image.error().reason);
     return static_cast<int>(ExitStatus::bad_executable);
   }
-  g_space->set_break_base(image->break_base);
-  uint32_t stack_prot = prot::kRead | prot::kWrite | (image->executable_stack ? prot::kExec : 0);
-  auto stack = g_space->map(kStackTop - kStackSize, kStackSize, stack_prot, AddressSpace::Placement::fixed, false,
-                            nullptr, 0);
-  if (!stack || !g_space->populate(kStackTop - kInitialStackPages * kPageSize, kInitialStackPages * kPageSize)) {
+  init.space->set_break_base(image->break_base);
+  init.info = ProcessInfo{program.path, program.argv, program.envp};
+  // The stack is written through the new page tables: this boot thread runs on them a moment.
+  Thread* self = current_thread();
+  bool interrupts = x86::save_and_disable_interrupts();
+  self->page_root = init.space->page_table_root();
+  x86::write_cr3(self->page_root);
+  x86::restore_interrupts(interrupts);
+  auto stack = prepare_program_stack(*init.space, program, *image, init.info);
+  interrupts = x86::save_and_disable_interrupts();
+  self->page_root = 0;
+  x86::write_cr3(mmu::kernel_page_table_root());
+  x86::restore_interrupts(interrupts);
+  if (!stack) {
     print("nimbus: out of memory for the initial stack\n");
     return static_cast<int>(ExitStatus::out_of_memory);
   }
-  auto vdso = map_vdso(*g_space);
-  auto* start = static_cast<StartInfo*>(heap::allocate(sizeof(StartInfo)));
-  if (!vdso || !start) return static_cast<int>(ExitStatus::out_of_memory);
-  set_process_info(ProcessInfo{program.path, program.argv, program.envp, kStackTop - kStackSize, kStackTop,
-                               *vdso - kPageSize, *vdso + kPageSize * 4, image->break_base});
-  *start = StartInfo{image->entry, build_initial_stack(program, *image, *vdso)};
-  g_main_thread.tid = kPid;
-  auto thread = Thread::try_create("main", start_application, start);
-  if (!thread) {
+  new (thread) LinuxThread();
+  thread->tid = init.pid;
+  thread->process = &init;
+  init.live_threads.store(1);
+  *start = StartInfo{image->entry, *stack, thread};
+  auto kernel_thread = Thread::try_create("main", start_application, start);
+  if (!kernel_thread) {
     print("nimbus: out of memory starting the program\n");
     return static_cast<int>(ExitStatus::out_of_memory);
   }
-  // The program ends the VM through exit_group; its main thread returning would too.
-  (*thread)->join();
+  // The program ends the VM through PID 1's end (exit_group, or its last thread's exit).
+  (*kernel_thread)->join();
   return 0;
-}
-
-// How long the VM's end waits at most for TCP peers to acknowledge what they were sent.
-constexpr uint64_t kExitDrainNs = 2'000'000'000;
-
-void exit_process(int status) {
-  // What the program's TCP connections hold still reaches their peers (bounded: the VM must
-  // end), as on Linux, where the kernel goes on sending after the process has gone.
-  net::drain_kernel_network(clock::monotonic_ns() + kExitDrainNs);
-  power::exit_vm(status);
 }
 
 }  // namespace nimbus::linux

@@ -19,7 +19,8 @@ using Kind = SyntheticEntry::Kind;
 constexpr uint64_t kProcMagic = 0x9fa0;
 constexpr uint64_t kSysfsMagic = 0x62656572;
 
-ProcessInfo g_info;
+// /proc/self and /proc/1 show the caller's process.
+const ProcessInfo& own_info() { return current_process().info; }
 DynamicDirectory g_fd_directory{
     [](void (*)(std::string_view, void*), void*) {},
     [](std::string_view, TextBuffer&) { return false; },
@@ -32,7 +33,7 @@ void uptime(TextBuffer& out) {
   out.format("%lu.%02lu %lu.%02lu\n", cs / 100, cs % 100, cs / 100, cs % 100);
 }
 
-void loadavg(TextBuffer& out) { out.format("0.00 0.00 0.00 1/%u %u\n", 1, kPid); }
+void loadavg(TextBuffer& out) { out.format("0.00 0.00 0.00 1/%u %u\n", 1, current_process().pid); }
 
 void meminfo(TextBuffer& out) {
   uint64_t total = frames::total_bytes() >> 10, free = frames::free_bytes() >> 10;
@@ -100,21 +101,28 @@ void cpuinfo(TextBuffer& out) {
   }
 }
 
-void exe(TextBuffer& out) { out.append(g_info.executable); }
-void self(TextBuffer& out) { out.format("%u", kPid); }
+void exe(TextBuffer& out) { out.append(own_info().executable); }
+// Every process's own entries are under "1" (the caller's, whichever it is).
+void self(TextBuffer& out) { out.append("1"); }
 void root_link(TextBuffer& out) { out.append("/"); }
 
 void strings(TextBuffer& out, const char* const* list) {
   for (; list && *list; list++) out.append(std::string_view(*list, strlen(*list) + 1));
 }
-void cmdline(TextBuffer& out) { strings(out, g_info.argv); }
-void environ(TextBuffer& out) { strings(out, g_info.envp); }
+void cmdline(TextBuffer& out) { strings(out, own_info().argv); }
+void environ(TextBuffer& out) { strings(out, own_info().envp); }
 
 const char* base_name(const char* path) {
   const char* slash = strrchr(path, '/');
   return slash ? slash + 1 : path;
 }
-void comm(TextBuffer& out) { out.format("%.15s\n", base_name(g_info.executable)); }
+void comm(TextBuffer& out) { out.format("%.15s\n", base_name(own_info().executable)); }
+
+uint32_t parent_pid() {
+  SpinlockGuard guard(process_tree_lock());
+  Process* parent = current_process().parent;
+  return parent ? parent->pid : 0;
+}
 
 uint64_t thread_count() {
   uint64_t n = 0;
@@ -126,10 +134,10 @@ void maps(TextBuffer& out) {
   uintptr_t heap_end = address_space().current_break();
   address_space().for_each_vma([&](const Vma& v) {
     const char* name = "";
-    if (v.begin >= g_info.stack_begin && v.end <= g_info.stack_end) name = "[stack]";
-    else if (v.begin == g_info.vdso_begin) name = "[vvar]";
-    else if (v.begin > g_info.vdso_begin && v.end <= g_info.vdso_end) name = "[vdso]";
-    else if (!v.file && v.begin >= g_info.heap_begin && v.end <= ((heap_end + 4095) & ~uintptr_t{4095})) name = "[heap]";
+    if (v.begin >= own_info().stack_begin && v.end <= own_info().stack_end) name = "[stack]";
+    else if (v.begin == own_info().vdso_begin) name = "[vvar]";
+    else if (v.begin > own_info().vdso_begin && v.end <= own_info().vdso_end) name = "[vdso]";
+    else if (!v.file && v.begin >= own_info().heap_begin && v.end <= ((heap_end + 4095) & ~uintptr_t{4095})) name = "[heap]";
     else if (v.file && v.file->path()) name = v.file->path();
     out.format("%08lx-%08lx %c%c%c%c %08lx 00:00 0", v.begin, v.end, v.prot & prot::kRead ? 'r' : '-',
                v.prot & prot::kWrite ? 'w' : '-', v.prot & prot::kExec ? 'x' : '-', v.shared ? 's' : 'p',
@@ -141,8 +149,8 @@ void maps(TextBuffer& out) {
 
 void status(TextBuffer& out) {
   uint64_t rss_kb = address_space().resident_bytes() >> 10;
-  out.format("Name:\t%.15s\nUmask:\t0022\nState:\tR (running)\nTgid:\t%u\nNgid:\t0\nPid:\t%u\nPPid:\t0\nTracerPid:\t0\n",
-             base_name(g_info.executable), kPid, kPid);
+  out.format("Name:\t%.15s\nUmask:\t0022\nState:\tR (running)\nTgid:\t%u\nNgid:\t0\nPid:\t%u\nPPid:\t%u\nTracerPid:\t0\n",
+             base_name(own_info().executable), current_process().pid, current_process().pid, parent_pid());
   out.format("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmPeak:\t%8lu kB\nVmSize:\t%8lu kB\n", rss_kb,
              rss_kb);
   out.format("VmLck:\t%8lu kB\n", address_space().locked_bytes() >> 10);
@@ -154,9 +162,17 @@ void status(TextBuffer& out) {
 
 void process_stat(TextBuffer& out) {
   uint64_t rss_pages = address_space().resident_bytes() / 4096;
-  out.format("%u (%.15s) R 0 %u %u 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 %lu 0 0 %lu %lu 18446744073709551615 ", kPid,
-             base_name(g_info.executable), kPid, kPid, thread_count(), rss_pages * 4096, rss_pages);
-  out.format("0 0 %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", g_info.stack_end);
+  Process& self = current_process();
+  uint32_t pgid, sid;
+  {
+    SpinlockGuard guard(process_tree_lock());
+    pgid = self.pgid;
+    sid = self.sid;
+  }
+  out.format("%u (%.15s) R %u %u %u 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 %lu 0 0 %lu %lu 18446744073709551615 ",
+             self.pid, base_name(own_info().executable), parent_pid(), pgid, sid, thread_count(), rss_pages * 4096,
+             rss_pages);
+  out.format("0 0 %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", own_info().stack_end);
 }
 
 void statm(TextBuffer& out) {
@@ -220,9 +236,8 @@ constexpr SyntheticEntry kSysRoot[] = {
 
 }  // namespace
 
-const char* process_executable() { return g_info.executable; }
+const char* process_executable() { return own_info().executable; }
 
-void set_process_info(const ProcessInfo& info) { g_info = info; }
 void set_fd_directory(const DynamicDirectory& directory) { g_fd_directory = directory; }
 
 SyntheticFs* make_procfs(fs::ClockFunction clock) {

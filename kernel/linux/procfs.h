@@ -6,7 +6,7 @@
 
 namespace nimbus::linux {
 
-// What procfs reports about the process (set when the program starts).
+// What procfs reports about a process (set when its program starts).
 struct ProcessInfo {
   const char* executable = "";             // /proc/self/exe
   const char* const* argv = nullptr;       // /proc/self/cmdline
@@ -15,7 +15,6 @@ struct ProcessInfo {
   uintptr_t vdso_begin = 0, vdso_end = 0;    // [vvar] then [vdso]
   uintptr_t heap_begin = 0;                  // [heap] starts here
 };
-void set_process_info(const ProcessInfo& info);
 // The executable's path (what /proc/self/exe names).
 const char* process_executable();
 

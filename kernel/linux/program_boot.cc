@@ -21,6 +21,8 @@
 #include "kernel/linux/vnode_mapping.h"
 #include "kernel/mm/heap.h"
 #include "kernel/net/kernel_net_stack.h"
+#include "kernel/sched/cpu.h"
+#include "kernel/sched/thread.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/time/clock.h"
 
@@ -60,7 +62,7 @@ constexpr std::string_view kStderrPort = "nimbus.stderr";
 constexpr uint64_t kPortWaitNs = 2'000'000'000;
 
 SerialConsole g_serial_console;
-alignas(fs::FsContext) char g_context_storage[sizeof(fs::FsContext)];
+// PID 1's (the boot's until the program starts).
 fs::FsContext* g_context = nullptr;
 
 StreamConsoles standard_streams() {
@@ -128,18 +130,23 @@ void write_if_missing(const char* path, const char* text) {
   (void)fs::close(*g_context, *fd);
 }
 
+}  // namespace
+
 Result<MappedFile*> open_mapped(const char* path, uint64_t* size) {
-  auto file = TRY(fs::open_file(*g_context, kAtFdcwd, path, fs::linux_abi::o_rdonly, 0));
+  auto file = TRY(fs::open_file(file_context(), kAtFdcwd, path, fs::linux_abi::o_rdonly, 0));
   if (!file->vnode()->is_regular()) return error(Errno::eacces);
   *size = file->vnode()->stat().size;
   return map_vnode(file->vnode(), path);
 }
 
+namespace {
+
 // /proc/self/fd: one symlink per open descriptor.
 void list_fds(void (*add)(std::string_view, void*), void* context) {
-  uint64_t limit = g_context->fds().limit();
+  fs::FdTable& fds = file_context().fds();
+  uint64_t limit = fds.limit();
   for (uint64_t fd = 0; fd < limit; fd++) {
-    if (!g_context->fds().get(static_cast<int>(fd))) continue;
+    if (!fds.get(static_cast<int>(fd))) continue;
     char name[24];
     size_t n = format_to(name, sizeof(name), "%lu", fd);
     add({name, n}, context);
@@ -152,7 +159,7 @@ bool fd_target(std::string_view name, TextBuffer& out) {
     if (c < '0' || c > '9') return false;
     fd = fd * 10 + (c - '0');
   }
-  auto file = g_context->fds().get(fd);
+  auto file = file_context().fds().get(fd);
   if (!file) return false;
   fs::Stat s = (*file)->vnode()->stat();
   constexpr uint32_t kPtsMajor = 136;
@@ -186,7 +193,10 @@ RefPtr<fs::Vnode> fd_object(std::string_view name) {
 
 }  // namespace
 
-fs::FsContext& file_context() { return *g_context; }
+fs::FsContext& file_context() {
+  if (LinuxThread* thread = current_thread()->linux_thread) return *thread->process->files;
+  return *g_context;
+}
 
 int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& stream_kinds) {
   serial_input::set_input_listener([] { g_serial_console.input_arrived(); });
@@ -197,7 +207,8 @@ int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& strea
           cpio_error.reason ? cpio_error.reason : "error", cpio_error.offset);
     return static_cast<int>(ExitStatus::bad_executable);
   }
-  g_context = new (g_context_storage) fs::FsContext(fs::vfs());
+  g_context = new (kNoThrow) fs::FsContext(fs::vfs());
+  if (!g_context) return static_cast<int>(ExitStatus::out_of_memory);
   fs::set_file_size_limit([] { return soft_resource_limit(kRlimitFsize); });
   auto clock = [] { return static_cast<int64_t>(clock::wall_ns()); };
   SyntheticFs* procfs = make_procfs(clock);
@@ -250,7 +261,7 @@ int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& strea
     print("nimbus: cannot open %s\n", exe);
     return static_cast<int>(ExitStatus::bad_executable);
   }
-  int status = run_program(Program{exe, argv, envp}, **mapped, size, open_mapped);
+  int status = run_program(Program{exe, argv, envp}, **mapped, size, open_mapped, *g_context);
   (*mapped)->release();
   return status;
 }

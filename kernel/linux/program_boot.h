@@ -7,8 +7,14 @@
 #include <span>
 
 #include "kernel/boot/boot_options.h"
+#include "kernel/lib/result.h"
+#include "kernel/mm/address_space.h"
 
 namespace nimbus::linux {
+
+// Opens `path` (from the caller's cwd) as an executable's or interpreter's MappedFile, with
+// its size: EACCES if it is not a regular file.
+Result<MappedFile*> open_mapped(const char* path, uint64_t* size);
 
 // Returns only on failure, with the VM exit status; the program ends the VM itself.
 // `stream_kinds` says which of the host's streams are terminals.

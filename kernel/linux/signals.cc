@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <limits>
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/fpu.h"
@@ -68,21 +69,11 @@ struct XsaveHeader {
 };
 static_assert(sizeof(XsaveHeader) == 64);
 
-struct KernelSigaction {
-  uint64_t handler;
-  uint64_t flags;
-  uint64_t restorer;
-  uint64_t mask;
-};
-
-Spinlock g_actions_lock;
-KernelSigaction g_actions[kSignalCount + 1];
-// Process-directed signals (kill) wait here until some thread takes them.
-std::atomic<uint64_t> g_process_pending{0};
-// Guards the pending signals' details (the process's and every thread's).
+// Guards the pending signals' details (every process's and every thread's).
 Spinlock g_details_lock;
-SignalDetails g_process_details[kSignalCount];
 PollQueue g_signal_poll_queue;
+
+ProcessSignals& own_signals() { return current_process().signals; }
 
 uint64_t bit(int signal) { return 1ull << (signal - 1); }
 bool valid(int signal) { return signal >= 1 && signal <= kSignalCount; }
@@ -252,9 +243,10 @@ bool setup_frame(Registers& regs, int signal, const SigInfo& info, const KernelS
 
 // Takes the action for `signal`: false = deliver nothing (ignored); true with a handler.
 bool take_action(int signal, KernelSigaction& action) {
-  SpinlockGuard guard(g_actions_lock);
-  action = g_actions[signal];
-  if (action.handler > kSigIgn && (action.flags & kSaResethand)) g_actions[signal].handler = kSigDfl;
+  ProcessSignals& signals = own_signals();
+  SpinlockGuard guard(signals.actions_lock);
+  action = signals.actions[signal];
+  if (action.handler > kSigIgn && (action.flags & kSaResethand)) signals.actions[signal].handler = kSigDfl;
   return true;
 }
 
@@ -310,7 +302,8 @@ void deliver(Registers& regs, int signal, const SigInfo& info, uint64_t trapno, 
 // details; 0 if there is none.
 int take_from(LinuxThread& self, uint64_t set, SigInfo& info) {
   for (;;) {
-    uint64_t candidates = (self.pending.load() | g_process_pending.load()) & set;
+    ProcessSignals& signals = self.process->signals;
+    uint64_t candidates = (self.pending.load() | signals.pending.load()) & set;
     if (!candidates) return 0;
     int signal = __builtin_ctzll(candidates) + 1;
     SignalDetails details;
@@ -320,8 +313,8 @@ int take_from(LinuxThread& self, uint64_t set, SigInfo& info) {
       if (self.pending.fetch_and(~bit(signal)) & bit(signal)) {
         details = self.pending_details[signal - 1];
         taken = true;
-      } else if (g_process_pending.fetch_and(~bit(signal)) & bit(signal)) {
-        details = g_process_details[signal - 1];
+      } else if (signals.pending.fetch_and(~bit(signal)) & bit(signal)) {
+        details = signals.details[signal - 1];
         taken = true;
       }
     }
@@ -336,7 +329,9 @@ int take_from(LinuxThread& self, uint64_t set, SigInfo& info) {
   }
 }
 
-bool deliverable(const LinuxThread& t) { return (t.pending.load() | g_process_pending.load()) & ~t.signal_mask; }
+bool deliverable(const LinuxThread& t) {
+  return (t.pending.load() | t.process->signals.pending.load()) & ~t.signal_mask;
+}
 
 // Interruptible waits of `t` end while it has a signal to deliver, and only then. Cleared
 // before the check, so a signal sent meanwhile sets it again.
@@ -438,9 +433,15 @@ void kick_for_process_signal(LinuxThread& thread, void* context) {
   kick(thread, static_cast<Sending*>(context)->signal);
 }
 
-bool ignored_now(int signal) {
-  SpinlockGuard guard(g_actions_lock);
-  return is_ignored(g_actions[signal], signal);
+bool ignored_now(Process& process, int signal) {
+  SpinlockGuard guard(process.signals.actions_lock);
+  return is_ignored(process.signals.actions[signal], signal);
+}
+
+void mark_killed(LinuxThread& thread, void* context) {
+  if (&thread == static_cast<LinuxThread*>(context)) return;
+  thread.pending.fetch_or(bit(kSigkill));
+  kick(thread, kSigkill);
 }
 
 }  // namespace
@@ -450,8 +451,8 @@ bool is_kernel_code(uint64_t rip) {
 }
 
 void die_by_signal(int signal) {
-  log("nimbus: program killed by signal %d\n", signal);
-  exit_process(128 + signal);
+  if (current_process().pid == 1) log("nimbus: program killed by signal %d\n", signal);
+  exit_process(killed_status(signal));
 }
 
 void raise_fault_signal(InterruptFrame& frame, int signal, int code, uint64_t address) {
@@ -465,33 +466,66 @@ void raise_fault_signal(InterruptFrame& frame, int signal, int code, uint64_t ad
 Result<> send_signal(uint32_t tid, int signal, int code) {
   SignalDetails details;
   details.code = code;
-  if (code == kSiUser || code == kSiTkill) details.pid_or_timer = static_cast<int32_t>(kPid);
+  if ((code == kSiUser || code == kSiTkill) && current_thread()->linux_thread)
+    details.pid_or_timer = static_cast<int32_t>(current_process().pid);
   return send_signal(tid, signal, details);
 }
 
+Result<> send_process_signal(Process& process, int signal, const SignalDetails& details) {
+  if (signal == 0) return {};
+  if (!valid(signal)) return error(Errno::einval);
+  if (signal == kSigkill && current_thread()->linux_thread && &current_process() == &process)
+    die_by_signal(kSigkill);
+  Sending sending{signal, &details, false};
+  with_threads(process, note_blocked, &sending);
+  if (!sending.blocked && ignored_now(process, signal)) return {};
+  {
+    SpinlockGuard guard(g_details_lock);
+    process.signals.details[signal - 1] = details;
+    process.signals.pending.fetch_or(bit(signal));
+  }
+  with_threads(process, kick_for_process_signal, &sending);  // whichever thread gets there first takes it
+  g_signal_poll_queue.notify(0);
+  return {};
+}
+
+void kill_other_threads(Process& process) {
+  LinuxThread* self = current_thread()->linux_thread;
+  with_threads(process, mark_killed, self);
+}
+
+Result<> send_signal_to_pid(uint32_t pid, int signal, const SignalDetails& details) {
+  SpinlockGuard guard(process_tree_lock());
+  Process* process = find_process_locked(pid);
+  if (!process) return error(Errno::esrch);
+  return send_process_signal(*process, signal, details);
+}
+
 Result<> send_signal(uint32_t tid, int signal, const SignalDetails& details) {
+  if (tid == 0) return send_process_signal(current_process(), signal, details);
   if (signal == 0) {
-    if (tid && !with_thread(tid, [](LinuxThread&, void*) {}, nullptr)) return error(Errno::esrch);
+    if (!with_thread(tid, [](LinuxThread&, void*) {}, nullptr)) return error(Errno::esrch);
     return {};
   }
   if (!valid(signal)) return error(Errno::einval);
-  if (signal == kSigkill) die_by_signal(kSigkill);
-  Sending sending{signal, &details, false};
-  if (tid == 0) {
-    with_threads(note_blocked, &sending);
-    if (!sending.blocked && ignored_now(signal)) return {};
-    {
-      SpinlockGuard guard(g_details_lock);
-      g_process_details[signal - 1] = details;
-      g_process_pending.fetch_or(bit(signal));
-    }
-    with_threads(kick_for_process_signal, &sending);  // whichever thread gets there first takes it
-  } else {
-    bool exists = with_thread(tid, note_blocked, &sending);
-    if (!exists) return error(Errno::esrch);
-    if (!sending.blocked && ignored_now(signal)) return {};
-    if (!with_thread(tid, mark_pending, &sending)) return error(Errno::esrch);
-  }
+  struct Lookup {
+    Sending sending;
+    Process* target;
+  } lookup{{signal, &details, false}, nullptr};
+  with_thread(
+      tid,
+      [](LinuxThread& t, void* context) {
+        auto* found = static_cast<Lookup*>(context);
+        note_blocked(t, &found->sending);
+        found->target = t.process;
+      },
+      &lookup);
+  Process* target = lookup.target;
+  Sending& sending = lookup.sending;
+  if (!target) return error(Errno::esrch);
+  if (signal == kSigkill && current_thread()->linux_thread && target == &current_process()) die_by_signal(kSigkill);
+  if (!sending.blocked && ignored_now(*target, signal)) return {};
+  if (!with_thread(tid, mark_pending, &sending)) return error(Errno::esrch);
   g_signal_poll_queue.notify(0);
   return {};
 }
@@ -532,7 +566,7 @@ int take_signal(uint64_t set, void* siginfo) {
   return signal;
 }
 
-uint64_t pending_signals() { return current_linux_thread().pending.load() | g_process_pending.load(); }
+uint64_t pending_signals() { return current_linux_thread().pending.load() | own_signals().pending.load(); }
 
 PollQueue& signal_poll_queue() { return g_signal_poll_queue; }
 
@@ -600,9 +634,10 @@ Result<long> sys_rt_sigaction(int signal, UserPtr<const void> new_action, UserPt
   }
   KernelSigaction previous;
   {
-    SpinlockGuard guard(g_actions_lock);
-    previous = g_actions[signal];
-    if (new_action) g_actions[signal] = wanted;
+    ProcessSignals& signals = own_signals();
+    SpinlockGuard guard(signals.actions_lock);
+    previous = signals.actions[signal];
+    if (new_action) signals.actions[signal] = wanted;
   }
   if (old_action) TRY(user::write(old_action.cast<KernelSigaction>(), previous));
   return 0;
@@ -629,7 +664,7 @@ Result<long> sys_rt_sigprocmask(int how, UserPtr<const uint64_t> set, UserPtr<ui
 Result<long> sys_rt_sigpending(UserPtr<uint64_t> set, size_t size) {
   if (size != 8) return error(Errno::einval);
   LinuxThread& self = current_linux_thread();
-  TRY(user::write(set, uint64_t{(self.pending.load() | g_process_pending.load()) & self.signal_mask}));
+  TRY(user::write(set, uint64_t{(self.pending.load() | own_signals().pending.load()) & self.signal_mask}));
   return 0;
 }
 
@@ -759,28 +794,96 @@ Result<SignalDetails> queued_details(UserPtr<const void> user_info) {
 }
 }  // namespace
 
+namespace {
+
+// Sends to the process `pid` (a thread-group id); ESRCH if there is none.
+Result<> send_to_pid(int pid, int signal, const SignalDetails& details) {
+  if (pid <= 0) return error(Errno::esrch);
+  // A SIGKILL to oneself ends the process: not under the tree lock.
+  if (static_cast<uint32_t>(pid) == current_process().pid) return send_process_signal(current_process(), signal, details);
+  return send_signal_to_pid(static_cast<uint32_t>(pid), signal, details);
+}
+
+// Whether `tid` is a thread of the process `tgid`.
+bool thread_of(int tgid, int tid) {
+  struct Check {
+    int tgid;
+    bool matches;
+  } check{tgid, false};
+  with_thread(
+      static_cast<uint32_t>(tid),
+      [](LinuxThread& t, void* context) {
+        auto* c = static_cast<Check*>(context);
+        c->matches = t.process->pid == static_cast<uint32_t>(c->tgid);
+      },
+      &check);
+  return check.matches;
+}
+
+struct GroupKill {
+  int pgid;  // 0: every process but init and the caller (kill -1)
+  int signal;
+  const SignalDetails* details;
+  Process* caller;
+  bool found;
+  bool caller_too;
+  Result<> outcome;
+};
+
+}  // namespace
+
 Result<long> sys_rt_sigqueueinfo(int pid, int signal, UserPtr<const void> info) {
-  if (pid != static_cast<int>(kPid)) return error(Errno::esrch);
-  TRY(send_signal(0, signal, TRY(queued_details(info))));
+  TRY(send_to_pid(pid, signal, TRY(queued_details(info))));
   return 0;
 }
 
 Result<long> sys_rt_tgsigqueueinfo(int tgid, int tid, int signal, UserPtr<const void> info) {
-  if (tgid != static_cast<int>(kPid) || tid <= 0) return error(tid <= 0 ? Errno::einval : Errno::esrch);
+  if (tgid <= 0 || tid <= 0) return error(Errno::einval);
+  if (!thread_of(tgid, tid)) return error(Errno::esrch);
   TRY(send_signal(static_cast<uint32_t>(tid), signal, TRY(queued_details(info))));
   return 0;
 }
 
 Result<long> sys_kill(int pid, int signal) {
-  // -1 means every process but init and the caller: here, none (Linux's ESRCH).
-  if (pid == -1) return error(signal < 0 || signal > kSignalCount ? Errno::einval : Errno::esrch);
-  if (pid != static_cast<int>(kPid) && pid != 0) return error(Errno::esrch);
-  TRY(send_signal(0, signal, kSiUser));
+  if (signal < 0 || signal > kSignalCount) return error(Errno::einval);
+  SignalDetails details;
+  details.code = kSiUser;
+  details.pid_or_timer = static_cast<int32_t>(current_process().pid);
+  if (pid > 0) {
+    TRY(send_to_pid(pid, signal, details));
+    return 0;
+  }
+  if (pid == std::numeric_limits<int>::min()) return error(Errno::esrch);
+  // 0: the caller's group; -1: every process but init and the caller; -N: group N.
+  GroupKill kill{0, signal, &details, &current_process(), false, false, {}};
+  if (pid == 0) {
+    SpinlockGuard guard(process_tree_lock());
+    kill.pgid = static_cast<int>(current_process().pgid);
+  } else if (pid < -1) {
+    kill.pgid = -pid;
+  }
+  with_processes(
+      [](Process& p, void* context) {
+        auto* k = static_cast<GroupKill*>(context);
+        if (p.state != ProcessState::alive) return;
+        if (k->pgid ? p.pgid != static_cast<uint32_t>(k->pgid) : (p.pid == 1 || &p == k->caller)) return;
+        k->found = true;
+        if (&p == k->caller) {
+          k->caller_too = true;
+          return;
+        }
+        if (auto sent = send_process_signal(p, k->signal, *k->details); !sent) k->outcome = sent;
+      },
+      &kill);
+  if (kill.caller_too) TRY(send_process_signal(current_process(), signal, details));
+  if (!kill.found) return error(Errno::esrch);
+  TRY(kill.outcome);
   return 0;
 }
 
 Result<long> sys_tgkill(int tgid, int tid, int signal) {
-  if (tgid != static_cast<int>(kPid) || tid <= 0) return error(tid <= 0 ? Errno::einval : Errno::esrch);
+  if (tgid <= 0 || tid <= 0) return error(Errno::einval);
+  if (!thread_of(tgid, tid)) return error(Errno::esrch);
   TRY(send_signal(static_cast<uint32_t>(tid), signal, kSiTkill));
   return 0;
 }

@@ -19,6 +19,7 @@ namespace nimbus::linux {
 struct SyscallFrame;
 struct LinuxThread;
 struct SignalDetails;
+struct Process;
 
 constexpr int kSighup = 1;
 constexpr int kSigint = 2;
@@ -62,13 +63,21 @@ constexpr int kSiTimer = -2;
 void raise_fault_signal(InterruptFrame& frame, int signal, int code, uint64_t address);
 // Whether `rip` is kernel code (else it is the application's).
 bool is_kernel_code(uint64_t rip);
-// Ends the VM as if killed by `signal` (status 128 + signal).
+// Ends the process as if killed by `signal` (PID 1: the VM, with status 128 + signal).
 [[noreturn]] void die_by_signal(int signal);
 // Makes `signal` pending for one thread (tid) or, with tid 0, the process, and interrupts
 // a thread that does not block it if it waits. A signal the program ignores is dropped, as
 // Linux does, unless it is blocked. Safe from interrupt handlers (timers send signals).
 Result<> send_signal(uint32_t tid, int signal, int code);
 Result<> send_signal(uint32_t tid, int signal, const SignalDetails& details);
+// A process-directed signal (kill) to `process`, which may be another than the caller's.
+// Safe under the process tree lock.
+Result<> send_process_signal(Process& process, int signal, const SignalDetails& details);
+// A process-directed signal to the process `pid` (ESRCH if none); not to the caller's own
+// process with SIGKILL (that one ends the caller: use send_process_signal). Interrupt-safe.
+Result<> send_signal_to_pid(uint32_t pid, int signal, const SignalDetails& details);
+// exit_group: every thread of `process` but the caller gets SIGKILL.
+void kill_other_threads(Process& process);
 // Delivery points: on the way back from syscall `number` (whose result may ask for a
 // restart: Errno::erestart*), and from an interrupt that hit application code.
 void deliver_pending_signals(SyscallFrame& frame, uint64_t number);

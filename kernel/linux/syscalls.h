@@ -73,6 +73,14 @@ Result<long> sys_getrandom(void* buffer, size_t length, unsigned flags);
 Result<long> sys_fork();
 Result<long> sys_vfork();
 Result<long> sys_execve(const char* path, const void* argv, const void* envp);
+Result<long> sys_execveat(int dirfd, const char* path, const void* argv, const void* envp, int flags);
+Result<long> sys_wait4(int pid, int* status, int options, void* rusage);
+Result<long> sys_waitid(int id_type, int id, void* info, int options, void* rusage);
+Result<long> sys_setpgid(int pid, int pgid);
+Result<long> sys_getpgid(int pid);
+Result<long> sys_getpgrp();
+Result<long> sys_setsid();
+Result<long> sys_getsid(int pid);
 
 // threads
 Result<long> sys_clone(uint64_t flags, uint64_t stack, int* parent_tid, int* child_tid, uint64_t tls);

@@ -129,6 +129,13 @@ Result<size_t> capability_words(CapabilityHeader* user_header, CapabilityHeader&
   }
 }
 
+// Whether `pid` names a process (capget and capset may name any; 0 is the caller).
+bool names_a_process(int32_t pid) {
+  if (pid == 0) return true;
+  SpinlockGuard guard(process_tree_lock());
+  return find_process_locked(static_cast<uint32_t>(pid)) != nullptr;
+}
+
 }  // namespace
 
 Result<long> sys_capget(void* header_pointer, void* data_pointer) {
@@ -139,7 +146,7 @@ Result<long> sys_capget(void* header_pointer, void* data_pointer) {
   if (!checked) return !data_pointer && checked.error() == Errno::einval ? Result<long>(0) : error(checked.error());
   size_t words = *checked;
   if (header.pid < 0) return error(Errno::einval);
-  if (header.pid != 0 && header.pid != static_cast<int32_t>(kPid)) return error(Errno::esrch);
+  if (!names_a_process(header.pid)) return error(Errno::esrch);
   if (!data_pointer) return 0;
   CapabilitySets sets;
   {
@@ -159,7 +166,8 @@ Result<long> sys_capset(void* header_pointer, const void* data_pointer) {
   auto* user_header = static_cast<CapabilityHeader*>(header_pointer);
   CapabilityHeader header;
   size_t words = TRY(capability_words(user_header, header));
-  if (header.pid != 0 && header.pid != static_cast<int32_t>(kPid)) return error(Errno::eperm);
+  // Linux lets a process set only its own capabilities.
+  if (header.pid != 0 && header.pid != static_cast<int32_t>(current_process().pid)) return error(Errno::eperm);
   CapabilityData data[2] = {};
   TRY(user::copy_from(data, data_pointer, words * sizeof(CapabilityData)));
   CapabilitySets wanted;

@@ -84,19 +84,11 @@ void program_name(char* out, size_t size) {
   out[n] = '\0';
 }
 
-// Says once, on the kernel log (--verbose), that something a program asked for cannot exist here.
-void say_once(bool& said, const char* what) {
-  if (said) return;
-  said = true;
-  log("nimbus: %s: a Nimbus VM runs one process (returning an error)\n", what);
-}
-
 }  // namespace
 
-Result<long> sys_exit_group(int status) { exit_process(status & 0xff); }
-Result<long> sys_getpid() { return kPid; }
+Result<long> sys_exit_group(int status) { exit_process(exited_status(status)); }
+Result<long> sys_getpid() { return current_process().pid; }
 Result<long> sys_gettid() { return current_linux_thread().tid; }
-Result<long> sys_getppid() { return 0; }
 
 Result<long> sys_arch_prctl(int code, uint64_t address) {
   switch (code) {
@@ -153,7 +145,7 @@ uint64_t soft_resource_limit(int resource) {
 }
 
 Result<long> sys_prlimit64(int pid, int resource, const void* new_limit, void* old_limit) {
-  if (pid != 0 && pid != static_cast<int>(kPid)) return error(Errno::esrch);
+  if (pid != 0 && pid != static_cast<int>(current_process().pid)) return error(Errno::esrch);
   if (resource < 0 || resource >= kRlimitCount) return error(Errno::einval);
   Rlimit wanted{};
   if (new_limit) {
@@ -306,7 +298,11 @@ Result<long> sys_getrusage(int who, void* usage) {
   switch (who) {
     case kRusageSelf: cpu_ns = process_cpu_time_ns(); break;
     case kRusageThread: cpu_ns = current_thread()->cpu_time(); break;
-    case kRusageChildren: cpu_ns = 0; break;  // there are never children
+    case kRusageChildren: {
+      SpinlockGuard guard(process_tree_lock());
+      cpu_ns = current_process().children_cpu_time_ns;
+      break;
+    }
     default: return error(Errno::einval);
   }
   // Everything runs in ring 0 without a user/kernel split: all CPU time counts as user time.
@@ -321,7 +317,13 @@ Result<long> sys_times(void* buffer) {
   // clock_t in AT_CLKTCK (100 Hz) ticks.
   constexpr uint64_t kNsPerTick = 10'000'000;
   if (buffer) {
-    int64_t times[4] = {static_cast<int64_t>(process_cpu_time_ns() / kNsPerTick), 0, 0, 0};
+    uint64_t children_ns;
+    {
+      SpinlockGuard guard(process_tree_lock());
+      children_ns = current_process().children_cpu_time_ns;
+    }
+    int64_t times[4] = {static_cast<int64_t>(process_cpu_time_ns() / kNsPerTick), 0,
+                        static_cast<int64_t>(children_ns / kNsPerTick), 0};
     TRY(user::copy_to(buffer, times, sizeof(times)));
   }
   return static_cast<long>(clock::monotonic_ns() / kNsPerTick);
@@ -343,30 +345,12 @@ Result<long> sys_sysinfo(void* buffer) {
   info.uptime = static_cast<int64_t>(clock::monotonic_ns() / 1'000'000'000);
   info.total_ram = frames::total_bytes();
   info.free_ram = frames::free_bytes();
-  size_t threads = 0;
-  with_threads([](LinuxThread&, void* count) { ++*static_cast<size_t*>(count); }, &threads);
-  info.procs = static_cast<uint16_t>(threads);
+  size_t processes = 0;
+  with_processes([](Process&, void* count) { ++*static_cast<size_t*>(count); }, &processes);
+  info.procs = static_cast<uint16_t>(processes);
   info.mem_unit = 1;
   TRY(user::write(static_cast<SysInfo*>(buffer), info));
   return 0;
-}
-
-Result<long> sys_fork() {
-  static bool said = false;
-  say_once(said, "fork");
-  return error(Errno::enosys);
-}
-
-Result<long> sys_vfork() {
-  static bool said = false;
-  say_once(said, "vfork");
-  return error(Errno::enosys);
-}
-
-Result<long> sys_execve(const char*, const void*, const void*) {
-  static bool said = false;
-  say_once(said, "execve");
-  return error(Errno::enosys);
 }
 
 }  // namespace nimbus::linux

@@ -141,7 +141,7 @@ Result<long> sys_sched_rr_get_interval(int pid, Timespec* interval) {
 Result<long> sys_getpriority(int which, int who) {
   if (which < kPrioProcess || which > kPrioUser) return error(Errno::einval);
   if (which == kPrioProcess && who != 0) TRY(check_thread(who));
-  else if (who != 0 && who != static_cast<int>(kPid) && which == kPrioPgrp) return error(Errno::esrch);
+  else if (who != 0 && who != static_cast<int>(current_process().pid) && which == kPrioPgrp) return error(Errno::esrch);
   SpinlockGuard guard(g_settings_lock);
   return 20 - g_nice;  // the raw syscall's form; the C library turns it back into a nice value
 }
@@ -149,7 +149,7 @@ Result<long> sys_getpriority(int which, int who) {
 Result<long> sys_setpriority(int which, int who, int nice) {
   if (which < kPrioProcess || which > kPrioUser) return error(Errno::einval);
   if (which == kPrioProcess && who != 0) TRY(check_thread(who));
-  else if (who != 0 && who != static_cast<int>(kPid) && which == kPrioPgrp) return error(Errno::esrch);
+  else if (who != 0 && who != static_cast<int>(current_process().pid) && which == kPrioPgrp) return error(Errno::esrch);
   SpinlockGuard guard(g_settings_lock);
   g_nice = nice < -20 ? -20 : nice > 19 ? 19 : nice;
   return 0;

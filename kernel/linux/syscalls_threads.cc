@@ -5,6 +5,7 @@
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/lib/console.h"
+#include "kernel/linux/fork.h"
 #include "kernel/linux/futex.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/syscalls.h"
@@ -46,9 +47,6 @@ constexpr int kFutexWakeBitset = 10;
 constexpr int kFutexPrivate = 128;
 constexpr int kFutexClockRealtime = 256;
 
-std::atomic<uint32_t> g_next_tid{2};
-std::atomic<uint32_t> g_live_threads{1};
-
 struct ChildStart {
   SyscallFrame frame;
   LinuxThread* linux_thread;
@@ -57,12 +55,7 @@ struct ChildStart {
 
 void start_child(void* argument) {
   auto* start = static_cast<ChildStart*>(argument);
-  Thread* self = current_thread();
-  self->linux_thread = start->linux_thread;
-  start->linux_thread->thread = self;
-  register_thread(*start->linux_thread);
-  self->fs_base = start->fs_base;
-  x86::wrmsr(x86::msr::kFsBase, start->fs_base);
+  adopt_linux_thread(*start->linux_thread, start->fs_base);
   // The frame lives in this function's stack frame; leaving through it abandons the rest of
   // the kernel stack, which the next syscall reuses from the top.
   SyscallFrame frame = start->frame;
@@ -72,14 +65,7 @@ void start_child(void* argument) {
 
 Result<long> create_thread(uint64_t flags, uint64_t stack, int* parent_tid, int* child_tid, uint64_t tls) {
   constexpr uint64_t kRequired = kCloneVm | kCloneThread | kCloneSighand;
-  if ((flags & kRequired) != kRequired || (flags & ~kSupported)) {
-    static bool said = false;
-    if (!said) {
-      said = true;
-      log("nimbus: clone without CLONE_VM|CLONE_THREAD (a new process): a Nimbus VM runs one process\n");
-    }
-    return error(Errno::enosys);
-  }
+  if ((flags & kRequired) != kRequired || (flags & ~kSupported)) return error(Errno::einval);
   auto* linux_thread = static_cast<LinuxThread*>(heap::allocate(sizeof(LinuxThread)));
   auto* start = static_cast<ChildStart*>(heap::allocate(sizeof(ChildStart)));
   if (!linux_thread || !start) {
@@ -87,9 +73,11 @@ Result<long> create_thread(uint64_t flags, uint64_t stack, int* parent_tid, int*
     heap::free(start);
     return error(Errno::eagain);
   }
-  uint32_t tid = g_next_tid.fetch_add(1);
+  // Thread ids and process ids are one number space, as on Linux.
+  uint32_t tid = allocate_id();
   new (linux_thread) LinuxThread();
   linux_thread->tid = tid;
+  linux_thread->process = &current_process();
   linux_thread->signal_mask = current_linux_thread().signal_mask;
   if (flags & kCloneChildCleartid) linux_thread->clear_child_tid = reinterpret_cast<uint64_t>(child_tid);
 
@@ -102,11 +90,11 @@ Result<long> create_thread(uint64_t flags, uint64_t stack, int* parent_tid, int*
   if (flags & kCloneParentSettid) TRY(user::write(parent_tid, static_cast<int>(tid)));
   if (flags & kCloneChildSettid) TRY(user::write(child_tid, static_cast<int>(tid)));
 
-  g_live_threads.fetch_add(1);
+  current_process().live_threads.fetch_add(1);
   // A new thread inherits its creator's CPU affinity, as on Linux.
   auto thread = Thread::try_create("app", start_child, start, current_thread()->allowed_cpus);
   if (!thread) {
-    g_live_threads.fetch_sub(1);
+    current_process().live_threads.fetch_sub(1);
     heap::free(linux_thread);
     heap::free(start);
     return error(Errno::eagain);
@@ -118,6 +106,7 @@ Result<long> create_thread(uint64_t flags, uint64_t stack, int* parent_tid, int*
 }  // namespace
 
 Result<long> sys_clone(uint64_t flags, uint64_t stack, int* parent_tid, int* child_tid, uint64_t tls) {
+  if (!(flags & kCloneThread)) return fork_process(flags, stack, parent_tid, child_tid, tls);
   return create_thread(flags, stack, parent_tid, child_tid, tls);
 }
 
@@ -128,28 +117,12 @@ Result<long> sys_clone3(const void* arguments, size_t size) {
   if (size < 64) return error(Errno::einval);
   TRY(user::copy_from(&args, arguments, sizeof(args)));
   uint64_t top = args.stack ? args.stack + args.stack_size : 0;
-  return create_thread(args.flags | (args.exit_signal & 0xff), top, reinterpret_cast<int*>(args.parent_tid),
-                       reinterpret_cast<int*>(args.child_tid), args.tls);
+  if (args.exit_signal > 64 || (args.flags & 0xff)) return error(Errno::einval);
+  return sys_clone(args.flags | args.exit_signal, top, reinterpret_cast<int*>(args.parent_tid),
+                   reinterpret_cast<int*>(args.child_tid), args.tls);
 }
 
-Result<long> sys_exit(int status) {
-  LinuxThread& self = current_linux_thread();
-  futex::release_robust_list(self.robust_list, self.tid);
-  if (g_live_threads.fetch_sub(1) == 1) exit_process(status & 0xff);
-  // CLONE_CHILD_CLEARTID: pthread_join waits on this word.
-  if (self.clear_child_tid) {
-    auto* word = reinterpret_cast<uint32_t*>(self.clear_child_tid);
-    if (user::write(word, uint32_t{0})) futex::wake(word, 1, ~0u);
-  }
-  unregister_thread(self);
-  account_exited_thread_time(current_thread()->cpu_time());
-  current_thread()->linux_thread = nullptr;
-  if (&self != &main_linux_thread()) {
-    self.~LinuxThread();
-    heap::free(&self);
-  }
-  Thread::exit();
-}
+Result<long> sys_exit(int status) { exit_thread(exited_status(status)); }
 
 Result<long> sys_futex(uint32_t* address, int op, uint32_t value, const Timespec* timeout, uint32_t* address2,
                        uint32_t value3) {

@@ -14,7 +14,7 @@ fs::FsContext& unix_file_context() { return linux::file_context(); }
 UnixCredentials unix_current_credentials() {
   auto uid = linux::sys_geteuid();
   auto gid = linux::sys_getegid();
-  return {static_cast<int32_t>(linux::kPid), static_cast<uint32_t>(uid ? *uid : 0), static_cast<uint32_t>(gid ? *gid : 0)};
+  return {static_cast<int32_t>(linux::current_process().pid), static_cast<uint32_t>(uid ? *uid : 0), static_cast<uint32_t>(gid ? *gid : 0)};
 }
 
 uint64_t unix_now_ns() { return clock::monotonic_ns(); }

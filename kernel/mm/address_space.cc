@@ -8,6 +8,7 @@
 #include "kernel/arch/x86_64/tlb.h"
 #include "kernel/lib/panic.h"
 #include "kernel/mm/frame_allocator.h"
+#include "kernel/mm/frame_references.h"
 #include "kernel/mm/heap.h"
 #include "kernel/mm/heap_node_source.h"
 #include "kernel/mm/physical.h"
@@ -17,7 +18,8 @@ namespace {
 
 HeapNodeSource g_nodes;
 
-void free_frame(uint64_t phys) { frames::free(phys, 0); }
+// Private and anonymous frames may be shared with other address spaces since a fork.
+void free_frame(uint64_t phys) { frame_refs::release(phys); }
 // A shared file mapping's frames belong to the file.
 void keep_frame(uint64_t) {}
 
@@ -51,9 +53,59 @@ void delete_vma(Vma* vma) {
 
 Result<AddressSpace*> AddressSpace::try_create() {
   auto placement = TRY(VirtualRangeAllocator::try_create(kMmapBegin, kMmapEnd, g_nodes));
+  uint64_t root = TRY(mmu::create_root());
   void* memory = heap::allocate(sizeof(AddressSpace), alignof(AddressSpace));
-  if (!memory) return error(Errno::enomem);
-  return new (memory) AddressSpace(static_cast<VirtualRangeAllocator&&>(placement));
+  if (!memory) {
+    mmu::destroy_root(root);
+    return error(Errno::enomem);
+  }
+  return new (memory) AddressSpace(static_cast<VirtualRangeAllocator&&>(placement), root);
+}
+
+void AddressSpace::release() {
+  if (m_references.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  {
+    MutexGuard guard(m_lock);
+    unmap_locked(kBegin, kEnd);
+  }
+  mmu::destroy_root(m_root);
+  this->~AddressSpace();
+  heap::free(this);
+}
+
+Result<AddressSpace*> AddressSpace::try_clone() {
+  TRY(frame_refs::init());
+  AddressSpace* copy = TRY(try_create());
+  MutexGuard guard(m_lock);
+  auto fail = [&](Errno e) -> Result<AddressSpace*> {
+    copy->release();
+    return error(e);
+  };
+  copy->m_break_base = m_break_base;
+  copy->m_break = m_break;
+  copy->m_lock_future = m_lock_future;
+  copy->m_populate_future = m_populate_future;
+  bool cow_made = false;
+  for (Vma* v = m_vmas.front(); v; v = m_vmas.next(v)) {
+    Vma* vma = new_vma(*v);
+    if (!vma) return fail(Errno::enomem);
+    if (vma->file) vma->file->retain();
+    copy->m_vmas.push_back(vma);
+    if (uintptr_t wb, we; window_part(v->begin, v->end, wb, we)) {
+      if (!copy->m_placement.allocate_fixed(wb, we - wb)) return fail(Errno::enomem);
+    }
+    // A shared file mapping's pages are the file's: the child finds them there on touch.
+    if (shows_file_pages(*v)) continue;
+    // Private pages are shared read-only until one side writes; shared anonymous ones stay
+    // shared and writable.
+    auto shared = mmu::share_range(m_root, copy->m_root, v->begin, v->end, !v->shared, frame_refs::share);
+    if (!shared) return fail(shared.error());
+    cow_made |= !v->shared;
+  }
+  copy->m_resident_pages = m_resident_pages;
+  // This side's writable entries became read-only: forget the writable ones every CPU holds.
+  if (cow_made) tlb::flush_range_everywhere(kBegin, kEnd);
+  return copy;
 }
 
 Vma* AddressSpace::find_locked(uintptr_t address) {
@@ -103,12 +155,12 @@ Result<> AddressSpace::split_at_locked(uintptr_t address) {
 }
 
 void AddressSpace::release_pages_locked(uintptr_t begin, uintptr_t end) {
-  size_t detached = mmu::detach_range(begin, end);
+  size_t detached = mmu::detach_range(m_root, begin, end);
   if (detached == 0) return;
   tlb::flush_range_everywhere(begin, end);
   for (Vma* v = m_vmas.front(); v && v->begin < end; v = m_vmas.next(v)) {
     if (v->end <= begin) continue;
-    mmu::release_detached_range(v->begin > begin ? v->begin : begin, v->end < end ? v->end : end,
+    mmu::release_detached_range(m_root, v->begin > begin ? v->begin : begin, v->end < end ? v->end : end,
                                 shows_file_pages(*v) ? keep_frame : free_frame);
   }
   m_resident_pages -= detached;
@@ -225,10 +277,10 @@ Result<> AddressSpace::protect(uintptr_t address, size_t length, uint32_t new_pr
   if (new_prot == 0) {
     // No access at all, but the data stays for when access comes back (GC and JIT runtimes
     // rely on it): the entries keep their frames, hidden from the CPU.
-    if (mmu::hide_range(address, end)) tlb::flush_range_everywhere(address, end);
+    if (mmu::hide_range(m_root, address, end)) tlb::flush_range_everywhere(address, end);
     return {};
   }
-  if (mmu::protect_range(address, end, flags)) tlb::flush_range_everywhere(address, end);
+  if (mmu::protect_range(m_root, address, end, flags)) tlb::flush_range_everywhere(address, end);
   return {};
 }
 
@@ -249,7 +301,7 @@ Result<> AddressSpace::fill_anonymous_locked(Vma& vma, uintptr_t page) {
   uint64_t phys = TRY(frames::allocate(0));
   memset(phys_to_virt<uint8_t>(phys), 0, kPageSize);
   uint64_t flags = mmu::application_flags(vma.prot & prot::kWrite, vma.prot & prot::kExec);
-  if (auto mapped = mmu::map_page(page, phys, flags); !mapped) {
+  if (auto mapped = mmu::map_page_in(m_root, page, phys, flags); !mapped) {
     frames::free(phys, 0);
     return mapped;
   }
@@ -262,9 +314,9 @@ Result<bool> AddressSpace::map_if_unchanged_locked(const Vma& snapshot, uintptr_
   Vma* v = find_locked(page);
   if (!v || v->file != snapshot.file || v->shared != snapshot.shared || v->prot == 0) return false;
   if (v->file_offset + (page - v->begin) != snapshot.file_offset + (page - snapshot.begin)) return false;
-  if (mmu::lookup_page(page) & mmu::pte::kPresent) return false;
+  if (mmu::lookup_page(m_root, page) & mmu::pte::kPresent) return false;
   uint64_t flags = mmu::application_flags(v->prot & prot::kWrite, v->prot & prot::kExec);
-  TRY(mmu::map_page(page, phys, flags));
+  TRY(mmu::map_page_in(m_root, page, phys, flags));
   m_resident_pages++;
   return true;
 }
@@ -312,6 +364,25 @@ FaultOutcome AddressSpace::fill_from_file(const Vma& snapshot, uintptr_t page) {
   return mapped ? FaultOutcome::handled : FaultOutcome::out_of_memory;
 }
 
+FaultOutcome AddressSpace::copy_on_write_locked(const Vma& vma, uintptr_t page, uint64_t entry) {
+  uint64_t phys = entry & mmu::pte::kAddressMask;
+  uint64_t flags = mmu::application_flags(true, vma.prot & prot::kExec);
+  if (!frame_refs::is_shared(phys)) {
+    // The other sides have copied or gone: the frame is ours alone again.
+    mmu::set_entry(m_root, page, phys | mmu::pte::kPresent | flags);
+    tlb::flush_range_everywhere(page, page + kPageSize);
+    return FaultOutcome::handled;
+  }
+  auto copy = frames::allocate(0);
+  if (!copy) return FaultOutcome::out_of_memory;
+  memcpy(phys_to_virt<uint8_t>(*copy), phys_to_virt<uint8_t>(phys), kPageSize);
+  mmu::set_entry(m_root, page, *copy | mmu::pte::kPresent | flags);
+  // No CPU may go on reading the old frame through this address space once it is dropped.
+  tlb::flush_range_everywhere(page, page + kPageSize);
+  frame_refs::release(phys);
+  return FaultOutcome::handled;
+}
+
 FaultOutcome AddressSpace::handle_fault(uintptr_t address, bool write, bool execute) {
   uintptr_t page = align_down(address, kPageSize);
   Vma snapshot;
@@ -322,7 +393,11 @@ FaultOutcome AddressSpace::handle_fault(uintptr_t address, bool write, bool exec
     if ((write && !(vma->prot & prot::kWrite)) || (execute && !(vma->prot & prot::kExec)) || vma->prot == 0)
       return FaultOutcome::bad_access;
     // Another thread may have filled it meanwhile.
-    if (mmu::lookup_page(page) & mmu::pte::kPresent) return FaultOutcome::handled;
+    uint64_t entry = mmu::lookup_page(m_root, page);
+    if (entry & mmu::pte::kPresent) {
+      if (write && (entry & mmu::pte::kCopyOnWrite)) return copy_on_write_locked(*vma, page, entry);
+      return FaultOutcome::handled;
+    }
     if (!vma->file) return fill_anonymous_locked(*vma, page) ? FaultOutcome::handled : FaultOutcome::out_of_memory;
     snapshot = *vma;
     snapshot.file->retain();
@@ -387,7 +462,7 @@ Result<> AddressSpace::resident_pages(uintptr_t address, std::span<uint8_t> out)
     uintptr_t page = address + i * kPageSize;
     Vma* vma = find_locked(page);
     if (!vma) return error(Errno::enomem);
-    out[i] = (vma->file || (mmu::lookup_page(page) & mmu::pte::kPresent)) ? 1 : 0;
+    out[i] = (vma->file || (mmu::lookup_page(m_root, page) & mmu::pte::kPresent)) ? 1 : 0;
   }
   return {};
 }
@@ -439,7 +514,7 @@ Result<uintptr_t> AddressSpace::remap(const Remap& request) {
   }
   moved->begin = to;
   moved->end = to + new_size;
-  if (auto entries = mmu::move_range(old_begin, old_begin + old_size, to); !entries) {
+  if (auto entries = mmu::move_range(m_root, old_begin, old_begin + old_size, to); !entries) {
     delete_vma(moved);
     unreserve_locked(to, to + new_size);
     return error(entries.error());

@@ -2,6 +2,7 @@
 // filled on first touch by the page-fault handler, protected and unmapped on request.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -79,7 +80,16 @@ class AddressSpace {
   static constexpr uintptr_t kMmapBegin = 0x00007f0000000000;
   static constexpr uintptr_t kMmapEnd = 0x00007ff000000000;
 
+  // An empty address space with its own page-table root, one reference held.
   static Result<AddressSpace*> try_create();
+  // fork: a copy of every mapping; private pages are shared copy-on-write, shared anonymous
+  // pages stay shared, shared file pages come from the file again on touch.
+  Result<AddressSpace*> try_clone();
+  // Processes sharing it (vfork, CLONE_VM) hold a reference each; the last frees it all.
+  void retain() { m_references.fetch_add(1, std::memory_order_relaxed); }
+  void release();
+  // The root page table, for CR3.
+  uint64_t page_table_root() const { return m_root; }
 
   enum class Placement { anywhere, hint, fixed, fixed_noreplace };
   // mmap: `file` is retained for the mapping's lifetime.
@@ -143,7 +153,10 @@ class AddressSpace {
   uint64_t resident_bytes() const { return m_resident_pages * 4096; }
 
  private:
-  explicit AddressSpace(VirtualRangeAllocator&& placement) : m_placement(static_cast<VirtualRangeAllocator&&>(placement)) {}
+  AddressSpace(VirtualRangeAllocator&& placement, uint64_t root)
+      : m_placement(static_cast<VirtualRangeAllocator&&>(placement)), m_root(root) {}
+  // A write to a present copy-on-write page: copies it, or takes it back if no longer shared.
+  FaultOutcome copy_on_write_locked(const Vma& vma, uintptr_t page, uint64_t entry);
   Vma* find_locked(uintptr_t address);
   // Checks that VMAs cover all of [begin, end), ENOMEM at the first hole (as Linux's range
   // calls answer), and passes each to `check`, whose first error is returned.
@@ -179,6 +192,8 @@ class AddressSpace {
   uint64_t m_resident_pages = 0;
   bool m_lock_future = false;  // mlockall(MCL_FUTURE)
   bool m_populate_future = false;
+  uint64_t m_root;
+  std::atomic<uint32_t> m_references{1};
 };
 
 }  // namespace nimbus

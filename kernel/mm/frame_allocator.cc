@@ -71,8 +71,15 @@ void add_excluding(uint64_t begin, uint64_t end, const Reserved* reserved, size_
 
 }  // namespace
 
+namespace {
+uint64_t g_ram_end = 0;
+}  // namespace
+
+uint64_t ram_end() { return g_ram_end; }
+
 void init(const BootInfo& info) {
   uint64_t ram_end = info.ram_end();
+  g_ram_end = ram_end;
   uint64_t metadata = early::allocate(BuddyAllocator::metadata_bytes(ram_end));
   if (!metadata) panic_with_status(ExitStatus::out_of_memory, "out of memory for frame allocator metadata");
   g_buddy.init(ram_end, phys_to_virt(metadata), DIRECT_MAP_BASE);

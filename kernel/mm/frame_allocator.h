@@ -19,5 +19,7 @@ Result<uint64_t> allocate(unsigned order);
 void free(uint64_t phys, unsigned order);
 uint64_t free_bytes();
 uint64_t total_bytes();
+// The end of the highest RAM range: every frame lies below it.
+uint64_t ram_end();
 
 }  // namespace nimbus::frames

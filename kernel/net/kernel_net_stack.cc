@@ -200,7 +200,7 @@ Result<NetStack*> start_kernel_network(const KernelNetworkConfig& config) {
     g_dns_given = !config.dns.is_any();
     g_identity.dns = config.dns;
   }
-  g_route_source.store(new (g_route_source_storage) netlink::StackRouteSource(*stack, linux::kPid),
+  g_route_source.store(new (g_route_source_storage) netlink::StackRouteSource(*stack, linux::kInitPid),
                        std::memory_order_release);
   g_stack.store(stack, std::memory_order_release);
   if (!first_ethernet) return stack;

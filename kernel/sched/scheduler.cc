@@ -6,12 +6,15 @@
 // is then not stolen, because stealing skips the victim CPU's current thread.
 #include "kernel/sched/scheduler.h"
 
+#include "kernel/arch/x86_64/page_tables.h"
+
 #include <algorithm>
 #include <limits>
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/fpu.h"
 #include "kernel/arch/x86_64/local_apic.h"
+#include "kernel/arch/x86_64/page_tables.h"
 #include "kernel/lib/panic.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/sched/thread.h"
@@ -118,6 +121,9 @@ void schedule() {
   x86::wrmsr(x86::msr::kFsBase, next->fs_base);
   use_thread_stacks(cpu, next);
   cpu.syscall_stack_top = next->stacks.main_top;
+  // Each process has its own page-table root; kernel threads run on the kernel's.
+  uint64_t root = next->page_root ? next->page_root : mmu::kernel_page_table_root();
+  if (x86::read_cr3() != root) x86::write_cr3(root);
   switch_context(&prev->saved_rsp, next->saved_rsp);
   finish_switch();
 }

@@ -62,6 +62,8 @@ class Thread {
   // Application threads: the %fs base (TLS), saved and restored on every switch; the Linux
   // per-thread state; the registers of the syscall in progress.
   uint64_t fs_base = 0;
+  // The page-table root the thread runs on (its process's); 0: the kernel's.
+  uint64_t page_root = 0;
   // CPU time: what the thread ran before its current turn, and when that turn began.
   uint64_t cpu_time_ns = 0;
   uint64_t running_since_ns = 0;

@@ -4,6 +4,7 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/boot/start_info.h"
 #include "kernel/lib/panic.h"
+#include "kernel/mm/frame_allocator.h"
 #include "kernel/mm/physical.h"
 #include "kernel/sync/spinlock.h"
 
@@ -26,13 +27,24 @@ uint64_t* table(uint64_t phys) {
 
 unsigned index(uintptr_t virt, int level) { return (virt >> (12 + 9 * level)) & 511; }
 
+// The kernel half: top-level entries 256-511, the same tables in every root.
+constexpr unsigned kFirstKernelEntry = 256;
+bool in_kernel_half(uintptr_t virt) { return index(virt, 3) >= kFirstKernelEntry; }
+// Kernel mappings are always made through the kernel's own root: its upper-half entries
+// are copied into every application root, so the tables below them are shared.
+uint64_t root_for(uint64_t root, uintptr_t virt) { return in_kernel_half(virt) ? g_root : root; }
+// Set once the first application root exists: from then on a new top-level kernel entry
+// would be missing from the roots already made.
+bool g_roots_exist = false;
+
 // Returns the entry for `virt` at `level` (0 = PT, 1 = PD, 2 = PDPT), creating tables on
 // the way down; nullptr when out of frames.
-uint64_t* walk_create(uintptr_t virt, int level) {
-  uint64_t* current = table(g_root);
+uint64_t* walk_create(uint64_t root, uintptr_t virt, int level) {
+  uint64_t* current = table(root_for(root, virt));
   for (int l = 3; l > level; l--) {
     uint64_t& entry = current[index(virt, l)];
     if (!(entry & pte::kPresent)) {
+      ASSERT(!(l == 3 && g_roots_exist && in_kernel_half(virt)));
       uint64_t frame = g_frame_source();
       if (!frame) return nullptr;
       entry = frame | pte::kPresent | pte::kWritable;
@@ -44,8 +56,8 @@ uint64_t* walk_create(uintptr_t virt, int level) {
 }
 
 // The 4 KiB entry for virt, or nullptr if a level is missing or a large page covers it.
-uint64_t* walk_existing(uintptr_t virt) {
-  uint64_t* current = table(g_root);
+uint64_t* walk_existing(uint64_t root, uintptr_t virt) {
+  uint64_t* current = table(root_for(root, virt));
   for (int l = 3; l > 0; l--) {
     uint64_t entry = current[index(virt, l)];
     if (!(entry & pte::kPresent) || (entry & pte::kLarge)) return nullptr;
@@ -63,7 +75,7 @@ void map_direct_range(uint64_t begin, uint64_t end) {
   for (uint64_t phys = begin; phys < end;) {
     uintptr_t virt = DIRECT_MAP_BASE + phys;
     if (g_huge_pages && phys % kHugePageSize == 0 && end - phys >= kHugePageSize) {
-      uint64_t* entry = walk_create(virt, 2);
+      uint64_t* entry = walk_create(g_root, virt, 2);
       if (!entry) panic_with_status(ExitStatus::out_of_memory, "out of memory building the direct map");
       if (!(*entry & pte::kPresent)) *entry = phys | flags;
       // A page directory made for an earlier, smaller range is filled with 2 MiB pages.
@@ -72,7 +84,7 @@ void map_direct_range(uint64_t begin, uint64_t end) {
         continue;
       }
     }
-    uint64_t* entry = walk_create(virt, 1);
+    uint64_t* entry = walk_create(g_root, virt, 1);
     if (!entry) panic_with_status(ExitStatus::out_of_memory, "out of memory building the direct map");
     if (!(*entry & pte::kPresent)) *entry = phys | flags;
     phys += kLargePageSize;
@@ -88,7 +100,7 @@ void map_image_alias() {
   uint64_t begin = align_down(image_begin, kLargePageSize);
   uint64_t end = align_up(reinterpret_cast<uintptr_t>(__kernel_end) - KERNEL_VIRT_BASE, kLargePageSize);
   for (uint64_t phys = begin; phys < end; phys += kPageSize) {
-    uint64_t* entry = walk_create(DIRECT_MAP_BASE + phys, 0);
+    uint64_t* entry = walk_create(g_root, DIRECT_MAP_BASE + phys, 0);
     if (!entry) panic_with_status(ExitStatus::out_of_memory, "out of memory building the direct map");
     bool read_only = phys >= image_begin && phys < read_only_end;
     *entry = phys | pte::kPresent | (read_only ? 0 : pte::kWritable) | pte::kGlobal | nx();
@@ -97,7 +109,7 @@ void map_image_alias() {
 
 void map_image_range(uintptr_t begin, uintptr_t end, uint64_t flags) {
   for (uintptr_t virt = begin; virt < end; virt += kPageSize) {
-    uint64_t* entry = walk_create(virt, 0);
+    uint64_t* entry = walk_create(g_root, virt, 0);
     if (!entry) panic_with_status(ExitStatus::out_of_memory, "out of memory mapping the kernel");
     *entry = (virt - KERNEL_VIRT_BASE) | flags;
   }
@@ -135,7 +147,7 @@ void init_kernel_address_space(const BootInfo& info, TableFrameSource early_sour
   map_image_range(data_end, end, pte::kPresent | pte::kGlobal | nx());
   // The top-level entry for kernel virtual ranges exists up front, so mappings made later
   // are seen by every CPU without touching the root table.
-  if (!walk_create(KERNEL_VRANGE_BASE, 2))
+  if (!walk_create(g_root, KERNEL_VRANGE_BASE, 2))
     panic_with_status(ExitStatus::out_of_memory, "out of memory for page tables");
 
   x86::write_cr4(x86::read_cr4() | (1u << 7));  // PGE: global pages survive CR3 loads
@@ -147,9 +159,11 @@ void set_table_frame_source(TableFrameSource source) { g_frame_source = source; 
 uint64_t kernel_page_table_root() { return g_root; }
 bool direct_map_live() { return g_direct_map_live; }
 
-Result<> map_page(uintptr_t virt, uint64_t phys, uint64_t flags) {
+Result<> map_page(uintptr_t virt, uint64_t phys, uint64_t flags) { return map_page_in(g_root, virt, phys, flags); }
+
+Result<> map_page_in(uint64_t root, uintptr_t virt, uint64_t phys, uint64_t flags) {
   SpinlockGuard guard(g_lock);
-  uint64_t* entry = walk_create(virt, 0);
+  uint64_t* entry = walk_create(root, virt, 0);
   if (!entry) return error(Errno::enomem);
   // Without NX support the bit is reserved and would fault.
   *entry = phys | pte::kPresent | (g_no_execute ? flags : flags & ~pte::kNoExecute);
@@ -158,7 +172,7 @@ Result<> map_page(uintptr_t virt, uint64_t phys, uint64_t flags) {
 
 uint64_t unmap_page(uintptr_t virt) {
   SpinlockGuard guard(g_lock);
-  uint64_t* entry = walk_existing(virt);
+  uint64_t* entry = walk_existing(g_root, virt);
   if (!entry || !(*entry & pte::kPresent)) return 0;
   uint64_t phys = *entry & pte::kAddressMask;
   *entry = 0;
@@ -174,7 +188,7 @@ void* map_physical(uint64_t phys, size_t size, Caching caching) {
     uintptr_t virt = DIRECT_MAP_BASE + p;
     // Already there: RAM in the direct map (firmware tables often are), or mapped before.
     if (is_mapped(virt)) continue;
-    uint64_t* entry = walk_create(virt, 0);
+    uint64_t* entry = walk_create(g_root, virt, 0);
     if (!entry) panic_with_status(ExitStatus::out_of_memory, "out of memory mapping device memory");
     uint64_t cache_bits = caching == Caching::uncached ? pte::kCacheDisable | pte::kWriteThrough : 0;
     *entry = p | pte::kPresent | pte::kWritable | cache_bits | nx();
@@ -187,15 +201,16 @@ namespace {
 // A software-available PTE bit: "detached by detach_range, frame still owned".
 constexpr uint64_t kDetached = 1ull << 9;
 // Another: "hidden by hide_range (PROT_NONE), frame still mapped here" (Linux's _PAGE_PROTNONE).
-constexpr uint64_t kHidden = 1ull << 10;
+// (Bit 10 is pte::kCopyOnWrite, which a hidden entry keeps.)
+constexpr uint64_t kHidden = 1ull << 11;
 
 // Calls f(entry) for every non-zero 4 KiB entry in [begin, end), skipping whole absent
 // tables. Expects g_lock held.
 template <typename F>
-void for_each_entry_locked(uintptr_t begin, uintptr_t end, F f) {
+void for_each_entry_locked(uint64_t root, uintptr_t begin, uintptr_t end, F f) {
   uintptr_t va = begin;
   while (va < end) {
-    uint64_t* current = table(g_root);
+    uint64_t* current = table(root_for(root, va));
     int level = 3;
     bool descended = true;
     for (; level > 0; level--) {
@@ -221,10 +236,10 @@ void for_each_entry_locked(uintptr_t begin, uintptr_t end, F f) {
 }
 }  // namespace
 
-size_t detach_range(uintptr_t begin, uintptr_t end) {
+size_t detach_range(uint64_t root, uintptr_t begin, uintptr_t end) {
   SpinlockGuard guard(g_lock);
   size_t count = 0;
-  for_each_entry_locked(begin, end, [&](uintptr_t, uint64_t& entry) {
+  for_each_entry_locked(root, begin, end, [&](uintptr_t, uint64_t& entry) {
     if (entry & (pte::kPresent | kHidden)) {
       entry = (entry & ~(pte::kPresent | kHidden)) | kDetached;
       count++;
@@ -233,62 +248,64 @@ size_t detach_range(uintptr_t begin, uintptr_t end) {
   return count;
 }
 
-size_t hide_range(uintptr_t begin, uintptr_t end) {
+size_t hide_range(uint64_t root, uintptr_t begin, uintptr_t end) {
   SpinlockGuard guard(g_lock);
   size_t count = 0;
-  for_each_entry_locked(begin, end, [&](uintptr_t, uint64_t& entry) {
+  for_each_entry_locked(root, begin, end, [&](uintptr_t, uint64_t& entry) {
     if (entry & pte::kPresent) {
-      entry = (entry & pte::kAddressMask) | kHidden;
+      entry = (entry & (pte::kAddressMask | pte::kCopyOnWrite)) | kHidden;
       count++;
     }
   });
   return count;
 }
 
-void release_detached_range(uintptr_t begin, uintptr_t end, void (*free_frame)(uint64_t)) {
+void release_detached_range(uint64_t root, uintptr_t begin, uintptr_t end, void (*free_frame)(uint64_t)) {
   SpinlockGuard guard(g_lock);
-  for_each_entry_locked(begin, end, [&](uintptr_t, uint64_t& entry) {
+  for_each_entry_locked(root, begin, end, [&](uintptr_t, uint64_t& entry) {
     if (entry & kDetached) free_frame(entry & pte::kAddressMask);
     entry = 0;
   });
 }
 
-size_t protect_range(uintptr_t begin, uintptr_t end, uint64_t flags) {
+size_t protect_range(uint64_t root, uintptr_t begin, uintptr_t end, uint64_t flags) {
   SpinlockGuard guard(g_lock);
   size_t count = 0;
   uint64_t allowed = g_no_execute ? flags : flags & ~pte::kNoExecute;
-  for_each_entry_locked(begin, end, [&](uintptr_t, uint64_t& entry) {
+  for_each_entry_locked(root, begin, end, [&](uintptr_t, uint64_t& entry) {
     if (!(entry & (pte::kPresent | kHidden))) return;
-    entry = (entry & pte::kAddressMask) | pte::kPresent | allowed;
+    // A copy-on-write page stays read-only until its write fault copies it.
+    uint64_t cow = entry & pte::kCopyOnWrite;
+    entry = (entry & pte::kAddressMask) | pte::kPresent | cow | (cow ? allowed & ~pte::kWritable : allowed);
     count++;
   });
   return count;
 }
 
-Result<> move_range(uintptr_t begin, uintptr_t end, uintptr_t to) {
+Result<> move_range(uint64_t root, uintptr_t begin, uintptr_t end, uintptr_t to) {
   SpinlockGuard guard(g_lock);
   // Every page table the move needs first, so that it cannot stop half-way.
   bool tables = true;
-  for_each_entry_locked(begin, end, [&](uintptr_t va, uint64_t&) {
-    if (tables && !walk_create(to + (va - begin), 0)) tables = false;
+  for_each_entry_locked(root, begin, end, [&](uintptr_t va, uint64_t&) {
+    if (tables && !walk_create(root, to + (va - begin), 0)) tables = false;
   });
   if (!tables) return error(Errno::enomem);
-  for_each_entry_locked(begin, end, [&](uintptr_t va, uint64_t& entry) {
-    *walk_existing(to + (va - begin)) = entry;
+  for_each_entry_locked(root, begin, end, [&](uintptr_t va, uint64_t& entry) {
+    *walk_existing(root, to + (va - begin)) = entry;
     entry = 0;
   });
   return {};
 }
 
-uint64_t lookup_page(uintptr_t virt) {
+uint64_t lookup_page(uint64_t root, uintptr_t virt) {
   SpinlockGuard guard(g_lock);
-  uint64_t* entry = walk_existing(virt);
+  uint64_t* entry = walk_existing(root, virt);
   return entry ? *entry : 0;
 }
 
 bool protect_page(uintptr_t virt, uint64_t flags) {
   SpinlockGuard guard(g_lock);
-  uint64_t* entry = walk_existing(virt);
+  uint64_t* entry = walk_existing(g_root, virt);
   if (!entry || !(*entry & pte::kPresent)) return false;
   *entry = (*entry & pte::kAddressMask) | pte::kPresent | (g_no_execute ? flags : flags & ~pte::kNoExecute);
   return true;
@@ -298,6 +315,59 @@ uint64_t application_flags(bool writable, bool executable) {
   // Applications run in ring 0 too, so their pages are supervisor pages; permissions are
   // enforced through the writable and no-execute bits (CR0.WP makes ring 0 honour them).
   return (writable ? pte::kWritable : 0) | (executable ? 0 : pte::kNoExecute);
+}
+
+Result<uint64_t> create_root() {
+  uint64_t root = g_frame_source();
+  if (!root) return error(Errno::enomem);
+  SpinlockGuard guard(g_lock);
+  g_roots_exist = true;
+  for (unsigned i = kFirstKernelEntry; i < 512; i++) table(root)[i] = table(g_root)[i];
+  return root;
+}
+
+namespace {
+// Frees the page tables below `entry` at `level` (1: a page directory's entry points at a
+// page table, which holds no tables itself).
+void free_tables(uint64_t entry, int level) {
+  if (!(entry & pte::kPresent) || (entry & pte::kLarge)) return;
+  uint64_t phys = entry & pte::kAddressMask;
+  if (level > 1) {
+    for (unsigned i = 0; i < 512; i++) free_tables(table(phys)[i], level - 1);
+  }
+  frames::free(phys, 0);
+}
+}  // namespace
+
+void destroy_root(uint64_t root) {
+  for (unsigned i = 0; i < kFirstKernelEntry; i++) free_tables(table(root)[i], 3);
+  frames::free(root, 0);
+}
+
+Result<> share_range(uint64_t from_root, uint64_t to_root, uintptr_t begin, uintptr_t end, bool copy_on_write,
+                     void (*share_frame)(uint64_t phys)) {
+  SpinlockGuard guard(g_lock);
+  bool tables = true;
+  for_each_entry_locked(from_root, begin, end, [&](uintptr_t va, uint64_t& entry) {
+    if (!tables || !(entry & (pte::kPresent | kHidden))) return;
+    uint64_t* copy = walk_create(to_root, va, 0);
+    if (!copy) {
+      tables = false;
+      return;
+    }
+    // Every private page, read-only or hidden (PROT_NONE) ones too: a later mprotect must not
+    // make a frame both processes see writable.
+    if (copy_on_write) entry = (entry & ~pte::kWritable) | pte::kCopyOnWrite;
+    *copy = entry;
+    share_frame(entry & pte::kAddressMask);
+  });
+  if (!tables) return error(Errno::enomem);
+  return {};
+}
+
+void set_entry(uint64_t root, uintptr_t virt, uint64_t entry) {
+  SpinlockGuard guard(g_lock);
+  if (uint64_t* slot = walk_existing(root, virt)) *slot = g_no_execute ? entry : entry & ~pte::kNoExecute;
 }
 
 bool is_mapped(uintptr_t virt) {

@@ -1,0 +1,152 @@
+// How threads and processes end: exit, exit_group, fatal signals; zombies, SIGCHLD to the
+// parent, orphans to PID 1, and the VM's end with PID 1's.
+#include <cstring>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/page_tables.h"
+#include "kernel/fs/fs_context.h"
+#include "kernel/lib/console.h"
+#include "kernel/linux/futex.h"
+#include "kernel/linux/process.h"
+#include "kernel/linux/signals.h"
+#include "kernel/linux/user_memory.h"
+#include "kernel/mm/heap.h"
+#include "kernel/net/kernel_net_stack.h"
+#include "kernel/platform/kvm/power.h"
+#include "kernel/sched/cpu.h"
+#include "kernel/sched/thread.h"
+#include "kernel/time/clock.h"
+
+namespace nimbus::linux {
+namespace {
+
+// How long the VM's end waits at most for TCP peers to acknowledge what they were sent.
+constexpr uint64_t kExitDrainNs = 2'000'000'000;
+// si_code of SIGCHLD (uapi/asm-generic/siginfo.h).
+constexpr int kCldExited = 1;
+constexpr int kCldKilled = 2;
+constexpr uint64_t kSaNocldwait = 2;
+constexpr uint64_t kSigIgn = 1;
+
+[[noreturn]] void end_vm(int wait_status) {
+  int code = (wait_status & 0x7f) ? 128 + (wait_status & 0x7f) : (wait_status >> 8) & 0xff;
+  // What the program's TCP connections hold still reaches their peers (bounded: the VM must
+  // end), as on Linux, where the kernel goes on sending after the process has gone.
+  net::drain_kernel_network(clock::monotonic_ns() + kExitDrainNs);
+  power::exit_vm(code);
+}
+
+// Wakes a parent sleeping in vfork. Under the tree lock.
+void finish_vfork_locked(Process& child) {
+  if (Process* parent = child.vfork_parent) {
+    child.vfork_parent = nullptr;
+    parent->vfork_done = true;
+    parent->vfork_wait.wake_all();
+  }
+}
+
+// The last thread of `process` has gone: release what it owns, make it a zombie for its
+// parent (or reap it at once if the parent does not wait), and hand its children to PID 1.
+void end_process(Process& process, int wait_status) {
+  if (process.pid == 1) end_vm(wait_status);
+  AddressSpace* space = process.space;
+  fs::FsContext* files = process.files;
+  // Closing the descriptors (pipe ends: readers see EOF) and the memory, without any lock.
+  files->destroy();
+  Process* reap = nullptr;
+  {
+    SpinlockGuard guard(process_tree_lock());
+    process.space = nullptr;
+    process.files = nullptr;
+    finish_vfork_locked(process);
+    Process* init = find_process_locked(1);
+    while (Process* child = process.children.pop_front()) {
+      child->parent = init;
+      init->children.push_back(child);
+      if (child->state == ProcessState::zombie) init->child_events.wake_all();
+    }
+    process.state = ProcessState::zombie;
+    process.wait_status = wait_status;
+    Process& parent = *process.parent;
+    uint64_t handler, flags;
+    {
+      SpinlockGuard actions(parent.signals.actions_lock);
+      handler = parent.signals.actions[kSigchld].handler;
+      flags = parent.signals.actions[kSigchld].flags;
+    }
+    // SIGCHLD ignored or SA_NOCLDWAIT: nobody waits for this child, so it goes now.
+    bool auto_reap = process.exit_signal == kSigchld && (handler == kSigIgn || (flags & kSaNocldwait));
+    if (auto_reap) {
+      parent.children.remove(&process);
+      reap = &process;
+    }
+    parent.child_events.wake_all();
+    if (process.exit_signal) {
+      SignalDetails details;
+      details.code = (wait_status & 0x7f) ? kCldKilled : kCldExited;
+      details.pid_or_timer = static_cast<int32_t>(process.pid);
+      details.value = (wait_status & 0x7f) ? (wait_status & 0x7f) : (wait_status >> 8) & 0xff;
+      (void)send_process_signal(parent, process.exit_signal, details);
+    }
+  }
+  // The memory goes last: a vfork parent shares it, and the frames are many.
+  space->release();
+  if (reap) free_process(reap);
+}
+
+}  // namespace
+
+void finish_vfork(Process& child) {
+  SpinlockGuard guard(process_tree_lock());
+  finish_vfork_locked(child);
+}
+
+void exit_thread(int wait_status) {
+  LinuxThread& self = current_linux_thread();
+  Process& process = *self.process;
+  // Robust futexes first (their owners die), then CLONE_CHILD_CLEARTID, as Linux's mm_release.
+  futex::release_robust_list(self.robust_list, self.tid);
+  // CLONE_CHILD_CLEARTID: pthread_join waits on this word.
+  if (self.clear_child_tid) {
+    auto* word = reinterpret_cast<uint32_t*>(self.clear_child_tid);
+    if (user::write(word, uint32_t{0})) futex::wake(word, 1, ~0u);
+  }
+  unregister_thread(self);
+  Thread* thread = current_thread();
+  process.exited_cpu_time_ns.fetch_add(thread->cpu_time());
+  // Off the process's page tables before they may be freed (by this thread or the last).
+  bool interrupts = x86::save_and_disable_interrupts();
+  thread->page_root = 0;
+  x86::write_cr3(mmu::kernel_page_table_root());
+  thread->linux_thread = nullptr;
+  x86::restore_interrupts(interrupts);
+  self.~LinuxThread();
+  heap::free(&self);
+  if (process.live_threads.fetch_sub(1) == 1) {
+    int status = wait_status;
+    {
+      SpinlockGuard guard(process_tree_lock());
+      if (process.exiting.load()) status = process.exit_status;
+    }
+    end_process(process, status);
+  }
+  Thread::exit();
+}
+
+void exit_process(int wait_status) {
+  Process& process = current_process();
+  if (process.pid == 1) end_vm(wait_status);
+  bool first;
+  {
+    SpinlockGuard guard(process_tree_lock());
+    first = !process.exiting.load();
+    if (first) {
+      process.exit_status = wait_status;
+      process.exiting.store(true);
+    }
+  }
+  if (first) kill_other_threads(process);
+  exit_thread(wait_status);
+}
+
+}  // namespace nimbus::linux
