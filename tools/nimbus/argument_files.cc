@@ -5,11 +5,18 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 
 #include "text.h"
 
 namespace {
+
+// Files the guest kernel writes when the image has none (docs/architecture.md): the guest's
+// own, not the host's.
+constexpr std::array<std::string_view, 5> kGuestMade = {"/etc/hosts", "/etc/hostname",
+                                                        "/etc/resolv.conf", "/etc/passwd",
+                                                        "/etc/group"};
 
 bool is_under(const std::string& path, std::string_view dir) {
   return path == dir || (path.starts_with(dir) && path[dir.size()] == '/');
@@ -53,13 +60,14 @@ ArgumentFiles find_argument_files(const std::vector<std::string>& args,
     while (absolute.size() > 1 && absolute.ends_with('/')) absolute.pop_back();
     struct stat st {};
     if (::stat(absolute.c_str(), &st) != 0) continue;
-    if (is_under(absolute, "/proc") || is_under(absolute, "/sys") || is_under(absolute, "/dev"))
+    if (is_under(absolute, "/proc") || is_under(absolute, "/sys") || is_under(absolute, "/dev") ||
+        std::find(kGuestMade.begin(), kGuestMade.end(), absolute) != kGuestMade.end())
       continue;
     if (S_ISDIR(st.st_mode)) {
       // "/" and "/usr" are never what a program's argument means to carry along.
       if (std::count(absolute.begin(), absolute.end(), '/') < 2) {
-        result.skipped.push_back(cat("not packing the directory ", absolute, " (argument '", arg,
-                                     "'): a top-level directory; --add what the program needs"));
+        result.notes.push_back(cat("not packing the directory ", absolute, " (argument '", arg,
+                                   "'): a top-level directory; --add what the program needs"));
         continue;
       }
       if (!fits(absolute, kMaxArgumentDirectoryBytes)) {

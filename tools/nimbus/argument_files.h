@@ -18,13 +18,17 @@ struct ArgumentFile {
 
 struct ArgumentFiles {
   std::vector<ArgumentFile> files;
-  std::vector<std::string> skipped;  // why an argument that names a host path was left out
+  // Why an argument that names a host path was left out: `skipped` deserves a warning (the
+  // program may miss it), `notes` is for --verbose (the guest has that directory of its own).
+  std::vector<std::string> skipped;
+  std::vector<std::string> notes;
 };
 
 // Each argument is a candidate path as a whole, or, for an option written "--name=VALUE" or
 // "-x=VALUE", the VALUE. A candidate is taken when it names an existing regular file or
 // directory; left out are "/" and the top-level directories (/usr, /etc, /home, ...), anything
-// under /proc, /sys and /dev (the guest has its own), special files, and directories larger
-// than kMaxArgumentDirectoryBytes.
+// under /proc, /sys and /dev and the files the guest writes itself (/etc/hosts, hostname,
+// resolv.conf, passwd, group), special files, and directories larger than
+// kMaxArgumentDirectoryBytes.
 ArgumentFiles find_argument_files(const std::vector<std::string>& args,
                                   const std::filesystem::path& cwd);

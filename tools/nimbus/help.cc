@@ -116,7 +116,8 @@ What comes along without being asked (unless --no-auto; --verbose lists each pat
     modules it names, the CA certificates (/etc/ssl/certs), the time zone TZ names;
   - arguments that name an existing host file or directory (app.py, -c nginx.conf,
     --config=app.toml) as a copy at the same path: what the guest writes stays in the guest.
-    Not packed: /, top-level directories (/usr, /home), /proc, /sys, /dev, special files,
+    Not packed: /, top-level directories (/usr, /home), /proc, /sys, /dev, the guest's own
+    /etc/hosts, hostname, resolv.conf, passwd and group, special files,
     directories over 256 MiB (--add them), and paths inside other words (a=b:c/d.txt);
   - the program starts in the current directory when the image holds it (an argument in it
     was packed, or a file below it), else in /, so `nimbus run python3 app.py` finds app.py.

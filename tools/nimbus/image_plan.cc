@@ -271,6 +271,7 @@ AutomaticFiles add_automatic_files(const ImageSpec& spec, const std::string& exe
 
   ArgumentFiles arguments = find_argument_files(spec.args, std::filesystem::current_path(ec));
   for (const std::string& reason : arguments.skipped) reporter.warn(reason);
+  for (const std::string& reason : arguments.notes) reporter.note(reason);
   for (const ArgumentFile& file : arguments.files) {
     add_found_path(file.path, "named by a program argument", {}, mirror, elf_candidates, reporter);
     result.relative_argument |= file.relative;
