@@ -35,7 +35,8 @@ T decode(Raw raw) {
 }
 
 // --strace for calls syscall_trace_list.h does not describe: each argument as its handler's
-// type suggests (pointers by address, signed numbers in decimal, the rest in hex).
+// type suggests (pointers by address or NULL, signed numbers in decimal, unsigned ones in hex
+// from 10 up, as they are mostly flags and sizes).
 template <typename T>
 void trace_argument(TraceLine& line, Raw raw) {
   if constexpr (std::is_pointer_v<T> || kIsUserPtr<T>) {
@@ -51,7 +52,8 @@ void trace_argument(TraceLine& line, Raw raw) {
 }
 
 template <typename... Args, size_t... I>
-void trace_arguments(Result<long> (*)(Args...), const Raw* arguments, TraceLine& line, std::index_sequence<I...>) {
+void trace_arguments(Result<long> (*)(Args...), [[maybe_unused]] const Raw* arguments, [[maybe_unused]] TraceLine& line,
+                     std::index_sequence<I...>) {
   ((I ? line.append(", ") : void(), trace_argument<Args>(line, arguments[I])), ...);
 }
 

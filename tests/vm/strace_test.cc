@@ -220,3 +220,17 @@ TEST(KernelLog, VerboseNoticesGoToStderrNotTheProgramsStdout) {
 }
 
 }  // namespace
+
+namespace {
+
+// On q35 the trace port is a fifth port of the virtio-pci console (two more MSI-X vectors).
+TEST(StraceOnQ35, TheTracePortWorksOverPci) {
+  NimbusRun run = run_nimbus({"run", "--machine", "q35", "--accel", "tcg", "--timeout", kTimeout, "--strace=openat",
+                              "/bin/busybox", "cat", "/etc/hostname"},
+                             {kLimit});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "nimbus\n") << run.output();
+  EXPECT_EQ(run.err, "openat(AT_FDCWD, \"/etc/hostname\", O_RDONLY) = 3\n+++ exited with 0 +++\n") << run.output();
+}
+
+}  // namespace
