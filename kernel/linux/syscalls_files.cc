@@ -1,5 +1,6 @@
 // Files: thin wrappers over the file layer's facade (kernel/fs/fs.h). Each checks and
 // copies the application's pointers, then lets fs:: do the work with Linux's semantics.
+#include <algorithm>
 #include <cstring>
 
 #include "kernel/fs/fs.h"
@@ -13,6 +14,7 @@
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/mm/heap.h"
+#include "kernel/mm/physical.h"
 #include "kernel/net/net_stack.h"
 #include "kernel/net/socket.h"
 #include "kernel/net/socket_abi.h"
@@ -79,16 +81,64 @@ Result<long> after_write(Result<size_t> written, const fs::File& file) {
   return after_write(written);
 }
 
-Result<> check_vectors(const fs::IoVec* vectors, int count, bool for_writing_into) {
-  if (count < 0 || static_cast<size_t>(count) > kMaxIoVectors) return error(Errno::einval);
-  if (!user::readable(vectors, sizeof(fs::IoVec) * static_cast<size_t>(count))) return error(Errno::efault);
-  for (int i = 0; i < count; i++) {
-    bool ok = for_writing_into ? user::writable(vectors[i].base, vectors[i].length)
-                               : user::readable(vectors[i].base, vectors[i].length);
-    if (!ok) return error(Errno::efault);
+// The accessible prefix of [base, +length): where the first page the kernel may not touch
+// begins (0 when the first byte is such).
+size_t accessible_prefix(const void* base, size_t length, bool for_writing_into) {
+  if (for_writing_into ? user::writable(base, length) : user::readable(base, length)) return length;
+  auto start = reinterpret_cast<uintptr_t>(base);
+  size_t done = 0;
+  while (done < length) {
+    uintptr_t at = start + done;
+    size_t chunk = std::min(length - done, static_cast<size_t>(kPageSize - (at % kPageSize)));
+    void* p = reinterpret_cast<void*>(at);
+    if (!(for_writing_into ? user::writable(p, chunk) : user::readable(p, chunk))) break;
+    done += chunk;
   }
-  return {};
+  return done;
 }
+
+// readv/writev's iovec array, copied in. As Linux (import_iovec, then the copy that faults):
+// EINVAL for a bad count or a negative length, the total capped at MAX_RW_COUNT, and the
+// transfer stops at the first byte that cannot be reached (a short count), EFAULT if that is
+// the first byte of all.
+class FileVectors {
+ public:
+  FileVectors() = default;
+  ~FileVectors() { heap::free(m_vectors); }
+  FileVectors(const FileVectors&) = delete;
+  FileVectors& operator=(const FileVectors&) = delete;
+
+  Result<std::span<const fs::IoVec>> load(const fs::IoVec* user_vectors, int count, bool for_writing_into) {
+    if (count < 0 || static_cast<size_t>(count) > kMaxIoVectors) return error(Errno::einval);
+    if (count == 0) return std::span<const fs::IoVec>();
+    size_t bytes = sizeof(fs::IoVec) * static_cast<size_t>(count);
+    m_vectors = static_cast<fs::IoVec*>(heap::allocate(bytes));
+    if (!m_vectors) return error(Errno::enomem);
+    TRY(user::copy_from(m_vectors, user_vectors, bytes));
+    size_t total = 0;
+    for (int i = 0; i < count; i++) {
+      fs::IoVec& v = m_vectors[i];
+      if (static_cast<int64_t>(v.length) < 0) return error(Errno::einval);
+      v.length = std::min(v.length, fs::kMaxIoCount - total);
+      total += v.length;
+    }
+    for (int i = 0; i < count; i++) {
+      fs::IoVec& v = m_vectors[i];
+      size_t reachable = accessible_prefix(v.base, v.length, for_writing_into);
+      if (reachable == v.length) continue;
+      v.length = reachable;
+      size_t kept = static_cast<size_t>(i) + (reachable ? 1 : 0);
+      bool anything = false;
+      for (size_t k = 0; k < kept; k++) anything |= m_vectors[k].length != 0;
+      if (!anything) return error(Errno::efault);
+      return std::span<const fs::IoVec>(m_vectors, kept);
+    }
+    return std::span<const fs::IoVec>(m_vectors, static_cast<size_t>(count));
+  }
+
+ private:
+  fs::IoVec* m_vectors = nullptr;
+};
 
 std::span<std::byte> user_buffer(void* buffer, size_t count) { return {static_cast<std::byte*>(buffer), count}; }
 std::span<const std::byte> user_data(const void* buffer, size_t count) {
@@ -127,28 +177,28 @@ Result<long> sys_pwrite64(int fd, const void* buffer, size_t count, int64_t offs
 }
 
 Result<long> sys_readv(int fd, const IoVec* vectors, int count) {
-  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
-  TRY(check_vectors(v, count, true));
-  return static_cast<long>(TRY(TRY(file(fd))->readv({v, static_cast<size_t>(count)})));
+  FileVectors v;
+  auto span = TRY(v.load(reinterpret_cast<const fs::IoVec*>(vectors), count, true));
+  return static_cast<long>(TRY(TRY(file(fd))->readv(span)));
 }
 
 Result<long> sys_writev(int fd, const IoVec* vectors, int count) {
-  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
-  TRY(check_vectors(v, count, false));
+  FileVectors v;
+  auto span = TRY(v.load(reinterpret_cast<const fs::IoVec*>(vectors), count, false));
   RefPtr<fs::File> f = TRY(file(fd));
-  return after_write(f->writev({v, static_cast<size_t>(count)}), *f);
+  return after_write(f->writev(span), *f);
 }
 
 Result<long> sys_preadv(int fd, const IoVec* vectors, int count, int64_t offset) {
-  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
-  TRY(check_vectors(v, count, true));
-  return static_cast<long>(TRY(TRY(file(fd))->preadv({v, static_cast<size_t>(count)}, offset)));
+  FileVectors v;
+  auto span = TRY(v.load(reinterpret_cast<const fs::IoVec*>(vectors), count, true));
+  return static_cast<long>(TRY(TRY(file(fd))->preadv(span, offset)));
 }
 
 Result<long> sys_pwritev(int fd, const IoVec* vectors, int count, int64_t offset) {
-  auto* v = reinterpret_cast<const fs::IoVec*>(vectors);
-  TRY(check_vectors(v, count, false));
-  return after_write(TRY(file(fd))->pwritev({v, static_cast<size_t>(count)}, offset));
+  FileVectors v;
+  auto span = TRY(v.load(reinterpret_cast<const fs::IoVec*>(vectors), count, false));
+  return after_write(TRY(file(fd))->pwritev(span, offset));
 }
 
 Result<long> sys_open(const char* path, int flags, uint32_t mode) { return sys_openat(kAtFdcwd, path, flags, mode); }
