@@ -464,6 +464,52 @@ static void vectors(void) {
   printf("has / %d and /proc %d\n", root, proc);
 }
 
+static void show_fd_path(int fd) {
+  char link[64], target[512];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, target, sizeof(target) - 1);
+  target[n > 0 ? n : 0] = '\0';
+  // The process id in the name differs between runs: it is printed as N.
+  char* id = strstr(target, "runtime-support-");
+  if (!id) {
+    printf("%s\n", target);
+    return;
+  }
+  id += strlen("runtime-support-");
+  char* rest = id;
+  while (*rest >= '0' && *rest <= '9') rest++;
+  *id = '\0';
+  printf("%sN%s\n", target, rest);
+}
+
+static void fd_paths(void) {
+  printf("-- /proc/self/fd paths\n");
+  char directory[64], file[96], link[64];
+  snprintf(directory, sizeof(directory), "/tmp/runtime-support-%d", getpid());
+  snprintf(file, sizeof(file), "%s/file", directory);
+  snprintf(link, sizeof(link), "/tmp/runtime-support-link-%d", getpid());
+  mkdir(directory, 0755);
+  int fds[5];
+  fds[0] = open(file, O_CREAT | O_RDWR, 0600);
+  char dotted[160];
+  snprintf(dotted, sizeof(dotted), "%s/../%s/./file", directory, directory + 5);
+  fds[1] = open(dotted, O_RDONLY);
+  fds[2] = open(directory, O_RDONLY | O_DIRECTORY);
+  symlink(directory, link);
+  char through[96];
+  snprintf(through, sizeof(through), "%s/file", link);
+  fds[3] = open(through, O_RDONLY);
+  fds[4] = open("/dev/null", O_RDONLY);
+  for (int i = 0; i < 5; i++) show_fd_path(fds[i]);
+  int root = open("/", O_RDONLY);
+  show_fd_path(root);
+  close(root);
+  for (int i = 0; i < 5; i++) close(fds[i]);
+  unlink(link);
+  unlink(file);
+  rmdir(directory);
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "kill-all") == 0) {
     int r = kill(-1, SIGKILL);
@@ -491,5 +537,6 @@ int main(int argc, char** argv) {
   small_calls();
   seeking_and_epoll();
   vectors();
+  fd_paths();
   return 0;
 }
