@@ -97,6 +97,9 @@ class File final : public RefCounted<File> {
   ~File();
 
   const RefPtr<Vnode>& vnode() const { return m_vnode; }
+  // The directory a file opened by path was found in (for /proc/self/fd's paths), or null.
+  const RefPtr<Vnode>& found_in() const { return m_found_in; }
+  void set_found_in(RefPtr<Vnode> directory) { m_found_in = std::move(directory); }
   FileOps* ops() const { return m_ops; }
   uint32_t flags() const { return m_flags.load(std::memory_order_relaxed); }
   // F_SETFL: changes only O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT and O_NOATIME.
@@ -137,6 +140,7 @@ class File final : public RefCounted<File> {
   Result<> check_writable() const;
 
   RefPtr<Vnode> m_vnode;
+  RefPtr<Vnode> m_found_in;
   FileOps* m_ops;
   // Keeps m_ops alive when it is a counted object (a pipe).
   void (*m_release_owner)(void*) = nullptr;

@@ -53,7 +53,7 @@ constexpr uint32_t kPathFlags = o_path | o_directory | o_nofollow | o_cloexec;
 // O_CREAT's walk: the existing object, or a new regular file. A dangling symlink as the
 // last component is followed and its target created, as Linux does (without O_EXCL).
 Result<RefPtr<Vnode>> open_or_create(FsContext& context, int dirfd, std::string_view path, uint32_t flags,
-                                     uint32_t mode, bool* created) {
+                                     uint32_t mode, bool* created, RefPtr<Vnode>* found_in) {
   PathWalk walk = detail::walk_for(context);
   ParentResult last = TRY(parent_at(context, walk, dirfd, path));
   RefPtr<Vnode> link;  // keeps the target `last.name` may point into alive
@@ -72,6 +72,7 @@ Result<RefPtr<Vnode>> open_or_create(FsContext& context, int dirfd, std::string_
         continue;
       }
       if (last.trailing_slash && !(*existing)->is_directory()) return error(Errno::enotdir);
+      *found_in = last.parent;
       return std::move(*existing);
     }
     if (existing.error() != Errno::enoent) return error(existing.error());
@@ -80,6 +81,7 @@ Result<RefPtr<Vnode>> open_or_create(FsContext& context, int dirfd, std::string_
     auto made = last.parent->create(last.name, node);
     if (made) {
       *created = true;
+      *found_in = last.parent;
       return std::move(*made);
     }
     // Someone else created it meanwhile: without O_EXCL, open theirs.
@@ -126,23 +128,8 @@ Result<RefPtr<File>> open_tmpfile(FsContext& context, int dirfd, std::string_vie
   return File::try_create(std::move(file), flags & ~(o_excl | o_trunc));
 }
 
-}  // namespace
-
-Result<RefPtr<File>> open_file(FsContext& context, int dirfd, std::string_view path, uint32_t flags,
-                               uint32_t mode) {
-  if (flags & kTmpfileBit) return open_tmpfile(context, dirfd, path, flags, mode);
-  if (flags & o_path) flags &= kPathFlags;
-  if ((flags & o_creat) && (flags & o_directory)) return error(Errno::einval);
-  RefPtr<Vnode> vnode;
-  bool created = false;
-  if (flags & o_creat) {
-    vnode = TRY(open_or_create(context, dirfd, path, flags, mode, &created));
-    if (vnode->is_directory()) return error(Errno::eisdir);
-  } else {
-    vnode = TRY(lookup_at(context, dirfd, path, (flags & o_nofollow) ? Follow::no : Follow::yes, false));
-  }
-  if (vnode->is_symlink() && !(flags & o_path)) return error(Errno::eloop);
-  if ((flags & o_directory) && !vnode->is_directory()) return error(Errno::enotdir);
+// The File for an object open_file found or made: its access checks, O_TRUNC, devices and FIFOs.
+Result<RefPtr<File>> open_opened(FsContext& context, const RefPtr<Vnode>& vnode, uint32_t flags, bool created) {
   if (flags & o_path) return File::try_create(vnode, flags);
 
   uint32_t access_mode = flags & o_accmode;
@@ -157,6 +144,33 @@ Result<RefPtr<File>> open_file(FsContext& context, int dirfd, std::string_view p
     return File::try_create(vnode, flags);
   }
   return open_special(context, vnode, flags);
+}
+
+}  // namespace
+
+Result<RefPtr<File>> open_file(FsContext& context, int dirfd, std::string_view path, uint32_t flags,
+                               uint32_t mode) {
+  if (flags & kTmpfileBit) return open_tmpfile(context, dirfd, path, flags, mode);
+  if (flags & o_path) flags &= kPathFlags;
+  if ((flags & o_creat) && (flags & o_directory)) return error(Errno::einval);
+  RefPtr<Vnode> vnode;
+  RefPtr<Vnode> found_in;
+  bool created = false;
+  if (flags & o_creat) {
+    vnode = TRY(open_or_create(context, dirfd, path, flags, mode, &created, &found_in));
+    if (vnode->is_directory()) return error(Errno::eisdir);
+  } else {
+    if (path.empty()) return error(Errno::enoent);
+    RefPtr<Vnode> start = TRY(detail::start_of(context, dirfd, path));
+    PathWalk walk = detail::walk_for(context);
+    vnode = TRY(walk.resolve(start, path, (flags & o_nofollow) ? Follow::no : Follow::yes));
+    found_in = walk.found_in();
+  }
+  if (vnode->is_symlink() && !(flags & o_path)) return error(Errno::eloop);
+  if ((flags & o_directory) && !vnode->is_directory()) return error(Errno::enotdir);
+  RefPtr<File> file = TRY(open_opened(context, vnode, flags, created));
+  file->set_found_in(std::move(found_in));
+  return file;
 }
 
 Result<int> open(FsContext& context, int dirfd, std::string_view path, uint32_t flags, uint32_t mode) {

@@ -146,5 +146,8 @@ Result<> chroot(FsContext& context, std::string_view path);
 // getcwd(2): writes the NUL-terminated path, returns its length with the NUL; ERANGE if the
 // buffer is too small, ENOENT if the cwd was removed.
 Result<size_t> getcwd(FsContext& context, std::span<char> buffer);
+// The absolute path of `directory` as getcwd would write it (NUL-terminated, the length with
+// the NUL); ERANGE if it does not fit.
+Result<size_t> path_of(FsContext& context, RefPtr<Vnode> directory, std::span<char> buffer);
 
 }  // namespace nimbus::fs

@@ -269,9 +269,10 @@ Result<> chroot(FsContext& context, std::string_view path) {
   return {};
 }
 
-Result<size_t> getcwd(FsContext& context, std::span<char> buffer) {
+Result<size_t> getcwd(FsContext& context, std::span<char> buffer) { return path_of(context, context.cwd(), buffer); }
+
+Result<size_t> path_of(FsContext& context, RefPtr<Vnode> node, std::span<char> buffer) {
   RefPtr<Vnode> root = context.root();
-  RefPtr<Vnode> node = context.cwd();
   MountTable& mounts = context.vfs().mounts();
   // The path is built backwards from the buffer's end, then moved to its start.
   size_t start = buffer.size();

@@ -101,9 +101,10 @@ Result<PathWalk::Outcome> PathWalk::walk(const RefPtr<Vnode>& start, std::string
       return Outcome{nullptr, ParentResult{current, name, kind_of(name), trailing_slash}};
     }
     if (name == ".") {
-      // current stays
+      if (final) m_found_in = nullptr;
     } else if (name == "..") {
       current = TRY(step_up(current));
+      if (final) m_found_in = nullptr;
     } else {
       RefPtr<Vnode> child = TRY(step_into(current, name));
       if (child->is_symlink() && (!final || follow == Follow::yes || trailing_slash)) {
@@ -123,6 +124,7 @@ Result<PathWalk::Outcome> PathWalk::walk(const RefPtr<Vnode>& start, std::string
         }
         continue;
       }
+      m_found_in = std::move(current);
       current = std::move(child);
     }
     if (final) break;

@@ -60,6 +60,10 @@ class PathWalk {
   Result<> count_link();
 
   const RefPtr<Vnode>& root() const { return m_root; }
+  // The directory in which resolve() found what it returned (after symlinks): where an
+  // opened file is linked, for /proc/self/fd. Null if the path named a directory's "." or
+  // "..", or only slashes.
+  const RefPtr<Vnode>& found_in() const { return m_found_in; }
   const MountTable& mounts() const { return m_mounts; }
 
  private:
@@ -73,6 +77,7 @@ class PathWalk {
   const MountTable& m_mounts;
   RefPtr<Vnode> m_root;
   int m_links = 0;
+  RefPtr<Vnode> m_found_in;
 };
 
 }  // namespace nimbus::fs

@@ -6,6 +6,8 @@
 #include <new>
 
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/fs/fs.h"
+#include "kernel/linux/file_syscalls.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/procfs_net.h"
 #include "kernel/mm/frame_allocator.h"
@@ -193,11 +195,36 @@ void mounts(TextBuffer& out) {
   out.append("ramfs / ramfs rw 0 0\nproc /proc proc rw 0 0\nsysfs /sys sysfs ro 0 0\ndevfs /dev devtmpfs rw 0 0\n");
 }
 
+// /proc/self/mountinfo (what GNU df and findmnt read): the same mounts, with their ids, parents
+// and device numbers (every file system here is an anonymous one: major 0).
+void mountinfo(TextBuffer& out) {
+  struct Mount {
+    const char* path;
+    const char* type;
+    const char* source;
+    const char* options;
+  };
+  constexpr Mount kMounts[] = {{"/", "ramfs", "ramfs", "rw"},
+                               {"/proc", "proc", "proc", "rw"},
+                               {"/sys", "sysfs", "sysfs", "ro"},
+                               {"/dev", "devtmpfs", "devfs", "rw"}};
+  constexpr int kRootId = 20;
+  int id = kRootId;
+  for (const Mount& m : kMounts) {
+    auto s = fs::stat(file_context(), fs::linux_abi::at_fdcwd, m.path, 0);
+    if (!s) continue;
+    out.format("%d %d 0:%u / %s %s,relatime - %s %s %s\n", id, id == kRootId ? 1 : kRootId, s->dev_minor, m.path,
+               m.options, m.type, m.source, m.options);
+    id++;
+  }
+}
+
 constexpr SyntheticEntry kProcess[] = {
     {"exe", Kind::symlink, exe},        {"cwd", Kind::symlink, root_link},  {"root", Kind::symlink, root_link},
     {"cmdline", Kind::file, cmdline},   {"environ", Kind::file, environ},   {"comm", Kind::file, comm},
     {"maps", Kind::file, maps},         {"stat", Kind::file, process_stat}, {"statm", Kind::file, statm},
-    {"status", Kind::file, status},     {"mounts", Kind::file, mounts},     {"net", Kind::directory, nullptr, proc_net_entries},     {"fd", Kind::dynamic_directory, nullptr, nullptr, &g_fd_directory},
+    {"status", Kind::file, status},     {"mounts", Kind::file, mounts},     {"mountinfo", Kind::file, mountinfo},
+    {"net", Kind::directory, nullptr, proc_net_entries},     {"fd", Kind::dynamic_directory, nullptr, nullptr, &g_fd_directory},
 };
 constexpr SyntheticEntry kKernel[] = {
     {"osrelease", Kind::file, osrelease}, {"ostype", Kind::file, ostype}, {"hostname", Kind::file, hostname},

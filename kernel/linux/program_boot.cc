@@ -153,6 +153,31 @@ void list_fds(void (*add)(std::string_view, void*), void* context) {
   }
 }
 
+// The path an open file has (as Linux's d_path): a directory's own, or the directory it was
+// opened in and its name there; false when it has none (no longer linked there, or opened
+// other than by path).
+bool file_path(const fs::File& file, TextBuffer& out) {
+  const RefPtr<fs::Vnode>& vnode = file.vnode();
+  RefPtr<fs::Vnode> directory = vnode->is_directory() ? vnode : file.found_in();
+  if (!directory) return false;
+  char* path = static_cast<char*>(heap::allocate(fs::linux_abi::path_max));
+  if (!path) return false;
+  auto length = fs::path_of(*g_context, directory, {path, fs::linux_abi::path_max});
+  char name[fs::linux_abi::name_max];
+  Result<size_t> name_length = 0;
+  if (length && !vnode->is_directory()) name_length = directory->child_name(*vnode, name);
+  bool found = length && *length > 1 && name_length;
+  if (found) {
+    out.append({path, *length - 1});
+    if (!vnode->is_directory()) {
+      if (*length > 2) out.append("/");
+      out.append({name, *name_length});
+    }
+  }
+  heap::free(path);
+  return found;
+}
+
 bool fd_target(std::string_view name, TextBuffer& out) {
   int fd = 0;
   for (char c : name) {
@@ -164,13 +189,18 @@ bool fd_target(std::string_view name, TextBuffer& out) {
   fs::Stat s = (*file)->vnode()->stat();
   constexpr uint32_t kPtsMajor = 136;
   switch (s.mode & fs::linux_abi::s_ifmt) {
-    case fs::linux_abi::s_ififo: out.format("pipe:[%lu]", s.ino); break;
+    case fs::linux_abi::s_ififo:
+      if ((*file)->found_in()) break;  // a named FIFO has a path
+      out.format("pipe:[%lu]", s.ino);
+      return true;
     case fs::linux_abi::s_ifchr:
+      if ((*file)->found_in()) break;
       if (s.rdev_major == kPtsMajor) out.format("/dev/pts/%u", s.rdev_minor);
       else out.append("/dev/console");
-      break;
-    default: out.format("/proc/self/fd/%d (inode %lu)", fd, s.ino); break;  // paths are not kept
+      return true;
+    default: break;
   }
+  if (!file_path(**file, out)) out.format("/proc/self/fd/%d (inode %lu)", fd, s.ino);
   return true;
 }
 

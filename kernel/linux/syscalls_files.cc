@@ -1,5 +1,6 @@
 // Files: thin wrappers over the file layer's facade (kernel/fs/fs.h). Each checks and
 // copies the application's pointers, then lets fs:: do the work with Linux's semantics.
+#include <algorithm>
 #include <cstring>
 
 #include "kernel/fs/fs.h"
@@ -14,6 +15,7 @@
 #include "kernel/linux/user_memory.h"
 #include "kernel/linux/user_vectors.h"
 #include "kernel/mm/heap.h"
+#include "kernel/mm/physical.h"
 #include "kernel/net/net_stack.h"
 #include "kernel/net/socket.h"
 #include "kernel/net/socket_abi.h"
@@ -119,10 +121,12 @@ Result<long> sys_pwrite64(int fd, UserPtr<const void> buffer, size_t count, int6
   return after_write(TRY(file(fd))->pwrite(user_data(buffer, count), offset));
 }
 
-// The iovec array, copied in: readv and writev then never read the program's copy again.
+// The iovec array, copied in: readv and writev then never read the program's copy again; the
+// transfer stops short at the first byte that cannot be reached, as Linux's.
 Result<> load_vectors(UserVectors& loaded, const IoVec* vectors, int count, UserVectors::Direction direction) {
   if (count < 0) return error(Errno::einval);
-  return loaded.load(vectors, static_cast<uint64_t>(count), direction, Errno::einval);
+  return loaded.load(vectors, static_cast<uint64_t>(count), direction, Errno::einval,
+                     UserVectors::Unreachable::shorten);
 }
 
 Result<long> sys_readv(int fd, const IoVec* vectors, int count) {

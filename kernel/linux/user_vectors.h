@@ -28,8 +28,12 @@ class UserVectors {
   UserVectors(const UserVectors&) = delete;
   UserVectors& operator=(const UserVectors&) = delete;
 
+  // readv/writev (`shorten`): as Linux's copy that faults, the transfer stops at the first
+  // byte that cannot be reached (a short count), EFAULT only if that is the very first one.
+  enum class Unreachable : uint8_t { efault, shorten };
+
   Result<> load(UserPtr<const void> user_vectors, uint64_t count, Direction direction,
-                Errno too_many = Errno::emsgsize) {
+                Errno too_many = Errno::emsgsize, Unreachable unreachable = Unreachable::efault) {
     if (count > kMaxIoVectors) return error(too_many);
     if (count > kInlineVectors) {
       m_vectors = static_cast<fs::IoVec*>(::operator new(count * sizeof(fs::IoVec), kNoThrow));
@@ -46,9 +50,18 @@ class UserVectors {
       if (static_cast<int64_t>(v.length) < 0) return error(Errno::einval);
       v.length = std::min(v.length, fs::kMaxIoCount - total);
       total += v.length;
-      bool ok = direction == Direction::into_program ? user::writable(v.base, v.length)
-                                                      : user::readable(v.base, v.length);
-      if (!ok) return error(Errno::efault);
+    }
+    for (size_t i = 0; i < count; i++) {
+      fs::IoVec& v = m_vectors[i];
+      size_t reachable = accessible_prefix(v.base, v.length, direction);
+      if (reachable == v.length) continue;
+      if (unreachable == Unreachable::efault) return error(Errno::efault);
+      v.length = reachable;
+      m_count = i + (reachable ? 1 : 0);
+      bool anything = false;
+      for (size_t k = 0; k < m_count; k++) anything |= m_vectors[k].length != 0;
+      if (!anything) return error(Errno::efault);
+      return {};
     }
     return {};
   }
@@ -59,6 +72,23 @@ class UserVectors {
   std::span<const fs::IoVec> span() const { return {m_vectors, m_count}; }
 
  private:
+  // The length of the accessible prefix of [base, +length), page by page.
+  static size_t accessible_prefix(void* base, size_t length, Direction direction) {
+    auto accessible = [direction](void* p, size_t n) {
+      return direction == Direction::into_program ? user::writable(p, n) : user::readable(p, n);
+    };
+    if (accessible(base, length)) return length;
+    auto start = reinterpret_cast<uintptr_t>(base);
+    size_t done = 0;
+    while (done < length) {
+      uintptr_t at = start + done;
+      size_t chunk = std::min(length - done, static_cast<size_t>(4096 - (at % 4096)));
+      if (!accessible(reinterpret_cast<void*>(at), chunk)) break;
+      done += chunk;
+    }
+    return done;
+  }
+
   static constexpr size_t kInlineVectors = 8;
   fs::IoVec m_inline[kInlineVectors];
   fs::IoVec* m_vectors = m_inline;

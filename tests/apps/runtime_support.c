@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -415,6 +416,100 @@ static void seeking_and_epoll(void) {
   close(pipe_ends[1]);
 }
 
+static void vectors(void) {
+  printf("-- readv and pwritev at an unmapped page\n");
+  char name[64];
+  snprintf(name, sizeof(name), "/tmp/runtime-support-vectors-%d", getpid());
+  int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  unlink(name);
+  static char data[20000];
+  memset(data, 'v', sizeof(data));
+  if (write(fd, data, sizeof(data)) != (ssize_t)sizeof(data)) return;
+  // Two pages, the second unmapped: a vector running into it stops there.
+  char* pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  munmap(pages + 4096, 4096);
+  char first[100];
+  struct iovec into[3] = {{first, sizeof(first)}, {pages + 4000, 500}, {first, 10}};
+  lseek(fd, 0, SEEK_SET);
+  printf("readv into a vector that crosses: %zd\n", readv(fd, into, 3));
+  struct iovec unreachable[2] = {{pages + 4096, 10}, {first, 10}};
+  ssize_t r = readv(fd, unreachable, 2);
+  printf("readv starting unmapped: %zd %s\n", r, error_name(r < 0 ? errno : 0));
+  struct iovec empty_then_bad[2] = {{first, 0}, {pages + 4096, 10}};
+  r = readv(fd, empty_then_bad, 2);
+  printf("readv empty then unmapped: %zd %s\n", r, error_name(r < 0 ? errno : 0));
+  struct iovec negative[1] = {{first, (size_t)-1}};
+  r = readv(fd, negative, 1);
+  printf("readv negative length: %zd %s\n", r, error_name(r < 0 ? errno : 0));
+  memset(pages, 'p', 4096);
+  struct iovec from[2] = {{pages + 4000, 200}, {first, 10}};
+  printf("pwritev from a vector that crosses: %zd\n", pwritev(fd, from, 2, 0));
+  printf("readv of no vectors: %zd\n", readv(fd, into, 0));
+  munmap(pages, 4096);
+  close(fd);
+
+  printf("-- mountinfo\n");
+  FILE* f = fopen("/proc/self/mountinfo", "r");
+  char line[512];
+  int root = 0, proc = 0;
+  while (f && fgets(line, sizeof(line), f)) {
+    char mount_point[256], type[64];
+    if (sscanf(line, "%*d %*d %*d:%*d %*s %255s %*s - %63s", mount_point, type) != 2 &&
+        sscanf(line, "%*d %*d %*d:%*d %*s %255s %*s %*s - %63s", mount_point, type) != 2)
+      continue;
+    if (strcmp(mount_point, "/proc") == 0 && strcmp(type, "proc") == 0) proc = 1;
+    if (strcmp(mount_point, "/") == 0) root = 1;
+  }
+  if (f) fclose(f);
+  printf("has / %d and /proc %d\n", root, proc);
+}
+
+static void show_fd_path(int fd) {
+  char link[64], target[512];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, target, sizeof(target) - 1);
+  target[n > 0 ? n : 0] = '\0';
+  // The process id in the name differs between runs: it is printed as N.
+  char* id = strstr(target, "runtime-support-");
+  if (!id) {
+    printf("%s\n", target);
+    return;
+  }
+  id += strlen("runtime-support-");
+  char* rest = id;
+  while (*rest >= '0' && *rest <= '9') rest++;
+  *id = '\0';
+  printf("%sN%s\n", target, rest);
+}
+
+static void fd_paths(void) {
+  printf("-- /proc/self/fd paths\n");
+  char directory[64], file[96], link[64];
+  snprintf(directory, sizeof(directory), "/tmp/runtime-support-%d", getpid());
+  snprintf(file, sizeof(file), "%s/file", directory);
+  snprintf(link, sizeof(link), "/tmp/runtime-support-link-%d", getpid());
+  mkdir(directory, 0755);
+  int fds[5];
+  fds[0] = open(file, O_CREAT | O_RDWR, 0600);
+  char dotted[160];
+  snprintf(dotted, sizeof(dotted), "%s/../%s/./file", directory, directory + 5);
+  fds[1] = open(dotted, O_RDONLY);
+  fds[2] = open(directory, O_RDONLY | O_DIRECTORY);
+  symlink(directory, link);
+  char through[96];
+  snprintf(through, sizeof(through), "%s/file", link);
+  fds[3] = open(through, O_RDONLY);
+  fds[4] = open("/dev/null", O_RDONLY);
+  for (int i = 0; i < 5; i++) show_fd_path(fds[i]);
+  int root = open("/", O_RDONLY);
+  show_fd_path(root);
+  close(root);
+  for (int i = 0; i < 5; i++) close(fds[i]);
+  unlink(link);
+  unlink(file);
+  rmdir(directory);
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "kill-all") == 0) {
     int r = kill(-1, SIGKILL);
@@ -441,5 +536,7 @@ int main(int argc, char** argv) {
   random_flags();
   small_calls();
   seeking_and_epoll();
+  vectors();
+  fd_paths();
   return 0;
 }

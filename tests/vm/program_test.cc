@@ -218,6 +218,16 @@ TEST(Programs, Sqlite3CreatesInsertsAndSelects) {
   EXPECT_EQ(run.out, expected) << run.output();
 }
 
+// GNU df reads /proc/self/mountinfo, then statfs on each mount.
+TEST(Programs, GnuDfListsTheMounts) {
+  if (!std::filesystem::exists("/usr/bin/df")) GTEST_FAIL() << "coreutils' df is missing";
+  NimbusRun run = run_in_nimbus({"/usr/bin/df"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_NE(run.out.find("Mounted on\n"), std::string::npos) << run.output();
+  EXPECT_NE(run.out.find("ramfs "), std::string::npos) << run.output();
+  EXPECT_NE(run.out.find("% /\n"), std::string::npos) << run.output();
+}
+
 }  // namespace
 
 namespace {
