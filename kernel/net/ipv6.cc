@@ -555,20 +555,23 @@ Result<> NetStack::add_ipv6_address(uint32_t interface_index, const IpAddress& a
 }
 
 Result<> NetStack::enable_ipv6(uint32_t interface_index) {
-  MutexGuard guard(m_state->lock);
-  NetInterface* interface = m_state->interface(interface_index);
-  if (!interface) return error(Errno::enodev);
-  if (interface->is_loopback()) return error(Errno::einval);
-  IpAddress link_local_prefix;
-  link_local_prefix.bytes[0] = 0xfe;
-  link_local_prefix.bytes[1] = 0x80;
-  Ipv6InterfaceAddress entry;
-  entry.address = ipv6_address_from_mac(link_local_prefix, interface->mac.data());
-  entry.prefix_length = 64;
-  TRY(m_state->add_ipv6_address_locked(*interface, entry));
-  // RFC 4861 6.3.7: the first solicitation after a random delay of up to a second.
-  interface->router_solicitations = 0;
-  interface->next_router_solicitation_ns = now_ns() + m_environment.random64() % 1'000'000'000ull;
+  {
+    MutexGuard guard(m_state->lock);
+    NetInterface* interface = m_state->interface(interface_index);
+    if (!interface) return error(Errno::enodev);
+    if (interface->is_loopback()) return error(Errno::einval);
+    IpAddress link_local_prefix;
+    link_local_prefix.bytes[0] = 0xfe;
+    link_local_prefix.bytes[1] = 0x80;
+    Ipv6InterfaceAddress entry;
+    entry.address = ipv6_address_from_mac(link_local_prefix, interface->mac.data());
+    entry.prefix_length = 64;
+    TRY(m_state->add_ipv6_address_locked(*interface, entry));
+    // RFC 4861 6.3.7: the first solicitation after a random delay of up to a second.
+    interface->router_solicitations = 0;
+    interface->next_router_solicitation_ns = now_ns() + m_environment.random64() % 1'000'000'000ull;
+  }
+  // The worker may be sleeping until a later deadline (or none).
   m_environment.request_poll();
   return {};
 }
