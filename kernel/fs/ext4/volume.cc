@@ -62,23 +62,23 @@ Result<Volume*> Volume::try_open(block::BlockDevice& device, const char** proble
     delete volume;
     return fail(problem, "out of memory", Errno::enomem);
   }
-  uint32_t per_block = super.block_size / super.desc_size;
-  for (uint32_t group = 0; group < super.group_count; group++) {
-    uint64_t block = descriptor_table_block(super) + group / per_block;
-    auto cached = volume->m_cache->get(block);
-    if (!cached) {
-      delete volume;
-      return fail(problem, "a group descriptor block cannot be read", cached.error());
-    }
-    size_t offset = size_t{group % per_block} * super.desc_size;
-    auto descriptor = parse_group_descriptor(super, group, cached->data().subspan(offset, super.desc_size), problem);
-    if (!descriptor) {
-      delete volume;
-      return error(descriptor.error());
-    }
-    volume->m_groups[group] = *descriptor;
+  if (auto loaded = volume->load_group_descriptors(problem); !loaded) {
+    delete volume;  // after the descriptor blocks' handles are gone: they unpin into the cache
+    return error(loaded.error());
   }
   return volume;
+}
+
+Result<> Volume::load_group_descriptors(const char** problem) {
+  uint32_t per_block = m_super.block_size / m_super.desc_size;
+  for (uint32_t group = 0; group < m_super.group_count; group++) {
+    uint64_t block = descriptor_table_block(m_super) + group / per_block;
+    auto cached = m_cache->get(block);
+    if (!cached) return fail(problem, "a group descriptor block cannot be read", cached.error());
+    size_t offset = size_t{group % per_block} * m_super.desc_size;
+    m_groups[group] = TRY(parse_group_descriptor(m_super, group, cached->data().subspan(offset, m_super.desc_size), problem));
+  }
+  return {};
 }
 
 Volume::~Volume() {

@@ -50,6 +50,8 @@ class Volume {
 
  private:
   Volume(block::BlockDevice& device, const Superblock& super) : m_device(device), m_super(super) {}
+  // Reads and checks every group descriptor into m_groups.
+  Result<> load_group_descriptors(const char** problem);
 
   block::BlockDevice& m_device;
   Superblock m_super;

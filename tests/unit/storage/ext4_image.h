@@ -31,7 +31,7 @@ inline std::vector<std::byte> read_bytes(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<std::byte> bytes(text.size());
-  memcpy(bytes.data(), text.data(), text.size());
+  if (!text.empty()) memcpy(bytes.data(), text.data(), text.size());
   return bytes;
 }
 

@@ -115,7 +115,7 @@ TEST_P(Ext4Test, EveryFileMatchesTheHost) {
       ASSERT_TRUE(data) << relative;
       std::vector<std::byte> expected = read_bytes(entry.path());
       ASSERT_EQ(data->size(), expected.size()) << relative;
-      EXPECT_EQ(memcmp(data->data(), expected.data(), expected.size()), 0) << relative;
+      EXPECT_TRUE(expected.empty() || memcmp(data->data(), expected.data(), expected.size()) == 0) << relative;
       files++;
     } else {
       EXPECT_TRUE(vnode->is_directory());
