@@ -60,7 +60,7 @@ INSTANTIATE_TEST_SUITE_P(Apps, Differential,
                                          "threads-static", "threads-dynamic", "signals-static",
                                          "signals-dynamic", "events-static", "events-dynamic",
                                          "process-static", "process-dynamic", "sockets_unix-static",
-                                         "sockets_unix-dynamic"),
+                                         "sockets_unix-dynamic", "processes-static", "processes-dynamic"),
                          [](const testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            for (char& c : name)
