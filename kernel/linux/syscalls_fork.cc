@@ -153,6 +153,8 @@ Result<long> fork_process(uint64_t flags, uint64_t stack, int* parent_tid, int* 
   start->child_tid = (flags & kCloneChildSettid) ? child_tid : nullptr;
   start->extended_state = extended_state;
   {
+    // xsave leaves the header's reserved bytes as they were: they must be zero for xrstor.
+    fpu::init_state(extended_state);
     bool interrupts = x86::save_and_disable_interrupts();
     fpu::save(extended_state);
     x86::restore_interrupts(interrupts);

@@ -62,7 +62,8 @@ INSTANTIATE_TEST_SUITE_P(Apps, Differential,
                                          "process-static", "process-dynamic", "sockets_unix-static",
                                          "sockets_unix-dynamic", "file_locks-static", "file_locks-dynamic",
                                          "memory_edges-static", "memory_edges-dynamic",
-                                         "runtime_support-static", "runtime_support-dynamic"),
+                                         "runtime_support-static", "runtime_support-dynamic",
+                                         "processes-static", "processes-dynamic"),
                          [](const testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            for (char& c : name)

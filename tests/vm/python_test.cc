@@ -107,6 +107,19 @@ except FileNotFoundError:
       << run.output();
 }
 
+TEST_F(Python, SubprocessAndSystem) {
+  NimbusRun run = python({"-c",
+                          "import subprocess, os\n"
+                          "r = subprocess.run(['/bin/busybox', 'echo', 'hi'], capture_output=True)\n"
+                          "print(r.returncode, r.stdout)\n"
+                          "print(os.system('exit 5') >> 8)\n"
+                          "print(subprocess.run(['/bin/busybox', 'sh', '-c', 'exit 9']).returncode)\n"
+                          "print(subprocess.check_output('echo a | /bin/busybox wc -c', shell=True))\n"},
+                         {"--add", "/bin/busybox", "--add", "/bin/sh"});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "0 b'hi\\n'\n5\n9\nb'2\\n'\n") << run.output();
+}
+
 TEST_F(Python, EightThreads) {
   NimbusRun run = python({"-c", R"py(
 import threading

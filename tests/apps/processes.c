@@ -1,0 +1,204 @@
+/* Differential test: processes. fork and wait statuses, copy-on-write memory, a pipe between
+ * processes, exec (and a failed exec), vfork, posix_spawn, SIGCHLD, process groups and
+ * sessions, kill to a group, and 1,000 children forked and reaped. Prints values. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+static void describe(const char* what, int status) {
+  if (WIFEXITED(status)) printf("%s: exited %d\n", what, WEXITSTATUS(status));
+  else if (WIFSIGNALED(status)) printf("%s: killed by signal %d\n", what, WTERMSIG(status));
+  else printf("%s: status %#x\n", what, status);
+}
+
+static int reap(pid_t pid) {
+  int status = -1;
+  if (waitpid(pid, &status, 0) != pid) printf("waitpid failed: %s\n", strerror(errno));
+  return status;
+}
+
+static volatile int g_chld_count;
+static void on_chld(int signal) { (void)signal; g_chld_count++; }
+
+int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "exec-child") == 0) {
+    printf("exec child: argv[2]=%s, environment kept %s\n", argv[2], getenv("PROCESSES_TEST"));
+    fflush(stdout);
+    return 42;
+  }
+  setvbuf(stdout, NULL, _IONBF, 0);
+  setenv("PROCESSES_TEST", "yes", 1);
+  pid_t self = getpid();
+
+  /* Exit statuses. */
+  int codes[] = {0, 3, 255};
+  for (int i = 0; i < 3; i++) {
+    pid_t pid = fork();
+    if (pid == 0) _exit(codes[i]);
+    char what[32];
+    snprintf(what, sizeof what, "child exiting %d", codes[i]);
+    describe(what, reap(pid));
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    raise(SIGTERM);
+    _exit(0);
+  }
+  describe("child raising SIGTERM", reap(pid));
+  pid = fork();
+  if (pid == 0) {
+    for (;;) pause();
+  }
+  kill(pid, SIGKILL);
+  describe("child sent SIGKILL", reap(pid));
+
+  /* The child sees its parent, and its own number. */
+  pid = fork();
+  if (pid == 0) _exit(getppid() == self ? 10 : 11);
+  describe("child's getppid is the parent", reap(pid));
+
+  /* Copy-on-write: each side keeps its own copy of private memory, shared memory is shared. */
+  static int counter = 1;
+  size_t big = 4 << 20;
+  char* heap = malloc(big);
+  memset(heap, 'p', big);
+  int* shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  *shared = 5;
+  pid = fork();
+  if (pid == 0) {
+    counter = 2;
+    memset(heap, 'c', big);
+    *shared = 6;
+    _exit(counter == 2 && heap[big - 1] == 'c' ? 0 : 1);
+  }
+  describe("child writing its copies", reap(pid));
+  printf("parent's counter %d, heap '%c%c', shared %d\n", counter, heap[0], heap[big - 1], *shared);
+  free(heap);
+
+  /* A pipe between processes: the reader sees all the data, then EOF when the writer exits. */
+  int fds[2];
+  pipe(fds);
+  pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    char block[4096];
+    memset(block, 'x', sizeof block);
+    for (int i = 0; i < 64; i++) write(fds[1], block, sizeof block);
+    _exit(0);
+  }
+  close(fds[1]);
+  long total = 0;
+  char buffer[8192];
+  ssize_t n;
+  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) total += n;
+  close(fds[0]);
+  printf("read %ld bytes through a pipe, then %s\n", total, n == 0 ? "EOF" : "an error");
+  describe("pipe writer", reap(pid));
+
+  /* exec: the same process runs a new program; a failed exec returns to the caller. */
+  pid = fork();
+  if (pid == 0) {
+    char* args[] = {argv[0], "exec-child", "forty-two", NULL};
+    execv("/nonexistent/program", args);
+    printf("failed exec: %s\n", strerror(errno));
+    execv(argv[0], args);
+    _exit(99);
+  }
+  describe("exec'd child", reap(pid));
+
+  /* vfork: the parent waits until the child execs or exits. */
+  int before = 7;
+  pid = vfork();
+  if (pid == 0) _exit(before + 1);
+  describe("vfork child", reap(pid));
+  char* spawn_args[] = {argv[0], "exec-child", "spawned", NULL};
+  if (posix_spawn(&pid, argv[0], NULL, NULL, spawn_args, environ) == 0) describe("posix_spawn child", reap(pid));
+
+  /* No children: ECHILD; WNOHANG with a running child: 0. */
+  printf("wait without children: %s\n", wait(NULL) < 0 && errno == ECHILD ? "ECHILD" : "?");
+  int go[2];
+  pipe(go);
+  pid = fork();
+  if (pid == 0) {
+    char c;
+    close(go[1]);
+    read(go[0], &c, 1);
+    _exit(5);
+  }
+  close(go[0]);
+  printf("WNOHANG while it runs: %d\n", waitpid(pid, NULL, WNOHANG));
+  close(go[1]);
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  waitid(P_PID, pid, &info, WEXITED);
+  printf("waitid: signo %d code %d status %d pid matches %d\n", info.si_signo, info.si_code, info.si_status,
+         info.si_pid == pid);
+
+  /* SIGCHLD reaches a handler; with SIGCHLD ignored, children are reaped by themselves. */
+  struct sigaction action = {0};
+  action.sa_handler = on_chld;
+  sigaction(SIGCHLD, &action, NULL);
+  pid = fork();
+  if (pid == 0) _exit(0);
+  reap(pid);
+  printf("SIGCHLD handler ran %d time(s)\n", g_chld_count);
+  signal(SIGCHLD, SIG_IGN);
+  pid = fork();
+  if (pid == 0) _exit(0);
+  int result = waitpid(pid, NULL, 0);
+  printf("with SIGCHLD ignored, waitpid: %s\n", result < 0 && errno == ECHILD ? "ECHILD" : "the child");
+  signal(SIGCHLD, SIG_DFL);
+
+  /* Process groups and sessions. */
+  pid = fork();
+  if (pid == 0) {
+    pid_t session = setsid();
+    int new_session = session == getpid() && getsid(0) == getpid() && getpgid(0) == getpid();
+    int leader_stays = setpgid(0, 0) < 0 && errno == EPERM;
+    _exit(new_session * 2 + leader_stays);
+  }
+  describe("child making its own session", reap(pid));
+  (void)setpgid(0, 0); /* a group leader now (PID 1 in Nimbus already is) */
+  printf("setsid as a group leader: %s\n", setsid() < 0 && errno == EPERM ? "EPERM" : "?");
+  pid_t members[3];
+  for (int i = 0; i < 3; i++) {
+    members[i] = fork();
+    if (members[i] == 0) {
+      for (;;) pause();
+    }
+    setpgid(members[i], members[0]);
+  }
+  printf("kill to the group: %d\n", kill(-members[0], SIGTERM));
+  for (int i = 0; i < 3; i++) describe("group member", reap(members[i]));
+
+  /* 1,000 children, each reaped. */
+  long sum = 0;
+  int reaped = 0;
+  for (int i = 0; i < 1000; i++) {
+    pid = fork();
+    if (pid == 0) _exit(i % 100);
+    if (pid < 0) {
+      printf("fork %d failed: %s\n", i, strerror(errno));
+      break;
+    }
+    int status = reap(pid);
+    if (WIFEXITED(status)) {
+      sum += WEXITSTATUS(status);
+      reaped++;
+    }
+  }
+  printf("1000 children: %d reaped, statuses add up to %ld\n", reaped, sum);
+  struct rusage usage;
+  printf("children's CPU time counted: %d\n", getrusage(RUSAGE_CHILDREN, &usage) == 0);
+  return 0;
+}
