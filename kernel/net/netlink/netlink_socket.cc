@@ -124,7 +124,9 @@ Result<size_t> NetlinkSocket::send(SendRequest& request) {
       memcpy(&header, buffer + offset, sizeof header);
       if (header.length < sizeof header || header.length > length - offset) break;
       handle_request_locked({buffer + offset, header.length});
-      offset += align4(header.length);
+      // The last message's padding may be missing (Go sends a 17-byte request): past the end
+      // is the end, never a wrapped `length - offset`.
+      offset = std::min(length, offset + align4(header.length));
     }
   }
   delete[] buffer;

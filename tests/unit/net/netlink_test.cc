@@ -318,6 +318,21 @@ TEST_F(Netlink, MalformedMessagesAreIgnored) {
   EXPECT_TRUE(receive().empty());
 }
 
+// Go's syscall.NetlinkRIB sends a 17-byte request (header and rtgenmsg) without padding: the
+// walk must end there (it once wrapped and read the heap past the datagram: ASan, and a
+// kernel panic in a VM).
+TEST_F(Netlink, AnUnpaddedLastMessageEndsTheWalk) {
+  std::vector<std::byte> bytes(sizeof(MessageHeader) + 1);
+  MessageHeader header{static_cast<uint32_t>(bytes.size()), kRtmGetAddr, kNlmFRequest | kNlmFDump, 9, 0};
+  memcpy(bytes.data(), &header, sizeof header);
+  bytes[sizeof header] = std::byte{2};
+  send_raw(bytes);
+  std::vector<Message> addresses = dump();
+  ASSERT_EQ(addresses.size(), 2u);
+  EXPECT_EQ(addresses[0].header.sequence, 9u);
+  EXPECT_TRUE(receive().empty());
+}
+
 TEST_F(Netlink, ShortBuffersTruncateAndPeekKeeps) {
   request(kRtmGetLink, kNlmFRequest | kNlmFDump, 0, 6);
   uint32_t flags = 0;
