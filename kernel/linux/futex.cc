@@ -1,8 +1,10 @@
-// Futexes: a hash of wait buckets keyed by address (one address space, so private and shared
-// futexes are the same thing here).
+// Futexes: a hash of wait buckets keyed by what the word is (AddressSpace::identify_word): the
+// address in its process, or the file and offset under a shared mapping, so that processes
+// meet on shared memory and never on each other's private words.
 #include "kernel/linux/futex.h"
 
 #include "kernel/lib/intrusive_list.h"
+#include "kernel/linux/process.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/sched/scheduler.h"
@@ -13,9 +15,13 @@
 namespace nimbus::linux::futex {
 namespace {
 
+using Key = AddressSpace::WordIdentity;
+
+Key key_for(const uint32_t* address) { return address_space().identify_word(reinterpret_cast<uintptr_t>(address)); }
+
 struct Waiter {
   Thread* thread;
-  uint32_t* address;
+  Key key;
   uint32_t bitset;
   bool woken = false;
   ListNode node;
@@ -29,9 +35,9 @@ struct Bucket {
 constexpr size_t kBuckets = 256;
 Bucket g_buckets[kBuckets];
 
-Bucket& bucket_for(const uint32_t* address) {
-  auto a = reinterpret_cast<uintptr_t>(address);
-  return g_buckets[((a >> 2) * 0x9e3779b97f4a7c15ull) >> 56];
+Bucket& bucket_for(const Key& key) {
+  uint64_t mixed = (key.offset >> 2) ^ (reinterpret_cast<uintptr_t>(key.object) >> 4);
+  return g_buckets[(mixed * 0x9e3779b97f4a7c15ull) >> 56];
 }
 
 // Reads the word; it must be mapped. Called once without locks first, so the page is
@@ -72,9 +78,9 @@ void unlock_pair(Bucket& a, Bucket& b) {
 Result<long> wait(uint32_t* address, uint32_t expected, uint32_t bitset, uint64_t deadline_ns) {
   if (bitset == 0) return error(Errno::einval);
   TRY(load(address));
-  Bucket& bucket = bucket_for(address);
-  Thread* self = current_thread();
-  Waiter waiter{self, address, bitset};
+  Waiter waiter{current_thread(), key_for(address), bitset};
+  Thread* self = waiter.thread;
+  Bucket& bucket = bucket_for(waiter.key);
   bool interrupts = bucket.lock.lock();
   // Checked under the bucket lock: a waker that changed the value takes this lock to wake.
   Result<uint32_t> current = user::load_u32_no_sleep(address);
@@ -102,9 +108,9 @@ Result<long> wait(uint32_t* address, uint32_t expected, uint32_t bitset, uint64_
   if (armed_on) scheduler::cancel_timer(*armed_on, &self->sleep_timer);
   // A requeue may have moved us to another bucket: find ours by the current address.
   for (;;) {
-    Bucket& now = bucket_for(waiter.address);
+    Bucket& now = bucket_for(waiter.key);
     now.lock.lock_raw();
-    if (&now == &bucket_for(waiter.address)) {
+    if (&now == &bucket_for(waiter.key)) {
       if (!waiter.woken) now.waiters.remove(&waiter);
       now.lock.unlock_raw();
       break;
@@ -121,14 +127,15 @@ Result<long> wait(uint32_t* address, uint32_t expected, uint32_t bitset, uint64_
 }
 
 long wake(uint32_t* address, uint32_t count, uint32_t bitset) {
-  Bucket& bucket = bucket_for(address);
+  Key key = key_for(address);
+  Bucket& bucket = bucket_for(key);
   SpinlockGuard guard(bucket.lock);
   // Linux counts after waking (`if (++ret >= nr_wake) break`, nr_wake an int), so a count of 0
   // or one that is negative as an int still wakes one waiter.
   long woken = 0;
   for (Waiter* w = bucket.waiters.front(); w;) {
     Waiter* next = bucket.waiters.next(w);
-    if (w->address == address && (w->bitset & bitset)) {
+    if (w->key == key && (w->bitset & bitset)) {
       wake_waiter(bucket, w);
       if (++woken >= static_cast<int32_t>(count)) break;
     }
@@ -141,8 +148,10 @@ Result<long> requeue(uint32_t* address, uint32_t wake_count, uint32_t requeue_co
                      const uint32_t* expected) {
   TRY(load(address));
   TRY(load(target));
-  Bucket& from = bucket_for(address);
-  Bucket& to = bucket_for(target);
+  Key from_key = key_for(address);
+  Key to_key = key_for(target);
+  Bucket& from = bucket_for(from_key);
+  Bucket& to = bucket_for(to_key);
   bool interrupts = x86::save_and_disable_interrupts();
   lock_pair(from, to);
   Result<uint32_t> current = expected ? user::load_u32_no_sleep(address) : Result<uint32_t>(0u);
@@ -155,13 +164,13 @@ Result<long> requeue(uint32_t* address, uint32_t wake_count, uint32_t requeue_co
   uint32_t moved = 0;
   for (Waiter* w = from.waiters.front(); w;) {
     Waiter* next = from.waiters.next(w);
-    if (w->address == address) {
+    if (w->key == from_key) {
       if (done < static_cast<long>(wake_count)) {
         wake_waiter(from, w);
         done++;
       } else if (moved < requeue_count) {
         from.waiters.remove(w);
-        w->address = target;
+        w->key = to_key;
         to.waiters.push_back(w);
         moved++;
       } else {

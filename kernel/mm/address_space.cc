@@ -383,6 +383,13 @@ FaultOutcome AddressSpace::copy_on_write_locked(const Vma& vma, uintptr_t page, 
   return FaultOutcome::handled;
 }
 
+AddressSpace::WordIdentity AddressSpace::identify_word(uintptr_t address) {
+  MutexGuard guard(m_lock);
+  Vma* v = find_locked(address);
+  if (v && shows_file_pages(*v)) return {v->file->identity(), v->file_offset + (address - v->begin)};
+  return {this, address};
+}
+
 FaultOutcome AddressSpace::handle_fault(uintptr_t address, bool write, bool execute) {
   uintptr_t page = align_down(address, kPageSize);
   Vma snapshot;

@@ -135,6 +135,16 @@ class AddressSpace {
     return m_break;
   }
 
+  // What a futex on the word at `address` is known by: the file and offset under a shared
+  // file mapping (so that every process mapping it meets there), else this space and the
+  // address (another process's word at the same address is another futex).
+  struct WordIdentity {
+    const void* object;
+    uint64_t offset;
+    bool operator==(const WordIdentity&) const = default;
+  };
+  WordIdentity identify_word(uintptr_t address);
+
   FaultOutcome handle_fault(uintptr_t address, bool write, bool execute);
   // Whether [address, address+length) lies in mappings allowing `prot` (0: just mapped).
   // With a `prot`, file-backed pages of the range are filled now: the kernel may touch them

@@ -3,13 +3,17 @@
  * sessions, kill to a group, and 1,000 children forked and reaped. Prints values. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +29,15 @@ static int reap(pid_t pid) {
   int status = -1;
   if (waitpid(pid, &status, 0) != pid) printf("waitpid failed: %s\n", strerror(errno));
   return status;
+}
+
+static long futex(uint32_t* word, int op, uint32_t value) { return syscall(SYS_futex, word, op, value, NULL, NULL, 0); }
+
+static uint32_t g_private_word;
+static void* wait_on_private_word(void* unused) {
+  (void)unused;
+  while (__atomic_load_n(&g_private_word, __ATOMIC_SEQ_CST) == 0) futex(&g_private_word, FUTEX_WAIT, 0);
+  return NULL;
 }
 
 static volatile int g_chld_count;
@@ -180,6 +193,29 @@ int main(int argc, char** argv) {
   }
   printf("kill to the group: %d\n", kill(-members[0], SIGTERM));
   for (int i = 0; i < 3; i++) describe("group member", reap(members[i]));
+
+  /* Futexes: a private word is another futex in each process, even at the same address; a
+   * shared mapping's word is one futex in both. */
+  pthread_t sleeper;
+  pthread_create(&sleeper, NULL, wait_on_private_word, NULL);
+  usleep(50000);
+  pid = fork();
+  if (pid == 0) _exit((int)futex(&g_private_word, FUTEX_WAKE, 1));
+  describe("child's wake of its own copy of a word the parent waits on", reap(pid));
+  __atomic_store_n(&g_private_word, 1, __ATOMIC_SEQ_CST);
+  futex(&g_private_word, FUTEX_WAKE, 1);
+  pthread_join(sleeper, NULL);
+  uint32_t* shared_word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  pid = fork();
+  if (pid == 0) _exit(futex(shared_word, FUTEX_WAIT, 0) == 0 ? 7 : 8);
+  int woke = 0;
+  for (int i = 0; i < 5000 && !woke; i++) {
+    woke = futex(shared_word, FUTEX_WAKE, 1) == 1;
+    if (!woke) usleep(1000);
+  }
+  printf("parent woke the child waiting on a shared word: %s\n", woke ? "yes" : "no");
+  if (!woke) kill(pid, SIGKILL);
+  describe("child waiting on the shared word", reap(pid));
 
   /* 1,000 children, each reaped. */
   long sum = 0;
