@@ -24,7 +24,7 @@ Result<LockRange> lock_range(int64_t base, int64_t start, int64_t length) {
   if (start < 0) return error(Errno::einval);
   if (length > 0) {
     if (length - 1 > INT64_MAX - start) return error(Errno::eoverflow);
-    return LockRange{static_cast<uint64_t>(start), static_cast<uint64_t>(start + length - 1)};
+    return LockRange{static_cast<uint64_t>(start), static_cast<uint64_t>(start + (length - 1))};
   }
   if (length < 0) {
     if (start + length < 0) return error(Errno::einval);

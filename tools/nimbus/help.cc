@@ -121,8 +121,8 @@ What comes along without being asked (unless --no-auto; --verbose lists each pat
     directories over 256 MiB (--add them), and paths inside other words (a=b:c/d.txt);
   - the program starts in the current directory when the image holds it (an argument in it
     was packed, or a file below it), else in /, so `nimbus run python3 app.py` finds app.py.
-  - a script's "#!/usr/bin/env NAME" line runs NAME from the guest's PATH directly (one
-    process per VM: env could not start it there).
+  - a script's "#!/usr/bin/env NAME" line runs NAME from the guest's PATH directly (found
+    when the script is packed, so NAME and what it needs come along).
 
 Exit status of run:
   the guest's status (0 ok, 1 self-test failure, 250 kernel panic, 251 out of memory,

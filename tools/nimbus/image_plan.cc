@@ -76,9 +76,9 @@ struct LaunchChain {
 // The guest's PATH (guest_environment), searched on the host for "#!/usr/bin/env NAME".
 constexpr std::string_view kGuestPath = "/usr/local/bin:/usr/bin:/bin";
 
-// "#!/usr/bin/env python3": the program env would start in the guest, found now, since the
-// guest has one process and env cannot exec it there. Only a single plain name qualifies (not
-// "-S ...", not "NAME=VALUE").
+// "#!/usr/bin/env python3": the program env would start in the guest, found now so that it
+// (and what a runtime needs) is packed; it then runs directly. Only a single plain name
+// qualifies (not "-S ...", not "NAME=VALUE").
 std::optional<std::string> env_target(const ScriptHeader& script) {
   if (std::filesystem::path(script.interpreter).filename() != "env" || !script.argument)
     return std::nullopt;
