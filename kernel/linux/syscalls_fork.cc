@@ -7,6 +7,7 @@
 #include "kernel/arch/x86_64/fpu.h"
 #include "kernel/fs/fs_context.h"
 #include "kernel/linux/fork.h"
+#include "kernel/linux/clone_flags.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/signals.h"
 #include "kernel/linux/syscalls.h"
@@ -21,19 +22,6 @@ extern "C" [[noreturn]] void resume_from_frame(nimbus::linux::SyscallFrame* fram
 namespace nimbus::linux {
 namespace {
 
-// clone flags (linux/sched.h).
-constexpr uint64_t kCloneVm = 0x100;
-constexpr uint64_t kCloneFs = 0x200;
-constexpr uint64_t kCloneFiles = 0x400;
-constexpr uint64_t kCloneSighand = 0x800;
-constexpr uint64_t kCloneVfork = 0x4000;
-constexpr uint64_t kCloneParent = 0x8000;
-constexpr uint64_t kCloneSysvsem = 0x40000;
-constexpr uint64_t kCloneSettls = 0x80000;
-constexpr uint64_t kCloneParentSettid = 0x100000;
-constexpr uint64_t kCloneChildCleartid = 0x200000;
-constexpr uint64_t kCloneDetached = 0x400000;
-constexpr uint64_t kCloneChildSettid = 0x1000000;
 // What a new process may be asked for. CLONE_FS and CLONE_FILES give it copies (not shared
 // tables), CLONE_SIGHAND copies of the actions: docs/syscalls.md says so.
 constexpr uint64_t kSupported = kCloneVm | kCloneFs | kCloneFiles | kCloneSighand | kCloneVfork | kCloneParent |

@@ -7,6 +7,7 @@
 #include "kernel/lib/console.h"
 #include "kernel/linux/fork.h"
 #include "kernel/linux/futex.h"
+#include "kernel/linux/clone_flags.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
@@ -20,18 +21,6 @@ extern "C" [[noreturn]] void resume_from_frame(nimbus::linux::SyscallFrame* fram
 namespace nimbus::linux {
 namespace {
 
-// clone flags (linux/sched.h).
-constexpr uint64_t kCloneVm = 0x100;
-constexpr uint64_t kCloneFs = 0x200;
-constexpr uint64_t kCloneFiles = 0x400;
-constexpr uint64_t kCloneSighand = 0x800;
-constexpr uint64_t kCloneThread = 0x10000;
-constexpr uint64_t kCloneSysvsem = 0x40000;
-constexpr uint64_t kCloneSettls = 0x80000;
-constexpr uint64_t kCloneParentSettid = 0x100000;
-constexpr uint64_t kCloneChildCleartid = 0x200000;
-constexpr uint64_t kCloneChildSettid = 0x1000000;
-constexpr uint64_t kCloneDetached = 0x400000;
 constexpr uint64_t kSupported = kCloneVm | kCloneFs | kCloneFiles | kCloneSighand | kCloneThread | kCloneSysvsem |
                                 kCloneSettls | kCloneParentSettid | kCloneChildCleartid | kCloneChildSettid |
                                 kCloneDetached | 0xff /* exit signal */;
