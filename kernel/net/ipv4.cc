@@ -195,11 +195,6 @@ void ipv4_input(NetStack::State& state, uint32_t interface_index, Packet* packet
 
 // --- output ---
 
-namespace {
-
-// The transport asked the device to fill its checksum but this path cannot (a device
-// without offload, or a datagram about to be fragmented): do it here, as the device would
-// (the field already holds the pseudo-header sum).
 void finish_checksum_in_software(Packet& packet, size_t transport_start, uint8_t protocol) {
   size_t start = transport_start + packet.offload.checksum_start;
   size_t field = start + packet.offload.checksum_offset;
@@ -209,8 +204,6 @@ void finish_checksum_in_software(Packet& packet, size_t transport_start, uint8_t
   if (protocol == kIpProtocolUdp && checksum == 0) checksum = 0xffff;  // RFC 768: 0 means none
   store_be16(packet.data() + field, checksum);
 }
-
-}  // namespace
 
 Result<> ipv4_output_locked(NetStack::State& state, NetInterface& interface, Ipv4Address next_hop, Packet* packet,
                             Ipv4Address source, Ipv4Address destination, uint8_t protocol,

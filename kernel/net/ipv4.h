@@ -41,5 +41,9 @@ enum class Ipv4ParseResult : uint8_t { ok, truncated, bad_version, bad_header_le
 Ipv4ParseResult ipv4_parse(std::span<const std::byte> bytes, Ipv4Header& header, bool verify_checksum);
 // Writes a 20-byte header (no options) with its checksum at `p`.
 void ipv4_write_header(std::byte* p, const Ipv4Header& header);
+// The transport asked the device to fill its checksum but this path cannot (a device
+// without offload, or a datagram about to be fragmented): does it here, as the device would
+// (the field already holds the pseudo-header sum). IPv4's and IPv6's output both use it.
+void finish_checksum_in_software(Packet& packet, size_t transport_start, uint8_t protocol);
 
 }  // namespace nimbus::net

@@ -469,14 +469,7 @@ Result<> ipv6_output_locked(NetStack::State& state, NetInterface& interface, con
       packet->offload.checksum_needed = false;
       packet->offload.checksum_verified = true;
     } else if (!fits || !interface.features.tx_checksum) {
-      size_t start = packet->offload.checksum_start;
-      size_t field = start + packet->offload.checksum_offset;
-      packet->offload.checksum_needed = false;
-      if (field + 2 <= packet->length()) {
-        uint16_t checksum = checksum_finish(checksum_add(0, packet->bytes().subspan(start)));
-        if (next_header == kIpProtocolUdp && checksum == 0) checksum = 0xffff;
-        store_be16(packet->data() + field, checksum);
-      }
+      finish_checksum_in_software(*packet, 0, next_header);
     } else {
       packet->offload.checksum_start =
           static_cast<uint16_t>(packet->offload.checksum_start + kIpv6HeaderSize + kEthernetHeaderSize);
