@@ -33,6 +33,22 @@ Result<> transfer(BlockDevice& device, Operation operation, uint64_t sector, uin
   return request.result;
 }
 
+Result<> transfer_all(BlockDevice& device, std::span<Request> requests) {
+  if (requests.empty()) return {};
+  Semaphore done(0);
+  RequestList list;
+  for (Request& request : requests) {
+    request.context = &done;
+    request.on_complete = [](Request& finished) { static_cast<Semaphore*>(finished.context)->release(); };
+    list.push_back(&request);
+  }
+  device.submit_all(list);
+  for (size_t i = 0; i < requests.size(); i++) done.acquire();
+  for (Request& request : requests)
+    if (!request.result) return request.result;
+  return {};
+}
+
 Result<> add_device(BlockDevice& device) {
   if (g_device_count == kMaxDevices) return error(Errno::enospc);
   g_devices[g_device_count++] = &device;

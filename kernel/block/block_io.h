@@ -15,6 +15,10 @@ namespace nimbus::block {
 Result<> transfer(BlockDevice& device, Operation operation, uint64_t sector, uint32_t sector_count,
                   std::span<std::byte> buffer = {});
 
+// Carries out `requests` (their operation, sector, count and buffer set) together, so that
+// the device can merge adjacent ones, and waits for all; the first error, if any.
+Result<> transfer_all(BlockDevice& device, std::span<Request> requests);
+
 constexpr size_t kMaxDevices = 16;
 // Adds a started device (boot time, one thread); ENOSPC when the list is full.
 Result<> add_device(BlockDevice& device);

@@ -10,10 +10,10 @@ namespace nimbus {
 namespace {
 // Kept alive: BootOptions::test points into it.
 CommandLine g_command_line;
-constexpr std::array<std::string_view, 15> kKnown = {
+constexpr std::array<std::string_view, 16> kKnown = {
     "verbose", "bootchart", "boot-only", "tsc_khz",  "max_cpus",       "test",          "strace", kVirtioMmioDeviceKey,
     "ip",      "gateway",   "dns",       "hostname", "nimbus.streams", "nimbus.winsize",
-    "volume"};
+    "volume",  "root"};
 
 // RFC 1123 2.1: letters, digits and hyphens in dot-separated labels of 1-63, 253 in all.
 bool valid_hostname(std::string_view name) {
@@ -201,6 +201,13 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
     if (options.volume_count == options.volume_slots.size()) return "too many volume words";
     if (const char* problem = parse_volume(*word.value, options.volume_slots[options.volume_count])) return problem;
     options.volume_count++;
+  }
+  if (auto root = line.value("root")) {
+    // A device name, as volume= takes it ("vdb"): short, no path.
+    if (root->empty() || root->size() > 15) return "root needs a block device name (root=vda)";
+    for (char c : *root)
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return "root needs a block device name (root=vda)";
+    options.root_device = *root;
   }
   return parse_network(line, options);
 }

@@ -50,6 +50,9 @@ struct BootOptions {
   net::Ipv4Address gateway;   // 0.0.0.0: none given
   net::Ipv4Address dns;       // 0.0.0.0: none given
   std::string_view hostname;  // empty: none given
+  // root=DEVICE: the ext4 file system on DEVICE is mounted read-only as "/", the initrd's
+  // /etc over its /etc (empty: the initrd is the whole root file system).
+  std::string_view root_device;
   // volume= words, in command-line order.
   static constexpr size_t kMaxVolumes = 8;
   std::array<VolumeOption, kMaxVolumes> volume_slots{};

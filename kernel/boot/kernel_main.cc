@@ -224,6 +224,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
   if (runs_program) {
     if (options.strace) linux::start_strace(options.strace_filter);
     linux::set_boot_volumes(options.volumes());
+    linux::set_boot_root(options.root_device);
     const BootModule& initrd = info.modules[0];
     power::exit_vm(linux::boot_program({phys_to_virt<const std::byte>(initrd.begin), initrd.end - initrd.begin},
                                        options.streams));

@@ -55,8 +55,10 @@ namespace nimbus::fs {
 
 // Builds the kernel's tree (see Vfs::init) from the initrd's bytes, which must stay mapped
 // and unchanged for good (files borrow them); `console` serves /dev/console and /dev/tty.
-// On a malformed archive: Errno::einval and `*cpio_error` says where and why.
-Result<> init_root(std::span<const std::byte> initrd, Console& console, CpioError* cpio_error = nullptr);
+// On a malformed archive: Errno::einval and `*cpio_error` says where and why. With
+// `disk_root`, that is the tree's root (see Vfs::init).
+Result<> init_root(std::span<const std::byte> initrd, Console& console, CpioError* cpio_error = nullptr,
+                   RefPtr<Vnode> disk_root = nullptr);
 // The tree init_root built.
 Vfs& vfs();
 

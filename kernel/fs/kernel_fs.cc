@@ -19,10 +19,11 @@ int64_t wall_clock() { return static_cast<int64_t>(clock::wall_ns()); }
 
 }  // namespace
 
-Result<> init_root(std::span<const std::byte> initrd, Console& console, CpioError* cpio_error) {
+Result<> init_root(std::span<const std::byte> initrd, Console& console, CpioError* cpio_error,
+                   RefPtr<Vnode> disk_root) {
   kernel_random().init();
   g_vfs = new (g_vfs_storage) Vfs(Services{g_pages, wall_clock, kernel_random(), console});
-  return g_vfs->init(initrd, cpio_error);
+  return g_vfs->init(initrd, cpio_error, std::move(disk_root));
 }
 
 Vfs& vfs() { return *g_vfs; }

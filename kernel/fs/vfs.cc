@@ -12,7 +12,7 @@ Vfs::Vfs(const Services& services)
       m_pipe_fs(services.clock),
       m_devfs(services.random, services.console) {}
 
-Result<> Vfs::init(std::span<const std::byte> initrd, CpioError* cpio_error) {
+Result<> Vfs::init(std::span<const std::byte> initrd, CpioError* cpio_error, RefPtr<Vnode> disk_root) {
   TRY(m_root_fs.init(0755));
   TRY(m_dev_fs.init(0755));
   if (!initrd.empty()) TRY(unpack_cpio(m_root_fs, initrd, cpio_error));
@@ -27,12 +27,19 @@ Result<> Vfs::init(std::span<const std::byte> initrd, CpioError* cpio_error) {
     if (!created && created.error() != Errno::eexist) return error(created.error());
   }
   TRY(m_devfs.populate(*m_dev_fs.root(), m_devices));
+  if (disk_root) {
+    m_disk_root = std::move(disk_root);
+    TRY(mount("/tmp", TRY(root->lookup("tmp"))));
+    TRY(mount("/etc", TRY(root->lookup("etc"))));
+  }
   return mount("/dev", m_dev_fs.root());
 }
 
 Result<> Vfs::mount(std::string_view path, RefPtr<Vnode> root) {
-  PathWalk walk(m_mounts, m_root_fs.root());
-  RefPtr<Vnode> point = TRY(walk.resolve(m_root_fs.root(), path, PathWalk::Follow::yes));
+  PathWalk walk(m_mounts, this->root());
+  RefPtr<Vnode> point = TRY(walk.resolve(this->root(), path, PathWalk::Follow::yes));
+  // The mount table knows the point by its object, which the file system must keep.
+  TRY(point->fs().keep_mount_point(point));
   return m_mounts.mount(std::move(point), std::move(root));
 }
 

@@ -41,9 +41,15 @@ class Vfs {
   // Builds the tree: unpacks `initrd` (a cpio newc archive, possibly empty) into the root
   // ramfs, creates /dev /tmp (1777) /proc /sys /etc if missing, and mounts the devfs on
   // /dev. Once, before anything else.
-  Result<> init(std::span<const std::byte> initrd, CpioError* cpio_error = nullptr);
+  //
+  // With `disk_root` (the root of a read-only file system from a disk), that is the tree's
+  // root instead, and what must be writable is mounted over its directories of the same
+  // names, which must exist: the devfs on /dev, and the ramfs's /tmp and /etc (the initrd
+  // then holds only etc/, copied into RAM so that the boot and the program can write there).
+  Result<> init(std::span<const std::byte> initrd, CpioError* cpio_error = nullptr,
+                RefPtr<Vnode> disk_root = nullptr);
 
-  RefPtr<Vnode> root() { return m_root_fs.root(); }
+  RefPtr<Vnode> root() { return m_disk_root ? m_disk_root : m_root_fs.root(); }
   MountTable& mounts() { return m_mounts; }
   DeviceRegistry& devices() { return m_devices; }
   PipeFs& pipe_fs() { return m_pipe_fs; }
@@ -61,6 +67,7 @@ class Vfs {
 
  private:
   ClockFunction m_clock;
+  RefPtr<Vnode> m_disk_root;  // set once, by init()
   RamFs m_root_fs;
   RamFs m_dev_fs;
   PipeFs m_pipe_fs;

@@ -158,6 +158,10 @@ class FileSystem {
   };
   virtual SeekStyle seek_style() const { return SeekStyle::memory; }
 
+  // The mount table knows a mount point by its vnode object: a file system whose lookups may
+  // make a new object for the same directory (ext4) keeps this one and hands it out from then on.
+  virtual Result<> keep_mount_point(const RefPtr<Vnode>&) { return {}; }
+
   // st_dev is (0, device_minor()), as Linux numbers its anonymous (memory) file systems.
   uint32_t device_minor() const { return m_device_minor; }
   uint64_t allocate_ino() { return m_next_ino.fetch_add(1, std::memory_order_relaxed); }
@@ -207,6 +211,11 @@ class Vnode : public RefCounted<Vnode> {
   // holding the file's lock, so that the page cannot be dropped meanwhile. ENXIO at or past
   // the end of the file, ENODEV for files that cannot share their pages.
   virtual Result<> with_shared_page(uint64_t index, SharedPageUser& user);
+  // Files in the page cache (ext4): the frame (physical address) holding page `index`, read on
+  // a miss, with one ownership of it for the caller (frame_refs::release gives it back). `pin`
+  // keeps it in the cache for good (a shared mapping shows it). ENODEV for files the page cache
+  // does not hold (the caller copies through read_at instead), ENXIO past the end.
+  virtual Result<uint64_t> take_cached_frame(uint64_t, bool) { return error(Errno::enodev); }
 
   // --- directories ---
   // ".." gives the parent (the root gives itself); "." is handled by the walk.

@@ -10,6 +10,7 @@
 #include "kernel/linux/file_syscalls.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/procfs_net.h"
+#include "kernel/fs/page_cache.h"
 #include "kernel/mm/frame_allocator.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/time/clock.h"
@@ -39,8 +40,11 @@ void loadavg(TextBuffer& out) { out.format("0.00 0.00 0.00 1/%u %u\n", 1, curren
 
 void meminfo(TextBuffer& out) {
   uint64_t total = frames::total_bytes() >> 10, free = frames::free_bytes() >> 10;
-  out.format("MemTotal:       %8lu kB\nMemFree:        %8lu kB\nMemAvailable:   %8lu kB\n", total, free, free);
-  for (const char* name : {"Buffers", "Cached", "SwapCached", "Active", "Inactive", "SwapTotal", "SwapFree", "Dirty",
+  // The page cache gives its pages back on demand: available, as on Linux.
+  uint64_t cached = fs::page_cache_statistics().pages * 4;
+  out.format("MemTotal:       %8lu kB\nMemFree:        %8lu kB\nMemAvailable:   %8lu kB\n", total, free, free + cached);
+  out.format("Buffers:        %8u kB\nCached:         %8lu kB\n", 0u, cached);
+  for (const char* name : {"SwapCached", "Active", "Inactive", "SwapTotal", "SwapFree", "Dirty",
                            "Writeback", "Shmem", "Slab", "HugePages_Total", "HugePages_Free"})
     out.format("%s:%*s%8u kB\n", name, static_cast<int>(15 - strlen(name)), "", 0u);
   out.format("Hugepagesize:       2048 kB\n");

@@ -232,7 +232,13 @@ int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& strea
   serial_input::set_input_listener([] { g_serial_console.input_arrived(); });
   fs::CpioError cpio_error;
   StreamConsoles streams = standard_streams();
-  if (auto built = fs::init_root(initrd, *streams.terminal, &cpio_error); !built) {
+  RefPtr<fs::Vnode> disk_root;
+  if (!mount_disk_root(&disk_root)) return static_cast<int>(ExitStatus::bad_command_line);
+  if (auto built = fs::init_root(initrd, *streams.terminal, &cpio_error, disk_root); !built) {
+    if (disk_root) {
+      print("nimbus: the root disk lacks /dev, /tmp, /proc, /sys or /etc (error %d)\n", static_cast<int>(built.error()));
+      return static_cast<int>(ExitStatus::bad_executable);
+    }
     print("nimbus: the initrd is not a valid cpio archive: %s at byte %zu\n",
           cpio_error.reason ? cpio_error.reason : "error", cpio_error.offset);
     return static_cast<int>(ExitStatus::bad_executable);

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "kernel/linux/process.h"
+#include "kernel/mm/frame_references.h"
 #include "kernel/mm/physical.h"
 
 namespace nimbus::linux {
@@ -51,8 +52,19 @@ class VnodeMapping final : public MappedFile {
   const char* path() const override { return m_path; }
   Result<> share_page(uint64_t offset, SharedPageMapper& mapper) override {
     fs::set_shared_page_unmapper(unmap_from_address_space);
+    // A page-cache page stays pinned there, so the mapping needs no ownership of its own.
+    auto cached = m_vnode->take_cached_frame(offset / kPageSize, true);
+    if (cached) {
+      Result<> mapped = mapper.map(*cached);
+      frame_refs::release(*cached);
+      return mapped;
+    }
+    if (cached.error() != Errno::enodev) return error(cached.error());
     PageToFrame user(mapper);
     return m_vnode->with_shared_page(offset / kPageSize, user);
+  }
+  Result<uint64_t> take_cached_page(uint64_t offset) override {
+    return m_vnode->take_cached_frame(offset / kPageSize, false);
   }
   const void* identity() const override { return m_vnode.get(); }
   bool writable() const override { return m_writable; }

@@ -5,6 +5,7 @@
 #include "kernel/fs/ext4/ext4_fs.h"
 #include "kernel/fs/fs.h"
 #include "kernel/fs/linux_abi.h"
+#include "kernel/fs/page_cache.h"
 #include "kernel/fs/vfs.h"
 #include "kernel/lib/console.h"
 #include "kernel/time/clock.h"
@@ -13,6 +14,14 @@ namespace nimbus::linux {
 namespace {
 
 std::span<const VolumeOption> g_volumes;
+std::string_view g_root_device;
+
+// The kernel's page cache for every ext4 mount; none (reads through the block cache, no shared
+// mappings) if it cannot start.
+fs::PageCache* page_cache() {
+  auto cache = fs::start_kernel_page_cache();
+  return cache ? *cache : nullptr;
+}
 
 void log_ext4_problem(const char* device, uint32_t ino, const char* problem) {
   print("nimbus: ext4 on %s: inode %u: %s\n", device, ino, problem);
@@ -31,6 +40,32 @@ Result<> make_directories(fs::FsContext& context, std::string_view path) {
 }  // namespace
 
 void set_boot_volumes(std::span<const VolumeOption> volumes) { g_volumes = volumes; }
+void set_boot_root(std::string_view device) { g_root_device = device; }
+
+bool mount_disk_root(RefPtr<fs::Vnode>* root) {
+  *root = nullptr;
+  if (g_root_device.empty()) return true;
+  fs::ext4::set_problem_logger(log_ext4_problem);
+  char device_name[16] = {};
+  if (g_root_device.size() >= sizeof(device_name)) return false;
+  for (size_t i = 0; i < g_root_device.size(); i++) device_name[i] = g_root_device[i];
+  block::BlockDevice* device = block::find_device(device_name);
+  if (!device) {
+    print("nimbus: the root file system's disk %s is missing\n", device_name);
+    return false;
+  }
+  const char* problem = "?";
+  auto mounted = fs::ext4::Ext4Fs::try_mount(*device, [] { return static_cast<int64_t>(clock::wall_ns()); }, &problem,
+                                               page_cache());
+  if (!mounted) {
+    print("nimbus: cannot mount the root file system's ext4 on %s: %s (error %d)\n", device_name, problem,
+          static_cast<int>(mounted.error()));
+    return false;
+  }
+  *root = (*mounted)->root();
+  log("root: %s (ext4, read-only)\n", device_name);
+  return true;
+}
 
 bool mount_volumes(fs::FsContext& context) {
   fs::ext4::set_problem_logger(log_ext4_problem);
@@ -45,7 +80,8 @@ bool mount_volumes(fs::FsContext& context) {
       return false;
     }
     const char* problem = "?";
-    auto mounted = fs::ext4::Ext4Fs::try_mount(*device, [] { return static_cast<int64_t>(clock::wall_ns()); }, &problem);
+    auto mounted = fs::ext4::Ext4Fs::try_mount(*device, [] { return static_cast<int64_t>(clock::wall_ns()); }, &problem,
+                                               page_cache());
     if (!mounted) {
       print("nimbus: volume %s for %.*s: cannot mount its ext4 file system: %s (error %d)\n", device_name,
             directory_length, volume.directory.data(), problem, static_cast<int>(mounted.error()));
@@ -53,6 +89,11 @@ bool mount_volumes(fs::FsContext& context) {
     }
     auto made = make_directories(context, volume.directory);
     auto attached = made ? fs::vfs().mount(volume.directory, (*mounted)->root()) : made;
+    if (!attached && attached.error() == Errno::erofs) {
+      print("nimbus: volume %s: %.*s does not exist on the read-only root disk (pack it with --workdir or --add)\n",
+            device_name, directory_length, volume.directory.data());
+      return false;
+    }
     if (!attached) {
       print("nimbus: volume %s: cannot mount it on %.*s (error %d)\n", device_name, directory_length,
             volume.directory.data(), static_cast<int>(attached.error()));

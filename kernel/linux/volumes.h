@@ -3,14 +3,23 @@
 #pragma once
 
 #include <span>
+#include <string_view>
 
 #include "kernel/boot/boot_options.h"
 #include "kernel/fs/fs_context.h"
+#include "kernel/fs/vnode.h"
+#include "kernel/lib/ref_ptr.h"
 
 namespace nimbus::linux {
 
 // Keeps the volume= words for mount_volumes() (boot, before the program).
 void set_boot_volumes(std::span<const VolumeOption> volumes);
+// Keeps the root= word's device for mount_disk_root().
+void set_boot_root(std::string_view device);
+// Mounts the root= device's ext4 file system read-only and returns its root, for the Vfs to
+// make the tree's root; nullptr without a root= word. False (an error), with a message, when
+// it cannot be mounted.
+bool mount_disk_root(RefPtr<fs::Vnode>* root);
 // Mounts each volume read-only on its directory (made if missing); false, with a message
 // naming the volume and the reason, when one cannot be mounted.
 bool mount_volumes(fs::FsContext& context);

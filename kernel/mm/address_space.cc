@@ -309,13 +309,16 @@ Result<> AddressSpace::fill_anonymous_locked(Vma& vma, uintptr_t page) {
   return {};
 }
 
-Result<bool> AddressSpace::map_if_unchanged_locked(const Vma& snapshot, uintptr_t page, uint64_t phys) {
+Result<bool> AddressSpace::map_if_unchanged_locked(const Vma& snapshot, uintptr_t page, uint64_t phys,
+                                                   bool copy_on_write) {
   // munmap, mprotect or mremap may have run while the file was read.
   Vma* v = find_locked(page);
   if (!v || v->file != snapshot.file || v->shared != snapshot.shared || v->prot == 0) return false;
   if (v->file_offset + (page - v->begin) != snapshot.file_offset + (page - snapshot.begin)) return false;
   if (mmu::lookup_page(m_root, page) & mmu::pte::kPresent) return false;
   uint64_t flags = mmu::application_flags(v->prot & prot::kWrite, v->prot & prot::kExec);
+  // Read-only until a write fault copies it (mprotect keeps it so: protect_range).
+  if (copy_on_write) flags = (flags & ~mmu::pte::kWritable) | mmu::pte::kCopyOnWrite;
   TRY(mmu::map_page_in(m_root, page, phys, flags));
   m_resident_pages++;
   return true;
@@ -340,6 +343,19 @@ FaultOutcome AddressSpace::fill_from_file(const Vma& snapshot, uintptr_t page) {
       uintptr_t m_page;
     } mapper(*this, snapshot, page);
     return snapshot.file->share_page(offset, mapper) ? FaultOutcome::handled : FaultOutcome::file_error;
+  }
+  // Private, from the page cache: its frame, copy-on-write, when the whole page is file data
+  // (the ELF loader's last partial page wants zeros past its limit: copied below).
+  if (snapshot.file_limit == kNoFileLimit || offset + kPageSize <= snapshot.file_limit) {
+    auto cached = snapshot.file->take_cached_page(offset);
+    if (cached) {
+      MutexGuard guard(m_lock);
+      auto mapped = map_if_unchanged_locked(snapshot, page, *cached, true);
+      if (mapped && *mapped) return FaultOutcome::handled;
+      frame_refs::release(*cached);
+      return mapped ? FaultOutcome::handled : FaultOutcome::out_of_memory;
+    }
+    if (cached.error() == Errno::enxio && snapshot.file_limit == kNoFileLimit) return FaultOutcome::file_error;
   }
   // Private: the page is the file's data as of the first touch, copied into a frame of our own.
   auto phys = frames::allocate(0);

@@ -37,6 +37,10 @@ class MappedFile {
   // returns, and unmaps it from every shared mapping (unmap_shared_file_pages) before it
   // ever drops it. Errno::enxio at or past the end of the file (the mapping's SIGBUS).
   virtual Result<> share_page(uint64_t, SharedPageMapper&) { return error(Errno::enodev); }
+  // A private mapping's page straight from the page cache: the frame holding the file's page at
+  // `offset` with one ownership for the mapping, which maps it copy-on-write. ENODEV when the
+  // file is not in the page cache (the page is then copied through read_at).
+  virtual Result<uint64_t> take_cached_page(uint64_t) { return error(Errno::enodev); }
   // The object whose pages shared mappings show: every MappedFile of one file gives the same.
   virtual const void* identity() const { return this; }
   // Whether a shared mapping may be made writable (mprotect): the file was opened for writing.
@@ -187,7 +191,8 @@ class AddressSpace {
   // Maps `phys` at `page` if `snapshot` still describes the mapping there and the page is
   // still absent; false otherwise (the caller then keeps the frame), ENOMEM without a page
   // table.
-  Result<bool> map_if_unchanged_locked(const Vma& snapshot, uintptr_t page, uint64_t phys);
+  Result<bool> map_if_unchanged_locked(const Vma& snapshot, uintptr_t page, uint64_t phys,
+                                       bool copy_on_write = false);
   bool overlaps_locked(uintptr_t begin, uintptr_t end);
   void insert_locked(Vma* vma);
   // Unmaps the pages of [begin, end), shooting down TLBs: anonymous and private frames are

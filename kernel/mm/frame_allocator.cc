@@ -1,6 +1,9 @@
 // The kernel's physical frame allocator.
 #include "kernel/mm/frame_allocator.h"
 
+#include <atomic>
+#include <cstddef>
+
 #include "kernel/boot/start_info.h"
 #include "kernel/lib/panic.h"
 #include "kernel/mm/buddy_allocator.h"
@@ -12,6 +15,10 @@ namespace nimbus::frames {
 namespace {
 
 Spinlock g_lock;  // guards g_buddy and g_untouched
+// Gives frames back when the buddy allocator runs dry (the page cache); called without g_lock.
+std::atomic<Reclaimer> g_reclaimer{nullptr};
+// Frames asked back at once: more than one allocation needs, so that the next ones find some.
+constexpr size_t kReclaimBatch = 32;
 BuddyAllocator g_buddy;
 
 struct Range {
@@ -98,12 +105,27 @@ void init(const BootInfo& info) {
 }
 
 Result<uint64_t> allocate(unsigned order) {
-  SpinlockGuard guard(g_lock);
-  for (;;) {
-    auto frame = g_buddy.allocate(order);
-    if (frame || frame.error() != Errno::enomem || !hand_over_chunk_locked()) return frame;
+  Result<uint64_t> frame = error(Errno::enomem);
+  {
+    SpinlockGuard guard(g_lock);
+    for (;;) {
+      frame = g_buddy.allocate(order);
+      if (frame || frame.error() != Errno::enomem || !hand_over_chunk_locked()) break;
+    }
   }
+  if (frame || frame.error() != Errno::enomem) return frame;
+  // Low memory: clean cached file pages go back before anyone is refused.
+  Reclaimer reclaimer = g_reclaimer.load(std::memory_order_acquire);
+  size_t wanted = (size_t{1} << order) > kReclaimBatch ? size_t{1} << order : kReclaimBatch;
+  while (reclaimer && reclaimer(wanted) > 0) {
+    SpinlockGuard guard(g_lock);
+    frame = g_buddy.allocate(order);
+    if (frame || frame.error() != Errno::enomem) return frame;
+  }
+  return frame;
 }
+
+void set_reclaimer(Reclaimer reclaimer) { g_reclaimer.store(reclaimer, std::memory_order_release); }
 
 void free(uint64_t phys, unsigned order) {
   SpinlockGuard guard(g_lock);

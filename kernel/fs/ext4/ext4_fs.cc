@@ -21,7 +21,7 @@ VnodeType type_of(uint16_t mode) {
   return type;
 }
 
-class Ext4Vnode final : public Vnode {
+class Ext4Vnode final : public Vnode, public PageSource {
  public:
   Ext4Vnode(Ext4Fs& fs, const Inode& inode) : Vnode(fs, type_of(inode.mode), inode.ino), m_inode(inode) {}
   ~Ext4Vnode() override { delete[] m_target; }
@@ -34,7 +34,20 @@ class Ext4Vnode final : public Vnode {
 
   Result<size_t> read_at(uint64_t offset, std::span<std::byte> buffer, IoFlags) override {
     if (!is_regular()) return Vnode::read_at(offset, buffer, {});
+    if (PageCache* cache = ext4().page_cache()) return cache->read(cache_key(), m_inode.size, offset, buffer, *this);
     return read_file_data(volume(), m_inode, offset, buffer);
+  }
+  bool can_share_pages() const override {
+    return type() == VnodeType::regular && static_cast<Ext4Fs&>(fs()).page_cache();
+  }
+  Result<uint64_t> take_cached_frame(uint64_t index, bool pin) override {
+    PageCache* cache = ext4().page_cache();
+    if (!is_regular() || !cache) return error(Errno::enodev);
+    return cache->take_page(cache_key(), m_inode.size, index, *this, pin);
+  }
+  // PageSource: the page cache's misses.
+  Result<> read_pages(uint64_t first, std::span<std::byte* const> pages) override {
+    return read_file_pages(volume(), m_inode, first, pages);
   }
   Result<size_t> write_at(uint64_t*, std::span<const std::byte>, IoFlags) override {
     return error(is_directory() ? Errno::eisdir : Errno::erofs);
@@ -69,6 +82,8 @@ class Ext4Vnode final : public Vnode {
 
  private:
   Volume& volume() { return static_cast<Ext4Fs&>(fs()).volume(); }
+  // Every vnode of one inode shares its pages: the key is the volume and the inode number.
+  CachedFileKey cache_key() { return CachedFileKey{&volume(), m_inode.ino}; }
   Ext4Fs& ext4() { return static_cast<Ext4Fs&>(fs()); }
   Result<RefPtr<Vnode>> directory_change() {
     if (!is_directory()) return error(Errno::enotdir);
@@ -206,9 +221,10 @@ bool Ext4Vnode::is_empty_directory() {
 
 }  // namespace
 
-Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction clock, const char** problem) {
+Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction clock, const char** problem,
+                                  PageCache* page_cache) {
   Volume* volume = TRY(Volume::try_open(device, problem));
-  auto* fs = new (kNoThrow) Ext4Fs(clock, volume);
+  auto* fs = new (kNoThrow) Ext4Fs(clock, volume, page_cache);
   if (!fs) {
     delete volume;
     *problem = "out of memory";
@@ -226,12 +242,28 @@ Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction cloc
 }
 
 Ext4Fs::~Ext4Fs() {
+  for (RefPtr<Vnode>& point : m_mount_points) point = nullptr;
   m_root = nullptr;
   delete m_volume;
 }
 
+Result<> Ext4Fs::keep_mount_point(const RefPtr<Vnode>& point) {
+  if (point == m_root) return {};
+  MutexGuard guard(m_mount_points_lock);
+  for (size_t i = 0; i < m_mount_point_count; i++)
+    if (m_mount_points[i] == point) return {};
+  if (m_mount_point_count == kMaxMountPoints) return error(Errno::enospc);
+  m_mount_points[m_mount_point_count++] = point;
+  return {};
+}
+
 Result<RefPtr<Vnode>> Ext4Fs::vnode_for(uint32_t ino) {
   if (ino == inode::kRootIno && m_root) return m_root;
+  {
+    MutexGuard guard(m_mount_points_lock);
+    for (size_t i = 0; i < m_mount_point_count; i++)
+      if (m_mount_points[i]->ino() == ino) return m_mount_points[i];
+  }
   Inode inode = TRY(m_volume->read_inode(ino));
   auto* vnode = new (kNoThrow) Ext4Vnode(*this, inode);
   if (!vnode) return error(Errno::enomem);

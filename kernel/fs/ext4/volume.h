@@ -32,6 +32,8 @@ class Volume {
   const Superblock& super() const { return m_super; }
   uint32_t block_size() const { return m_super.block_size; }
   block::BlockCache& cache() { return *m_cache; }
+  // The disk itself, for file data read straight into page-cache pages.
+  block::BlockDevice& device() { return m_device; }
 
   // Inode `ino`, checked. EIO (with the reason logged once per call) when it is out of
   // range, in an uninitialized part of its group's table, unused, or corrupt.

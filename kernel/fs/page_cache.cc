@@ -1,0 +1,303 @@
+// The kernel's page cache: file pages in frames of their own, found by (file, index) in a hash,
+// kept least recently used first, and reclaimed by the frame allocator when it runs dry.
+//
+// Locking: one spinlock (g_lock) guards the hash, the lists and every entry's state. It is a
+// leaf: nothing else is locked, no frame or heap memory is allocated or freed and no I/O is
+// done while it is held (pages are read with it released, their entries marked `loading`
+// meanwhile). The block cache's mutex, which a PageSource takes to read extent blocks, is
+// therefore never held together with it, in either order. reclaim() runs inside the frame
+// allocator's allocate() (after its own lock is released) and only try-locks, so that an
+// allocation made by a thread that holds the cache lock cannot deadlock.
+//
+// Ownership of frames goes through frame_refs: the cache owns each of its frames once; a
+// private mapping or a read() in progress owns it once more. A frame that only the cache owns
+// can be reclaimed; a private mapping's copy-on-write sees a frame still shared with the cache
+// and copies before the first write.
+#include "kernel/fs/page_cache.h"
+
+#include <cstring>
+#include <new>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/lib/intrusive_list.h"
+#include "kernel/lib/ref_ptr.h"
+#include "kernel/mm/frame_allocator.h"
+#include "kernel/mm/frame_references.h"
+#include "kernel/mm/physical.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/sync/spinlock.h"
+
+namespace nimbus::fs {
+namespace {
+
+constexpr size_t kPage = 4096;
+constexpr size_t kBuckets = 1024;
+// Pages read past the one asked for on a miss: a fault reads 32 KiB, a large read(2) up to
+// 256 KiB at once (a device request each, which the block layer merges).
+constexpr size_t kFaultReadahead = 8;
+constexpr size_t kMaxReadahead = 64;
+// How far reclaim looks past pages it cannot take (mapped elsewhere) per page it wants.
+constexpr size_t kReclaimScanFactor = 4;
+
+struct Entry {
+  CachedFileKey key;
+  uint64_t index = 0;
+  uint64_t phys = 0;
+  bool loading = false;  // being read; in the hash but on no list
+  bool pinned = false;   // shown by a shared mapping: on the pinned list, never reclaimed
+  ListNode bucket_node;
+  ListNode list_node;  // the LRU, the pinned list, or the free list
+};
+
+using Bucket = IntrusiveList<Entry, &Entry::bucket_node>;
+using EntryList = IntrusiveList<Entry, &Entry::list_node>;
+
+Spinlock g_lock;
+Bucket g_buckets[kBuckets];
+EntryList g_lru;     // loaded, unpinned pages, least recently used first
+EntryList g_pinned;  // loaded, pinned pages
+EntryList g_spare;   // recycled entries, so that reclaim never touches the heap
+PageCacheStatistics g_statistics;
+
+size_t bucket_of(const CachedFileKey& key, uint64_t index) {
+  uint64_t h = reinterpret_cast<uintptr_t>(key.owner) * 0x9e3779b97f4a7c15ull;
+  h ^= key.file * 0xc2b2ae3d27d4eb4full;
+  h ^= index * 0x165667b19e3779f9ull;
+  return (h ^ (h >> 29)) % kBuckets;
+}
+
+Entry* find_locked(const CachedFileKey& key, uint64_t index) {
+  Bucket& bucket = g_buckets[bucket_of(key, index)];
+  for (Entry* e = bucket.front(); e; e = bucket.next(e))
+    if (e->index == index && e->key == key) return e;
+  return nullptr;
+}
+
+// The frame of a loaded entry for the caller (one more owner), as a use.
+uint64_t hand_out_locked(Entry* e, bool pin) {
+  if (pin && !e->pinned) {
+    g_lru.remove(e);
+    e->pinned = true;
+    g_pinned.push_back(e);
+  } else if (!e->pinned) {
+    g_lru.remove(e);
+    g_lru.push_back(e);
+  }
+  frame_refs::share(e->phys);
+  return e->phys;
+}
+
+Entry* new_entry() {
+  {
+    SpinlockGuard guard(g_lock);
+    if (Entry* spare = g_spare.pop_front()) return spare;
+  }
+  return new (kNoThrow) Entry;
+}
+
+void recycle(Entry* e) {
+  SpinlockGuard guard(g_lock);
+  g_spare.push_back(e);
+}
+
+// Reads the pages [index, index + count) that are not cached yet (stopping at the first that
+// is) and hands out the first; ENOMEM when not even one frame can be had.
+Result<uint64_t> fill(const CachedFileKey& key, uint64_t index, size_t count, PageSource& source, bool pin) {
+  Entry* entries[kMaxReadahead];
+  std::byte* pages[kMaxReadahead];
+  size_t made = 0;
+  for (; made < count; made++) {
+    auto phys = frames::allocate(0);
+    if (!phys) break;
+    Entry* e = new_entry();
+    if (!e) {
+      frames::free(*phys, 0);
+      break;
+    }
+    e->key = key;
+    e->index = index + made;
+    e->phys = *phys;
+    e->loading = true;
+    e->pinned = false;
+    entries[made] = e;
+    pages[made] = phys_to_virt<std::byte>(*phys);
+  }
+  if (made == 0) return error(Errno::enomem);
+  size_t claimed = 0;
+  {
+    SpinlockGuard guard(g_lock);
+    for (; claimed < made; claimed++) {
+      if (find_locked(key, index + claimed)) break;  // read by someone else meanwhile
+      g_buckets[bucket_of(key, index + claimed)].push_back(entries[claimed]);
+    }
+  }
+  for (size_t i = claimed; i < made; i++) {
+    frames::free(entries[i]->phys, 0);
+    recycle(entries[i]);
+  }
+  if (claimed == 0) return error(Errno::eagain);  // the first page: look it up again
+
+  Result<> read = source.read_pages(index, {pages, claimed});
+  uint64_t handed = 0;
+  {
+    SpinlockGuard guard(g_lock);
+    for (size_t i = 0; i < claimed; i++) {
+      Entry* e = entries[i];
+      if (!read) {
+        g_buckets[bucket_of(key, e->index)].remove(e);
+        continue;
+      }
+      e->loading = false;
+      if (i == 0 && pin) {
+        e->pinned = true;
+        g_pinned.push_back(e);
+      } else {
+        g_lru.push_back(e);
+      }
+      g_statistics.pages++;
+      g_statistics.misses++;
+    }
+    if (read) {
+      frame_refs::share(entries[0]->phys);
+      handed = entries[0]->phys;
+    }
+  }
+  if (!read) {
+    for (size_t i = 0; i < claimed; i++) {
+      frames::free(entries[i]->phys, 0);
+      recycle(entries[i]);
+    }
+    return error(read.error());
+  }
+  return handed;
+}
+
+// Frees up to `wanted` pages that only the cache owns, least recently used first.
+size_t reclaim(size_t wanted) {
+  bool interrupts = x86::save_and_disable_interrupts();
+  if (!g_lock.try_lock_raw()) {
+    x86::restore_interrupts(interrupts);
+    return 0;
+  }
+  EntryList victims;
+  size_t scanned = 0;
+  for (Entry* e = g_lru.front(); e && victims.size() < wanted && scanned < wanted * kReclaimScanFactor + 64;) {
+    Entry* next = g_lru.next(e);
+    scanned++;
+    if (!frame_refs::is_shared(e->phys)) {
+      g_lru.remove(e);
+      g_buckets[bucket_of(e->key, e->index)].remove(e);
+      victims.push_back(e);
+    }
+    e = next;
+  }
+  size_t freed = victims.size();
+  g_statistics.pages -= freed;
+  g_statistics.reclaimed += freed;
+  g_lock.unlock_raw();
+  x86::restore_interrupts(interrupts);
+  // Outside the lock: frames::free takes the frame allocator's; the entries go back to the
+  // spare list (the heap may be what asked for memory).
+  for (Entry* e = victims.front(); e; e = victims.front()) {
+    victims.remove(e);
+    frame_refs::release(e->phys);
+    recycle(e);
+  }
+  return freed;
+}
+
+class KernelPageCache final : public PageCache {
+ public:
+  Result<size_t> read(CachedFileKey key, uint64_t file_size, uint64_t offset, std::span<std::byte> buffer,
+                      PageSource& source) override {
+    if (offset >= file_size) return 0;
+    size_t total = file_size - offset < buffer.size() ? static_cast<size_t>(file_size - offset) : buffer.size();
+    size_t done = 0;
+    while (done < total) {
+      uint64_t position = offset + done;
+      uint64_t index = position / kPage;
+      size_t in_page = position % kPage;
+      size_t chunk = kPage - in_page < total - done ? kPage - in_page : total - done;
+      size_t wanted_pages = (total - done + in_page + kPage - 1) / kPage;
+      uint64_t phys = TRY(take(key, file_size, index, source, false, wanted_pages));
+      memcpy(buffer.data() + done, phys_to_virt<std::byte>(phys) + in_page, chunk);
+      frame_refs::release(phys);
+      done += chunk;
+    }
+    return total;
+  }
+
+  Result<uint64_t> take_page(CachedFileKey key, uint64_t file_size, uint64_t index, PageSource& source,
+                             bool pin) override {
+    return take(key, file_size, index, source, pin, kFaultReadahead);
+  }
+
+  void forget(CachedFileKey key, uint64_t first) override {
+    EntryList dropped;
+    {
+      SpinlockGuard guard(g_lock);
+      for (EntryList* list : {&g_lru, &g_pinned}) {
+        for (Entry* e = list->front(); e;) {
+          Entry* next = list->next(e);
+          if (e->key == key && e->index >= first) {
+            list->remove(e);
+            g_buckets[bucket_of(e->key, e->index)].remove(e);
+            dropped.push_back(e);
+            g_statistics.pages--;
+          }
+          e = next;
+        }
+      }
+    }
+    for (Entry* e = dropped.front(); e; e = dropped.front()) {
+      dropped.remove(e);
+      frame_refs::release(e->phys);  // a mapping that still shows the frame keeps it
+      recycle(e);
+    }
+  }
+
+ private:
+  Result<uint64_t> take(const CachedFileKey& key, uint64_t file_size, uint64_t index, PageSource& source, bool pin,
+                        size_t readahead) {
+    uint64_t page_count = (file_size + kPage - 1) / kPage;
+    if (index >= page_count) return error(Errno::enxio);
+    for (;;) {
+      bool missing = false;
+      {
+        SpinlockGuard guard(g_lock);
+        Entry* e = find_locked(key, index);
+        if (e && !e->loading) {
+          g_statistics.hits++;
+          return hand_out_locked(e, pin);
+        }
+        missing = !e;
+      }
+      if (!missing) {
+        scheduler::yield();  // another thread is reading it
+        continue;
+      }
+      size_t count = readahead < kMaxReadahead ? readahead : kMaxReadahead;
+      if (count == 0) count = 1;
+      if (count > page_count - index) count = static_cast<size_t>(page_count - index);
+      auto filled = fill(key, index, count, source, pin);
+      if (filled || filled.error() != Errno::eagain) return filled;
+    }
+  }
+};
+
+KernelPageCache g_cache;
+
+}  // namespace
+
+Result<PageCache*> start_kernel_page_cache() {
+  TRY(frame_refs::init());
+  frames::set_reclaimer(reclaim);
+  return &g_cache;
+}
+
+PageCacheStatistics page_cache_statistics() {
+  SpinlockGuard guard(g_lock);
+  return g_statistics;
+}
+
+}  // namespace nimbus::fs
