@@ -48,8 +48,8 @@ Options for run:
                          ring-0 SSE code at native speed, else TCG; the verdict is cached in
                          ${XDG_CACHE_HOME:-$HOME/.cache}/nimbus/host.conf)
   --memory SIZE          guest memory: 128M, 1G, 16G, or a plain number of MiB (default 128M,
-                         or the image's root file system plus 96M when that is more; a size
-                         that cannot hold the root file system is refused)
+                         or the image's initrd plus 96M when that is more; a size that cannot
+                         hold the initrd (only /etc for images with a root disk) is refused)
   --cpus N               virtual CPUs, 1 to 255 (default 1)
   --machine microvm|q35  microvm (default, virtio-mmio, no firmware) or q35 (PCI, qboot)
   --timeout SECONDS      kill the guest after this long and exit 124 (default 0 = never)

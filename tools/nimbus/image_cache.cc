@@ -37,6 +37,7 @@ constexpr std::string_view kBuildKeyVersion = "nimbus-build-1";
 
 constexpr const char* kKernelFile = "kernel.elf";
 constexpr const char* kInitrdFile = "initrd.cpio";
+constexpr const char* kDiskFile = "rootfs.ext4";
 constexpr const char* kWordsFile = "cmdline";
 constexpr const char* kLabelFile = "label";
 constexpr const char* kLockFile = "lock";
@@ -143,8 +144,10 @@ std::optional<BootFiles> ImageCache::hold(const std::string& name) const {
   auto lock = FileLock::acquire_existing(dir, FileLock::Mode::Shared);
   if (!lock) return std::nullopt;
   ::futimens(lock->fd(), nullptr);  // the use time; best effort, like atime
+  std::error_code ec;
+  std::string disk = std::filesystem::exists(dir / kDiskFile, ec) ? (dir / kDiskFile).string() : std::string();
   return BootFiles{(dir / kKernelFile).string(), (dir / kInitrdFile).string(),
-                   split_words(read_text(dir / kWordsFile)),
+                   split_words(read_text(dir / kWordsFile)), disk,
                    std::make_shared<const FileLock>(std::move(*lock))};
 }
 
@@ -194,6 +197,10 @@ CliResult<BootFiles> ImageCache::unpack(const std::string& image_path, const Ima
     // for long, and a publish that loses a race leaves only links the collector removes.
     TRY_CLI(m_store.share(staged / kKernelFile, Sha256::hex(kernel)));
     TRY_CLI(m_store.share(staged / kInitrdFile, Sha256::hex(initrd)));
+    if (header.disk.size) {
+      Sha256::Digest disk = TRY_CLI(extract_section(image_path, header.disk, (staged / kDiskFile).string()));
+      TRY_CLI(m_store.share(staged / kDiskFile, Sha256::hex(disk)));
+    }
     return {};
   }();
   if (!result) {

@@ -23,6 +23,8 @@ struct BootFiles {
   std::string kernel;
   std::string initrd;
   std::vector<std::string> kernel_words;
+  // The root file system as an ext4 disk (a version 2 image), or empty: then the initrd holds it.
+  std::string disk;
   // A shared lock on the image's directory for as long as the guest may read it: eviction
   // (by another nimbus) skips an image that is locked.
   std::shared_ptr<const FileLock> in_use;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <vector>
 
+#include "ext4_image.h"
 #include "progress_line.h"
 #include "text.h"
 
@@ -73,15 +74,25 @@ CliResult<ImageHeader> write_image_file(const ImagePlan& plan, const std::string
   if (header.kernel.size == 0)
     return cli_error(exit_status::kCliFailure, cat("kernel ", plan.kernel_path, " is empty"));
   header.initrd.offset = position(out);
-  {
-    ProgressLine progress(plan.tree.file_count(), plan.tree.file_bytes());
-    TRY_CLI(plan.tree.write_cpio(out, &progress));
-  }
+  // The disk holds the whole tree; the initrd only what stays in RAM, writable: /etc.
+  TRY_CLI(plan.tree.only_under("etc").write_cpio(out));
   header.initrd.size = position(out) - header.initrd.offset;
   header.command_line.offset = position(out);
   std::string words = join_words(plan.kernel_words);
   out.write(words.data(), static_cast<std::streamsize>(words.size()));
   header.command_line.size = words.size();
+  {
+    std::string disk = cat(path, ".ext4");
+    auto written = write_ext4_image(plan.tree, cat(path, ".staging"), disk);
+    if (written) {
+      header.disk.offset = position(out);
+      auto appended = append_file(out, disk);
+      written = appended ? CliResult<>() : CliResult<>(std::unexpected(appended.error()));
+      if (appended) header.disk.size = *appended;
+    }
+    ::unlink(disk.c_str());
+    TRY_CLI(written);
+  }
   header.image_size = position(out);
   out.close();
   if (!out) return write_failed(path);

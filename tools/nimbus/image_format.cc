@@ -3,13 +3,13 @@
 //
 // Layout, little-endian:
 //    0  magic "NIMBUS-IMAGE\n" (13 bytes), 3 zero bytes
-//   16  u32 format version (1)        20  u32 header size (128)
+//   16  u32 format version (1 or 2)   20  u32 header size (128)
 //   24  u64 image size (whole file)
 //   32  u64 kernel offset             40  u64 kernel size
 //   48  u64 initrd offset             56  u64 initrd size
 //   64  u64 command line offset       72  u64 command line size
 //   80  SHA-256 of bytes [128, image size) (32 bytes)
-//  112  16 zero bytes, reserved
+//  112  u64 disk offset               120  u64 disk size   (version 2; zero in version 1)
 #include "image_format.h"
 
 #include <algorithm>
@@ -26,7 +26,7 @@ constexpr std::size_t kKernelAt = 32;
 constexpr std::size_t kInitrdAt = 48;
 constexpr std::size_t kCommandLineAt = 64;
 constexpr std::size_t kDigestAt = 80;
-constexpr std::size_t kReservedAt = 112;
+constexpr std::size_t kDiskAt = 112;
 
 template <typename T>
 void store(std::array<std::byte, kImageHeaderSize>& out, std::size_t at, T value) {
@@ -56,12 +56,13 @@ bool has_image_magic(std::span<const std::byte> start) {
 std::array<std::byte, kImageHeaderSize> encode_image_header(const ImageHeader& header) {
   std::array<std::byte, kImageHeaderSize> out{};
   std::memcpy(out.data(), kImageMagic.data(), kImageMagic.size());
-  store<std::uint32_t>(out, kVersionAt, kImageVersion);
+  // Version 1 readers know no disk: an image without one stays readable by them.
+  store<std::uint32_t>(out, kVersionAt, header.disk.size ? kImageVersion : kInitrdOnlyVersion);
   store<std::uint32_t>(out, kHeaderSizeAt, kImageHeaderSize);
   store<std::uint64_t>(out, kImageSizeAt, header.image_size);
   for (auto [at, section] :
        {std::pair{kKernelAt, header.kernel}, std::pair{kInitrdAt, header.initrd},
-        std::pair{kCommandLineAt, header.command_line}}) {
+        std::pair{kCommandLineAt, header.command_line}, std::pair{kDiskAt, header.disk}}) {
     store<std::uint64_t>(out, at, section.offset);
     store<std::uint64_t>(out, at + 8, section.size);
   }
@@ -80,13 +81,13 @@ CliResult<ImageHeader> decode_image_header(std::span<const std::byte> bytes,
   if (!all_zero(bytes.subspan(kImageMagic.size(), kVersionAt - kImageMagic.size())))
     return bad("corrupt header: the bytes after the magic are not zero");
   auto version = load<std::uint32_t>(bytes, kVersionAt);
-  if (version != kImageVersion)
-    return bad(cat("format version ", version, "; this nimbus reads version ", kImageVersion,
-                   ", so a newer nimbus may have written it"));
+  if (version != kImageVersion && version != kInitrdOnlyVersion)
+    return bad(cat("format version ", version, "; this nimbus reads versions ", kInitrdOnlyVersion, " and ",
+                   kImageVersion, ", so a newer nimbus may have written it"));
   auto header_size = load<std::uint32_t>(bytes, kHeaderSizeAt);
   if (header_size != kImageHeaderSize)
     return bad(cat("corrupt header: header size ", header_size, ", not ", kImageHeaderSize));
-  if (!all_zero(bytes.subspan(kReservedAt, kImageHeaderSize - kReservedAt)))
+  if (version == kInitrdOnlyVersion && !all_zero(bytes.subspan(kDiskAt, kImageHeaderSize - kDiskAt)))
     return bad("corrupt header: reserved bytes are not zero");
 
   ImageHeader header;
@@ -101,19 +102,22 @@ CliResult<ImageHeader> decode_image_header(std::span<const std::byte> bytes,
     std::size_t at;
     ImageSection* section;
   };
-  std::array<Named, 3> sections{{{"kernel", kKernelAt, &header.kernel},
+  std::array<Named, 4> sections{{{"kernel", kKernelAt, &header.kernel},
                                  {"initrd", kInitrdAt, &header.initrd},
-                                 {"command line", kCommandLineAt, &header.command_line}}};
+                                 {"command line", kCommandLineAt, &header.command_line},
+                                 {"disk", kDiskAt, &header.disk}}};
   for (Named& named : sections) {
     *named.section = {load<std::uint64_t>(bytes, named.at),
                       load<std::uint64_t>(bytes, named.at + 8)};
     const ImageSection& s = *named.section;
+    if (named.section == &header.disk && s.offset == 0 && s.size == 0) continue;  // no disk
     if (s.offset < kImageHeaderSize || s.offset > header.image_size ||
         s.size > header.image_size - s.offset)
       return bad(cat("corrupt header: the ", named.what, " lies outside the file"));
   }
   if (header.kernel.size == 0) return bad("corrupt header: the kernel is empty");
   if (header.initrd.size == 0) return bad("corrupt header: the initrd is empty");
+  if (version == kImageVersion && header.disk.size == 0) return bad("corrupt header: the disk is empty");
   for (std::size_t i = 0; i < sections.size(); ++i) {
     for (std::size_t j = i + 1; j < sections.size(); ++j) {
       const ImageSection& a = *sections[i].section;

@@ -1,5 +1,5 @@
 // The image file's header: magic, format version, where the kernel, the initrd and the kernel
-// command line are, and the SHA-256 of all of them (see docs/image-format.md).
+// command line and the root disk are, and the SHA-256 of all of them (see docs/image-format.md).
 #pragma once
 
 #include <array>
@@ -12,7 +12,9 @@
 #include "sha256.h"
 
 inline constexpr std::string_view kImageMagic = "NIMBUS-IMAGE\n";
-inline constexpr std::uint32_t kImageVersion = 1;
+// Version 2 adds the root file system as an ext4 disk; version 1 images (initrd only) still run.
+inline constexpr std::uint32_t kImageVersion = 2;
+inline constexpr std::uint32_t kInitrdOnlyVersion = 1;
 inline constexpr std::size_t kImageHeaderSize = 128;
 
 struct ImageSection {
@@ -25,6 +27,7 @@ struct ImageHeader {
   ImageSection kernel;
   ImageSection initrd;
   ImageSection command_line;
+  ImageSection disk;  // the root file system as an ext4 image; empty in version 1
   Sha256::Digest digest{};  // SHA-256 of bytes [kImageHeaderSize, image_size)
 };
 

@@ -1,6 +1,6 @@
-// The guest memory an image needs: its root file system stays in RAM (the kernel uses the
-// initrd's bytes in place), so --memory must hold it, the kernel's records of its files, and
-// the program.
+// The guest memory an image needs: its initrd stays in RAM (the kernel uses its bytes in
+// place), so --memory must hold it, the kernel's records of its files, and the program. With a
+// root disk (version 2 images) the initrd is only /etc and the files are read on demand.
 #include "memory_fit.h"
 
 #include <fcntl.h>
@@ -23,6 +23,10 @@ constexpr std::uint64_t kBytesPerEntry = 512;    // vnode, name and page-tree ro
 constexpr std::uint64_t kProgramMarginMib = 96;  // left for the program by default
 constexpr std::uint64_t kDefaultMib = 128;
 constexpr std::uint64_t kRoundingMib = 32;
+// The disk's file system: its group descriptors and the first blocks and pages the boot reads.
+// The block cache (up to 4 MiB) and the page cache grow on demand, and the page cache gives
+// its pages back, so neither must fit up front.
+constexpr std::uint64_t kDiskRootMib = 1;
 
 constexpr std::size_t kNewcHeader = 110;
 constexpr std::string_view kNewcMagic = "070701";
@@ -86,7 +90,7 @@ CliResult<InitrdSize> measure_initrd(const std::string& path) {
 
 std::uint64_t minimum_memory_mib(const InitrdSize& initrd) {
   std::uint64_t bytes = initrd.bytes + initrd.entries * kBytesPerEntry;
-  return round_up(bytes, kMib) / kMib + kKernelMib;
+  return round_up(bytes, kMib) / kMib + kKernelMib + (initrd.root_on_disk ? kDiskRootMib : 0);
 }
 
 std::uint64_t default_memory_mib(const InitrdSize& initrd) {
@@ -98,6 +102,10 @@ CliResult<std::uint64_t> fit_memory(const InitrdSize& initrd,
                                     std::optional<std::uint64_t> requested) {
   if (!requested) return default_memory_mib(initrd);
   std::uint64_t minimum = minimum_memory_mib(initrd);
+  if (*requested < minimum && initrd.root_on_disk)
+    return usage_error(cat("the image needs at least ", minimum, " MiB of memory (the kernel, its disk "
+                           "cache and /etc, which stays in RAM), and --memory gives ", *requested,
+                           " MiB; use --memory ", minimum, "M or more (or leave --memory out)"));
   if (*requested < minimum)
     return usage_error(cat("the image needs at least ", minimum, " MiB of memory (its root file "
                            "system, ", round_up(initrd.bytes, kMib) / kMib,

@@ -19,6 +19,9 @@ struct QemuSetup {
   std::string status_file;
   // The root file system archive of an image (-initrd), and the kernel words the image keeps.
   std::optional<std::string> initrd;
+  // The image's root file system as an ext4 disk (version 2 images): attached read-only after
+  // the volumes, and mounted as / by the kernel (root=vdX).
+  std::optional<std::string> root_disk;
   std::vector<std::string> image_kernel_words;
   // The program's stdout and stderr as QEMU's descriptors (kConsoleStdoutFd/kConsoleStderrFd,
   // copies of ours): they become virtio-console ports. Absent: everything on -serial stdio.

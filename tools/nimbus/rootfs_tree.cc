@@ -149,6 +149,15 @@ bool RootfsTree::contains(std::string_view guest) const {
   return m_entries.contains(path);
 }
 
+RootfsTree RootfsTree::only_under(std::string_view top) const {
+  RootfsTree part;
+  for (const auto& [path, entry] : m_entries) {
+    bool below = path.size() > top.size() && path.starts_with(top) && path[top.size()] == '/';
+    if (path == top || below) part.m_entries.emplace(path, entry);
+  }
+  return part;
+}
+
 std::uint64_t RootfsTree::file_bytes() const {
   std::uint64_t total = 0;
   for (const auto& [path, entry] : m_entries)

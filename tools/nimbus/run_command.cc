@@ -195,6 +195,9 @@ CliResult<BootFiles> prepare_guest(const RunOptions& options, const Reporter& re
   command_line.kernel_path = options.kernel_path;
   ImageSpec spec = TRY_CLI(with_manifest(std::move(command_line), options.manifest));
   ImagePlan plan = TRY_CLI(plan_image(spec, reporter));
+  // The root disk is read-only: the guest cannot make a volume's directory, so the image has it.
+  for (const VolumeOption& volume : options.volumes)
+    if (!plan.tree.contains(volume.guest_dir)) TRY_CLI(plan.tree.add_directory(volume.guest_dir, 0755));
   return cache.build(plan, reporter);
 }
 
@@ -220,10 +223,11 @@ CliResult<int> run(std::span<const std::string_view> args) {
     auto initrd = measure_initrd(guest->initrd);
     if (!initrd && !options.initrd_path) return std::unexpected(initrd.error());
     if (initrd) {
+      initrd->root_on_disk = !guest->disk.empty();
       std::optional<std::uint64_t> requested;
       if (options.memory_given) requested = options.memory_mib;
       options.memory_mib = TRY_CLI(fit_memory(*initrd, requested));
-      reporter.note(cat("memory: ", options.memory_mib, " MiB (the root file system needs at least ",
+      reporter.note(cat("memory: ", options.memory_mib, " MiB (the image needs at least ",
                         minimum_memory_mib(*initrd), " MiB)"));
     }
   }
@@ -242,6 +246,7 @@ CliResult<int> run(std::span<const std::string_view> args) {
     setup.tsc_khz = options.icount ? kIcountTscKhz : host_tsc_khz(cache);
   if (guest) {
     setup.initrd = guest->initrd;
+    if (!guest->disk.empty()) setup.root_disk = guest->disk;
     // The image's network defaults (nimbus.* words) yield to the command line's options.
     NetworkOptions image_network;
     setup.image_kernel_words = TRY_CLI(take_launch_words(guest->kernel_words, image_network));

@@ -71,6 +71,16 @@ std::vector<std::string> qemu_volume_args(const std::vector<VolumeOption>& volum
   return args;
 }
 
+std::vector<std::string> qemu_root_disk_args(const std::string& file, bool pci) {
+  constexpr const char* kId = "nimbus-root";
+  return {"-drive", cat("file=", escape_commas(file), ",format=raw,if=none,readonly=on,id=", kId), "-device",
+          pci ? cat("virtio-blk-pci-non-transitional,romfile=,drive=", kId) : cat("virtio-blk-device,drive=", kId)};
+}
+
+std::string root_disk_kernel_word(std::size_t volume_count) {
+  return cat("root=vd", static_cast<char>('a' + volume_count));
+}
+
 std::vector<std::string> volume_kernel_words(const std::vector<VolumeOption>& volumes) {
   std::vector<std::string> words;
   for (size_t i = 0; i < volumes.size(); i++)

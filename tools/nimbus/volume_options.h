@@ -24,3 +24,8 @@ CliResult<void> check_volume_file(const VolumeOption& volume);
 std::vector<std::string> qemu_volume_args(const std::vector<VolumeOption>& volumes, bool pci);
 // volume=vda:GUESTDIR:ro, ...
 std::vector<std::string> volume_kernel_words(const std::vector<VolumeOption>& volumes);
+
+// The image's root disk: attached read-only after the volumes (so it is vd<a + volumes>), and
+// the kernel word that names it.
+std::vector<std::string> qemu_root_disk_args(const std::string& file, bool pci);
+std::string root_disk_kernel_word(std::size_t volume_count);

@@ -58,6 +58,25 @@ TEST(ImageHeader, RoundTrips) {
   EXPECT_EQ(decoded->digest, header.digest);
 }
 
+TEST(ImageHeader, DiskMakesVersionTwo) {
+  ImageHeader header = sample_header();
+  auto version_one = encode_image_header(header);
+  EXPECT_EQ(version_one[16], std::byte{1});
+  header.disk = {1647, 4096};
+  header.image_size = 1647 + 4096;
+  auto bytes = encode_image_header(header);
+  EXPECT_EQ(bytes[16], std::byte{2});
+  auto decoded = decode_image_header(span_of(bytes), header.image_size, "x");
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+  EXPECT_EQ(decoded->disk.offset, 1647u);
+  EXPECT_EQ(decoded->disk.size, 4096u);
+  // A version 2 image without a disk, and a disk overlapping the initrd, are refused.
+  auto no_disk = with_field<std::uint64_t>(bytes, 120, 0);
+  EXPECT_NE(decode_error(no_disk, header.image_size).message.find("disk is empty"), std::string::npos);
+  auto overlapping = with_field<std::uint64_t>(bytes, 112, 1128);
+  EXPECT_NE(decode_error(overlapping, header.image_size).message.find("overlap"), std::string::npos);
+}
+
 TEST(ImageHeader, EveryInconsistencyIsRefused) {
   auto good = encode_image_header(sample_header());
   std::uint64_t size = sample_header().image_size;
@@ -71,7 +90,7 @@ TEST(ImageHeader, EveryInconsistencyIsRefused) {
             std::string::npos);
   EXPECT_NE(message(decode_error(good, size + 3)).find("3 unexpected bytes"), std::string::npos);
   EXPECT_NE(
-      message(decode_error(with_field<std::uint32_t>(good, 16, 2), size)).find("format version 2"),
+      message(decode_error(with_field<std::uint32_t>(good, 16, 3), size)).find("format version 3"),
       std::string::npos);
   EXPECT_NE(
       message(decode_error(with_field<std::uint32_t>(good, 20, 64), size)).find("header size"),
@@ -146,8 +165,16 @@ TEST_F(ImageFileTest, WrittenImageVerifiesAndReadsBack) {
   ASSERT_TRUE(extract_section(m_image, header->kernel, m_dir / "k").has_value());
   EXPECT_EQ(read_file(m_dir / "k"), std::string(5000, 'K'));
   ASSERT_TRUE(extract_section(m_image, header->initrd, m_dir / "i").has_value());
+  // The initrd holds only etc/ (none here); the whole tree is on the ext4 disk.
   std::vector<CpioEntry> entries = read_cpio(read_file(m_dir / "i"));
-  ASSERT_NE(find_entry(entries, ".nimbus/exe"), nullptr);
+  EXPECT_EQ(find_entry(entries, ".nimbus/exe"), nullptr);
+  ASSERT_GT(header->disk.size, 0u);
+  ASSERT_TRUE(extract_section(m_image, header->disk, m_dir / "d").has_value());
+  std::string disk = read_file(m_dir / "d");
+  ASSERT_GT(disk.size(), 1024u + 58);
+  EXPECT_EQ(static_cast<unsigned char>(disk[1024 + 56]), 0x53u);  // s_magic 0xEF53
+  EXPECT_EQ(static_cast<unsigned char>(disk[1024 + 57]), 0xefu);
+  std::filesystem::remove(m_dir / "d");
   auto words = read_section(m_image, header->command_line);
   ASSERT_TRUE(words.has_value());
   EXPECT_EQ(*words, "verbose test=none");

@@ -66,4 +66,17 @@ TEST(MemoryFit, AnExplicitSizeThatCannotHoldTheImageIsRefused) {
   EXPECT_EQ(*accepted, 125u);
 }
 
+TEST(MemoryFit, ADiskRootNeedsOnlyItsEtcInRam) {
+  // Python's image: the disk holds the 75 MB standard library; the initrd only /etc.
+  InitrdSize disk_root{20 << 10, 30, true};
+  EXPECT_LE(minimum_memory_mib(disk_root), 6u);
+  EXPECT_EQ(default_memory_mib(disk_root), 128u);
+  auto accepted = fit_memory(disk_root, 24);
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_EQ(*accepted, 24u);
+  auto refused = fit_memory(disk_root, 2);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("/etc, which stays in RAM"), std::string::npos) << refused.error().message;
+}
+
 }  // namespace
