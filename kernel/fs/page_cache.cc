@@ -32,9 +32,9 @@ namespace {
 
 constexpr size_t kPage = 4096;
 constexpr size_t kBuckets = 1024;
-// Pages read past the one asked for on a miss: a fault reads 32 KiB, a large read(2) up to
-// 256 KiB at once (a device request each, which the block layer merges).
-constexpr size_t kFaultReadahead = 8;
+// Pages read on a miss: a fault reads 64 KiB (Linux faults around 16 pages too), a large
+// read(2) up to 256 KiB at once (a device request per page, which the block layer merges).
+constexpr size_t kFaultReadahead = 16;
 constexpr size_t kMaxReadahead = 64;
 // How far reclaim looks past pages it cannot take (mapped elsewhere) per page it wants.
 constexpr size_t kReclaimScanFactor = 4;

@@ -36,13 +36,10 @@ void set_times(const std::string& path, std::int64_t mtime) {
   ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
 }
 
-// A packed host file at `path`: a hard link when the host allows it (no copy at all), else a copy.
+// A packed host file at `path`: a copy (copy_file_range, which clones where the file system
+// can). Not a hard link: linking changes the host file's ctime, which the build cache's key
+// holds, so every run would miss the cache.
 CliResult<> stage_host_file(const RootfsEntry& entry, const std::string& path) {
-  struct stat st {};
-  if (::link(entry.host_path.c_str(), path.c_str()) == 0 && ::stat(path.c_str(), &st) == 0 &&
-      (st.st_mode & 07777) == entry.permissions && st.st_mtime == entry.mtime)
-    return {};
-  ::unlink(path.c_str());
   std::error_code ec;
   std::filesystem::copy_file(entry.host_path, path, ec);
   if (ec) return failed(cat("cannot stage ", entry.host_path, " for the disk image: ", ec.message()));

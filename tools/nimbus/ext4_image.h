@@ -8,8 +8,8 @@
 #include "rootfs_tree.h"
 
 // Writes `tree` as an ext4 file system to the new file `out`, staging it in `staging` (a
-// directory that must not exist yet, on the same file system as the packed files when
-// possible: files are hard-linked there, copied otherwise; removed afterwards). The result
+// directory that must not exist yet; files are copied there, never linked, so the host files'
+// change times stay as the build cache saw them; removed afterwards). The result
 // is reproducible: the UUID, hash seed and times come from the tree, not from the clock.
 // Failures (mke2fs missing or failing, disk full): kCliFailure.
 CliResult<> write_ext4_image(const RootfsTree& tree, const std::string& staging, const std::string& out);
