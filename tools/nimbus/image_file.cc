@@ -74,23 +74,29 @@ CliResult<ImageHeader> write_image_file(const ImagePlan& plan, const std::string
   if (header.kernel.size == 0)
     return cli_error(exit_status::kCliFailure, cat("kernel ", plan.kernel_path, " is empty"));
   header.initrd.offset = position(out);
-  // The disk holds the whole tree; the initrd only what stays in RAM, writable: /etc.
-  TRY_CLI(plan.tree.only_under("etc").write_cpio(out));
+  bool disk = plan.uses_root_disk();
+  if (disk) {
+    // The disk holds the whole tree; the initrd only what stays in RAM, writable: /etc.
+    TRY_CLI(plan.tree.only_under("etc").write_cpio(out));
+  } else {
+    ProgressLine progress(plan.tree.file_count(), plan.tree.file_bytes());
+    TRY_CLI(plan.tree.write_cpio(out, &progress));
+  }
   header.initrd.size = position(out) - header.initrd.offset;
   header.command_line.offset = position(out);
   std::string words = join_words(plan.kernel_words);
   out.write(words.data(), static_cast<std::streamsize>(words.size()));
   header.command_line.size = words.size();
-  {
-    std::string disk = cat(path, ".ext4");
-    auto written = write_ext4_image(plan.tree, cat(path, ".staging"), disk);
+  if (disk) {
+    std::string disk_file = cat(path, ".ext4");
+    auto written = write_ext4_image(plan.tree, cat(path, ".staging"), disk_file);
     if (written) {
       header.disk.offset = position(out);
-      auto appended = append_file(out, disk);
+      auto appended = append_file(out, disk_file);
       written = appended ? CliResult<>() : CliResult<>(std::unexpected(appended.error()));
       if (appended) header.disk.size = *appended;
     }
-    ::unlink(disk.c_str());
+    ::unlink(disk_file.c_str());
     TRY_CLI(written);
   }
   header.image_size = position(out);

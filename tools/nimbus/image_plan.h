@@ -2,6 +2,7 @@
 // interpreter, libraries, added files, launch description) and the kernel to boot it with.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,11 +19,23 @@ struct LaunchInfo {
   std::string workdir;
 };
 
+// Where the image keeps its root file system: an ext4 disk read on demand (a version 2 image),
+// or, for small trees, the initrd alone (version 1), which boots faster because the guest reads
+// nothing from a disk; automatic picks by size (docs/image-format.md).
+enum class RootStorage { automatic, disk, initrd };
+// Trees up to this many bytes of files stay in the initrd under RootStorage::automatic.
+inline constexpr std::uint64_t kInitrdOnlyBytes = 16 << 20;
+
 struct ImagePlan {
   RootfsTree tree;  // includes /.nimbus
   LaunchInfo launch;
   std::string kernel_path;
   std::vector<std::string> kernel_words;
+  RootStorage root_storage = RootStorage::automatic;
+  bool uses_root_disk() const {
+    return root_storage == RootStorage::disk ||
+           (root_storage == RootStorage::automatic && tree.file_bytes() > kInitrdOnlyBytes);
+  }
 };
 
 // Linux follows at most this many nested "#!" interpreters (BINPRM_MAX_RECURSION in 5.x).

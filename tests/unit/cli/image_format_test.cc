@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "cpio_reader.h"
@@ -165,22 +166,43 @@ TEST_F(ImageFileTest, WrittenImageVerifiesAndReadsBack) {
   ASSERT_TRUE(extract_section(m_image, header->kernel, m_dir / "k").has_value());
   EXPECT_EQ(read_file(m_dir / "k"), std::string(5000, 'K'));
   ASSERT_TRUE(extract_section(m_image, header->initrd, m_dir / "i").has_value());
-  // The initrd holds only etc/ (none here); the whole tree is on the ext4 disk.
+  // A small tree stays in the initrd alone (a version 1 image).
   std::vector<CpioEntry> entries = read_cpio(read_file(m_dir / "i"));
-  EXPECT_EQ(find_entry(entries, ".nimbus/exe"), nullptr);
-  ASSERT_GT(header->disk.size, 0u);
-  ASSERT_TRUE(extract_section(m_image, header->disk, m_dir / "d").has_value());
-  std::string disk = read_file(m_dir / "d");
-  ASSERT_GT(disk.size(), 1024u + 58);
-  EXPECT_EQ(static_cast<unsigned char>(disk[1024 + 56]), 0x53u);  // s_magic 0xEF53
-  EXPECT_EQ(static_cast<unsigned char>(disk[1024 + 57]), 0xefu);
-  std::filesystem::remove(m_dir / "d");
+  ASSERT_NE(find_entry(entries, ".nimbus/exe"), nullptr);
+  EXPECT_EQ(header->disk.size, 0u);
   auto words = read_section(m_image, header->command_line);
   ASSERT_TRUE(words.has_value());
   EXPECT_EQ(*words, "verbose test=none");
   EXPECT_EQ(split_words(*words), m_plan.kernel_words);
   // No temporary file is left beside the image.
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(m_dir.path()), {}), 4);
+}
+
+TEST_F(ImageFileTest, ARootDiskHoldsTheTreeAndTheInitrdOnlyEtc) {
+  m_plan.root_storage = RootStorage::disk;
+  ASSERT_TRUE(m_plan.tree.add_generated_file("/etc/motd", "hi\n", 0644).has_value());
+  std::string image = m_dir / "disk.nimbus";
+  ASSERT_TRUE(write_image(m_plan, image).has_value());
+  auto header = verify_image(image);
+  ASSERT_TRUE(header.has_value()) << header.error().message;
+  ASSERT_GT(header->disk.size, 0u);
+  ASSERT_TRUE(extract_section(image, header->initrd, m_dir / "i").has_value());
+  std::vector<CpioEntry> entries = read_cpio(read_file(m_dir / "i"));
+  EXPECT_EQ(find_entry(entries, ".nimbus/exe"), nullptr);
+  EXPECT_NE(find_entry(entries, "etc/motd"), nullptr);
+  ASSERT_TRUE(extract_section(image, header->disk, m_dir / "d").has_value());
+  std::string disk = read_file(m_dir / "d");
+  ASSERT_GT(disk.size(), 1024u + 58);
+  EXPECT_EQ(static_cast<unsigned char>(disk[1024 + 56]), 0x53u);  // s_magic 0xEF53
+  EXPECT_EQ(static_cast<unsigned char>(disk[1024 + 57]), 0xefu);
+  // debugfs (e2fsprogs) finds the launch description on it.
+  std::string command = "debugfs -R 'cat /.nimbus/exe' '" + (m_dir / "d") + "' 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[256] = {};
+  std::size_t n = std::fread(buffer, 1, sizeof(buffer) - 1, pipe);
+  ::pclose(pipe);
+  EXPECT_EQ(std::string(buffer, n), "/bin/x");
 }
 
 TEST_F(ImageFileTest, AnyDamagedByteIsCaught) {
