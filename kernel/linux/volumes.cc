@@ -31,6 +31,8 @@ void log_ext4_problem(const char* device, uint32_t ino, const char* problem) {
 Result<> make_directories(fs::FsContext& context, std::string_view path) {
   for (size_t end = 1; end <= path.size(); end++) {
     if (end != path.size() && path[end] != '/') continue;
+    // Existing directories first: a read-only root (a disk) refuses mkdir with EROFS even there.
+    if (fs::stat(context, fs::linux_abi::at_fdcwd, std::string_view(path.data(), end), 0)) continue;
     auto made = fs::mkdir(context, fs::linux_abi::at_fdcwd, std::string_view(path.data(), end), 0755);
     if (!made && made.error() != Errno::eexist) return made;
   }

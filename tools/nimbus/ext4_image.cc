@@ -48,7 +48,7 @@ CliResult<> stage_host_file(const RootfsEntry& entry, const std::string& path) {
   return {};
 }
 
-CliResult<> stage_tree(const RootfsTree& tree, const std::string& staging) {
+CliResult<> stage_tree(const RootfsTree& tree, const std::string& staging, ProgressLine* progress) {
   if (::mkdir(staging.c_str(), 0755) != 0)
     return failed(cat("cannot create ", staging, ": ", std::strerror(errno)));
   std::vector<std::pair<std::string, std::int64_t>> directories;
@@ -67,6 +67,7 @@ CliResult<> stage_tree(const RootfsTree& tree, const std::string& staging) {
         set_times(path, entry.mtime);
         break;
       case RootfsEntry::Type::File:
+        if (progress) progress->file_done(entry.size + entry.data.size());
         if (!entry.host_path.empty()) {
           TRY_CLI(stage_host_file(entry, path));
         } else {
@@ -132,12 +133,13 @@ std::optional<std::string> find_mke2fs() {
 
 }  // namespace
 
-CliResult<> write_ext4_image(const RootfsTree& tree, const std::string& staging, const std::string& out) {
+CliResult<> write_ext4_image(const RootfsTree& tree, const std::string& staging, const std::string& out,
+                             ProgressLine* progress) {
   std::optional<std::string> mke2fs = find_mke2fs();
   if (!mke2fs) return failed("the disk image needs mke2fs, which is not installed (apt-get install e2fsprogs)");
   std::error_code ignored;
   std::filesystem::remove_all(staging, ignored);
-  auto staged = stage_tree(tree, staging);
+  auto staged = stage_tree(tree, staging, progress);
   if (!staged) {
     std::filesystem::remove_all(staging, ignored);
     return staged;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli_error.h"
+#include "progress_line.h"
 #include "rootfs_tree.h"
 
 // Writes `tree` as an ext4 file system to the new file `out`, staging it in `staging` (a
@@ -12,7 +13,9 @@
 // change times stay as the build cache saw them; removed afterwards). The result
 // is reproducible: the UUID, hash seed and times come from the tree, not from the clock.
 // Failures (mke2fs missing or failing, disk full): kCliFailure.
-CliResult<> write_ext4_image(const RootfsTree& tree, const std::string& staging, const std::string& out);
+// `progress`, when given, hears of every file staged.
+CliResult<> write_ext4_image(const RootfsTree& tree, const std::string& staging, const std::string& out,
+                             ProgressLine* progress = nullptr);
 
 // The directories the kernel mounts over on a disk root (devfs, tmpfs, procfs, sysfs and the
 // RAM copy of /etc): every disk image has them.

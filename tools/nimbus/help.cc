@@ -49,7 +49,7 @@ Options for run:
                          ${XDG_CACHE_HOME:-$HOME/.cache}/nimbus/host.conf)
   --memory SIZE          guest memory: 128M, 1G, 16G, or a plain number of MiB (default 128M,
                          or the image's initrd plus 96M when that is more; a size that cannot
-                         hold the initrd (only /etc for images with a root disk) is refused)
+                         hold the initrd (/etc and /tmp for images with a root disk) is refused)
   --cpus N               virtual CPUs, 1 to 255 (default 1)
   --machine microvm|q35  microvm (default, virtio-mmio, no firmware) or q35 (PCI, qboot)
   --timeout SECONDS      kill the guest after this long and exit 124 (default 0 = never)

@@ -76,8 +76,9 @@ CliResult<ImageHeader> write_image_file(const ImagePlan& plan, const std::string
   header.initrd.offset = position(out);
   bool disk = plan.uses_root_disk();
   if (disk) {
-    // The disk holds the whole tree; the initrd only what stays in RAM, writable: /etc.
-    TRY_CLI(plan.tree.only_under("etc").write_cpio(out));
+    // The disk holds the whole tree; the initrd what the guest mounts over it from RAM,
+    // writable: /etc and /tmp (a program packed from a directory in /tmp starts there).
+    TRY_CLI(plan.tree.only_under({"etc", "tmp"}).write_cpio(out));
   } else {
     ProgressLine progress(plan.tree.file_count(), plan.tree.file_bytes());
     TRY_CLI(plan.tree.write_cpio(out, &progress));
@@ -89,7 +90,8 @@ CliResult<ImageHeader> write_image_file(const ImagePlan& plan, const std::string
   header.command_line.size = words.size();
   if (disk) {
     std::string disk_file = cat(path, ".ext4");
-    auto written = write_ext4_image(plan.tree, cat(path, ".staging"), disk_file);
+    ProgressLine progress(plan.tree.file_count(), plan.tree.file_bytes());
+    auto written = write_ext4_image(plan.tree, cat(path, ".staging"), disk_file, &progress);
     if (written) {
       header.disk.offset = position(out);
       auto appended = append_file(out, disk_file);

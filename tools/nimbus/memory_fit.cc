@@ -1,6 +1,6 @@
 // The guest memory an image needs: its initrd stays in RAM (the kernel uses its bytes in
 // place), so --memory must hold it, the kernel's records of its files, and the program. With a
-// root disk (version 2 images) the initrd is only /etc and the files are read on demand.
+// root disk (version 2 images) the initrd is only /etc and /tmp and the files are read on demand.
 #include "memory_fit.h"
 
 #include <fcntl.h>

@@ -149,11 +149,13 @@ bool RootfsTree::contains(std::string_view guest) const {
   return m_entries.contains(path);
 }
 
-RootfsTree RootfsTree::only_under(std::string_view top) const {
+RootfsTree RootfsTree::only_under(std::initializer_list<std::string_view> tops) const {
   RootfsTree part;
   for (const auto& [path, entry] : m_entries) {
-    bool below = path.size() > top.size() && path.starts_with(top) && path[top.size()] == '/';
-    if (path == top || below) part.m_entries.emplace(path, entry);
+    for (std::string_view top : tops) {
+      bool below = path.size() > top.size() && path.starts_with(top) && path[top.size()] == '/';
+      if (path == top || below) part.m_entries.emplace(path, entry);
+    }
   }
   return part;
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <ostream>
 #include <string>
@@ -43,8 +44,9 @@ class RootfsTree {
                                  std::uint32_t permissions);
 
   bool contains(std::string_view guest) const;
-  // The entries at and below the archive path `top` ("etc"): what a disk image keeps in RAM.
-  RootfsTree only_under(std::string_view top) const;
+  // The entries at and below the archive paths `tops` ("etc", "tmp"): what a disk image keeps
+  // in RAM.
+  RootfsTree only_under(std::initializer_list<std::string_view> tops) const;
   // Entries by archive path: relative ("usr/bin/ls"), sorted, so parents come before children.
   const std::map<std::string, RootfsEntry, std::less<>>& entries() const { return m_entries; }
   std::uint64_t file_bytes() const;
