@@ -235,7 +235,7 @@ int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& strea
   RefPtr<fs::Vnode> disk_root;
   if (!mount_disk_root(&disk_root)) return static_cast<int>(ExitStatus::bad_command_line);
   if (auto built = fs::init_root(initrd, *streams.terminal, &cpio_error, disk_root); !built) {
-    if (disk_root) {
+    if (disk_root && !cpio_error.reason) {
       print("nimbus: the root disk lacks /dev, /tmp, /proc, /sys or /etc (error %d)\n", static_cast<int>(built.error()));
       return static_cast<int>(ExitStatus::bad_executable);
     }
