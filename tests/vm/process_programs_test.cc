@@ -125,12 +125,12 @@ TEST(ProcessPrograms, MakeBuildsACFileWithGcc) {
   std::filesystem::create_directory(dir.path() / "src");
   dir.write_file("src/Makefile",
                  "run: hello\n\t./hello\nhello: hello.o\n\tgcc -o hello hello.o\nhello.o: hello.c\n\tgcc -c -O2 hello.c\n");
-  // No headers: the image holds no /usr/include.
+  // No headers but the one cc1 always reads: the image holds no more of /usr/include.
   dir.write_file("src/hello.c", "int puts(const char*);\nint main(void) { puts(\"built by make\"); return 0; }\n");
   Args args{"--memory", "512M", "--add", (dir.path() / "src").string() + ":/src",
             "--add", "/usr/bin/x86_64-linux-gnu-gcc-12:/usr/bin/gcc",
             "--add", "/usr/bin/x86_64-linux-gnu-as:/usr/bin/as",
-            "--add", "/usr/bin/x86_64-linux-gnu-ld.bfd:/usr/bin/ld"};
+            "--add", "/usr/bin/x86_64-linux-gnu-ld.bfd:/usr/bin/ld", "--add", "/usr/include/stdc-predef.h"};
   for (const char* file : {"cc1", "collect2", "liblto_plugin.so", "crtbeginS.o", "crtendS.o", "libgcc.a", "libgcc_s.so"})
     args.insert(args.end(), {"--add", gcc_dir + "/" + file});
   for (const char* file : {"Scrt1.o", "crti.o", "crtn.o", "libc.so", "libc_nonshared.a", "libgcc_s.so.1"}) {
