@@ -34,17 +34,21 @@ fi
 # quantizes its ns column. Each configuration runs MICRO_RUNS times; tables show medians.
 MICRO_RUNS=3
 echo "abi: micro-benchmarks" >&2
+# The 1-vCPU runs add the process benchmarks (fork, exec, spawn, pipes, a 256 MiB fork): both
+# guests get 512 MiB and busybox as /bin/sh (the Linux guest's root has it already).
+NIMBUS_PROC=(--memory 512M --add /bin/busybox:/bin/sh)
 for run in $(seq "$MICRO_RUNS"); do
   for cpus in 1 2; do
-    "$NIMBUS" run --accel tcg --cpus $cpus --timeout 600 "$BENCH" 1 > "$TMP/nimbus-$cpus-$run.txt"
+    extra=(); nopts=(); [ $cpus = 1 ] && { extra=(processes); nopts=("${NIMBUS_PROC[@]}"); }
+    "$NIMBUS" run --accel tcg --cpus $cpus --timeout 900 "${nopts[@]}" "$BENCH" 1 "${extra[@]}" > "$TMP/nimbus-$cpus-$run.txt"
     if [ $have_linux = 1 ]; then
-      (cd "$LG" && SMP=$cpus ./run-program.sh "$BENCH" 1) > "$TMP/linux-$cpus-$run.txt" 2>/dev/null || have_linux=0
+      (cd "$LG" && MEM=512M SMP=$cpus ./run-program.sh "$BENCH" 1 "${extra[@]}") > "$TMP/linux-$cpus-$run.txt" 2>/dev/null || have_linux=0
     fi
   done
 done
-"$NIMBUS" run --icount --cpus 1 --timeout 600 "$BENCH" 1 > "$TMP/nimbus-icount.txt"
+"$NIMBUS" run --icount --cpus 1 --timeout 900 "${NIMBUS_PROC[@]}" "$BENCH" 1 processes > "$TMP/nimbus-icount.txt"
 if [ $have_linux = 1 ]; then
-  (cd "$LG" && SMP=1 ICOUNT=1 ./run-program.sh "$BENCH" 1) > "$TMP/linux-icount.txt" 2>/dev/null || true
+  (cd "$LG" && MEM=512M SMP=1 ICOUNT=1 ./run-program.sh "$BENCH" 1 processes) > "$TMP/linux-icount.txt" 2>/dev/null || true
 fi
 value() { awk -v n="$2" -v c="$3" '$1 == "bench" && $2 == n {print $c}' "$TMP/$1.txt" 2>/dev/null; }
 # ticks KERNEL OP: median TSC ticks per op over the runs (2 vCPUs for the cross-CPU ping-pong)
@@ -90,10 +94,15 @@ strip_x() { echo "${1%x}"; }
   echo "the cross-CPU ping-pong): under TCG both guests read the same host counter, while the"
   echo "Linux guest's own clock is too coarse there to time one operation. Instructions are exact"
   echo "guest instruction counts per operation under \`-icount shift=0\` (1 vCPU)."
+  echo "The process rows run in 512 MiB guests with busybox as \`/bin/sh\`: \`fork_execve_wait\`"
+  echo "is fork, execve of a static binary that exits at once, and wait; \`pipe_throughput_64k\` is"
+  echo "per 64 KiB written to another process; \`fork_exit_wait_256m\` forks a process with 256 MiB"
+  echo "written."
   echo
   echo "| operation | Nimbus ticks/op | Linux ticks/op | Nimbus / Linux | Nimbus instructions/op | Linux instructions/op |"
   echo "| --- | --- | --- | --- | --- | --- |"
-  for op in null_syscall_getppid clock_gettime_vdso futex_pingpong_1cpu futex_pingpong_2cpu thread_create_join page_fault_4k mmap_munmap; do
+  for op in null_syscall_getppid clock_gettime_vdso futex_pingpong_1cpu futex_pingpong_2cpu thread_create_join page_fault_4k mmap_munmap \
+            fork_exit_wait fork_exit_wait_256m vfork_exec posix_spawn fork_execve_wait sh_c_true pipe_throughput_64k pipe_round_trip; do
     n=$(ticks nimbus "$op"); l=$(ticks linux "$op")
     ni=$(value nimbus-icount "$op" 4); li=$(value linux-icount "$op" 4)
     echo "| $op | ${n:--} | ${l:--} | $(ratio "$n" "$l") | ${ni:--} | ${li:--} |"
@@ -109,6 +118,15 @@ strip_x() { echo "${1%x}"; }
   echo "| futex ping-pong, one CPU, time | $(ticks nimbus futex_pingpong_1cpu) ticks | $(ticks linux futex_pingpong_1cpu) ticks | $fr | <= 0.5x | $(verdict "$(strip_x "$fr")" 0.5) |"
   fr2=$(ratio "$(ticks nimbus futex_pingpong_2cpu)" "$(ticks linux futex_pingpong_2cpu)")
   echo "| futex ping-pong, two CPUs, time | $(ticks nimbus futex_pingpong_2cpu) ticks | $(ticks linux futex_pingpong_2cpu) ticks | $fr2 | | |"
+  # Process targets: time at most half the Linux guest's, and fewer instructions.
+  for op in fork_exit_wait fork_exit_wait_256m posix_spawn pipe_round_trip; do
+    n=$(ticks nimbus "$op"); l=$(ticks linux "$op"); r=$(ratio "$n" "$l")
+    ni=$(value nimbus-icount "$op" 4); li=$(value linux-icount "$op" 4)
+    echo "| $op, time | ${n:--} ticks | ${l:--} ticks | $r | <= 0.5x | $(verdict "$(strip_x "$r")" 0.5) |"
+    [ "$op" = pipe_round_trip ] && continue
+    ir=$(ratio "$ni" "$li")
+    echo "| $op, instructions | ${ni:--} | ${li:--} | $ir | < 1x | $(verdict "$(strip_x "$ir")" 0.999) |"
+  done
   hr=$(ratio "$nimbus_hello" "$floor")
   echo "| \`nimbus run\` dynamic C hello, wall ms | $nimbus_hello | $linux_hello | $(ratio "$nimbus_hello" "$linux_hello") | <= 3x floor ($floor ms): $hr | $(verdict "$(strip_x "$hr")" 3) |"
   osv=$(ratio "$nimbus_hello" 390)

@@ -16,10 +16,14 @@ std::byte* allocate_buffer(size_t capacity) {
   return static_cast<std::byte*>(::operator new(capacity, kNoThrow));
 }
 
-// An anonymous pipe's vnode: a FIFO that no directory names.
+// An anonymous pipe's vnode: a FIFO that no directory names. Opening it again (through
+// /proc/PID/fd/N, as bash's process substitution does with /dev/fd/63) opens the same pipe.
 class AnonymousFifo final : public Vnode {
  public:
-  explicit AnonymousFifo(FileSystem& fs) : Vnode(fs, VnodeType::fifo, fs.allocate_ino()), m_time(fs.now()) {}
+  AnonymousFifo(FileSystem& fs, RefPtr<Pipe> pipe)
+      : Vnode(fs, VnodeType::fifo, fs.allocate_ino()), m_pipe(std::move(pipe)), m_time(fs.now()) {}
+
+  FileOps* stream_ops() override { return m_pipe.get(); }
 
   Stat stat() override {
     Stat result;
@@ -34,6 +38,7 @@ class AnonymousFifo final : public Vnode {
   Result<> set_attributes(const SetAttributes&) override { return {}; }
 
  private:
+  RefPtr<Pipe> m_pipe;
   int64_t m_time;
 };
 
@@ -214,7 +219,7 @@ StatFs PipeFs::statfs() {
 Result<PipeEnds> make_pipe(PipeFs& fs, uint32_t flags) {
   if (flags & ~(o_nonblock | o_cloexec | o_direct)) return error(Errno::einval);
   RefPtr<Pipe> pipe = TRY(Pipe::try_create());
-  RefPtr<Vnode> vnode = TRY(try_make_ref<AnonymousFifo>(fs));
+  RefPtr<Vnode> vnode = TRY(try_make_ref<AnonymousFifo>(fs, pipe));
   uint32_t status = flags & o_nonblock;
   PipeEnds ends;
   ends.read = TRY(File::try_create_owned(vnode, o_rdonly | status, pipe));

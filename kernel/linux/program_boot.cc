@@ -213,11 +213,11 @@ RefPtr<fs::Vnode> fd_object(std::string_view name) {
     if (c < '0' || c > '9') return nullptr;
     fd = fd * 10 + (c - '0');
   }
-  auto file = g_context->fds().get(fd);
+  // The calling process's descriptors (PID 1's table is the boot's, a child's its own).
+  auto file = file_context().fds().get(fd);
   if (!file) return nullptr;
   RefPtr<fs::Vnode> vnode = (*file)->vnode();
-  bool anonymous = &vnode->fs() == &g_context->vfs().pipe_fs() && !vnode->stream_ops();
-  if (anonymous || vnode->type() == fs::VnodeType::socket) return nullptr;
+  if (vnode->type() == fs::VnodeType::socket) return nullptr;
   return vnode;
 }
 

@@ -66,7 +66,7 @@ void AddressSpace::release() {
   if (m_references.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   {
     MutexGuard guard(m_lock);
-    unmap_locked(kBegin, kEnd);
+    unmap_locked(kBegin, kEnd, Loaded::nowhere);
   }
   mmu::destroy_root(m_root);
   this->~AddressSpace();
@@ -154,10 +154,10 @@ Result<> AddressSpace::split_at_locked(uintptr_t address) {
   return {};
 }
 
-void AddressSpace::release_pages_locked(uintptr_t begin, uintptr_t end) {
+void AddressSpace::release_pages_locked(uintptr_t begin, uintptr_t end, Loaded loaded) {
   size_t detached = mmu::detach_range(m_root, begin, end);
   if (detached == 0) return;
-  tlb::flush_range_everywhere(begin, end);
+  if (loaded == Loaded::maybe) tlb::flush_range_everywhere(begin, end);
   for (Vma* v = m_vmas.front(); v && v->begin < end; v = m_vmas.next(v)) {
     if (v->end <= begin) continue;
     mmu::release_detached_range(m_root, v->begin > begin ? v->begin : begin, v->end < end ? v->end : end,
@@ -171,8 +171,8 @@ void AddressSpace::unreserve_locked(uintptr_t begin, uintptr_t end) {
   if (window_part(begin, end, wb, we)) (void)m_placement.free(wb, we - wb);
 }
 
-void AddressSpace::unmap_locked(uintptr_t begin, uintptr_t end) {
-  release_pages_locked(begin, end);
+void AddressSpace::unmap_locked(uintptr_t begin, uintptr_t end, Loaded loaded) {
+  release_pages_locked(begin, end, loaded);
   for (Vma* v = m_vmas.front(); v && v->begin < end;) {
     Vma* next = m_vmas.next(v);
     if (v->begin >= begin && v->end <= end) {

@@ -183,7 +183,11 @@ class AddressSpace {
   // Splits so that a VMA boundary falls at `address` (if a VMA spans it).
   Result<> split_at_locked(uintptr_t address);
   // Removes the mappings in [begin, end) (VMA boundaries must fall at both ends).
-  void unmap_locked(uintptr_t begin, uintptr_t end);
+  // Whether another CPU may hold this space's translations: not once the last reference is
+  // dropped, since every thread that ran on it has moved to other page tables (a CR3 load
+  // forgets non-global entries), so a dying space frees its pages without a shootdown.
+  enum class Loaded { maybe, nowhere };
+  void unmap_locked(uintptr_t begin, uintptr_t end, Loaded loaded = Loaded::maybe);
   // Fills a page of anonymous memory.
   Result<> fill_anonymous_locked(Vma& vma, uintptr_t page);
   // Fills a page of a file mapping. Called without m_lock: the file's lock comes first.
@@ -197,7 +201,7 @@ class AddressSpace {
   void insert_locked(Vma* vma);
   // Unmaps the pages of [begin, end), shooting down TLBs: anonymous and private frames are
   // freed, a shared file mapping's frames stay the file's.
-  void release_pages_locked(uintptr_t begin, uintptr_t end);
+  void release_pages_locked(uintptr_t begin, uintptr_t end, Loaded loaded = Loaded::maybe);
 
   Mutex m_lock;  // guards everything below
   IntrusiveList<Vma, &Vma::node> m_vmas;  // sorted by address, non-overlapping

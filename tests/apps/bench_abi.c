@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -83,7 +85,111 @@ static void pingpong(const char* name, long rounds, int cpus) {
 
 static void* nothing(void* arg) { return arg; }
 
+extern char** environ;
+
+static void reap(pid_t pid) {
+  int status;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    printf("note a child failed (pid %d)\n", (int)pid);
+    exit(1);
+  }
+}
+
+static void fork_exit_wait(void) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  reap(pid);
+}
+
+/* The processes a program starts: this binary re-executed with "exit" is the static hello
+ * (it ends before printing anything); /bin/sh is busybox in both guests. */
+static void process_benchmarks(const char* self, long scale) {
+  char* exit_argv[] = {(char*)self, "exit", NULL};
+  char* sh_argv[] = {"sh", "-c", "true", NULL};
+  MEASURE("fork_exit_wait", 200 * scale, fork_exit_wait());
+  MEASURE("vfork_exec", 100 * scale, {
+    pid_t pid = vfork();
+    if (pid == 0) {
+      execve(self, exit_argv, environ);
+      _exit(127);
+    }
+    reap(pid);
+  });
+  MEASURE("posix_spawn", 100 * scale, {
+    pid_t pid = -1;
+    if (posix_spawn(&pid, self, NULL, NULL, exit_argv, environ) != 0) pid = -1;
+    reap(pid);
+  });
+  /* execve alone: each child execs the static hello; fork+exit+wait is subtracted by the reader. */
+  MEASURE("fork_execve_wait", 100 * scale, {
+    pid_t pid = fork();
+    if (pid == 0) {
+      execve(self, exit_argv, environ);
+      _exit(127);
+    }
+    reap(pid);
+  });
+  MEASURE("sh_c_true", 50 * scale, {
+    pid_t pid = -1;
+    if (posix_spawn(&pid, "/bin/sh", NULL, NULL, sh_argv, environ) != 0) pid = -1;
+    reap(pid);
+  });
+
+  /* A pipe between two processes: 64 KiB writes streamed to a reader (ticks per 64 KiB), and
+   * one byte there and back through two pipes (ticks per round trip). */
+  enum { kChunk = 65536 };
+  static char chunk[kChunk];
+  int data[2], back[2];
+  if (pipe(data) != 0 || pipe(back) != 0) return;
+  long chunks = 256 * scale;
+  pid_t reader = fork();
+  if (reader == 0) {
+    close(data[1]);
+    long total = 0;
+    ssize_t n;
+    while ((n = read(data[0], chunk, sizeof chunk)) > 0) total += n;
+    _exit(total == chunks * kChunk ? 0 : 1);
+  }
+  close(data[0]);
+  MEASURE("pipe_throughput_64k", chunks, {
+    for (size_t done = 0; done < kChunk;) done += write(data[1], chunk + done, kChunk - done);
+  });
+  close(data[1]);
+  reap(reader);
+  if (pipe(data) != 0) return;
+  pid_t echo = fork();
+  if (echo == 0) {
+    close(data[1]);
+    close(back[0]);
+    char c;
+    while (read(data[0], &c, 1) == 1) write(back[1], &c, 1);
+    _exit(0);
+  }
+  close(data[0]);
+  close(back[1]);
+  char c = 'x';
+  MEASURE("pipe_round_trip", 2000 * scale, {
+    write(data[1], &c, 1);
+    read(back[0], &c, 1);
+  });
+  close(data[1]);
+  reap(echo);
+  close(back[0]);
+
+  /* fork+exit+wait of a 256 MiB process: every page written first, so the page tables are full. */
+  size_t big = (size_t)256 << 20;
+  char* memory = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) {
+    printf("note fork_exit_wait_256m skipped: mmap failed\n");
+    return;
+  }
+  memset(memory, 1, big);
+  MEASURE("fork_exit_wait_256m", 10 * scale, fork_exit_wait());
+  munmap(memory, big);
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "exit") == 0) return 0;
   /* Under -icount the TSC started at 0 with the VM: this is the instruction count from
    * power-on to main(), boot and program loading included. */
   printf("bench main_tsc 0 %llu\n", (unsigned long long)__rdtsc());
@@ -107,5 +213,6 @@ int main(int argc, char** argv) {
     void* p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     munmap(p, 65536);
   });
+  if (argc > 2 && strcmp(argv[2], "processes") == 0) process_benchmarks(argv[0], scale);
   return 0;
 }

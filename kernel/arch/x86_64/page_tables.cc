@@ -348,13 +348,23 @@ Result<> share_range(uint64_t from_root, uint64_t to_root, uintptr_t begin, uint
                      void (*share_frame)(uint64_t phys)) {
   SpinlockGuard guard(g_lock);
   bool tables = true;
+  // The copy's last-level table for the 2 MiB the walk is in: fork walks from the root once
+  // per table, not once per page (a 256 MiB process has 65,536 pages in 128 tables).
+  constexpr uintptr_t kTableSpan = uintptr_t{1} << 21;
+  uint64_t* leaf = nullptr;
+  uintptr_t leaf_base = 1;  // never a table's base
   for_each_entry_locked(from_root, begin, end, [&](uintptr_t va, uint64_t& entry) {
     if (!tables || !(entry & (pte::kPresent | kHidden))) return;
-    uint64_t* copy = walk_create(to_root, va, 0);
-    if (!copy) {
-      tables = false;
-      return;
+    if ((va & ~(kTableSpan - 1)) != leaf_base) {
+      uint64_t* slot = walk_create(to_root, va, 0);
+      if (!slot) {
+        tables = false;
+        return;
+      }
+      leaf = slot - index(va, 0);
+      leaf_base = va & ~(kTableSpan - 1);
     }
+    uint64_t* copy = &leaf[index(va, 0)];
     // Every private page, read-only or hidden (PROT_NONE) ones too: a later mprotect must not
     // make a frame both processes see writable.
     if (copy_on_write) entry = (entry & ~pte::kWritable) | pte::kCopyOnWrite;

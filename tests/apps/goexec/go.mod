@@ -1,0 +1,3 @@
+module nimbus/goexec
+
+go 1.19
