@@ -157,7 +157,9 @@ start_guest() {
                    /usr/sbin/nginx -c /etc/nginx/nginx.conf) ;;
       memcached) run+=(--add "$WORK/passwd:/etc/passwd" --add "$WORK/group:/etc/group"
                        /usr/bin/memcached -u root -l 0.0.0.0 -p 11211 -U 0 -m 64 -c 1024) ;;
-      iperf3) run+=(--add "$WORK/tmp:/tmp" /usr/bin/iperf3 -s -p 5201) ;;
+      # --forceflush: Nimbus' stdout is a pipe, not the Linux guest's console, and iperf3
+      # would hold its "Server listening" line (the readiness sign) in its buffer.
+      iperf3) run+=(--add "$WORK/tmp:/tmp" /usr/bin/iperf3 -s -p 5201 --forceflush) ;;
     esac
     "${IN[@]}" "${run[@]}" </dev/null >"$GLOG" 2>&1 &
   fi

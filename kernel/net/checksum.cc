@@ -1,6 +1,8 @@
 // The Internet checksum (RFC 1071) and its incremental update (RFC 1624).
 #include "kernel/net/checksum.h"
 
+#include <cstring>
+
 namespace nimbus::net {
 
 namespace {
@@ -12,16 +14,34 @@ uint32_t fold(uint64_t sum) {
 
 // RFC 1071 4.1: sum 16-bit big-endian words into a wide accumulator and fold the carries
 // back in at the end (end-around carry); an odd last byte is the high byte of a final word.
+// The bulk is summed as native (little-endian) 32-bit words, eight bytes a step: RFC 1071
+// 2(B) makes the one's complement sum independent of byte order up to one final swap, and
+// under TCG every guest instruction saved here is saved for every byte sent or received.
 uint32_t checksum_add(uint32_t sum, std::span<const std::byte> bytes) {
-  uint64_t total = sum;
   const std::byte* p = bytes.data();
   size_t n = bytes.size();
+  uint64_t native = 0;
+  while (n >= 32) {
+    uint64_t a, b, c, d;
+    memcpy(&a, p, 8);
+    memcpy(&b, p + 8, 8);
+    memcpy(&c, p + 16, 8);
+    memcpy(&d, p + 24, 8);
+    native += (a & 0xffffffff) + (a >> 32) + (b & 0xffffffff) + (b >> 32);
+    native += (c & 0xffffffff) + (c >> 32) + (d & 0xffffffff) + (d >> 32);
+    p += 32;
+    n -= 32;
+  }
   while (n >= 8) {
-    total += load_be32(p);
-    total += load_be32(p + 4);
+    uint64_t a;
+    memcpy(&a, p, 8);
+    native += (a & 0xffffffff) + (a >> 32);
     p += 8;
     n -= 8;
   }
+  uint32_t folded = fold(native);
+  // Swapping the bytes of the folded little-endian sum gives the big-endian one.
+  uint64_t total = uint64_t(sum) + static_cast<uint16_t>((folded >> 8) | (folded << 8));
   while (n >= 2) {
     total += load_be16(p);
     p += 2;

@@ -9,6 +9,7 @@
 #include "kernel/net/ethernet.h"
 #include "kernel/net/net_stack_state.h"
 #include "kernel/net/tcp/tcp_protocol.h"
+#include "kernel/net/tcp_segmentation.h"
 #include "kernel/net/udp.h"
 
 namespace nimbus::net {
@@ -217,6 +218,25 @@ Result<> ipv4_output_locked(NetStack::State& state, NetInterface& interface, Ipv
   // The smaller of the link's MTU and what PMTU discovery learnt about this destination.
   uint32_t mtu = state.path_mtu.lookup(destination, interface.mtu, state.stack.now_ns());
   bool fits = payload + kIpv4HeaderSize <= mtu;
+  if (packet->offload.gso_size && !fits) {
+    // A TSO segment: the device cuts it if it can, else it is cut here, each piece sent on.
+    bool device_cuts = offloaded && protocol == kIpProtocolTcp && !interface.is_loopback() &&
+                       interface.features.tx_checksum && interface.features.tcp_segmentation_ipv4 &&
+                       tcp_segment_piece_length(*packet) + kIpv4HeaderSize <= mtu;
+    if (!device_cuts) {
+      PacketList pieces;
+      TRY(tcp_segment_in_software(packet, IpAddress::from_ipv4(source), IpAddress::from_ipv4(destination), pieces));
+      Result<> result;
+      while (Packet* piece = pieces.pop_front()) {
+        auto sent = ipv4_output_locked(state, interface, next_hop, piece, source, destination, protocol, options, outbox);
+        if (!sent) result = sent;
+      }
+      return result;
+    }
+    fits = true;  // every piece does
+  } else {
+    packet->offload.gso_size = 0;  // one segment is enough
+  }
   if (!fits && options.dont_fragment) {
     count(state.counters.ip_fragments_failed);
     Packet::free(packet);
@@ -235,6 +255,7 @@ Result<> ipv4_output_locked(NetStack::State& state, NetInterface& interface, Ipv
     }
   } else {
     packet->offload.checksum_needed = false;
+    packet->offload.gso_size = 0;
   }
 
   Ipv4Header header;
@@ -365,6 +386,25 @@ uint32_t NetStack::path_mtu(const IpAddress& destination) {
   if (!route) return kMinimum;
   uint32_t mtu = m_state->path_mtu.lookup(destination.ipv4(), m_state->interface(route->interface_index)->mtu, now_ns());
   return mtu > kIpv4HeaderSize ? mtu - kIpv4HeaderSize : kMinimum;
+}
+
+uint32_t NetStack::tcp_segmentation_limit(const IpAddress& destination) {
+  MutexGuard guard(m_state->lock);
+  NetInterface* interface = nullptr;
+  size_t ip_header = kIpv4HeaderSize;
+  if (destination.is_ipv4()) {
+    auto route = m_state->route(destination.ipv4());
+    if (route) interface = m_state->interface(route->interface_index);
+    if (interface && !interface->features.tcp_segmentation_ipv4) interface = nullptr;
+  } else {
+    ip_header = 40;  // kIpv6HeaderSize: an IPv6 payload length counts no header
+    auto route = m_state->route_ipv6(destination);
+    if (route) interface = m_state->interface(route->interface_index);
+    if (interface && !interface->features.tcp_segmentation_ipv6) interface = nullptr;
+  }
+  if (!interface || interface->is_loopback() || !interface->features.tx_checksum) return 0;
+  // 64 KiB less the IP header, as Linux's GSO_MAX_SIZE, so every length field holds it.
+  return uint32_t(kIpv4MaxDatagram - ip_header);
 }
 
 }  // namespace nimbus::net

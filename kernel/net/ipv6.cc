@@ -10,6 +10,7 @@
 #include "kernel/net/ethernet.h"
 #include "kernel/net/net_stack_state.h"
 #include "kernel/net/tcp/tcp_protocol.h"
+#include "kernel/net/tcp_segmentation.h"
 #include "kernel/net/udp.h"
 
 namespace nimbus::net {
@@ -459,11 +460,30 @@ Result<> ipv6_output_locked(NetStack::State& state, NetInterface& interface, con
   uint32_t mtu = state.path_mtu.lookup(destination, interface.link_mtu_ipv6(), state.stack.now_ns());
   if (mtu < kIpv6MinimumMtu) mtu = kIpv6MinimumMtu;
   bool fits = payload + kIpv6HeaderSize <= mtu;
+  bool offloaded = options.checksum_offloaded && packet->offload.checksum_needed;
+  if (packet->offload.gso_size && !fits) {
+    // A TSO segment: the device cuts it if it can, else it is cut here, each piece sent on.
+    bool device_cuts = offloaded && next_header == kIpProtocolTcp && !interface.is_loopback() &&
+                       interface.features.tx_checksum && interface.features.tcp_segmentation_ipv6 &&
+                       tcp_segment_piece_length(*packet) + kIpv6HeaderSize <= mtu;
+    if (!device_cuts) {
+      PacketList pieces;
+      TRY(tcp_segment_in_software(packet, source, destination, pieces));
+      Result<> result;
+      while (Packet* piece = pieces.pop_front()) {
+        auto sent = ipv6_output_locked(state, interface, next_hop, piece, source, destination, next_header, options, outbox);
+        if (!sent) result = sent;
+      }
+      return result;
+    }
+    fits = true;  // every piece does
+  } else {
+    packet->offload.gso_size = 0;  // one segment is enough
+  }
   if (!fits && options.dont_fragment) {
     Packet::free(packet);
     return error(Errno::emsgsize);
   }
-  bool offloaded = options.checksum_offloaded && packet->offload.checksum_needed;
   if (offloaded) {
     if (interface.is_loopback()) {
       packet->offload.checksum_needed = false;
@@ -476,6 +496,7 @@ Result<> ipv6_output_locked(NetStack::State& state, NetInterface& interface, con
     }
   } else {
     packet->offload.checksum_needed = false;
+    packet->offload.gso_size = 0;
   }
 
   Ipv6Header header;

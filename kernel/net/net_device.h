@@ -22,6 +22,9 @@ struct DeviceStatistics {
 struct DeviceFeatures {
   bool tx_checksum = false;  // accepts PacketOffload::checksum_needed
   bool rx_checksum = false;  // may set PacketOffload::checksum_verified
+  // Accepts PacketOffload::gso_size on TCP over IPv4 / IPv6 (with tx_checksum): TSO.
+  bool tcp_segmentation_ipv4 = false;
+  bool tcp_segmentation_ipv6 = false;
   bool loopback = false;     // no link layer: frames are IP datagrams, no Ethernet header
 };
 

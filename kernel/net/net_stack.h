@@ -107,6 +107,9 @@ class NetStack {
   bool is_local_address(const IpAddress& address);
   // The largest transport segment that fits one IP datagram to `destination` (MSS + options).
   uint32_t path_mtu(const IpAddress& destination);
+  // The largest TCP segment (header included) that may go to `destination` as one TSO
+  // segment for its device to cut (PacketOffload::gso_size); 0 when its device cannot.
+  uint32_t tcp_segmentation_limit(const IpAddress& destination);
 
   // IPv6 (kernel/net/ipv6.cc). A static address (the loopback device adds ::1/128).
   Result<> add_ipv6_address(uint32_t interface_index, const IpAddress& address, uint8_t prefix_length);

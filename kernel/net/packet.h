@@ -25,6 +25,11 @@ struct PacketOffload {
   bool checksum_needed = false;
   uint16_t checksum_start = 0;   // from the start of the frame (Ethernet header)
   uint16_t checksum_offset = 0;  // from checksum_start
+  // Transmit: a TCP segment carrying more data than one segment may (TCP segmentation
+  // offload): it leaves as pieces of gso_size data bytes each, the TCP header copied onto
+  // every piece, cut by the device (VIRTIO_NET_F_HOST_TSO4/6) or, when the device cannot, by
+  // IP (tcp_segment_in_software). Always with checksum_needed. 0: an ordinary frame.
+  uint16_t gso_size = 0;
 };
 
 class Packet {

@@ -37,10 +37,26 @@ constexpr uint64_t kFeatureCsum = 1ull << 0;        // VIRTIO_NET_F_CSUM: the de
 constexpr uint64_t kFeatureGuestCsum = 1ull << 1;   // VIRTIO_NET_F_GUEST_CSUM: it may skip checking them for us
 constexpr uint64_t kFeatureMtu = 1ull << 3;         // VIRTIO_NET_F_MTU
 constexpr uint64_t kFeatureMac = 1ull << 5;         // VIRTIO_NET_F_MAC
+constexpr uint64_t kFeatureGuestTso4 = 1ull << 7;   // VIRTIO_NET_F_GUEST_TSO4: it may hand us 64 KiB TCP frames
+constexpr uint64_t kFeatureGuestTso6 = 1ull << 8;   // VIRTIO_NET_F_GUEST_TSO6
+constexpr uint64_t kFeatureHostTso4 = 1ull << 11;   // VIRTIO_NET_F_HOST_TSO4: it cuts our 64 KiB TCP frames
+constexpr uint64_t kFeatureHostTso6 = 1ull << 12;   // VIRTIO_NET_F_HOST_TSO6
 constexpr uint64_t kFeatureMergeRx = 1ull << 15;    // VIRTIO_NET_F_MRG_RXBUF
 constexpr uint64_t kFeatureStatus = 1ull << 16;     // VIRTIO_NET_F_STATUS
+constexpr uint64_t kGuestTso = kFeatureGuestTso4 | kFeatureGuestTso6;
+constexpr uint64_t kHostTso = kFeatureHostTso4 | kFeatureHostTso6;
 constexpr uint64_t kWantedFeatures = kFeatureCsum | kFeatureGuestCsum | kFeatureMtu | kFeatureMac | kFeatureMergeRx |
-                                     kFeatureStatus | virtio::kFeatureEventIndex;
+                                     kFeatureStatus | virtio::kFeatureEventIndex | kGuestTso | kHostTso;
+
+// 5.1.3.1: features that depend on others; without them the driver must not accept them.
+// GUEST_TSO also wants merged buffers here: without them every receive buffer would have to
+// hold a 64 KiB frame.
+uint64_t unusable_features(uint64_t features) {
+  uint64_t drop = 0;
+  if (!(features & kFeatureCsum)) drop |= kHostTso;
+  if (!(features & kFeatureGuestCsum) || !(features & kFeatureMergeRx)) drop |= kGuestTso;
+  return features & drop;
+}
 
 // 5.1.4: struct virtio_net_config offsets.
 constexpr size_t kConfigMac = 0;
@@ -61,6 +77,9 @@ struct NetHeader {
 static_assert(sizeof(NetHeader) == 12);
 constexpr uint8_t kHeaderNeedsChecksum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
 constexpr uint8_t kHeaderDataValid = 2;      // VIRTIO_NET_HDR_F_DATA_VALID
+constexpr uint8_t kGsoTcpV4 = 1;             // VIRTIO_NET_HDR_GSO_TCPV4
+constexpr uint8_t kGsoTcpV6 = 4;             // VIRTIO_NET_HDR_GSO_TCPV6
+constexpr size_t kLargestGsoFrame = 14 + 40 + 65535;  // Ethernet, IPv6 and its largest payload
 
 // 5.1.2: receiveq1 and transmitq1 (no multiqueue, no control queue).
 constexpr uint16_t kReceiveQueue = 0;
@@ -71,8 +90,10 @@ constexpr size_t kEthernetHeader = 14;
 constexpr uint32_t kDefaultMtu = 1500;
 constexpr uint32_t kMinimumMtu = 68;  // RFC 791: every IPv4 link carries 68-byte datagrams
 // 256 KiB of receive buffers per device: 128 of 2 KiB with MRG_RXBUF (a frame bigger than
-// one buffer spans several), else 64 of 4 KiB, each holding a whole frame.
+// one buffer spans several), else 64 of 4 KiB, each holding a whole frame. With GUEST_TSO
+// (frames of up to 64 KiB) 512 KiB: 128 buffers of 4 KiB, room for eight such frames.
 constexpr unsigned kReceiveAreaOrder = 6;
+constexpr unsigned kLargeReceiveAreaOrder = 7;
 constexpr uint32_t kMergedBufferSize = 2048;
 constexpr uint32_t kWholeBufferSize = 4096;
 // A merged frame spanning more buffers than a 64 KiB frame needs is a broken device.
@@ -161,10 +182,12 @@ void free_all(net::PacketList& packets) {
 // Hands a finished frame to the handler (or drops it), outside rx_lock.
 void deliver(Device::State& state, Packet* packet, uint8_t flags, uint16_t start, uint16_t offset) {
   bool ok = packet->length() >= kEthernetHeader;
-  // 5.1.6.4: a partially checksummed frame (another guest's, through a host bridge) is
-  // completed here, so the stack sees an ordinary frame whose checksum it need not check.
+  // 5.1.6.4: a partially checksummed frame (the host's own, or another guest's through a
+  // host bridge) never crossed a wire: its data cannot have been damaged on the way, so, as
+  // Linux does with CHECKSUM_PARTIAL, nothing is summed; the stack only checks the offsets and
+  // takes it as verified. Nimbus forwards nothing, so the checksum is never completed.
   if (ok && (flags & kHeaderNeedsChecksum)) {
-    ok = complete_checksum(packet->bytes(), start, offset);
+    ok = start <= packet->length() && offset + 2u <= packet->length() - start;
     packet->offload.checksum_verified = ok;
   } else if (state.features & kFeatureGuestCsum) {
     packet->offload.checksum_verified = (flags & kHeaderDataValid) != 0;
@@ -206,8 +229,10 @@ void take_buffer(Device::State& state, uint32_t token, uint32_t written) {
     memcpy(&header, bytes, sizeof(header));
     uint16_t buffers = (state.features & kFeatureMergeRx) ? header.num_buffers : 1;
     bool sane = buffers >= 1 && buffers <= kMaxMergedBuffers;
-    auto packet = sane ? Packet::try_allocate(Packet::kDefaultHeadroom + size_t{buffers} * state.rx_buffer_size)
-                       : Result<Packet*>(error(Errno::einval));
+    // A frame in one buffer gets a packet of its own size (most do: ACKs, requests); one
+    // spread over several, room for all of them.
+    size_t room = buffers == 1 ? length - sizeof(NetHeader) : size_t{buffers} * state.rx_buffer_size;
+    auto packet = sane ? Packet::try_allocate(Packet::kDefaultHeadroom + room) : Result<Packet*>(error(Errno::einval));
     if (!packet) {
       SpinlockGuard guard(state.rx_lock);
       if (sane) state.rx_statistics.rx_dropped++;
@@ -314,6 +339,9 @@ void on_device_interrupt(void* context, uint16_t) {
 Result<> start(Device::State& state) {
   virtio::Transport& transport = state.transport;
   state.features = TRY(transport.negotiate(kWantedFeatures));
+  // Offered without what they need: negotiate again (from reset) without them.
+  if (uint64_t unusable = unusable_features(state.features))
+    state.features = TRY(transport.negotiate(kWantedFeatures & ~unusable));
   // Before the queues: on virtio-pci each queue gets its MSI-X vector as it is set up.
   TRY(transport.set_interrupt_handler(on_device_interrupt, &state));
   state.mac = read_mac(state);
@@ -322,7 +350,9 @@ Result<> start(Device::State& state) {
     if (mtu >= kMinimumMtu) state.mtu = mtu;
   }
   bool merged = state.features & kFeatureMergeRx;
-  state.rx_buffer_size = merged ? kMergedBufferSize : kWholeBufferSize;
+  bool large_frames = state.features & kGuestTso;
+  state.rx_buffer_size = merged && !large_frames ? kMergedBufferSize : kWholeBufferSize;
+  unsigned area_order = large_frames ? kLargeReceiveAreaOrder : kReceiveAreaOrder;
   // Without merging, one buffer holds a whole frame: no bigger MTU than that allows.
   uint32_t largest = state.rx_buffer_size - sizeof(NetHeader) - kEthernetHeader;
   if (!merged && state.mtu > largest) state.mtu = largest;
@@ -333,8 +363,8 @@ Result<> start(Device::State& state) {
     state.rx.enable_event_index();
     state.tx.enable_event_index();
   }
-  state.rx_area = TRY(frames::allocate(kReceiveAreaOrder));
-  uint32_t fit = static_cast<uint32_t>((kPageSize << kReceiveAreaOrder) / state.rx_buffer_size);
+  state.rx_area = TRY(frames::allocate(area_order));
+  uint32_t fit = static_cast<uint32_t>((kPageSize << area_order) / state.rx_buffer_size);
   state.rx_buffer_count = fit < state.rx.size() ? fit : state.rx.size();
   for (uint32_t i = 0; i < state.rx_buffer_count; i++) post_receive_buffer_locked(state, i);
   // Finished transmissions are reclaimed by the next transmit(): no interrupt for them.
@@ -398,6 +428,8 @@ net::DeviceFeatures Device::features() const {
   net::DeviceFeatures features;
   features.tx_checksum = m_state.features & kFeatureCsum;
   features.rx_checksum = m_state.features & kFeatureGuestCsum;
+  features.tcp_segmentation_ipv4 = m_state.features & kFeatureHostTso4;
+  features.tcp_segmentation_ipv6 = m_state.features & kFeatureHostTso6;
   return features;
 }
 
@@ -440,7 +472,8 @@ Result<> Device::transmit(Packet* packet) {
     else state.tx_statistics.tx_errors++;
   };
   size_t frame_length = packet->length();
-  if (frame_length < kEthernetHeader || frame_length > state.mtu + kEthernetHeader) {
+  size_t largest = packet->offload.gso_size ? kLargestGsoFrame : state.mtu + kEthernetHeader;
+  if (frame_length < kEthernetHeader || frame_length > largest) {
     count_error(false);
     Packet::free(packet);
     return error(Errno::emsgsize);
@@ -474,6 +507,26 @@ Result<> Device::transmit(Packet* packet) {
     } else {
       complete_checksum(packet->bytes(), offload.checksum_start, offload.checksum_offset);
     }
+  }
+  if (offload.gso_size) {
+    // 5.1.6.2: a TSO frame: the device cuts it into gso_size-byte pieces, each with a copy of
+    // the first header_length bytes (Ethernet, IP and TCP headers). IP sends one only when
+    // the device has HOST_TSO for its family (Device::features).
+    const std::byte* frame = packet->data();
+    uint16_t ethertype = net::load_be16(frame + 12);
+    uint8_t type = ethertype == 0x0800 ? kGsoTcpV4 : ethertype == 0x86dd ? kGsoTcpV6 : 0;
+    uint64_t needed = type == kGsoTcpV4 ? kFeatureHostTso4 : kFeatureHostTso6;
+    size_t tcp_start = offload.checksum_start;
+    bool usable = type && offload.checksum_needed && (state.features & needed) && tcp_start + 20 <= frame_length;
+    size_t headers = usable ? tcp_start + (uint8_t(frame[tcp_start + 12]) >> 4) * 4u : 0;
+    if (!usable || headers > frame_length) {
+      count_error(false);
+      Packet::free(packet);
+      return error(Errno::einval);
+    }
+    header.gso_type = type;
+    header.gso_size = offload.gso_size;
+    header.header_length = static_cast<uint16_t>(headers);
   }
   memcpy(packet->push(sizeof(NetHeader)), &header, sizeof(header));
   Buffer buffer{virt_to_phys(packet->data()), static_cast<uint32_t>(packet->length()), false};

@@ -20,11 +20,13 @@ uint64_t cube_root(uint64_t x) {
   return low;
 }
 
-// RFC 5681 3.1: slow start grows by at most one SMSS per ACK (L = 1 SMSS as Linux without
-// ABC above 1); returns the bytes left over for avoidance.
+// RFC 3465 2.2 appropriate byte counting: slow start grows by the bytes acknowledged, as
+// Linux's tcp_slow_start does (no L limit: a peer that ACKs each 64 KiB TSO or GRO burst
+// once would otherwise hold the window back for many round trips); returns the bytes left
+// over for avoidance.
 uint32_t slow_start(CongestionWindow& w, uint32_t acked) {
   uint32_t room = w.ssthresh > w.cwnd ? w.ssthresh - w.cwnd : 0;
-  uint32_t grow = min32(min32(acked, w.mss * 2), room);
+  uint32_t grow = min32(acked, room);
   w.cwnd += grow;
   return acked > grow ? acked - grow : 0;
 }

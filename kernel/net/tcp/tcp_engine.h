@@ -111,7 +111,7 @@ class TcpEngine {
   void send_challenge_ack(TcpConnection& connection);
   void send_syn(TcpConnection& connection);
   void send_reset(TcpConnection& connection);
-  void schedule_ack(TcpConnection& connection, bool full_segment);
+  void schedule_ack(TcpConnection& connection, uint32_t full_segments);
   void arm(TcpConnection& connection, NetTimer& timer, uint64_t deadline_ns);
   void disarm(TcpConnection& connection, NetTimer& timer);
   void arm_retransmit(TcpConnection& connection);

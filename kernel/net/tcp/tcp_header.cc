@@ -1,6 +1,9 @@
 // TCP header parsing and building, and the TCP checksum.
 #include "kernel/net/tcp/tcp_header.h"
 
+#include "kernel/net/checksum.h"
+#include "kernel/net/ipv4.h"
+
 namespace nimbus::net::tcp {
 namespace {
 
@@ -167,25 +170,9 @@ size_t build_tcp_header(std::span<std::byte> out, const TcpHeader& header) {
 }
 
 uint16_t tcp_checksum(const IpAddress& source, const IpAddress& destination, std::span<const std::byte> segment) {
-  uint64_t sum = 0;
-  auto add_bytes = [&](const uint8_t* bytes, size_t n) {
-    for (size_t i = 0; i + 1 < n; i += 2) sum += (uint32_t(bytes[i]) << 8) | bytes[i + 1];
-    if (n & 1) sum += uint32_t(bytes[n - 1]) << 8;
-  };
-  if (source.is_ipv4() && destination.is_ipv4()) {
-    // RFC 9293 3.1: source, destination, zero, protocol, TCP length.
-    add_bytes(source.bytes.data() + 12, 4);
-    add_bytes(destination.bytes.data() + 12, 4);
-  } else {
-    add_bytes(source.bytes.data(), 16);
-    add_bytes(destination.bytes.data(), 16);
-  }
-  sum += 6;  // IPPROTO_TCP
-  sum += segment.size() & 0xffff;
-  sum += segment.size() >> 16;
-  add_bytes(reinterpret_cast<const uint8_t*>(segment.data()), segment.size());
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
+  // RFC 9293 3.1: the pseudo-header (addresses, protocol, TCP length), then the segment.
+  uint32_t sum = pseudo_header_sum(source, destination, kIpProtocolTcp, uint32_t(segment.size()));
+  return checksum_finish(checksum_add(sum, segment));
 }
 
 }  // namespace nimbus::net::tcp

@@ -23,6 +23,9 @@ class TcpHost {
   virtual bool is_local_address(const IpAddress& address) = 0;
   // The largest TCP segment (header included) to `destination`.
   virtual uint32_t path_mtu(const IpAddress& destination) = 0;
+  // The largest segment (header included) the route to `destination` cuts for TCP (TSO, see
+  // PacketOffload::gso_size); 0, the default, when every segment must fit the MSS.
+  virtual uint32_t segmentation_limit(const IpAddress&) { return 0; }
   // Timer callbacks run later without TCP's lock held (NetStack::arm_timer semantics).
   virtual void arm_timer(NetTimer& timer, uint64_t deadline_ns) = 0;
   virtual void disarm_timer(NetTimer& timer) = 0;

@@ -163,7 +163,7 @@ void receive_data(TcpEngine& engine, TcpConnection& c, uint32_t seq, std::span<c
   if (filled_gap || stored < data.size())
     c.ack_now = true;
   else if (stored)
-    engine.schedule_ack(c, stored >= c.mss);
+    engine.schedule_ack(c, uint32_t(stored / c.mss));
   if (c.peer_fin_pending && c.rcv_nxt == c.peer_fin_seq) process_fin(engine, c);
   if (c.defer_waiting && c.receive_buffer.size() && c.parent && c.in_syn_queue) {
     TcpConnection* listener = c.parent;

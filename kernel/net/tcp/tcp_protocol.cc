@@ -26,6 +26,9 @@ class StackHost final : public tcp::TcpHost {
   }
   bool is_local_address(const IpAddress& address) override { return m_stack.is_local_address(address); }
   uint32_t path_mtu(const IpAddress& destination) override { return m_stack.path_mtu(destination); }
+  uint32_t segmentation_limit(const IpAddress& destination) override {
+    return m_stack.tcp_segmentation_limit(destination);
+  }
   void arm_timer(NetTimer& timer, uint64_t deadline_ns) override { m_stack.arm_timer(timer, deadline_ns); }
   void disarm_timer(NetTimer& timer) override { m_stack.disarm_timer(timer); }
 

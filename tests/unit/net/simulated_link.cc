@@ -10,6 +10,7 @@ DeviceFeatures SimulatedLink::End::features() const {
   DeviceFeatures features;
   features.tx_checksum = m_link->m_conditions.tx_checksum;
   features.rx_checksum = m_link->m_conditions.rx_checksum;
+  features.tcp_segmentation_ipv4 = features.tcp_segmentation_ipv6 = m_link->m_conditions.tcp_segmentation;
   return features;
 }
 

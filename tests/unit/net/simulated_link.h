@@ -38,6 +38,9 @@ struct LinkConditions {
   uint64_t seed = 1;
   bool tx_checksum = false;  // the ends advertise checksum offload (frames are then
   bool rx_checksum = false;  // delivered with checksum_verified, as virtio-net does)
+  // The ends take TSO segments (with tx_checksum) and carry them whole, as two virtio-net
+  // devices with HOST_TSO and GUEST_TSO would between them.
+  bool tcp_segmentation = false;
 };
 
 class SimulatedLink {

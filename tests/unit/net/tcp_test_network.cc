@@ -21,7 +21,16 @@ uint64_t FakeHost::random64() {
 }
 
 Result<> FakeHost::ip_output(Packet* packet, const IpAddress& source, const IpAddress& destination,
-                             const IpSendOptions&) {
+                             const IpSendOptions& options) {
+  // What IP does for a device without checksum offload: finish the sum TCP left to it.
+  if (options.checksum_offloaded && packet->offload.checksum_needed) {
+    std::byte* field = packet->data() + packet->offload.checksum_start + packet->offload.checksum_offset;
+    field[0] = field[1] = std::byte{0};
+    uint16_t checksum = tcp_checksum(source, destination, packet->bytes().subspan(packet->offload.checksum_start));
+    field[0] = std::byte(checksum >> 8);
+    field[1] = std::byte(checksum);
+    packet->offload.checksum_needed = false;
+  }
   m_network.transmit(m_side, packet, source, destination);
   return {};
 }

@@ -16,6 +16,7 @@ add_executable(tcp_unit_tests
   tcp_stack_test.cc
   tcp_blocking_test.cc
   tcp_edge_test.cc
+  tcp_segmentation_test.cc
 )
 target_include_directories(tcp_unit_tests PRIVATE ${PROJECT_SOURCE_DIR})
 target_compile_options(tcp_unit_tests PRIVATE -Wall -Wextra)
