@@ -219,8 +219,12 @@ TEST_F(NetServers, RedisServesRedisCliAndRedisBenchmark) {
 
 // nginx's configuration for both modes: /pid answers the serving process's ID and
 // /nginx.pid serves the pid file (the master's ID), so the test sees which process answered.
+// The workers stay root: the guest kernel keeps one set of user and group IDs for all its
+// processes, so a worker that switched to "nobody" would leave the master and the next worker
+// unprivileged (initgroups fails with EPERM). Per-process credentials would lift this.
 std::string nginx_conf(bool master) {
-  std::string mode = master ? "master_process on;\nworker_processes 2;\n" : "master_process off;\nworker_processes 1;\n";
+  std::string mode = master ? "master_process on;\nworker_processes 2;\nuser root root;\n"
+                            : "master_process off;\nworker_processes 1;\n";
   return mode + R"(daemon off;
 error_log stderr warn;
 pid /tmp/nginx.pid;
@@ -258,7 +262,7 @@ class Nginx : public NetServers {
     for (size_t i = 0; i < m_big.size(); i++) m_big[i] = static_cast<char>((i * 2654435761u) >> 11);
     m_dir.write_file("www/1m.bin", m_big);
     std::string conf = m_dir.write_file("nginx.conf", nginx_conf(master));
-    // Workers drop root for "nobody", which needs the user in the guest's /etc/passwd.
+    // nginx looks its user up in the guest's /etc/passwd and /etc/group.
     std::string passwd = m_dir.write_file("passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
     std::string group = m_dir.write_file("group", "root:x:0:\nnogroup:x:65534:\n");
     std::string dir = m_dir.path().string();
