@@ -105,6 +105,11 @@ class File final : public RefCounted<File> {
   // F_SETFL: changes only O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT and O_NOATIME.
   void set_status_flags(uint32_t flags);
   bool is_path_only() const { return flags() & linux_abi::o_path; }
+  // F_SETOWN/F_GETOWN: the process (> 0) or process group (< 0) that would get SIGIO. Only
+  // recorded: no SIGIO is sent (programs such as nginx set it on every socket and never rely
+  // on the signal when they poll).
+  int signal_owner() const { return m_signal_owner.load(std::memory_order_relaxed); }
+  void set_signal_owner(int owner) { m_signal_owner.store(owner, std::memory_order_relaxed); }
   bool is_readable() const;
   bool is_writable() const;
 
@@ -146,6 +151,7 @@ class File final : public RefCounted<File> {
   void (*m_release_owner)(void*) = nullptr;
   void* m_owner = nullptr;
   std::atomic<uint32_t> m_flags;
+  std::atomic<int> m_signal_owner{0};
   Mutex m_position_lock;
   uint64_t m_position = 0;
 };

@@ -213,6 +213,12 @@ Result<int64_t> fcntl(FsContext& context, int fd, int command, uint64_t argument
     case f_setfl:
       file->set_status_flags(static_cast<uint32_t>(argument));
       return 0;
+    case f_setown:
+      // Linux refuses only INT_MIN (no process group can be its negation).
+      if (static_cast<int>(argument) == INT32_MIN) return error(Errno::einval);
+      file->set_signal_owner(static_cast<int>(argument));
+      return 0;
+    case f_getown: return file->signal_owner();
     case f_getpipe_sz:
     case f_setpipe_sz: {
       Pipe* pipe = file->ops() ? file->ops()->as_pipe() : nullptr;

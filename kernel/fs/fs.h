@@ -79,7 +79,7 @@ Result<std::array<int, 2>> pipe(FsContext& context, uint32_t flags);
 // --- descriptors ---
 
 // fcntl(2): F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETPIPE_SZ,
-// F_SETPIPE_SZ. Record locks (F_GETLK...) need the application's struct flock and are the
+// F_SETPIPE_SZ, F_SETOWN and F_GETOWN (recorded only: no SIGIO). Record locks (F_GETLK...) need the application's struct flock and are the
 // syscall layer's (over file_locks.h); anything else here is EINVAL.
 Result<int64_t> fcntl(FsContext& context, int fd, int command, uint64_t argument);
 // ioctl(2): FIOCLEX and FIONCLEX here, FIONBIO and FIONREAD for every file, the rest by the

@@ -1,4 +1,4 @@
-// /proc/net (tcp, tcp6, udp, udp6, dev, route, if_inet6) and /proc/sys/net: the kernel
+// /proc/net (tcp, tcp6, udp, udp6, dev, route, if_inet6, sockstat, sockstat6) and /proc/sys/net: the kernel
 // stack's sockets and interfaces in the text formats of Linux 6.1 (proc_net_tcp(5), netstat
 // and ss read them).
 #include "kernel/linux/procfs_net.h"
@@ -172,6 +172,37 @@ void if_inet6(TextBuffer& out) {
   }
 }
 
+// Socket counts in Linux's format (net/ipv4/proc.c sockstat_seq_show, net/ipv6/proc.c):
+// "TCP: inuse" counts IPv4 sockets and "TCP6: inuse" IPv6 ones (a dual-stack listener and
+// what it accepts are TCP6); orphan, tw, alloc and mem cover both. alloc counts the sockets in
+// the connection table (not those created but never bound or connected).
+size_t udp_in_use(net::NetStack& stack, bool ipv6) {
+  RowBuffer<net::UdpProtocol::SocketSnapshot> buffer;
+  if (!buffer.rows) return 0;
+  size_t count = stack.udp().snapshot({buffer.rows, kMaxRows});
+  size_t matching = 0;
+  for (size_t i = 0; i < count && i < kMaxRows; i++)
+    if ((buffer.rows[i].family == kAfInet6) == ipv6) matching++;
+  return matching;
+}
+
+void sockstat(TextBuffer& out) {
+  net::NetStack* stack = net::kernel_net_stack();
+  net::TcpSocketCounts tcp = stack ? stack->tcp().count_sockets() : net::TcpSocketCounts{};
+  out.format("sockets: used %zu\n", net::Socket::live_count());
+  out.format("TCP: inuse %zu orphan %zu tw %zu alloc %zu mem %zu\n", tcp.in_use_ipv4, tcp.orphans, tcp.time_wait,
+             tcp.in_use_ipv4 + tcp.in_use_ipv6, tcp.buffer_pages);
+  out.format("UDP: inuse %zu mem 0\n", stack ? udp_in_use(*stack, false) : 0);
+  out.append("UDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n");
+}
+
+void sockstat6(TextBuffer& out) {
+  net::NetStack* stack = net::kernel_net_stack();
+  out.format("TCP6: inuse %zu\n", stack ? stack->tcp().count_sockets().in_use_ipv6 : 0);
+  out.format("UDP6: inuse %zu\n", stack ? udp_in_use(*stack, true) : 0);
+  out.append("UDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n");
+}
+
 void somaxconn(TextBuffer& out) { out.format("%u\n", kMaxBacklog); }
 void local_port_range(TextBuffer& out) { out.append("32768\t60999\n"); }
 void fin_timeout(TextBuffer& out) { out.append("60\n"); }
@@ -179,7 +210,7 @@ void fin_timeout(TextBuffer& out) { out.append("60\n"); }
 constexpr SyntheticEntry kNet[] = {
     {"tcp", Kind::file, tcp4}, {"tcp6", Kind::file, tcp6},   {"udp", Kind::file, udp4},
     {"udp6", Kind::file, udp6}, {"dev", Kind::file, dev},     {"route", Kind::file, route},
-    {"if_inet6", Kind::file, if_inet6},
+    {"if_inet6", Kind::file, if_inet6}, {"sockstat", Kind::file, sockstat}, {"sockstat6", Kind::file, sockstat6},
 };
 constexpr SyntheticEntry kSysNetCore[] = {{"somaxconn", Kind::file, somaxconn}};
 constexpr SyntheticEntry kSysNetIpv4[] = {

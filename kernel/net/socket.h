@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <span>
 
@@ -70,8 +71,12 @@ struct CommonSocketOptions {
 
 class Socket : public RefCounted<Socket>, public fs::FileOps {
  public:
-  Socket(int family, int type, int protocol) : m_family(family), m_type(type), m_protocol(protocol) {}
-  virtual ~Socket() = default;
+  Socket(int family, int type, int protocol) : m_family(family), m_type(type), m_protocol(protocol) {
+    s_live.fetch_add(1, std::memory_order_relaxed);
+  }
+  virtual ~Socket() { s_live.fetch_sub(1, std::memory_order_relaxed); }
+  // Sockets of every family that exist now (/proc/net/sockstat's "sockets: used").
+  static size_t live_count() { return s_live.load(std::memory_order_relaxed); }
 
   int family() const { return m_family; }
   int type() const { return m_type; }  // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW
@@ -125,6 +130,7 @@ class Socket : public RefCounted<Socket>, public fs::FileOps {
   uint64_t send_deadline(uint64_t now_ns) const;
 
  private:
+  static inline std::atomic<size_t> s_live{0};
   int m_family;
   int m_type;
   int m_protocol;

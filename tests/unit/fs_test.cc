@@ -488,6 +488,23 @@ TEST_F(FsTest, ChdirGetcwdAndChroot) {
   EXPECT_EQ(stat("/../../lib/libc.so").size, 4u);
 }
 
+// nginx's master sets F_SETOWN on the channel to each worker; a process or a group (< 0) is
+// kept per open file, shared by duplicates, and only INT_MIN is refused.
+TEST_F(FsTest, SignalOwnerIsKeptPerOpenFile) {
+  auto fds = pipe(*context, 0);
+  ASSERT_TRUE(fds);
+  auto [reader, writer] = *fds;
+  EXPECT_EQ(fcntl(*context, reader, f_getown, 0), 0);
+  EXPECT_EQ(fcntl(*context, reader, f_setown, 42), 0);
+  EXPECT_EQ(fcntl(*context, reader, f_getown, 0), 42);
+  int duplicate = static_cast<int>(*fcntl(*context, reader, f_dupfd, 0));
+  EXPECT_EQ(fcntl(*context, duplicate, f_getown, 0), 42);
+  EXPECT_EQ(fcntl(*context, writer, f_getown, 0), 0);
+  EXPECT_EQ(fcntl(*context, writer, f_setown, static_cast<uint64_t>(-7)), 0);
+  EXPECT_EQ(fcntl(*context, writer, f_getown, 0), -7);
+  EXPECT_EQ(fcntl(*context, writer, f_setown, static_cast<uint64_t>(static_cast<uint32_t>(INT32_MIN))).error(), Errno::einval);
+}
+
 TEST_F(FsTest, PipesThroughDescriptors) {
   auto fds = pipe(*context, o_cloexec);
   ASSERT_TRUE(fds);

@@ -54,7 +54,8 @@ std::string build_file(const std::string& name) {
 }
 
 NimbusRun run_nimbus(const std::vector<std::string>& args, const RunLimits& limits) {
-  std::vector<std::string> argv{build_file("nimbus")};
+  std::vector<std::string> argv = limits.command_prefix;
+  argv.push_back(build_file("nimbus"));
   argv.insert(argv.end(), args.begin(), args.end());
   std::map<std::string, std::string> overrides = limits.environment;
   overrides.try_emplace("XDG_CACHE_HOME", build_file("vm-tests-cache"));
@@ -80,7 +81,7 @@ NimbusRun run_nimbus(const std::vector<std::string>& args, const RunLimits& limi
   pid_t pid = 0;
   std::vector<char*> argv_pointers = pointers(argv);
   std::vector<char*> environment_pointers = pointers(environment);
-  int spawn_error = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attributes,
+  int spawn_error = ::posix_spawnp(&pid, argv[0].c_str(), &actions, &attributes,
                                   argv_pointers.data(), environment_pointers.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
@@ -92,6 +93,7 @@ NimbusRun run_nimbus(const std::vector<std::string>& args, const RunLimits& limi
     check(spawn_error, ("cannot start " + argv[0]).c_str());
   }
 
+  if (limits.started) limits.started(pid);
   NimbusRun run;
   auto deadline = Clock::now() + limits.hard_limit;
   std::array<pollfd, 2> fds{{{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}}};

@@ -1,7 +1,10 @@
 // run_nimbus(): runs the nimbus CLI as a child with a hard time limit and captures what it printed.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +27,12 @@ struct RunLimits {
   std::string stdin_file = "/dev/null";
   // The directory nimbus starts in (default: the test's own).
   std::string working_directory = "";
+  // Called with nimbus's process ID once it runs (its own process group): a test serving from
+  // a program that has no "quit" request keeps it to send SIGTERM, which nimbus forwards.
+  std::function<void(pid_t)> started = nullptr;
+  // Words run before nimbus, e.g. {"ip", "netns", "exec", NAME} to start it inside a network
+  // namespace (found on PATH).
+  std::vector<std::string> command_prefix = {};
 };
 
 // The build directory holding nimbus, nimbus-kernel.elf and the tiny kernels: NIMBUS_BUILD_DIR

@@ -495,6 +495,25 @@ size_t TcpEngine::list(std::span<TcpConnectionInfo> rows) {
   return count;
 }
 
+TcpSocketCounts TcpEngine::count_sockets() {
+  constexpr size_t kPage = 4096;
+  constexpr int kAfInet6 = 10;
+  TcpSocketCounts counts;
+  size_t queued = 0;
+  for (TcpConnection* c = m_table.front(); c; c = m_table.next(c)) {
+    if (c->state == TcpState::time_wait) {
+      counts.time_wait++;
+      continue;
+    }
+    if (c->in_syn_queue || c->state == TcpState::closed) continue;
+    (c->family == kAfInet6 ? counts.in_use_ipv6 : counts.in_use_ipv4)++;
+    if (c->orphan) counts.orphans++;
+    if (c->state != TcpState::listen) queued += c->send_buffer.size() + c->receive_buffer.size();
+  }
+  counts.buffer_pages = (queued + kPage - 1) / kPage;
+  return counts;
+}
+
 void TcpEngine::fill_info(TcpConnection& c, LinuxTcpInfo& info) {
   memset(&info, 0, sizeof(info));
   uint64_t now = m_host.now_ns();

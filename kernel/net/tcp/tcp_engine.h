@@ -97,6 +97,7 @@ class TcpEngine {
   Result<> set_congestion_control(TcpConnection& connection, const char* name);
   // Fills at most `rows.size()` rows; returns the number of connections (may be larger).
   size_t list(std::span<TcpConnectionInfo> rows);
+  TcpSocketCounts count_sockets();
 
   // --- protocol machinery (the lock held) ---
   void segment_arrives(TcpConnection& connection, const TcpHeader& header, std::span<const std::byte> data,

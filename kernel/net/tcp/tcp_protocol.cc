@@ -75,6 +75,14 @@ Result<RefPtr<Socket>> TcpProtocol::create_socket(int family) {
   return adopt_ref<Socket>(socket);
 }
 
+TcpSocketCounts TcpProtocol::count_sockets() {
+  if (!m_state) return {};
+  m_state->engine.lock();
+  TcpSocketCounts counts = m_state->engine.count_sockets();
+  m_state->engine.unlock();
+  return counts;
+}
+
 size_t TcpProtocol::list_connections(std::span<TcpConnectionRow> rows) {
   if (!m_state) return 0;
   m_state->engine.lock();

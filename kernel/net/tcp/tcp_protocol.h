@@ -24,6 +24,15 @@ struct TcpConnectionRow {
   int family = 0;              // AF_INET or AF_INET6 of the socket
 };
 
+// What /proc/net/sockstat reports about TCP, counted over the connection table.
+struct TcpSocketCounts {
+  size_t in_use_ipv4 = 0;  // sockets in the table (listeners, connections), not TIME_WAIT
+  size_t in_use_ipv6 = 0;  // nor connections still in a listener's SYN queue (as Linux)
+  size_t orphans = 0;      // closed by the application, still finishing their FIN exchange
+  size_t time_wait = 0;
+  size_t buffer_pages = 0;  // bytes queued to send or to read, in pages
+};
+
 class TcpProtocol {
  public:
   explicit TcpProtocol(NetStack& stack);
@@ -42,6 +51,7 @@ class TcpProtocol {
   Result<RefPtr<Socket>> create_socket(int family);
   // Fills at most rows.size() rows; returns how many connections there are.
   size_t list_connections(std::span<TcpConnectionRow> rows);
+  TcpSocketCounts count_sockets();
 
  private:
   NetStack& m_stack;

@@ -98,6 +98,47 @@ TEST_F(TcpStack, LoopbackConnection) {
   EXPECT_EQ(client->connection().total_retransmits, 0u);
 }
 
+// /proc/net/sockstat's TCP counts: both ends in use while connected, the side that closes
+// first in TIME_WAIT until it expires, the other side back to its listener alone.
+TEST_F(TcpStack, SocketCountsFollowConnectionsThroughCloseAndTimeWait) {
+  size_t live_before = Socket::live_count();
+  auto listener = socket(b);
+  ASSERT_TRUE(listener->bind(to({}, 8081)));
+  ASSERT_TRUE(listener->listen(8));
+  EXPECT_EQ(b.tcp().count_sockets().in_use_ipv4, 1u);
+  auto client = socket(a);
+  EXPECT_EQ(Socket::live_count(), live_before + 2);
+  client->connect(to(address_b, 8081), true);
+  ASSERT_TRUE(network.run_until([&] { return client->connection().state == TcpState::established; },
+                                env.now_ns() + 30 * kSecond));
+  network.run_for(kSecond / 10);
+  auto accepted = listener->accept(true, nullptr);
+  ASSERT_TRUE(accepted);
+  RefPtr<TcpSocket> server(static_cast<TcpSocket*>(accepted->get()));
+  auto data = pattern(100000, 4);
+  EXPECT_EQ(transfer(*client, *server, data), data);
+  TcpSocketCounts connected = b.tcp().count_sockets();
+  EXPECT_EQ(connected.in_use_ipv4, 2u);
+  EXPECT_EQ(connected.in_use_ipv6, 0u);
+  EXPECT_EQ(connected.time_wait, 0u);
+  EXPECT_EQ(a.tcp().count_sockets().in_use_ipv4, 1u);
+
+  client->close();
+  ASSERT_TRUE(network.run_until([&] { return server->connection().state == TcpState::close_wait; },
+                                env.now_ns() + 30 * kSecond));
+  server->close();
+  ASSERT_TRUE(network.run_until([&] { return a.tcp().count_sockets().time_wait == 1; }, env.now_ns() + 30 * kSecond));
+  network.run_for(kSecond);
+  EXPECT_EQ(a.tcp().count_sockets().in_use_ipv4, 0u);
+  TcpSocketCounts after = b.tcp().count_sockets();
+  EXPECT_EQ(after.in_use_ipv4, 1u);  // the listener
+  EXPECT_EQ(after.orphans, 0u);
+  EXPECT_EQ(after.time_wait, 0u);
+  EXPECT_EQ(after.buffer_pages, 0u);
+  network.run_for(130 * kSecond);  // past 2 MSL
+  EXPECT_EQ(a.tcp().count_sockets().time_wait, 0u);
+}
+
 // As on Linux, a connect to 0.0.0.0 goes to this host.
 TEST_F(TcpStack, ConnectToTheAnyAddressReachesThisHost) {
   auto listener = socket(a);
