@@ -89,6 +89,12 @@ Result<int64_t> lseek(FsContext& context, int fd, int64_t offset, int whence);
 // sendfile(2): from in_fd (at *offset, which advances, when given; else at its own
 // position) to out_fd, at most `count` bytes.
 Result<size_t> sendfile(FsContext& context, int out_fd, int in_fd, int64_t* offset, size_t count);
+// splice(2): at most `count` bytes from in_fd to out_fd, one of which is a pipe; the offsets
+// (when given) are the other file's position and advance. tee(2): copies at most `count`
+// bytes waiting in one pipe to another without taking them out. Both in kernel/fs/splice.cc.
+Result<size_t> splice(FsContext& context, int in_fd, int64_t* in_offset, int out_fd, int64_t* out_offset,
+                      size_t count, uint32_t flags);
+Result<size_t> tee(FsContext& context, int in_fd, int out_fd, size_t count, uint32_t flags);
 
 // --- metadata ---
 

@@ -154,6 +154,48 @@ Result<size_t> Pipe::write(File&, std::span<const std::byte> data, IoFlags flags
   return total;
 }
 
+Result<size_t> Pipe::wait_for_data(bool nonblocking) {
+  MutexGuard guard(m_lock);
+  while (m_count == 0) {
+    if (m_writers == 0) return 0;
+    if (nonblocking) return error(Errno::eagain);
+    if (!m_readable.wait_interruptible(m_lock)) return error(Errno::erestartsys);
+  }
+  return m_count;
+}
+
+Result<size_t> Pipe::wait_for_room(bool nonblocking) {
+  MutexGuard guard(m_lock);
+  for (;;) {
+    if (m_readers == 0) return error(Errno::epipe);
+    if (m_count < m_capacity) return m_capacity - m_count;
+    if (nonblocking) return error(Errno::eagain);
+    if (!m_writable.wait_interruptible(m_lock)) return error(Errno::erestartsys);
+  }
+}
+
+size_t Pipe::peek(std::span<std::byte> out, size_t offset) {
+  MutexGuard guard(m_lock);
+  if (offset >= m_count) return 0;
+  size_t total = std::min(out.size(), m_count - offset);
+  size_t start = (m_head + offset) % m_capacity;
+  size_t first = std::min(total, m_capacity - start);
+  memcpy(out.data(), m_buffer + start, first);
+  memcpy(out.data() + first, m_buffer, total - first);
+  return total;
+}
+
+void Pipe::consume(size_t count) {
+  MutexGuard guard(m_lock);
+  count = std::min(count, m_count);
+  if (count == 0) return;
+  m_head = (m_head + count) % m_capacity;
+  m_count -= count;
+  if (m_count == 0) m_head = 0;
+  m_writable.notify_all();
+  m_poll_queue.notify(pollout | pollwrnorm);
+}
+
 Result<int64_t> Pipe::ioctl(File&, uint32_t request, uintptr_t argument) {
   if (request != fionread) return error(Errno::enotty);
   int waiting = static_cast<int>(bytes_waiting());

@@ -49,6 +49,17 @@ class Pipe final : public RefCounted<Pipe>, public FileOps {
   Result<size_t> set_capacity(size_t requested);
   size_t bytes_waiting();
 
+  // For splice(2) and tee(2), which move bytes without a reader's buffer:
+  // Waits until bytes are waiting (their count) or no writer remains (0); EAGAIN instead of
+  // waiting when `nonblocking`.
+  Result<size_t> wait_for_data(bool nonblocking);
+  // Waits until there is room (how much); EPIPE once no reader remains.
+  Result<size_t> wait_for_room(bool nonblocking);
+  // Copies the oldest bytes, from `offset` on, without taking them out.
+  size_t peek(std::span<std::byte> out, size_t offset = 0);
+  // Takes out the oldest `count` bytes (at most what is waiting).
+  void consume(size_t count);
+
  private:
   Pipe() = default;
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernel/fs/fs.h"
+#include "kernel/fs/pipe.h"
 #include "kernel/linux/file_syscalls.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/resource_limits.h"
@@ -412,6 +413,43 @@ Result<long> sys_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) 
   auto sent = fs::sendfile(context(), out_fd, in_fd, offset ? &position : nullptr, count);
   if (offset) TRY(user::write(offset, position));
   return after_write(sent);
+}
+
+Result<long> sys_splice(int in_fd, int64_t* in_offset, int out_fd, int64_t* out_offset, size_t count,
+                        unsigned flags) {
+  int64_t in_position = 0, out_position = 0;
+  if (in_offset) in_position = TRY(user::read(in_offset));
+  if (out_offset) out_position = TRY(user::read(out_offset));
+  auto moved = fs::splice(context(), in_fd, in_offset ? &in_position : nullptr, out_fd,
+                          out_offset ? &out_position : nullptr, count, flags);
+  if (moved && in_offset) TRY(user::write(in_offset, in_position));
+  if (moved && out_offset) TRY(user::write(out_offset, out_position));
+  return after_write(moved);
+}
+
+Result<long> sys_tee(int in_fd, int out_fd, size_t count, unsigned flags) {
+  return after_write(fs::tee(context(), in_fd, out_fd, count, flags));
+}
+
+// vmsplice(2): the program's buffers into a pipe's write end, or out of its read end.
+Result<long> sys_vmsplice(int fd, const IoVec* vectors, unsigned long count, unsigned flags) {
+  constexpr unsigned kNonblock = 2, kKnown = 1 | 2 | 4 | 8;  // SPLICE_F_*
+  if (flags & ~kKnown) return error(Errno::einval);
+  if (count > 1024) return error(Errno::einval);  // UIO_MAXIOV
+  RefPtr<fs::File> f = TRY(file(fd));
+  fs::Pipe* pipe = f->ops() ? f->ops()->as_pipe() : nullptr;
+  if (!pipe) return error(Errno::ebadf);
+  bool to_pipe = f->is_writable();
+  if (!to_pipe && !f->is_readable()) return error(Errno::ebadf);
+  UserVectors v;
+  TRY(load_vectors(v, vectors, static_cast<int>(count),
+                   to_pipe ? UserVectors::Direction::out_of_program : UserVectors::Direction::into_program));
+  if (to_pipe) {
+    if (flags & kNonblock) TRY(pipe->wait_for_room(true));
+    return after_write(f->writev(v.span()), *f);
+  }
+  if (flags & kNonblock) TRY(pipe->wait_for_data(true));
+  return static_cast<long>(TRY(f->readv(v.span())));
 }
 
 Result<long> sys_close_range(unsigned first, unsigned last, unsigned flags) {

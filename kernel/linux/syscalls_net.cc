@@ -46,6 +46,10 @@ Result<RefPtr<net::Socket>> create_inet(int family, int type, int protocol) {
       if (protocol != 0 && protocol != ipproto_tcp) return error(Errno::eprotonosupport);
       return stack->tcp().create_socket(family);
     case sock_dgram:
+      // ICMP echo ("ping") sockets, as Linux opens them for every group (ping_group_range
+      // "0 2147483647", the common distribution setting).
+      if ((family == af_inet && protocol == ipproto_icmp) || (family == af_inet6 && protocol == ipproto_icmpv6))
+        return stack->ping().create_socket(family);
       if (protocol != 0 && protocol != ipproto_udp) return error(Errno::eprotonosupport);
       return stack->udp().create_socket(family);
     case sock_raw: return error(Errno::eprotonosupport);

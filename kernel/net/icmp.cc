@@ -159,6 +159,7 @@ void icmp_input(NetStack::State& state, const IpReceiveInfo& info, Packet* packe
   }
   if (type == kIcmpEchoReply) {
     count(counters.icmp_in_echo_replies);
+    if (code == 0 && state.stack.ping().receive_echo_reply(info, packet)) return;
     Packet::free(packet);
     return;
   }

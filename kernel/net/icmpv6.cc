@@ -146,10 +146,11 @@ void icmpv6_input(NetStack::State& state, const IpReceiveInfo& info, Packet* pac
     (void)state.stack.ip_output(packet, source, info.source, kIpv6Icmp, options);
     return;
   }
+  if (type == kEchoReply && code == 0 && state.stack.ping().receive_echo_reply(info, packet)) return;
   if (type == kDestinationUnreachable || type == kPacketTooBig || type == kTimeExceeded ||
       type == kParameterProblem)
     deliver_error(state, info, type, code, load_be32(p + 4), packet->bytes().subspan(kHeaderSize));
-  // Echo replies (no ping sockets) and unknown informational messages (RFC 4443 2.4 b):
+  // Echo replies no ping socket wanted and unknown informational messages (RFC 4443 2.4 b):
   // nothing more to do.
   Packet::free(packet);
 }

@@ -31,6 +31,7 @@ class KernelNetEnvironment final : public NetEnvironment {
  public:
   uint64_t now_ns() override { return clock::monotonic_ns(); }
   uint64_t wall_seconds() override { return clock::wall_ns() / 1'000'000'000; }
+  uint64_t wall_ns() override { return clock::wall_ns(); }
   // Any thread, stack locks possibly held: only sets a flag and wakes the worker.
   void request_poll() override {
     SpinlockGuard guard(m_lock);

@@ -12,6 +12,8 @@ class NetEnvironment {
   virtual uint64_t now_ns() = 0;
   // Wall-clock seconds since the epoch (for nothing protocol-critical: DHCP lease logs).
   virtual uint64_t wall_seconds() = 0;
+  // Wall-clock nanoseconds since the epoch (SO_TIMESTAMP, SIOCGSTAMP).
+  virtual uint64_t wall_ns() { return wall_seconds() * 1'000'000'000; }
   // Asks for NetStack::poll() to run soon on the stack's worker (deferred packets such as
   // loopback's, or a timer armed earlier than the worker's current deadline). May be called
   // with stack locks held; must not call back into the stack.

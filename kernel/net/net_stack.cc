@@ -27,11 +27,13 @@ NetStack::NetStack(NetEnvironment& environment) : m_environment(environment) {
   m_state->next_ipv6_fragment_id = static_cast<uint32_t>(environment.random64());
   m_tcp = new (kNoThrow) TcpProtocol(*this);
   m_udp = new (kNoThrow) UdpProtocol(*this);
+  m_ping = new (kNoThrow) UdpProtocol(*this, UdpProtocol::Kind::ping);
 }
 
 NetStack::~NetStack() {
   delete m_tcp;
   delete m_udp;
+  delete m_ping;
   while (Packet* packet = m_state->deferred.pop_front()) Packet::free(packet);
   delete m_state;
 }

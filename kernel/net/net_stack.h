@@ -150,11 +150,15 @@ class NetStack {
 
   TcpProtocol& tcp() { return *m_tcp; }
   UdpProtocol& udp() { return *m_udp; }
+  // ICMP "ping" sockets (SOCK_DGRAM, IPPROTO_ICMP / IPPROTO_ICMPV6): datagram sockets whose
+  // port is the echo identifier.
+  UdpProtocol& ping() { return *m_ping; }
 
  private:
   NetEnvironment& m_environment;
   TcpProtocol* m_tcp = nullptr;
   UdpProtocol* m_udp = nullptr;
+  UdpProtocol* m_ping = nullptr;
   // The rest (interfaces, routes, ARP, reassembly, the timer list, the deferred queue) is the
   // implementation's: see net_stack.cc.
   State* m_state = nullptr;

@@ -66,6 +66,25 @@ uint16_t SocketAddress::family() const {
   return result;
 }
 
+void put_control_message(ReceiveRequest& request, int level, int type, const void* data, size_t length) {
+  size_t room = request.control.size() - request.control_length;
+  if (room < sizeof(CmsgHdr)) {
+    request.result_flags |= msg_ctrunc;
+    return;
+  }
+  size_t full = cmsg_len(length);
+  size_t written = full;
+  if (room < full) {
+    request.result_flags |= msg_ctrunc;
+    written = room;
+  }
+  CmsgHdr header{written, level, type};
+  std::byte* out = request.control.data() + request.control_length;
+  memcpy(out, &header, sizeof(header));
+  memcpy(out + sizeof(header), data, written - sizeof(header));
+  request.control_length += std::min(cmsg_space(length), room);
+}
+
 // The sock_no_* answers.
 Result<> Socket::bind(const SocketAddress&) { return error(Errno::enotsup); }
 Result<> Socket::connect(const SocketAddress&, bool) { return error(Errno::enotsup); }
@@ -101,8 +120,21 @@ Result<> Socket::set_socket_option(int level, int name, std::span<const std::byt
   switch (name) {
     case so_debug:
     case so_dontroute:
-    case so_no_check:
     case so_bsdcompat: return {};  // accepted and, as on Linux today, without effect here
+    case so_no_check: o.no_check = on; return {};
+    case so_timestamp:
+      // sock_set_timestamp: the two formats exclude each other.
+      o.timestamp = on;
+      if (on) o.timestamp_ns = false;
+      return {};
+    case so_timestampns:
+      o.timestamp_ns = on;
+      if (on) o.timestamp = false;
+      return {};
+    case so_detach_filter:
+      if (!o.filter_attached) return error(Errno::enoent);
+      o.filter_attached = false;
+      return {};
     case so_reuseaddr: o.reuse_address = on; return {};
     case so_reuseport:
       // Linux 6.x: port sharing is an inet notion.
@@ -161,8 +193,12 @@ Result<size_t> Socket::get_socket_option(int level, int name, std::span<std::byt
     case so_peercred: return get_option(level, name, value);
     case so_debug:
     case so_dontroute:
-    case so_no_check:
     case so_bsdcompat: v = 0; break;
+    case so_no_check: v = o.no_check; break;
+    case so_timestamp: v = o.timestamp; break;
+    case so_timestampns: v = o.timestamp_ns; break;
+    case so_attach_filter:
+    case so_detach_filter: return error(Errno::enoprotoopt);
     case so_reuseaddr: v = o.reuse_address; break;
     case so_reuseport: v = o.reuse_port; break;
     case so_keepalive: v = o.keepalive; break;

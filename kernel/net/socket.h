@@ -50,6 +50,10 @@ struct ReceiveRequest {
   uint32_t result_flags = 0;
 };
 
+// Appends one control message to request.control as Linux's put_cmsg does: cut short, with
+// MSG_CTRUNC in result_flags, when the buffer ends.
+void put_control_message(ReceiveRequest& request, int level, int type, const void* data, size_t length);
+
 // Options every family shares (SOL_SOCKET), kept by the base class.
 struct CommonSocketOptions {
   uint64_t receive_timeout_ns = 0;  // SO_RCVTIMEO; 0: none
@@ -67,6 +71,10 @@ struct CommonSocketOptions {
   bool out_of_band_inline = false;   // SO_OOBINLINE
   uint32_t mark = 0;                 // SO_MARK
   uint32_t priority = 0;             // SO_PRIORITY
+  bool no_check = false;             // SO_NO_CHECK (kept and reported; UDP checksums are always sent)
+  bool timestamp = false;            // SO_TIMESTAMP: a struct timeval control message per datagram
+  bool timestamp_ns = false;         // SO_TIMESTAMPNS: a struct timespec one
+  bool filter_attached = false;      // SO_ATTACH_FILTER was given a valid classic BPF program
 };
 
 class Socket : public RefCounted<Socket>, public fs::FileOps {

@@ -82,6 +82,10 @@ constexpr int so_acceptconn = 30;
 constexpr int so_sndbufforce = 32;
 constexpr int so_rcvbufforce = 33;
 constexpr int so_mark = 36;
+constexpr int so_attach_filter = 26;
+constexpr int so_detach_filter = 27;
+constexpr int so_timestamp = 29;    // SO_TIMESTAMP_OLD: struct timeval control messages
+constexpr int so_timestampns = 35;  // SO_TIMESTAMPNS_OLD: struct timespec
 constexpr int so_protocol = 38;
 constexpr int so_domain = 39;
 
@@ -104,6 +108,8 @@ constexpr size_t scm_max_fd = 253;
 constexpr uint32_t siocinq = 0x541b;   // = FIONREAD
 constexpr uint32_t siocoutq = 0x5411;  // = TIOCOUTQ
 constexpr uint32_t siocoutqnsd = 0x894b;  // bytes not yet sent
+constexpr uint32_t siocgstamp = 0x8906;    // SIOCGSTAMP_OLD: struct timeval of the last datagram read
+constexpr uint32_t siocgstampns = 0x8907;  // SIOCGSTAMPNS_OLD: struct timespec
 constexpr uint32_t fioasync = 0x5452;
 
 // poll bits beyond kernel/fs/linux_abi.h's.
@@ -167,8 +173,22 @@ constexpr int ip_mtu_discover = 10;
 constexpr int ip_recverr = 11;
 constexpr int ip_recvttl = 12;
 constexpr int ip_recvtos = 13;
+constexpr int ip_freebind = 15;
+constexpr int ip_recvorigdstaddr = 20;  // also IP_ORIGDSTADDR, its control message
+constexpr int ip_bind_address_no_port = 24;
+constexpr int ip_multicast_if = 32;
+constexpr int ip_multicast_ttl = 33;
+constexpr int ip_multicast_loop = 34;
+constexpr int ip_add_membership = 35;
+constexpr int ip_drop_membership = 36;
+constexpr int ip_multicast_all = 49;
+// IP_MTU_DISCOVER values: IP_PMTUDISC_DONT (0) to IP_PMTUDISC_OMIT (5); WANT is the default.
+constexpr int ip_pmtudisc_want = 1;
+constexpr int ip_pmtudisc_omit = 5;
 constexpr int ipv6_unicast_hops = 16;
 constexpr int ipv6_v6only = 26;
+constexpr int ipv6_mtu_discover = 23;
+constexpr int ipv6_recverr = 25;
 constexpr int ipv6_recvpktinfo = 49;
 constexpr int ipv6_pktinfo = 50;
 constexpr int ipv6_recvhoplimit = 51;

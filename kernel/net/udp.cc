@@ -27,7 +27,7 @@ struct UdpProtocol::State {
   Statistics statistics;
 };
 
-UdpProtocol::UdpProtocol(NetStack& stack) : m_stack(stack), m_state(new (kNoThrow) State()) {}
+UdpProtocol::UdpProtocol(NetStack& stack, Kind kind) : m_stack(stack), m_kind(kind), m_state(new (kNoThrow) State()) {}
 
 UdpProtocol::~UdpProtocol() {
   while (UdpSocket* socket = m_state->bound.pop_front()) {
@@ -178,6 +178,33 @@ Mutex& UdpProtocol::table_lock() { return m_state->lock; }
 void UdpProtocol::count_sent() {
   MutexGuard guard(m_state->lock);
   m_state->statistics.out_datagrams++;
+}
+
+// Linux's ping_rcv / ping_lookup: the socket bound to the identifier (and to the address,
+// when it chose one) gets the whole message; no match is no error (echo replies to ping
+// programs using raw sockets, or to nobody).
+bool UdpProtocol::receive_echo_reply(const IpReceiveInfo& info, Packet* packet) {
+  if (packet->length() < 8) return false;
+  uint16_t identifier = load_be16(packet->data() + 4);
+  RefPtr<UdpSocket> target;
+  {
+    MutexGuard guard(m_state->lock);
+    int best = -1;
+    for (UdpSocket* s = m_state->bound.front(); s; s = m_state->bound.next(s)) {
+      int score = s->match_score(info, identifier, 0);
+      if (score > best) {
+        best = score;
+        target = RefPtr<UdpSocket>(s);
+      }
+    }
+    if (!target) return false;
+    m_state->statistics.in_datagrams++;
+  }
+  if (!target->enqueue(packet, info, 0)) {
+    MutexGuard guard(m_state->lock);
+    m_state->statistics.receive_buffer_errors++;
+  }
+  return true;
 }
 
 // RFC 768 "Fields": source port, destination port, length (header included), checksum

@@ -17,7 +17,16 @@ class UdpSocket;
 
 class UdpProtocol {
  public:
-  explicit UdpProtocol(NetStack& stack);
+  // udp: UDP itself. ping: ICMP echo sockets (Linux's net/ipv4/ping.c), which share UDP's
+  // datagram socket and binding table, with the echo identifier in place of the port and an
+  // echo request in place of the UDP header.
+  enum class Kind { udp, ping };
+  explicit UdpProtocol(NetStack& stack, Kind kind = Kind::udp);
+  bool is_ping() const { return m_kind == Kind::ping; }
+  // An echo reply for this host (packet->data() at the ICMP or ICMPv6 header, checksum
+  // checked): delivered, whole, to the ping socket whose identifier it carries. Takes
+  // ownership when it returns true.
+  bool receive_echo_reply(const IpReceiveInfo& info, Packet* packet);
   ~UdpProtocol();
   UdpProtocol(const UdpProtocol&) = delete;
   UdpProtocol& operator=(const UdpProtocol&) = delete;
@@ -66,6 +75,7 @@ class UdpProtocol {
   Mutex& table_lock();
 
   NetStack& m_stack;
+  Kind m_kind;
   struct State;
   State* m_state = nullptr;
 };

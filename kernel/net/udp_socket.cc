@@ -7,6 +7,7 @@
 
 #include "kernel/fs/linux_abi.h"
 #include "kernel/net/checksum.h"
+#include "kernel/net/inet_options.h"
 #include "kernel/net/io_vector.h"
 #include "kernel/net/socket_abi.h"
 #include "kernel/net/ipv4.h"
@@ -43,8 +44,14 @@ size_t write_int(std::span<std::byte> out, int v) {
 }  // namespace
 
 UdpSocket::UdpSocket(UdpProtocol& protocol, NetStack& stack, int family)
-    : Socket(family, sock_dgram, ipproto_udp), m_protocol(protocol), m_stack(stack) {
+    : Socket(family, sock_dgram,
+             protocol.is_ping() ? (family == af_inet ? ipproto_icmp : ipproto_icmpv6) : ipproto_udp),
+      m_protocol(protocol),
+      m_stack(stack),
+      m_ping(protocol.is_ping()) {
   if (family == af_inet) m_binding.local_address = IpAddress::from_ipv4({});
+  // An ICMPv6 ping socket speaks IPv6 only (Linux's ping_v6 refuses IPv4-mapped peers).
+  if (m_ping && family == af_inet6) m_v6only = true;
 }
 
 UdpSocket::~UdpSocket() {
@@ -159,6 +166,7 @@ Result<> UdpSocket::connect(const SocketAddress& address, bool) {
   if (Errno mismatch = family_mismatch(remote.address); mismatch != Errno{}) return error(mismatch);
   if (remote.address.is_ipv4() && remote.address.ipv4().is_broadcast() && !options().broadcast)
     return error(Errno::eacces);
+  if (m_ping) remote.port = 0;  // echo replies are matched by identifier, not by port
   auto source = m_stack.source_address_for(remote.address);
   if (!source) return error(source.error());
   return m_protocol.connect_socket(*this, *source, remote.address, remote.port);
@@ -177,7 +185,8 @@ Result<SocketAddress> UdpSocket::peer_address() {
   Endpoint remote;
   {
     MutexGuard guard(m_protocol.table_lock());
-    if (!m_binding.connected) return error(Errno::enotconn);
+    // inet_getname: a socket connected to port 0 has no peer.
+    if (!m_binding.connected || m_binding.remote_port == 0) return error(Errno::enotconn);
     remote = {m_binding.remote_address, m_binding.remote_port};
   }
   return format_address(remote);
@@ -192,6 +201,12 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
   {
     MutexGuard guard(m_lock);
     if (m_shut_write) return error(Errno::epipe);
+    // sock_alloc_send_pskb: a pending error (an ICMP report) fails the next send, once.
+    if (m_error) {
+      Errno pending = static_cast<Errno>(m_error);
+      m_error = 0;
+      return error(pending);
+    }
     tos = m_tos;
     ttl = m_ttl;
   }
@@ -203,7 +218,8 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
   }
   if (have_destination) {
     destination = TRY(parse_address(*request.destination, false));
-    if (destination.port == 0) return error(Errno::einval);
+    if (destination.port == 0 && !m_ping) return error(Errno::einval);
+    if (m_ping) destination.port = 0;
   }
   IpAddress local;
   uint16_t local_port;
@@ -215,6 +231,13 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
       destination = {m_binding.remote_address, m_binding.remote_port};
     }
     bound = m_binding.bound;
+    local = m_binding.local_address;
+  }
+  // As connect(): the unspecified address means this host (Linux's ip_route_output).
+  if (destination.address.is_any()) {
+    bool to_v4 = destination.address.is_ipv4() || local.is_ipv4() || family() == af_inet;
+    destination.address =
+        to_v4 ? IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1)) : IpAddress::ipv6_loopback();
   }
   size_t length = total_length(request.data);
   bool v4 = destination.address.is_ipv4();
@@ -309,6 +332,16 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
     source = *chosen;
   }
 
+  IpSendOptions send_options;
+  send_options.tos = tos;
+  send_options.ttl = ttl < 0 ? kDefaultTtl : static_cast<uint8_t>(ttl);
+  send_options.dont_fragment = false;
+  if (m_ping) {
+    TRY(send_echo_request(request, length, source, destination.address, local_port, send_options));
+    m_protocol.count_sent();
+    return length;
+  }
+
   Packet* packet = TRY(Packet::try_allocate(Packet::kDefaultHeadroom + kUdpHeaderSize + length));
   std::byte* header = packet->put(kUdpHeaderSize + length);
   std::byte* payload = header + kUdpHeaderSize;
@@ -321,14 +354,33 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
   uint32_t sum = pseudo_header_sum(source, destination.address, kIpProtocolUdp, udp_length);
   uint16_t checksum = checksum_finish(checksum_add(sum, packet->bytes()));
   store_be16(header + 6, checksum == 0 ? 0xffff : checksum);  // RFC 768: 0 would mean "none"
-
-  IpSendOptions send_options;
-  send_options.tos = tos;
-  send_options.ttl = ttl < 0 ? kDefaultTtl : static_cast<uint8_t>(ttl);
-  send_options.dont_fragment = false;
   TRY(m_stack.ip_output(packet, source, destination.address, kIpProtocolUdp, send_options));
   m_protocol.count_sent();
   return length;
+}
+
+// Linux's ping_common_sendmsg: the application writes the whole echo request (type, code,
+// checksum, identifier, sequence, data); the kernel puts the socket's identifier in and
+// computes the checksum. Only echo requests with code 0 may be sent.
+Result<> UdpSocket::send_echo_request(SendRequest& request, size_t length, const IpAddress& source,
+                                      const IpAddress& destination, uint16_t identifier,
+                                      const IpSendOptions& options) {
+  constexpr size_t kIcmpHeader = 8;
+  constexpr uint8_t kEchoRequestV4 = 8, kEchoRequestV6 = 128;
+  if (length < kIcmpHeader) return error(Errno::einval);
+  bool v4 = destination.is_ipv4();
+  Packet* packet = TRY(Packet::try_allocate(Packet::kDefaultHeadroom + length));
+  std::byte* message = packet->put(length);
+  copy_from_vectors(request.data, {message, length});
+  if (uint8_t(message[0]) != (v4 ? kEchoRequestV4 : kEchoRequestV6) || message[1] != std::byte{0}) {
+    Packet::free(packet);
+    return error(Errno::einval);
+  }
+  store_be16(message + 4, identifier);
+  store_be16(message + 2, 0);
+  uint32_t sum = v4 ? 0 : pseudo_header_sum(source, destination, kIpv6Icmp, static_cast<uint32_t>(length));
+  store_be16(message + 2, checksum_finish(checksum_add(sum, packet->bytes())));
+  return m_stack.ip_output(packet, source, destination, v4 ? kIpProtocolIcmp : kIpv6Icmp, options);
 }
 
 // --- receiving ---
@@ -369,6 +421,8 @@ bool UdpSocket::enqueue(Packet* payload, const IpReceiveInfo& info, uint16_t sou
   datagram->packet = payload;
   datagram->source = {info.source, source_port};
   datagram->destination = info.destination;
+  datagram->destination_port = m_binding.local_port;
+  datagram->received_wall_ns = m_stack.environment().wall_ns();
   datagram->interface_index = info.interface_index;
   datagram->tos = info.tos;
   datagram->ttl = info.ttl;
@@ -408,8 +462,10 @@ Result<size_t> UdpSocket::receive(ReceiveRequest& request) {
       m_error = 0;
       return error(pending);
     }
-    if (m_shut_read || m_closed) return 0;
+    // __skb_recv_udp: a non-blocking read of an empty queue is EAGAIN even after
+    // SHUT_RD; only a blocking one returns end of file.
     if (nonblocking) return error(Errno::eagain);
+    if (m_shut_read || m_closed) return 0;
     if (deadline != kNoDeadline && m_stack.now_ns() >= deadline) return error(Errno::eagain);
     WaitResult waited = m_readable.wait_until_interruptible(m_lock, deadline);
     if (waited == WaitResult::interrupted) return error(Errno::erestartsys);
@@ -421,8 +477,18 @@ Result<size_t> UdpSocket::receive(ReceiveRequest& request) {
   size_t copied = copy_to_vectors(request.data, {packet->data(), length});
   if (copied < length) request.result_flags |= msg_trunc;
   if (request.source) *request.source = format_address(datagram->source, datagram->interface_index);
+  // sock_recv_timestamp: a timestamp control message when asked for, else the time is kept
+  // for SIOCGSTAMP.
+  bool stamp_message = options().timestamp || options().timestamp_ns;
+  if (stamp_message) {
+    uint64_t ns = datagram->received_wall_ns;
+    int64_t stamp[2] = {static_cast<int64_t>(ns / 1'000'000'000), static_cast<int64_t>(ns % 1'000'000'000)};
+    if (options().timestamp) stamp[1] /= 1000;  // struct timeval: microseconds
+    put_control_message(request, sol_socket, options().timestamp ? so_timestamp : so_timestampns, stamp, sizeof(stamp));
+  }
   write_control(request, *datagram);
   if (!(request.flags & msg_peek)) {
+    if (!stamp_message) m_stamp_ns = static_cast<int64_t>(datagram->received_wall_ns);
     m_queue.remove(datagram);
     m_queued_bytes -= datagram->charge;
     Packet::free(packet);
@@ -502,6 +568,14 @@ void UdpSocket::write_control(ReceiveRequest& request, const UdpDatagram& datagr
     uint8_t tos = datagram.tos;
     put(ipproto_ip, ip_tos, &tos, sizeof(tos));
   }
+  if (m_inet.receive_original_destination) {
+    // IP_ORIGDSTADDR: a sockaddr_in of the address and port the datagram was sent to.
+    std::byte address[sockaddr_in_size] = {};
+    address[0] = std::byte{af_inet};
+    store_be16(address + 2, datagram.destination_port);
+    store_be32(address + 4, datagram.destination.ipv4().value);
+    put(ipproto_ip, ip_recvorigdstaddr, address, sizeof(address));
+  }
 }
 
 Result<> UdpSocket::shutdown(int how) {
@@ -527,13 +601,15 @@ Result<> UdpSocket::shutdown(int how) {
 
 Result<> UdpSocket::set_option(int level, int name, std::span<const std::byte> value) {
   if (level == ipproto_ip) {
-    int v = TRY(read_int(value));
+    // Linux's do_ip_setsockopt: an int option may come as one byte (or none: 0).
+    int v = inet_int_value(value);
     MutexGuard guard(m_lock);
     switch (name) {
       case ip_tos:
         m_tos = static_cast<uint8_t>(v);
         return {};
       case ip_ttl:
+        if (value.empty()) return error(Errno::einval);
         if (v != -1 && (v < 1 || v > 255)) return error(Errno::einval);
         m_ttl = v;
         return {};
@@ -546,13 +622,12 @@ Result<> UdpSocket::set_option(int level, int name, std::span<const std::byte> v
       case ip_recvtos:
         m_receive_tos = v != 0;
         return {};
-      case ip_mtu_discover:
-      case ip_recverr:
-        return {};  // accepted; PMTU discovery and error queues are not kept for UDP
       default:
-        return error(Errno::enoprotoopt);
+        return set_inet_option(m_inet, false, name, value);
     }
   }
+  // ip_setsockopt: an AF_INET socket knows no IPv6 level.
+  if (level == ipproto_ipv6 && family() == af_inet) return error(Errno::enoprotoopt);
   if (level == ipproto_ipv6 && family() == af_inet6) {
     int v = TRY(read_int(value));
     switch (name) {
@@ -589,6 +664,17 @@ Result<> UdpSocket::set_option(int level, int name, std::span<const std::byte> v
         m_receive_tclass6 = v != 0;
         return {};
       }
+      case ipv6_recverr: {
+        MutexGuard guard(m_lock);
+        m_receive_errors6 = v != 0;
+        return {};
+      }
+      case ipv6_mtu_discover: {
+        if (v < 0 || v > ip_pmtudisc_omit) return error(Errno::einval);
+        MutexGuard guard(m_lock);
+        m_pmtu_discovery6 = static_cast<uint8_t>(v);
+        return {};
+      }
       default:
         return error(Errno::enoprotoopt);
     }
@@ -600,14 +686,16 @@ Result<size_t> UdpSocket::get_option(int level, int name, std::span<std::byte> v
   if (level == ipproto_ip) {
     MutexGuard guard(m_lock);
     switch (name) {
-      case ip_tos: return write_int(value, m_tos);
-      case ip_ttl: return write_int(value, m_ttl < 0 ? kDefaultTtl : m_ttl);
-      case ip_pktinfo: return write_int(value, m_receive_pktinfo);
-      case ip_recvttl: return write_int(value, m_receive_ttl);
-      case ip_recvtos: return write_int(value, m_receive_tos);
-      default: return error(Errno::enoprotoopt);
+      case ip_tos: return put_inet_int(value, m_tos);
+      case ip_ttl: return put_inet_int(value, m_ttl < 0 ? kDefaultTtl : m_ttl);
+      case ip_pktinfo: return put_inet_int(value, m_receive_pktinfo);
+      case ip_recvttl: return put_inet_int(value, m_receive_ttl);
+      case ip_recvtos: return put_inet_int(value, m_receive_tos);
+      default: return get_inet_option(m_inet, name, value);
     }
   }
+  // ip_getsockopt: any level but SOL_IP is EOPNOTSUPP on an AF_INET socket.
+  if (level == ipproto_ipv6 && family() == af_inet) return error(Errno::eopnotsupp);
   if (level == ipproto_ipv6 && family() == af_inet6) {
     switch (name) {
       case ipv6_v6only: return write_int(value, m_v6only ? 1 : 0);
@@ -630,6 +718,14 @@ Result<size_t> UdpSocket::get_option(int level, int name, std::span<std::byte> v
       case ipv6_recvtclass: {
         MutexGuard guard(m_lock);
         return write_int(value, m_receive_tclass6);
+      }
+      case ipv6_recverr: {
+        MutexGuard guard(m_lock);
+        return write_int(value, m_receive_errors6);
+      }
+      case ipv6_mtu_discover: {
+        MutexGuard guard(m_lock);
+        return write_int(value, m_pmtu_discovery6);
       }
       default: return error(Errno::enoprotoopt);
     }
@@ -668,6 +764,19 @@ Result<int64_t> UdpSocket::handle_ioctl(uint32_t request, uintptr_t argument) {
     value = static_cast<int>(next_datagram_size());
   } else if (request == abi::siocoutq) {
     value = 0;  // sent datagrams leave at once
+  } else if (request == abi::siocgstamp || request == abi::siocgstampns) {
+    // sock_gettstamp: ENOENT before anything was read; "now" when the read kept no time.
+    int64_t ns;
+    {
+      MutexGuard guard(m_lock);
+      if (m_stamp_ns < 0) return error(Errno::enoent);
+      if (m_stamp_ns == 0) m_stamp_ns = static_cast<int64_t>(m_stack.environment().wall_ns());
+      ns = m_stamp_ns;
+    }
+    int64_t stamp[2] = {ns / 1'000'000'000, ns % 1'000'000'000};
+    if (request == abi::siocgstamp) stamp[1] /= 1000;
+    std::memcpy(reinterpret_cast<void*>(argument), stamp, sizeof(stamp));
+    return 0;
   } else {
     return error(Errno::enotty);
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernel/lib/intrusive_list.h"
+#include "kernel/net/inet_options.h"
 #include "kernel/net/ip_address.h"
 #include "kernel/net/net_stack.h"
 #include "kernel/net/packet.h"
@@ -23,8 +24,10 @@ struct UdpDatagram {
   Packet* packet = nullptr;  // data() at the payload
   Endpoint source;
   IpAddress destination;
+  uint16_t destination_port = 0;  // the socket's port (IP_ORIGDSTADDR)
   uint32_t interface_index = 0;
   uint8_t tos = 0, ttl = 0;
+  uint64_t received_wall_ns = 0;  // SO_TIMESTAMP, SIOCGSTAMP
   size_t charge = 0;  // what it counts against SO_RCVBUF
   ListNode node;
 };
@@ -99,6 +102,9 @@ class UdpSocket final : public Socket {
   // the other's (0: none).
   Errno family_mismatch(const IpAddress& destination);
   void notify(uint32_t events);
+  // A ping socket's send: the echo request the application wrote, with our identifier.
+  Result<> send_echo_request(SendRequest& request, size_t length, const IpAddress& source,
+                             const IpAddress& destination, uint16_t identifier, const IpSendOptions& options);
   // The control messages IP_PKTINFO / IP_RECVTTL / IP_RECVTOS and their IPv6 counterparts
   // ask for (m_lock held).
   void write_control(ReceiveRequest& request, const UdpDatagram& datagram);
@@ -107,6 +113,7 @@ class UdpSocket final : public Socket {
   NetStack& m_stack;
   Binding m_binding;  // guarded by the protocol's lock
   bool m_v6only = false;
+  bool m_ping = false;  // an ICMP echo socket (UdpProtocol::Kind::ping)
 
   Mutex m_lock;  // guards what follows
   ConditionVariable m_readable;
@@ -120,6 +127,13 @@ class UdpSocket final : public Socket {
   int m_ttl = -1;  // -1: the default (64)
   bool m_receive_pktinfo = false, m_receive_ttl = false, m_receive_tos = false;
   bool m_receive_pktinfo6 = false, m_receive_hoplimit6 = false, m_receive_tclass6 = false;
+  bool m_receive_errors6 = false;  // IPV6_RECVERR (no error queue is kept)
+  uint8_t m_pmtu_discovery6 = 1;   // IPV6_MTU_DISCOVER: IPV6_PMTUDISC_WANT
+  InetOptions m_inet;               // the generic IPPROTO_IP options
+  // sk_stamp for SIOCGSTAMP: -1 before any datagram was read (ENOENT), 0 when the time is
+  // taken at the first ioctl, else the arrival time of the last datagram read without
+  // SO_TIMESTAMP(NS).
+  int64_t m_stamp_ns = -1;
   bool m_closed = false;
 };
 

@@ -569,6 +569,42 @@ TEST_F(FsTest, Sendfile) {
   EXPECT_EQ(sendfile(*context, (*fds)[1], in, nullptr, 10).error(), Errno::eagain);
 }
 
+TEST_F(FsTest, SpliceMovesBytesBetweenAPipeAndAFile) {
+  int in = open("/tmp/in", o_creat | o_rdwr);
+  write(in, "0123456789");
+  auto fds = pipe(*context, o_nonblock);
+  ASSERT_TRUE(fds);
+  int reader = (*fds)[0], writer = (*fds)[1];
+  // File -> pipe at an explicit offset: the offset advances, the file position does not.
+  int64_t offset = 2;
+  EXPECT_EQ(splice(*context, in, &offset, writer, nullptr, 5, 0), 5u);
+  EXPECT_EQ(offset, 7);
+  EXPECT_EQ(file(in)->position(), 10u);
+  // Pipe -> file: what the file took leaves the pipe.
+  int out = open("/tmp/out", o_creat | o_rdwr);
+  EXPECT_EQ(splice(*context, reader, nullptr, out, nullptr, 3, 0), 3u);
+  EXPECT_EQ(read_all(open("/tmp/out", o_rdonly)), "234");
+  // tee copies what waits without taking it: the pipe still holds "56".
+  auto copy = pipe(*context, o_nonblock);
+  ASSERT_TRUE(copy);
+  EXPECT_EQ(tee(*context, reader, (*copy)[1], 100, 0), 2u);
+  EXPECT_EQ(file(reader)->ops()->as_pipe()->bytes_waiting(), 2u);
+  std::vector<std::byte> buffer(16);
+  EXPECT_EQ(file((*copy)[0])->read(buffer), 2u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(buffer.data()), 2), "56");
+  EXPECT_EQ(splice(*context, reader, nullptr, out, nullptr, 100, 0), 2u);
+  // Empty pipe: EAGAIN with SPLICE_F_NONBLOCK (or O_NONBLOCK), never a hang.
+  EXPECT_EQ(splice(*context, reader, nullptr, out, nullptr, 1, 2).error(), Errno::eagain);
+  // Linux's rules: one end must be a pipe, a pipe has no offset, unknown flags are refused.
+  EXPECT_EQ(splice(*context, in, nullptr, out, nullptr, 1, 0).error(), Errno::einval);
+  EXPECT_EQ(splice(*context, reader, &offset, out, nullptr, 1, 0).error(), Errno::espipe);
+  EXPECT_EQ(splice(*context, in, nullptr, writer, nullptr, 1, 0x100).error(), Errno::einval);
+  EXPECT_EQ(tee(*context, in, writer, 1, 0).error(), Errno::einval);
+  // No writer left: end of file.
+  ASSERT_TRUE(close(*context, writer));
+  EXPECT_EQ(splice(*context, reader, nullptr, out, nullptr, 1, 0), 0u);
+}
+
 TEST_F(FsTest, Getdents64ThroughADescriptorSeesTheMount) {
   int fd = open("/", o_rdonly | o_directory);
   std::vector<std::byte> buffer(4096);

@@ -9,6 +9,7 @@
 #include "kernel/lib/intrusive_list.h"
 #include "kernel/lib/ref_ptr.h"
 #include "kernel/lib/result.h"
+#include "kernel/net/inet_options.h"
 #include "kernel/net/ip_address.h"
 #include "kernel/net/net_stack.h"
 #include "kernel/net/tcp/tcp_congestion.h"
@@ -42,6 +43,15 @@ struct TcpSettings {
   bool nodelay = false;
   bool cork = false;
   bool quickack = false;
+  // TCP_QUICKACK as getsockopt reports it: 0 only after the application asked for delayed
+  // ACKs (Linux's pingpong mode); 1 otherwise.
+  bool pingpong = false;
+  bool receive_inq = false;    // TCP_INQ: a TCP_CM_INQ control message with every recvmsg
+  uint8_t syn_retries = 6;     // TCP_SYNCNT (tcp_syn_retries)
+  int linger2_s = 0;           // TCP_LINGER2: orphaned FIN_WAIT2 lifetime; 0: tcp_fin_timeout, -1: none
+  uint32_t window_clamp = 0;   // TCP_WINDOW_CLAMP as set (0: none)
+  bool receive_pktinfo = false, receive_ttl = false, receive_tos = false;  // accepted, as Linux; TCP sends none
+  InetOptions inet;            // generic IPPROTO_IP options (IP_MTU_DISCOVER, multicast...)
   bool keepalive = false;
   uint32_t keep_idle_s = 7200;  // Linux's defaults
   uint32_t keep_interval_s = 75;
@@ -71,6 +81,11 @@ constexpr uint64_t kFinWait2Ns = 60'000'000'000;   // tcp_fin_timeout for orphan
 constexpr uint32_t kMaxRetries = 15;               // tcp_retries2
 constexpr uint32_t kMaxSynRetries = 6;             // tcp_syn_retries
 constexpr uint32_t kMaxSynAckRetries = 5;          // tcp_synack_retries
+constexpr int kMaxLinger2S = 120;                  // TCP_FIN_TIMEOUT_MAX / HZ
+// How long an orphaned connection may stay in FIN_WAIT_2 (TCP_LINGER2, else tcp_fin_timeout).
+inline uint64_t fin_wait2_timeout_ns(const TcpSettings& s) {
+  return s.linger2_s > 0 ? uint64_t(s.linger2_s) * 1'000'000'000 : kFinWait2Ns;
+}
 constexpr uint16_t kDefaultMss = 536;              // RFC 9293 3.7.1 without an MSS option
 
 class TcpConnection : public RefCounted<TcpConnection> {

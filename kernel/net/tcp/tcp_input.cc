@@ -452,7 +452,7 @@ void TcpEngine::segment_arrives(TcpConnection& c, const TcpHeader& header, std::
     case TcpState::fin_wait_1:
       if (fin_acked) {
         set_state(c, TcpState::fin_wait_2);
-        if (c.orphan) arm(c, c.keepalive_timer, now + kFinWait2Ns);
+        if (c.orphan) arm(c, c.keepalive_timer, now + fin_wait2_timeout_ns(c.settings));
       }
       break;
     case TcpState::closing:

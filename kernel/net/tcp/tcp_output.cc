@@ -357,7 +357,7 @@ void TcpEngine::close(TcpConnection& c) {
     return;
   }
   shutdown_write(c);
-  if (c.state == TcpState::fin_wait_2) arm(c, c.keepalive_timer, m_host.now_ns() + kFinWait2Ns);
+  if (c.state == TcpState::fin_wait_2) arm(c, c.keepalive_timer, m_host.now_ns() + fin_wait2_timeout_ns(c.settings));
 }
 
 }  // namespace nimbus::net::tcp

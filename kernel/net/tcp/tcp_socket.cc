@@ -335,6 +335,12 @@ Result<size_t> TcpSocket::receive(ReceiveRequest& request) {
   }
   // Like Linux's tcp_recvmsg, no source address: recvfrom reports an address length of 0.
   if (request.source) request.source->length = 0;
+  if (c.settings.receive_inq && !request.control.empty()) {
+    // TCP_CM_INQ: what is left to read; tcp_inq_hint says 1 at the end of the stream.
+    int left = int(c.receive_buffer.size());
+    if (left == 0 && (c.fin_received || c.shut_read)) left = 1;
+    put_control_message(request, abi::ipproto_tcp, kTcpInq, &left, sizeof(left));
+  }
   return copied;
 }
 
@@ -419,12 +425,30 @@ Result<> TcpSocket::set_option(int level, int name, std::span<const std::byte> v
         return {};
       case kTcpSyncnt:
         if (v < 1 || v > 127) return error(Errno::einval);
+        s.syn_retries = uint8_t(v);
+        return {};
+      case kTcpLinger2:
+        // do_tcp_setsockopt: negative means "no FIN_WAIT2 linger", above the maximum is capped.
+        s.linger2_s = v < 0 ? -1 : (v > kMaxLinger2S ? kMaxLinger2S : v);
+        return {};
+      case kTcpWindowClamp:
+        // tcp_set_window_clamp: 0 only on a closed socket; at least half the minimum SO_RCVBUF.
+        if (v == 0) {
+          if (c.state != TcpState::closed) return error(Errno::einval);
+          s.window_clamp = 0;
+          return {};
+        }
+        s.window_clamp = uint32_t(v) < abi::sock_min_rcvbuf / 2 ? abi::sock_min_rcvbuf / 2 : uint32_t(v);
+        return {};
+      case kTcpInq:
+        s.receive_inq = v != 0;
         return {};
       case kTcpDeferAccept:
         s.defer_accept_s = v < 0 ? 0 : uint32_t(v);
         return {};
       case kTcpQuickack:
         s.quickack = v != 0;
+        s.pingpong = v == 0;
         if (s.quickack && c.synchronized()) {
           c.ack_now = c.delack_timer.armed();
           m_engine.output(c);
@@ -439,10 +463,21 @@ Result<> TcpSocket::set_option(int level, int name, std::span<const std::byte> v
     }
   }
   if (level == abi::ipproto_ip) {
-    if (name != abi::ip_tos) return error(Errno::enoprotoopt);
-    int v = TRY(int_value(value));
-    s.tos = uint8_t(v & 0xfc);  // the ECN bits are TCP's, not the application's
-    return {};
+    // do_ip_setsockopt, shared by AF_INET6 sockets: an int may come as one byte.
+    int v = inet_int_value(value);
+    switch (name) {
+      case abi::ip_tos:
+        s.tos = uint8_t(v & 0xfc);  // the ECN bits are TCP's, not the application's
+        return {};
+      case abi::ip_ttl:
+        if (value.empty() || (v != -1 && (v < 1 || v > 255))) return error(Errno::einval);
+        s.hop_limit = uint8_t(v == -1 ? 64 : v);
+        return {};
+      case abi::ip_pktinfo: s.receive_pktinfo = v != 0; return {};
+      case abi::ip_recvttl: s.receive_ttl = v != 0; return {};
+      case abi::ip_recvtos: s.receive_tos = v != 0; return {};
+      default: return set_inet_option(s.inet, true, name, value);
+    }
   }
   if (level == abi::ipproto_ipv6) {
     if (family() != abi::af_inet6) return error(Errno::enoprotoopt);
@@ -480,9 +515,12 @@ Result<size_t> TcpSocket::get_option(int level, int name, std::span<std::byte> v
       case kTcpKeepidle: return put_int(value, int(s.keep_idle_s));
       case kTcpKeepintvl: return put_int(value, int(s.keep_interval_s));
       case kTcpKeepcnt: return put_int(value, int(s.keep_count));
-      case kTcpSyncnt: return put_int(value, int(kMaxSynRetries));
+      case kTcpSyncnt: return put_int(value, int(s.syn_retries));
+      case kTcpLinger2: return put_int(value, s.linger2_s < 0 ? -1 : (s.linger2_s ? s.linger2_s : int(kFinWait2Ns / 1'000'000'000)));
+      case kTcpWindowClamp: return put_int(value, int(s.window_clamp));
+      case kTcpInq: return put_int(value, s.receive_inq);
       case kTcpDeferAccept: return put_int(value, int(s.defer_accept_s));
-      case kTcpQuickack: return put_int(value, s.quickack);
+      case kTcpQuickack: return put_int(value, !s.pingpong);
       case kTcpUserTimeout: return put_int(value, int(s.user_timeout_ms));
       case kTcpCongestion: {
         char algorithm[16] = {};
@@ -503,7 +541,18 @@ Result<size_t> TcpSocket::get_option(int level, int name, std::span<std::byte> v
         return error(Errno::enoprotoopt);
     }
   }
-  if (level == abi::ipproto_ip && name == abi::ip_tos) return put_int(value, s.tos);
+  if (level == abi::ipproto_ip) {
+    switch (name) {
+      case abi::ip_tos: return put_inet_int(value, s.tos);
+      case abi::ip_ttl: return put_inet_int(value, s.hop_limit);
+      case abi::ip_pktinfo: return put_inet_int(value, s.receive_pktinfo);
+      case abi::ip_recvttl: return put_inet_int(value, s.receive_ttl);
+      case abi::ip_recvtos: return put_inet_int(value, s.receive_tos);
+      default: return get_inet_option(s.inet, name, value);
+    }
+  }
+  // ip_getsockopt: an AF_INET socket answers any other level with EOPNOTSUPP.
+  if (level == abi::ipproto_ipv6 && family() == abi::af_inet) return error(Errno::eopnotsupp);
   if (level == abi::ipproto_ipv6 && family() == abi::af_inet6) {
     if (name == abi::ipv6_v6only) return put_int(value, s.v6only);
     if (name == abi::ipv6_tclass) return put_int(value, s.tos);

@@ -22,11 +22,14 @@ constexpr int kTcpKeepidle = 4;
 constexpr int kTcpKeepintvl = 5;
 constexpr int kTcpKeepcnt = 6;
 constexpr int kTcpSyncnt = 7;
+constexpr int kTcpLinger2 = 8;
 constexpr int kTcpDeferAccept = 9;
+constexpr int kTcpWindowClamp = 10;
 constexpr int kTcpInfo = 11;
 constexpr int kTcpQuickack = 12;
 constexpr int kTcpCongestion = 13;
 constexpr int kTcpUserTimeout = 18;
+constexpr int kTcpInq = 36;  // also TCP_CM_INQ, the control message's type at SOL_TCP
 
 class TcpSocket final : public Socket {
  public:

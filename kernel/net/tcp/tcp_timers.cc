@@ -55,7 +55,7 @@ void retransmit_timeout(TcpEngine& engine, TcpConnection& c) {
   switch (c.state) {
     case TcpState::syn_sent:
     case TcpState::syn_received: {
-      uint32_t limit = c.state == TcpState::syn_sent ? kMaxSynRetries : kMaxSynAckRetries;
+      uint32_t limit = c.state == TcpState::syn_sent ? uint32_t(c.settings.syn_retries) : kMaxSynAckRetries;
       if (c.syn_retries >= limit || user_timeout_expired(c, now)) {
         if (c.state == TcpState::syn_received && c.parent) c.orphan = true;
         give_up(engine, c, false);

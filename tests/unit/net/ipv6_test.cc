@@ -272,6 +272,29 @@ TEST_F(Ipv6, UdpControlMessagesAsLinux) {
                                                                        {ipproto_ip, ip_tos, 0x08}}));
 }
 
+TEST_F(Ipv6, PingSocketOverLoopback) {
+  auto created = a.ping().create_socket(af_inet6);
+  ASSERT_TRUE(created);
+  sockets.push_back(*created);
+  Socket& ping = **created;
+  EXPECT_EQ(ping.protocol(), ipproto_icmpv6);
+  SocketAddress to = sockaddr6(loopback6, 0);
+  Bytes request = {std::byte{128}, std::byte{0}, std::byte{0}, std::byte{0},
+                   std::byte{0},   std::byte{0}, std::byte{0}, std::byte{3}};
+  for (char c : std::string("six")) request.push_back(std::byte(c));
+  ASSERT_EQ(*send_bytes(ping, request, &to), request.size());
+  run();
+  auto reply = receive_bytes(ping, 100);
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->data.size(), request.size());
+  EXPECT_EQ(reply->data[0], std::byte{129});  // echo reply
+  auto name = ping.local_address();
+  ASSERT_TRUE(name);
+  EXPECT_EQ(load_be16(reply->data.data() + 4), load_be16(name->bytes.data() + 2));  // the automatic identifier
+  EXPECT_EQ(text_of(Bytes(reply->data.begin() + 8, reply->data.end())), "six");
+  EXPECT_EQ(sockaddr6_address(reply->source), loopback6);
+}
+
 TEST_F(Ipv6, TcpOverLoopback) {
   auto listener = tcp_socket(a);
   ASSERT_TRUE(listener->bind(sockaddr6(loopback6, 8080)));

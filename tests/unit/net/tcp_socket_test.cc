@@ -153,7 +153,8 @@ TEST(TcpSocket, OptionsAndTcpInfo) {
   EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpKeepcnt), 9);
   ASSERT_TRUE(set_int(c, abi::ipproto_ip, abi::ip_tos, 0x10));
   EXPECT_EQ(get_int(c, abi::ipproto_ip, abi::ip_tos), 0x10);
-  EXPECT_EQ(c.get_option(abi::ipproto_ipv6, abi::ipv6_v6only, {}).error(), Errno::enoprotoopt);
+  // ip_getsockopt: an AF_INET socket has no IPv6 level.
+  EXPECT_EQ(c.get_option(abi::ipproto_ipv6, abi::ipv6_v6only, {}).error(), Errno::eopnotsupp);
   EXPECT_EQ(set_int(c, abi::ipproto_tcp, 999, 1).error(), Errno::enoprotoopt);
   EXPECT_EQ(c.set_option(abi::ipproto_tcp, kTcpNodelay, {}).error(), Errno::einval);
   auto data = pattern(50000, 3);
@@ -177,6 +178,71 @@ TEST(TcpSocket, OptionsAndTcpInfo) {
   uint8_t head[8];
   EXPECT_EQ(*c.get_option(abi::ipproto_tcp, kTcpInfo, {reinterpret_cast<std::byte*>(head), 8}), 8u);
   EXPECT_EQ(head[0], 1);
+}
+
+// do_tcp_setsockopt / do_ip_setsockopt rules gVisor's tests check, and TCP_INQ's message.
+TEST(TcpSocket, LingerSyncntWindowClampQuickackInqAndIpOptions) {
+  TcpTestNetwork net;
+  Pair p = connect_pair(net);
+  TcpSocket& c = *p.client;
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpLinger2), 60);
+  ASSERT_TRUE(set_int(c, abi::ipproto_tcp, kTcpLinger2, -1234));
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpLinger2), -1);
+  ASSERT_TRUE(set_int(c, abi::ipproto_tcp, kTcpLinger2, 121));
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpLinger2), 120);
+  ASSERT_TRUE(set_int(c, abi::ipproto_tcp, kTcpLinger2, 59));
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpLinger2), 59);
+  EXPECT_EQ(c.connection().settings.linger2_s, 59);
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpSyncnt), 6);
+  ASSERT_TRUE(set_int(c, abi::ipproto_tcp, kTcpSyncnt, 20));
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpSyncnt), 20);
+  EXPECT_EQ(set_int(c, abi::ipproto_tcp, kTcpSyncnt, 256).error(), Errno::einval);
+  EXPECT_EQ(set_int(c, abi::ipproto_tcp, kTcpSyncnt, 0).error(), Errno::einval);
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpSyncnt), 20);
+  // TCP_WINDOW_CLAMP: 0 refused once connected; small values raised to SOCK_MIN_RCVBUF / 2.
+  EXPECT_EQ(set_int(c, abi::ipproto_tcp, kTcpWindowClamp, 0).error(), Errno::einval);
+  ASSERT_TRUE(set_int(c, abi::ipproto_tcp, kTcpWindowClamp, 10));
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpWindowClamp), int(abi::sock_min_rcvbuf / 2));
+  // TCP_QUICKACK reads 1 unless delayed ACKs were asked for.
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpQuickack), 1);
+  ASSERT_TRUE(set_int(c, abi::ipproto_tcp, kTcpQuickack, 0));
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpQuickack), 0);
+  ASSERT_TRUE(set_int(c, abi::ipproto_tcp, kTcpQuickack, 1));
+  EXPECT_EQ(get_int(c, abi::ipproto_tcp, kTcpQuickack), 1);
+  // IPPROTO_IP: the generic options, with TCP's refusals.
+  EXPECT_EQ(get_int(c, abi::ipproto_ip, abi::ip_mtu_discover), abi::ip_pmtudisc_want);
+  ASSERT_TRUE(set_int(c, abi::ipproto_ip, abi::ip_mtu_discover, abi::ip_pmtudisc_omit));
+  EXPECT_EQ(get_int(c, abi::ipproto_ip, abi::ip_mtu_discover), abi::ip_pmtudisc_omit);
+  EXPECT_EQ(get_int(c, abi::ipproto_ip, abi::ip_multicast_ttl), 1);
+  EXPECT_EQ(get_int(c, abi::ipproto_ip, abi::ip_multicast_loop), 1);
+  EXPECT_EQ(set_int(c, abi::ipproto_ip, abi::ip_multicast_ttl, 5).error(), Errno::einval);
+  EXPECT_EQ(get_int(c, abi::ipproto_ip, abi::ip_ttl), 64);
+  ASSERT_TRUE(set_int(c, abi::ipproto_ip, abi::ip_ttl, 9));
+  EXPECT_EQ(get_int(c, abi::ipproto_ip, abi::ip_ttl), 9);
+  // TCP_INQ: off by default; when on, each recvmsg says how much is left to read.
+  TcpSocket& s = *p.server;
+  EXPECT_EQ(get_int(s, abi::ipproto_tcp, kTcpInq), 0);
+  ASSERT_TRUE(set_int(s, abi::ipproto_tcp, kTcpInq, 1));
+  EXPECT_EQ(get_int(s, abi::ipproto_tcp, kTcpInq), 1);
+  send_bytes(c, pattern(1000, 4));
+  net.run_for(50 * kMs);
+  std::vector<std::byte> data(400);
+  std::byte control[64];
+  fs::IoVec vector{data.data(), data.size()};
+  ReceiveRequest request;
+  request.data = {&vector, 1};
+  request.control = control;
+  request.nonblocking = true;
+  ASSERT_EQ(*s.receive(request), 400u);
+  ASSERT_EQ(request.control_length, abi::cmsg_space(sizeof(int)));
+  abi::CmsgHdr header;
+  std::memcpy(&header, control, sizeof(header));
+  EXPECT_EQ(header.length, abi::cmsg_len(sizeof(int)));
+  EXPECT_EQ(header.level, abi::ipproto_tcp);
+  EXPECT_EQ(header.type, kTcpInq);
+  int left = -1;
+  std::memcpy(&left, control + sizeof(header), sizeof(left));
+  EXPECT_EQ(left, 600);
 }
 
 TEST(TcpSocket, ListingReportsEndpointsStatesAndQueues) {

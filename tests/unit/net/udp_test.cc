@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "kernel/fs/linux_abi.h"
+#include "kernel/net/checksum.h"
 #include "kernel/net/ethernet.h"
 #include "kernel/net/socket_abi.h"
 #include "kernel/net/loopback_device.h"
@@ -138,6 +139,12 @@ TEST_F(Udp, PortUnreachableRefusesAConnectedSocket) {
   run();
   EXPECT_EQ(client->take_error(), static_cast<int>(Errno::econnrefused));
   EXPECT_EQ(client->take_error(), 0);
+  // And through the next send, which then fails once (sock_alloc_send_pskb).
+  ASSERT_TRUE(send_bytes(*client, bytes_of("third")));
+  run();
+  EXPECT_EQ(send_bytes(*client, bytes_of("fourth")).error(), Errno::econnrefused);
+  EXPECT_TRUE(send_bytes(*client, bytes_of("fifth")));
+  run();
   auto unconnected = socket(a);
   ASSERT_TRUE(send_bytes(*unconnected, bytes_of("x"), &nobody));
   run();
@@ -357,9 +364,29 @@ TEST_F(Udp, ShutdownRules) {
   auto r = socket(a);
   ASSERT_TRUE(r->connect(to, false));
   ASSERT_TRUE(r->shutdown(shut_rd));
-  auto got = receive_bytes(*r, 10);
+  // Non-blocking: still EAGAIN (__skb_recv_udp); blocking: end of file instead of waiting.
+  EXPECT_EQ(receive_bytes(*r, 10).error(), Errno::eagain);
+  auto got = receive_bytes(*r, 10, 0);
   ASSERT_TRUE(got);
-  EXPECT_EQ(got->returned, 0u);  // EOF instead of EAGAIN
+  EXPECT_EQ(got->returned, 0u);
+}
+
+TEST_F(Udp, PortZeroPeerAndTheUnspecifiedDestination) {
+  // connect() to port 0 binds but leaves no peer (inet_getname).
+  auto s = socket(a);
+  ASSERT_TRUE(s->connect(sockaddr_v4(localhost, 0), false));
+  EXPECT_EQ(s->peer_address().error(), Errno::enotconn);
+  // sendto(0.0.0.0:port) reaches this host, as connect() to it does.
+  auto server = socket(a);
+  ASSERT_TRUE(server->bind(sockaddr_v4(localhost, 6320)));
+  auto client = socket(a);
+  ASSERT_TRUE(client->bind(sockaddr_v4(localhost, 0)));
+  SocketAddress any = sockaddr_v4({}, 6320);
+  ASSERT_EQ(*send_bytes(*client, bytes_of("to any"), &any), 6u);
+  run();
+  auto got = receive_bytes(*server, 100);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(text_of(got->data), "to any");
 }
 
 TEST_F(Udp, DualStackSocketHoldsMappedAddresses) {
@@ -441,6 +468,148 @@ TEST_F(Udp, TtlAndTosOptions) {
   const Bytes& frame = link.sent.back().bytes;
   EXPECT_EQ(frame[14 + 8], std::byte{7});
   EXPECT_EQ(frame[14 + 1], std::byte{0x10});
+}
+
+// Linux's generic IPPROTO_IP options (ip_sockglue.c): defaults, ranges, one-byte values.
+TEST_F(Udp, GenericIpOptions) {
+  auto s = socket(a);
+  auto get = [&](int level, int name) {
+    int v = -1;
+    auto r = s->get_option(level, name, std::as_writable_bytes(std::span(&v, 1)));
+    EXPECT_TRUE(r) << name;
+    return v;
+  };
+  auto set = [&](int level, int name, int v) { return s->set_option(level, name, std::as_bytes(std::span(&v, 1))); };
+  EXPECT_EQ(get(ipproto_ip, ip_multicast_ttl), 1);
+  EXPECT_EQ(get(ipproto_ip, ip_multicast_loop), 1);
+  EXPECT_EQ(get(ipproto_ip, ip_mtu_discover), ip_pmtudisc_want);
+  EXPECT_EQ(get(ipproto_ip, ip_recverr), 0);
+  ASSERT_TRUE(set(ipproto_ip, ip_multicast_ttl, 255));
+  EXPECT_EQ(get(ipproto_ip, ip_multicast_ttl), 255);
+  ASSERT_TRUE(set(ipproto_ip, ip_multicast_ttl, -1));  // -1: the default again
+  EXPECT_EQ(get(ipproto_ip, ip_multicast_ttl), 1);
+  EXPECT_EQ(set(ipproto_ip, ip_multicast_ttl, 256).error(), Errno::einval);
+  EXPECT_EQ(set(ipproto_ip, ip_multicast_ttl, -2).error(), Errno::einval);
+  // A one-byte value is an unsigned char.
+  char six = 6;
+  ASSERT_TRUE(s->set_option(ipproto_ip, ip_multicast_ttl, std::as_bytes(std::span(&six, 1))));
+  EXPECT_EQ(get(ipproto_ip, ip_multicast_ttl), 6);
+  char off = 0;
+  ASSERT_TRUE(s->set_option(ipproto_ip, ip_multicast_loop, std::as_bytes(std::span(&off, 1))));
+  EXPECT_EQ(get(ipproto_ip, ip_multicast_loop), 0);
+  for (int strategy = 0; strategy <= ip_pmtudisc_omit; strategy++) {
+    ASSERT_TRUE(set(ipproto_ip, ip_mtu_discover, strategy));
+    EXPECT_EQ(get(ipproto_ip, ip_mtu_discover), strategy);
+  }
+  EXPECT_EQ(set(ipproto_ip, ip_mtu_discover, 99).error(), Errno::einval);
+  ASSERT_TRUE(set(ipproto_ip, ip_recverr, 1));
+  EXPECT_EQ(get(ipproto_ip, ip_recverr), 1);
+  // An empty ip_mreqn names no multicast group.
+  std::byte mreqn[12] = {};
+  EXPECT_EQ(s->set_option(ipproto_ip, ip_add_membership, mreqn).error(), Errno::einval);
+  // An AF_INET socket has no IPv6 level: ENOPROTOOPT to set, EOPNOTSUPP to get.
+  EXPECT_EQ(set(ipproto_ipv6, ipv6_recverr, 1).error(), Errno::enoprotoopt);
+  int v;
+  EXPECT_EQ(s->get_option(ipproto_ipv6, ipv6_recverr, std::as_writable_bytes(std::span(&v, 1))).error(),
+            Errno::eopnotsupp);
+  // getsockopt into one byte writes one byte.
+  uint8_t small = 0xcd;
+  EXPECT_EQ(*s->get_option(ipproto_ip, ip_multicast_ttl, std::as_writable_bytes(std::span(&small, 1))), 1u);
+  EXPECT_EQ(small, 6);
+}
+
+TEST_F(Udp, OriginalDestinationAndTimestamps) {
+  auto server = socket(a);
+  ASSERT_TRUE(server->bind(sockaddr_v4({}, 6310)));
+  int one = 1;
+  ASSERT_TRUE(server->set_option(ipproto_ip, ip_recvorigdstaddr, std::as_bytes(std::span(&one, 1))));
+  // SIOCGSTAMP before anything was read: ENOENT.
+  int64_t stamp[2] = {};
+  auto& udp_server = udp(server);
+  EXPECT_EQ(udp_server.handle_ioctl(siocgstamp, reinterpret_cast<uintptr_t>(stamp)).error(), Errno::enoent);
+  ASSERT_TRUE(server->set_socket_option(sol_socket, so_timestamp, std::as_bytes(std::span(&one, 1))));
+  auto client = socket(a);
+  SocketAddress to = sockaddr_v4(localhost, 6310);
+  ASSERT_TRUE(send_bytes(*client, bytes_of("x"), &to));
+  ASSERT_TRUE(send_bytes(*client, bytes_of("y"), &to));
+  run();
+  Bytes data(16);
+  std::byte control[128];
+  fs::IoVec vector{data.data(), data.size()};
+  ReceiveRequest request;
+  request.data = {&vector, 1};
+  request.control = control;
+  request.nonblocking = true;
+  ASSERT_EQ(*server->receive(request), 1u);
+  // SO_TIMESTAMP first (struct timeval, 16 + 16), then IP_ORIGDSTADDR (16 + 16).
+  ASSERT_EQ(request.control_length, 32u + 32u);
+  int32_t level, type;
+  std::memcpy(&level, control + 8, 4);
+  std::memcpy(&type, control + 12, 4);
+  EXPECT_EQ(level, sol_socket);
+  EXPECT_EQ(type, so_timestamp);
+  int64_t timeval[2];
+  std::memcpy(timeval, control + 16, 16);
+  EXPECT_GT(timeval[0], 1'600'000'000);
+  EXPECT_LT(timeval[1], 1'000'000);
+  std::memcpy(&type, control + 32 + 12, 4);
+  EXPECT_EQ(type, ip_recvorigdstaddr);
+  const std::byte* address = control + 32 + 16;
+  EXPECT_EQ(address[0], std::byte{af_inet});
+  EXPECT_EQ(load_be16(address + 2), 6310);
+  EXPECT_EQ(load_be32(address + 4), localhost.value);
+  // A datagram read with SO_TIMESTAMP leaves no time for SIOCGSTAMP; one read without does.
+  EXPECT_EQ(udp_server.handle_ioctl(siocgstamp, reinterpret_cast<uintptr_t>(stamp)).error(), Errno::enoent);
+  int zero = 0;
+  ASSERT_TRUE(server->set_socket_option(sol_socket, so_timestamp, std::as_bytes(std::span(&zero, 1))));
+  ASSERT_TRUE(receive_bytes(*server, 16));
+  ASSERT_TRUE(udp_server.handle_ioctl(siocgstamp, reinterpret_cast<uintptr_t>(stamp)));
+  EXPECT_GT(stamp[0], 1'600'000'000);
+  // SO_NO_CHECK reads back what was set; DETACH_FILTER without a filter is ENOENT.
+  ASSERT_TRUE(server->set_socket_option(sol_socket, so_no_check, std::as_bytes(std::span(&one, 1))));
+  int v = 0;
+  ASSERT_TRUE(server->get_socket_option(sol_socket, so_no_check, std::as_writable_bytes(std::span(&v, 1))));
+  EXPECT_EQ(v, 1);
+  EXPECT_EQ(server->set_socket_option(sol_socket, so_detach_filter, std::as_bytes(std::span(&zero, 1))).error(),
+            Errno::enoent);
+}
+
+// ICMP echo ("ping") sockets: the application writes an echo request, the kernel sets the
+// identifier and checksum, and the reply comes back whole to the socket with that identifier.
+TEST_F(Udp, PingSocketOverLoopback) {
+  auto created = a.ping().create_socket(af_inet);
+  ASSERT_TRUE(created);
+  sockets.push_back(*created);
+  Socket& ping = **created;
+  EXPECT_EQ(ping.protocol(), ipproto_icmp);
+  ASSERT_TRUE(ping.bind(sockaddr_v4({}, 4242)));  // the identifier
+  SocketAddress to = sockaddr_v4(localhost, 0);
+  Bytes request = {std::byte{8}, std::byte{0}, std::byte{0}, std::byte{0},  // echo request, no checksum
+                   std::byte{0}, std::byte{0}, std::byte{0}, std::byte{7}};  // id (set by us), sequence 7
+  for (char c : std::string("payload")) request.push_back(std::byte(c));
+  ASSERT_EQ(*send_bytes(ping, request, &to), request.size());
+  run();
+  auto reply = receive_bytes(ping, 100);
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->data.size(), request.size());
+  EXPECT_EQ(reply->data[0], std::byte{0});  // echo reply
+  EXPECT_EQ(load_be16(reply->data.data() + 4), 4242);
+  EXPECT_EQ(load_be16(reply->data.data() + 6), 7);
+  EXPECT_EQ(internet_checksum(reply->data), 0);
+  EXPECT_EQ(text_of(Bytes(reply->data.begin() + 8, reply->data.end())), "payload");
+  EXPECT_EQ(sockaddr_v4_address(reply->source), localhost);
+  // Linux's rules: only echo requests with code 0, at least an ICMP header.
+  Bytes other = request;
+  other[0] = std::byte{13};  // timestamp request
+  EXPECT_EQ(send_bytes(ping, other, &to).error(), Errno::einval);
+  EXPECT_EQ(send_bytes(ping, Bytes(4, std::byte{8}), &to).error(), Errno::einval);
+  // A UDP socket on the same number is another namespace: it gets nothing.
+  auto udp_socket = socket(a);
+  ASSERT_TRUE(udp_socket->bind(sockaddr_v4({}, 4242)));
+  ASSERT_TRUE(send_bytes(ping, request, &to));
+  run();
+  EXPECT_EQ(receive_bytes(*udp_socket, 100).error(), Errno::eagain);
+  EXPECT_TRUE(receive_bytes(ping, 100));
 }
 
 TEST_F(Udp, AncillaryDataOnReceive) {
