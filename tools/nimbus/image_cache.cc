@@ -277,7 +277,12 @@ CliResult<BootFiles> ImageCache::build(const ImagePlan& plan, const Reporter& re
     if (auto files = lookup(digest)) {
       reporter.note(cat("using the cached build ", key, " (image ", digest, ")"));
       if (auto ready = packed(digest, std::move(*files), reporter)) return ready;
-      // Files that no longer pack into the image: build it again from the host's.
+      // Cached files that no longer pack into the image: drop it and build it again from the
+      // host's files.
+      if (auto lock = FileLock::acquire(m_root / kLockFile, FileLock::Mode::Exclusive)) {
+        remove_image(digest);
+        m_store.collect_garbage();
+      }
     }
   }
 
