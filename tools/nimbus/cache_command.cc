@@ -62,6 +62,9 @@ void print_report(const ImageCache& cache, const PruneReport& report) {
             << "; the cache holds " << format_size(report.bytes_after) << " (limit "
             << format_size(cache.limit()) << ")\n";
   for (const std::string& label : report.removed) std::cout << "  removed: " << label << '\n';
+  if (report.products_removed > 0)
+    std::cout << "removed the packed root file system of " << images_count(report.products_removed)
+              << " (their files stay; the next run packs it again)\n";
   if (report.kept_in_use > 0)
     std::cout << "kept " << images_count(report.kept_in_use) << " in use by a running nimbus\n";
 }

@@ -34,8 +34,8 @@ std::uint64_t CacheSnapshot::own_bytes(const CachedImage& image) const {
   return own;
 }
 
-std::vector<std::string> choose_evictions(const CacheSnapshot& snapshot, std::uint64_t limit,
-                                          std::string_view keep) {
+std::vector<Eviction> choose_evictions(const CacheSnapshot& snapshot, std::uint64_t limit,
+                                       std::string_view keep) {
   std::map<BlobId, int> counts = link_counts(snapshot.images);
   std::uint64_t total = snapshot.total_bytes();
   std::vector<const CachedImage*> candidates;
@@ -45,12 +45,24 @@ std::vector<std::string> choose_evictions(const CacheSnapshot& snapshot, std::ui
   std::sort(candidates.begin(), candidates.end(), [](const CachedImage* a, const CachedImage* b) {
     return a->last_use_ns != b->last_use_ns ? a->last_use_ns < b->last_use_ns : a->name < b->name;
   });
-  std::vector<std::string> victims;
+  std::vector<Eviction> chosen;
+  std::map<std::string_view, bool> product_gone;
+  for (const CachedImage* image : candidates) {
+    if (total <= limit) return chosen;
+    if (image->products.empty()) continue;
+    chosen.push_back({image->name, true});
+    product_gone[image->name] = true;
+    for (BlobId product : image->products)
+      if (--counts[product] == 0) total -= bytes_of(snapshot, product);
+  }
   for (const CachedImage* image : candidates) {
     if (total <= limit) break;
-    victims.push_back(image->name);
+    bool without_product = product_gone[image->name];
+    chosen.push_back({image->name, false});
     for (BlobId blob : image->blobs)
-      if (--counts[blob] == 0) total -= bytes_of(snapshot, blob);
+      if (!(without_product && std::ranges::find(image->products, blob) != image->products.end()) &&
+          --counts[blob] == 0)
+        total -= bytes_of(snapshot, blob);
   }
-  return victims;
+  return chosen;
 }

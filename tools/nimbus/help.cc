@@ -68,6 +68,8 @@ Options for run:
                          kernel development; docs/image-format.md describes what it holds)
   --qemu PATH            QEMU binary (default: qemu-system-x86_64 on PATH)
   --kernel-arg WORD      add WORD to the kernel command line (repeatable)
+  --kernel-log FILE      write the kernel's whole log (its boot lines and notices such as an
+                         unimplemented system call) to FILE instead of stderr
   --dry-run              print the QEMU command line instead of running it (a PROGRAM is
                          still packed, so the command line names real files)
   --volume FILE:GUESTDIR:ro
@@ -95,8 +97,8 @@ Options for build (and for run with a PROGRAM):
   -o, --output IMAGE     the image file to write (build only)
   --add HOST[:GUEST]     also pack a host file or directory (recursively), at GUEST or at the
                          same path as on the host; ELF files inside bring their libraries
-  --env KEY=VALUE        set a guest environment variable (defaults: PATH, HOME=/, TERM from
-                         this host, LANG=C.UTF-8)
+  --env KEY=VALUE        set a guest environment variable (defaults: PATH, HOME=/, and TERM,
+                         LANG and LC_* from this host; LANG=C.UTF-8 when it has none)
   --workdir DIR          the program's working directory in the guest (default: see below)
   --argv0 NAME           the program's argv[0] (default: its path)
   --manifest FILE        read the program, arguments and options from FILE (format in

@@ -1,10 +1,15 @@
 // ImageCache: images unpacked for QEMU (images/<sha256>/) and the builds behind `nimbus run
 // PROGRAM` (builds/<key>), under ${XDG_CACHE_HOME:-$HOME/.cache}/nimbus, kept within a size limit.
 //
-// Layout: images/<sha256>/{kernel.elf,initrd.cpio,cmdline,label}, where kernel.elf and
-// initrd.cpio are hard links into store/<sha256 of the file>, so every image built with one kernel
-// holds it once; builds/<key> names the image a build produced; tmp/ holds work in progress, each
-// name starting with the pid of the nimbus that owns it; `limit` holds `nimbus cache --limit`.
+// Layout: images/<sha256>/{kernel.elf,initrd.cpio,[rootfs.ext4,]cmdline,label}, where kernel.elf is a hard
+// link into store/<sha256 of the file>, so every image built with one kernel holds it once. An
+// image that `nimbus run PROGRAM` built also keeps the files it was packed from: files/<sha256>,
+// each a hard link into the store (so a file many images hold, such as Python's standard library,
+// is on disk once), and files.manifest, which places them (packed_files.h). Its initrd.cpio (and
+// rootfs.ext4, the root file system's disk when the image has one) is then a product: eviction
+// may remove it alone, and the next use packs it again from files/.
+// builds/<key> names the image a build produced; tmp/ holds work in progress, each name starting
+// with the pid of the nimbus that owns it; `limit` holds `nimbus cache --limit`.
 //
 // Concurrency: every entry appears atomically (staged in tmp/, then renamed), so a reader never
 // sees half an image. The lock file `lock` is taken shared to look an image up and exclusively
@@ -28,6 +33,7 @@
 #include "cache_size.h"
 #include "host_cache.h"
 #include "image_file.h"
+#include "packed_files.h"
 #include "text.h"
 
 namespace {
@@ -40,6 +46,8 @@ constexpr const char* kInitrdFile = "initrd.cpio";
 constexpr const char* kDiskFile = "rootfs.ext4";
 constexpr const char* kWordsFile = "cmdline";
 constexpr const char* kLabelFile = "label";
+constexpr const char* kManifestFile = "files.manifest";
+constexpr const char* kFilesDir = "files";
 constexpr const char* kLockFile = "lock";
 constexpr const char* kLimitFile = "limit";
 constexpr const char* kLimitVariable = "NIMBUS_CACHE_SIZE";
@@ -169,23 +177,79 @@ CliResult<BootFiles> ImageCache::publish(const std::filesystem::path& staged,
   if (ec) return cache_failure(dir, ec);
   std::optional<BootFiles> files = hold(name);
   if (!files) return cache_failure(dir, std::make_error_code(std::errc::no_such_file_or_directory));
-  PruneReport evicted = evict(m_limit, name, false);
-  for (const std::string& label : evicted.removed)
-    reporter.note(cat("evicted the least recently used image (", label,
-                      ") to keep the cache within ", format_size(m_limit)));
+  report_evictions(evict(m_limit, name, false), reporter);
   return *files;
 }
 
-CliResult<BootFiles> ImageCache::unpack(const std::string& image_path, const ImageHeader& header,
-                                        const std::string& label, const Reporter& reporter) {
-  std::string name = Sha256::hex(header.digest);
-  if (auto files = lookup(name)) return *files;
-
-  std::filesystem::path staged = m_root / "tmp" / cat(::getpid(), '.', name);
+CliResult<BootFiles> ImageCache::packed(const std::string& name, BootFiles held,
+                                        const Reporter& reporter) {
   std::error_code ec;
-  std::filesystem::remove_all(staged, ec);
-  std::filesystem::create_directory(staged, ec);
-  if (ec) return cache_failure(staged, ec);
+  if (std::filesystem::exists(held.initrd, ec)) return held;
+  std::filesystem::path dir = m_root / "images" / name;
+  auto start = std::chrono::steady_clock::now();
+  RootfsTree tree = TRY_CLI(read_manifest(read_text(dir / kManifestFile), dir / kFilesDir));
+  ImagePlan plan{std::move(tree), {}, held.kernel, held.kernel_words};
+  std::filesystem::path image = m_root / "tmp" / cat(::getpid(), '.', name, ".repack.nimbus");
+  std::filesystem::path product = m_root / "tmp" / cat(::getpid(), '.', name, ".product");
+  auto result = [&]() -> CliResult<> {
+    ImageHeader header = TRY_CLI(write_image(plan, image.string()));
+    if (Sha256::hex(header.digest) != name)
+      return cli_error(exit_status::kBadImage,
+                       cat("the cached files of image ", name, " no longer pack into it"));
+    // The disk first and the initrd last: the initrd's presence means the product is whole.
+    if (header.disk.size) {
+      std::filesystem::path disk = dir / kDiskFile;
+      TRY_CLI(extract_section(image.string(), header.disk, product.string()));
+      std::filesystem::rename(product, disk, ec);
+      if (ec) return cache_failure(disk, ec);
+      held.disk = disk.string();
+    }
+    TRY_CLI(extract_section(image.string(), header.initrd, product.string()));
+    std::filesystem::rename(product, held.initrd, ec);
+    if (ec) return cache_failure(held.initrd, ec);
+    return {};
+  }();
+  std::error_code ignored;
+  std::filesystem::remove(image, ignored);
+  std::filesystem::remove(product, ignored);
+  if (!result) return std::unexpected(result.error());
+  reporter.note(cat("packed image ", name, " again from its cached files in ",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count(),
+                    " ms"));
+  // The product is back, so the cache may be over its limit; `held` keeps this image.
+  FileLock lock = TRY_CLI(FileLock::acquire(m_root / kLockFile, FileLock::Mode::Exclusive));
+  report_evictions(evict(m_limit, name, false), reporter);
+  return held;
+}
+
+void ImageCache::report_evictions(const PruneReport& evicted, const Reporter& reporter) const {
+  for (const std::string& label : evicted.removed)
+    reporter.note(cat("evicted the least recently used image (", label,
+                      ") to keep the cache within ", format_size(m_limit)));
+  if (evicted.products_removed > 0)
+    reporter.note(cat("removed the packed root file system of ", evicted.products_removed,
+                      " least recently used image(s), kept their files, to keep the cache within ",
+                      format_size(m_limit)));
+}
+
+CliResult<BootFiles> ImageCache::unpack(const std::string& image_path, const ImageHeader& header,
+                                        const std::string& label,
+                                        std::filesystem::path staged, const Reporter& reporter) {
+  std::string name = Sha256::hex(header.digest);
+  std::error_code ec;
+  if (auto files = lookup(name)) {
+    if (!staged.empty()) std::filesystem::remove_all(staged, ec);
+    return packed(name, std::move(*files), reporter);
+  }
+
+  if (staged.empty()) {
+    staged = m_root / "tmp" / cat(::getpid(), '.', name);
+    std::filesystem::remove_all(staged, ec);
+    std::filesystem::create_directory(staged, ec);
+    if (ec) return cache_failure(staged, ec);
+  }
   auto result = [&]() -> CliResult<> {
     Sha256::Digest kernel =
         TRY_CLI(extract_section(image_path, header.kernel, (staged / kKernelFile).string()));
@@ -196,10 +260,13 @@ CliResult<BootFiles> ImageCache::unpack(const std::string& image_path, const Ima
     // Shared before the image is published: a link in the store never points into tmp/ alone
     // for long, and a publish that loses a race leaves only links the collector removes.
     TRY_CLI(m_store.share(staged / kKernelFile, Sha256::hex(kernel)));
-    TRY_CLI(m_store.share(staged / kInitrdFile, Sha256::hex(initrd)));
+    // With its files kept, the packed root file system is a product, removed on its own by
+    // eviction: not shared.
+    bool product = std::filesystem::exists(staged / kManifestFile);
+    if (!product) TRY_CLI(m_store.share(staged / kInitrdFile, Sha256::hex(initrd)));
     if (header.disk.size) {
       Sha256::Digest disk = TRY_CLI(extract_section(image_path, header.disk, (staged / kDiskFile).string()));
-      TRY_CLI(m_store.share(staged / kDiskFile, Sha256::hex(disk)));
+      if (!product) TRY_CLI(m_store.share(staged / kDiskFile, Sha256::hex(disk)));
     }
     return {};
   }();
@@ -216,7 +283,7 @@ CliResult<BootFiles> ImageCache::install(const std::string& image_path, const Re
   ImageHeader header = TRY_CLI(verify_image(image_path));
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(image_path, ec);
-  return unpack(image_path, header, ec ? image_path : absolute.string(), reporter);
+  return unpack(image_path, header, ec ? image_path : absolute.string(), {}, reporter);
 }
 
 CliResult<BootFiles> ImageCache::build(const ImagePlan& plan, const Reporter& reporter) {
@@ -226,19 +293,39 @@ CliResult<BootFiles> ImageCache::build(const ImagePlan& plan, const Reporter& re
   if (is_hex_digest(digest)) {
     if (auto files = lookup(digest)) {
       reporter.note(cat("using the cached build ", key, " (image ", digest, ")"));
-      return *files;
+      if (auto ready = packed(digest, std::move(*files), reporter)) return ready;
+      // Cached files that no longer pack into the image: drop it and build it again from the
+      // host's files.
+      if (auto lock = FileLock::acquire(m_root / kLockFile, FileLock::Mode::Exclusive)) {
+        remove_image(digest);
+        m_store.collect_garbage();
+      }
     }
   }
 
   auto start = std::chrono::steady_clock::now();
+  // The files go into the content store first, and the image is packed from those copies.
+  std::filesystem::path staged = m_root / "tmp" / cat(::getpid(), '.', key);
   std::filesystem::path image = m_root / "tmp" / cat(::getpid(), '.', key, ".nimbus");
-  auto header = write_image(plan, image.string());
-  std::string label = join_words(plan.launch.argv);
-  CliResult<BootFiles> files = header ? unpack(image.string(), *header, label, reporter)
-                                      : CliResult<BootFiles>(std::unexpected(header.error()));
   std::error_code ec;
+  std::filesystem::remove_all(staged, ec);
+  std::filesystem::create_directory(staged, ec);
+  if (ec) return cache_failure(staged, ec);
+  auto header = [&]() -> CliResult<ImageHeader> {
+    StoredTree stored = TRY_CLI(store_tree(plan.tree, m_store, staged / kFilesDir));
+    TRY_CLI(write_text(staged / kManifestFile, stored.manifest));
+    ImagePlan packed_plan{std::move(stored.tree), plan.launch, plan.kernel_path,
+                          plan.kernel_words};
+    return write_image(packed_plan, image.string());
+  }();
+  std::string label = join_words(plan.launch.argv);
+  CliResult<BootFiles> files = header ? unpack(image.string(), *header, label, staged, reporter)
+                                      : CliResult<BootFiles>(std::unexpected(header.error()));
   std::filesystem::remove(image, ec);
-  if (!files) return files;
+  if (!files) {
+    std::filesystem::remove_all(staged, ec);
+    return files;
+  }
   TRY_CLI(write_text_atomically(record, Sha256::hex(header->digest)));
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
@@ -257,13 +344,20 @@ CacheSnapshot ImageCache::snapshot(std::vector<CachedImageInfo>* details) const 
     if (!is_hex_digest(name) || ::stat(entry.path().c_str(), &dir_stat) != 0 ||
         !S_ISDIR(dir_stat.st_mode))
       continue;
-    CachedImage image{name, to_ns(dir_stat.st_mtim), false, {}};
+    CachedImage image{name, to_ns(dir_stat.st_mtim), false, {}, {}};
     image.in_use = !FileLock::try_acquire(entry.path(), FileLock::Mode::Exclusive).has_value();
-    for (const auto& file : std::filesystem::directory_iterator(entry.path(), ec)) {
-      struct stat st {};
-      if (::lstat(file.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-      image.blobs.push_back(static_cast<BlobId>(st.st_ino));
-      snapshot.blob_bytes[static_cast<BlobId>(st.st_ino)] = static_cast<std::uint64_t>(st.st_size);
+    bool keeps_files = std::filesystem::exists(entry.path() / kManifestFile, ec);
+    for (const std::filesystem::path& dir : {entry.path(), entry.path() / kFilesDir}) {
+      for (const auto& file : std::filesystem::directory_iterator(dir, ec)) {
+        struct stat st {};
+        if (::lstat(file.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        auto blob = static_cast<BlobId>(st.st_ino);
+        image.blobs.push_back(blob);
+        snapshot.blob_bytes[blob] = static_cast<std::uint64_t>(st.st_size);
+        if (keeps_files && (file.path() == entry.path() / kInitrdFile ||
+                            file.path() == entry.path() / kDiskFile))
+          image.products.push_back(blob);
+      }
     }
     if (details)
       details->push_back(CachedImageInfo{name, read_text(entry.path() / kLabelFile),
@@ -303,11 +397,18 @@ PruneReport ImageCache::evict(std::uint64_t limit, const std::string& keep, bool
   CacheSnapshot before = snapshot(nullptr);
   PruneReport report;
   report.bytes_before = before.total_bytes();
-  std::vector<std::string> victims = choose_evictions(before, all ? 0 : limit, keep);
-  for (const std::string& name : victims) {
-    std::string label = read_text(m_root / "images" / name / kLabelFile);
-    remove_image(name);
-    report.removed.push_back(label.empty() ? name.substr(0, 12) : label);
+  for (const Eviction& victim : choose_evictions(before, all ? 0 : limit, keep)) {
+    if (victim.product_only) {
+      std::error_code ec;
+      // The initrd goes first: its absence is what marks the product as gone (packed()).
+      if (std::filesystem::remove(m_root / "images" / victim.name / kInitrdFile, ec))
+        ++report.products_removed;
+      std::filesystem::remove(m_root / "images" / victim.name / kDiskFile, ec);
+      continue;
+    }
+    std::string label = read_text(m_root / "images" / victim.name / kLabelFile);
+    remove_image(victim.name);
+    report.removed.push_back(label.empty() ? victim.name.substr(0, 12) : label);
   }
   m_store.collect_garbage();
   CacheSnapshot after = snapshot(nullptr);

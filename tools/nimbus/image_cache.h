@@ -47,6 +47,8 @@ struct CacheListing {
 
 struct PruneReport {
   std::vector<std::string> removed;  // labels of the images removed
+  // Images whose packed root file system was removed but whose files stay (packed again on use).
+  std::size_t products_removed = 0;
   std::size_t kept_in_use = 0;       // images a running nimbus holds, left alone
   std::uint64_t bytes_before = 0;
   std::uint64_t bytes_after = 0;
@@ -79,8 +81,15 @@ class ImageCache {
   const std::filesystem::path& root() const { return m_root; }
 
  private:
+  // `staged`, when not empty, is a directory in tmp/ already holding the image's files and
+  // manifest; the image's parts are added to it.
   CliResult<BootFiles> unpack(const std::string& image_path, const ImageHeader& header,
-                              const std::string& label, const Reporter& reporter);
+                              const std::string& label, std::filesystem::path staged,
+                              const Reporter& reporter);
+  // `held` as it is when its initrd is there; else the initrd packed again from the image's
+  // cached files (which must give the same image), and the cache evicted back to its limit.
+  CliResult<BootFiles> packed(const std::string& name, BootFiles held, const Reporter& reporter);
+  void report_evictions(const PruneReport& evicted, const Reporter& reporter) const;
   // The image's boot files with a shared lock taken and its use time set to now; nothing when it
   // is not cached. The caller holds the cache lock.
   std::optional<BootFiles> hold(const std::string& name) const;

@@ -30,7 +30,17 @@ std::filesystem::path absolute_from(std::string_view path, const std::filesystem
 std::vector<std::string> guest_environment(const ImageSpec& spec) {
   std::vector<std::string> env{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/"};
   if (const char* term = std::getenv("TERM"); term && *term) env.push_back(cat("TERM=", term));
-  env.emplace_back("LANG=C.UTF-8");
+  // The host's locale, as its TERM: a program says in Nimbus what it says here (messages, sort
+  // order, number formats); C.UTF-8 when the host names none. The runtime table packs the locale
+  // these name (runtime_files.cc).
+  const char* lang = std::getenv("LANG");
+  env.push_back(cat("LANG=", lang && *lang ? lang : "C.UTF-8"));
+  for (char** entry = environ; *entry; ++entry) {
+    std::string_view text(*entry);
+    if (text.starts_with("LC_") && text.find('=') != std::string_view::npos &&
+        !text.ends_with('='))
+      env.emplace_back(text);
+  }
   for (const std::string& entry : spec.env) {
     std::string key = key_of(entry);
     bool replaced = false;

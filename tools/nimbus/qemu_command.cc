@@ -42,15 +42,18 @@ std::string escape_commas(const std::string& text) {
 // - the kernel's own log (serial port) reads no input. With a program it goes to stderr, never
 //   into the program's stdout (it says little unless --verbose: its notices are log() lines);
 //   for the kernel's own job (the self-tests) it is the job's output, on stdout.
+//   --kernel-log FILE sends it to FILE instead.
 // - with --strace, a fourth port, nimbus.trace, carries the trace lines to stderr too: a port
 //   of its own, so each line reaches stderr whole, between the program's own writes.
 // The same ports sit on a virtio-mmio device on microvm and on a PCI function on q35.
-void add_virtio_console(std::vector<std::string>& argv, Machine machine, bool trace, bool runs_program) {
+void add_virtio_console(std::vector<std::string>& argv, Machine machine, bool trace, bool runs_program,
+                        const std::optional<std::string>& kernel_log) {
   auto add = [&argv](std::initializer_list<std::string> words) { argv.insert(argv.end(), words.begin(), words.end()); };
   add({"-add-fd", cat("fd=", kConsoleStdoutFd, ",set=1"), "-add-fd", cat("fd=", kConsoleStderrFd, ",set=2")});
   add({"-chardev", "stdio,id=nimbus-stdin", "-chardev", "file,id=nimbus-stdout,path=/dev/fdset/1,append=on",
        "-chardev", "file,id=nimbus-stderr,path=/dev/fdset/2,append=on", "-chardev",
-       cat("file,id=nimbus-kernel,path=/dev/fdset/", runs_program ? 2 : 1, ",append=on")});
+       kernel_log ? cat("file,id=nimbus-kernel,path=", escape_commas(*kernel_log))
+                  : cat("file,id=nimbus-kernel,path=/dev/fdset/", runs_program ? 2 : 1, ",append=on")});
   add({"-serial", "chardev:nimbus-kernel"});
   int ports = trace ? 5 : 4;
   if (machine == Machine::Q35) {
@@ -80,7 +83,7 @@ std::string console_redirections(const QemuSetup& setup) {
 
 std::string kernel_command_line(const RunOptions& options, const QemuSetup& setup) {
   std::vector<std::string> words;
-  if (options.verbose) words.emplace_back("verbose");
+  if (options.verbose || options.kernel_log) words.emplace_back("verbose");
   if (options.bootchart) words.emplace_back("bootchart");
   if (options.boot_only) words.emplace_back("boot-only");
   if (options.strace) words.push_back(strace_kernel_word(*options.strace));
@@ -130,7 +133,8 @@ std::vector<std::string> build_qemu_command(const RunOptions& options, const Qem
   if (setup.console_fds || !network.empty() || !options.volumes.empty() || setup.root_disk)
     add({"-global", "virtio-mmio.force-legacy=false"});
   if (setup.console_fds)
-    add_virtio_console(argv, options.machine, options.strace.has_value(), setup.initrd.has_value());
+    add_virtio_console(argv, options.machine, options.strace.has_value(), setup.initrd.has_value(),
+                       options.kernel_log);
   else
     add({"-serial", "stdio"});
   argv.insert(argv.end(), network.begin(), network.end());

@@ -24,9 +24,9 @@ constexpr std::array<Flag, 5> kFlags = {{{"--verbose", &RunOptions::verbose},
                                          {"--icount", &RunOptions::icount},
                                          {"--dry-run", &RunOptions::dry_run}}};
 
-constexpr std::array<std::string_view, 9> kValueOptions = {"--accel",   "--memory",    "--cpus",
-                                                           "--machine", "--timeout",   "--kernel",
-                                                           "--qemu",    "--kernel-arg", "--initrd"};
+constexpr std::array<std::string_view, 10> kValueOptions = {
+    "--accel", "--memory",     "--cpus",   "--machine",   "--timeout",
+    "--kernel", "--qemu", "--kernel-arg", "--initrd", "--kernel-log"};
 
 std::unexpected<CliError> unknown_option(std::string_view arg) {
   return usage_error(cat("unknown option '", arg, "' (see nimbus --help)"));
@@ -157,6 +157,9 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
       options.initrd_path = std::string(text);
     } else if (name == "--kernel-arg") {
       options.kernel_args.push_back(TRY_CLI(parse_kernel_word(text)));
+    } else if (name == "--kernel-log") {
+      if (text.empty()) return usage_error("--kernel-log needs a file name");
+      options.kernel_log = std::string(text);
     } else {
       options.qemu_path = std::string(text);
     }

@@ -41,6 +41,9 @@ struct RunOptions {
   // --initrd: a root archive made by hand, booted as is (kernel development, loader tests).
   std::optional<std::string> initrd_path;
   std::optional<std::string> qemu_path;
+  // --kernel-log FILE: the kernel's own log, all of it (as with --verbose), into FILE instead of
+  // stderr, so the program's stderr is its own (the differential tests compare it with the host's).
+  std::optional<std::string> kernel_log;
   // --kernel-arg words, then everything after "--": passed to the guest kernel verbatim.
   std::vector<std::string> kernel_args;
 

@@ -163,6 +163,27 @@ std::vector<std::string> locale_names(const std::vector<std::string>& environmen
   return names;
 }
 
+// {locale_archive}: one empty value (the path is used as it is) when a locale the guest names has
+// no directory of its own under /usr/lib/locale: then glibc can only find it in the locale
+// archive, where locale-gen and the locales package put every locale they compile.
+std::vector<std::string> locale_archive(const std::vector<std::string>& environment,
+                                        const std::string& root) {
+  for (const std::string& entry : environment) {
+    std::size_t eq = entry.find('=');
+    std::string_view key = std::string_view(entry).substr(0, eq);
+    if (eq == std::string::npos || (key != "LANG" && !key.starts_with("LC_"))) continue;
+    std::string value = entry.substr(eq + 1);
+    if (value.empty() || value == "C" || value == "POSIX" || value.find('/') != std::string::npos)
+      continue;
+    std::error_code ec;
+    bool has_directory = false;
+    for (const std::string& name : {normalized_locale(value), value})
+      has_directory |= std::filesystem::is_directory(root + "/usr/lib/locale/" + name, ec);
+    if (!has_directory) return {""};
+  }
+  return {};
+}
+
 std::vector<std::string> time_zone(const std::vector<std::string>& environment) {
   for (const std::string& entry : environment) {
     if (!entry.starts_with("TZ=")) continue;
@@ -254,6 +275,7 @@ RuntimeFiles find_runtime_files(const ProgramFacts& facts, std::span<const Runti
   Values shared;
   shared["prefix"] = {prefix_of(facts)};
   shared["locale"] = locale_names(facts.environment);
+  shared["locale_archive"] = locale_archive(facts.environment, facts.root);
   shared["tz"] = time_zone(facts.environment);
   shared["nss"] = nsswitch_services(read_text(facts.root + "/etc/nsswitch.conf"));
 

@@ -109,6 +109,8 @@ constexpr std::array kJavaPaths = {
 // any program: locales, name-service modules and files, CA certificates, time zones.
 constexpr std::array kSystemPaths = {
     RuntimePath{"/usr/lib/locale/{locale}", "the locale named by LANG or LC_*"},
+    RuntimePath{"/usr/lib/locale/locale-archive{locale_archive}",
+                "the compiled locales (LANG or LC_* names one without a directory of its own)"},
     RuntimePath{"/etc/nsswitch.conf", "name-service configuration"},
     RuntimePath{"/usr/lib/x86_64-linux-gnu/libnss_{nss}.so.2",
                 "a name-service module /etc/nsswitch.conf names"},

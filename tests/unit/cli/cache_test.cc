@@ -11,6 +11,7 @@
 #include "content_store.h"
 #include "file_lock.h"
 #include "image_cache.h"
+#include "packed_files.h"
 #include "progress_line.h"
 #include "scratch_dir.h"
 
@@ -42,10 +43,20 @@ TEST(CacheSize, FormatsBriefly) {
   EXPECT_EQ(format_size((std::uint64_t{41} << 20) + (std::uint64_t{1} << 19)), "41.5M");
 }
 
+// The whole images an eviction removes, in order.
+std::vector<std::string> images_of(const std::vector<Eviction>& chosen) {
+  std::vector<std::string> names;
+  for (const Eviction& eviction : chosen) {
+    EXPECT_FALSE(eviction.product_only) << eviction.name;
+    names.push_back(eviction.name);
+  }
+  return names;
+}
+
 // Three images of 100 bytes each (one blob apiece), used at times 1, 2, 3.
 CacheSnapshot three_images() {
   CacheSnapshot snapshot;
-  snapshot.images = {{"old", 1, false, {1}}, {"middle", 2, false, {2}}, {"new", 3, false, {3}}};
+  snapshot.images = {{"old", 1, false, {1}, {}}, {"middle", 2, false, {2}, {}}, {"new", 3, false, {3}, {}}};
   snapshot.blob_bytes = {{1, 100}, {2, 100}, {3, 100}};
   return snapshot;
 }
@@ -56,39 +67,60 @@ TEST(CachePolicy, NothingIsEvictedWithinTheLimit) {
 }
 
 TEST(CachePolicy, EvictsLeastRecentlyUsedFirstUntilItFits) {
-  EXPECT_EQ(choose_evictions(three_images(), 250, ""), (std::vector<std::string>{"old"}));
-  EXPECT_EQ(choose_evictions(three_images(), 150, ""), (std::vector<std::string>{"old", "middle"}));
+  EXPECT_EQ(images_of(choose_evictions(three_images(), 250, "")), (std::vector<std::string>{"old"}));
+  EXPECT_EQ(images_of(choose_evictions(three_images(), 150, "")), (std::vector<std::string>{"old", "middle"}));
 }
 
 TEST(CachePolicy, AUseMakesAnImageRecent) {
   CacheSnapshot snapshot = three_images();
   snapshot.images[0].last_use_ns = 10;  // "old" was just used again
-  EXPECT_EQ(choose_evictions(snapshot, 250, ""), (std::vector<std::string>{"middle"}));
+  EXPECT_EQ(images_of(choose_evictions(snapshot, 250, "")), (std::vector<std::string>{"middle"}));
 }
 
 TEST(CachePolicy, NeverEvictsTheImageBeingBootedOrOneInUse) {
   CacheSnapshot snapshot = three_images();
   snapshot.images[1].in_use = true;
-  EXPECT_EQ(choose_evictions(snapshot, 0, "new"), (std::vector<std::string>{"old"}));
+  EXPECT_EQ(images_of(choose_evictions(snapshot, 0, "new")), (std::vector<std::string>{"old"}));
 }
 
 TEST(CachePolicy, ANewImageLargerThanTheLimitStaysAlone) {
   CacheSnapshot snapshot = three_images();
   snapshot.blob_bytes[3] = 1000;
-  EXPECT_EQ(choose_evictions(snapshot, 500, "new"), (std::vector<std::string>{"old", "middle"}));
+  EXPECT_EQ(images_of(choose_evictions(snapshot, 500, "new")), (std::vector<std::string>{"old", "middle"}));
 }
 
 TEST(CachePolicy, SharedContentCountsOnceAndIsFreedWithItsLastImage) {
   // Both images link the 1000-byte kernel (blob 9); each has 10 bytes of its own.
   CacheSnapshot snapshot;
-  snapshot.images = {{"a", 1, false, {9, 1}}, {"b", 2, false, {9, 2}}};
+  snapshot.images = {{"a", 1, false, {9, 1}, {}}, {"b", 2, false, {9, 2}, {}}};
   snapshot.blob_bytes = {{9, 1000}, {1, 10}, {2, 10}};
   snapshot.other_bytes = 5;
   EXPECT_EQ(snapshot.total_bytes(), 1025u);
   EXPECT_EQ(snapshot.own_bytes(snapshot.images[0]), 10u);
   // Evicting "a" frees only its 10 bytes: 1015 is still over 1014, so "b" goes as well.
-  EXPECT_EQ(choose_evictions(snapshot, 1015, ""), (std::vector<std::string>{"a"}));
-  EXPECT_EQ(choose_evictions(snapshot, 1014, ""), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(images_of(choose_evictions(snapshot, 1015, "")), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(images_of(choose_evictions(snapshot, 1014, "")), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(CachePolicy, ProductsGoBeforeAnyImageAndSharedFilesStay) {
+  // Two Python images share 1000 bytes of files (blob 9); each has a 1000-byte packed product
+  // (blobs 1, 2) and a 10-byte script (blobs 3, 4); a third image has no files kept (blob 5).
+  CacheSnapshot snapshot;
+  snapshot.images = {{"a", 1, false, {9, 1, 3}, {1}},
+                     {"b", 2, false, {9, 2, 4}, {2}},
+                     {"c", 3, false, {5}, {}}};
+  snapshot.blob_bytes = {{9, 1000}, {1, 1000}, {2, 1000}, {3, 10}, {4, 10}, {5, 100}};
+  EXPECT_EQ(snapshot.total_bytes(), 3120u);
+  // One product is enough: the oldest image's.
+  EXPECT_EQ(choose_evictions(snapshot, 2500, "c"), (std::vector<Eviction>{{"a", true}}));
+  // Both products before any whole image, even the older "a".
+  EXPECT_EQ(choose_evictions(snapshot, 1200, "c"),
+            (std::vector<Eviction>{{"a", true}, {"b", true}}));
+  // Then whole images, oldest first; the shared files go with the last image linking them.
+  EXPECT_EQ(choose_evictions(snapshot, 1100, "c"),
+            (std::vector<Eviction>{{"a", true}, {"b", true}, {"a", false}, {"b", false}}));
+  // The image being booted keeps its product.
+  EXPECT_EQ(choose_evictions(snapshot, 2500, "a"), (std::vector<Eviction>{{"b", true}}));
 }
 
 struct stat stat_of(const std::string& path) {
@@ -136,6 +168,61 @@ TEST(ContentStore, GarbageIsWhatNoImageLinks) {
   std::filesystem::remove(second);
   EXPECT_EQ(store.collect_garbage(), 6u);
   EXPECT_TRUE(std::filesystem::is_empty(dir / "store"));
+}
+
+TEST(PackedFiles, IdenticalFilesOfTwoImagesAreStoredOnceAndTheManifestPacksTheSameArchive) {
+  ScratchDir dir;
+  ContentStore store(dir.mkdir("store"));
+  std::string library = dir.write("host/lib.py", "print('shared')\n");
+  std::string script = dir.write("host/app.py", "import lib\n", 0755);
+  RootfsTree first;
+  ASSERT_TRUE(first.add_directory("/usr", 0700).has_value());
+  ASSERT_TRUE(first.add_host_file("/usr/lib/python3/lib.py", library, stat_of(library)).has_value());
+  ASSERT_TRUE(first.add_host_file("/srv/app.py", script, stat_of(script)).has_value());
+  ASSERT_TRUE(first.add_symlink("/usr/bin/py", "python3 with a space", 5).has_value());
+  ASSERT_TRUE(first.add_generated_file("/.nimbus", "launch words", 0600).has_value());
+  RootfsTree second;
+  ASSERT_TRUE(second.add_host_file("/opt/lib.py", library, stat_of(library)).has_value());
+
+  auto stored_first = store_tree(first, store, dir / "images/a/files");
+  auto stored_second = store_tree(second, store, dir / "images/b/files");
+  ASSERT_TRUE(stored_first.has_value()) << stored_first.error().message;
+  ASSERT_TRUE(stored_second.has_value()) << stored_second.error().message;
+
+  // lib.py is one inode linked from both images and the store; the other files are each once.
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "store")) {
+    ++files;
+    std::string contents = read_file(entry.path().string());
+    EXPECT_EQ(stat_of(entry.path().string()).st_nlink, contents == "print('shared')\n" ? 3u : 2u)
+        << contents;
+  }
+  EXPECT_EQ(files, 3u);  // lib.py, app.py and the generated /.nimbus
+
+  // Packed from the stored copies, or from the manifest alone, the archive is byte for byte the
+  // archive of the host's files.
+  std::ostringstream original, from_store, from_manifest;
+  ASSERT_TRUE(first.write_cpio(original).has_value());
+  ASSERT_TRUE(stored_first->tree.write_cpio(from_store).has_value());
+  auto reread = read_manifest(stored_first->manifest, dir / "images/a/files");
+  ASSERT_TRUE(reread.has_value()) << reread.error().message;
+  ASSERT_TRUE(reread->write_cpio(from_manifest).has_value());
+  EXPECT_EQ(from_store.str(), original.str());
+  EXPECT_EQ(from_manifest.str(), original.str());
+}
+
+TEST(PackedFiles, ADamagedManifestIsABadImage) {
+  ScratchDir dir;
+  std::string files = dir.mkdir("files");
+  using namespace std::string_literals;
+  for (const std::string& manifest :
+       {"f\0"s, "x\0" "644\0" "0\0\0a\0"s, "d\0" "99\0" "0\0\0a\0"s,
+        "f\0" "644\0" "0\0" "notahash\0a\0"s,
+        "f\0" "644\0" "0\0" + std::string(64, 'a') + "\0a\0"s}) {
+    auto tree = read_manifest(manifest, files);
+    ASSERT_FALSE(tree.has_value());
+    EXPECT_EQ(tree.error().exit_status, exit_status::kBadImage) << tree.error().message;
+  }
 }
 
 TEST(FileLock, SharedLocksCoexistAndExcludeAnExclusiveOne) {

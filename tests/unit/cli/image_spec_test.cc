@@ -50,6 +50,9 @@ TEST(ImageSpec, EnvNeedsAKey) {
 
 TEST(ImageSpec, DefaultEnvironmentAndOverrides) {
   ::setenv("TERM", "xterm-test", 1);
+  ::unsetenv("LANG");
+  for (const char* name : {"LC_ALL", "LC_CTYPE", "LC_COLLATE", "LC_MESSAGES", "LC_NUMERIC", "LC_TIME"})
+    ::unsetenv(name);
   ImageSpec spec;
   EXPECT_EQ(guest_environment(spec),
             (std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/",
@@ -60,6 +63,21 @@ TEST(ImageSpec, DefaultEnvironmentAndOverrides) {
                                       "TERM=xterm-test", "LANG=de_DE.UTF-8", "EXTRA=1"}));
   ::unsetenv("TERM");
   EXPECT_EQ(guest_environment(ImageSpec{}).size(), 3u);
+}
+
+TEST(ImageSpec, TheHostsLocaleIsTheGuestsByDefault) {
+  ::unsetenv("TERM");
+  ::setenv("LANG", "de_DE.UTF-8", 1);
+  ::setenv("LC_COLLATE", "C", 1);
+  ::setenv("LC_TIME", "", 1);  // empty: as if unset
+  EXPECT_EQ(guest_environment(ImageSpec{}),
+            (std::vector<std::string>{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/",
+                                      "LANG=de_DE.UTF-8", "LC_COLLATE=C"}));
+  ::setenv("LANG", "", 1);
+  ::unsetenv("LC_COLLATE");
+  ::unsetenv("LC_TIME");
+  EXPECT_EQ(guest_environment(ImageSpec{}).back(), "LANG=C.UTF-8");
+  ::unsetenv("LANG");
 }
 
 TEST(ImageSpec, ProgramReferences) {

@@ -123,6 +123,22 @@ TEST(RuntimeFiles, PlainProgramsGetTheGlibcPiecesOnly) {
   for (const std::string& path : paths_of(found)) EXPECT_EQ(path.find("shadow"), std::string::npos);
 }
 
+TEST(RuntimeFiles, ALocaleWithoutADirectoryBringsTheLocaleArchive) {
+  ScratchDir root;
+  root.write("usr/bin/ls", "", 0755);
+  root.write("usr/lib/locale/C.utf8/LC_CTYPE", "");
+  root.write("usr/lib/locale/locale-archive", "compiled locales");
+  // C.UTF-8 has its directory: the archive is not needed.
+  RuntimeFiles found =
+      find_runtime_files({root / "usr/bin/ls", {}, {"LANG=C.UTF-8"}, root.path().string()});
+  EXPECT_TRUE(has(paths_of(found), root / "usr/lib/locale/C.utf8"));
+  EXPECT_FALSE(has(paths_of(found), root / "usr/lib/locale/locale-archive"));
+  // en_US.UTF-8 as locale-gen makes it lives only in the archive.
+  found = find_runtime_files(
+      {root / "usr/bin/ls", {}, {"LANG=C.UTF-8", "LC_MESSAGES=en_US.UTF-8"}, root.path().string()});
+  EXPECT_TRUE(has(paths_of(found), root / "usr/lib/locale/locale-archive"));
+}
+
 TEST(RuntimeFiles, LocaleNamesAsGlibcSpellsThem) {
   EXPECT_EQ(normalized_locale("C.UTF-8"), "C.utf8");
   EXPECT_EQ(normalized_locale("en_US.UTF-8"), "en_US.utf8");
