@@ -63,7 +63,8 @@ INSTANTIATE_TEST_SUITE_P(Apps, Differential,
                                          "sockets_unix-dynamic", "file_locks-static", "file_locks-dynamic",
                                          "memory_edges-static", "memory_edges-dynamic",
                                          "runtime_support-static", "runtime_support-dynamic",
-                                         "processes-static", "processes-dynamic"),
+                                         "processes-static", "processes-dynamic", "proc_pids-static",
+                                         "proc_pids-dynamic"),
                          [](const testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            for (char& c : name)
