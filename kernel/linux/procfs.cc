@@ -12,6 +12,7 @@
 #include "kernel/linux/procfs_net.h"
 #include "kernel/fs/page_cache.h"
 #include "kernel/mm/frame_allocator.h"
+#include "kernel/mm/heap.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/time/clock.h"
 
@@ -22,11 +23,9 @@ using Kind = SyntheticEntry::Kind;
 constexpr uint64_t kProcMagic = 0x9fa0;
 constexpr uint64_t kSysfsMagic = 0x62656572;
 
-// /proc/self and /proc/1 show the caller's process.
-const ProcessInfo& own_info() { return current_process().info; }
 DynamicDirectory g_fd_directory{
-    [](void (*)(std::string_view, void*), void*) {},
-    [](std::string_view, TextBuffer&) { return false; },
+    [](uint32_t, void (*)(std::string_view, void*), void*) {},
+    [](uint32_t, std::string_view, TextBuffer&) { return false; },
 };
 
 void cpu_range(TextBuffer& out) { out.format("0-%zu\n", cpus::count() - 1); }
@@ -36,7 +35,11 @@ void uptime(TextBuffer& out) {
   out.format("%lu.%02lu %lu.%02lu\n", cs / 100, cs % 100, cs / 100, cs % 100);
 }
 
-void loadavg(TextBuffer& out) { out.format("0.00 0.00 0.00 1/%u %u\n", 1, current_process().pid); }
+void loadavg(TextBuffer& out) {
+  uint32_t count = 0;
+  with_processes([](Process&, void* c) { ++*static_cast<uint32_t*>(c); }, &count);
+  out.format("0.00 0.00 0.00 1/%u %u\n", count, current_process().pid);
+}
 
 void meminfo(TextBuffer& out) {
   uint64_t total = frames::total_bytes() >> 10, free = frames::free_bytes() >> 10;
@@ -107,43 +110,116 @@ void cpuinfo(TextBuffer& out) {
   }
 }
 
-void exe(TextBuffer& out) { out.append(own_info().executable); }
-// Every process's own entries are under "1" (the caller's, whichever it is).
-void self(TextBuffer& out) { out.append("1"); }
-void root_link(TextBuffer& out) { out.append("/"); }
+// What /proc/PID shows of a process, copied under the tree lock: its address space and
+// program strings are held while the view lives, so the process may end meanwhile.
+struct ProcessView {
+  bool found = false;
+  bool zombie = false;
+  uint32_t pid = 0, ppid = 0, pgid = 0, sid = 0, threads = 0;
+  AddressSpace* space = nullptr;     // nullptr once the process has ended
+  ProgramStrings* strings = nullptr;
+  ProcessInfo info;
 
-void strings(TextBuffer& out, const char* const* list) {
-  for (; list && *list; list++) out.append(std::string_view(*list, strlen(*list) + 1));
+  explicit ProcessView(uint32_t subject) {
+    SpinlockGuard guard(process_tree_lock());
+    Process* p = find_process_locked(subject);
+    if (!p) return;
+    found = true;
+    zombie = p->state == ProcessState::zombie;
+    pid = p->pid;
+    ppid = p->parent ? p->parent->pid : 0;
+    pgid = p->pgid;
+    sid = p->sid;
+    threads = p->live_threads.load(std::memory_order_relaxed);
+    info = p->info;
+    if ((space = p->space)) space->retain();
+    if ((strings = p->strings)) strings->retain();
+  }
+  ~ProcessView() {
+    if (space) space->release();
+    if (strings) strings->release();
+  }
+  ProcessView(const ProcessView&) = delete;
+  ProcessView& operator=(const ProcessView&) = delete;
+  // Linux's /proc/PID/stat state letter.
+  char state() const { return zombie ? 'Z' : 'R'; }
+  uint64_t resident_bytes() const { return space ? space->resident_bytes() : 0; }
+  // comm: the last part of the path it was executed by (Linux's bprm->filename).
+  const char* name() const;
+};
+
+bool process_exists(uint32_t pid) {
+  SpinlockGuard guard(process_tree_lock());
+  return find_process_locked(pid) != nullptr;
 }
-void cmdline(TextBuffer& out) { strings(out, own_info().argv); }
-void environ(TextBuffer& out) { strings(out, own_info().envp); }
+
+// Every process's number, collected first: the listing may write to program memory, which
+// must not happen under the tree lock.
+void list_processes(void (*add)(uint32_t, void*), void* context) {
+  size_t count = 0;
+  with_processes([](Process&, void* c) { ++*static_cast<size_t*>(c); }, &count);
+  count += 16;  // room for processes made meanwhile (more are left out)
+  auto* pids = static_cast<uint32_t*>(heap::allocate(count * sizeof(uint32_t), alignof(uint32_t)));
+  if (!pids) return;
+  struct Collect {
+    uint32_t* pids;
+    size_t capacity, n;
+  } collect{pids, count, 0};
+  with_processes(
+      [](Process& p, void* c) {
+        auto* out = static_cast<Collect*>(c);
+        if (out->n < out->capacity) out->pids[out->n++] = p.pid;
+      },
+      &collect);
+  for (size_t i = 0; i < collect.n; i++) add(pids[i], context);
+  heap::free(pids);
+}
 
 const char* base_name(const char* path) {
   const char* slash = strrchr(path, '/');
   return slash ? slash + 1 : path;
 }
-void comm(TextBuffer& out) { out.format("%.15s\n", base_name(own_info().executable)); }
 
-uint32_t parent_pid() {
-  SpinlockGuard guard(process_tree_lock());
-  Process* parent = current_process().parent;
-  return parent ? parent->pid : 0;
+const char* ProcessView::name() const { return base_name(info.name ? info.name : info.executable); }
+
+// /proc/PID/exe: the executable's path; a process that has ended has none (ENOENT on Linux;
+// an empty target here).
+void exe(TextBuffer& out, uint32_t pid) {
+  ProcessView view(pid);
+  if (view.found && !view.zombie) out.append(view.info.executable);
+}
+// /proc/self and /proc/thread-self: the caller's own number.
+void self(TextBuffer& out) { out.format("%u", current_process().pid); }
+void root_link(TextBuffer& out) { out.append("/"); }
+
+void strings(TextBuffer& out, const char* const* list) {
+  for (; list && *list; list++) out.append(std::string_view(*list, strlen(*list) + 1));
+}
+void cmdline(TextBuffer& out, uint32_t pid) {
+  ProcessView view(pid);
+  if (view.found && !view.zombie) strings(out, view.info.argv);
+}
+void environ(TextBuffer& out, uint32_t pid) {
+  ProcessView view(pid);
+  if (view.found && !view.zombie) strings(out, view.info.envp);
 }
 
-uint64_t thread_count() {
-  uint64_t n = 0;
-  with_threads([](LinuxThread&, void* c) { ++*static_cast<uint64_t*>(c); }, &n);
-  return n;
+void comm(TextBuffer& out, uint32_t pid) {
+  ProcessView view(pid);
+  out.format("%.15s\n", view.name());
 }
 
-void maps(TextBuffer& out) {
-  uintptr_t heap_end = address_space().current_break();
-  address_space().for_each_vma([&](const Vma& v) {
+void maps(TextBuffer& out, uint32_t pid) {
+  ProcessView view(pid);
+  if (!view.space) return;
+  const ProcessInfo& info = view.info;
+  uintptr_t heap_end = view.space->current_break();
+  view.space->for_each_vma([&](const Vma& v) {
     const char* name = "";
-    if (v.begin >= own_info().stack_begin && v.end <= own_info().stack_end) name = "[stack]";
-    else if (v.begin == own_info().vdso_begin) name = "[vvar]";
-    else if (v.begin > own_info().vdso_begin && v.end <= own_info().vdso_end) name = "[vdso]";
-    else if (!v.file && v.begin >= own_info().heap_begin && v.end <= ((heap_end + 4095) & ~uintptr_t{4095})) name = "[heap]";
+    if (v.begin >= info.stack_begin && v.end <= info.stack_end) name = "[stack]";
+    else if (v.begin == info.vdso_begin) name = "[vvar]";
+    else if (v.begin > info.vdso_begin && v.end <= info.vdso_end) name = "[vdso]";
+    else if (!v.file && v.begin >= info.heap_begin && v.end <= ((heap_end + 4095) & ~uintptr_t{4095})) name = "[heap]";
     else if (v.file && v.file->path()) name = v.file->path();
     out.format("%08lx-%08lx %c%c%c%c %08lx 00:00 0", v.begin, v.end, v.prot & prot::kRead ? 'r' : '-',
                v.prot & prot::kWrite ? 'w' : '-', v.prot & prot::kExec ? 'x' : '-', v.shared ? 's' : 'p',
@@ -153,36 +229,34 @@ void maps(TextBuffer& out) {
   });
 }
 
-void status(TextBuffer& out) {
-  uint64_t rss_kb = address_space().resident_bytes() >> 10;
-  out.format("Name:\t%.15s\nUmask:\t0022\nState:\tR (running)\nTgid:\t%u\nNgid:\t0\nPid:\t%u\nPPid:\t%u\nTracerPid:\t0\n",
-             base_name(own_info().executable), current_process().pid, current_process().pid, parent_pid());
-  out.format("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmPeak:\t%8lu kB\nVmSize:\t%8lu kB\n", rss_kb,
-             rss_kb);
-  out.format("VmLck:\t%8lu kB\n", address_space().locked_bytes() >> 10);
-  out.format("VmRSS:\t%8lu kB\nThreads:\t%lu\nSigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n",
-             rss_kb, thread_count());
+void status(TextBuffer& out, uint32_t pid) {
+  ProcessView view(pid);
+  uint64_t rss_kb = view.resident_bytes() >> 10;
+  out.format("Name:\t%.15s\nUmask:\t0022\nState:\t%s\nTgid:\t%u\nNgid:\t0\nPid:\t%u\nPPid:\t%u\nTracerPid:\t0\n",
+             view.name(), view.zombie ? "Z (zombie)" : "R (running)", view.pid, view.pid,
+             view.ppid);
+  out.format("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\n");
+  if (view.space) {
+    out.format("VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t%8lu kB\nVmRSS:\t%8lu kB\n", rss_kb, rss_kb,
+               view.space->locked_bytes() >> 10, rss_kb);
+  }
+  out.format("Threads:\t%u\nSigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n", view.threads);
   out.format("Cpus_allowed_list:\t0-%zu\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
              cpus::count() - 1);
 }
 
-void process_stat(TextBuffer& out) {
-  uint64_t rss_pages = address_space().resident_bytes() / 4096;
-  Process& self = current_process();
-  uint32_t pgid, sid;
-  {
-    SpinlockGuard guard(process_tree_lock());
-    pgid = self.pgid;
-    sid = self.sid;
-  }
-  out.format("%u (%.15s) R %u %u %u 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 %lu 0 0 %lu %lu 18446744073709551615 ",
-             self.pid, base_name(own_info().executable), parent_pid(), pgid, sid, thread_count(), rss_pages * 4096,
-             rss_pages);
-  out.format("0 0 %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", own_info().stack_end);
+void process_stat(TextBuffer& out, uint32_t pid) {
+  ProcessView view(pid);
+  uint64_t rss_pages = view.resident_bytes() / 4096;
+  out.format("%u (%.15s) %c %u %u %u 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 %u 0 0 %lu %lu 18446744073709551615 ",
+             view.pid, view.name(), view.state(), view.ppid, view.pgid, view.sid, view.threads,
+             rss_pages * 4096, rss_pages);
+  out.format("0 0 %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", view.info.stack_end);
 }
 
-void statm(TextBuffer& out) {
-  uint64_t pages = address_space().resident_bytes() / 4096;
+void statm(TextBuffer& out, uint32_t pid) {
+  ProcessView view(pid);
+  uint64_t pages = view.resident_bytes() / 4096;
   out.format("%lu %lu 0 0 0 %lu 0\n", pages, pages, pages);
 }
 
@@ -223,12 +297,25 @@ void mountinfo(TextBuffer& out) {
   }
 }
 
+// /proc/PID's entries, each made for that process (the subject).
+constexpr SyntheticEntry for_process(std::string_view name, Kind kind, void (*generate)(TextBuffer&, uint32_t)) {
+  return {name, kind, nullptr, nullptr, nullptr, generate};
+}
 constexpr SyntheticEntry kProcess[] = {
-    {"exe", Kind::symlink, exe},        {"cwd", Kind::symlink, root_link},  {"root", Kind::symlink, root_link},
-    {"cmdline", Kind::file, cmdline},   {"environ", Kind::file, environ},   {"comm", Kind::file, comm},
-    {"maps", Kind::file, maps},         {"stat", Kind::file, process_stat}, {"statm", Kind::file, statm},
-    {"status", Kind::file, status},     {"mounts", Kind::file, mounts},     {"mountinfo", Kind::file, mountinfo},
-    {"net", Kind::directory, nullptr, proc_net_entries},     {"fd", Kind::dynamic_directory, nullptr, nullptr, &g_fd_directory},
+    for_process("exe", Kind::symlink, exe),
+    {"cwd", Kind::symlink, root_link},
+    {"root", Kind::symlink, root_link},
+    for_process("cmdline", Kind::file, cmdline),
+    for_process("environ", Kind::file, environ),
+    for_process("comm", Kind::file, comm),
+    for_process("maps", Kind::file, maps),
+    for_process("stat", Kind::file, process_stat),
+    for_process("statm", Kind::file, statm),
+    for_process("status", Kind::file, status),
+    {"mounts", Kind::file, mounts},
+    {"mountinfo", Kind::file, mountinfo},
+    {"net", Kind::directory, nullptr, proc_net_entries},
+    {"fd", Kind::dynamic_directory, nullptr, nullptr, &g_fd_directory},
 };
 constexpr SyntheticEntry kKernel[] = {
     {"osrelease", Kind::file, osrelease}, {"ostype", Kind::file, ostype}, {"hostname", Kind::file, hostname},
@@ -241,10 +328,10 @@ constexpr SyntheticEntry kSys[] = {
     {"net", Kind::directory, nullptr, proc_sys_net_entries},
 };
 std::span<const SyntheticEntry> process_entries() { return kProcess; }
+constexpr NumberedDirectories kProcesses{process_exists, list_processes, process_entries};
 constexpr SyntheticEntry kProcRoot[] = {
     {"self", Kind::symlink, self},
     {"thread-self", Kind::symlink, self},
-    {"1", Kind::directory, nullptr, process_entries},
     {"cpuinfo", Kind::file, cpuinfo},
     {"meminfo", Kind::file, meminfo},
     {"stat", Kind::file, stat},
@@ -254,6 +341,8 @@ constexpr SyntheticEntry kProcRoot[] = {
     {"mounts", Kind::file, mounts},
     {"sys", Kind::directory, nullptr, [] { return std::span<const SyntheticEntry>(kSys); }},
     {"net", Kind::directory, nullptr, proc_net_entries},
+    // Listed after the fixed names, as Linux lists them.
+    {"", Kind::numbered_directories, nullptr, nullptr, nullptr, nullptr, &kProcesses},
 };
 
 constexpr SyntheticEntry kCpu[] = {
@@ -267,7 +356,7 @@ constexpr SyntheticEntry kSysRoot[] = {
 
 }  // namespace
 
-const char* process_executable() { return own_info().executable; }
+const char* process_executable() { return current_process().info.executable; }
 
 void set_fd_directory(const DynamicDirectory& directory) { g_fd_directory = directory; }
 

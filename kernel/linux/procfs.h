@@ -14,6 +14,7 @@ struct ProcessInfo {
   uintptr_t stack_begin = 0, stack_end = 0;  // [stack]
   uintptr_t vdso_begin = 0, vdso_end = 0;    // [vvar] then [vdso]
   uintptr_t heap_begin = 0;                  // [heap] starts here
+  const char* name = nullptr;  // comm: the path it was executed by (nullptr: the executable's)
 };
 // The executable's path (what /proc/self/exe names).
 const char* process_executable();

@@ -141,8 +141,13 @@ Result<MappedFile*> open_mapped(const char* path, uint64_t* size) {
 
 namespace {
 
-// /proc/self/fd: one symlink per open descriptor.
-void list_fds(void (*add)(std::string_view, void*), void* context) {
+// Whether /proc/PID/fd shows the caller's descriptors: another process's table may go away
+// while being read (its descriptors are not shown; Linux would show them to root).
+bool own_descriptors(uint32_t pid) { return pid == current_process().pid; }
+
+// /proc/PID/fd: one symlink per open descriptor.
+void list_fds(uint32_t pid, void (*add)(std::string_view, void*), void* context) {
+  if (!own_descriptors(pid)) return;
   fs::FdTable& fds = file_context().fds();
   uint64_t limit = fds.limit();
   for (uint64_t fd = 0; fd < limit; fd++) {
@@ -153,32 +158,8 @@ void list_fds(void (*add)(std::string_view, void*), void* context) {
   }
 }
 
-// The path an open file has (as Linux's d_path): a directory's own, or the directory it was
-// opened in and its name there; false when it has none (no longer linked there, or opened
-// other than by path).
-bool file_path(const fs::File& file, TextBuffer& out) {
-  const RefPtr<fs::Vnode>& vnode = file.vnode();
-  RefPtr<fs::Vnode> directory = vnode->is_directory() ? vnode : file.found_in();
-  if (!directory) return false;
-  char* path = static_cast<char*>(heap::allocate(fs::linux_abi::path_max));
-  if (!path) return false;
-  auto length = fs::path_of(*g_context, directory, {path, fs::linux_abi::path_max});
-  char name[fs::linux_abi::name_max];
-  Result<size_t> name_length = 0;
-  if (length && !vnode->is_directory()) name_length = directory->child_name(*vnode, name);
-  bool found = length && *length > 1 && name_length;
-  if (found) {
-    out.append({path, *length - 1});
-    if (!vnode->is_directory()) {
-      if (*length > 2) out.append("/");
-      out.append({name, *name_length});
-    }
-  }
-  heap::free(path);
-  return found;
-}
-
-bool fd_target(std::string_view name, TextBuffer& out) {
+bool fd_target(uint32_t pid, std::string_view name, TextBuffer& out) {
+  if (!own_descriptors(pid)) return false;
   int fd = 0;
   for (char c : name) {
     if (c < '0' || c > '9') return false;
@@ -207,7 +188,8 @@ bool fd_target(std::string_view name, TextBuffer& out) {
 // What opening /proc/self/fd/N reaches: the descriptor's own node when opening it again gives
 // the same object (the standard streams, files, directories, devices); anonymous pipes and
 // sockets fall back to their text ("pipe:[N]"), which names nothing.
-RefPtr<fs::Vnode> fd_object(std::string_view name) {
+RefPtr<fs::Vnode> fd_object(uint32_t pid, std::string_view name) {
+  if (!own_descriptors(pid)) return nullptr;
   int fd = 0;
   for (char c : name) {
     if (c < '0' || c > '9') return nullptr;
@@ -222,6 +204,31 @@ RefPtr<fs::Vnode> fd_object(std::string_view name) {
 }
 
 }  // namespace
+
+// The path an open file has (as Linux's d_path): a directory's own, or the directory it was
+// opened in and its name there; false when it has none (no longer linked there, or opened
+// other than by path).
+bool file_path(const fs::File& file, TextBuffer& out) {
+  const RefPtr<fs::Vnode>& vnode = file.vnode();
+  RefPtr<fs::Vnode> directory = vnode->is_directory() ? vnode : file.found_in();
+  if (!directory) return false;
+  char* path = static_cast<char*>(heap::allocate(fs::linux_abi::path_max));
+  if (!path) return false;
+  auto length = fs::path_of(*g_context, directory, {path, fs::linux_abi::path_max});
+  char name[fs::linux_abi::name_max];
+  Result<size_t> name_length = 0;
+  if (length && !vnode->is_directory()) name_length = directory->child_name(*vnode, name);
+  bool found = length && *length > 1 && name_length;
+  if (found) {
+    out.append({path, *length - 1});
+    if (!vnode->is_directory()) {
+      if (*length > 2) out.append("/");
+      out.append({name, *name_length});
+    }
+  }
+  heap::free(path);
+  return found;
+}
 
 fs::FsContext& file_context() {
   if (LinuxThread* thread = current_thread()->linux_thread) return *thread->process->files;

@@ -8,6 +8,8 @@
 
 #include "kernel/boot/boot_options.h"
 #include "kernel/lib/result.h"
+#include "kernel/fs/file.h"
+#include "kernel/linux/synthetic_fs.h"
 #include "kernel/mm/address_space.h"
 
 namespace nimbus::linux {
@@ -15,6 +17,10 @@ namespace nimbus::linux {
 // Opens `path` (from the caller's cwd) as an executable's or interpreter's MappedFile, with
 // its size: EACCES if it is not a regular file.
 Result<MappedFile*> open_mapped(const char* path, uint64_t* size);
+
+// The path an open file has (as Linux's d_path): a directory's own, or the directory it was
+// opened in and its name there; false when it has none.
+bool file_path(const fs::File& file, TextBuffer& out);
 
 // Returns only on failure, with the VM exit status; the program ends the VM itself.
 // `stream_kinds` says which of the host's streams are terminals.

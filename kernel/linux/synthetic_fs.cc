@@ -63,11 +63,12 @@ class SyntheticNode : public fs::Vnode {
 
 class GeneratedFile final : public SyntheticNode {
  public:
-  GeneratedFile(SyntheticFs& fs, void (*generate)(TextBuffer&))
-      : SyntheticNode(fs, fs::VnodeType::regular, 0444), m_generate(generate) {}
+  GeneratedFile(SyntheticFs& fs, const SyntheticEntry& entry, uint32_t subject)
+      : SyntheticNode(fs, fs::VnodeType::regular, 0444), m_entry(entry), m_subject(subject) {}
   Result<size_t> read_at(uint64_t offset, std::span<std::byte> buffer, fs::IoFlags) override {
     TextBuffer text;
-    m_generate(text);
+    if (m_entry.generate_for) m_entry.generate_for(text, m_subject);
+    else m_entry.generate(text);
     auto all = text.text();
     if (offset >= all.size()) return 0;
     size_t n = buffer.size() < all.size() - offset ? buffer.size() : all.size() - offset;
@@ -78,7 +79,8 @@ class GeneratedFile final : public SyntheticNode {
   uint64_t size() override { return 0; }
 
  private:
-  void (*m_generate)(TextBuffer&);
+  const SyntheticEntry& m_entry;  // entries are constants
+  uint32_t m_subject;
 };
 
 class GeneratedSymlink final : public SyntheticNode {
@@ -122,19 +124,41 @@ fs::VnodeType type_of(SyntheticEntry::Kind kind) {
     case SyntheticEntry::Kind::directory: return fs::VnodeType::directory;
     case SyntheticEntry::Kind::symlink: return fs::VnodeType::symlink;
     case SyntheticEntry::Kind::dynamic_directory: return fs::VnodeType::directory;
+    case SyntheticEntry::Kind::numbered_directories: return fs::VnodeType::directory;
   }
   return fs::VnodeType::regular;
 }
 
+// A decimal number without sign or leading zero ("/proc/01" is not "/proc/1"), or 0.
+uint32_t parse_number(std::string_view name) {
+  if (name.empty() || name.size() > 9 || name[0] == '0') return 0;
+  uint32_t n = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return n;
+}
+
 class SyntheticDirectory final : public SyntheticNode {
  public:
-  SyntheticDirectory(SyntheticFs& fs, RefPtr<fs::Vnode> parent, std::span<const SyntheticEntry> (*children)())
-      : SyntheticNode(fs, fs::VnodeType::directory, 0555), m_parent(parent), m_children(children) {}
+  SyntheticDirectory(SyntheticFs& fs, RefPtr<fs::Vnode> parent, std::span<const SyntheticEntry> (*children)(),
+                     uint32_t subject)
+      : SyntheticNode(fs, fs::VnodeType::directory, 0555), m_parent(parent), m_children(children), m_subject(subject) {}
   Result<RefPtr<fs::Vnode>> lookup(std::string_view name) override {
     if (name == "..") return m_parent ? m_parent : RefPtr<fs::Vnode>(this);
+    auto& synthetic = static_cast<SyntheticFs&>(fs());
     for (const SyntheticEntry& entry : m_children()) {
+      if (entry.kind == SyntheticEntry::Kind::numbered_directories) {
+        uint32_t number = parse_number(name);
+        if (number == 0 || !entry.numbered->exists(number)) continue;
+        SyntheticEntry directory{name, SyntheticEntry::Kind::directory, nullptr, entry.numbered->children};
+        auto node = synthetic.make(directory, RefPtr<fs::Vnode>(this), number);
+        if (!node) return error(Errno::enomem);
+        return node;
+      }
       if (entry.name == name) {
-        auto node = static_cast<SyntheticFs&>(fs()).make(entry, RefPtr<fs::Vnode>(this));
+        auto node = synthetic.make(entry, RefPtr<fs::Vnode>(this), m_subject);
         if (!node) return error(Errno::enomem);
         return node;
       }
@@ -147,7 +171,29 @@ class SyntheticDirectory final : public SyntheticNode {
     out.emit("..", m_parent ? m_parent->ino() : ino(), fs::VnodeType::directory);
     // Inode numbers of entries are made when looked up; readdir reports a stable stand-in.
     uint64_t i = 0;
-    for (const SyntheticEntry& entry : m_children()) out.emit(entry.name, ino() * 64 + ++i, type_of(entry.kind));
+    for (const SyntheticEntry& entry : m_children()) {
+      if (entry.kind != SyntheticEntry::Kind::numbered_directories) {
+        out.emit(entry.name, ino() * 64 + ++i, type_of(entry.kind));
+        continue;
+      }
+      // The numbers as they are now; a directory's position is its index in this listing.
+      struct Context {
+        DirentEmitter* out;
+        uint64_t base;
+      } context{&out, ino() * 64 + 4096};
+      entry.numbered->list(
+          [](uint32_t number, void* c) {
+            auto* ctx = static_cast<Context*>(c);
+            char text[12];
+            size_t n = 0;
+            char digits[12];
+            do digits[n++] = static_cast<char>('0' + number % 10);
+            while ((number /= 10) != 0);
+            for (size_t k = 0; k < n; k++) text[k] = digits[n - 1 - k];
+            ctx->out->emit({text, n}, ctx->base + ctx->out->index, fs::VnodeType::directory);
+          },
+          &context);
+    }
     return {};
   }
   bool is_empty_directory() override { return m_children().empty(); }
@@ -155,17 +201,18 @@ class SyntheticDirectory final : public SyntheticNode {
  private:
   RefPtr<fs::Vnode> m_parent;
   std::span<const SyntheticEntry> (*m_children)();
+  uint32_t m_subject;
 };
 
 class DynamicDirectoryNode final : public SyntheticNode {
  public:
-  DynamicDirectoryNode(SyntheticFs& fs, RefPtr<fs::Vnode> parent, const DynamicDirectory& dir)
-      : SyntheticNode(fs, fs::VnodeType::directory, 0500), m_parent(parent), m_dir(dir) {}
+  DynamicDirectoryNode(SyntheticFs& fs, RefPtr<fs::Vnode> parent, const DynamicDirectory& dir, uint32_t subject)
+      : SyntheticNode(fs, fs::VnodeType::directory, 0500), m_parent(parent), m_dir(dir), m_subject(subject) {}
   Result<RefPtr<fs::Vnode>> lookup(std::string_view name) override {
     if (name == "..") return m_parent;
     TextBuffer target;
-    if (!m_dir.target(name, target)) return error(Errno::enoent);
-    RefPtr<fs::Vnode> object = m_dir.object ? m_dir.object(name) : nullptr;
+    if (!m_dir.target(m_subject, name, target)) return error(Errno::enoent);
+    RefPtr<fs::Vnode> object = m_dir.object ? m_dir.object(m_subject, name) : nullptr;
     auto* node = new (std::nothrow) GeneratedSymlink(static_cast<SyntheticFs&>(fs()), target, std::move(object));
     if (!node) return error(Errno::enomem);
     return adopt_ref<fs::Vnode>(node);
@@ -180,6 +227,7 @@ class DynamicDirectoryNode final : public SyntheticNode {
       uint64_t i;
     } context{&out, ino() * 4096, 0};
     m_dir.list(
+        m_subject,
         [](std::string_view name, void* c) {
           auto* ctx = static_cast<Context*>(c);
           ctx->out->emit(name, ctx->base + ++ctx->i, fs::VnodeType::symlink);
@@ -191,13 +239,14 @@ class DynamicDirectoryNode final : public SyntheticNode {
  private:
   RefPtr<fs::Vnode> m_parent;
   DynamicDirectory m_dir;
+  uint32_t m_subject;
 };
 
 }  // namespace
 
 SyntheticFs::SyntheticFs(fs::ClockFunction clock, uint64_t magic, std::span<const SyntheticEntry> (*root_entries)())
     : FileSystem(clock), m_magic(magic) {
-  m_root = adopt_ref<fs::Vnode>(new SyntheticDirectory(*this, nullptr, root_entries));
+  m_root = adopt_ref<fs::Vnode>(new SyntheticDirectory(*this, nullptr, root_entries, 0));
 }
 
 // /proc's files are seq_files and its directories seek as Linux's generic_file_llseek; sysfs
@@ -214,24 +263,27 @@ fs::StatFs SyntheticFs::statfs() {
   return s;
 }
 
-RefPtr<fs::Vnode> SyntheticFs::make(const SyntheticEntry& entry, RefPtr<fs::Vnode> parent) {
+RefPtr<fs::Vnode> SyntheticFs::make(const SyntheticEntry& entry, RefPtr<fs::Vnode> parent, uint32_t subject) {
   fs::Vnode* node = nullptr;
   switch (entry.kind) {
     case SyntheticEntry::Kind::file:
-      node = new (std::nothrow) GeneratedFile(*this, entry.generate);
+      node = new (std::nothrow) GeneratedFile(*this, entry, subject);
       break;
     case SyntheticEntry::Kind::directory:
-      node = new (std::nothrow) SyntheticDirectory(*this, parent, entry.children);
+      node = new (std::nothrow) SyntheticDirectory(*this, parent, entry.children, subject);
       break;
     case SyntheticEntry::Kind::symlink: {
       TextBuffer target;
-      entry.generate(target);
+      if (entry.generate_for) entry.generate_for(target, subject);
+      else entry.generate(target);
       node = new (std::nothrow) GeneratedSymlink(*this, target);
       break;
     }
     case SyntheticEntry::Kind::dynamic_directory:
-      node = new (std::nothrow) DynamicDirectoryNode(*this, parent, *entry.dynamic);
+      node = new (std::nothrow) DynamicDirectoryNode(*this, parent, *entry.dynamic, subject);
       break;
+    case SyntheticEntry::Kind::numbered_directories:
+      break;  // only its numbers are looked up
   }
   return node ? adopt_ref<fs::Vnode>(node) : RefPtr<fs::Vnode>();
 }

@@ -30,24 +30,40 @@ class TextBuffer {
 
 // Directories whose entries are not fixed (e.g. /proc/self/fd): symlinks listed and
 // resolved by functions.
+// Each function gets the subject of the directory (its /proc/PID number; 0 elsewhere).
 struct DynamicDirectory {
   // Calls add(name, context) for each entry.
-  void (*list)(void (*add)(std::string_view name, void* context), void* context);
+  void (*list)(uint32_t subject, void (*add)(std::string_view name, void* context), void* context);
   // The symlink target for an entry, or false if it does not exist.
-  bool (*target)(std::string_view name, TextBuffer& out);
+  bool (*target)(uint32_t subject, std::string_view name, TextBuffer& out);
   // The object an entry stands for, which opening the link reaches whatever its text says
   // (Linux's magic links); nullptr: follow the text.
-  RefPtr<fs::Vnode> (*object)(std::string_view name) = nullptr;
+  RefPtr<fs::Vnode> (*object)(uint32_t subject, std::string_view name) = nullptr;
 };
 
-// One directory entry: a name and how to make its vnode.
+struct SyntheticEntry;
+
+// Directories named by numbers that come and go (/proc/PID): each is a directory of fixed
+// entries about its number, the "subject" its files are generated for.
+struct NumberedDirectories {
+  bool (*exists)(uint32_t number);
+  // Calls add(number, context) for each existing number.
+  void (*list)(void (*add)(uint32_t number, void* context), void* context);
+  std::span<const SyntheticEntry> (*children)();
+};
+
+// One directory entry: a name and how to make its vnode. Entries below a numbered
+// directory are made for its number (their subject); elsewhere the subject is 0.
 struct SyntheticEntry {
-  enum class Kind { file, directory, symlink, dynamic_directory };
+  enum class Kind { file, directory, symlink, dynamic_directory, numbered_directories };
   std::string_view name;
   Kind kind;
   void (*generate)(TextBuffer& out) = nullptr;                // file: its text; symlink: its target
   std::span<const SyntheticEntry> (*children)() = nullptr;    // directory: its entries
   const DynamicDirectory* dynamic = nullptr;                  // dynamic_directory
+  // file or symlink made for a subject (used instead of `generate` when set).
+  void (*generate_for)(TextBuffer& out, uint32_t subject) = nullptr;
+  const NumberedDirectories* numbered = nullptr;              // numbered_directories (name unused)
 };
 
 class SyntheticFs final : public fs::FileSystem {
@@ -57,7 +73,7 @@ class SyntheticFs final : public fs::FileSystem {
   fs::StatFs statfs() override;
   bool read_only() const override { return true; }
   SeekStyle seek_style() const override;
-  RefPtr<fs::Vnode> make(const SyntheticEntry& entry, RefPtr<fs::Vnode> parent);
+  RefPtr<fs::Vnode> make(const SyntheticEntry& entry, RefPtr<fs::Vnode> parent, uint32_t subject = 0);
 
  private:
   uint64_t m_magic;

@@ -40,7 +40,8 @@ constexpr uint64_t kSigIgn = 1;
 // pointer arrays, then the path and the strings themselves.
 struct StringBlock {
   ProgramStrings header;
-  const char* path;
+  const char* path;        // as the program was executed by (AT_EXECFN, its name in comm)
+  const char* executable;  // the file's own path, symbolic links resolved (/proc/PID/exe)
   const char** argv;
   const char** envp;
 };
@@ -148,9 +149,11 @@ class StringCollector {
 };
 
 // Lays out path, argv (strings [0, argc) of `strings`) and envp (the rest) in one block.
-Result<StringBlock*> make_block(const char* path, const StringCollector& strings, size_t argc) {
+Result<StringBlock*> make_block(const char* path, const char* executable, const StringCollector& strings,
+                                size_t argc) {
   size_t envc = strings.count() - argc;
-  size_t bytes = sizeof(StringBlock) + (argc + 1 + envc + 1) * sizeof(char*) + strlen(path) + 1;
+  size_t bytes =
+      sizeof(StringBlock) + (argc + 1 + envc + 1) * sizeof(char*) + strlen(path) + 1 + strlen(executable) + 1;
   for (size_t i = 0; i < strings.count(); i++) bytes += strlen(strings.at(i)) + 1;
   auto* block = static_cast<StringBlock*>(heap::allocate(bytes, alignof(StringBlock)));
   if (!block) return error(Errno::enomem);
@@ -166,6 +169,7 @@ Result<StringBlock*> make_block(const char* path, const StringCollector& strings
     return at;
   };
   block->path = put(path);
+  block->executable = put(executable);
   for (size_t i = 0; i < argc; i++) block->argv[i] = put(strings.at(i));
   block->argv[argc] = nullptr;
   for (size_t i = 0; i < envc; i++) block->envp[i] = put(strings.at(argc + i));
@@ -221,8 +225,11 @@ bool parse_shebang(const uint8_t* head, size_t length, Shebang& out) {
 // Runs the calling thread on `space`'s page tables (the process's space too).
 void switch_space(Process& process, AddressSpace* space) {
   Thread* self = current_thread();
+  {
+    SpinlockGuard guard(process_tree_lock());  // /proc/PID takes its reference under it
+    process.space = space;
+  }
   bool interrupts = x86::save_and_disable_interrupts();
-  process.space = space;
   self->page_root = space->page_table_root();
   x86::write_cr3(self->page_root);
   x86::restore_interrupts(interrupts);
@@ -321,7 +328,12 @@ Result<NewProgram> load_program(int dirfd, const char* user_path, const char* co
     file = TRY(open_executable(fs::linux_abi::at_fdcwd, program_path, 0));
   }
 
-  StringBlock* block = TRY(make_block(program_path, strings, argc));
+  // /proc/PID/exe names the file itself: its path with links resolved (the path as given
+  // if the file has none, e.g. opened by descriptor and since unlinked).
+  TextBuffer executable;
+  if (!file_path(*file, executable) || executable.text().empty()) executable.append(program_path);
+  executable.append(std::string_view("", 1));
+  StringBlock* block = TRY(make_block(program_path, executable.text().data(), strings, argc));
   uint64_t size = file->vnode()->stat().size;
   auto mapped = map_vnode(file->vnode(), program_path);
   if (!mapped) {
@@ -345,7 +357,8 @@ Result<NewProgram> load_program(int dirfd, const char* user_path, const char* co
   auto image = load_elf(**fresh, **mapped, size, open_mapped);
   (*mapped)->release();
   Program program{block->path, block->argv, block->envp};
-  ProcessInfo info{block->path, block->argv, block->envp};
+  ProcessInfo info{block->executable, block->argv, block->envp};
+  info.name = block->path;
   Result<uintptr_t> stack = error(Errno::enoexec);
   if (image) {
     (*fresh)->set_break_base(image->break_base);
@@ -362,13 +375,16 @@ Result<NewProgram> load_program(int dirfd, const char* user_path, const char* co
   old->release();
   finish_vfork(process);
   reset_for_new_program(process, thread);
-  if (process.strings) process.strings->release();
+  ProgramStrings* old_strings;
   {
+    // /proc/PID copies info and takes a reference to the strings under the tree lock.
     SpinlockGuard guard(process_tree_lock());
+    old_strings = process.strings;
     process.strings = &block->header;
     process.info = info;
     process.has_execed = true;
   }
+  if (old_strings) old_strings->release();
   return NewProgram{image->entry, *stack};
 }
 
