@@ -11,8 +11,11 @@ namespace nimbus::linux {
 
 // Keeps the volume= words for mount_volumes() (boot, before the program).
 void set_boot_volumes(std::span<const VolumeOption> volumes);
-// Mounts each volume read-only on its directory (made if missing); false, with a message
-// naming the volume and the reason, when one cannot be mounted.
+// Mounts each volume (read-only or read-write, as its word says) on its directory (made if
+// missing); false, with a message naming the volume and the reason, when one cannot be mounted.
 bool mount_volumes(fs::FsContext& context);
+// Writes back every writable volume and flushes its disk: the VM's orderly end (power-off)
+// calls it, so what the program wrote is on the host's image when QEMU exits.
+void sync_volumes();
 
 }  // namespace nimbus::linux
