@@ -2,6 +2,7 @@
 // done outside the lock (a block being read is found "loading" and waited for).
 #include "kernel/block/block_cache.h"
 
+#include <cstring>
 #include <new>
 
 #include "kernel/block/block_io.h"
@@ -20,6 +21,8 @@ CachedBlock& CachedBlock::operator=(CachedBlock&& other) {
 }
 
 std::span<const std::byte> CachedBlock::data() const { return {m_entry->data, m_cache->block_size()}; }
+std::span<std::byte> CachedBlock::mutable_data() const { return {m_entry->data, m_cache->block_size()}; }
+void CachedBlock::mark_dirty() { m_cache->mark_dirty(m_entry); }
 
 void CachedBlock::reset() {
   if (m_entry) m_cache->unpin(m_entry);
@@ -33,7 +36,12 @@ BlockCache::BlockCache(BlockDevice& device, uint32_t block_size, size_t capacity
       m_capacity(capacity) {}
 
 BlockCache::~BlockCache() {
-  // Every handle is gone by now: every entry is on the LRU list.
+  // Every handle is gone by now: every entry is on the LRU or the dirty list (whose changes
+  // are lost unless the owner wrote them back).
+  while (Entry* entry = m_dirty.pop_front()) {
+    if (entry->hashed) bucket(entry->number).remove(entry);
+    destroy(entry);
+  }
   while (Entry* entry = m_lru.pop_front()) {
     if (entry->hashed) bucket(entry->number).remove(entry);
     destroy(entry);
@@ -71,9 +79,7 @@ Result<BlockCache::Entry*> BlockCache::take_entry_locked() {
   return entry;
 }
 
-Result<CachedBlock> BlockCache::get(uint64_t number) {
-  if (number >= m_block_count) return error(Errno::einval);
-  MutexGuard guard(m_lock);
+Result<BlockCache::Entry*> BlockCache::pin_locked(uint64_t number, bool* fresh) {
   for (;;) {
     Entry* entry = find_locked(number);
     if (!entry) break;
@@ -81,16 +87,28 @@ Result<CachedBlock> BlockCache::get(uint64_t number) {
       m_loaded.wait(m_lock);
       continue;  // it may have failed and gone: look again
     }
-    if (entry->pins++ == 0) m_lru.remove(entry);
+    if (entry->pins++ == 0) (entry->dirty ? m_dirty : m_lru).remove(entry);
     m_statistics.hits++;
-    return CachedBlock(this, entry);
+    *fresh = false;
+    return entry;
   }
   Entry* entry = TRY(take_entry_locked());
   entry->number = number;
   entry->pins = 1;
-  entry->loading = true;
+  entry->dirty = false;
   entry->hashed = true;
   bucket(number).push_back(entry);
+  *fresh = true;
+  return entry;
+}
+
+Result<CachedBlock> BlockCache::get(uint64_t number) {
+  if (number >= m_block_count) return error(Errno::einval);
+  MutexGuard guard(m_lock);
+  bool fresh = false;
+  Entry* entry = TRY(pin_locked(number, &fresh));
+  if (!fresh) return CachedBlock(this, entry);
+  entry->loading = true;
   m_statistics.misses++;
   uint32_t sectors = m_block_size / kSectorSize;
   m_lock.unlock();
@@ -108,9 +126,136 @@ Result<CachedBlock> BlockCache::get(uint64_t number) {
   return CachedBlock(this, entry);
 }
 
+Result<CachedBlock> BlockCache::get_zeroed(uint64_t number) {
+  if (number >= m_block_count) return error(Errno::einval);
+  MutexGuard guard(m_lock);
+  bool fresh = false;
+  Entry* entry = TRY(pin_locked(number, &fresh));
+  memset(entry->data, 0, m_block_size);
+  if (!entry->dirty) {
+    entry->dirty = true;
+    m_dirty_count++;
+  }
+  return CachedBlock(this, entry);
+}
+
+void BlockCache::mark_dirty(Entry* entry) {
+  MutexGuard guard(m_lock);
+  if (entry->dirty) return;
+  entry->dirty = true;  // pinned by the caller: it joins the dirty list when unpinned
+  m_dirty_count++;
+}
+
+size_t BlockCache::dirty_count() {
+  MutexGuard guard(m_lock);
+  return m_dirty_count;
+}
+
+void BlockCache::forget(uint64_t number) {
+  MutexGuard guard(m_lock);
+  Entry* entry = find_locked(number);
+  if (!entry || entry->loading || entry->pins) return;  // a pinned one is its holder's to finish
+  (entry->dirty ? m_dirty : m_lru).remove(entry);
+  if (entry->dirty) m_dirty_count--;
+  entry->dirty = false;
+  bucket(number).remove(entry);
+  entry->hashed = false;
+  m_lru.push_front(entry);
+}
+
+namespace {
+
+struct WriteBatch {
+  Semaphore done{0};
+};
+
+void insertion_sort(BlockCacheEntry** entries, size_t count) {
+  for (size_t i = 1; i < count; i++) {
+    BlockCacheEntry* moving = entries[i];
+    size_t j = i;
+    for (; j > 0 && entries[j - 1]->number > moving->number; j--) entries[j] = entries[j - 1];
+    entries[j] = moving;
+  }
+}
+
+}  // namespace
+
+Result<> BlockCache::write_back(Durability durability) {
+  // Take the dirty entries (pinned, so they stay while written), write them in block order
+  // with the lock dropped, then put them back clean (or dirty again when a write failed).
+  size_t count = 0;
+  BlockCacheEntry** entries = nullptr;
+  {
+    MutexGuard guard(m_lock);
+    size_t unpinned = 0;
+    for (Entry* e = m_dirty.front(); e; e = m_dirty.next(e)) unpinned++;
+    if (unpinned) {
+      entries = new (kNoThrow) BlockCacheEntry*[unpinned];
+      if (!entries) return error(Errno::enomem);
+      while (Entry* entry = m_dirty.pop_front()) {
+        entry->pins++;
+        entry->dirty = false;
+        m_dirty_count--;
+        entries[count++] = entry;
+      }
+    }
+  }
+  Result<> result;
+  if (count) {
+    insertion_sort(entries, count);
+    auto* requests = new (kNoThrow) Request[count];
+    if (!requests) {
+      result = error(Errno::enomem);
+    } else {
+      WriteBatch batch;
+      RequestList list;
+      uint32_t sectors = m_block_size / kSectorSize;
+      for (size_t i = 0; i < count; i++) {
+        Request& request = requests[i];
+        request.operation = Operation::write;
+        request.sector = entries[i]->number * sectors;
+        request.sector_count = sectors;
+        request.buffer = entries[i]->data;
+        request.context = &batch;
+        request.on_complete = [](Request& finished) { static_cast<WriteBatch*>(finished.context)->done.release(); };
+        list.push_back(&request);
+      }
+      m_device.submit_all(list);
+      for (size_t i = 0; i < count; i++) batch.done.acquire();
+      MutexGuard guard(m_lock);
+      for (size_t i = 0; i < count; i++) {
+        if (requests[i].result) {
+          m_statistics.writes++;
+          continue;
+        }
+        if (result) result = requests[i].result;
+        if (!entries[i]->dirty) {
+          entries[i]->dirty = true;
+          m_dirty_count++;
+        }
+      }
+      delete[] requests;
+    }
+    if (!requests) {
+      MutexGuard guard(m_lock);
+      for (size_t i = 0; i < count; i++)
+        if (!entries[i]->dirty) entries[i]->dirty = true, m_dirty_count++;
+    }
+    for (size_t i = 0; i < count; i++) unpin(entries[i]);
+    delete[] entries;
+  }
+  TRY(result);
+  if (durability == Durability::flushed && m_device.info().flush) TRY(transfer(m_device, Operation::flush, 0, 0));
+  return {};
+}
+
 void BlockCache::unpin(Entry* entry) {
   MutexGuard guard(m_lock);
   if (--entry->pins) return;
+  if (entry->dirty) {
+    m_dirty.push_back(entry);  // kept until written back, however full the cache is
+    return;
+  }
   if (m_entry_count > m_capacity) {
     // Made while everything was pinned: not kept.
     if (entry->hashed) bucket(entry->number).remove(entry);

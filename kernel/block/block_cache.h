@@ -1,6 +1,7 @@
 // BlockCache: a bounded cache of one device's blocks (the file system's block size), read on
-// demand and evicted least recently used first. File systems read metadata and, until the
-// page cache exists, file data through it.
+// demand and evicted least recently used first; blocks changed in it stay (dirty) until
+// write_back() writes them. File systems read and write metadata and, until the page cache
+// exists, file data through it.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +23,9 @@ struct BlockCacheEntry {
   uint32_t pins = 0;
   bool loading = false;  // a thread reads it from the device (others wait)
   bool hashed = false;   // findable by number
+  bool dirty = false;    // changed since it was read or last written back
   ListNode bucket_node;
-  ListNode lru_node;  // linked while unpinned
+  ListNode lru_node;  // while unpinned: on the LRU list when clean, on the dirty list when dirty
 };
 
 // A cached block, pinned (never evicted) while a handle holds it.
@@ -37,7 +39,12 @@ class CachedBlock {
   ~CachedBlock() { reset(); }
 
   std::span<const std::byte> data() const;
+  // The bytes to change; whoever changes them calls mark_dirty() (under the file system's
+  // own lock: the cache does not order concurrent writers of one block).
+  std::span<std::byte> mutable_data() const;
+  void mark_dirty();
   uint64_t number() const { return m_entry->number; }
+  explicit operator bool() const { return m_entry != nullptr; }
   void reset();
 
  private:
@@ -50,6 +57,7 @@ class CachedBlock {
 struct BlockCacheStatistics {
   uint64_t hits = 0;
   uint64_t misses = 0;  // each one a device read
+  uint64_t writes = 0;  // blocks written back
 };
 
 class BlockCache {
@@ -66,6 +74,18 @@ class BlockCache {
   // Block `number`, read from the device unless cached. EINVAL past the end of the device,
   // the device's error (EIO) when the read fails, ENOMEM.
   Result<CachedBlock> get(uint64_t number);
+  // Block `number` with its bytes zeroed and marked dirty, without reading the device: for a
+  // block about to be wholly rewritten (a newly allocated one).
+  Result<CachedBlock> get_zeroed(uint64_t number);
+  // Writes every dirty block (adjacent ones travel as one request), then, with
+  // `flush_device`, empties the device's volatile cache: the data is durable on return.
+  // The first error is returned; blocks that failed stay dirty.
+  enum class Durability : uint8_t { written, flushed };
+  Result<> write_back(Durability durability);
+  // How many blocks are dirty (the file system writes back before the cache grows too big).
+  size_t dirty_count();
+  // Forgets a cached block (a freed one whose stale contents must not be written back).
+  void forget(uint64_t number);
   BlockCacheStatistics statistics();
 
  private:
@@ -81,6 +101,10 @@ class BlockCache {
   Result<Entry*> take_entry_locked();
   void destroy(Entry* entry);
   void unpin(Entry* entry);
+  void mark_dirty(Entry* entry);
+  // Finds or makes the entry for `number`, pinned; `*fresh` when it was made (and still
+  // needs its bytes).
+  Result<Entry*> pin_locked(uint64_t number, bool* fresh);
 
   BlockDevice& m_device;
   uint32_t m_block_size;
@@ -90,7 +114,9 @@ class BlockCache {
   ConditionVariable m_loaded;  // an entry finished loading
   size_t m_entry_count = 0;
   Bucket m_buckets[kBuckets];
-  IntrusiveList<Entry, &Entry::lru_node> m_lru;  // unpinned entries, oldest first
+  IntrusiveList<Entry, &Entry::lru_node> m_lru;    // unpinned clean entries, oldest first
+  IntrusiveList<Entry, &Entry::lru_node> m_dirty;  // unpinned dirty entries (never evicted)
+  size_t m_dirty_count = 0;                        // dirty entries, pinned or not
   BlockCacheStatistics m_statistics;
 };
 

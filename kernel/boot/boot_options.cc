@@ -63,7 +63,7 @@ const char* parse_network(const CommandLine& line, BootOptions& options) {
 
 // volume=DEVICE:DIRECTORY:ro (no find() or substr() here either).
 const char* parse_volume(std::string_view text, VolumeOption& volume) {
-  constexpr const char* kUsage = "volume needs DEVICE:/DIRECTORY:ro (vda:/data:ro)";
+  constexpr const char* kUsage = "volume needs DEVICE:/DIRECTORY:ro or :rw (vda:/data:rw)";
   size_t colon = 0;
   while (colon < text.size() && text[colon] != ':') colon++;
   if (colon == 0 || colon == text.size()) return kUsage;
@@ -79,11 +79,8 @@ const char* parse_volume(std::string_view text, VolumeOption& volume) {
   std::string_view mode = last ? std::string_view(rest.data() + last, rest.size() - last) : std::string_view();
   std::string_view directory = last ? std::string_view(rest.data(), last - 1) : rest;
   if (directory.empty() || directory[0] != '/') return kUsage;
-  if (mode != "ro") {
-    if (mode.empty() || mode == "rw") return "volume: ext4 writes are not implemented yet; give :ro";
-    return kUsage;
-  }
-  volume = VolumeOption{device, directory};
+  if (mode != "ro" && mode != "rw") return kUsage;
+  volume = VolumeOption{device, directory, mode == "ro"};
   return nullptr;
 }
 
@@ -197,7 +194,7 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
   }
   for (const CommandLine::Word& word : line) {
     if (word.key != "volume") continue;
-    if (!word.value) return "volume needs DEVICE:/DIRECTORY:ro (vda:/data:ro)";
+    if (!word.value) return "volume needs DEVICE:/DIRECTORY:ro or :rw (vda:/data:rw)";
     if (options.volume_count == options.volume_slots.size()) return "too many volume words";
     if (const char* problem = parse_volume(*word.value, options.volume_slots[options.volume_count])) return problem;
     options.volume_count++;

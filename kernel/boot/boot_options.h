@@ -12,11 +12,12 @@
 
 namespace nimbus {
 
-// `volume=DEVICE:DIRECTORY:ro`: mount the ext4 file system on block device DEVICE ("vda" or
-// "/dev/vda") at DIRECTORY (absolute; made if missing) before the program starts.
+// `volume=DEVICE:DIRECTORY:ro` (or `:rw`): mount the ext4 file system on block device DEVICE
+// ("vda" or "/dev/vda") at DIRECTORY (absolute; made if missing) before the program starts.
 struct VolumeOption {
   std::string_view device;  // without "/dev/"
   std::string_view directory;
+  bool read_only = true;
 };
 
 // What `nimbus run` says the host's stdin, stdout and stderr are: the words

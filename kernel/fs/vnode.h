@@ -150,6 +150,9 @@ class FileSystem {
   virtual RefPtr<Vnode> root() = 0;
   virtual StatFs statfs() = 0;
   virtual bool read_only() const { return false; }
+  // Makes everything written so far durable (fsync, fdatasync, syncfs, sync, power-off);
+  // memory file systems have nothing to do.
+  virtual Result<> sync() { return {}; }
   // How lseek treats its files and directories.
   enum class SeekStyle : uint8_t {
     memory,      // tmpfs: files from their size, directories by cookie (no SEEK_END)

@@ -34,6 +34,15 @@ class RefCounted {
     }
   }
   uint32_t ref_count() const { return m_ref_count.load(std::memory_order_relaxed); }
+  // Takes a reference unless the object is already dying (its count reached zero): for
+  // tables that point at objects without owning them.
+  bool try_ref() const {
+    uint32_t count = m_ref_count.load(std::memory_order_relaxed);
+    while (count != 0)
+      if (m_ref_count.compare_exchange_weak(count, count + 1, std::memory_order_acquire, std::memory_order_relaxed))
+        return true;
+    return false;
+  }
 
  protected:
   ~RefCounted() = default;

@@ -7,6 +7,7 @@
 #include "kernel/fs/fs_context.h"
 #include "kernel/lib/console.h"
 #include "kernel/linux/futex.h"
+#include "kernel/linux/volumes.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/signals.h"
 #include "kernel/linux/user_memory.h"
@@ -33,6 +34,8 @@ constexpr uint64_t kSigIgn = 1;
   // What the program's TCP connections hold still reaches their peers (bounded: the VM must
   // end), as on Linux, where the kernel goes on sending after the process has gone.
   net::drain_kernel_network(clock::monotonic_ns() + kExitDrainNs);
+  // What the program wrote to its volumes reaches their disks before the power goes.
+  sync_volumes();
   power::exit_vm(code);
 }
 

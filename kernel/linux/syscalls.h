@@ -220,6 +220,8 @@ Result<long> sys_truncate(const char* path, int64_t length);
 Result<long> sys_ftruncate(int fd, int64_t length);
 Result<long> sys_fsync(int fd);
 Result<long> sys_fdatasync(int fd);
+Result<long> sys_syncfs(int fd);
+Result<long> sys_sync();
 Result<long> sys_umask(uint32_t mask);
 Result<long> sys_chmod(const char* path, uint32_t mode);
 Result<long> sys_fchmod(int fd, uint32_t mode);

@@ -12,6 +12,7 @@
 #include "kernel/linux/socket_file.h"
 #include "kernel/linux/socket_interface_ioctls.h"
 #include "kernel/linux/stat_abi.h"
+#include "kernel/linux/volumes.h"
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/linux/user_vectors.h"
@@ -338,10 +339,17 @@ Result<long> sys_ftruncate(int fd, int64_t length) {
 }
 
 Result<long> sys_fsync(int fd) {
-  TRY(file(fd));  // memory file systems have nothing to flush
+  // The whole file system's changes: ext4 writes every dirty block and flushes the disk.
+  RefPtr<fs::File> opened = TRY(file(fd));
+  if (const RefPtr<fs::Vnode>& vnode = opened->vnode()) TRY(vnode->fs().sync());
   return 0;
 }
 Result<long> sys_fdatasync(int fd) { return sys_fsync(fd); }
+Result<long> sys_syncfs(int fd) { return sys_fsync(fd); }
+Result<long> sys_sync() {
+  sync_volumes();
+  return 0;
+}
 
 Result<long> sys_umask(uint32_t mask) { return context().exchange_umask(mask); }
 

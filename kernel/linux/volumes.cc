@@ -22,6 +22,9 @@ fs::PageCache* page_cache() {
   auto cache = fs::start_kernel_page_cache();
   return cache ? *cache : nullptr;
 }
+// The writable mounts, for sync_volumes (mounted once at boot, never unmounted).
+fs::ext4::Ext4Fs* g_writable[BootOptions::kMaxVolumes];
+size_t g_writable_count = 0;
 
 void log_ext4_problem(const char* device, uint32_t ino, const char* problem) {
   print("nimbus: ext4 on %s: inode %u: %s\n", device, ino, problem);
@@ -58,7 +61,7 @@ bool mount_disk_root(RefPtr<fs::Vnode>* root) {
   }
   const char* problem = "?";
   auto mounted = fs::ext4::Ext4Fs::try_mount(*device, [] { return static_cast<int64_t>(clock::wall_ns()); }, &problem,
-                                               page_cache());
+                                             fs::ext4::Ext4Fs::Access::read_only, page_cache());
   if (!mounted) {
     print("nimbus: cannot mount the root file system's ext4 on %s: %s (error %d)\n", device_name, problem,
           static_cast<int>(mounted.error()));
@@ -82,8 +85,10 @@ bool mount_volumes(fs::FsContext& context) {
       return false;
     }
     const char* problem = "?";
-    auto mounted = fs::ext4::Ext4Fs::try_mount(*device, [] { return static_cast<int64_t>(clock::wall_ns()); }, &problem,
-                                               page_cache());
+    auto access = volume.read_only ? fs::ext4::Ext4Fs::Access::read_only : fs::ext4::Ext4Fs::Access::read_write;
+    auto mounted =
+        fs::ext4::Ext4Fs::try_mount(*device, [] { return static_cast<int64_t>(clock::wall_ns()); }, &problem, access,
+                                    page_cache());
     if (!mounted) {
       print("nimbus: volume %s for %.*s: cannot mount its ext4 file system: %s (error %d)\n", device_name,
             directory_length, volume.directory.data(), problem, static_cast<int>(mounted.error()));
@@ -101,9 +106,19 @@ bool mount_volumes(fs::FsContext& context) {
             volume.directory.data(), static_cast<int>(attached.error()));
       return false;
     }
-    log("volume: %s (ext4, read-only) on %.*s\n", device_name, directory_length, volume.directory.data());
+    if (!volume.read_only && g_writable_count < BootOptions::kMaxVolumes) g_writable[g_writable_count++] = *mounted;
+    log("volume: %s (ext4, %s) on %.*s\n", device_name, volume.read_only ? "read-only" : "read-write", directory_length,
+        volume.directory.data());
   }
   return true;
+}
+
+void sync_volumes() {
+  for (size_t i = 0; i < g_writable_count; i++) {
+    if (auto synced = g_writable[i]->sync(); !synced)
+      print("nimbus: a volume cannot be written back (error %d): its image may need e2fsck\n",
+            static_cast<int>(synced.error()));
+  }
 }
 
 }  // namespace nimbus::linux

@@ -20,8 +20,11 @@ void set_boot_root(std::string_view device);
 // make the tree's root; nullptr without a root= word. False (an error), with a message, when
 // it cannot be mounted.
 bool mount_disk_root(RefPtr<fs::Vnode>* root);
-// Mounts each volume read-only on its directory (made if missing); false, with a message
-// naming the volume and the reason, when one cannot be mounted.
+// Mounts each volume (read-only or read-write, as its word says) on its directory (made if
+// missing); false, with a message naming the volume and the reason, when one cannot be mounted.
 bool mount_volumes(fs::FsContext& context);
+// Writes back every writable volume and flushes its disk: the VM's orderly end (power-off)
+// calls it, so what the program wrote is on the host's image when QEMU exits.
+void sync_volumes();
 
 }  // namespace nimbus::linux

@@ -14,13 +14,17 @@ TEST(BootVolumeOptions, DevicesDirectoriesInOrder) {
   EXPECT_EQ(options.volumes()[0].directory, "/data");
   EXPECT_EQ(options.volumes()[1].device, "vdb");
   EXPECT_EQ(options.volumes()[1].directory, "/srv/my:dir");
+  EXPECT_TRUE(options.volumes()[0].read_only);
 }
 
-TEST(BootVolumeOptions, WritableVolumesAreRefusedPlainly) {
+TEST(BootVolumeOptions, WritableVolumesSayRw) {
   BootOptions options;
-  EXPECT_STREQ(parse_boot_options("volume=vda:/data:rw", options),
-               "volume: ext4 writes are not implemented yet; give :ro");
-  EXPECT_STREQ(parse_boot_options("volume=vda:/data", options), "volume: ext4 writes are not implemented yet; give :ro");
+  ASSERT_EQ(parse_boot_options("volume=vda:/data:rw", options), nullptr);
+  ASSERT_EQ(options.volumes().size(), 1u);
+  EXPECT_FALSE(options.volumes()[0].read_only);
+  EXPECT_EQ(options.volumes()[0].directory, "/data");
+  BootOptions without_mode;
+  EXPECT_NE(parse_boot_options("volume=vda:/data", without_mode), nullptr);  // the mode is always given
 }
 
 TEST(BootVolumeOptions, MalformedWords) {

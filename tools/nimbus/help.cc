@@ -72,10 +72,13 @@ Options for run:
                          unimplemented system call) to FILE instead of stderr
   --dry-run              print the QEMU command line instead of running it (a PROGRAM is
                          still packed, so the command line names real files)
-  --volume FILE:GUESTDIR:ro
-                         attach an existing ext4 image (mke2fs -t ext4 -d DIR FILE SIZE) as a
-                         virtio-blk disk and mount it read-only at GUESTDIR (repeatable; ext4
-                         writes are not implemented yet, so :ro is required)
+  --volume FILE:GUESTDIR[:ro]
+                         attach the ext4 image FILE as a virtio-blk disk and mount it at
+                         GUESTDIR, read-write (read-only with :ro); a missing FILE is made
+                         (sparse, mke2fs -t ext4); repeatable. Writes reach FILE on fsync, when
+                         the cache fills, and when the program ends (no journal yet: a killed
+                         VM can leave it needing e2fsck)
+  --volume-size SIZE     size of the volumes made for missing FILEs (default 1G)
   -- ARGS...             passed verbatim on the kernel command line (e.g. -- test=threads)
   and the packing options below, with a PROGRAM.
 

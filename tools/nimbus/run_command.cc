@@ -273,7 +273,8 @@ CliResult<int> run(std::span<const std::string_view> args) {
   }
   TRY_CLI(check_kernel_readable(kernel, options.kernel_path.has_value()));
   TRY_CLI(check_host_network(options.network, setup.net_mode));
-  for (const VolumeOption& volume : options.volumes) TRY_CLI(check_volume_file(volume));
+  for (const VolumeOption& volume : options.volumes)
+    TRY_CLI(prepare_volume_file(volume, options.volume_size_mib, options.verbose));
   if (options.initrd_path && ::access(options.initrd_path->c_str(), R_OK) != 0)
     return cli_error(exit_status::kCliFailure, cat("initrd ", *options.initrd_path, ": ", std::strerror(errno)));
   if (options.verbose) say(cat("running ", shell_quoted(argv)));

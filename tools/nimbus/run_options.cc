@@ -126,6 +126,15 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
       options.volumes.push_back(TRY_CLI(parse_volume_option(TRY_CLI(cursor.value()))));
       continue;
     }
+    if (name == "--volume-size") {
+      std::string_view text = TRY_CLI(cursor.value());
+      auto mib = parse_memory_mib(text);
+      // mke2fs needs some room for its metadata and journal.
+      if (!mib || *mib < 8)
+        return usage_error(cat("--volume-size '", text, "' is not a size of at least 8 MiB (examples: 64M, 1G)"));
+      options.volume_size_mib = *mib;
+      continue;
+    }
 
     if (is_image_option(name) || name == "--manifest") {
       std::string_view text = TRY_CLI(cursor.value());

@@ -53,6 +53,8 @@ struct RunOptions {
 
   // --volume FILE:GUESTDIR:ro, in order (vda, vdb, ...).
   std::vector<VolumeOption> volumes;
+  // --volume-size: the size of the volumes nimbus makes (those whose FILE is missing).
+  std::uint64_t volume_size_mib = kDefaultVolumeMib;
 
   // What to boot: an image file, or a program to pack (with its arguments); none: the kernel's
   // own job (the self-test).

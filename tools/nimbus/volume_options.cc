@@ -8,6 +8,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include <chrono>
+#include <iostream>
+
+#include "child_process.h"
 #include "text.h"
 
 namespace {
@@ -25,7 +29,7 @@ std::string escape_commas(std::string_view text) {
 
 CliResult<VolumeOption> parse_volume_option(std::string_view text) {
   auto usage = [&] {
-    return usage_error(cat("--volume needs FILE:GUESTDIR:ro (an ext4 image and an absolute guest directory), not '",
+    return usage_error(cat("--volume needs FILE:GUESTDIR[:ro] (an ext4 image and an absolute guest directory), not '",
                            text, "'"));
   };
   size_t last = text.rfind(':');
@@ -33,7 +37,7 @@ CliResult<VolumeOption> parse_volume_option(std::string_view text) {
   std::string_view mode = text.substr(last + 1);
   std::string_view rest = text.substr(0, last);
   if (mode != "ro" && mode != "rw") {
-    // FILE:GUESTDIR alone: writable, refused below.
+    // FILE:GUESTDIR alone: writable.
     mode = "";
     rest = text;
   }
@@ -41,21 +45,43 @@ CliResult<VolumeOption> parse_volume_option(std::string_view text) {
   if (split == std::string_view::npos || split == 0) return usage();
   std::string_view file = rest.substr(0, split), guest = rest.substr(split + 1);
   if (guest.empty() || guest[0] != '/' || guest.find_first_of(" \t\n\"") != std::string_view::npos) return usage();
-  if (mode != "ro")
-    return usage_error(cat("--volume ", text, ": writing to ext4 is not implemented yet; attach it read-only (",
-                           file, ":", guest, ":ro)"));
-  return VolumeOption{std::string(file), std::string(guest)};
+  return VolumeOption{std::string(file), std::string(guest), mode == "ro"};
 }
 
-CliResult<void> check_volume_file(const VolumeOption& volume) {
+CliResult<void> prepare_volume_file(const VolumeOption& volume, uint64_t size_mib, bool verbose) {
   struct stat info;
-  if (stat(volume.file.c_str(), &info) != 0)
-    return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": ", strerror(errno),
-                                                 " (creating volumes is not implemented yet: make one with mke2fs -t ext4)"));
+  if (stat(volume.file.c_str(), &info) != 0) {
+    if (errno != ENOENT || volume.read_only)
+      return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": ", strerror(errno),
+                                                   volume.read_only ? " (a read-only volume must exist)" : ""));
+    // A sparse file: only what ext4 writes takes room on the host.
+    int fd = open(volume.file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": ", strerror(errno)));
+    bool sized = ftruncate(fd, static_cast<off_t>(size_mib) << 20) == 0;
+    int saved = errno;
+    close(fd);
+    if (!sized) {
+      unlink(volume.file.c_str());
+      return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": ", strerror(saved)));
+    }
+    ChildSpec spec;
+    spec.argv = {"mke2fs", "-q", "-F", "-t", "ext4", volume.file};
+    spec.detach_stdio = true;
+    spec.time_limit = std::chrono::minutes(2);
+    auto made = run_child(spec);
+    if (!made || made->ending != ChildOutcome::Ending::Exited || made->code != 0) {
+      unlink(volume.file.c_str());
+      return cli_error(exit_status::kBadInput,
+                       cat("--volume ", volume.file, ": mke2fs failed (is e2fsprogs installed?)"));
+    }
+    if (verbose) std::cerr << "nimbus: made " << volume.file << " (ext4, " << size_mib << " MiB, sparse)\n";
+    return {};
+  }
   if (!S_ISREG(info.st_mode) && !S_ISBLK(info.st_mode))
     return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": not a regular file"));
-  if (access(volume.file.c_str(), R_OK) != 0)
-    return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": ", strerror(errno)));
+  if (access(volume.file.c_str(), volume.read_only ? R_OK : R_OK | W_OK) != 0)
+    return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": ", strerror(errno),
+                                                 volume.read_only ? "" : " (attach it with :ro to read it only)"));
   return {};
 }
 
@@ -63,7 +89,8 @@ std::vector<std::string> qemu_volume_args(const std::vector<VolumeOption>& volum
   std::vector<std::string> args;
   for (size_t i = 0; i < volumes.size(); i++) {
     std::string id = cat("nimbus-volume", i);
-    args.insert(args.end(), {"-drive", cat("file=", escape_commas(volumes[i].file), ",format=raw,if=none,readonly=on,id=", id),
+    args.insert(args.end(), {"-drive", cat("file=", escape_commas(volumes[i].file), ",format=raw,if=none,",
+                                               volumes[i].read_only ? "readonly=on," : "", "id=", id),
                              "-device",
                              pci ? cat("virtio-blk-pci-non-transitional,romfile=,drive=", id)
                                  : cat("virtio-blk-device,drive=", id)});
@@ -84,6 +111,6 @@ std::string root_disk_kernel_word(std::size_t volume_count) {
 std::vector<std::string> volume_kernel_words(const std::vector<VolumeOption>& volumes) {
   std::vector<std::string> words;
   for (size_t i = 0; i < volumes.size(); i++)
-    words.push_back(cat("volume=vd", static_cast<char>('a' + i), ":", volumes[i].guest_dir, ":ro"));
+    words.push_back(cat("volume=vd", static_cast<char>('a' + i), ":", volumes[i].guest_dir, volumes[i].read_only ? ":ro" : ":rw"));
   return words;
 }

@@ -21,6 +21,9 @@ inline uint32_t le32(const std::byte* p) {
   return value;
 }
 inline uint8_t u8(const std::byte* p) { return static_cast<uint8_t>(*p); }
+inline void put16(std::byte* p, uint16_t value) { memcpy(p, &value, sizeof(value)); }
+inline void put32(std::byte* p, uint32_t value) { memcpy(p, &value, sizeof(value)); }
+inline void put8(std::byte* p, uint8_t value) { *p = static_cast<std::byte>(value); }
 
 // The superblock: 1024 bytes at byte 1024 of the device.
 namespace sb {
@@ -30,7 +33,8 @@ constexpr size_t inodes_count = 0x0, blocks_count_lo = 0x4, r_blocks_count_lo = 
                  blocks_per_group = 0x20, clusters_per_group = 0x24, inodes_per_group = 0x28, magic = 0x38,
                  state = 0x3a, rev_level = 0x4c, first_ino = 0x54, inode_size = 0x58, feature_compat = 0x5c,
                  feature_incompat = 0x60, feature_ro_compat = 0x64, uuid = 0x68, hash_seed = 0xec,
-                 def_hash_version = 0xfc, desc_size = 0xfe, first_meta_bg = 0x104, blocks_count_hi = 0x150,
+                 def_hash_version = 0xfc, desc_size = 0xfe, reserved_gdt_blocks = 0xce, mtime = 0x2c, wtime = 0x30,
+                 mnt_count = 0x34, kbytes_written = 0x178, wtime_hi = 0x274, mtime_hi = 0x275, first_meta_bg = 0x104, blocks_count_hi = 0x150,
                  r_blocks_count_hi = 0x154, free_blocks_count_hi = 0x158, min_extra_isize = 0x15c, flags = 0x160,
                  checksum_type = 0x175, checksum_seed = 0x270, checksum = 0x3fc;
 constexpr uint16_t kMagic = 0xef53;
@@ -60,15 +64,19 @@ constexpr uint32_t kRoCompatSparseSuper = 0x1, kRoCompatLargeFile = 0x2, kRoComp
 // Group descriptors: 32 bytes, or s_desc_size (at least 64) with the 64bit feature.
 namespace gd {
 constexpr size_t block_bitmap_lo = 0x0, inode_bitmap_lo = 0x4, inode_table_lo = 0x8, free_blocks_count_lo = 0xc,
-                 free_inodes_count_lo = 0xe, flags = 0x12, itable_unused_lo = 0x1c, checksum = 0x1e,
-                 block_bitmap_hi = 0x20, inode_bitmap_hi = 0x24, inode_table_hi = 0x28, itable_unused_hi = 0x32;
+                 free_inodes_count_lo = 0xe, used_dirs_count_lo = 0x10, flags = 0x12, block_bitmap_csum_lo = 0x18,
+                 inode_bitmap_csum_lo = 0x1a, itable_unused_lo = 0x1c, checksum = 0x1e, block_bitmap_hi = 0x20,
+                 inode_bitmap_hi = 0x24, inode_table_hi = 0x28, free_blocks_count_hi = 0x2c,
+                 free_inodes_count_hi = 0x2e, used_dirs_count_hi = 0x30, itable_unused_hi = 0x32,
+                 block_bitmap_csum_hi = 0x38, inode_bitmap_csum_hi = 0x3a;
 constexpr size_t kMinSize = 32, kMinSize64bit = 64, kMaxSize = 1024;
 constexpr uint16_t kFlagInodeUninit = 0x1;  // EXT4_BG_INODE_UNINIT: the inode table holds nothing yet
+constexpr uint16_t kFlagBlockUninit = 0x2;  // EXT4_BG_BLOCK_UNINIT: the block bitmap is not written yet
 }  // namespace gd
 
 // Inodes: 128 bytes, then i_extra_isize bytes of extra fields, within s_inode_size.
 namespace inode {
-constexpr size_t mode = 0x0, uid = 0x2, size_lo = 0x4, atime = 0x8, ctime = 0xc, mtime = 0x10, gid = 0x18,
+constexpr size_t mode = 0x0, uid = 0x2, size_lo = 0x4, atime = 0x8, ctime = 0xc, mtime = 0x10, dtime = 0x14, gid = 0x18,
                  links_count = 0x1a, blocks_lo = 0x1c, flags = 0x20, block = 0x28, generation = 0x64,
                  size_high = 0x6c, blocks_high = 0x74, uid_high = 0x78, gid_high = 0x7a, checksum_lo = 0x7c,
                  extra_isize = 0x80, checksum_hi = 0x82, ctime_extra = 0x84, mtime_extra = 0x88, atime_extra = 0x8c,
@@ -78,6 +86,7 @@ constexpr size_t kBlockBytes = 60;  // i_block: 15 words
 constexpr uint32_t kFlagIndex = 0x1000, kFlagEncrypt = 0x800, kFlagHugeFile = 0x40000, kFlagExtents = 0x80000,
                    kFlagEaInode = 0x200000, kFlagInlineData = 0x10000000;
 constexpr uint32_t kRootIno = 2;
+constexpr uint16_t kWantExtraIsize = 32;  // what Linux and mke2fs give new inodes
 }  // namespace inode
 
 // Extent trees: a 12-byte header, then 12-byte index or leaf entries; in a tree block, a

@@ -1,229 +1,49 @@
-// Ext4Fs and its vnodes: stat from the inode, file reads, directory listing and lookup,
-// symlink targets; every change is EROFS (writes are not implemented yet).
+// Ext4Fs: mounting (read-only, or read-write when every feature is one this code writes),
+// the table of live vnodes, unlinked inodes freed when their last user goes, statfs, sync.
 #include "kernel/fs/ext4/ext4_fs.h"
 
-#include <cstring>
-
-#include "kernel/fs/ext4/directory.h"
-#include "kernel/fs/ext4/file_data.h"
-#include "kernel/fs/linux_abi.h"
+#include "kernel/fs/ext4/ext4_vnode.h"
+#include "kernel/fs/ext4/file_write.h"
 
 namespace nimbus::fs::ext4 {
 namespace {
 
 constexpr uint64_t kExt4Magic = 0xef53;  // EXT4_SUPER_MAGIC
 constexpr uint64_t kStatFsReadOnly = 1;  // ST_RDONLY
-constexpr size_t kMaxSymlink = 4096;     // PATH_MAX
 
-VnodeType type_of(uint16_t mode) {
-  VnodeType type = VnodeType::regular;
-  type_from_mode(mode, &type);  // Volume::read_inode refused unknown types
-  return type;
-}
+// The ro_compat features this code keeps right when it writes.
+constexpr uint32_t kRoCompatWritable = feature::kRoCompatSparseSuper | feature::kRoCompatLargeFile |
+                                       feature::kRoCompatHugeFile | feature::kRoCompatGdtCsum |
+                                       feature::kRoCompatDirNlink | feature::kRoCompatExtraIsize |
+                                       feature::kRoCompatMetadataCsum;
 
-class Ext4Vnode final : public Vnode, public PageSource {
- public:
-  Ext4Vnode(Ext4Fs& fs, const Inode& inode) : Vnode(fs, type_of(inode.mode), inode.ino), m_inode(inode) {}
-  ~Ext4Vnode() override { delete[] m_target; }
-
-  // Loads what the vnode keeps besides the inode: a symlink's target.
-  Result<> load();
-
-  Stat stat() override;
-  Result<> set_attributes(const SetAttributes&) override { return error(Errno::erofs); }
-
-  Result<size_t> read_at(uint64_t offset, std::span<std::byte> buffer, IoFlags) override {
-    if (!is_regular()) return Vnode::read_at(offset, buffer, {});
-    if (PageCache* cache = ext4().page_cache()) return cache->read(cache_key(), m_inode.size, offset, buffer, *this);
-    return read_file_data(volume(), m_inode, offset, buffer);
-  }
-  bool can_share_pages() const override {
-    return type() == VnodeType::regular && static_cast<Ext4Fs&>(fs()).page_cache();
-  }
-  Result<uint64_t> take_cached_frame(uint64_t index, bool pin) override {
-    PageCache* cache = ext4().page_cache();
-    if (!is_regular() || !cache) return error(Errno::enodev);
-    return cache->take_page(cache_key(), m_inode.size, index, *this, pin);
-  }
-  // PageSource: the page cache's misses.
-  Result<> read_pages(uint64_t first, std::span<std::byte* const> pages) override {
-    return read_file_pages(volume(), m_inode, first, pages);
-  }
-  Result<size_t> write_at(uint64_t*, std::span<const std::byte>, IoFlags) override {
-    return error(is_directory() ? Errno::eisdir : Errno::erofs);
-  }
-  Result<> truncate(uint64_t) override { return error(is_directory() ? Errno::eisdir : Errno::erofs); }
-  Result<uint64_t> next_data(uint64_t offset) override {
-    if (!is_regular()) return Vnode::next_data(offset);
-    return next_data_offset(volume(), m_inode, offset);
-  }
-  Result<uint64_t> next_hole(uint64_t offset) override {
-    if (!is_regular()) return Vnode::next_hole(offset);
-    return next_hole_offset(volume(), m_inode, offset);
-  }
-
-  Result<RefPtr<Vnode>> lookup(std::string_view name) override;
-  Result<RefPtr<Vnode>> create(std::string_view, const NewNode&) override { return directory_change(); }
-  Result<RefPtr<Vnode>> symlink(std::string_view, std::string_view, uint32_t, uint32_t) override {
-    return directory_change();
-  }
-  Result<> link(std::string_view, Vnode&) override { return directory_change_void(); }
-  Result<> unlink(std::string_view) override { return directory_change_void(); }
-  Result<> rmdir(std::string_view) override { return directory_change_void(); }
-  Result<> rename(std::string_view, Vnode&, std::string_view, uint32_t) override { return directory_change_void(); }
-  Result<> readdir(uint64_t* position, DirentSink& sink) override;
-  Result<size_t> child_name(const Vnode& child, std::span<char> buffer) override;
-  bool is_empty_directory() override;
-
-  Result<std::string_view> link_target() override {
-    if (!is_symlink()) return error(Errno::einval);
-    return std::string_view(m_target, m_target_length);
-  }
-
- private:
-  Volume& volume() { return static_cast<Ext4Fs&>(fs()).volume(); }
-  // Every vnode of one inode shares its pages: the key is the volume and the inode number.
-  CachedFileKey cache_key() { return CachedFileKey{&volume(), m_inode.ino}; }
-  Ext4Fs& ext4() { return static_cast<Ext4Fs&>(fs()); }
-  Result<RefPtr<Vnode>> directory_change() {
-    if (!is_directory()) return error(Errno::enotdir);
-    return error(Errno::erofs);
-  }
-  Result<> directory_change_void() {
-    if (!is_directory()) return error(Errno::enotdir);
-    return error(Errno::erofs);
-  }
-
-  const Inode m_inode;
-  char* m_target = nullptr;
-  size_t m_target_length = 0;
-};
-
-Result<> Ext4Vnode::load() {
-  if (!is_symlink()) return {};
-  if (m_inode.size == 0 || m_inode.size >= kMaxSymlink) {
-    volume().report("a symlink's length is out of range", m_inode.ino);
-    return error(Errno::eio);
-  }
-  m_target_length = static_cast<size_t>(m_inode.size);
-  m_target = new (kNoThrow) char[m_target_length];
-  if (!m_target) return error(Errno::enomem);
-  // A fast symlink keeps its target in i_block itself (shorter than i_block, no extents).
-  if (!m_inode.has_extents() && m_inode.size < sizeof(m_inode.block)) {
-    memcpy(m_target, m_inode.block, m_target_length);
-    return {};
-  }
-  size_t read = TRY(read_file_data(volume(), m_inode, 0, {reinterpret_cast<std::byte*>(m_target), m_target_length}));
-  if (read != m_target_length) return error(Errno::eio);
-  return {};
-}
-
-Stat Ext4Vnode::stat() {
-  Stat result;
-  result.dev_major = 0;
-  result.dev_minor = fs().device_minor();
-  result.ino = m_inode.ino;
-  result.mode = m_inode.mode;
-  result.nlink = m_inode.links;
-  // dir_nlink: a directory with more than 65,000 subdirectories counts 1 (Linux shows 1 too).
-  result.uid = m_inode.uid;
-  result.gid = m_inode.gid;
-  if (type() == VnodeType::character_device || type() == VnodeType::block_device) {
-    // The old encoding in i_block[0], else the new one in i_block[1] (ext4_read_inode).
-    uint32_t old_dev = le32(m_inode.block);
-    uint32_t new_dev = le32(m_inode.block + 4);
-    if (old_dev) {
-      result.rdev_major = (old_dev >> 8) & 0xff;
-      result.rdev_minor = old_dev & 0xff;
-    } else {
-      result.rdev_major = (new_dev & 0xfff00) >> 8;
-      result.rdev_minor = (new_dev & 0xff) | ((new_dev >> 12) & 0xfff00);
-    }
-  }
-  result.size = m_inode.size;
-  result.block_size = volume().block_size();
-  result.blocks = m_inode.sectors;
-  result.atime_ns = m_inode.atime_ns;
-  result.mtime_ns = m_inode.mtime_ns;
-  result.ctime_ns = m_inode.ctime_ns;
-  result.btime_ns = m_inode.btime_ns;
-  return result;
-}
-
-Result<RefPtr<Vnode>> Ext4Vnode::lookup(std::string_view name) {
-  if (!is_directory()) return error(Errno::enotdir);
-  DirectoryEntry entry = TRY(find_entry(volume(), m_inode, name));
-  return ext4().vnode_for(entry.ino);
-}
-
-VnodeType type_from_file_type(uint8_t file_type) {
-  switch (file_type) {
-    case 2: return VnodeType::directory;
-    case 3: return VnodeType::character_device;
-    case 4: return VnodeType::block_device;
-    case 5: return VnodeType::fifo;
-    case 6: return VnodeType::socket;
-    case 7: return VnodeType::symlink;
-    default: return VnodeType::regular;
-  }
-}
-
-Result<> Ext4Vnode::readdir(uint64_t* position, DirentSink& sink) {
-  if (!is_directory()) return error(Errno::enotdir);
-  return list_directory(
-      volume(), m_inode, position,
-      [](void* context, const DirectoryEntry& entry) {
-        return static_cast<DirentSink*>(context)->emit(
-            DirentInfo{entry.name, entry.ino, type_from_file_type(entry.file_type), entry.next_position});
-      },
-      &sink);
-}
-
-Result<size_t> Ext4Vnode::child_name(const Vnode& child, std::span<char> buffer) {
-  if (!is_directory()) return error(Errno::enotdir);
-  struct Search {
-    uint64_t ino;
-    std::span<char> buffer;
-    Result<size_t> found;
-  } search{child.ino(), buffer, error(Errno::enoent)};
-  uint64_t position = 0;
-  TRY(list_directory(
-      volume(), m_inode, &position,
-      [](void* context, const DirectoryEntry& entry) {
-        auto* s = static_cast<Search*>(context);
-        if (entry.ino != s->ino || entry.name == "." || entry.name == "..") return true;
-        if (entry.name.size() > s->buffer.size()) {
-          s->found = error(Errno::erange);
-        } else {
-          memcpy(s->buffer.data(), entry.name.data(), entry.name.size());
-          s->found = entry.name.size();
-        }
-        return false;
-      },
-      &search));
-  return search.found;
-}
-
-bool Ext4Vnode::is_empty_directory() {
-  if (!is_directory()) return false;
-  bool empty = true;
-  uint64_t position = 0;
-  auto listed = list_directory(
-      volume(), m_inode, &position,
-      [](void* context, const DirectoryEntry& entry) {
-        if (entry.name == "." || entry.name == "..") return true;
-        *static_cast<bool*>(context) = false;
-        return false;
-      },
-      &empty);
-  return listed && empty;
+// Why a volume cannot be written, or null.
+const char* unwritable_reason(const Superblock& super) {
+  if (super.ro_compat & ~kRoCompatWritable) return "it has a read-only-compatible feature this implementation does not write";
+  if (super.incompat & feature::kIncompatEaInode) return "the ea_inode feature is not written";
+  if (super.gdt_csum && !super.metadata_csum) return "uninit_bg without metadata_csum is not written";
+  return nullptr;
 }
 
 }  // namespace
 
-Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction clock, const char** problem,
+Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction clock, const char** problem, Access access,
                                   PageCache* page_cache) {
   Volume* volume = TRY(Volume::try_open(device, problem));
+  if (access == Access::read_write) {
+    if (device.info().read_only) {
+      delete volume;
+      *problem = "the device is read-only";
+      return error(Errno::erofs);
+    }
+    if (const char* reason = unwritable_reason(volume->super())) {
+      delete volume;
+      *problem = reason;
+      return error(Errno::erofs);
+    }
+    volume->set_writable(true);
+    page_cache = nullptr;  // see try_mount's comment
+  }
   auto* fs = new (kNoThrow) Ext4Fs(clock, volume, page_cache);
   if (!fs) {
     delete volume;
@@ -234,6 +54,7 @@ Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction cloc
   if (!root || !(*root)->is_directory()) {
     *problem = volume->last_problem() ? volume->last_problem() : "the root inode is not a directory";
     root = error(Errno::einval);
+    volume->set_writable(false);  // nothing to write back
     delete fs;
     return error(Errno::einval);
   }
@@ -242,37 +63,88 @@ Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction cloc
 }
 
 Ext4Fs::~Ext4Fs() {
-  for (RefPtr<Vnode>& point : m_mount_points) point = nullptr;
   m_root = nullptr;
+  (void)sync();
   delete m_volume;
 }
 
-Result<> Ext4Fs::keep_mount_point(const RefPtr<Vnode>& point) {
-  if (point == m_root) return {};
-  MutexGuard guard(m_mount_points_lock);
-  for (size_t i = 0; i < m_mount_point_count; i++)
-    if (m_mount_points[i] == point) return {};
-  if (m_mount_point_count == kMaxMountPoints) return error(Errno::enospc);
-  m_mount_points[m_mount_point_count++] = point;
-  return {};
+Result<RefPtr<Vnode>> Ext4Fs::vnode_for(uint32_t ino) {
+  MutexGuard guard(m_lock);
+  return TRY(vnode_for_locked(ino));
 }
 
-Result<RefPtr<Vnode>> Ext4Fs::vnode_for(uint32_t ino) {
-  if (ino == inode::kRootIno && m_root) return m_root;
+Result<RefPtr<Ext4Vnode>> Ext4Fs::vnode_for_locked(uint32_t ino) {
   {
-    MutexGuard guard(m_mount_points_lock);
-    for (size_t i = 0; i < m_mount_point_count; i++)
-      if (m_mount_points[i]->ino() == ino) return m_mount_points[i];
+    MutexGuard table(m_table_lock);
+    Bucket& bucket = m_table[ino % kBuckets];
+    for (VnodeTableEntry* entry = bucket.front(); entry; entry = bucket.next(entry)) {
+      // A vnode whose count reached zero is dying: its successor is read from the disk.
+      if (entry->ino == ino && entry->vnode->try_ref()) return adopt_ref(entry->vnode);
+    }
   }
   Inode inode = TRY(m_volume->read_inode(ino));
+  return adopt_new_locked(inode);
+}
+
+Result<RefPtr<Ext4Vnode>> Ext4Fs::adopt_new_locked(const Inode& inode) {
   auto* vnode = new (kNoThrow) Ext4Vnode(*this, inode);
   if (!vnode) return error(Errno::enomem);
-  RefPtr<Vnode> reference = adopt_ref(static_cast<Vnode*>(vnode));
+  {
+    MutexGuard table(m_table_lock);
+    m_table[inode.ino % kBuckets].push_back(&vnode->table_entry());
+  }
+  RefPtr<Ext4Vnode> reference = adopt_ref(vnode);
   TRY(vnode->load());
   return reference;
 }
 
+void Ext4Fs::vnode_dying(Ext4Vnode& vnode, const Inode& inode) {
+  MutexGuard table(m_table_lock);
+  m_table[inode.ino % kBuckets].remove(&vnode.table_entry());
+  if (inode.links == 0 && m_volume->writable()) {
+    if (!m_orphans.push_back(inode)) m_volume->report("an unlinked inode is lost (out of memory)", inode.ino);
+  }
+}
+
+void Ext4Fs::reap_orphans_locked() {
+  for (;;) {
+    Inode orphan;
+    {
+      MutexGuard table(m_table_lock);
+      if (m_orphans.empty()) return;
+      orphan = m_orphans[m_orphans.size() - 1];
+      m_orphans.truncate(m_orphans.size() - 1);
+    }
+    bool directory = (orphan.mode & 0xf000) == 0x4000;
+    bool has_blocks = orphan.has_extents();
+    if (has_blocks && !truncate_file_data(*m_volume, orphan, 0)) {
+      m_volume->report("the blocks of an unlinked inode cannot be freed", orphan.ino);
+      continue;
+    }
+    orphan.size = 0;
+    orphan.ctime_ns = now();
+    if (!m_volume->write_inode(orphan, static_cast<uint32_t>(now() / 1'000'000'000))) continue;
+    (void)m_volume->free_inode(orphan.ino, directory);
+  }
+}
+
+void Ext4Fs::limit_dirty_locked() {
+  if (m_volume->cache().dirty_count() < kDirtyLimit) return;
+  (void)m_volume->sync(block::BlockCache::Durability::written, now());
+}
+
+Result<> Ext4Fs::sync_locked() {
+  reap_orphans_locked();
+  return m_volume->sync(block::BlockCache::Durability::flushed, now());
+}
+
+Result<> Ext4Fs::sync() {
+  MutexGuard guard(m_lock);
+  return sync_locked();
+}
+
 StatFs Ext4Fs::statfs() {
+  MutexGuard guard(m_lock);
   const Superblock& super = m_volume->super();
   StatFs result;
   result.type = kExt4Magic;
@@ -283,7 +155,7 @@ StatFs Ext4Fs::statfs() {
   result.files = super.inode_count;
   result.files_free = super.free_inodes;
   result.dev_minor = device_minor();
-  result.flags = kStatFsReadOnly;
+  result.flags = read_only() ? kStatFsReadOnly : 0;
   return result;
 }
 

@@ -1,4 +1,5 @@
-// Ext4Fs: an ext4 volume mounted read-only as a FileSystem, its inodes as Vnodes.
+// Ext4Fs: an ext4 volume mounted as a FileSystem (read-only or read-write), its inodes as
+// Vnodes (one live vnode per inode, found in a table while anyone holds it).
 #pragma once
 
 #include <array>
@@ -7,51 +8,83 @@
 
 #include "kernel/block/block_device.h"
 #include "kernel/fs/ext4/volume.h"
+#include "kernel/fs/growable_array.h"
 #include "kernel/fs/page_cache.h"
 #include "kernel/fs/vnode.h"
+#include "kernel/lib/intrusive_list.h"
 #include "kernel/lib/ref_ptr.h"
 #include "kernel/lib/result.h"
 #include "kernel/sync/mutex.h"
 
 namespace nimbus::fs::ext4 {
 
+class Ext4Vnode;
+
+// A live vnode's place in its file system's table.
+struct VnodeTableEntry {
+  ListNode node;
+  uint32_t ino = 0;
+  Ext4Vnode* vnode = nullptr;
+};
+
 class Ext4Fs final : public FileSystem {
  public:
-  // Mounts the ext4 file system on `device` read-only. On failure `*problem` says why:
-  // EINVAL (not ext4, or inconsistent), EBADMSG (a checksum), EOPNOTSUPP (a feature this
-  // implementation does not handle), EIO (the device), ENOMEM.
-  // With `page_cache`, file data is read and mapped through it; without (host tests), reads
-  // go through the block cache and files cannot be mapped shared.
+  enum class Access : uint8_t { read_only, read_write };
+  // How many dirty blocks the cache holds before they are written back without an fsync.
+  static constexpr size_t kDirtyLimit = 512;
+
+  // Mounts the ext4 file system on `device`. On failure `*problem` says why: EINVAL (not
+  // ext4, or inconsistent), EBADMSG (a checksum), EOPNOTSUPP (a feature this implementation
+  // does not handle; some only for writing: then EROFS), EIO (the device), ENOMEM.
+  // With `page_cache` and read-only, file data is read and mapped through it; otherwise
+  // (read-write, host tests) reads go through the block cache and files cannot be mapped shared:
+  // a write never has to find stale pages in the page cache.
   static Result<Ext4Fs*> try_mount(block::BlockDevice& device, ClockFunction clock, const char** problem,
-                                   PageCache* page_cache = nullptr);
+                                   Access access = Access::read_only, PageCache* page_cache = nullptr);
 
   // The kernel never unmounts (file systems live as long as it); tests do, once every vnode
-  // but the root is gone.
+  // but the root is gone. A writable mount is synced first.
   ~Ext4Fs() override;
 
   RefPtr<Vnode> root() override { return m_root; }
   StatFs statfs() override;
-  bool read_only() const override { return true; }
-
-  Result<> keep_mount_point(const RefPtr<Vnode>& point) override;
+  bool read_only() const override { return !m_volume->writable(); }
+  // Writes everything changed and flushes the device: fsync, syncfs, sync and power-off.
+  Result<> sync() override;
 
   Volume& volume() { return *m_volume; }
   PageCache* page_cache() { return m_page_cache; }
-  // The vnode of inode `ino` (the root's own object for the root).
+  // The vnode of inode `ino` (the live one if there is one).
   Result<RefPtr<Vnode>> vnode_for(uint32_t ino);
+
+  // --- for the vnodes (ext4_vnode.cc) ---
+  // Guards the volume and every vnode's inode. Lock order: this, then the table lock, then
+  // the block cache's own.
+  Mutex& lock() { return m_lock; }
+  Result<RefPtr<Ext4Vnode>> vnode_for_locked(uint32_t ino);
+  // A new vnode for a just-made inode, entered in the table.
+  Result<RefPtr<Ext4Vnode>> adopt_new_locked(const Inode& inode);
+  // Called by a dying vnode: leaves the table; an unlinked inode is freed at the next change.
+  void vnode_dying(Ext4Vnode& vnode, const Inode& inode);
+  // Frees the inodes of unlinked files whose last user has gone.
+  void reap_orphans_locked();
+  // Writes back when too much is dirty.
+  void limit_dirty_locked();
+  Result<> sync_locked();
 
  private:
   Ext4Fs(ClockFunction clock, Volume* volume, PageCache* page_cache)
       : FileSystem(clock), m_volume(volume), m_page_cache(page_cache) {}
+  using Bucket = IntrusiveList<VnodeTableEntry, &VnodeTableEntry::node>;
+  static constexpr size_t kBuckets = 128;
 
   Volume* m_volume;
   PageCache* m_page_cache;
   RefPtr<Vnode> m_root;
-  // Directories something is mounted on: lookups return these objects (others are made afresh).
-  static constexpr size_t kMaxMountPoints = 16;
-  Mutex m_mount_points_lock;  // guards the two below; taken alone
-  std::array<RefPtr<Vnode>, kMaxMountPoints> m_mount_points;
-  size_t m_mount_point_count = 0;
+  Mutex m_lock;
+  Mutex m_table_lock;  // guards m_table and m_orphans (a dying vnode may hold m_lock or not)
+  Bucket m_table[kBuckets];
+  GrowableArray<Inode> m_orphans;
 };
 
 }  // namespace nimbus::fs::ext4

@@ -31,7 +31,87 @@ int64_t decode_time(const std::byte* p, size_t seconds_offset, size_t extra_offs
   return seconds * 1'000'000'000 + nanoseconds;
 }
 
+// crc32c over the whole on-disk inode with its checksum fields as zeros (the high half only
+// when the extra space holds it; otherwise the result is 16 bits).
+uint32_t inode_checksum(const Superblock& super, uint32_t seed, const std::byte* p, bool has_high) {
+  uint16_t zero = 0;
+  uint32_t crc = crc32c(seed, p, inode::checksum_lo);
+  crc = crc32c(crc, &zero, sizeof(zero));
+  crc = crc32c(crc, p + inode::checksum_lo + 2, inode::kGoodOldSize - inode::checksum_lo - 2);
+  if (super.inode_size > inode::kGoodOldSize) {
+    crc = crc32c(crc, p + inode::kGoodOldSize, inode::checksum_hi - inode::kGoodOldSize);
+    size_t offset = inode::checksum_hi;
+    if (has_high) {
+      crc = crc32c(crc, &zero, sizeof(zero));
+      offset += 2;
+    }
+    crc = crc32c(crc, p + offset, super.inode_size - offset);
+  }
+  return has_high ? crc : (crc & 0xffff);
+}
+
+// The inverse of decode_time: seconds in the base field, epoch bits and nanoseconds in the
+// extra word when there is room for it.
+void encode_time(std::byte* p, int64_t ns, size_t seconds_offset, size_t extra_offset, uint32_t extra_isize) {
+  int64_t seconds = ns / 1'000'000'000;
+  int64_t nanoseconds = ns % 1'000'000'000;
+  if (nanoseconds < 0) {
+    nanoseconds += 1'000'000'000;
+    seconds--;
+  }
+  put32(p + seconds_offset, static_cast<uint32_t>(seconds));
+  if (fits(extra_offset, 4, extra_isize)) {
+    uint32_t epoch = static_cast<uint32_t>(((seconds - static_cast<int32_t>(seconds)) >> 32) & 3);
+    put32(p + extra_offset, epoch | static_cast<uint32_t>(nanoseconds) << 2);
+  }
+}
+
 }  // namespace
+
+uint32_t inode_csum_seed(const Superblock& super, uint32_t ino, uint32_t generation) {
+  uint32_t ino_le = ino, generation_le = generation;
+  uint32_t seed = crc32c(super.csum_seed, &ino_le, sizeof(ino_le));
+  return crc32c(seed, &generation_le, sizeof(generation_le));
+}
+
+void store_inode(const Superblock& super, const Inode& node, std::span<std::byte> raw, uint32_t deleted_at) {
+  std::byte* p = raw.data();
+  uint32_t extra_isize = node.extra_isize;
+  if (super.inode_size > inode::kGoodOldSize) put16(p + inode::extra_isize, node.extra_isize);
+  put16(p + inode::mode, node.mode);
+  put16(p + inode::uid, static_cast<uint16_t>(node.uid));
+  put16(p + inode::uid_high, static_cast<uint16_t>(node.uid >> 16));
+  put16(p + inode::gid, static_cast<uint16_t>(node.gid));
+  put16(p + inode::gid_high, static_cast<uint16_t>(node.gid >> 16));
+  put32(p + inode::size_lo, static_cast<uint32_t>(node.size));
+  put32(p + inode::size_high, static_cast<uint32_t>(node.size >> 32));
+  put16(p + inode::links_count, node.links);
+  uint32_t flags = node.flags;
+  uint64_t blocks = node.sectors;
+  if (blocks > 0xffffffffffffull) {
+    // huge_file: count in file system blocks instead (EXT4_HUGE_FILE_FL).
+    blocks /= super.block_size / 512;
+    flags |= inode::kFlagHugeFile;
+  } else {
+    flags &= ~inode::kFlagHugeFile;
+  }
+  put32(p + inode::blocks_lo, static_cast<uint32_t>(blocks));
+  put16(p + inode::blocks_high, static_cast<uint16_t>(blocks >> 32));
+  put32(p + inode::flags, flags);
+  put32(p + inode::generation, node.generation);
+  put32(p + inode::dtime, deleted_at);
+  encode_time(p, node.atime_ns, inode::atime, inode::atime_extra, extra_isize);
+  encode_time(p, node.mtime_ns, inode::mtime, inode::mtime_extra, extra_isize);
+  encode_time(p, node.ctime_ns, inode::ctime, inode::ctime_extra, extra_isize);
+  if (fits(inode::crtime, 4, extra_isize)) encode_time(p, node.btime_ns, inode::crtime, inode::crtime_extra, extra_isize);
+  memcpy(p + inode::block, node.block, sizeof(node.block));
+  if (super.metadata_csum) {
+    bool has_high = super.inode_size > inode::kGoodOldSize && fits(inode::checksum_hi, 2, extra_isize);
+    uint32_t crc = inode_checksum(super, node.csum_seed, p, has_high);
+    put16(p + inode::checksum_lo, static_cast<uint16_t>(crc));
+    if (has_high) put16(p + inode::checksum_hi, static_cast<uint16_t>(crc >> 16));
+  }
+}
 
 Result<Inode> parse_inode(const Superblock& super, uint32_t ino, std::span<const std::byte> raw, const char** problem) {
   if (raw.size() < super.inode_size) return fail(problem, "the inode is truncated");
@@ -45,27 +125,12 @@ Result<Inode> parse_inode(const Superblock& super, uint32_t ino, std::span<const
   Inode node;
   node.ino = ino;
   node.generation = le32(p + inode::generation);
+  node.extra_isize = static_cast<uint16_t>(extra_isize);
   if (super.metadata_csum) {
-    uint32_t ino_le = ino, generation_le = node.generation;
-    uint32_t seed = crc32c(super.csum_seed, &ino_le, sizeof(ino_le));
-    seed = crc32c(seed, &generation_le, sizeof(generation_le));
-    node.csum_seed = seed;
-    uint16_t zero = 0;
-    uint32_t crc = crc32c(seed, p, inode::checksum_lo);
-    crc = crc32c(crc, &zero, sizeof(zero));
-    crc = crc32c(crc, p + inode::checksum_lo + 2, inode::kGoodOldSize - inode::checksum_lo - 2);
+    node.csum_seed = inode_csum_seed(super, ino, node.generation);
     bool has_high = super.inode_size > inode::kGoodOldSize && fits(inode::checksum_hi, 2, extra_isize);
-    if (super.inode_size > inode::kGoodOldSize) {
-      crc = crc32c(crc, p + inode::kGoodOldSize, inode::checksum_hi - inode::kGoodOldSize);
-      size_t offset = inode::checksum_hi;
-      if (has_high) {
-        crc = crc32c(crc, &zero, sizeof(zero));
-        offset += 2;
-      }
-      crc = crc32c(crc, p + offset, super.inode_size - offset);
-    }
+    uint32_t crc = inode_checksum(super, node.csum_seed, p, has_high);
     uint32_t stored = le16(p + inode::checksum_lo) | (has_high ? uint32_t{le16(p + inode::checksum_hi)} << 16 : 0);
-    if (!has_high) crc &= 0xffff;
     if (crc != stored) return fail(problem, "an inode checksum does not match", Errno::ebadmsg);
   }
   node.mode = le16(p + inode::mode);

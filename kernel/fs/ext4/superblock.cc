@@ -41,6 +41,30 @@ const char* unsupported_incompat(uint32_t incompat) {
 
 bool power_of_two(uint64_t value) { return value && !(value & (value - 1)); }
 
+// The descriptor's checksum: crc32c (metadata_csum, low 16 bits) or CRC-16 (gdt_csum) over
+// the group number and the descriptor without its checksum field.
+uint16_t descriptor_checksum(const Superblock& super, uint32_t group, const std::byte* p) {
+  uint32_t group_le = group;  // x86 is little-endian, as the disk
+  if (super.metadata_csum) {
+    uint16_t zero = 0;
+    uint32_t crc = crc32c(super.csum_seed, &group_le, sizeof(group_le));
+    crc = crc32c(crc, p, gd::checksum);
+    crc = crc32c(crc, &zero, sizeof(zero));
+    crc = crc32c(crc, p + gd::checksum + 2, super.desc_size - gd::checksum - 2);
+    return static_cast<uint16_t>(crc);
+  }
+  uint16_t crc = crc16(0xffff, super.uuid, sizeof(super.uuid));
+  crc = crc16(crc, &group_le, sizeof(group_le));
+  crc = crc16(crc, p, gd::checksum);
+  if (super.desc_size > gd::checksum + 2) crc = crc16(crc, p + gd::checksum + 2, super.desc_size - gd::checksum - 2);
+  return crc;
+}
+
+bool is_power_of(uint32_t value, uint32_t base) {
+  while (value > 1 && value % base == 0) value /= base;
+  return value == 1;
+}
+
 }  // namespace
 
 Result<Superblock> parse_superblock(std::span<const std::byte> raw, uint64_t device_bytes, const char** problem) {
@@ -119,6 +143,8 @@ Result<Superblock> parse_superblock(std::span<const std::byte> raw, uint64_t dev
   for (int i = 0; i < 4; i++) super.hash_seed[i] = le32(p + sb::hash_seed + 4 * i);
   super.default_hash_version = u8(p + sb::def_hash_version);
   super.unsigned_hash = le32(p + sb::flags) & sb::kFlagUnsignedHash;
+  super.reserved_gdt_blocks = le16(p + sb::reserved_gdt_blocks);
+  super.sparse_super = super.ro_compat & kRoCompatSparseSuper;
   return super;
 }
 
@@ -126,29 +152,20 @@ Result<GroupDescriptor> parse_group_descriptor(const Superblock& super, uint32_t
                                                const char** problem) {
   if (raw.size() < super.desc_size) return fail(problem, "a group descriptor is truncated");
   const std::byte* p = raw.data();
-  uint32_t group_le = group;  // x86 is little-endian, as the disk
-  if (super.metadata_csum) {
-    uint16_t zero = 0;
-    uint32_t crc = crc32c(super.csum_seed, &group_le, sizeof(group_le));
-    crc = crc32c(crc, p, gd::checksum);
-    crc = crc32c(crc, &zero, sizeof(zero));
-    crc = crc32c(crc, p + gd::checksum + 2, super.desc_size - gd::checksum - 2);
-    if (static_cast<uint16_t>(crc) != le16(p + gd::checksum))
-      return fail(problem, "a group descriptor checksum does not match", Errno::ebadmsg);
-  } else if (super.gdt_csum) {
-    uint16_t crc = crc16(0xffff, super.uuid, sizeof(super.uuid));
-    crc = crc16(crc, &group_le, sizeof(group_le));
-    crc = crc16(crc, p, gd::checksum);
-    if (super.desc_size > gd::checksum + 2) crc = crc16(crc, p + gd::checksum + 2, super.desc_size - gd::checksum - 2);
-    if (crc != le16(p + gd::checksum)) return fail(problem, "a group descriptor checksum does not match", Errno::ebadmsg);
-  }
+  if ((super.metadata_csum || super.gdt_csum) && descriptor_checksum(super, group, p) != le16(p + gd::checksum))
+    return fail(problem, "a group descriptor checksum does not match", Errno::ebadmsg);
   bool wide = super.desc_size >= gd::kMinSize64bit;
   GroupDescriptor descriptor;
   descriptor.block_bitmap = le32(p + gd::block_bitmap_lo) | (wide ? uint64_t{le32(p + gd::block_bitmap_hi)} << 32 : 0);
   descriptor.inode_bitmap = le32(p + gd::inode_bitmap_lo) | (wide ? uint64_t{le32(p + gd::inode_bitmap_hi)} << 32 : 0);
   descriptor.inode_table = le32(p + gd::inode_table_lo) | (wide ? uint64_t{le32(p + gd::inode_table_hi)} << 32 : 0);
-  descriptor.free_blocks = le16(p + gd::free_blocks_count_lo);
-  descriptor.free_inodes = le16(p + gd::free_inodes_count_lo);
+  descriptor.free_blocks = le16(p + gd::free_blocks_count_lo) | (wide ? uint32_t{le16(p + gd::free_blocks_count_hi)} << 16 : 0);
+  descriptor.free_inodes = le16(p + gd::free_inodes_count_lo) | (wide ? uint32_t{le16(p + gd::free_inodes_count_hi)} << 16 : 0);
+  descriptor.used_dirs = le16(p + gd::used_dirs_count_lo) | (wide ? uint32_t{le16(p + gd::used_dirs_count_hi)} << 16 : 0);
+  descriptor.block_bitmap_csum =
+      le16(p + gd::block_bitmap_csum_lo) | (wide ? uint32_t{le16(p + gd::block_bitmap_csum_hi)} << 16 : 0);
+  descriptor.inode_bitmap_csum =
+      le16(p + gd::inode_bitmap_csum_lo) | (wide ? uint32_t{le16(p + gd::inode_bitmap_csum_hi)} << 16 : 0);
   descriptor.flags = le16(p + gd::flags);
   descriptor.itable_unused = le16(p + gd::itable_unused_lo) | (wide ? uint32_t{le16(p + gd::itable_unused_hi)} << 16 : 0);
   uint64_t table_blocks = (uint64_t{super.inodes_per_group} * super.inode_size + super.block_size - 1) / super.block_size;
@@ -161,6 +178,50 @@ Result<GroupDescriptor> parse_group_descriptor(const Superblock& super, uint32_t
   if (descriptor.itable_unused > super.inodes_per_group || descriptor.free_inodes > super.inodes_per_group)
     return fail(problem, "a group descriptor's inode counts are out of range");
   return descriptor;
+}
+
+void store_group_descriptor(const Superblock& super, uint32_t group, const GroupDescriptor& descriptor,
+                            std::span<std::byte> raw) {
+  std::byte* p = raw.data();
+  bool wide = super.desc_size >= gd::kMinSize64bit;
+  put16(p + gd::free_blocks_count_lo, static_cast<uint16_t>(descriptor.free_blocks));
+  put16(p + gd::free_inodes_count_lo, static_cast<uint16_t>(descriptor.free_inodes));
+  put16(p + gd::used_dirs_count_lo, static_cast<uint16_t>(descriptor.used_dirs));
+  put16(p + gd::itable_unused_lo, static_cast<uint16_t>(descriptor.itable_unused));
+  put16(p + gd::flags, descriptor.flags);
+  if (super.metadata_csum) {
+    put16(p + gd::block_bitmap_csum_lo, static_cast<uint16_t>(descriptor.block_bitmap_csum));
+    put16(p + gd::inode_bitmap_csum_lo, static_cast<uint16_t>(descriptor.inode_bitmap_csum));
+  }
+  if (wide) {
+    put16(p + gd::free_blocks_count_hi, static_cast<uint16_t>(descriptor.free_blocks >> 16));
+    put16(p + gd::free_inodes_count_hi, static_cast<uint16_t>(descriptor.free_inodes >> 16));
+    put16(p + gd::used_dirs_count_hi, static_cast<uint16_t>(descriptor.used_dirs >> 16));
+    put16(p + gd::itable_unused_hi, static_cast<uint16_t>(descriptor.itable_unused >> 16));
+    if (super.metadata_csum) {
+      put16(p + gd::block_bitmap_csum_hi, static_cast<uint16_t>(descriptor.block_bitmap_csum >> 16));
+      put16(p + gd::inode_bitmap_csum_hi, static_cast<uint16_t>(descriptor.inode_bitmap_csum >> 16));
+    }
+  }
+  if (super.metadata_csum || super.gdt_csum) put16(p + gd::checksum, descriptor_checksum(super, group, p));
+}
+
+void store_superblock(const Superblock& super, std::span<std::byte> raw, int64_t now_seconds) {
+  std::byte* p = raw.data();
+  bool is_64bit = super.incompat & feature::kIncompat64bit;
+  put32(p + sb::free_blocks_count_lo, static_cast<uint32_t>(super.free_blocks));
+  if (is_64bit) put32(p + sb::free_blocks_count_hi, static_cast<uint32_t>(super.free_blocks >> 32));
+  put32(p + sb::free_inodes_count, super.free_inodes);
+  if (now_seconds > 0) {
+    put32(p + sb::wtime, static_cast<uint32_t>(now_seconds));
+    put8(p + sb::wtime_hi, static_cast<uint8_t>(now_seconds >> 32));
+  }
+  if (super.metadata_csum) put32(p + sb::checksum, crc32c(~0u, p, sb::checksum));
+}
+
+bool group_has_super(const Superblock& super, uint32_t group) {
+  if (group <= 1 || !super.sparse_super) return true;
+  return is_power_of(group, 3) || is_power_of(group, 5) || is_power_of(group, 7);
 }
 
 }  // namespace nimbus::fs::ext4

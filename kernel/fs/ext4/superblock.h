@@ -35,6 +35,8 @@ struct Superblock {
   uint8_t default_hash_version = 0;
   bool unsigned_hash = false;
   uint16_t min_extra_isize = 0;
+  uint16_t reserved_gdt_blocks = 0;  // room kept after the descriptor table for resizing
+  bool sparse_super = false;         // superblock backups only in groups 0, 1 and powers of 3, 5, 7
 };
 
 // Parses the 1024 superblock bytes of a device holding `device_bytes`. On failure `*problem`
@@ -50,12 +52,31 @@ struct GroupDescriptor {
   uint32_t free_inodes = 0;
   uint16_t flags = 0;
   uint32_t itable_unused = 0;
+  uint32_t used_dirs = 0;
+  uint32_t block_bitmap_csum = 0;
+  uint32_t inode_bitmap_csum = 0;
 };
 
 // Parses and checks descriptor `group` from its raw bytes (desc_size of them): its checksum
 // and that its bitmaps and inode table lie inside the file system.
 Result<GroupDescriptor> parse_group_descriptor(const Superblock& super, uint32_t group, std::span<const std::byte> raw,
                                                const char** problem);
+
+// Writes the fields a writer changes (counts, flags, unused inodes, bitmap checksums) into
+// descriptor `group`'s raw bytes and updates its checksum.
+void store_group_descriptor(const Superblock& super, uint32_t group, const GroupDescriptor& descriptor,
+                            std::span<std::byte> raw);
+
+// Writes the free block and inode counts and the write time into the 1024 superblock bytes
+// and updates its checksum.
+void store_superblock(const Superblock& super, std::span<std::byte> raw, int64_t now_seconds);
+
+// Whether group `group` holds a copy of the superblock and descriptor table.
+bool group_has_super(const Superblock& super, uint32_t group);
+// How many blocks the descriptor table takes.
+inline uint64_t descriptor_table_blocks(const Superblock& super) {
+  return (uint64_t{super.group_count} * super.desc_size + super.block_size - 1) / super.block_size;
+}
 
 // The block holding the descriptor table's first block (the one after the superblock's).
 inline uint64_t descriptor_table_block(const Superblock& super) { return uint64_t{super.first_data_block} + 1; }

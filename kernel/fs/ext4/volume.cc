@@ -78,6 +78,18 @@ Result<> Volume::load_group_descriptors(const char** problem) {
     size_t offset = size_t{group % per_block} * m_super.desc_size;
     m_groups[group] = TRY(parse_group_descriptor(m_super, group, cached->data().subspan(offset, m_super.desc_size), problem));
   }
+  // The superblock's free counts are only a hint (Linux writes them lazily); the descriptors'
+  // sums are the truth, as Linux's percpu counters start from them.
+  uint64_t free_blocks = 0, free_inodes = 0;
+  for (uint32_t group = 0; group < m_super.group_count; group++) {
+    free_blocks += m_groups[group].free_blocks;
+    free_inodes += m_groups[group].free_inodes;
+  }
+  if (free_blocks > m_super.block_count || free_inodes > m_super.inode_count)
+    return fail(problem, "the group descriptors' free counts are out of range", Errno::einval);
+  m_super_dirty = free_blocks != m_super.free_blocks || free_inodes != m_super.free_inodes;
+  m_super.free_blocks = free_blocks;
+  m_super.free_inodes = static_cast<uint32_t>(free_inodes);
   return {};
 }
 

@@ -1,5 +1,7 @@
 // Volume: a mounted ext4 file system's metadata access: the checked superblock and group
-// descriptors, inodes by number, and blocks through the block cache. Read-only.
+// descriptors, inodes by number, blocks through the block cache, and (writable mounts) the
+// allocation of blocks and inodes in the group bitmaps. Callers serialize every call that
+// changes anything (Ext4Fs holds its lock).
 #pragma once
 
 #include <cstddef>
@@ -30,6 +32,8 @@ class Volume {
   Volume& operator=(const Volume&) = delete;
 
   const Superblock& super() const { return m_super; }
+  bool writable() const { return m_writable; }
+  void set_writable(bool writable) { m_writable = writable; }
   uint32_t block_size() const { return m_super.block_size; }
   block::BlockCache& cache() { return *m_cache; }
   // The disk itself, for file data read straight into page-cache pages.
@@ -45,6 +49,27 @@ class Volume {
   bool blocks_valid(uint64_t first, uint64_t count) const {
     return first > m_super.first_data_block && first < m_super.block_count && count <= m_super.block_count - first;
   }
+  // --- writing (allocator.cc) ---
+  // Block `number` to change: the caller writes mutable_data() and calls mark_dirty().
+  Result<block::CachedBlock> write_block(uint64_t number);
+  // A newly allocated block `number`, zeroed, without reading it.
+  Result<block::CachedBlock> new_block(uint64_t number);
+  // Stores `node` into its place in the inode table (checksum included); `deleted_at`
+  // (seconds) marks a freed inode.
+  Result<> write_inode(const Inode& node, uint32_t deleted_at = 0);
+  // A free inode, marked used, near `parent`'s group: a zeroed Inode with its number,
+  // generation and checksum seed; the caller fills it and calls write_inode. ENOSPC.
+  Result<Inode> allocate_inode(uint32_t parent, bool directory, int64_t now_ns);
+  // Returns inode `ino` to its group (its blocks must be freed already).
+  Result<> free_inode(uint32_t ino, bool directory);
+  // Up to `wanted` consecutive free blocks, marked used, at `goal` or as near after it as
+  // possible; `*got` says how many (at least 1). ENOSPC when none is free.
+  Result<uint64_t> allocate_blocks(uint64_t goal, uint32_t wanted, uint32_t* got);
+  Result<> free_blocks(uint64_t first, uint64_t count);
+  // Writes the superblock's counts and every dirty block; with `flushed`, the device's cache
+  // too. What fsync, the periodic write-back and power-off call.
+  Result<> sync(block::BlockCache::Durability durability, int64_t now_ns);
+
   // Notes a corruption found while reading (kept for tests, and logged).
   void report(const char* problem, uint32_t ino);
   const char* last_problem() const { return m_last_problem; }
@@ -54,11 +79,26 @@ class Volume {
   Volume(block::BlockDevice& device, const Superblock& super) : m_device(device), m_super(super) {}
   // Reads and checks every group descriptor into m_groups.
   Result<> load_group_descriptors(const char** problem);
+  // Writes m_groups[group] back into the descriptor table.
+  Result<> store_descriptor(uint32_t group);
+  // A group's block or inode bitmap, made first when the group's flags say it was never
+  // written (BLOCK_UNINIT / INODE_UNINIT).
+  Result<block::CachedBlock> block_bitmap(uint32_t group);
+  Result<block::CachedBlock> inode_bitmap(uint32_t group);
+  // Marks the blocks of the group's own metadata (superblock and descriptor copies, and the
+  // bitmaps and inode tables of any group placed in it) in a new block bitmap.
+  void mark_group_metadata(uint32_t group, std::byte* bitmap);
+  uint32_t bitmap_checksum(const std::byte* bitmap, uint32_t bits) const;
+  uint32_t blocks_in_group(uint32_t group) const;
+  // Looks for free blocks in one group from bit `from` on.
+  Result<uint64_t> allocate_in_group(uint32_t group, uint32_t from, uint32_t wanted, uint32_t* got);
 
   block::BlockDevice& m_device;
   Superblock m_super;
   GroupDescriptor* m_groups = nullptr;
   block::BlockCache* m_cache = nullptr;
+  bool m_writable = false;
+  bool m_super_dirty = false;  // the counts changed since the superblock was last stored
   const char* m_last_problem = nullptr;
   uint64_t m_problem_count = 0;
 };

@@ -1,6 +1,12 @@
 // Tests for `nimbus run --volume`: parsing, and the QEMU arguments and kernel words it becomes.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
 #include "volume_options.h"
 
 namespace {
@@ -16,12 +22,13 @@ TEST(VolumeOptions, ParsesFileAndGuestDirectory) {
   EXPECT_EQ(colons->guest_dir, "/srv");
 }
 
-TEST(VolumeOptions, WritableVolumesAreRefusedWithTheReason) {
+TEST(VolumeOptions, VolumesAreWritableUnlessRo) {
+  EXPECT_TRUE(parse_volume_option("data.img:/data:ro")->read_only);
   for (const char* text : {"data.img:/data", "data.img:/data:rw"}) {
     auto volume = parse_volume_option(text);
-    ASSERT_FALSE(volume) << text;
-    EXPECT_EQ(volume.error().exit_status, 2);
-    EXPECT_NE(volume.error().message.find("writing to ext4 is not implemented yet"), std::string::npos) << text;
+    ASSERT_TRUE(volume) << text;
+    EXPECT_FALSE(volume->read_only) << text;
+    EXPECT_EQ(volume->guest_dir, "/data");
   }
 }
 
@@ -31,19 +38,38 @@ TEST(VolumeOptions, MalformedOnesAreUsageErrors) {
 }
 
 TEST(VolumeOptions, QemuArgumentsAndKernelWordsNameTheDisksInOrder) {
-  std::vector<VolumeOption> volumes{{"a,b.img", "/one"}, {"c.img", "/two"}};
+  std::vector<VolumeOption> volumes{{"a,b.img", "/one", true}, {"c.img", "/two", false}};
   std::vector<std::string> mmio = qemu_volume_args(volumes, false);
   ASSERT_EQ(mmio.size(), 8u);
   EXPECT_EQ(mmio[1], "file=a,,b.img,format=raw,if=none,readonly=on,id=nimbus-volume0");
   EXPECT_EQ(mmio[3], "virtio-blk-device,drive=nimbus-volume0");
+  EXPECT_EQ(mmio[5], "file=c.img,format=raw,if=none,id=nimbus-volume1");
   EXPECT_EQ(qemu_volume_args(volumes, true)[3], "virtio-blk-pci-non-transitional,romfile=,drive=nimbus-volume0");
-  EXPECT_EQ(volume_kernel_words(volumes), (std::vector<std::string>{"volume=vda:/one:ro", "volume=vdb:/two:ro"}));
+  EXPECT_EQ(volume_kernel_words(volumes), (std::vector<std::string>{"volume=vda:/one:ro", "volume=vdb:/two:rw"}));
 }
 
-TEST(VolumeOptions, AMissingImageIsAClearError) {
-  auto checked = check_volume_file({"/nonexistent/volume.img", "/data"});
+TEST(VolumeOptions, AMissingReadOnlyImageIsAClearError) {
+  auto checked = prepare_volume_file({"/nonexistent/volume.img", "/data", true}, kDefaultVolumeMib, false);
   ASSERT_FALSE(checked);
-  EXPECT_NE(checked.error().message.find("mke2fs"), std::string::npos);
+  EXPECT_NE(checked.error().message.find("must exist"), std::string::npos);
+}
+
+TEST(VolumeOptions, AMissingWritableImageIsMadeSparse) {
+  char pattern[] = "/tmp/nimbus-volume-XXXXXX";
+  ASSERT_TRUE(mkdtemp(pattern));
+  std::string image = std::string(pattern) + "/new.img";
+  ASSERT_TRUE(prepare_volume_file({image, "/data", false}, 64, false));
+  struct stat info;
+  ASSERT_EQ(stat(image.c_str(), &info), 0);
+  EXPECT_EQ(info.st_size, 64 << 20);
+  EXPECT_LT(info.st_blocks * 512, 16 << 20);  // sparse: mke2fs wrote only metadata
+  EXPECT_EQ(std::system(("e2fsck -fn '" + image + "' >/dev/null 2>&1").c_str()), 0);
+  // An existing one is used as it is.
+  ASSERT_TRUE(prepare_volume_file({image, "/data", false}, 128, false));
+  ASSERT_EQ(stat(image.c_str(), &info), 0);
+  EXPECT_EQ(info.st_size, 64 << 20);
+  std::remove(image.c_str());
+  rmdir(pattern);
 }
 
 }  // namespace

@@ -259,7 +259,7 @@ class UncachedPages final : public fs::PageCache {
 TEST_P(Ext4Test, PagesReadStraightFromTheDiskMatchTheHost) {
   UncachedPages pages;
   const char* problem = nullptr;
-  auto mounted = Ext4Fs::try_mount(*m_device, nullptr, &problem, &pages);
+  auto mounted = Ext4Fs::try_mount(*m_device, nullptr, &problem, Ext4Fs::Access::read_only, &pages);
   ASSERT_TRUE(mounted) << (problem ? problem : "?");
   std::unique_ptr<Ext4Fs> paged(*mounted);
   size_t files = 0;

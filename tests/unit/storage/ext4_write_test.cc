@@ -1,0 +1,357 @@
+// ext4, read-write, over images Debian's mke2fs made: every change reads back (also after a
+// remount) and e2fsck -fn finds nothing wrong with the image afterwards.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include "kernel/fs/ext4/ext4_fs.h"
+#include "kernel/fs/linux_abi.h"
+#include "tests/unit/fakes/fake_block_device.h"
+#include "tests/unit/storage/ext4_image.h"
+
+namespace nimbus::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+using fs::ext4::Ext4Fs;
+
+int64_t g_now = 1'700'000'000'123'456'789;
+int64_t test_clock() { return g_now; }
+
+std::string random_text(size_t size, unsigned seed) {
+  std::mt19937 random(seed);
+  std::string bytes(size, '\0');
+  for (char& c : bytes) c = static_cast<char>(random());
+  return bytes;
+}
+
+std::span<const std::byte> as_bytes(const std::string& text) {
+  return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
+}
+
+class Ext4WriteTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    m_tree = make_temp_dir();
+    ASSERT_FALSE(m_tree.empty());
+    write_file(m_tree / "existing.txt", "old contents\n");
+    write_file(m_tree / "dir/inner.txt", "inner\n");
+    for (int i = 0; i < 400; i++) write_file(m_tree / "hashed" / ("name-" + std::to_string(i)), "x");
+    std::vector<std::byte> image = make_ext4_image(m_tree, "32M", GetParam());
+    ASSERT_FALSE(image.empty()) << "mke2fs or e2fsck failed (e2fsprogs installed?)";
+    m_device = std::make_unique<FakeBlockDevice>(std::move(image), false);
+    mount();
+  }
+  void TearDown() override {
+    m_fs.reset();
+    stdfs::remove_all(m_tree);
+  }
+
+  void mount() {
+    const char* problem = nullptr;
+    auto mounted = Ext4Fs::try_mount(*m_device, test_clock, &problem, Ext4Fs::Access::read_write);
+    ASSERT_TRUE(mounted) << (problem ? problem : "?");
+    m_fs.reset(*mounted);
+  }
+  // Unmounts (which syncs) and mounts again: what was written must be on the "disk".
+  void remount() {
+    m_fs.reset();
+    mount();
+  }
+
+  // e2fsck -fn over the device's bytes: its exit status (0: clean) and output.
+  int fsck(std::string* output) {
+    EXPECT_TRUE(m_fs->sync());
+    stdfs::path image = m_tree.string() + ".check.img";
+    std::ofstream(image, std::ios::binary)
+        .write(reinterpret_cast<const char*>(m_device->bytes().data()), m_device->bytes().size());
+    std::string command = "e2fsck -fn '" + image.string() + "' 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    char buffer[512];
+    while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output->append(buffer, n);
+    int status = pclose(pipe);
+    stdfs::remove(image);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  void expect_clean() {
+    std::string output;
+    EXPECT_EQ(fsck(&output), 0) << output;
+  }
+
+  RefPtr<fs::Vnode> at(const std::string& path) {
+    auto vnode = walk(m_fs->root(), path);
+    EXPECT_TRUE(vnode) << path;
+    return vnode ? *vnode : RefPtr<fs::Vnode>();
+  }
+  RefPtr<fs::Vnode> create(const std::string& directory, const std::string& name,
+                           fs::VnodeType type = fs::VnodeType::regular) {
+    fs::NewNode node;
+    node.type = type;
+    node.permissions = type == fs::VnodeType::directory ? 0755 : 0644;
+    auto made = at(directory)->create(name, node);
+    EXPECT_TRUE(made) << name << " " << (made ? 0 : static_cast<int>(made.error()));
+    return made ? *made : RefPtr<fs::Vnode>();
+  }
+  static void write(fs::Vnode& file, uint64_t offset, const std::string& text) {
+    auto written = file.write_at(&offset, as_bytes(text), {});
+    ASSERT_TRUE(written);
+    EXPECT_EQ(*written, text.size());
+  }
+
+  stdfs::path m_tree;
+  std::unique_ptr<FakeBlockDevice> m_device;
+  std::unique_ptr<Ext4Fs> m_fs;
+};
+
+TEST_P(Ext4WriteTest, NewFilesReadBackAfterARemountAndFsckIsClean) {
+  EXPECT_FALSE(m_fs->read_only());
+  std::string big = random_text((3 << 20) + 777, 7);
+  {
+    auto small = create("", "small.txt");
+    write(*small, 0, "hello, writable ext4\n");
+    auto file = create("dir", "big.bin");
+    // In uneven pieces, so writes straddle blocks.
+    for (size_t offset = 0; offset < big.size(); offset += 10007)
+      write(*file, offset, big.substr(offset, 10007));
+  }
+  remount();
+  EXPECT_EQ(*read_all(*at("small.txt")), "hello, writable ext4\n");
+  EXPECT_EQ(*read_all(*at("dir/big.bin")), big);
+  EXPECT_EQ(*read_all(*at("existing.txt")), "old contents\n");
+  fs::Stat s = at("dir/big.bin")->stat();
+  EXPECT_EQ(s.size, big.size());
+  EXPECT_GE(s.blocks * 512, big.size());
+  EXPECT_EQ(s.mtime_ns, g_now);  // nanoseconds kept
+  expect_clean();
+}
+
+TEST_P(Ext4WriteTest, SparseWritesAndManyExtentsGrowTheTree) {
+  std::map<uint64_t, std::string> pieces;
+  {
+    auto file = create("", "fragmented");
+    // Every other block: one extent each, far more than i_block holds (a deeper tree).
+    for (int i = 0; i < 1500; i++) {
+      uint64_t offset = uint64_t(i) * 2 * 4096 + 5;
+      std::string text = "piece " + std::to_string(i);
+      write(*file, offset, text);
+      pieces[offset] = text;
+    }
+  }
+  remount();
+  std::string all = *read_all(*at("fragmented"));
+  for (auto& [offset, text] : pieces) ASSERT_EQ(all.substr(offset, text.size()), text) << offset;
+  EXPECT_EQ(all[1], '\0');
+  expect_clean();
+  // Filling the holes merges extents back.
+  {
+    auto file = at("fragmented");
+    std::string fill(all.size(), 'f');
+    write(*file, 0, fill);
+  }
+  remount();
+  EXPECT_EQ(*read_all(*at("fragmented")), std::string(all.size(), 'f'));
+  expect_clean();
+}
+
+TEST_P(Ext4WriteTest, TruncateShrinksGrowsAndFreesBlocks) {
+  uint64_t free_before = m_fs->statfs().blocks_free;
+  {
+    auto file = create("", "t");
+    write(*file, 0, random_text(1 << 20, 3));
+    EXPECT_LT(m_fs->statfs().blocks_free, free_before - 200);
+    ASSERT_TRUE(file->truncate(5000));
+    ASSERT_TRUE(file->truncate(9000));  // the bytes after 5000 read as zeros
+  }
+  remount();
+  std::string text = *read_all(*at("t"));
+  ASSERT_EQ(text.size(), 9000u);
+  EXPECT_EQ(text.substr(0, 5000), random_text(1 << 20, 3).substr(0, 5000));
+  EXPECT_EQ(text.substr(5000), std::string(4000, '\0'));
+  expect_clean();
+  ASSERT_TRUE(m_fs->root()->unlink("t"));
+  ASSERT_TRUE(m_fs->sync());  // the unlinked inode is freed once its last user has gone
+  EXPECT_EQ(m_fs->statfs().blocks_free, free_before);
+  expect_clean();
+}
+
+TEST_P(Ext4WriteTest, DirectoriesLinksAndSymlinks) {
+  create("", "a", fs::VnodeType::directory);
+  create("a", "b", fs::VnodeType::directory);
+  auto file = create("a/b", "f");
+  write(*file, 0, "data");
+  ASSERT_TRUE(at("")->link("hard", *file));
+  EXPECT_EQ(file->stat().nlink, 2u);
+  ASSERT_TRUE(at("a")->symlink("fast", "b/f", 0, 0));
+  std::string slow = std::string(200, 's') + "/target";
+  ASSERT_TRUE(at("a")->symlink("slow", slow, 0, 0));
+  EXPECT_EQ(at("")->create("a", fs::NewNode{}).error(), Errno::eexist);
+  EXPECT_EQ(at("a")->stat().nlink, 3u);
+  file = nullptr;
+  remount();
+  EXPECT_EQ(*read_all(*at("hard")), "data");
+  EXPECT_EQ(*at("a/fast")->link_target(), "b/f");
+  EXPECT_EQ(*at("a/slow")->link_target(), slow);
+  EXPECT_EQ(at("a/b/..")->ino(), at("a")->ino());
+  expect_clean();
+
+  EXPECT_EQ(at("")->rmdir("a").error(), Errno::enotempty);
+  ASSERT_TRUE(at("a/b")->unlink("f"));
+  EXPECT_EQ(at("hard")->stat().nlink, 1u);
+  ASSERT_TRUE(at("a")->rmdir("b"));
+  EXPECT_EQ(at("a")->stat().nlink, 2u);
+  ASSERT_TRUE(at("a")->unlink("fast"));
+  ASSERT_TRUE(at("a")->unlink("slow"));
+  ASSERT_TRUE(at("")->rmdir("a"));
+  ASSERT_TRUE(at("")->unlink("hard"));
+  remount();
+  EXPECT_FALSE(walk(m_fs->root(), "a"));
+  expect_clean();
+}
+
+TEST_P(Ext4WriteTest, RenameFilesDirectoriesNoReplaceAndExchange) {
+  create("", "x", fs::VnodeType::directory);
+  create("", "y", fs::VnodeType::directory);
+  write(*create("x", "one"), 0, "1");
+  write(*create("y", "two"), 0, "2");
+  create("x", "sub", fs::VnodeType::directory);
+  // A file to another directory, replacing nothing.
+  ASSERT_TRUE(at("x")->rename("one", *at("y"), "uno", 0));
+  // NOREPLACE refuses an existing name; a plain rename replaces it.
+  EXPECT_EQ(at("y")->rename("uno", *at("y"), "two", 1).error(), Errno::eexist);
+  ASSERT_TRUE(at("y")->rename("uno", *at("y"), "two", 0));
+  EXPECT_EQ(*read_all(*at("y/two")), "1");
+  // A directory moves: its ".." and both parents' link counts follow.
+  ASSERT_TRUE(at("x")->rename("sub", *at("y"), "sub", 0));
+  EXPECT_EQ(at("y/sub/..")->ino(), at("y")->ino());
+  EXPECT_EQ(at("x")->stat().nlink, 2u);
+  EXPECT_EQ(at("y")->stat().nlink, 3u);
+  // Not into itself.
+  EXPECT_EQ(at("")->rename("y", *at("y/sub"), "loop", 0).error(), Errno::einval);
+  // EXCHANGE swaps a file and a directory.
+  write(*create("x", "file"), 0, "f");
+  ASSERT_TRUE(at("x")->rename("file", *at("y"), "sub", 2));
+  EXPECT_EQ(*read_all(*at("y/sub")), "f");
+  EXPECT_TRUE(at("x/file")->is_directory());
+  EXPECT_EQ(at("x/file/..")->ino(), at("x")->ino());
+  remount();
+  EXPECT_EQ(*read_all(*at("y/sub")), "f");
+  EXPECT_EQ(at("x")->stat().nlink, 3u);
+  EXPECT_EQ(at("y")->stat().nlink, 2u);
+  expect_clean();
+}
+
+TEST_P(Ext4WriteTest, ManyNamesSplitTheHtreeAndFillLinearDirectories) {
+  // "hashed" came indexed from e2fsck -D; "flat" is a new (linear) directory.
+  create("", "flat", fs::VnodeType::directory);
+  for (int i = 0; i < 1500; i++) {
+    std::string name = "a-rather-long-file-name-to-fill-blocks-" + std::to_string(i);
+    create("hashed", name);
+    create("flat", name);
+  }
+  for (int i = 0; i < 1500; i += 3) {
+    std::string name = "a-rather-long-file-name-to-fill-blocks-" + std::to_string(i);
+    ASSERT_TRUE(at("hashed")->unlink(name));
+    ASSERT_TRUE(at("flat")->unlink(name));
+  }
+  remount();
+  for (const char* directory : {"hashed", "flat"}) {
+    CollectingSink sink;
+    uint64_t position = 0;
+    ASSERT_TRUE(at(directory)->readdir(&position, sink));
+    std::set<std::string> names(sink.names.begin(), sink.names.end());
+    EXPECT_EQ(names.size(), sink.names.size());
+    for (int i = 0; i < 1500; i++) {
+      std::string name = "a-rather-long-file-name-to-fill-blocks-" + std::to_string(i);
+      EXPECT_EQ(names.count(name), i % 3 ? 1u : 0u) << directory << "/" << name;
+      if (i % 3) {
+        EXPECT_TRUE(walk(m_fs->root(), std::string(directory) + "/" + name)) << name;
+      }
+    }
+  }
+  for (int i = 0; i < 400; i++) EXPECT_TRUE(walk(m_fs->root(), "hashed/name-" + std::to_string(i)));
+  expect_clean();
+}
+
+TEST_P(Ext4WriteTest, AnUnlinkedOpenFileLivesUntilItsLastUser) {
+  uint64_t inodes = m_fs->statfs().files_free;
+  auto file = create("", "tmp");
+  write(*file, 0, random_text(100000, 9));
+  ASSERT_TRUE(at("")->unlink("tmp"));
+  EXPECT_EQ(file->stat().nlink, 0u);
+  EXPECT_EQ(read_all(*file)->size(), 100000u);  // still readable
+  file = nullptr;
+  ASSERT_TRUE(m_fs->sync());
+  EXPECT_EQ(m_fs->statfs().files_free, inodes);
+  expect_clean();
+}
+
+TEST_P(Ext4WriteTest, AttributesAndTimestamps) {
+  auto file = create("", "attrs");
+  fs::SetAttributes change;
+  change.mask = fs::SetAttributes::mode | fs::SetAttributes::uid | fs::SetAttributes::mtime;
+  change.mode_bits = 0600;
+  change.uid_value = 100000;  // needs the high 16 bits
+  change.mtime_ns = -5'000'000'001;  // before 1970
+  ASSERT_TRUE(file->set_attributes(change));
+  file = nullptr;
+  remount();
+  fs::Stat s = at("attrs")->stat();
+  EXPECT_EQ(s.mode & 07777, 0600u);
+  EXPECT_EQ(s.uid, 100000u);
+  EXPECT_EQ(s.mtime_ns, -5'000'000'001);
+  EXPECT_EQ(s.btime_ns, g_now);
+  expect_clean();
+}
+
+TEST_P(Ext4WriteTest, FullDiskIsEnospcAndStaysConsistent) {
+  auto file = create("", "filler");
+  std::string chunk(1 << 20, 'z');
+  uint64_t offset = 0;
+  Result<size_t> written = 0;
+  for (int i = 0; i < 64; i++) {
+    written = file->write_at(&offset, as_bytes(chunk), {});
+    if (!written) break;
+    offset += *written;
+    if (*written < chunk.size()) {
+      // A short write: the next one finds the disk full.
+      written = file->write_at(&offset, as_bytes(chunk), {});
+      break;
+    }
+  }
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error(), Errno::enospc);
+  EXPECT_EQ(file->stat().size, offset);
+  file = nullptr;
+  expect_clean();
+  ASSERT_TRUE(at("")->unlink("filler"));
+  expect_clean();
+}
+
+TEST(Ext4WriteMount, ARefusedWriteIsReadOnlyOrAClearError) {
+  stdfs::path tree = make_temp_dir();
+  write_file(tree / "f", "x");
+  std::vector<std::byte> image = make_ext4_image(tree, "8M");
+  stdfs::remove_all(tree);
+  ASSERT_FALSE(image.empty());
+  FakeBlockDevice read_only_device(image, true);
+  const char* problem = nullptr;
+  auto refused = Ext4Fs::try_mount(read_only_device, nullptr, &problem, Ext4Fs::Access::read_write);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), Errno::erofs);
+  auto mounted = Ext4Fs::try_mount(read_only_device, nullptr, &problem);
+  ASSERT_TRUE(mounted);
+  std::unique_ptr<Ext4Fs> fs(*mounted);
+  EXPECT_TRUE(fs->read_only());
+  EXPECT_EQ(fs->root()->create("new", fs::NewNode{}).error(), Errno::erofs);
+}
+
+// mke2fs picks 1 KiB blocks for small file systems unless told: both sizes, explicitly.
+INSTANTIATE_TEST_SUITE_P(BlockSizes, Ext4WriteTest, ::testing::Values("-b 4096", "-b 1024"),
+                         [](const auto& info) { return std::string(info.index == 0 ? "Default" : "Block1024"); });
+
+}  // namespace
+}  // namespace nimbus::testing
