@@ -156,7 +156,7 @@ Result<uint64_t> Ext4Vnode::take_cached_frame(uint64_t index, bool pin) {
 }
 
 // Without the file system's lock: only a read-only mount has a page cache, so the inode and its
-// extents never change, and the page cache may call this with its own lock held.
+// extents never change.
 Result<> Ext4Vnode::read_pages(uint64_t first, std::span<std::byte* const> pages) {
   return read_file_pages(volume(), m_inode, first, pages);
 }
