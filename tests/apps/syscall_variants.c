@@ -259,6 +259,36 @@ int main(void) {
   show("uname", syscall(SYS_uname, &names));
   printf("uname: %s %s\n", names.sysname, names.machine);
 
+  // Durability: each sync call succeeds on a file, and a closed descriptor is EBADF.
+  show("fsync", syscall(SYS_fsync, fd));
+  show("fdatasync", syscall(SYS_fdatasync, fd));
+  show("syncfs", syscall(SYS_syncfs, fd));
+  show("sync", syscall(SYS_sync));
+  show("fsync bad", syscall(SYS_fsync, 999));
+
+  // vmsplice into a pipe, tee it to a second pipe, splice the first into the file.
+  int first[2], second[2];
+  if (pipe(first) != 0 || pipe(second) != 0) {
+    perror("pipe");
+    return 1;
+  }
+  struct iovec gift = {(void*)"spliced", 7};
+  show("vmsplice", syscall(SYS_vmsplice, first[1], &gift, 1, 0));
+  show("tee", syscall(SYS_tee, first[0], second[1], 7, 0));
+  loff_t at = 0;
+  show("splice to the file", syscall(SYS_splice, first[0], NULL, fd, &at, 7, 0));
+  printf("splice: offset now %lld\n", (long long)at);
+  char copied[8] = {0};
+  show("read the tee's copy", read(second[0], copied, 7));
+  printf("tee: '%s'\n", copied);
+  show("pread the spliced bytes", pread(fd, copied, 7, 0));
+  printf("splice: '%s'\n", copied);
+  show("splice between two files", syscall(SYS_splice, fd, NULL, fd, NULL, 1, 0));
+  close(first[0]);
+  close(first[1]);
+  close(second[0]);
+  close(second[1]);
+
   close(fd);
   unlink("file");
   chdir("/");

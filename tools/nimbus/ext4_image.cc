@@ -115,7 +115,8 @@ std::string uuid_of(const RootfsTree& tree) {
              hex.substr(20, 12));
 }
 
-// mke2fs lives in /usr/sbin, which a user's PATH often lacks.
+}  // namespace
+
 std::optional<std::string> find_mke2fs() {
   std::vector<std::string> candidates = {"/usr/sbin/mke2fs", "/sbin/mke2fs"};
   if (const char* path = std::getenv("PATH")) {
@@ -131,7 +132,6 @@ std::optional<std::string> find_mke2fs() {
   return std::nullopt;
 }
 
-}  // namespace
 
 CliResult<> write_ext4_image(const RootfsTree& tree, const std::string& staging, const std::string& out,
                              ProgressLine* progress) {

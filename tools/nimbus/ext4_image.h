@@ -2,6 +2,7 @@
 // to e2fsprogs' mke2fs -d, which needs no root and no loop device.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "cli_error.h"
@@ -16,6 +17,9 @@
 // `progress`, when given, hears of every file staged.
 CliResult<> write_ext4_image(const RootfsTree& tree, const std::string& staging, const std::string& out,
                              ProgressLine* progress = nullptr);
+
+// e2fsprogs' mke2fs: in /usr/sbin or /sbin, which a user's PATH often lacks, or on PATH.
+std::optional<std::string> find_mke2fs();
 
 // The directories the kernel mounts over on a disk root (devfs, tmpfs, procfs, sysfs and the
 // RAM copy of /etc): every disk image has them.

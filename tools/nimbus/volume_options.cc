@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "child_process.h"
+#include "ext4_image.h"
 #include "text.h"
 
 namespace {
@@ -64,15 +65,21 @@ CliResult<void> prepare_volume_file(const VolumeOption& volume, uint64_t size_mi
       unlink(volume.file.c_str());
       return cli_error(exit_status::kBadInput, cat("--volume ", volume.file, ": ", strerror(saved)));
     }
+    std::optional<std::string> mke2fs = find_mke2fs();
+    if (!mke2fs) {
+      unlink(volume.file.c_str());
+      return cli_error(exit_status::kBadInput, cat("--volume ", volume.file,
+                                                   ": making it needs mke2fs (apt-get install e2fsprogs)"));
+    }
     ChildSpec spec;
-    spec.argv = {"mke2fs", "-q", "-F", "-t", "ext4", volume.file};
+    spec.argv = {*mke2fs, "-q", "-F", "-t", "ext4", volume.file};
     spec.detach_stdio = true;
     spec.time_limit = std::chrono::minutes(2);
     auto made = run_child(spec);
     if (!made || made->ending != ChildOutcome::Ending::Exited || made->code != 0) {
       unlink(volume.file.c_str());
       return cli_error(exit_status::kBadInput,
-                       cat("--volume ", volume.file, ": mke2fs failed (is e2fsprogs installed?)"));
+                       cat("--volume ", volume.file, ": mke2fs failed"));
     }
     if (verbose) std::cerr << "nimbus: made " << volume.file << " (ext4, " << size_mib << " MiB, sparse)\n";
     return {};
