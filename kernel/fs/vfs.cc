@@ -35,6 +35,29 @@ Result<> Vfs::init(std::span<const std::byte> initrd, CpioError* cpio_error, Ref
   return mount("/dev", m_dev_fs.root());
 }
 
+Result<> Vfs::mount_ram_copy(std::string_view path) {
+  if (!m_disk_root) return {};
+  auto starts_with = [&](std::string_view top) {
+    return path.substr(0, top.size()) == top && (path.size() == top.size() || path[top.size()] == '/');
+  };
+  if (starts_with("/tmp") || starts_with("/etc")) return {};
+  // The ramfs holds no mounts, so its directories are found by plain lookups.
+  RefPtr<Vnode> copy = m_root_fs.root();
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t end = start;
+    while (end < path.size() && path[end] != '/') end++;  // no memchr in the kernel
+    std::string_view name = path.substr(start, end - start);
+    start = end + 1;
+    if (name.empty() || name == ".") continue;
+    auto found = copy->lookup(name);
+    if (!found || !(*found)->is_directory()) return {};
+    copy = *found;
+  }
+  if (copy == m_root_fs.root()) return {};
+  return mount(path, std::move(copy));
+}
+
 Result<> Vfs::mount(std::string_view path, RefPtr<Vnode> root) {
   PathWalk walk(m_mounts, this->root());
   RefPtr<Vnode> point = TRY(walk.resolve(this->root(), path, PathWalk::Follow::yes));

@@ -49,6 +49,12 @@ class Vfs {
   Result<> init(std::span<const std::byte> initrd, CpioError* cpio_error = nullptr,
                 RefPtr<Vnode> disk_root = nullptr);
 
+  // On a disk root, mounts the ramfs's copy of the directory at `path` (absolute; the initrd
+  // brought it) over the disk's, so the program can write in its working directory as it
+  // could on an initrd root. Nothing without a disk root, or for "/", /tmp and /etc (already
+  // RAM) or a directory the initrd does not hold.
+  Result<> mount_ram_copy(std::string_view path);
+
   RefPtr<Vnode> root() { return m_disk_root ? m_disk_root : m_root_fs.root(); }
   MountTable& mounts() { return m_mounts; }
   DeviceRegistry& devices() { return m_devices; }

@@ -292,6 +292,10 @@ int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& strea
   const char** envp = env_text ? split(env_text, env_length) : split(empty, 0);
   if (!argv || !envp) return static_cast<int>(ExitStatus::out_of_memory);
   if (workdir && workdir_length) {
+    if (auto mounted = fs::vfs().mount_ram_copy({workdir, workdir_length}); !mounted) {
+      print("nimbus: cannot make the working directory %s writable\n", workdir);
+      return static_cast<int>(ExitStatus::bad_executable);
+    }
     if (auto changed = fs::chdir(*g_context, {workdir, workdir_length}); !changed) {
       print("nimbus: cannot change to the working directory %s\n", workdir);
       return static_cast<int>(ExitStatus::bad_executable);

@@ -77,8 +77,8 @@ CliResult<ImageHeader> write_image_file(const ImagePlan& plan, const std::string
   bool disk = plan.uses_root_disk();
   if (disk) {
     // The disk holds the whole tree; the initrd what the guest mounts over it from RAM,
-    // writable: /etc and /tmp (a program packed from a directory in /tmp starts there).
-    TRY_CLI(plan.tree.only_under({"etc", "tmp"}).write_cpio(out));
+    // writable: /etc, /tmp and the program's working directory (Vfs::mount_ram_copy).
+    TRY_CLI(plan.tree.ram_part(plan.launch.workdir).write_cpio(out));
   } else {
     ProgressLine progress(plan.tree.file_count(), plan.tree.file_bytes());
     TRY_CLI(plan.tree.write_cpio(out, &progress));

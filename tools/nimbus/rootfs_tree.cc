@@ -149,13 +149,17 @@ bool RootfsTree::contains(std::string_view guest) const {
   return m_entries.contains(path);
 }
 
-RootfsTree RootfsTree::only_under(std::initializer_list<std::string_view> tops) const {
+RootfsTree RootfsTree::ram_part(std::string_view workdir) const {
+  while (workdir.starts_with('/')) workdir.remove_prefix(1);
+  while (workdir.ends_with('/')) workdir.remove_suffix(1);
+  auto at_or_below = [](std::string_view path, std::string_view top) {
+    return !top.empty() && path.starts_with(top) && (path.size() == top.size() || path[top.size()] == '/');
+  };
   RootfsTree part;
   for (const auto& [path, entry] : m_entries) {
-    for (std::string_view top : tops) {
-      bool below = path.size() > top.size() && path.starts_with(top) && path[top.size()] == '/';
-      if (path == top || below) part.m_entries.emplace(path, entry);
-    }
+    bool leads_to_workdir = at_or_below(workdir, path);
+    if (at_or_below(path, "etc") || at_or_below(path, "tmp") || at_or_below(path, workdir) || leads_to_workdir)
+      part.m_entries.emplace(path, entry);
   }
   return part;
 }

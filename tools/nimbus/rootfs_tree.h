@@ -44,9 +44,10 @@ class RootfsTree {
                                  std::uint32_t permissions);
 
   bool contains(std::string_view guest) const;
-  // The entries at and below the archive paths `tops` ("etc", "tmp"): what a disk image keeps
-  // in RAM.
-  RootfsTree only_under(std::initializer_list<std::string_view> tops) const;
+  // What a disk image keeps in RAM, writable (the guest mounts it over the disk's copies): the
+  // entries at and below etc/ and tmp/, and below the guest directory `workdir` (the program's
+  // working directory, with the directories that lead to it) unless that is "/".
+  RootfsTree ram_part(std::string_view workdir) const;
   // Entries by archive path: relative ("usr/bin/ls"), sorted, so parents come before children.
   const std::map<std::string, RootfsEntry, std::less<>>& entries() const { return m_entries; }
   std::uint64_t file_bytes() const;

@@ -27,6 +27,18 @@ TEST(RootfsTree, ParentsAreCreatedAndComeFirst) {
   EXPECT_EQ(tree.entries().at("usr/share").permissions, 0755u);
 }
 
+TEST(RootfsTree, TheRamPartIsEtcTmpAndTheWorkingDirectoryWithItsParents) {
+  RootfsTree tree;
+  for (const char* file : {"/etc/hosts", "/tmp/t", "/home/me/src/a.c", "/home/me/.profile", "/home/other/x",
+                           "/usr/bin/make", "/etcetera/no"})
+    ASSERT_TRUE(tree.add_generated_file(file, "x", 0644).has_value()) << file;
+  EXPECT_EQ(names(tree.ram_part("/home/me/src")),
+            (std::vector<std::string>{"etc", "etc/hosts", "home", "home/me", "home/me/src", "home/me/src/a.c",
+                                      "tmp", "tmp/t"}));
+  // The root as the working directory keeps only etc/ and tmp/ in RAM.
+  EXPECT_EQ(names(tree.ram_part("/")), (std::vector<std::string>{"etc", "etc/hosts", "tmp", "tmp/t"}));
+}
+
 TEST(RootfsTree, ParentSymlinksAreFollowed) {
   RootfsTree tree;
   ASSERT_TRUE(tree.add_symlink("/lib", "usr/lib", 0).has_value());
