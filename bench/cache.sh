@@ -105,7 +105,7 @@ IMAGES=$CACHE/images
 # Every file under images/ as if each were its own copy; then each inode once (what is stored).
 apparent() { find "$IMAGES" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 stored() { find "$IMAGES" -type f -printf '%i %s\n' | sort -u | awk '{ s += $2 } END { print s + 0 }'; }
-products() { find "$IMAGES" -name initrd.cpio -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
+products() { find "$IMAGES" \( -name initrd.cpio -o -name rootfs.ext4 \) -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 APPARENT=$(apparent)
 STORED=$(stored)
 PRODUCTS=$(products)
@@ -169,7 +169,7 @@ $TARGETS
 in one cache: their files add up to $(mib "$APPARENT"), the cache stores $(mib "$STORED"): the
 kernel and every packed file are one content-addressed copy (\`store/<sha256>\`) hard-linked into
 each image, so the two Python images share their standard library and all four share libc. Of
-that, $(mib "$PRODUCTS") are the products, the packed archives QEMU boots, each holding its own
+that, $(mib "$PRODUCTS") are the products, the packed initrds and ext4 disks QEMU boots, each holding its own
 copy of its files.
 
 $LISTING

@@ -260,6 +260,15 @@ int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& strea
     print("nimbus: cannot mount /proc and /sys\n");
     return static_cast<int>(ExitStatus::out_of_memory);
   }
+  // On a disk root the working directory's RAM copy goes over the disk's first, so that a
+  // volume on it or below it is mounted on top and stays visible.
+  size_t ram_directory_length = 0;
+  if (char* ram_directory = read_file("/.nimbus/workdir", &ram_directory_length)) {
+    auto mounted = fs::vfs().mount_ram_copy({ram_directory, ram_directory_length});
+    if (!mounted) print("nimbus: cannot make the working directory %s writable\n", ram_directory);
+    heap::free(ram_directory);
+    if (!mounted) return static_cast<int>(ExitStatus::bad_executable);
+  }
   if (!mount_volumes(*g_context)) return static_cast<int>(ExitStatus::bad_command_line);
   set_fd_directory(DynamicDirectory{list_fds, fd_target, fd_object});
   // The host name and addresses come from the network stage (hostname=, ip=, dns=).
@@ -292,10 +301,6 @@ int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& strea
   const char** envp = env_text ? split(env_text, env_length) : split(empty, 0);
   if (!argv || !envp) return static_cast<int>(ExitStatus::out_of_memory);
   if (workdir && workdir_length) {
-    if (auto mounted = fs::vfs().mount_ram_copy({workdir, workdir_length}); !mounted) {
-      print("nimbus: cannot make the working directory %s writable\n", workdir);
-      return static_cast<int>(ExitStatus::bad_executable);
-    }
     if (auto changed = fs::chdir(*g_context, {workdir, workdir_length}); !changed) {
       print("nimbus: cannot change to the working directory %s\n", workdir);
       return static_cast<int>(ExitStatus::bad_executable);
