@@ -146,10 +146,10 @@ std::string major_minor(const std::string& version) {
   return version.substr(0, version.find('.', first + 1));
 }
 
-// The guest's locale names (LANG, LC_ALL, LC_*), as spelled and normalized, the built-in C and
-// POSIX left out.
-std::vector<std::string> locale_names(const std::vector<std::string>& environment) {
-  std::vector<std::string> names;
+// The locales the guest's environment names (LANG, LC_ALL, LC_*), as spelled, the built-in C and
+// POSIX (and paths) left out.
+std::vector<std::string> named_locales(const std::vector<std::string>& environment) {
+  std::vector<std::string> values;
   for (const std::string& entry : environment) {
     std::size_t eq = entry.find('=');
     std::string_view key = std::string_view(entry).substr(0, eq);
@@ -157,9 +157,17 @@ std::vector<std::string> locale_names(const std::vector<std::string>& environmen
     std::string value = entry.substr(eq + 1);
     if (value.empty() || value == "C" || value == "POSIX" || value.find('/') != std::string::npos)
       continue;
+    values.push_back(std::move(value));
+  }
+  return values;
+}
+
+// The guest's locale names, as spelled and normalized.
+std::vector<std::string> locale_names(const std::vector<std::string>& environment) {
+  std::vector<std::string> names;
+  for (const std::string& value : named_locales(environment))
     for (std::string name : {normalized_locale(value), value})
       if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-  }
   return names;
 }
 
@@ -168,13 +176,7 @@ std::vector<std::string> locale_names(const std::vector<std::string>& environmen
 // archive, where locale-gen and the locales package put every locale they compile.
 std::vector<std::string> locale_archive(const std::vector<std::string>& environment,
                                         const std::string& root) {
-  for (const std::string& entry : environment) {
-    std::size_t eq = entry.find('=');
-    std::string_view key = std::string_view(entry).substr(0, eq);
-    if (eq == std::string::npos || (key != "LANG" && !key.starts_with("LC_"))) continue;
-    std::string value = entry.substr(eq + 1);
-    if (value.empty() || value == "C" || value == "POSIX" || value.find('/') != std::string::npos)
-      continue;
+  for (const std::string& value : named_locales(environment)) {
     std::error_code ec;
     bool has_directory = false;
     for (const std::string& name : {normalized_locale(value), value})
