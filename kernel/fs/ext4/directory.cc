@@ -62,12 +62,7 @@ const char* check_entry(const Volume& volume, const std::byte* data, size_t offs
 
 // Reads the directory's logical block `logical` (EIO for a hole or corruption).
 Result<block::CachedBlock> read_directory_block(Volume& volume, const Inode& directory, uint32_t logical) {
-  BlockRun run = TRY(map_block(volume, directory, logical));
-  if (!run.mapped) {
-    volume.report("a directory has a hole", directory.ino);
-    return error(Errno::eio);
-  }
-  return volume.read_block(run.physical);
+  return volume.read_block(TRY(directory_block_address(volume, directory, logical)));
 }
 
 // Scans one leaf block from byte `from` on, calling visit for live entries.
@@ -235,6 +230,15 @@ Result<DxOutcome> dx_find(Volume& volume, const Inode& directory, std::string_vi
 }
 
 }  // namespace
+
+Result<uint64_t> directory_block_address(Volume& volume, const Inode& directory, uint32_t logical) {
+  BlockRun run = TRY(map_block(volume, directory, logical));
+  if (!run.mapped) {
+    volume.report("a directory has a hole", directory.ino);
+    return error(Errno::eio);
+  }
+  return run.physical;
+}
 
 Result<> list_directory(Volume& volume, const Inode& directory, uint64_t* position, EntryVisitor visit, void* context) {
   uint32_t block_size = volume.block_size();

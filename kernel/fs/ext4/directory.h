@@ -25,6 +25,10 @@ using EntryVisitor = bool (*)(void* context, const DirectoryEntry& entry);
 // the directory; 0 starts) on, advancing it past each entry visited. EIO on corruption.
 Result<> list_directory(Volume& volume, const Inode& directory, uint64_t* position, EntryVisitor visit, void* context);
 
+// Where the directory's logical block `logical` is on the device: EIO (reported) for a hole,
+// which no directory may have.
+Result<uint64_t> directory_block_address(Volume& volume, const Inode& directory, uint32_t logical);
+
 // The entry called `name`: ENOENT if none, EIO on corruption.
 Result<DirectoryEntry> find_entry(Volume& volume, const Inode& directory, std::string_view name);
 

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "kernel/fs/ext4/directory.h"
 #include "kernel/fs/ext4/dx_hash.h"
 #include "kernel/fs/ext4/extent_tree.h"
 #include "kernel/fs/ext4/file_write.h"
@@ -84,12 +85,7 @@ void init_leaf(const Volume& volume, std::byte* data) {
 }
 
 Result<block::CachedBlock> directory_block(Volume& volume, const Inode& directory, uint32_t logical) {
-  BlockRun run = TRY(map_block(volume, directory, logical));
-  if (!run.mapped) {
-    volume.report("a directory has a hole", directory.ino);
-    return error(Errno::eio);
-  }
-  return volume.write_block(run.physical);
+  return volume.write_block(TRY(directory_block_address(volume, directory, logical)));
 }
 
 enum class Kind { leaf, dx_root, dx_node };
