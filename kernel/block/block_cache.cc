@@ -22,7 +22,8 @@ CachedBlock& CachedBlock::operator=(CachedBlock&& other) {
 
 std::span<const std::byte> CachedBlock::data() const { return {m_entry->data, m_cache->block_size()}; }
 std::span<std::byte> CachedBlock::mutable_data() const { return {m_entry->data, m_cache->block_size()}; }
-void CachedBlock::mark_dirty() { m_cache->mark_dirty(m_entry); }
+void CachedBlock::mark_dirty() { m_cache->mark_dirty(m_entry, false); }
+void CachedBlock::mark_dirty_data() { m_cache->mark_dirty(m_entry, true); }
 
 void CachedBlock::reset() {
   if (m_entry) m_cache->unpin(m_entry);
@@ -96,6 +97,7 @@ Result<BlockCache::Entry*> BlockCache::pin_locked(uint64_t number, bool* fresh) 
   entry->number = number;
   entry->pins = 1;
   entry->dirty = false;
+  entry->file_data = false;
   entry->hashed = true;
   bucket(number).push_back(entry);
   *fresh = true;
@@ -126,12 +128,13 @@ Result<CachedBlock> BlockCache::get(uint64_t number) {
   return CachedBlock(this, entry);
 }
 
-Result<CachedBlock> BlockCache::get_zeroed(uint64_t number) {
+Result<CachedBlock> BlockCache::get_zeroed(uint64_t number, bool data) {
   if (number >= m_block_count) return error(Errno::einval);
   MutexGuard guard(m_lock);
   bool fresh = false;
   Entry* entry = TRY(pin_locked(number, &fresh));
   memset(entry->data, 0, m_block_size);
+  entry->file_data = data;
   if (!entry->dirty) {
     entry->dirty = true;
     m_dirty_count++;
@@ -139,8 +142,9 @@ Result<CachedBlock> BlockCache::get_zeroed(uint64_t number) {
   return CachedBlock(this, entry);
 }
 
-void BlockCache::mark_dirty(Entry* entry) {
+void BlockCache::mark_dirty(Entry* entry, bool data) {
   MutexGuard guard(m_lock);
+  entry->file_data = data;  // the last use decides (a freed block may come back as the other kind)
   if (entry->dirty) return;
   entry->dirty = true;  // pinned by the caller: it joins the dirty list when unpinned
   m_dirty_count++;
@@ -180,7 +184,18 @@ void insertion_sort(BlockCacheEntry** entries, size_t count) {
 
 }  // namespace
 
-Result<> BlockCache::write_back(Durability durability) {
+size_t BlockCache::dirty_metadata(uint64_t* numbers, size_t max) {
+  MutexGuard guard(m_lock);
+  size_t count = 0;
+  for (Entry* e = m_dirty.front(); e; e = m_dirty.next(e)) {
+    if (e->file_data) continue;
+    if (count < max) numbers[count] = e->number;
+    count++;
+  }
+  return count;
+}
+
+Result<> BlockCache::write_back(Durability durability, Which which) {
   // Take the dirty entries (pinned, so they stay while written), write them in block order
   // with the lock dropped, then put them back clean (or dirty again when a write failed).
   size_t count = 0;
@@ -192,11 +207,18 @@ Result<> BlockCache::write_back(Durability durability) {
     if (unpinned) {
       entries = new (kNoThrow) BlockCacheEntry*[unpinned];
       if (!entries) return error(Errno::enomem);
-      while (Entry* entry = m_dirty.pop_front()) {
+      for (Entry* entry = m_dirty.front(); entry;) {
+        Entry* next = m_dirty.next(entry);
+        if (which == Which::data && !entry->file_data) {
+          entry = next;
+          continue;
+        }
+        m_dirty.remove(entry);
         entry->pins++;
         entry->dirty = false;
         m_dirty_count--;
         entries[count++] = entry;
+        entry = next;
       }
     }
   }

@@ -24,6 +24,9 @@ struct BlockCacheEntry {
   bool loading = false;  // a thread reads it from the device (others wait)
   bool hashed = false;   // findable by number
   bool dirty = false;    // changed since it was read or last written back
+  // File data (ordered mode: written in place before the journal commit that maps it,
+  // never logged) rather than metadata (logged by the journal, then written in place).
+  bool file_data = false;
   ListNode bucket_node;
   ListNode lru_node;  // while unpinned: on the LRU list when clean, on the dirty list when dirty
 };
@@ -43,6 +46,8 @@ class CachedBlock {
   // own lock: the cache does not order concurrent writers of one block).
   std::span<std::byte> mutable_data() const;
   void mark_dirty();
+  // The same for a block of file data (see BlockCacheEntry::file_data).
+  void mark_dirty_data();
   uint64_t number() const { return m_entry->number; }
   explicit operator bool() const { return m_entry != nullptr; }
   void reset();
@@ -76,12 +81,17 @@ class BlockCache {
   Result<CachedBlock> get(uint64_t number);
   // Block `number` with its bytes zeroed and marked dirty, without reading the device: for a
   // block about to be wholly rewritten (a newly allocated one).
-  Result<CachedBlock> get_zeroed(uint64_t number);
+  Result<CachedBlock> get_zeroed(uint64_t number, bool data = false);
   // Writes every dirty block (adjacent ones travel as one request), then, with
   // `flush_device`, empties the device's volatile cache: the data is durable on return.
   // The first error is returned; blocks that failed stay dirty.
+  // `which` limits it to the blocks of file data (the first step of a journal commit).
   enum class Durability : uint8_t { written, flushed };
-  Result<> write_back(Durability durability);
+  enum class Which : uint8_t { all, data };
+  Result<> write_back(Durability durability, Which which = Which::all);
+  // The numbers of up to `max` unpinned dirty metadata blocks (what a journal commit logs),
+  // in no particular order; how many there are in all.
+  size_t dirty_metadata(uint64_t* numbers, size_t max);
   // How many blocks are dirty (the file system writes back before the cache grows too big).
   size_t dirty_count();
   // Forgets a cached block (a freed one whose stale contents must not be written back).
@@ -101,7 +111,7 @@ class BlockCache {
   Result<Entry*> take_entry_locked();
   void destroy(Entry* entry);
   void unpin(Entry* entry);
-  void mark_dirty(Entry* entry);
+  void mark_dirty(Entry* entry, bool data);
   // Finds or makes the entry for `number`, pinned; `*fresh` when it was made (and still
   // needs its bytes).
   Result<Entry*> pin_locked(uint64_t number, bool* fresh);

@@ -35,7 +35,7 @@ constexpr uint64_t kSigIgn = 1;
   // end), as on Linux, where the kernel goes on sending after the process has gone.
   net::drain_kernel_network(clock::monotonic_ns() + kExitDrainNs);
   // What the program wrote to its volumes reaches their disks before the power goes.
-  sync_volumes();
+  sync_volumes(/*final=*/true);
   power::exit_vm(code);
 }
 

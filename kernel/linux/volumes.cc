@@ -8,6 +8,8 @@
 #include "kernel/fs/page_cache.h"
 #include "kernel/fs/vfs.h"
 #include "kernel/lib/console.h"
+#include "kernel/sched/scheduler.h"
+#include "kernel/sched/thread.h"
 #include "kernel/time/clock.h"
 
 namespace nimbus::linux {
@@ -25,6 +27,19 @@ fs::PageCache* page_cache() {
 // The writable mounts, for sync_volumes (mounted once at boot, never unmounted).
 fs::ext4::Ext4Fs* g_writable[BootOptions::kMaxVolumes];
 size_t g_writable_count = 0;
+
+// How often the writable volumes commit what changed without an fsync (Linux's default
+// commit interval).
+constexpr uint64_t kCommitIntervalNs = 5'000'000'000;
+
+// The periodic commit: what a program wrote reaches the journal within kCommitIntervalNs
+// even if it never calls fsync (a commit with nothing changed costs nothing).
+void commit_volumes_periodically(void*) {
+  for (;;) {
+    scheduler::sleep_for(kCommitIntervalNs);
+    sync_volumes();
+  }
+}
 
 void log_ext4_problem(const char* device, uint32_t ino, const char* problem) {
   print("nimbus: ext4 on %s: inode %u: %s\n", device, ino, problem);
@@ -107,15 +122,27 @@ bool mount_volumes(fs::FsContext& context) {
       return false;
     }
     if (!volume.read_only && g_writable_count < BootOptions::kMaxVolumes) g_writable[g_writable_count++] = *mounted;
+    if ((*mounted)->volume().replayed_transactions())
+      log("volume: %s: journal replayed (%u transactions)\n", device_name,
+          (*mounted)->volume().replayed_transactions());
     log("volume: %s (ext4, %s) on %.*s\n", device_name, volume.read_only ? "read-only" : "read-write", directory_length,
         volume.directory.data());
+  }
+  if (g_writable_count) {
+    auto committer = Thread::try_create("ext4-commit", commit_volumes_periodically, nullptr);
+    if (committer) {
+      (*committer)->detach();
+    } else {
+      print("nimbus: no periodic commit thread (out of memory): volumes commit on fsync and at exit only\n");
+    }
   }
   return true;
 }
 
-void sync_volumes() {
+void sync_volumes(bool final) {
   for (size_t i = 0; i < g_writable_count; i++) {
-    if (auto synced = g_writable[i]->sync(); !synced)
+    // The VM's end is a clean unmount: the journal is emptied and needs no recovery.
+    if (auto synced = final ? g_writable[i]->close() : g_writable[i]->sync(); !synced)
       print("nimbus: a volume cannot be written back (error %d): its image may need e2fsck\n",
             static_cast<int>(synced.error()));
   }

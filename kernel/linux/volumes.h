@@ -24,7 +24,8 @@ bool mount_disk_root(RefPtr<fs::Vnode>* root);
 // missing); false, with a message naming the volume and the reason, when one cannot be mounted.
 bool mount_volumes(fs::FsContext& context);
 // Writes back every writable volume and flushes its disk: the VM's orderly end (power-off)
-// calls it, so what the program wrote is on the host's image when QEMU exits.
-void sync_volumes();
+// calls it with `final` (a clean unmount: journals emptied, no recovery needed), so what the
+// program wrote is on the host's image when QEMU exits; sync(2) without.
+void sync_volumes(bool final = false);
 
 }  // namespace nimbus::linux

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "kernel/fs/ext4/ext4_format.h"
+#include "kernel/block/block_io.h"
+#include "kernel/fs/ext4/journal.h"
 #include "kernel/fs/ext4/volume.h"
 #include "kernel/lib/crc32c.h"
 
@@ -31,6 +33,12 @@ Result<block::CachedBlock> Volume::new_block(uint64_t number) {
   if (!m_writable) return error(Errno::erofs);
   if (!blocks_valid(number, 1)) return error(Errno::eio);
   return m_cache->get_zeroed(number);
+}
+
+Result<block::CachedBlock> Volume::new_data_block(uint64_t number) {
+  if (!m_writable) return error(Errno::erofs);
+  if (!blocks_valid(number, 1)) return error(Errno::eio);
+  return m_cache->get_zeroed(number, true);
 }
 
 Result<> Volume::write_inode(const Inode& node, uint32_t deleted_at) {
@@ -251,8 +259,41 @@ Result<> Volume::free_inode(uint32_t ino, bool directory) {
   return store_descriptor(group);
 }
 
+Result<> Volume::set_needs_recovery(bool recover) {
+  uint64_t number = sb::kOffset / m_super.block_size;
+  block::CachedBlock cached = TRY(m_cache->get(number));
+  store_recover_flag(m_super, cached.mutable_data().subspan(sb::kOffset % m_super.block_size, sb::kSize), recover);
+  // Written in place at once, outside the journal: the flag says whether the journal is to
+  // be read. The cached copy now matches the disk, or was dirty already (newer counts) and
+  // stays so; marking it dirty here would make an idle file system commit again.
+  uint32_t sectors = m_super.block_size / block::kSectorSize;
+  TRY(block::transfer(m_device, block::Operation::write, number * sectors, sectors, cached.mutable_data()));
+  if (m_device.info().flush) TRY(block::transfer(m_device, block::Operation::flush, 0, 0));
+  if (recover) {
+    m_super.incompat |= feature::kIncompatRecover;
+  } else {
+    m_super.incompat &= ~feature::kIncompatRecover;
+  }
+  m_marked_recovering = recover;
+  return {};
+}
+
+Result<> Volume::close(int64_t now_ns) {
+  if (!m_writable) return {};
+  TRY(sync(block::BlockCache::Durability::flushed, now_ns));
+  if (!m_journal) return {};
+  TRY(m_journal->wipe());
+  return set_needs_recovery(false);
+}
+
 Result<> Volume::sync(block::BlockCache::Durability durability, int64_t now_ns) {
   if (!m_writable) return {};
+  if (m_journal) {
+    // Every commit flushes: with nothing changed, everything is durable already.
+    if (!m_super_dirty && m_cache->dirty_count() == 0) return {};
+    // The first commit after a clean close marks the file system as journaled again.
+    if (!m_marked_recovering) TRY(set_needs_recovery(true));
+  }
   if (m_super_dirty) {
     // The superblock is 1024 bytes at byte 1024: in block 0 (or block 1 with 1 KiB blocks).
     uint64_t number = sb::kOffset / m_super.block_size;
@@ -262,6 +303,7 @@ Result<> Volume::sync(block::BlockCache::Durability durability, int64_t now_ns) 
     cached.mark_dirty();
     m_super_dirty = false;
   }
+  if (m_journal) return m_journal->commit(now_ns);
   return m_cache->write_back(durability);
 }
 

@@ -36,7 +36,7 @@ constexpr size_t inodes_count = 0x0, blocks_count_lo = 0x4, r_blocks_count_lo = 
                  def_hash_version = 0xfc, desc_size = 0xfe, reserved_gdt_blocks = 0xce, mtime = 0x2c, wtime = 0x30,
                  mnt_count = 0x34, kbytes_written = 0x178, wtime_hi = 0x274, mtime_hi = 0x275, first_meta_bg = 0x104, blocks_count_hi = 0x150,
                  r_blocks_count_hi = 0x154, free_blocks_count_hi = 0x158, min_extra_isize = 0x15c, flags = 0x160,
-                 checksum_type = 0x175, checksum_seed = 0x270, checksum = 0x3fc;
+                 checksum_type = 0x175, checksum_seed = 0x270, checksum = 0x3fc, journal_inum = 0xe0, journal_dev = 0xe4;
 constexpr uint16_t kMagic = 0xef53;
 constexpr uint32_t kFlagUnsignedHash = 0x2;  // EXT2_FLAGS_UNSIGNED_HASH
 constexpr uint8_t kChecksumCrc32c = 1;
@@ -53,8 +53,9 @@ constexpr uint32_t kIncompatCompression = 0x1, kIncompatFiletype = 0x2, kIncompa
                    kIncompatCsumSeed = 0x2000, kIncompatLargeDir = 0x4000, kIncompatInlineData = 0x8000,
                    kIncompatEncrypt = 0x10000, kIncompatCasefold = 0x20000;
 // What this reader handles.
+// (kIncompatRecover: the internal journal is replayed at mount.)
 constexpr uint32_t kIncompatSupported = kIncompatFiletype | kIncompatExtents | kIncompat64bit | kIncompatFlexBg |
-                                        kIncompatEaInode | kIncompatCsumSeed | kIncompatLargeDir;
+                                        kIncompatEaInode | kIncompatCsumSeed | kIncompatLargeDir | kIncompatRecover;
 // ro_compat: unknown ones allow a read-only mount.
 constexpr uint32_t kRoCompatSparseSuper = 0x1, kRoCompatLargeFile = 0x2, kRoCompatHugeFile = 0x8,
                    kRoCompatGdtCsum = 0x10, kRoCompatDirNlink = 0x20, kRoCompatExtraIsize = 0x40,

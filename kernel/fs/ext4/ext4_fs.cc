@@ -4,6 +4,7 @@
 
 #include "kernel/fs/ext4/ext4_vnode.h"
 #include "kernel/fs/ext4/file_write.h"
+#include "kernel/fs/ext4/journal.h"
 
 namespace nimbus::fs::ext4 {
 namespace {
@@ -43,6 +44,14 @@ Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction cloc
     }
     volume->set_writable(true);
     page_cache = nullptr;  // see try_mount's comment
+    // While mounted read-write the journal may hold a transaction at any moment.
+    if (volume->journal()) {
+      if (auto marked = volume->set_needs_recovery(true); !marked) {
+        delete volume;
+        *problem = "the superblock cannot be written";
+        return error(marked.error());
+      }
+    }
   }
   auto* fs = new (kNoThrow) Ext4Fs(clock, volume, page_cache);
   if (!fs) {
@@ -64,8 +73,14 @@ Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction cloc
 
 Ext4Fs::~Ext4Fs() {
   m_root = nullptr;
-  (void)sync();
+  (void)close();
   delete m_volume;
+}
+
+Result<> Ext4Fs::close() {
+  MutexGuard guard(m_lock);
+  reap_orphans_locked();
+  return m_volume->close(now());
 }
 
 Result<RefPtr<Vnode>> Ext4Fs::vnode_for(uint32_t ino) {
@@ -129,7 +144,10 @@ void Ext4Fs::reap_orphans_locked() {
 }
 
 void Ext4Fs::limit_dirty_locked() {
-  if (m_volume->cache().dirty_count() < kDirtyLimit) return;
+  size_t limit = kDirtyLimit;
+  // A transaction must fit in the journal, with room for what one more operation dirties.
+  if (Journal* journal = m_volume->journal(); journal && journal->capacity() / 2 < limit) limit = journal->capacity() / 2;
+  if (m_volume->cache().dirty_count() < limit) return;
   (void)m_volume->sync(block::BlockCache::Durability::written, now());
 }
 

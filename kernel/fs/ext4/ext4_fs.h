@@ -49,8 +49,12 @@ class Ext4Fs final : public FileSystem {
   RefPtr<Vnode> root() override { return m_root; }
   StatFs statfs() override;
   bool read_only() const override { return !m_volume->writable(); }
-  // Writes everything changed and flushes the device: fsync, syncfs, sync and power-off.
+  // Writes everything changed and flushes the device (a journal commit): fsync, syncfs,
+  // sync and the periodic write-back.
   Result<> sync() override;
+  // A clean unmount without destroying anything (the VM's end): sync, then the journal is
+  // emptied and the file system marked as not needing recovery. A later change undoes it.
+  Result<> close();
 
   Volume& volume() { return *m_volume; }
   PageCache* page_cache() { return m_page_cache; }

@@ -118,13 +118,14 @@ Result<size_t> write_file_data(Volume& volume, Inode& file, uint64_t offset, std
       fresh_to = uint64_t{logical} + got;
     }
     // A whole block is written without reading it first; so is a fresh one (zeros around).
-    auto cached = (fresh || chunk == block_size) ? volume.new_block(physical) : volume.write_block(physical);
+    auto cached =
+        (fresh || chunk == block_size) ? volume.new_data_block(physical) : volume.write_block(physical);
     if (!cached) {
       outcome = error(cached.error());
       break;
     }
     memcpy(cached->mutable_data().data() + within, data.data() + done, chunk);
-    cached->mark_dirty();
+    cached->mark_dirty_data();  // ordered mode: written before the commit, never logged
     done += chunk;
   }
   if (remapped) {
@@ -160,7 +161,7 @@ Result<> truncate_file_data(Volume& volume, Inode& file, uint64_t size) {
         uint64_t physical = where.extent->physical + (size / block_size - where.extent->logical);
         block::CachedBlock cached = TRY(volume.write_block(physical));
         memset(cached.mutable_data().data() + size % block_size, 0, block_size - size % block_size);
-        cached.mark_dirty();
+        cached.mark_dirty_data();
       }
     }
   }

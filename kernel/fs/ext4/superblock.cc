@@ -26,7 +26,6 @@ std::unexpected<Errno> fail(const char** problem, const char* why, Errno code = 
 
 const char* unsupported_incompat(uint32_t incompat) {
   using namespace feature;
-  if (incompat & kIncompatRecover) return "the journal needs recovery (replay is not implemented yet: run e2fsck)";
   if (incompat & kIncompatJournalDev) return "it is an external journal device";
   if (incompat & kIncompatMetaBg) return "the meta_bg feature is not supported";
   if (incompat & kIncompatInlineData) return "the inline_data feature is not supported";
@@ -145,6 +144,15 @@ Result<Superblock> parse_superblock(std::span<const std::byte> raw, uint64_t dev
   super.unsigned_hash = le32(p + sb::flags) & sb::kFlagUnsignedHash;
   super.reserved_gdt_blocks = le16(p + sb::reserved_gdt_blocks);
   super.sparse_super = super.ro_compat & kRoCompatSparseSuper;
+  super.has_journal = super.compat & kCompatHasJournal;
+  super.journal_inum = le32(p + sb::journal_inum);
+  if (super.has_journal && super.journal_inum == 0)
+    return fail(problem, "the journal is on an external device (not supported)", Errno::eopnotsupp);
+  if (super.has_journal && (super.journal_inum > super.inode_count || super.journal_inum < 3 ||
+                            super.journal_inum >= super.first_ino))
+    return fail(problem, "the journal inode number is out of range");
+  if ((super.incompat & kIncompatRecover) && !super.has_journal)
+    return fail(problem, "it needs journal recovery but has no journal");
   return super;
 }
 
@@ -216,6 +224,14 @@ void store_superblock(const Superblock& super, std::span<std::byte> raw, int64_t
     put32(p + sb::wtime, static_cast<uint32_t>(now_seconds));
     put8(p + sb::wtime_hi, static_cast<uint8_t>(now_seconds >> 32));
   }
+  if (super.metadata_csum) put32(p + sb::checksum, crc32c(~0u, p, sb::checksum));
+}
+
+void store_recover_flag(const Superblock& super, std::span<std::byte> raw, bool recover) {
+  std::byte* p = raw.data();
+  uint32_t incompat = le32(p + sb::feature_incompat);
+  incompat = recover ? incompat | feature::kIncompatRecover : incompat & ~feature::kIncompatRecover;
+  put32(p + sb::feature_incompat, incompat);
   if (super.metadata_csum) put32(p + sb::checksum, crc32c(~0u, p, sb::checksum));
 }
 

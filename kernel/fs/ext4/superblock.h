@@ -37,6 +37,8 @@ struct Superblock {
   uint16_t min_extra_isize = 0;
   uint16_t reserved_gdt_blocks = 0;  // room kept after the descriptor table for resizing
   bool sparse_super = false;         // superblock backups only in groups 0, 1 and powers of 3, 5, 7
+  bool has_journal = false;          // an internal jbd2 journal in inode journal_inum
+  uint32_t journal_inum = 0;
 };
 
 // Parses the 1024 superblock bytes of a device holding `device_bytes`. On failure `*problem`
@@ -70,6 +72,10 @@ void store_group_descriptor(const Superblock& super, uint32_t group, const Group
 // Writes the free block and inode counts and the write time into the 1024 superblock bytes
 // and updates its checksum.
 void store_superblock(const Superblock& super, std::span<std::byte> raw, int64_t now_seconds);
+
+// Sets or clears INCOMPAT_RECOVER ("the journal may hold transactions to replay") in the
+// 1024 superblock bytes and updates the checksum.
+void store_recover_flag(const Superblock& super, std::span<std::byte> raw, bool recover);
 
 // Whether group `group` holds a copy of the superblock and descriptor table.
 bool group_has_super(const Superblock& super, uint32_t group);

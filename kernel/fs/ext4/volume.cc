@@ -4,6 +4,7 @@
 #include <new>
 
 #include "kernel/block/block_io.h"
+#include "kernel/fs/ext4/journal.h"
 #include "kernel/fs/linux_abi.h"
 #include "kernel/lib/ref_ptr.h"
 
@@ -35,6 +36,51 @@ bool known_type(uint16_t mode) {
 void set_problem_logger(ProblemLogger logger) { g_logger = logger; }
 
 Result<Volume*> Volume::try_open(block::BlockDevice& device, const char** problem) {
+  Volume* volume = TRY(open_plain(device, problem));
+  if (!volume->m_super.has_journal) return volume;
+  auto journal = Journal::open(*volume, problem);
+  if (!journal) {
+    delete volume;
+    return error(journal.error());
+  }
+  bool recover = volume->m_super.incompat & feature::kIncompatRecover;
+  if (!recover && !(*journal)->has_log()) {
+    volume->m_journal = *journal;
+    return volume;
+  }
+  if (device.info().read_only) {
+    delete *journal;
+    delete volume;
+    return fail(problem, "the journal needs recovery but the device is read-only", Errno::erofs);
+  }
+  // Linux replays only when the file system says so, and otherwise discards a log.
+  Result<uint32_t> replayed = recover ? (*journal)->recover(problem) : Result<uint32_t>(0);
+  if (replayed && !recover) {
+    if (auto wiped = (*journal)->wipe(); !wiped) {
+      *problem = "the journal cannot be emptied";
+      replayed = error(wiped.error());
+    }
+  }
+  delete *journal;
+  delete volume;
+  if (!replayed) return error(replayed.error());
+  // The replayed blocks may include the superblock and descriptors: read everything again.
+  volume = TRY(open_plain(device, problem));
+  journal = Journal::open(*volume, problem);
+  if (!journal) {
+    delete volume;
+    return error(journal.error());
+  }
+  volume->m_journal = *journal;
+  volume->m_replayed = *replayed;
+  if (auto cleared = volume->set_needs_recovery(false); !cleared) {
+    delete volume;
+    return fail(problem, "the superblock cannot be written after journal recovery", cleared.error());
+  }
+  return volume;
+}
+
+Result<Volume*> Volume::open_plain(block::BlockDevice& device, const char** problem) {
   const block::DeviceInfo& info = device.info();
   if (info.sector_count < (sb::kOffset + sb::kSize) / block::kSectorSize)
     return fail(problem, "the device is too small for ext4", Errno::einval);
@@ -94,6 +140,7 @@ Result<> Volume::load_group_descriptors(const char** problem) {
 }
 
 Volume::~Volume() {
+  delete m_journal;
   delete m_cache;
   delete[] m_groups;
 }

@@ -19,13 +19,17 @@ namespace nimbus::fs::ext4 {
 using ProblemLogger = void (*)(const char* device, uint32_t ino, const char* problem);
 void set_problem_logger(ProblemLogger logger);
 
+class Journal;
+
 class Volume {
  public:
   // How much the block cache holds, in bytes.
   static constexpr size_t kCacheBytes = 4 << 20;
 
-  // Reads and checks the superblock and every group descriptor. On failure `*problem` says
-  // why (see parse_superblock for the errors).
+  // Reads and checks the superblock and every group descriptor, and opens the internal
+  // journal; when the file system needs recovery, replays the journal first (on a writable
+  // device, whatever the mount will be: as Linux does). On failure `*problem` says why (see
+  // parse_superblock and Journal for the errors; EROFS: recovery needed on a read-only device).
   static Result<Volume*> try_open(block::BlockDevice& device, const char** problem);
   ~Volume();
   Volume(const Volume&) = delete;
@@ -54,6 +58,8 @@ class Volume {
   Result<block::CachedBlock> write_block(uint64_t number);
   // A newly allocated block `number`, zeroed, without reading it.
   Result<block::CachedBlock> new_block(uint64_t number);
+  // The same for a block of file data (written in place before the commit, never logged).
+  Result<block::CachedBlock> new_data_block(uint64_t number);
   // Stores `node` into its place in the inode table (checksum included); `deleted_at`
   // (seconds) marks a freed inode.
   Result<> write_inode(const Inode& node, uint32_t deleted_at = 0);
@@ -67,8 +73,19 @@ class Volume {
   Result<uint64_t> allocate_blocks(uint64_t goal, uint32_t wanted, uint32_t* got);
   Result<> free_blocks(uint64_t first, uint64_t count);
   // Writes the superblock's counts and every dirty block; with `flushed`, the device's cache
-  // too. What fsync, the periodic write-back and power-off call.
+  // too. What fsync, the periodic write-back and power-off call. With a journal, every call
+  // is a journal commit (always durable).
   Result<> sync(block::BlockCache::Durability durability, int64_t now_ns);
+  // The internal journal, or null (a file system made without one).
+  Journal* journal() { return m_journal; }
+  // Sets (a writable mount begins) or clears (a clean unmount ends) INCOMPAT_RECOVER on the
+  // disk, durably; the cache must hold nothing else dirty.
+  Result<> set_needs_recovery(bool recover);
+  // A clean unmount: commits, empties the journal, clears INCOMPAT_RECOVER. A later change
+  // sets it again first.
+  Result<> close(int64_t now_ns);
+  // How many journal transactions the mount replayed.
+  uint32_t replayed_transactions() const { return m_replayed; }
 
   // Notes a corruption found while reading (kept for tests, and logged).
   void report(const char* problem, uint32_t ino);
@@ -77,6 +94,8 @@ class Volume {
 
  private:
   Volume(block::BlockDevice& device, const Superblock& super) : m_device(device), m_super(super) {}
+  // try_open without the journal.
+  static Result<Volume*> open_plain(block::BlockDevice& device, const char** problem);
   // Reads and checks every group descriptor into m_groups.
   Result<> load_group_descriptors(const char** problem);
   // Writes m_groups[group] back into the descriptor table.
@@ -98,6 +117,9 @@ class Volume {
   GroupDescriptor* m_groups = nullptr;
   block::BlockCache* m_cache = nullptr;
   bool m_writable = false;
+  Journal* m_journal = nullptr;
+  bool m_marked_recovering = false;  // INCOMPAT_RECOVER is set on the disk by this mount
+  uint32_t m_replayed = 0;
   bool m_super_dirty = false;  // the counts changed since the superblock was last stored
   const char* m_last_problem = nullptr;
   uint64_t m_problem_count = 0;
