@@ -151,6 +151,10 @@ TEST_F(Volume, WritesInOneVmAreReadInTheNext) {
   ASSERT_EQ(write.status, 0) << write.output();
   EXPECT_EQ(write.out, "done\n");
   EXPECT_EQ(fsck_problems(image), "");
+  // The VM's end was a clean unmount: the journal is empty and needs no recovery.
+  EXPECT_EQ(run_on_host("/", "dumpe2fs -h '" + image + "' 2>/dev/null | grep -c needs_recovery"), "0\n");
+  EXPECT_EQ(run_on_host("/", "dumpe2fs -h '" + image + "' 2>/dev/null | grep '^Journal start:'"),
+            "Journal start:            0\n");
   Args second{"run", "--timeout", kTimeout, "--volume", image + ":/rw:ro", "/bin/busybox", "sh", "-c",
               "cat /rw/d/f /rw/d/hard /rw/sym && wc -l < /rw/moved/numbers && md5sum /rw/bb && "
               "ls /rw/moved | wc -l && cat /rw/moved/file-300 && ls /rw/moved/file-7"};
