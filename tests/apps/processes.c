@@ -40,6 +40,38 @@ static void* wait_on_private_word(void* unused) {
   return NULL;
 }
 
+/* Program data a child changes in its own copy: the next process running this program, and
+ * the program file, must still see the originals (exec maps the file's pages copy-on-write). */
+static const char g_marker[] = "processes-marker-original";
+static char g_data_word[] = "data-original";
+
+static void exec_data_child(void) {
+  printf("exec data child sees: %s %s\n", g_marker, g_data_word);
+  strcpy(g_data_word, "data-changed!");
+  uintptr_t page = (uintptr_t)g_marker & ~(uintptr_t)4095;
+  size_t length = ((uintptr_t)g_marker + sizeof g_marker - page + 4095) & ~(size_t)4095;
+  if (mprotect((void*)page, length, PROT_READ | PROT_WRITE) != 0) printf("mprotect failed: %s\n", strerror(errno));
+  else memcpy((char*)g_marker, "PROCESSES-MARKER-CHANGED!", sizeof g_marker - 1);
+  printf("exec data child changed them to: %s %s\n", g_marker, g_data_word);
+}
+
+/* Whether the program file still holds the marker as built. */
+static int file_holds_marker(void) {
+  FILE* f = fopen("/proc/self/exe", "rb");
+  if (!f) return -1;
+  static char buffer[1 << 16];
+  size_t keep = 0, n;
+  int found = 0;
+  while (!found && (n = fread(buffer + keep, 1, sizeof buffer - keep, f)) > 0) {
+    n += keep;
+    found = memmem(buffer, n, "processes-marker-original", 25) != NULL;
+    keep = n < 32 ? n : 32;
+    memmove(buffer, buffer + n - keep, keep);
+  }
+  fclose(f);
+  return found;
+}
+
 static volatile int g_chld_count;
 static void on_chld(int signal) { (void)signal; g_chld_count++; }
 
@@ -49,8 +81,24 @@ int main(int argc, char** argv) {
     fflush(stdout);
     return 42;
   }
+  if (argc > 1 && strcmp(argv[1], "exec-data-child") == 0) {
+    exec_data_child();
+    return 0;
+  }
   setvbuf(stdout, NULL, _IONBF, 0);
   setenv("PROCESSES_TEST", "yes", 1);
+  /* Two processes in turn run this program and change its data and read-only data. */
+  for (int round = 0; round < 2; round++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      char* child_argv[] = {argv[0], "exec-data-child", NULL};
+      execv("/proc/self/exe", child_argv);
+      _exit(127);
+    }
+    describe("exec data child", reap(pid));
+  }
+  printf("parent still sees: %s %s; the program file holds the original marker: %d\n", g_marker, g_data_word,
+         file_holds_marker());
   pid_t self = getpid();
 
   /* Exit statuses. */
