@@ -2,7 +2,7 @@
 #include <new>
 
 #include "kernel/fs/fs.h"
-#include "kernel/fs/heap_page_allocator.h"
+#include "kernel/fs/frame_page_allocator.h"
 #include "kernel/fs/kernel_random.h"
 #include "kernel/time/clock.h"
 
@@ -10,7 +10,7 @@ namespace nimbus::fs {
 
 namespace {
 
-HeapPageAllocator g_pages;
+FramePageAllocator g_pages;
 // Built in place by init_root(), once the heap and clock work.
 alignas(Vfs) unsigned char g_vfs_storage[sizeof(Vfs)];
 Vfs* g_vfs = nullptr;

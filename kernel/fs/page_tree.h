@@ -38,6 +38,7 @@ class PageTree {
   // Pages below index `limit`.
   uint64_t count_below(uint64_t limit) const;
 
+  PageAllocator& allocator() const { return m_allocator; }
   uint64_t page_count() const { return m_pages; }
   uint64_t node_count() const { return m_nodes; }
 

@@ -109,6 +109,14 @@ Result<> RamFile::with_shared_page(uint64_t index, SharedPageUser& user) {
   return user.use(page);
 }
 
+Result<uint64_t> RamFile::take_cached_frame(uint64_t index, bool pin) {
+  if (pin) return error(Errno::enodev);
+  MutexGuard guard(m_lock);
+  if (index >= (m_size + kPageSize - 1) / kPageSize) return error(Errno::enxio);
+  std::byte* page = TRY(writable_page_locked(index));
+  return m_pages.allocator().share_with_mapping(page);
+}
+
 Result<> RamFile::truncate(uint64_t size) {
   if (size > RamFs::kMaxFileSize) return error(Errno::efbig);
   MutexGuard guard(m_lock);

@@ -65,6 +65,11 @@ class RamFile final : public RamNode {
   bool can_share_pages() const override { return true; }
   // A page still borrowed from the backing bytes is copied first: the mapping may write.
   Result<> with_shared_page(uint64_t index, SharedPageUser& user) override;
+  // A private mapping's page (exec's text and data): the file's own frame, copied from the
+  // backing bytes first if still borrowed, with a share of it for the mapping (the pages are
+  // frames with shared ownership: FramePageAllocator). Shared mappings (`pin`) go through
+  // with_shared_page, which marks the pages for unmapping before truncate drops them.
+  Result<uint64_t> take_cached_frame(uint64_t index, bool pin) override;
 
   void set_backing(std::span<const std::byte> bytes);
 

@@ -19,5 +19,7 @@ constexpr uint64_t kCloneParentSettid = 0x100000;
 constexpr uint64_t kCloneChildCleartid = 0x200000;
 constexpr uint64_t kCloneDetached = 0x400000;
 constexpr uint64_t kCloneChildSettid = 0x1000000;
+// clone3 only: the child's caught signals go back to their default action.
+constexpr uint64_t kCloneClearSighand = 0x100000000ull;
 
 }  // namespace nimbus::linux

@@ -1,6 +1,7 @@
 // Loads an ELF executable into the address space (System V gABI chapter 5; psABI 3.4).
-// Segments are mapped lazily from the file: the page-fault handler reads each page on
-// first touch, and the bytes between a segment's file size and memory size read as zero.
+// Segments are mapped lazily from the file: the page-fault handler maps each page on first
+// touch (the file's own page, copy-on-write, where the file system can give it), and the
+// bytes between a segment's file size and memory size read as zero.
 #include "kernel/linux/elf_loader.h"
 
 #include <cstring>
@@ -80,8 +81,13 @@ std::expected<void, LoadError> map_segments(AddressSpace& space, MappedFile& fil
     // everything after it reads as zero (the bss).
     uintptr_t file_pages_end = align_up(file_end, kPageSize);
     if (ph.filesz > 0) {
+      // A segment without bss ends its last page with whatever the file holds there, as on
+      // Linux: with no limit, every page of it comes straight from the file's pages
+      // (copy-on-write), so processes running one program share its text. Past the file
+      // size of a segment with bss, that page must read as zeros: limited, it is copied.
+      uint64_t limit = ph.memsz == ph.filesz ? kNoFileLimit : ph.offset + ph.filesz;
       auto mapped = space.map(start, file_pages_end - start, prot, AddressSpace::Placement::fixed, false, &file,
-                              offset, ph.offset + ph.filesz);
+                              offset, limit);
       if (!mapped) return fail(mapped.error(), "cannot map a segment");
     } else {
       file_pages_end = start;

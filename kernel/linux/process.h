@@ -115,6 +115,8 @@ struct Process {
   std::atomic<uint32_t> live_threads{0};
   std::atomic<bool> exiting{false};  // exit_group or a fatal signal: every thread ends
   int exit_status = 0;                // the wait status exit_group chose
+  // The thread that execs while execve ends the others: their SIGKILL ends only themselves.
+  std::atomic<LinuxThread*> exec_thread{nullptr};
   std::atomic<uint64_t> exited_cpu_time_ns{0};
   uint64_t children_cpu_time_ns = 0;  // of reaped children (RUSAGE_CHILDREN)
 

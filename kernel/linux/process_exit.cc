@@ -138,6 +138,9 @@ void exit_thread(int wait_status) {
 
 void exit_process(int wait_status) {
   Process& process = current_process();
+  // Killed by a sibling's execve (which goes on in this process): only this thread ends.
+  LinuxThread* execing = process.exec_thread.load();
+  if (execing && execing != &current_linux_thread()) exit_thread(wait_status);
   if (process.pid == 1) end_vm(wait_status);
   bool first;
   {

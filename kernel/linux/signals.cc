@@ -489,6 +489,13 @@ Result<> send_process_signal(Process& process, int signal, const SignalDetails& 
   return {};
 }
 
+void reset_caught_signal_actions(Process& process) {
+  SpinlockGuard guard(process.signals.actions_lock);
+  for (auto& action : process.signals.actions) {
+    if (action.handler != kSigIgn) action = KernelSigaction{kSigDfl, 0, 0, 0};
+  }
+}
+
 void kill_other_threads(Process& process) {
   LinuxThread* self = current_thread()->linux_thread;
   with_threads(process, mark_killed, self);

@@ -78,6 +78,9 @@ Result<> send_process_signal(Process& process, int signal, const SignalDetails& 
 Result<> send_signal_to_pid(uint32_t pid, int signal, const SignalDetails& details);
 // exit_group: every thread of `process` but the caller gets SIGKILL.
 void kill_other_threads(Process& process);
+// Caught signals go back to their default action; ignored ones stay ignored (execve, and
+// clone3's CLONE_CLEAR_SIGHAND).
+void reset_caught_signal_actions(Process& process);
 // Delivery points: on the way back from syscall `number` (whose result may ask for a
 // restart: Errno::erestart*), and from an interrupt that hit application code.
 void deliver_pending_signals(SyscallFrame& frame, uint64_t number);

@@ -33,8 +33,6 @@ constexpr size_t kMaxStrings = 1u << 17;
 // #! lines longer than this are cut (Linux: BINPRM_BUF_SIZE).
 constexpr size_t kShebangMax = 256;
 constexpr int kMaxInterpreterDepth = 4;
-constexpr uint64_t kSigDfl = 0;
-constexpr uint64_t kSigIgn = 1;
 
 // A program's strings as one heap block: the ProgramStrings header, the argv and envp
 // pointer arrays, then the path and the strings themselves.
@@ -238,20 +236,24 @@ void switch_space(Process& process, AddressSpace* space) {
 // Ends every other thread of the process and waits until they are gone.
 void end_other_threads(Process& process) {
   if (process.live_threads.load() == 1) return;
+  // Their SIGKILL must end them, not the process (exit_process looks at exec_thread).
+  process.exec_thread.store(&current_linux_thread());
   kill_other_threads(process);
-  while (process.live_threads.load() > 1) scheduler::sleep_for(1'000'000);
+  while (process.live_threads.load() > 1) {
+    // An exit_group or fatal signal that came first ends this thread too.
+    if (process.exiting.load()) {
+      process.exec_thread.store(nullptr);
+      exit_thread(process.exit_status);
+    }
+    scheduler::sleep_for(1'000'000);
+  }
+  process.exec_thread.store(nullptr);
 }
 
 // The new program is loaded: what execve resets in the process and the thread.
 void reset_for_new_program(Process& process, LinuxThread& thread) {
   file_context().fds().close_on_exec();
-  {
-    // Caught signals go back to their default; ignored ones stay ignored (the mask stays).
-    SpinlockGuard guard(process.signals.actions_lock);
-    for (auto& action : process.signals.actions) {
-      if (action.handler != kSigIgn) action = KernelSigaction{kSigDfl, 0, 0, 0};
-    }
-  }
+  reset_caught_signal_actions(process);  // the mask stays
   thread.alternate_stack = 0;
   thread.alternate_stack_size = 0;
   thread.alternate_stack_disabled = true;
@@ -333,7 +335,15 @@ Result<NewProgram> load_program(int dirfd, const char* user_path, const char* co
   TextBuffer executable;
   if (!file_path(*file, executable) || executable.text().empty()) executable.append(program_path);
   executable.append(std::string_view("", 1));
-  StringBlock* block = TRY(make_block(program_path, executable.text().data(), strings, argc));
+  // AT_EXECFN and the process's name are the path execve was given (a script's, not its
+  // interpreter's); relative to a directory descriptor it reads "/dev/fd/N/path", as on Linux.
+  TextBuffer exec_name;
+  if (path[0] == '\0') exec_name.format("/dev/fd/%d", dirfd);
+  else if (path[0] != '/' && dirfd != fs::linux_abi::at_fdcwd) exec_name.format("/dev/fd/%d/%s", dirfd, path);
+  else exec_name.append(path);
+  exec_name.append(std::string_view("", 1));
+  if (executable.text().empty() || exec_name.text().size() < 2) return error(Errno::enomem);
+  StringBlock* block = TRY(make_block(exec_name.text().data(), executable.text().data(), strings, argc));
   uint64_t size = file->vnode()->stat().size;
   auto mapped = map_vnode(file->vnode(), program_path);
   if (!mapped) {

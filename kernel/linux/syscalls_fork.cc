@@ -26,7 +26,7 @@ namespace {
 // tables), CLONE_SIGHAND copies of the actions: docs/syscalls.md says so.
 constexpr uint64_t kSupported = kCloneVm | kCloneFs | kCloneFiles | kCloneSighand | kCloneVfork | kCloneParent |
                                 kCloneSysvsem | kCloneSettls | kCloneParentSettid | kCloneChildCleartid |
-                                kCloneDetached | kCloneChildSettid | 0xff;
+                                kCloneDetached | kCloneChildSettid | kCloneClearSighand | 0xff;
 
 // wait options (linux/wait.h).
 constexpr int kWnohang = 1;
@@ -106,6 +106,7 @@ Result<long> fork_process(uint64_t flags, uint64_t stack, int* parent_tid, int* 
     SpinlockGuard guard(parent.signals.actions_lock);
     memcpy(child->signals.actions, parent.signals.actions, sizeof(child->signals.actions));
   }
+  if (flags & kCloneClearSighand) reset_caught_signal_actions(*child);
   child->info = parent.info;
   if (parent.strings) {
     parent.strings->retain();
@@ -203,6 +204,9 @@ struct WaitTarget {
   enum class Kind { any, pid, group } kind;
   uint32_t id;
   int options;
+  // waitid without WEXITED: ended children are not reported and do not count as children
+  // (ECHILD if only they are left), as Linux's wait_task_zombie.
+  bool ignores_ended = false;
 };
 
 bool waits_for(const WaitTarget& target, const Process& child) {
@@ -233,6 +237,7 @@ Result<Reaped> wait_for_child(const WaitTarget& target) {
     bool interrupts = process_tree_lock().lock();
     for (Process* c = self.children.front(); c; c = self.children.next(c)) {
       if (!waits_for(target, *c)) continue;
+      if (target.ignores_ended && c->state == ProcessState::zombie) continue;
       any = true;
       if (c->state == ProcessState::zombie) {
         zombie = c;
@@ -319,14 +324,10 @@ Result<long> sys_waitid(int id_type, int id, void* info, int options, void* rusa
       break;
     default: return error(Errno::einval);
   }
-  // Only ends are reported (no process ever stops here): without WEXITED there is nothing.
-  if (!(options & kWexited)) target.options |= kWnohang;
-  Reaped reaped{0, 0, 0};
-  if (options & kWexited) {
-    reaped = TRY(wait_for_child(target));
-  } else {
-    TRY(wait_for_child(target));  // ECHILD without such children
-  }
+  // Only ends are reported (no process ever stops here): without WEXITED nothing is, and the
+  // call waits while live children remain (ECHILD once none does), or answers 0 with WNOHANG.
+  if (!(options & kWexited)) target.ignores_ended = true;
+  Reaped reaped = TRY(wait_for_child(target));
   if (info) {
     struct {
       int32_t signo, errno_value, code, pad;

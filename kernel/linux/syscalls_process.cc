@@ -74,7 +74,8 @@ static_assert(sizeof(Rusage) == 144);
 
 // The program's file name, for PR_GET_NAME before any PR_SET_NAME (what Linux's comm holds).
 void program_name(char* out, size_t size) {
-  const char* path = process_executable();
+  // The path execve was given (a script's own), as /proc/PID/comm shows.
+  const char* path = current_process().info.name ? current_process().info.name : process_executable();
   const char* base = path;
   for (const char* p = path; *p; p++)
     if (*p == '/') base = p + 1;

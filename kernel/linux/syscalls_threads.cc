@@ -94,9 +94,20 @@ Result<long> create_thread(uint64_t flags, uint64_t stack, int* parent_tid, int*
 
 }  // namespace
 
-Result<long> sys_clone(uint64_t flags, uint64_t stack, int* parent_tid, int* child_tid, uint64_t tls) {
+namespace {
+
+Result<long> clone_any(uint64_t flags, uint64_t stack, int* parent_tid, int* child_tid, uint64_t tls) {
+  // The new thread's FS base must be a canonical user address, as arch_prctl(ARCH_SET_FS)'s.
+  if ((flags & kCloneSettls) && tls >= AddressSpace::kEnd) return error(Errno::eperm);
   if (!(flags & kCloneThread)) return fork_process(flags, stack, parent_tid, child_tid, tls);
   return create_thread(flags, stack, parent_tid, child_tid, tls);
+}
+
+}  // namespace
+
+Result<long> sys_clone(uint64_t flags, uint64_t stack, int* parent_tid, int* child_tid, uint64_t tls) {
+  // clone(2) takes only the low 32 bits as flags (and exit signal); the rest are clone3's.
+  return clone_any(flags & 0xffffffffu, stack, parent_tid, child_tid, tls);
 }
 
 Result<long> sys_clone3(const void* arguments, size_t size) {
@@ -107,7 +118,9 @@ Result<long> sys_clone3(const void* arguments, size_t size) {
   TRY(user::copy_from(&args, arguments, sizeof(args)));
   uint64_t top = args.stack ? args.stack + args.stack_size : 0;
   if (args.exit_signal > 64 || (args.flags & 0xff)) return error(Errno::einval);
-  return sys_clone(args.flags | args.exit_signal, top, reinterpret_cast<int*>(args.parent_tid),
+  // Clearing the handlers of a shared table would clear the caller's too.
+  if ((args.flags & kCloneClearSighand) && (args.flags & kCloneSighand)) return error(Errno::einval);
+  return clone_any(args.flags | args.exit_signal, top, reinterpret_cast<int*>(args.parent_tid),
                    reinterpret_cast<int*>(args.child_tid), args.tls);
 }
 

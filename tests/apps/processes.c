@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,6 +43,109 @@ static void* wait_on_private_word(void* unused) {
   return NULL;
 }
 
+/* Program data a child changes in its own copy: the next process running this program, and
+ * the program file, must still see the originals (exec maps the file's pages copy-on-write). */
+static const char g_marker[] = "processes-marker-original";
+static char g_data_word[] = "data-original";
+
+static void exec_data_child(void) {
+  printf("exec data child sees: %s %s\n", g_marker, g_data_word);
+  strcpy(g_data_word, "data-changed!");
+  uintptr_t page = (uintptr_t)g_marker & ~(uintptr_t)4095;
+  size_t length = ((uintptr_t)g_marker + sizeof g_marker - page + 4095) & ~(size_t)4095;
+  if (mprotect((void*)page, length, PROT_READ | PROT_WRITE) != 0) printf("mprotect failed: %s\n", strerror(errno));
+  else memcpy((char*)g_marker, "PROCESSES-MARKER-CHANGED!", sizeof g_marker - 1);
+  printf("exec data child changed them to: %s %s\n", g_marker, g_data_word);
+}
+
+/* Whether the program file still holds the marker as built. */
+static int file_holds_marker(void) {
+  FILE* f = fopen("/proc/self/exe", "rb");
+  if (!f) return -1;
+  static char buffer[1 << 16];
+  size_t keep = 0, n;
+  int found = 0;
+  while (!found && (n = fread(buffer + keep, 1, sizeof buffer - keep, f)) > 0) {
+    n += keep;
+    found = memmem(buffer, n, "processes-marker-original", 25) != NULL;
+    keep = n < 32 ? n : 32;
+    memmove(buffer, buffer + n - keep, keep);
+  }
+  fclose(f);
+  return found;
+}
+
+static void on_usr1(int signal) { (void)signal; }
+
+/* clone3 with CLONE_CLEAR_SIGHAND: the child's caught signals are back to SIG_DFL, its ignored
+ * ones stay ignored; with CLONE_SIGHAND too it is EINVAL. A new thread's FS base (CLONE_SETTLS)
+ * must be a user address: EPERM otherwise. */
+static void clone_flags_checks(void) {
+  struct clone3_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+  };
+  const uint64_t clear_sighand = 0x100000000ull;
+  signal(SIGUSR1, on_usr1);
+  signal(SIGUSR2, SIG_IGN);
+  struct clone3_args args = {.flags = clear_sighand, .exit_signal = SIGCHLD};
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) {
+    struct sigaction usr1, usr2;
+    sigaction(SIGUSR1, NULL, &usr1);
+    sigaction(SIGUSR2, NULL, &usr2);
+    _exit((usr1.sa_handler == SIG_DFL ? 1 : 0) | (usr2.sa_handler == SIG_IGN ? 2 : 0));
+  }
+  if (pid < 0) printf("clone3(CLONE_CLEAR_SIGHAND) failed: %s\n", strerror(errno));
+  else describe("clone3(CLONE_CLEAR_SIGHAND) child, 3 = SIGUSR1 default and SIGUSR2 ignored", reap(pid));
+  struct clone3_args both = {.flags = clear_sighand | CLONE_SIGHAND | CLONE_VM, .exit_signal = SIGCHLD};
+  pid = syscall(SYS_clone3, &both, sizeof both);
+  if (pid == 0) syscall(SYS_exit, 0);
+  printf("clone3(CLONE_CLEAR_SIGHAND|CLONE_SIGHAND): %ld %s\n", pid, pid < 0 ? strerror(errno) : "");
+  if (pid > 0) reap(pid);
+  pid = syscall(SYS_clone, SIGCHLD | CLONE_SETTLS, 0, NULL, NULL, 0x8000000000000000ull);
+  if (pid == 0) syscall(SYS_exit, 0);
+  printf("clone(CLONE_SETTLS, non-canonical): %ld %s\n", pid, pid < 0 ? strerror(errno) : "");
+  if (pid > 0) reap(pid);
+  signal(SIGUSR1, SIG_DFL);
+  signal(SIGUSR2, SIG_DFL);
+}
+
+/* execve from a thread that is not the process's first: the other threads end, the process
+ * goes on as the new program. */
+static void* exec_from_thread(void* program) {
+  char* child_argv[] = {program, "exec-child", "from a sibling thread", NULL};
+  execv("/proc/self/exe", child_argv);
+  _exit(126);
+}
+
+/* A #! script run by a relative path: AT_EXECFN and the process name are the script's. */
+static void script_names_check(void) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  char dir[] = "/tmp/processes-XXXXXX";
+  if (n <= 0 || !mkdtemp(dir)) {
+    printf("no program path or temporary directory\n");
+    return;
+  }
+  exe[n] = '\0';
+  char script[4200];
+  snprintf(script, sizeof script, "%s/run-me-script", dir);
+  FILE* f = fopen(script, "w");
+  fprintf(f, "#!%s script-child\n", exe);
+  fclose(f);
+  chmod(script, 0755);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (chdir(dir) != 0) _exit(125);
+    char* child_argv[] = {"./run-me-script", NULL};
+    execv("./run-me-script", child_argv);
+    _exit(127);
+  }
+  describe("script child", reap(pid));
+  unlink(script);
+  rmdir(dir);
+}
+
 static volatile int g_chld_count;
 static void on_chld(int signal) { (void)signal; g_chld_count++; }
 
@@ -49,8 +155,58 @@ int main(int argc, char** argv) {
     fflush(stdout);
     return 42;
   }
+  if (argc > 1 && strcmp(argv[1], "script-child") == 0) {
+    char name[17] = {0};
+    prctl(PR_GET_NAME, name);
+    printf("script child: argv[2]=%s AT_EXECFN=%s name=%s\n", argc > 2 ? argv[2] : "-",
+           (const char*)getauxval(AT_EXECFN), name);
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "exec-data-child") == 0) {
+    exec_data_child();
+    return 0;
+  }
   setvbuf(stdout, NULL, _IONBF, 0);
   setenv("PROCESSES_TEST", "yes", 1);
+  /* Two processes in turn run this program and change its data and read-only data. */
+  for (int round = 0; round < 2; round++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      char* child_argv[] = {argv[0], "exec-data-child", NULL};
+      execv("/proc/self/exe", child_argv);
+      _exit(127);
+    }
+    describe("exec data child", reap(pid));
+  }
+  clone_flags_checks();
+  {
+    /* waitid without WEXITED neither reports nor reaps an ended child: ECHILD when only such
+     * children are left; WEXITED then reaps it. */
+    pid_t ended = fork();
+    if (ended == 0) _exit(5);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    waitid(P_PID, ended, &info, WEXITED | WNOWAIT);
+    memset(&info, 0, sizeof info);
+    int r = waitid(P_ALL, 0, &info, WSTOPPED);
+    printf("waitid(WSTOPPED) with only an ended child: %d %s\n", r, r < 0 ? strerror(errno) : "");
+    memset(&info, 0, sizeof info);
+    r = waitid(P_ALL, 0, &info, WSTOPPED | WNOHANG);
+    printf("waitid(WSTOPPED|WNOHANG): %d %s\n", r, r < 0 ? strerror(errno) : "");
+    memset(&info, 0, sizeof info);
+    r = waitid(P_ALL, 0, &info, WEXITED);
+    printf("waitid(WEXITED) then: %d, status %d, pid matches %d\n", r, info.si_status, info.si_pid == ended);
+  }
+  script_names_check();
+  pid_t threaded = fork();
+  if (threaded == 0) {
+    pthread_t thread;
+    pthread_create(&thread, NULL, exec_from_thread, argv[0]);
+    for (;;) pause();
+  }
+  describe("child exec'ing from a second thread", reap(threaded));
+  printf("parent still sees: %s %s; the program file holds the original marker: %d\n", g_marker, g_data_word,
+         file_holds_marker());
   pid_t self = getpid();
 
   /* Exit statuses. */
