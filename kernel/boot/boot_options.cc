@@ -10,10 +10,10 @@ namespace nimbus {
 namespace {
 // Kept alive: BootOptions::test points into it.
 CommandLine g_command_line;
-constexpr std::array<std::string_view, 16> kKnown = {
+constexpr std::array<std::string_view, 17> kKnown = {
     "verbose", "bootchart", "boot-only", "tsc_khz",  "max_cpus",       "test",          "strace", kVirtioMmioDeviceKey,
     "ip",      "gateway",   "dns",       "hostname", "nimbus.streams", "nimbus.winsize",
-    "volume",  "root"};
+    "volume",  "root",      "share"};
 
 // RFC 1123 2.1: letters, digits and hyphens in dot-separated labels of 1-63, 253 in all.
 bool valid_hostname(std::string_view name) {
@@ -81,6 +81,29 @@ const char* parse_volume(std::string_view text, VolumeOption& volume) {
   if (directory.empty() || directory[0] != '/') return kUsage;
   if (mode != "ro" && mode != "rw") return kUsage;
   volume = VolumeOption{device, directory, mode == "ro"};
+  return nullptr;
+}
+
+// share=TAG:/DIRECTORY:ro|rw: a virtio-9p mount tag (letters, digits, '-', '_', '.'; QEMU's
+// mount_tag), then what volume= takes after its device.
+const char* parse_share(std::string_view text, VolumeOption& share) {
+  constexpr const char* kUsage = "share needs TAG:/DIRECTORY:ro or :rw (nimbus-share0:/src:rw)";
+  size_t colon = 0;
+  while (colon < text.size() && text[colon] != ':') colon++;
+  if (colon == 0 || colon == text.size() || colon > 31) return kUsage;
+  std::string_view tag(text.data(), colon);
+  for (char c : tag)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.'))
+      return kUsage;
+  std::string_view rest(text.data() + colon + 1, text.size() - colon - 1);
+  size_t last = rest.size();
+  while (last > 0 && rest[last - 1] != ':') last--;
+  std::string_view mode = last ? std::string_view(rest.data() + last, rest.size() - last) : std::string_view();
+  std::string_view directory = last ? std::string_view(rest.data(), last - 1) : rest;
+  if (directory.empty() || directory[0] != '/') return kUsage;
+  if (mode != "ro" && mode != "rw") return kUsage;
+  share = VolumeOption{tag, directory, mode == "ro"};
   return nullptr;
 }
 
@@ -198,6 +221,13 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
     if (options.volume_count == options.volume_slots.size()) return "too many volume words";
     if (const char* problem = parse_volume(*word.value, options.volume_slots[options.volume_count])) return problem;
     options.volume_count++;
+  }
+  for (const CommandLine::Word& word : line) {
+    if (word.key != "share") continue;
+    if (!word.value) return "share needs TAG:/DIRECTORY:ro or :rw (nimbus-share0:/src:rw)";
+    if (options.share_count == options.share_slots.size()) return "too many share words";
+    if (const char* problem = parse_share(*word.value, options.share_slots[options.share_count])) return problem;
+    options.share_count++;
   }
   if (auto root = line.value("root")) {
     // A device name, as volume= takes it ("vdb"): short, no path.

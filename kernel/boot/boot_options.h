@@ -54,6 +54,12 @@ struct BootOptions {
   // root=DEVICE: the ext4 file system on DEVICE is mounted read-only as "/", the initrd's
   // /etc over its /etc (empty: the initrd is the whole root file system).
   std::string_view root_device;
+  // share=TAG:/DIRECTORY:ro or :rw words: the virtio-9p device with mount tag TAG mounted at
+  // DIRECTORY (the device field holds the tag).
+  static constexpr size_t kMaxShares = 8;
+  std::array<VolumeOption, kMaxShares> share_slots{};
+  size_t share_count = 0;
+  std::span<const VolumeOption> shares() const { return {share_slots.data(), share_count}; }
   // volume= words, in command-line order.
   static constexpr size_t kMaxVolumes = 8;
   std::array<VolumeOption, kMaxVolumes> volume_slots{};

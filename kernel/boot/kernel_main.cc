@@ -16,7 +16,9 @@
 #include "kernel/drivers/serial.h"
 #include "kernel/drivers/serial_input.h"
 #include "kernel/drivers/pci/pci_bus.h"
+#include "kernel/drivers/nvme/nvme.h"
 #include "kernel/drivers/virtio/blk.h"
+#include "kernel/drivers/virtio/p9.h"
 #include "kernel/drivers/virtio/console.h"
 #include "kernel/drivers/virtio/devices.h"
 #include "kernel/drivers/virtio/net.h"
@@ -24,6 +26,7 @@
 #include "kernel/lib/panic.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/program_boot.h"
+#include "kernel/linux/shares.h"
 #include "kernel/linux/volumes.h"
 #include "kernel/linux/syscall_trace.h"
 #include "kernel/mm/early_allocator.h"
@@ -205,6 +208,10 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
     if (runs_program) {
       virtio_blk::init(virtio::devices());
       bootchart::stage_done("virtio-blk");
+      // NVMe disks sit on the PCI bus that open_virtio_devices enumerated (q35).
+      nvme::init();
+      bootchart::stage_done("nvme");
+      virtio_9p::init(virtio::devices());
     }
   }
   // The stack: "lo", then eth0... configured from ip=, gateway=, dns=, hostname= (the ARP
@@ -224,6 +231,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
   if (runs_program) {
     if (options.strace) linux::start_strace(options.strace_filter);
     linux::set_boot_volumes(options.volumes());
+    linux::set_boot_shares(options.shares());
     linux::set_boot_root(options.root_device);
     const BootModule& initrd = info.modules[0];
     power::exit_vm(linux::boot_program({phys_to_virt<const std::byte>(initrd.begin), initrd.end - initrd.begin},

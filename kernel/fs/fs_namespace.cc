@@ -24,6 +24,9 @@ Result<ParentResult> parent_for_create(FsContext& context, PathWalk& walk, int d
     if (last.parent->lookup(last.name)) return error(Errno::eexist);
     return error(Errno::enoent);
   }
+  // Linux looks the name up before it asks for write access: a name that exists is EEXIST
+  // even on a read-only file system (mkdir -p through a volume's mount point on a disk root).
+  if (last.parent->fs().read_only() && last.parent->lookup(last.name)) return error(Errno::eexist);
   return last;
 }
 

@@ -17,6 +17,7 @@
 #include "kernel/linux/process.h"
 #include "kernel/linux/procfs.h"
 #include "kernel/linux/standard_streams.h"
+#include "kernel/linux/shares.h"
 #include "kernel/linux/volumes.h"
 #include "kernel/linux/vnode_mapping.h"
 #include "kernel/mm/heap.h"
@@ -270,6 +271,7 @@ int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& strea
     if (!mounted) return static_cast<int>(ExitStatus::bad_executable);
   }
   if (!mount_volumes(*g_context)) return static_cast<int>(ExitStatus::bad_command_line);
+  if (!mount_shares(*g_context)) return static_cast<int>(ExitStatus::bad_command_line);
   set_fd_directory(DynamicDirectory{list_fds, fd_target, fd_object});
   // The host name and addresses come from the network stage (hostname=, ip=, dns=).
   net::KernelNetworkIdentity identity = net::kernel_network_identity();

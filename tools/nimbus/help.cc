@@ -73,12 +73,23 @@ Options for run:
   --dry-run              print the QEMU command line instead of running it (a PROGRAM is
                          still packed, so the command line names real files)
   --volume FILE:GUESTDIR[:ro]
-                         attach the ext4 image FILE as a virtio-blk disk and mount it at
+                         attach the ext4 image FILE as a disk (virtio-blk, or NVMe with
+                         --disk-bus nvme) and mount it at
                          GUESTDIR, read-write (read-only with :ro); a missing FILE is made
                          (sparse, mke2fs -t ext4); repeatable. Writes reach FILE on fsync, when
                          the cache fills, and when the program ends (no journal yet: a killed
                          VM can leave it needing e2fsck)
   --volume-size SIZE     size of the volumes made for missing FILEs (default 1G)
+  --share HOSTDIR:GUESTDIR[:ro]
+                         share the host directory HOSTDIR with the program at GUESTDIR through
+                         virtio-9p (QEMU's own 9p server, no daemon), read-write (read-only
+                         with :ro); reads and writes go to the host files at once, with no
+                         guest cache; repeatable. For development, not speed
+  --disk-bus virtio|nvme
+                         how the volumes and the image's root disk are attached: virtio-blk
+                         (default; virtio-mmio on microvm, virtio-pci on q35) or one NVMe
+                         controller each (nvme0n1, nvme1n1, ...; as EC2 and GCE give disks),
+                         which needs and implies --machine q35
   -- ARGS...             passed verbatim on the kernel command line (e.g. -- test=threads)
   and the packing options below, with a PROGRAM.
 

@@ -90,8 +90,9 @@ std::string kernel_command_line(const RunOptions& options, const QemuSetup& setu
   if (setup.tsc_khz) words.push_back(cat("tsc_khz=", *setup.tsc_khz));
   words.insert(words.end(), setup.stream_words.begin(), setup.stream_words.end());
   for (std::string& word : network_kernel_words(options.network, setup.net_mode)) words.push_back(std::move(word));
-  for (std::string& word : volume_kernel_words(options.volumes)) words.push_back(std::move(word));
-  if (setup.root_disk) words.push_back(root_disk_kernel_word(options.volumes.size()));
+  for (std::string& word : volume_kernel_words(options.volumes, disk_device(options))) words.push_back(std::move(word));
+  for (std::string& word : share_kernel_words(options.shares)) words.push_back(std::move(word));
+  if (setup.root_disk) words.push_back(root_disk_kernel_word(disk_device(options), options.volumes.size()));
   words.insert(words.end(), setup.image_kernel_words.begin(), setup.image_kernel_words.end());
   words.insert(words.end(), options.kernel_args.begin(), options.kernel_args.end());
 
@@ -130,7 +131,7 @@ std::vector<std::string> build_qemu_command(const RunOptions& options, const Qem
     if (options.machine == Machine::Q35 && word.starts_with("virtio-net-device,"))
       word = "virtio-net-pci-non-transitional,romfile=," + word.substr(std::string_view("virtio-net-device,").size());
   // QEMU 7.2's virtio-mmio is legacy (version 1) unless told otherwise; the kernel drives 1.x only.
-  if (setup.console_fds || !network.empty() || !options.volumes.empty() || setup.root_disk)
+  if (setup.console_fds || !network.empty() || !options.volumes.empty() || setup.root_disk || !options.shares.empty())
     add({"-global", "virtio-mmio.force-legacy=false"});
   if (setup.console_fds)
     add_virtio_console(argv, options.machine, options.strace.has_value(), setup.initrd.has_value(),
@@ -138,12 +139,14 @@ std::vector<std::string> build_qemu_command(const RunOptions& options, const Qem
   else
     add({"-serial", "stdio"});
   argv.insert(argv.end(), network.begin(), network.end());
-  std::vector<std::string> volumes = qemu_volume_args(options.volumes, options.machine == Machine::Q35);
+  std::vector<std::string> volumes = qemu_volume_args(options.volumes, disk_device(options));
   argv.insert(argv.end(), volumes.begin(), volumes.end());
   if (setup.root_disk) {
-    std::vector<std::string> disk = qemu_root_disk_args(*setup.root_disk, options.machine == Machine::Q35);
+    std::vector<std::string> disk = qemu_root_disk_args(*setup.root_disk, disk_device(options), options.volumes.size());
     argv.insert(argv.end(), disk.begin(), disk.end());
   }
+  std::vector<std::string> shares = qemu_share_args(options.shares, options.machine == Machine::Q35);
+  argv.insert(argv.end(), shares.begin(), shares.end());
   add({"-device", "isa-debug-exit,iobase=0xf4,iosize=4"});
   add({"-chardev", cat("file,id=nimbus-status,path=", escape_commas(setup.status_file)), "-device",
        "isa-debugcon,iobase=0x402,chardev=nimbus-status"});

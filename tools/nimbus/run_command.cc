@@ -198,6 +198,8 @@ CliResult<BootFiles> prepare_guest(const RunOptions& options, const Reporter& re
   // The root disk is read-only: the guest cannot make a volume's directory, so the image has it.
   for (const VolumeOption& volume : options.volumes)
     if (!plan.tree.contains(volume.guest_dir)) TRY_CLI(plan.tree.add_directory(volume.guest_dir, 0755));
+  for (const ShareOption& share : options.shares)
+    if (!plan.tree.contains(share.guest_dir)) TRY_CLI(plan.tree.add_directory(share.guest_dir, 0755));
   return cache.build(plan, reporter);
 }
 
@@ -275,6 +277,7 @@ CliResult<int> run(std::span<const std::string_view> args) {
   TRY_CLI(check_host_network(options.network, setup.net_mode));
   for (const VolumeOption& volume : options.volumes)
     TRY_CLI(prepare_volume_file(volume, options.volume_size_mib, options.verbose));
+  for (const ShareOption& share : options.shares) TRY_CLI(check_share_directory(share));
   if (options.initrd_path && ::access(options.initrd_path->c_str(), R_OK) != 0)
     return cli_error(exit_status::kCliFailure, cat("initrd ", *options.initrd_path, ": ", std::strerror(errno)));
   if (options.verbose) say(cat("running ", shell_quoted(argv)));

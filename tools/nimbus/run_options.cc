@@ -24,9 +24,9 @@ constexpr std::array<Flag, 5> kFlags = {{{"--verbose", &RunOptions::verbose},
                                          {"--icount", &RunOptions::icount},
                                          {"--dry-run", &RunOptions::dry_run}}};
 
-constexpr std::array<std::string_view, 10> kValueOptions = {
+constexpr std::array<std::string_view, 11> kValueOptions = {
     "--accel", "--memory",     "--cpus",   "--machine",   "--timeout",
-    "--kernel", "--qemu", "--kernel-arg", "--initrd", "--kernel-log"};
+    "--kernel", "--qemu", "--kernel-arg", "--initrd", "--kernel-log", "--disk-bus"};
 
 std::unexpected<CliError> unknown_option(std::string_view arg) {
   return usage_error(cat("unknown option '", arg, "' (see nimbus --help)"));
@@ -43,6 +43,12 @@ CliResult<Machine> parse_machine(std::string_view text) {
   if (text == "microvm") return Machine::Microvm;
   if (text == "q35") return Machine::Q35;
   return usage_error(cat("--machine must be microvm or q35, not '", text, "'"));
+}
+
+CliResult<DiskBus> parse_disk_bus(std::string_view text) {
+  if (text == "virtio") return DiskBus::Virtio;
+  if (text == "nvme") return DiskBus::Nvme;
+  return usage_error(cat("--disk-bus must be virtio or nvme, not '", text, "'"));
 }
 
 CliResult<std::uint64_t> parse_memory(std::string_view text) {
@@ -76,6 +82,11 @@ CliResult<double> parse_timeout(std::string_view text) {
 }
 
 }  // namespace
+
+DiskDevice disk_device(const RunOptions& options) {
+  if (options.disk_bus == DiskBus::Nvme) return DiskDevice::Nvme;
+  return options.machine == Machine::Q35 ? DiskDevice::VirtioPci : DiskDevice::VirtioMmio;
+}
 
 CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) {
   RunOptions options;
@@ -126,6 +137,10 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
       options.volumes.push_back(TRY_CLI(parse_volume_option(TRY_CLI(cursor.value()))));
       continue;
     }
+    if (name == "--share") {
+      options.shares.push_back(TRY_CLI(parse_share_option(TRY_CLI(cursor.value()))));
+      continue;
+    }
     if (name == "--volume-size") {
       std::string_view text = TRY_CLI(cursor.value());
       auto mib = parse_memory_mib(text);
@@ -157,6 +172,9 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
       options.cpus = TRY_CLI(parse_cpus(text));
     } else if (name == "--machine") {
       options.machine = TRY_CLI(parse_machine(text));
+      options.machine_given = true;
+    } else if (name == "--disk-bus") {
+      options.disk_bus = TRY_CLI(parse_disk_bus(text));
     } else if (name == "--timeout") {
       options.timeout_seconds = TRY_CLI(parse_timeout(text));
       options.timeout_text = text;
@@ -183,6 +201,14 @@ CliResult<RunOptions> parse_run_options(std::span<const std::string_view> args) 
   bool boots_program = options.target || options.manifest || options.initrd_path;
   if (!options.volumes.empty() && !boots_program)
     return usage_error("--volume needs a PROGRAM or IMAGE to run (the kernel's own job mounts nothing)");
+  if (!options.shares.empty() && !boots_program)
+    return usage_error("--share needs a PROGRAM or IMAGE to run (the kernel's own job mounts nothing)");
+  if (options.disk_bus == DiskBus::Nvme) {
+    // NVMe controllers are PCI functions: microvm has no PCI bus.
+    if (options.machine_given && options.machine != Machine::Q35)
+      return usage_error("--disk-bus nvme needs --machine q35 (microvm has no PCI bus for NVMe controllers)");
+    options.machine = Machine::Q35;
+  }
   TRY_CLI(check_network_options(options.network, effective_net_mode(options.network, boots_program)));
   return options;
 }

@@ -11,10 +11,12 @@
 #include "cli_error.h"
 #include "image_spec.h"
 #include "network_options.h"
+#include "share_options.h"
 #include "volume_options.h"
 
 enum class AccelChoice { Auto, Kvm, Tcg };
 enum class Machine { Microvm, Q35 };
+enum class DiskBus { Virtio, Nvme };
 
 // Smallest guest the kernel can boot in; below it the CLI refuses rather than letting the guest
 // die.
@@ -27,6 +29,9 @@ struct RunOptions {
   bool memory_given = false;       // --memory was on the command line
   unsigned cpus = 1;
   Machine machine = Machine::Microvm;
+  bool machine_given = false;  // --machine was on the command line
+  // --disk-bus virtio|nvme: how volumes and the root disk are attached (nvme implies q35).
+  DiskBus disk_bus = DiskBus::Virtio;
   double timeout_seconds = 0;  // 0 = no limit
   std::string timeout_text;    // as typed, for the timeout message
   bool verbose = false;
@@ -53,6 +58,8 @@ struct RunOptions {
 
   // --volume FILE:GUESTDIR:ro, in order (vda, vdb, ...).
   std::vector<VolumeOption> volumes;
+  // --share HOSTDIR:GUESTDIR:ro, in order (virtio-9p tags nimbus-share0, 1, ...).
+  std::vector<ShareOption> shares;
   // --volume-size: the size of the volumes nimbus makes (those whose FILE is missing).
   std::uint64_t volume_size_mib = kDefaultVolumeMib;
 
@@ -65,6 +72,9 @@ struct RunOptions {
   std::optional<std::string> manifest;
   bool image_options_given = false;
 };
+
+// What the disks are on this machine (virtio-blk on its transport, or NVMe).
+DiskDevice disk_device(const RunOptions& options);
 
 // Parses the arguments that follow "run": options, then PROGRAM or IMAGE and the program's
 // arguments ("--" before it instead starts the kernel's words). Usage errors carry exit status 2.

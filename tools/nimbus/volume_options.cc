@@ -92,32 +92,48 @@ CliResult<void> prepare_volume_file(const VolumeOption& volume, uint64_t size_mi
   return {};
 }
 
-std::vector<std::string> qemu_volume_args(const std::vector<VolumeOption>& volumes, bool pci) {
+std::string guest_disk_name(DiskDevice device, std::size_t index) {
+  if (device == DiskDevice::Nvme) return cat("nvme", index, "n1");
+  return cat("vd", static_cast<char>('a' + index));
+}
+
+namespace {
+
+// One disk's -drive and -device. NVMe needs a serial number (Identify Controller's SN); QEMU
+// numbers the controllers' PCI slots in command-line order, which is the kernel's order too.
+std::vector<std::string> disk_args(const std::string& file, bool read_only, const std::string& id, DiskDevice device) {
+  std::string drive = cat("file=", escape_commas(file), ",format=raw,if=none,", read_only ? "readonly=on," : "", "id=", id);
+  std::string model;
+  switch (device) {
+    case DiskDevice::VirtioMmio: model = cat("virtio-blk-device,drive=", id); break;
+    case DiskDevice::VirtioPci: model = cat("virtio-blk-pci-non-transitional,romfile=,drive=", id); break;
+    case DiskDevice::Nvme: model = cat("nvme,romfile=,serial=", id, ",drive=", id); break;
+  }
+  return {"-drive", drive, "-device", model};
+}
+
+}  // namespace
+
+std::vector<std::string> qemu_volume_args(const std::vector<VolumeOption>& volumes, DiskDevice device) {
   std::vector<std::string> args;
   for (size_t i = 0; i < volumes.size(); i++) {
-    std::string id = cat("nimbus-volume", i);
-    args.insert(args.end(), {"-drive", cat("file=", escape_commas(volumes[i].file), ",format=raw,if=none,",
-                                               volumes[i].read_only ? "readonly=on," : "", "id=", id),
-                             "-device",
-                             pci ? cat("virtio-blk-pci-non-transitional,romfile=,drive=", id)
-                                 : cat("virtio-blk-device,drive=", id)});
+    std::vector<std::string> disk = disk_args(volumes[i].file, volumes[i].read_only, cat("nimbus-volume", i), device);
+    args.insert(args.end(), disk.begin(), disk.end());
   }
   return args;
 }
 
-std::vector<std::string> qemu_root_disk_args(const std::string& file, bool pci) {
-  constexpr const char* kId = "nimbus-root";
-  return {"-drive", cat("file=", escape_commas(file), ",format=raw,if=none,readonly=on,id=", kId), "-device",
-          pci ? cat("virtio-blk-pci-non-transitional,romfile=,drive=", kId) : cat("virtio-blk-device,drive=", kId)};
+std::vector<std::string> qemu_root_disk_args(const std::string& file, DiskDevice device, std::size_t) {
+  return disk_args(file, true, "nimbus-root", device);
 }
 
-std::string root_disk_kernel_word(std::size_t volume_count) {
-  return cat("root=vd", static_cast<char>('a' + volume_count));
+std::string root_disk_kernel_word(DiskDevice device, std::size_t volume_count) {
+  return cat("root=", guest_disk_name(device, volume_count));
 }
 
-std::vector<std::string> volume_kernel_words(const std::vector<VolumeOption>& volumes) {
+std::vector<std::string> volume_kernel_words(const std::vector<VolumeOption>& volumes, DiskDevice device) {
   std::vector<std::string> words;
   for (size_t i = 0; i < volumes.size(); i++)
-    words.push_back(cat("volume=vd", static_cast<char>('a' + i), ":", volumes[i].guest_dir, volumes[i].read_only ? ":ro" : ":rw"));
+    words.push_back(cat("volume=", guest_disk_name(device, i), ":", volumes[i].guest_dir, volumes[i].read_only ? ":ro" : ":rw"));
   return words;
 }

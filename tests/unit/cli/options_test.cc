@@ -69,6 +69,29 @@ TEST(RunOptions, InitrdBootsAnArchiveWithoutAProgram) {
   }
 }
 
+TEST(RunOptions, DiskBusNvmeImpliesQ35AndRefusesMicrovm) {
+  auto options = parse(parse_run_options, {"--disk-bus", "nvme", "/bin/true"});
+  ASSERT_TRUE(options.has_value()) << options.error().message;
+  EXPECT_EQ(options->machine, Machine::Q35);
+  EXPECT_EQ(disk_device(*options), DiskDevice::Nvme);
+  options = parse(parse_run_options, {"--machine", "q35", "--disk-bus=nvme", "/bin/true"});
+  ASSERT_TRUE(options.has_value()) << options.error().message;
+  EXPECT_EQ(disk_device(*options), DiskDevice::Nvme);
+  options = parse(parse_run_options, {"/bin/true"});
+  ASSERT_TRUE(options.has_value());
+  EXPECT_EQ(disk_device(*options), DiskDevice::VirtioMmio);
+  options = parse(parse_run_options, {"--machine", "q35", "--disk-bus", "virtio", "/bin/true"});
+  ASSERT_TRUE(options.has_value());
+  EXPECT_EQ(disk_device(*options), DiskDevice::VirtioPci);
+
+  auto refused = parse(parse_run_options, {"--machine", "microvm", "--disk-bus", "nvme", "/bin/true"});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("--disk-bus nvme needs --machine q35"), std::string::npos);
+  refused = parse(parse_run_options, {"--disk-bus", "scsi", "/bin/true"});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("--disk-bus must be virtio or nvme, not 'scsi'"), std::string::npos);
+}
+
 TEST(RunOptions, HelpOnlyAmongTheOptions) {
   auto options = parse(parse_run_options, {"--cpus", "2", "--help"});
   ASSERT_TRUE(options.has_value());

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "share_options.h"
 #include "volume_options.h"
 
 namespace {
@@ -39,13 +40,51 @@ TEST(VolumeOptions, MalformedOnesAreUsageErrors) {
 
 TEST(VolumeOptions, QemuArgumentsAndKernelWordsNameTheDisksInOrder) {
   std::vector<VolumeOption> volumes{{"a,b.img", "/one", true}, {"c.img", "/two", false}};
-  std::vector<std::string> mmio = qemu_volume_args(volumes, false);
+  std::vector<std::string> mmio = qemu_volume_args(volumes, DiskDevice::VirtioMmio);
   ASSERT_EQ(mmio.size(), 8u);
   EXPECT_EQ(mmio[1], "file=a,,b.img,format=raw,if=none,readonly=on,id=nimbus-volume0");
   EXPECT_EQ(mmio[3], "virtio-blk-device,drive=nimbus-volume0");
   EXPECT_EQ(mmio[5], "file=c.img,format=raw,if=none,id=nimbus-volume1");
-  EXPECT_EQ(qemu_volume_args(volumes, true)[3], "virtio-blk-pci-non-transitional,romfile=,drive=nimbus-volume0");
-  EXPECT_EQ(volume_kernel_words(volumes), (std::vector<std::string>{"volume=vda:/one:ro", "volume=vdb:/two:rw"}));
+  EXPECT_EQ(qemu_volume_args(volumes, DiskDevice::VirtioPci)[3],
+            "virtio-blk-pci-non-transitional,romfile=,drive=nimbus-volume0");
+  EXPECT_EQ(volume_kernel_words(volumes, DiskDevice::VirtioMmio),
+            (std::vector<std::string>{"volume=vda:/one:ro", "volume=vdb:/two:rw"}));
+  EXPECT_EQ(root_disk_kernel_word(DiskDevice::VirtioPci, 2), "root=vdc");
+}
+
+TEST(VolumeOptions, NvmeDisksAreOneControllerEachNamedAsLinuxDoes) {
+  std::vector<VolumeOption> volumes{{"a.img", "/one", true}, {"c.img", "/two", false}};
+  std::vector<std::string> nvme = qemu_volume_args(volumes, DiskDevice::Nvme);
+  ASSERT_EQ(nvme.size(), 8u);
+  EXPECT_EQ(nvme[1], "file=a.img,format=raw,if=none,readonly=on,id=nimbus-volume0");
+  EXPECT_EQ(nvme[3], "nvme,romfile=,serial=nimbus-volume0,drive=nimbus-volume0");
+  EXPECT_EQ(nvme[7], "nvme,romfile=,serial=nimbus-volume1,drive=nimbus-volume1");
+  EXPECT_EQ(volume_kernel_words(volumes, DiskDevice::Nvme),
+            (std::vector<std::string>{"volume=nvme0n1:/one:ro", "volume=nvme1n1:/two:rw"}));
+  EXPECT_EQ(qemu_root_disk_args("root.img", DiskDevice::Nvme, 2)[3], "nvme,romfile=,serial=nimbus-root,drive=nimbus-root");
+  EXPECT_EQ(root_disk_kernel_word(DiskDevice::Nvme, 2), "root=nvme2n1");
+}
+
+TEST(ShareOptions, ParsedWithTheirTagsAndDevices) {
+  auto share = parse_share_option("/home/me/a:b:/src:ro");
+  ASSERT_TRUE(share) << share.error().message;
+  EXPECT_EQ(*share, (ShareOption{"/home/me/a:b", "/src", true}));
+  share = parse_share_option("dir:/src");
+  ASSERT_TRUE(share);
+  EXPECT_FALSE(share->read_only);
+  for (const char* text : {"dir", ":/src", "dir:src", "dir:/a b"}) EXPECT_FALSE(parse_share_option(text)) << text;
+  std::vector<ShareOption> shares{{"/h,1", "/one", true}, {"/h2", "/two", false}};
+  std::vector<std::string> args = qemu_share_args(shares, false);
+  ASSERT_EQ(args.size(), 8u);
+  EXPECT_EQ(args[1], "local,id=nimbus-share0,path=/h,,1,security_model=none,readonly=on");
+  EXPECT_EQ(args[3], "virtio-9p-device,fsdev=nimbus-share0,mount_tag=nimbus-share0");
+  EXPECT_EQ(qemu_share_args(shares, true)[7],
+            "virtio-9p-pci-non-transitional,romfile=,fsdev=nimbus-share1,mount_tag=nimbus-share1");
+  EXPECT_EQ(share_kernel_words(shares),
+            (std::vector<std::string>{"share=nimbus-share0:/one:ro", "share=nimbus-share1:/two:rw"}));
+  auto missing = check_share_directory({"/nonexistent/dir", "/src", false});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("--share /nonexistent/dir: No such file or directory"), std::string::npos);
 }
 
 TEST(VolumeOptions, AMissingReadOnlyImageIsAClearError) {
