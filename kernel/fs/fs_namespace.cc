@@ -24,6 +24,13 @@ Result<ParentResult> parent_for_create(FsContext& context, PathWalk& walk, int d
     if (last.parent->lookup(last.name)) return error(Errno::eexist);
     return error(Errno::enoent);
   }
+  // An existing name is EEXIST even on a read-only file system, as in Linux (the lookup comes
+  // before the write check): fio and `mkdir -p` make every directory of a path, so
+  // mkdir("/data") under a volume mounted on a read-only root must say EEXIST, not EROFS.
+  if (last.parent->fs().read_only()) {
+    if (last.parent->lookup(last.name)) return error(Errno::eexist);
+    return error(Errno::erofs);
+  }
   return last;
 }
 
