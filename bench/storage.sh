@@ -8,8 +8,9 @@
 #             update): a smoke test that prints the table on stdout
 #   NIMBUS_LINUX_GUEST  the shared Linux-guest baseline (default ../shared/bench/linux-guest)
 #   NIMBUS_BIN          another nimbus to measure
-#   NIMBUS_BENCH_LOCK   a lock file held (flock) around each VM, for machines shared by several
-#                       heavy jobs: the runs then wait for it rather than overlap other work
+#   NIMBUS_BENCH_LOCK   a lock file held (flock) around the workload runs and around the python
+#                       runs, for machines shared by several heavy jobs: they then wait for it
+#                       rather than overlap other work
 #
 # Both guests run in ONE invocation, on the same QEMU, under TCG with -cpu max, -smp 1, the same
 # memory, and the same disks: the volume under test is a fresh 1 GiB sparse raw image made by
@@ -62,7 +63,7 @@ WORK=$(mktemp -d /tmp/nimbus-bench-storage.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 say() { echo "== $(date +%T) $*" >&2; }
-# lock / unlock: around each VM when NIMBUS_BENCH_LOCK names a lock file
+# lock / unlock: around each phase when NIMBUS_BENCH_LOCK names a lock file
 if [ -n "${NIMBUS_BENCH_LOCK:-}" ]; then exec 9>>"$NIMBUS_BENCH_LOCK"; fi
 lock() { [ -z "${NIMBUS_BENCH_LOCK:-}" ] || flock 9; }
 unlock() { [ -z "${NIMBUS_BENCH_LOCK:-}" ] || flock -u 9; }
@@ -137,7 +138,6 @@ run_nimbus() {  # run_nimbus LOG
 # ---- python3 -c pass: smallest memory (bisection; assumes more memory never hurts) -------------
 python_runs_in() {  # python_runs_in KIND MIB
   local ok=1 args s e
-  lock
   s=$(date +%s%N)
   if [ "$1" = linux ]; then
     mapfile -t args < <(qemu_args microvm pvh "$LGS/initrd-storage.cpio" "${2}M" "panic_on_oom=1 lg.run=python lg.tools=vda")
@@ -148,7 +148,6 @@ python_runs_in() {  # python_runs_in KIND MIB
     "$NIMBUS" run --accel tcg --memory "${2}M" --timeout 120 "$PY" -c pass </dev/null >/dev/null 2>&1 && ok=0
   fi
   e=$(date +%s%N)
-  unlock
   LAST_WALL_MS=$(( (e - s) / 1000000 ))
   say "   $1 python3 -c pass in ${2} MiB: $([ $ok = 0 ] && echo ok || echo fails) (${LAST_WALL_MS} ms)"
   return $ok
@@ -166,12 +165,13 @@ smallest_mib() {  # smallest_mib KIND LO HI STEP -> MiB, or ">HI"
 
 # ---- the runs ---------------------------------------------------------------------------------
 say "storage.sh: $RUNS run(s)$([ $QUICK = 1 ] && echo ', quick'), accel $(detect_accel), load $(cut -d' ' -f1-3 /proc/loadavg)"
+lock
 START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 for run in $(seq "$RUNS"); do
   for kind in linux nimbus; do
     say "run $run of $RUNS: $kind (load $(cut -d' ' -f1 /proc/loadavg))"
     log=$WORK/$kind-$run.log
-    lock; "run_$kind" "$log"; unlock
+    "run_$kind" "$log"
     collect "$kind" "$log"
     tr -d '\r' < "$log" | grep -aE '^(result|fail) ' | sed "s/^/   $kind: /" >&2
     cp "$log" "/tmp/nimbus-bench-storage-$kind-$run.log" 2>/dev/null
@@ -190,6 +190,7 @@ else
   MIN_NIMBUS=$(smallest_mib nimbus 8 256 2)
 fi
 END_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+unlock
 
 # ---- the section ------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.3g\n", a / b }'; }
