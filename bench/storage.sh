@@ -275,6 +275,10 @@ LMOUNT=$(awk '$1 == "linux" && $2 == "mount" { $1 = $2 = ""; sub(/^ +/, ""); pri
   echo "they give); fsync-per-write is \`--rw=write --bs=4k --fsync=1\`, buffered, on a new file."
   echo "sqlite3: $INSERTS inserts, each its own transaction (autocommit, rollback journal,"
   echo "\`synchronous=FULL\`), into a new database on the volume, timed from start to exit."
+  echo "fio keeps its job table in SysV shared memory, which Nimbus lacks (\`shmget\` is ENOSYS):"
+  echo "\`bench/storage/shm_shim.c\`, preloaded into fio in **both** guests, provides it from an"
+  echo "anonymous shared mapping (fio's bookkeeping only, not its I/O). No guest instruction counts:"
+  echo "\`-icount shift=0,sleep=off\` would count the clock warps of a guest idle while its disk works."
   echo "\`python3 -c pass\` is timed in the guest (first run: standard library read from the disk;"
   echo "warm: three more) and as whole VMs (boot to power-off)."
   echo
