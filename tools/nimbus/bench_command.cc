@@ -17,12 +17,15 @@
 namespace {
 
 // Runs when --runs is not given: boot and abi are cheap per run; net boots four servers in two
-// guests per run under TCG, minutes each.
-int default_runs(std::string_view name) { return name == "net" ? 3 : 11; }
+// guests per run under TCG, minutes each, and storage runs a few minutes of fio per guest.
+int default_runs(std::string_view name) { return name == "net" || name == "storage" ? 3 : 11; }
+
+// The benchmarks whose driver takes --quick (one short smoke pass that leaves the docs alone).
+bool takes_quick(std::string_view name) { return name == "net" || name == "storage"; }
 
 struct BenchOptions {
   int runs;
-  bool quick = false;  // net only: one short smoke pass that leaves docs/benchmarks.md alone
+  bool quick = false;  // net and storage: one short smoke pass that leaves docs/benchmarks.md alone
 };
 
 CliResult<BenchOptions> parse_options(std::string_view name, std::span<const std::string_view> args) {
@@ -31,7 +34,7 @@ CliResult<BenchOptions> parse_options(std::string_view name, std::span<const std
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i];
     std::string_view value;
-    if (arg == "--quick" && name == "net") {
+    if (arg == "--quick" && takes_quick(name)) {
       options.quick = true;
       continue;
     }
@@ -73,9 +76,9 @@ CliResult<int> run_bench_script(std::string_view name, std::span<const std::stri
 
 int bench_command(std::span<const std::string_view> args) {
   CliResult<int> status =
-      usage_error("bench needs a benchmark name: boot, abi, net or cache (see nimbus --help)");
-  bool known = !args.empty() &&
-               (args[0] == "boot" || args[0] == "abi" || args[0] == "net" || args[0] == "cache");
+      usage_error("bench needs a benchmark name: boot, abi, net, storage or cache (see nimbus --help)");
+  bool known = !args.empty() && (args[0] == "boot" || args[0] == "abi" || args[0] == "net" ||
+                                 args[0] == "storage" || args[0] == "cache");
   if (known)
     status = run_bench_script(args[0], args.subspan(1));
   else if (!args.empty())

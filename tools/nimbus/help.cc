@@ -27,6 +27,11 @@ Commands:
                          guest on a tap in a private network namespace (default 3 runs, needs
                          root) and update docs/benchmarks.md; --quick: one short smoke pass
                          that only prints its table
+  bench storage [--runs N] [--quick]
+                         fio (sequential 1 MiB, random 4 KiB at QD1 and 32 threads, fsync per
+                         write), sqlite3 inserts and python3 -c pass on an ext4 volume, in Nimbus
+                         and in a Linux guest on the same virtio-blk disks (default 3 runs) and
+                         update docs/benchmarks.md; --quick: one short smoke pass, table only
   bench cache [--runs N] time a cached `nimbus run PROGRAM` against `nimbus run IMAGE` and
                          measure what the content store saves; update docs/benchmarks.md
   cache ls               list the cached images: size, bytes shared with other images, last use
