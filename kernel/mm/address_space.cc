@@ -109,8 +109,15 @@ Result<AddressSpace*> AddressSpace::try_clone() {
 }
 
 Vma* AddressSpace::find_locked(uintptr_t address) {
+  // System calls check user buffers in the same few mappings again and again (a server's
+  // heap), while the list of a program with many libraries is long: try the last one found.
+  // The list is sorted and non-overlapping, so the VMA whose bounds hold `address` is the one.
+  if (Vma* last = m_last_found; last && last->begin <= address && address < last->end) return last;
   for (Vma* v = m_vmas.front(); v && v->begin <= address; v = m_vmas.next(v)) {
-    if (address < v->end) return v;
+    if (address < v->end) {
+      m_last_found = v;
+      return v;
+    }
   }
   return nullptr;
 }
@@ -133,6 +140,7 @@ void AddressSpace::insert_locked(Vma* vma) {
   };
   if (mergeable(before, vma)) {
     before->end = vma->end;
+    if (m_last_found == vma) m_last_found = nullptr;
     delete_vma(vma);
     return;
   }
@@ -179,6 +187,7 @@ void AddressSpace::unmap_locked(uintptr_t begin, uintptr_t end, Loaded loaded) {
       unreserve_locked(v->begin, v->end);
       m_vmas.remove(v);
       if (v->file) v->file->release();
+      if (m_last_found == v) m_last_found = nullptr;
       delete_vma(v);
     }
     v = next;
@@ -538,6 +547,7 @@ Result<uintptr_t> AddressSpace::remap(const Remap& request) {
   moved->begin = to;
   moved->end = to + new_size;
   if (auto entries = mmu::move_range(m_root, old_begin, old_begin + old_size, to); !entries) {
+    if (m_last_found == moved) m_last_found = nullptr;
     delete_vma(moved);
     unreserve_locked(to, to + new_size);
     return error(entries.error());

@@ -205,6 +205,7 @@ class AddressSpace {
 
   Mutex m_lock;  // guards everything below
   IntrusiveList<Vma, &Vma::node> m_vmas;  // sorted by address, non-overlapping
+  Vma* m_last_found = nullptr;             // find_locked's cache: cleared when that VMA is deleted
   VirtualRangeAllocator m_placement;       // free space in [kMmapBegin, kMmapEnd)
   uintptr_t m_break_base = 0;
   uintptr_t m_break = 0;

@@ -38,6 +38,16 @@ class KernelNetEnvironment final : public NetEnvironment {
     m_poll_requested = true;
     m_worker_wakeup.wake_all();
   }
+  // A TCP exchange arms and disarms timers at every request (delayed ACK, retransmission):
+  // waking the worker for each would cost two thread switches per request. The worker only
+  // needs waking when it sleeps past the new deadline; while it runs (m_sleep_until == 0) the
+  // flag makes it poll again before it sleeps.
+  void request_poll_by(uint64_t deadline_ns) override {
+    SpinlockGuard guard(m_lock);
+    if (m_sleep_until != 0 && deadline_ns >= m_sleep_until) return;
+    m_poll_requested = true;
+    if (m_sleep_until != 0) m_worker_wakeup.wake_all();
+  }
   uint64_t random64() override {
     uint64_t value;
     fs::kernel_random().fill({reinterpret_cast<std::byte*>(&value), sizeof(value)});
@@ -49,10 +59,12 @@ class KernelNetEnvironment final : public NetEnvironment {
     uint64_t deadline = 0;
     for (;;) {
       bool interrupts = m_lock.lock();
+      m_sleep_until = deadline == kNoTimer || deadline == 0 ? UINT64_MAX : deadline;
       while (!m_poll_requested && clock::monotonic_ns() < deadline &&
              m_worker_wakeup.wait_until(m_lock, deadline == kNoTimer ? kNoDeadline : deadline)) {
       }
       m_poll_requested = false;
+      m_sleep_until = 0;
       m_lock.unlock(interrupts);
       deadline = stack.poll();
     }
@@ -61,6 +73,8 @@ class KernelNetEnvironment final : public NetEnvironment {
  private:
   Spinlock m_lock;  // guards m_poll_requested and the wait queue
   bool m_poll_requested = false;
+  // The deadline the worker sleeps until (UINT64_MAX: none), 0 while it runs poll().
+  uint64_t m_sleep_until = 0;
   WaitQueue m_worker_wakeup;
 };
 

@@ -18,6 +18,13 @@ class NetEnvironment {
   // loopback's, or a timer armed earlier than the worker's current deadline). May be called
   // with stack locks held; must not call back into the stack.
   virtual void request_poll() = 0;
+  // A timer now due at `deadline_ns` became the earliest: poll() must run by then. The
+  // default asks at once; the kernel's worker wakes only when it would otherwise sleep past
+  // the deadline (a stale earlier deadline is as good: poll() then computes the next one).
+  virtual void request_poll_by(uint64_t deadline_ns) {
+    (void)deadline_ns;
+    request_poll();
+  }
   // Unpredictable bits: initial sequence numbers, ephemeral ports, SYN cookie secrets, DHCP
   // transaction ids.
   virtual uint64_t random64() = 0;

@@ -288,7 +288,7 @@ void NetStack::arm_timer(NetTimer& timer, uint64_t deadline_ns) {
     earliest = m_state->timers.front() == &timer;
   }
   // The worker may be sleeping until a later deadline.
-  if (earliest) m_environment.request_poll();
+  if (earliest) m_environment.request_poll_by(deadline_ns);
 }
 
 void NetStack::disarm_timer(NetTimer& timer) {

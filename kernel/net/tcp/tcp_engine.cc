@@ -318,6 +318,9 @@ RefPtr<TcpConnection> TcpEngine::take_accepted(TcpConnection& listener) {
 // The connection with exactly this 4-tuple (not a listener).
 TcpConnection* TcpEngine::lookup(const Endpoint& local, const Endpoint& remote) {
   for (TcpConnection* c = m_table.front(); c; c = m_table.next(c)) {
+    // Ports first: many clients of one host differ in the remote port alone, and comparing
+    // two 16-byte addresses per connection was the cost of every received segment.
+    if (c->remote.port != remote.port || c->local.port != local.port) continue;
     if (c->state == TcpState::listen || c->state == TcpState::closed) continue;
     if (c->local == local && c->remote == remote) return c;
   }

@@ -117,6 +117,8 @@ class TcpEngine {
   void disarm(TcpConnection& connection, NetTimer& timer);
   void arm_retransmit(TcpConnection& connection);
   void restart_keepalive(TcpConnection& connection);
+  // The peer was heard: keepalive's idle period starts again (lazily, see keepalive_idle_from_ns).
+  void keepalive_heard(TcpConnection& connection);
   void rtt_sample(TcpConnection& connection, uint64_t rtt_ns);
   void enter_time_wait(TcpConnection& connection);
   // Ends a connection: CLOSED, out of the table, timers stopped, waiters woken.

@@ -322,7 +322,7 @@ void TcpEngine::segment_arrives(TcpConnection& c, const TcpHeader& header, std::
   // Fifth: the ACK field.
   if (!(h.flags & kAck)) return;
   c.probes_out = 0;
-  restart_keepalive(c);
+  keepalive_heard(c);
   if (c.state == TcpState::syn_received) {
     if (!(seq_lt(c.snd_una, h.ack) && seq_le(h.ack, c.snd_max))) {
       send_reset_for(h, data.size(), info.destination, info.source);

@@ -122,6 +122,14 @@ void keepalive_timeout(TcpEngine& engine, TcpConnection& c) {
     return;
   }
   if (!c.settings.keepalive || (c.state != TcpState::established && c.state != TcpState::close_wait)) return;
+  if (c.probes_out == 0) {
+    // Heard from the peer since this was armed: idle for less than TCP_KEEPIDLE yet.
+    uint64_t due = c.keepalive_idle_from_ns + uint64_t(c.settings.keep_idle_s) * 1'000'000'000;
+    if (now < due) {
+      engine.arm(c, c.keepalive_timer, due);
+      return;
+    }
+  }
   if (c.probes_out >= c.settings.keep_count || user_timeout_expired(c, now)) {
     give_up(engine, c, true);
     return;
@@ -137,7 +145,18 @@ void keepalive_timeout(TcpEngine& engine, TcpConnection& c) {
 void TcpEngine::restart_keepalive(TcpConnection& c) {
   if (!c.settings.keepalive || c.defer_waiting) return;
   if (c.state != TcpState::established && c.state != TcpState::close_wait) return;
-  arm(c, c.keepalive_timer, m_host.now_ns() + uint64_t(c.settings.keep_idle_s) * 1'000'000'000);
+  c.keepalive_idle_from_ns = m_host.now_ns();
+  arm(c, c.keepalive_timer, c.keepalive_idle_from_ns + uint64_t(c.settings.keep_idle_s) * 1'000'000'000);
+}
+
+// Called for every ACK-bearing segment: re-sorting the timer each time would walk the timer
+// list per segment; the timer moves itself on when it fires early.
+void TcpEngine::keepalive_heard(TcpConnection& c) {
+  if (!c.settings.keepalive || c.defer_waiting) return;
+  if (c.state != TcpState::established && c.state != TcpState::close_wait) return;
+  c.keepalive_idle_from_ns = m_host.now_ns();
+  if (!c.keepalive_timer.armed())
+    arm(c, c.keepalive_timer, c.keepalive_idle_from_ns + uint64_t(c.settings.keep_idle_s) * 1'000'000'000);
 }
 
 void TcpEngine::timer_fired(NetTimer& timer) {

@@ -283,6 +283,32 @@ TEST(TcpRecovery, KeepaliveEndsADeadConnection) {
   EXPECT_EQ(net.now() - start, probes[2] + 2 * kSecond);
 }
 
+// The keepalive timer is not moved for every segment; it re-arms itself when it fires early.
+// The first probe must still come TCP_KEEPIDLE after the last segment heard, not after the
+// timer was first armed.
+TEST(TcpRecovery, KeepaliveIdleCountsFromTheLastSegmentHeard) {
+  TcpTestNetwork net;
+  Pair p = connect_pair(net);
+  ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpKeepidle, 10));
+  ASSERT_TRUE(set_int(*p.client, abi::ipproto_tcp, kTcpKeepintvl, 2));
+  p.client->options().keepalive = true;
+  ASSERT_TRUE(set_int(*p.client, abi::sol_socket, 9 /* SO_KEEPALIVE */, 1));
+  uint64_t start = net.now();
+  net.run_for(6 * kSecond);
+  send_bytes(*p.server, pattern(100, 7));  // heard by the client 1 ms later
+  net.run_for(7 * kSecond);
+  send_bytes(*p.server, pattern(100, 8));  // and again at 13 s
+  size_t mark = net.log.size();
+  net.run_for(20 * kSecond);
+  std::vector<uint64_t> probes;
+  for (size_t i = mark; i < net.log.size(); i++)
+    if (net.log[i].from == 0 && net.log[i].header.seq == p.client->connection().snd_una - 1)
+      probes.push_back(net.log[i].time_ns - start);
+  ASSERT_GE(probes.size(), 1u);
+  EXPECT_EQ(probes[0], 23 * kSecond + 1 * kMs);
+  EXPECT_EQ(p.client->connection().state, TcpState::established);
+}
+
 TEST(TcpRecovery, UserTimeoutEndsAnUnacknowledgedConnectionEarly) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);
