@@ -441,6 +441,39 @@ void UdpSocket::report_error(Errno error) {
   m_poll_queue.notify(fs::linux_abi::pollerr);
 }
 
+void UdpSocket::queue_error(const SocketError& error, std::span<const std::byte> payload) {
+  MutexGuard guard(m_lock);
+  m_error_queue.push(error, payload);
+  m_error = static_cast<int>(error.error);  // sk_err too, as __udp4_lib_err sets it
+  m_readable.notify_all();
+  m_poll_queue.notify(fs::linux_abi::pollerr);
+}
+
+bool UdpSocket::receives_errors(bool ipv4_origin) {
+  MutexGuard guard(m_lock);
+  // IPv4 errors follow IP_RECVERR (on an AF_INET6 socket too), IPv6 ones IPV6_RECVERR.
+  return ipv4_origin ? m_inet.receive_errors : m_receive_errors6;
+}
+
+Result<size_t> UdpSocket::receive_error(ReceiveRequest& request) {
+  MutexGuard guard(m_lock);
+  if (m_error_queue.empty()) return error(Errno::eagain);
+  const SocketError& queued = m_error_queue.front();
+  std::span<const std::byte> payload = m_error_queue.front_payload();
+  size_t copied = copy_to_vectors(request.data, payload);
+  if (copied < payload.size()) request.result_flags |= msg_trunc;
+  if (request.source) *request.source = format_address(queued.destination);
+  bool ipv6 = family() == af_inet6;
+  std::byte extended[48];
+  size_t length = format_extended_error(queued, ipv6, extended);
+  put_control_message(request, ipv6 ? ipproto_ipv6 : ipproto_ip, ipv6 ? ipv6_recverr : ip_recverr, extended, length);
+  request.result_flags |= msg_errqueue;
+  m_error_queue.pop();
+  // sock_dequeue_err_skb: SO_ERROR now says the next queued error, or nothing.
+  m_error = m_error_queue.next_errno();
+  return copied;
+}
+
 int UdpSocket::take_error() {
   MutexGuard guard(m_lock);
   int pending = m_error;
@@ -450,8 +483,7 @@ int UdpSocket::take_error() {
 
 Result<size_t> UdpSocket::receive(ReceiveRequest& request) {
   if (request.flags & msg_oob) return error(Errno::enotsup);
-  // No error queue (IP_RECVERR is not kept): nothing to read there, as Linux says.
-  if (request.flags & msg_errqueue) return error(Errno::eagain);
+  if (request.flags & msg_errqueue) return receive_error(request);
   bool nonblocking = request.nonblocking || (request.flags & msg_dontwait);
   uint64_t deadline = receive_deadline(m_stack.now_ns());
   MutexGuard guard(m_lock);
@@ -788,7 +820,7 @@ uint32_t UdpSocket::readiness() {
   using namespace fs::linux_abi;
   MutexGuard guard(m_lock);
   uint32_t events = 0;
-  if (m_error) events |= pollerr;
+  if (m_error || !m_error_queue.empty()) events |= pollerr;
   if (!m_queue.empty()) events |= pollin | pollrdnorm;
   if (m_shut_read) events |= pollin | pollrdnorm | 0x2000;  // POLLRDHUP
   if (m_shut_read && m_shut_write) events |= pollhup;

@@ -221,6 +221,7 @@ Result<> TcpEngine::bind(TcpConnection& connection, const Endpoint& local) {
   }
   connection.local = endpoint;
   connection.bound = true;
+  connection.port_locked = local.port != 0;
   insert(connection);
   return {};
 }
@@ -464,8 +465,10 @@ void TcpEngine::finish(TcpConnection& connection) {
     else
       m_host.disarm_timer(*timer);
   }
-  // A socket still open keeps its port until it closes; an orphan leaves the table.
-  if (connection.orphan) remove(connection);
+  // An orphan leaves the table. A socket still open keeps its port until it closes, except
+  // that an actively opened one gives back a port bind() did not name (Linux's
+  // tcp_set_state(TCP_CLOSE)), so a refused connect() leaves no port behind.
+  if (connection.orphan || (connection.connect_started && !connection.port_locked)) remove(connection);
   connection.wake();
 }
 
