@@ -242,7 +242,19 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
   size_t length = total_length(request.data);
   bool v4 = destination.address.is_ipv4();
   // IPv6's payload length covers the UDP header only (no IP header to count).
-  if (length > (v4 ? kMaxPayload : kMaxPayload6)) return error(Errno::emsgsize);
+  if (length > (v4 ? kMaxPayload : kMaxPayload6)) {
+    // ip6_append_data: with IPV6_RECVERR an IPv6 send too large for any packet also leaves a
+    // local error (ipv6_local_error) saying the path MTU; IPv4 queues none.
+    if (!v4 && receives_errors(false)) {
+      SocketError local_error;
+      local_error.error = Errno::emsgsize;
+      local_error.origin = kErrorOriginLocal;
+      local_error.info = m_stack.path_mtu(destination.address) + 40;  // the IPv6 header back
+      local_error.destination = destination;
+      queue_error(local_error, {}, false);
+    }
+    return error(Errno::emsgsize);
+  }
   if (Errno mismatch = family_mismatch(destination.address); mismatch != Errno{}) return error(mismatch);
   if (v4 && destination.address.ipv4().is_broadcast() && !options().broadcast) return error(Errno::eacces);
   if (!bound) {
@@ -441,10 +453,10 @@ void UdpSocket::report_error(Errno error) {
   m_poll_queue.notify(fs::linux_abi::pollerr);
 }
 
-void UdpSocket::queue_error(const SocketError& error, std::span<const std::byte> payload) {
+void UdpSocket::queue_error(const SocketError& error, std::span<const std::byte> payload, bool set_pending) {
   MutexGuard guard(m_lock);
   m_error_queue.push(error, payload);
-  m_error = static_cast<int>(error.error);  // sk_err too, as __udp4_lib_err sets it
+  if (set_pending) m_error = static_cast<int>(error.error);  // sk_err too, as __udp4_lib_err sets it
   m_readable.notify_all();
   m_poll_queue.notify(fs::linux_abi::pollerr);
 }
@@ -572,6 +584,15 @@ void UdpSocket::write_control(ReceiveRequest& request, const UdpDatagram& datagr
     if (!datagram.source.address.is_ipv4() && m_receive_tclass6) {
       int traffic_class = datagram.tos;
       put(ipproto_ipv6, ipv6_tclass, &traffic_class, sizeof(traffic_class));
+    }
+    if (!datagram.source.address.is_ipv4() && m_receive_original_destination6) {
+      // IPV6_ORIGDSTADDR: a sockaddr_in6 of the address and port the datagram was sent to.
+      std::byte address[sockaddr_in6_size] = {};
+      uint16_t family6 = af_inet6;
+      std::memcpy(address, &family6, 2);
+      store_be16(address + 2, datagram.destination_port);
+      std::memcpy(address + 8, datagram.destination.bytes.data(), 16);
+      put(ipproto_ipv6, ipv6_recvorigdstaddr, address, sizeof(address));
     }
   }
   if (!datagram.source.address.is_ipv4()) return;
@@ -701,6 +722,11 @@ Result<> UdpSocket::set_option(int level, int name, std::span<const std::byte> v
         m_receive_errors6 = v != 0;
         return {};
       }
+      case ipv6_recvorigdstaddr: {
+        MutexGuard guard(m_lock);
+        m_receive_original_destination6 = v != 0;
+        return {};
+      }
       case ipv6_mtu_discover: {
         if (v < 0 || v > ip_pmtudisc_omit) return error(Errno::einval);
         MutexGuard guard(m_lock);
@@ -754,6 +780,10 @@ Result<size_t> UdpSocket::get_option(int level, int name, std::span<std::byte> v
       case ipv6_recverr: {
         MutexGuard guard(m_lock);
         return write_int(value, m_receive_errors6);
+      }
+      case ipv6_recvorigdstaddr: {
+        MutexGuard guard(m_lock);
+        return write_int(value, m_receive_original_destination6);
       }
       case ipv6_mtu_discover: {
         MutexGuard guard(m_lock);

@@ -75,7 +75,8 @@ class UdpSocket final : public Socket {
   void report_error(Errno error);
   // The same with IP_RECVERR / IPV6_RECVERR on: the error also joins the error queue, with
   // `payload` (the part of the datagram's data the ICMP message quoted).
-  void queue_error(const SocketError& error, std::span<const std::byte> payload);
+  // `set_pending`: also the socket's pending error (SO_ERROR); a local error is only queued.
+  void queue_error(const SocketError& error, std::span<const std::byte> payload, bool set_pending = true);
   // Whether errors from IPv4 (or IPv6) ICMP go to the error queue.
   bool receives_errors(bool ipv4_origin);
 
@@ -137,6 +138,7 @@ class UdpSocket final : public Socket {
   bool m_receive_pktinfo = false, m_receive_ttl = false, m_receive_tos = false;
   bool m_receive_pktinfo6 = false, m_receive_hoplimit6 = false, m_receive_tclass6 = false;
   bool m_receive_errors6 = false;  // IPV6_RECVERR
+  bool m_receive_original_destination6 = false;  // IPV6_RECVORIGDSTADDR
   uint8_t m_pmtu_discovery6 = 1;   // IPV6_MTU_DISCOVER: IPV6_PMTUDISC_WANT
   InetOptions m_inet;               // the generic IPPROTO_IP options
   // sk_stamp for SIOCGSTAMP: -1 before any datagram was read (ENOENT), 0 when the time is

@@ -247,12 +247,13 @@ Result<> TcpEngine::connect(TcpConnection& connection, const Endpoint& requested
     bool v4 = remote.address.is_ipv4() || connection.local.address.is_ipv4();
     remote.address = v4 ? IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1)) : IpAddress::ipv6_loopback();
   }
-  if (remote.port == 0) return error(Errno::econnrefused);
   // A socket bound to one family's address cannot reach the other (Linux: an IPv4-mapped
-  // local address refuses IPv6 with EAFNOSUPPORT, an IPv6 one finds no route to IPv4).
+  // local address refuses IPv6 with EAFNOSUPPORT, an IPv6 one finds no route to IPv4), port
+  // 0 or not: tcp_v6_connect looks at the addresses before anything is sent.
   if (connection.bound && !connection.local.address.is_any() &&
       connection.local.address.is_ipv4() != remote.address.is_ipv4())
     return error(connection.local.address.is_ipv4() ? Errno::eafnosupport : Errno::enetunreach);
+  if (remote.port == 0) return error(Errno::econnrefused);
   IpAddress source = TRY(m_host.source_address_for(remote.address));
   if (!connection.bound) {
     Endpoint local{source, 0};
