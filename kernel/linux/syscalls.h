@@ -44,6 +44,9 @@ Result<long> sys_getgroups(int size, uint32_t* list);
 Result<long> sys_setgroups(size_t size, const uint32_t* list);
 Result<long> sys_capget(void* header, void* data);
 Result<long> sys_capset(void* header, const void* data);
+// Whether the program holds `capability` (CAP_* number) in its effective set: all of them
+// unless capset dropped some.
+bool has_capability(int capability);
 Result<long> sys_setrlimit(int resource, const void* limit);
 Result<long> sys_get_robust_list(int tid, uint64_t* head, size_t* length);
 Result<long> sys_getcpu(uint32_t* cpu, uint32_t* node, void* cache);

@@ -96,7 +96,8 @@ Result<long> sys_getresgid(uint32_t* real, uint32_t* effective, uint32_t* saved)
 namespace {
 
 // Capabilities: root with every one (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE, 41 bits), as root in
-// a container that grants them all. capset may drop them; nothing checks them.
+// a container that grants them all. capset may drop them; only SCM_CREDENTIALS checks them
+// (has_capability).
 constexpr uint64_t kAllCapabilities = (1ull << 41) - 1;
 constexpr uint32_t kCapabilityVersion1 = 0x19980330;  // one 32-bit word per set
 constexpr uint32_t kCapabilityVersion2 = 0x20071026;  // two words, deprecated
@@ -160,6 +161,12 @@ Result<long> sys_capget(void* header_pointer, void* data_pointer) {
   }
   TRY(user::copy_to(data_pointer, data, words * sizeof(CapabilityData)));
   return 0;
+}
+
+bool has_capability(int capability) {
+  if (capability < 0 || capability >= 41) return false;
+  SpinlockGuard guard(g_lock);
+  return g_capabilities.effective & (1ull << capability);
 }
 
 Result<long> sys_capset(void* header_pointer, const void* data_pointer) {

@@ -106,7 +106,8 @@ void deliver_error(NetStack::State& state, const IpReceiveInfo& info, uint8_t ty
   if (original.protocol == kIpProtocolTcp) {
     state.stack.tcp().icmp_error(info, type, code, next_hop_mtu, destination, transport);
   } else if (original.protocol == kIpProtocolUdp) {
-    state.stack.udp().icmp_error(info, type, code, IpAddress::from_ipv4(original.source), destination, transport);
+    state.stack.udp().icmp_error(info, type, code, IpAddress::from_ipv4(original.source), destination, transport,
+                                 next_hop_mtu);
   }
 }
 

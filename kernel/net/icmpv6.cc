@@ -79,7 +79,7 @@ void deliver_error(NetStack::State& state, const IpReceiveInfo& info, uint8_t ty
   if (next == kIpProtocolTcp) {
     state.stack.tcp().icmp_error(info, v4_type, v4_code, next_hop_mtu, destination, transport);
   } else if (next == kIpProtocolUdp) {
-    state.stack.udp().icmp_error(info, v4_type, v4_code, source, destination, transport);
+    state.stack.udp().icmp_error(info, v4_type, v4_code, source, destination, transport, next_hop_mtu);
   }
 }
 

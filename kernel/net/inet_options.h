@@ -17,7 +17,7 @@ struct InetOptions {
   bool multicast_loop = true;     // IP_MULTICAST_LOOP
   bool multicast_all = true;      // IP_MULTICAST_ALL
   uint8_t pmtu_discovery = 1;     // IP_MTU_DISCOVER: IP_PMTUDISC_WANT, Linux's default
-  bool receive_errors = false;    // IP_RECVERR (no error queue is kept: MSG_ERRQUEUE is EAGAIN)
+  bool receive_errors = false;    // IP_RECVERR (UDP keeps an error queue for MSG_ERRQUEUE)
   bool receive_original_destination = false;  // IP_RECVORIGDSTADDR
   bool freebind = false;          // IP_FREEBIND
   bool bind_address_no_port = false;  // IP_BIND_ADDRESS_NO_PORT

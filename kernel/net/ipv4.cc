@@ -18,9 +18,10 @@ namespace {
 constexpr uint8_t kIcmpDestinationUnreachable = 3;
 constexpr uint8_t kIcmpProtocolUnreachable = 2;
 constexpr uint8_t kIcmpPortUnreachable = 3;
-// What an ICMP error quotes of the offending datagram: its header and the first bytes,
-// enough for RFC 1812 4.3.2.3's "as much as possible" within a small reply.
-constexpr size_t kQuoteLimit = 128;
+// What an ICMP error quotes of the offending datagram: as Linux's icmp_send, as much as
+// fits a 576-byte reply (RFC 1812 4.3.2.3), so a sender's IP_RECVERR error queue gets back
+// the data of a datagram nobody received.
+constexpr size_t kQuoteLimit = 576 - 20 - 8;
 }  // namespace
 
 Ipv4ParseResult ipv4_parse(std::span<const std::byte> bytes, Ipv4Header& header, bool verify_checksum) {

@@ -22,8 +22,9 @@ constexpr uint8_t kIcmpv6PortUnreachable = 4;
 constexpr uint8_t kParameterErroneousField = 0;
 constexpr uint8_t kParameterUnknownNextHeader = 1;
 constexpr uint8_t kParameterUnknownOption = 2;
-// What an ICMPv6 error raised after the transport took the datagram quotes of it.
-constexpr size_t kQuoteLimit = 256;
+// What an ICMPv6 error raised after the transport took the datagram quotes of it: as much
+// as fits the minimum MTU (RFC 4443 2.4 c), for the sender's IPV6_RECVERR error queue.
+constexpr size_t kQuoteLimit = 1280 - 40 - 8;
 }  // namespace
 
 Ipv6ParseResult ipv6_parse(std::span<const std::byte> bytes, Ipv6Header& header) {

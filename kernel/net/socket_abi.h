@@ -195,6 +195,7 @@ constexpr int ipv6_recvhoplimit = 51;
 constexpr int ipv6_hoplimit = 52;
 constexpr int ipv6_recvtclass = 66;
 constexpr int ipv6_tclass = 67;
+constexpr int ipv6_recvorigdstaddr = 74;  // also IPV6_ORIGDSTADDR, the control message's type
 
 // struct sockaddr_in: family (2), port (2, network order), address (4), zero (8).
 constexpr uint32_t sockaddr_in_size = 16;

@@ -310,35 +310,109 @@ bool UdpProtocol::receive(const IpReceiveInfo& info, Packet* packet) {
   return true;
 }
 
-void UdpProtocol::icmp_error(const IpReceiveInfo&, uint8_t type, uint8_t code, const IpAddress& original_source,
-                             const IpAddress& original_destination, std::span<const std::byte> quoted_udp_header) {
+namespace {
+
+// What an ICMP error means to a UDP socket: Linux's icmp_err_convert (IPv4) and
+// icmpv6_err_convert (IPv6, whose type and code the error queue reports in ICMPv6's terms).
+struct ConvertedError {
+  bool known = false;
+  Errno error{};
+  bool hard = false;  // reported to a connected socket even without IP_RECVERR
+  uint8_t type = 0, code = 0;  // as the error queue reports them
+};
+
+ConvertedError convert_icmp_error(uint8_t type, uint8_t code, bool ipv6) {
+  ConvertedError c;
+  c.known = true;
+  c.type = type;
+  c.code = code;
+  if (type == kIcmpDestinationUnreachable) {
+    if (ipv6) {
+      // Translated back: ICMPv6 destination unreachable (1) or packet too big (2).
+      switch (code) {
+        case kIcmpPortUnreachable: c = {true, Errno::econnrefused, true, 1, 4}; break;
+        case 10: c = {true, Errno::eacces, true, 1, 1}; break;
+        case kIcmpFragmentationNeeded: c = {true, Errno::emsgsize, false, 2, 0}; break;
+        default: c = {true, Errno::ehostunreach, false, 1, 3}; break;
+      }
+      return c;
+    }
+    static constexpr struct {
+      Errno error;
+      bool hard;
+    } kUnreachable[] = {
+        {Errno::enetunreach, false}, {Errno::ehostunreach, false}, {Errno::enoprotoopt, true},
+        {Errno::econnrefused, true}, {Errno::emsgsize, false},     {Errno::eopnotsupp, false},
+        {Errno::enetunreach, true},  {Errno::ehostdown, true},     {Errno::enonet, true},
+        {Errno::eacces, true},       {Errno::eacces, true},        {Errno::enetunreach, false},
+        {Errno::ehostunreach, false}, {Errno::ehostunreach, true}, {Errno::ehostunreach, true},
+        {Errno::ehostunreach, true},
+    };
+    if (code >= sizeof(kUnreachable) / sizeof(kUnreachable[0])) return {};
+    c.error = kUnreachable[code].error;
+    c.hard = kUnreachable[code].hard;
+    return c;
+  }
+  if (type == kIcmpTimeExceeded) {
+    c.error = Errno::ehostunreach;
+    if (ipv6) c.type = 3;
+    return c;
+  }
+  if (type == kIcmpParameterProblem) {
+    c.error = Errno::eproto;
+    c.hard = true;
+    if (ipv6) c.type = 4, c.code = 0;
+    return c;
+  }
+  return {};
+}
+
+}  // namespace
+
+void UdpProtocol::icmp_error(const IpReceiveInfo& info, uint8_t type, uint8_t code, const IpAddress& original_source,
+                             const IpAddress& original_destination, std::span<const std::byte> quoted_udp_header,
+                             uint32_t next_hop_mtu) {
   if (quoted_udp_header.size() < 4) return;
   uint16_t source_port = load_be16(quoted_udp_header.data());
   uint16_t destination_port = load_be16(quoted_udp_header.data() + 2);
-  // Linux's icmp_err_convert: only "hard" errors reach a UDP socket without IP_RECVERR,
-  // and only a connected one (an unconnected socket cannot tell whose datagram it was).
-  Errno reported;
-  if (type != kIcmpDestinationUnreachable) return;
-  switch (code) {
-    case kIcmpProtocolUnreachable: reported = Errno::enoprotoopt; break;
-    case kIcmpPortUnreachable: reported = Errno::econnrefused; break;
-    case 9:
-    case 10: reported = Errno::econnrefused; break;  // administratively prohibited
-    default: return;
-  }
+  bool ipv4 = original_destination.is_ipv4();
+  ConvertedError converted = convert_icmp_error(type, code, !ipv4);
+  if (!converted.known) return;
+  // The socket a reply from the destination would reach: a connected one to it first, else
+  // one bound to the port (only IP_RECVERR lets an unconnected socket hear of errors).
   RefPtr<UdpSocket> target;
+  bool connected = false;
   {
     MutexGuard guard(m_state->lock);
     for (UdpSocket* s = m_state->bound.front(); s; s = m_state->bound.next(s)) {
       const UdpSocket::Binding& b = s->m_binding;
-      if (!b.connected || b.local_port != source_port || b.remote_port != destination_port) continue;
-      if (!(b.remote_address == original_destination)) continue;
+      if (b.local_port != source_port) continue;
       if (!b.local_address.is_any() && !(b.local_address == original_source)) continue;
-      target = RefPtr<UdpSocket>(s);
-      break;
+      if (b.connected) {
+        if (b.remote_port != destination_port || !(b.remote_address == original_destination)) continue;
+        target = RefPtr<UdpSocket>(s);
+        connected = true;
+        break;
+      }
+      if (!target) target = RefPtr<UdpSocket>(s);
     }
   }
-  if (target) target->report_error(reported);
+  if (!target) return;
+  if (!target->receives_errors(ipv4)) {
+    if (converted.hard && connected) target->report_error(converted.error);
+    return;
+  }
+  SocketError queued;
+  queued.error = converted.error;
+  queued.origin = ipv4 ? kErrorOriginIcmp : kErrorOriginIcmp6;
+  queued.type = converted.type;
+  queued.code = converted.code;
+  queued.info = converted.error == Errno::emsgsize ? next_hop_mtu : 0;
+  queued.destination = {original_destination, destination_port};
+  queued.offender = info.source;
+  std::span<const std::byte> payload =
+      quoted_udp_header.size() > 8 ? quoted_udp_header.subspan(8) : std::span<const std::byte>{};
+  target->queue_error(queued, payload);
 }
 
 size_t UdpProtocol::snapshot(std::span<SocketSnapshot> out) {

@@ -39,10 +39,14 @@ class UdpProtocol {
 
   // --- additions by net-core ---
   // An ICMP error about a datagram we sent from `original_source` to
-  // `original_destination` (`quoted_udp_header`: at least its 8 header bytes): a connected
-  // socket learns ECONNREFUSED for port unreachable, as Linux reports it.
+  // `original_destination` (`quoted_udp_header`: at least its 8 header bytes, then what the
+  // error quoted of the data). ICMPv6 errors come translated to ICMPv4's type and code.
+  // As Linux (__udp4_lib_err): a connected socket learns a hard error (ECONNREFUSED for
+  // port unreachable...); with IP_RECVERR / IPV6_RECVERR every error also joins the socket's
+  // error queue, connected or not.
   void icmp_error(const IpReceiveInfo& info, uint8_t type, uint8_t code, const IpAddress& original_source,
-                  const IpAddress& original_destination, std::span<const std::byte> quoted_udp_header);
+                  const IpAddress& original_destination, std::span<const std::byte> quoted_udp_header,
+                  uint32_t next_hop_mtu = 0);
 
   // /proc/net/udp: one line per bound socket.
   struct SocketSnapshot {

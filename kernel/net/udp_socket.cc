@@ -242,7 +242,19 @@ Result<size_t> UdpSocket::send(SendRequest& request) {
   size_t length = total_length(request.data);
   bool v4 = destination.address.is_ipv4();
   // IPv6's payload length covers the UDP header only (no IP header to count).
-  if (length > (v4 ? kMaxPayload : kMaxPayload6)) return error(Errno::emsgsize);
+  if (length > (v4 ? kMaxPayload : kMaxPayload6)) {
+    // ip6_append_data: with IPV6_RECVERR an IPv6 send too large for any packet also leaves a
+    // local error (ipv6_local_error) saying the path MTU; IPv4 queues none.
+    if (!v4 && receives_errors(false)) {
+      SocketError local_error;
+      local_error.error = Errno::emsgsize;
+      local_error.origin = kErrorOriginLocal;
+      local_error.info = m_stack.path_mtu(destination.address) + 40;  // the IPv6 header back
+      local_error.destination = destination;
+      queue_error(local_error, {}, false);
+    }
+    return error(Errno::emsgsize);
+  }
   if (Errno mismatch = family_mismatch(destination.address); mismatch != Errno{}) return error(mismatch);
   if (v4 && destination.address.ipv4().is_broadcast() && !options().broadcast) return error(Errno::eacces);
   if (!bound) {
@@ -441,6 +453,39 @@ void UdpSocket::report_error(Errno error) {
   m_poll_queue.notify(fs::linux_abi::pollerr);
 }
 
+void UdpSocket::queue_error(const SocketError& error, std::span<const std::byte> payload, bool set_pending) {
+  MutexGuard guard(m_lock);
+  m_error_queue.push(error, payload);
+  if (set_pending) m_error = static_cast<int>(error.error);  // sk_err too, as __udp4_lib_err sets it
+  m_readable.notify_all();
+  m_poll_queue.notify(fs::linux_abi::pollerr);
+}
+
+bool UdpSocket::receives_errors(bool ipv4_origin) {
+  MutexGuard guard(m_lock);
+  // IPv4 errors follow IP_RECVERR (on an AF_INET6 socket too), IPv6 ones IPV6_RECVERR.
+  return ipv4_origin ? m_inet.receive_errors : m_receive_errors6;
+}
+
+Result<size_t> UdpSocket::receive_error(ReceiveRequest& request) {
+  MutexGuard guard(m_lock);
+  if (m_error_queue.empty()) return error(Errno::eagain);
+  const SocketError& queued = m_error_queue.front();
+  std::span<const std::byte> payload = m_error_queue.front_payload();
+  size_t copied = copy_to_vectors(request.data, payload);
+  if (copied < payload.size()) request.result_flags |= msg_trunc;
+  if (request.source) *request.source = format_address(queued.destination);
+  bool ipv6 = family() == af_inet6;
+  std::byte extended[48];
+  size_t length = format_extended_error(queued, ipv6, extended);
+  put_control_message(request, ipv6 ? ipproto_ipv6 : ipproto_ip, ipv6 ? ipv6_recverr : ip_recverr, extended, length);
+  request.result_flags |= msg_errqueue;
+  m_error_queue.pop();
+  // sock_dequeue_err_skb: SO_ERROR now says the next queued error, or nothing.
+  m_error = m_error_queue.next_errno();
+  return copied;
+}
+
 int UdpSocket::take_error() {
   MutexGuard guard(m_lock);
   int pending = m_error;
@@ -450,8 +495,7 @@ int UdpSocket::take_error() {
 
 Result<size_t> UdpSocket::receive(ReceiveRequest& request) {
   if (request.flags & msg_oob) return error(Errno::enotsup);
-  // No error queue (IP_RECVERR is not kept): nothing to read there, as Linux says.
-  if (request.flags & msg_errqueue) return error(Errno::eagain);
+  if (request.flags & msg_errqueue) return receive_error(request);
   bool nonblocking = request.nonblocking || (request.flags & msg_dontwait);
   uint64_t deadline = receive_deadline(m_stack.now_ns());
   MutexGuard guard(m_lock);
@@ -540,6 +584,15 @@ void UdpSocket::write_control(ReceiveRequest& request, const UdpDatagram& datagr
     if (!datagram.source.address.is_ipv4() && m_receive_tclass6) {
       int traffic_class = datagram.tos;
       put(ipproto_ipv6, ipv6_tclass, &traffic_class, sizeof(traffic_class));
+    }
+    if (!datagram.source.address.is_ipv4() && m_receive_original_destination6) {
+      // IPV6_ORIGDSTADDR: a sockaddr_in6 of the address and port the datagram was sent to.
+      std::byte address[sockaddr_in6_size] = {};
+      uint16_t family6 = af_inet6;
+      std::memcpy(address, &family6, 2);
+      store_be16(address + 2, datagram.destination_port);
+      std::memcpy(address + 8, datagram.destination.bytes.data(), 16);
+      put(ipproto_ipv6, ipv6_recvorigdstaddr, address, sizeof(address));
     }
   }
   if (!datagram.source.address.is_ipv4()) return;
@@ -669,6 +722,11 @@ Result<> UdpSocket::set_option(int level, int name, std::span<const std::byte> v
         m_receive_errors6 = v != 0;
         return {};
       }
+      case ipv6_recvorigdstaddr: {
+        MutexGuard guard(m_lock);
+        m_receive_original_destination6 = v != 0;
+        return {};
+      }
       case ipv6_mtu_discover: {
         if (v < 0 || v > ip_pmtudisc_omit) return error(Errno::einval);
         MutexGuard guard(m_lock);
@@ -722,6 +780,10 @@ Result<size_t> UdpSocket::get_option(int level, int name, std::span<std::byte> v
       case ipv6_recverr: {
         MutexGuard guard(m_lock);
         return write_int(value, m_receive_errors6);
+      }
+      case ipv6_recvorigdstaddr: {
+        MutexGuard guard(m_lock);
+        return write_int(value, m_receive_original_destination6);
       }
       case ipv6_mtu_discover: {
         MutexGuard guard(m_lock);
@@ -788,7 +850,7 @@ uint32_t UdpSocket::readiness() {
   using namespace fs::linux_abi;
   MutexGuard guard(m_lock);
   uint32_t events = 0;
-  if (m_error) events |= pollerr;
+  if (m_error || !m_error_queue.empty()) events |= pollerr;
   if (!m_queue.empty()) events |= pollin | pollrdnorm;
   if (m_shut_read) events |= pollin | pollrdnorm | 0x2000;  // POLLRDHUP
   if (m_shut_read && m_shut_write) events |= pollhup;

@@ -11,6 +11,7 @@
 #include "kernel/net/net_stack.h"
 #include "kernel/net/packet.h"
 #include "kernel/net/socket.h"
+#include "kernel/net/socket_error_queue.h"
 #include "kernel/sync/mutex.h"
 #include "kernel/sync/poll_queue.h"
 
@@ -72,6 +73,12 @@ class UdpSocket final : public Socket {
   bool enqueue(Packet* payload, const IpReceiveInfo& info, uint16_t source_port);
   // An ICMP error about a datagram this socket sent.
   void report_error(Errno error);
+  // The same with IP_RECVERR / IPV6_RECVERR on: the error also joins the error queue, with
+  // `payload` (the part of the datagram's data the ICMP message quoted).
+  // `set_pending`: also the socket's pending error (SO_ERROR); a local error is only queued.
+  void queue_error(const SocketError& error, std::span<const std::byte> payload, bool set_pending = true);
+  // Whether errors from IPv4 (or IPv6) ICMP go to the error queue.
+  bool receives_errors(bool ipv4_origin);
 
   // What the binding table keys by (protocol lock held).
   struct Binding {
@@ -108,6 +115,8 @@ class UdpSocket final : public Socket {
   // The control messages IP_PKTINFO / IP_RECVTTL / IP_RECVTOS and their IPv6 counterparts
   // ask for (m_lock held).
   void write_control(ReceiveRequest& request, const UdpDatagram& datagram);
+  // recvmsg(MSG_ERRQUEUE): the oldest queued error (Linux's ip_recv_error / ipv6_recv_error).
+  Result<size_t> receive_error(ReceiveRequest& request);
 
   UdpProtocol& m_protocol;
   NetStack& m_stack;
@@ -122,12 +131,14 @@ class UdpSocket final : public Socket {
   size_t m_queued_bytes = 0;
   uint64_t m_drops = 0;
   int m_error = 0;  // a pending errno (ICMP), reported once
+  SocketErrorQueue m_error_queue;  // IP_RECVERR / IPV6_RECVERR: read by MSG_ERRQUEUE
   bool m_shut_read = false, m_shut_write = false;
   uint8_t m_tos = 0;
   int m_ttl = -1;  // -1: the default (64)
   bool m_receive_pktinfo = false, m_receive_ttl = false, m_receive_tos = false;
   bool m_receive_pktinfo6 = false, m_receive_hoplimit6 = false, m_receive_tclass6 = false;
-  bool m_receive_errors6 = false;  // IPV6_RECVERR (no error queue is kept)
+  bool m_receive_errors6 = false;  // IPV6_RECVERR
+  bool m_receive_original_destination6 = false;  // IPV6_RECVORIGDSTADDR
   uint8_t m_pmtu_discovery6 = 1;   // IPV6_MTU_DISCOVER: IPV6_PMTUDISC_WANT
   InetOptions m_inet;               // the generic IPPROTO_IP options
   // sk_stamp for SIOCGSTAMP: -1 before any datagram was read (ENOENT), 0 when the time is

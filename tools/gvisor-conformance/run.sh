@@ -16,6 +16,7 @@
 #   NIMBUS_SKIP  gtest patterns (colon-separated) never run in Nimbus: cases known to hang
 #                the VM forever (local addition; they count as host-passing cases that do
 #                not pass in Nimbus, listed separately in the report)
+#   HOST_PING=1  host runs may open ICMP echo sockets (see below; for ping_socket)
 #   DIAG=1       also run each binary once with `nimbus run --verbose` (at most
 #                DIAG_LIMIT s, default 60) and list the unimplemented system calls
 #                it reached: $OUT/enosys.tsv (count, syscall, tests)
@@ -58,8 +59,13 @@ mkdir -p "$OUT/host" "$OUT/nimbus" "$OUT/diag"
 # loopback device with Linux's default ephemeral port range (the machine's own
 # range may be narrow enough to run out). A shell stays PID 1 there, so the test
 # is an ordinary process (PID 1 would ignore default-action signals).
+# HOST_PING=1 (local addition) opens ICMP echo sockets to every group inside that network
+# namespace (net.ipv4.ping_group_range, per namespace; Linux's default "1 0" opens them to
+# nobody, so ping_socket's cases all skip on the host), as Nimbus does.
+HOST_PING_SETUP=':'
+[ "${HOST_PING:-0}" = 1 ] && HOST_PING_SETUP='echo "0 2147483647" > /proc/sys/net/ipv4/ping_group_range || exit 125'
 ISOLATE=(unshare --pid --fork --mount-proc --uts --ipc --net --propagation private --
-  sh -c 'ip link set lo up || exit 125; "$@"; exit $?' sh)
+  sh -c "ip link set lo up || exit 125; $HOST_PING_SETUP; \"\$@\"; exit \$?" sh)
 if ! "${ISOLATE[@]}" true 2>/dev/null; then
   echo "warning: unshare unavailable; host runs are not isolated (uname's test sets the hostname)" >&2
   ISOLATE=()

@@ -101,6 +101,7 @@ class TcpConnection : public RefCounted<TcpConnection> {
   Endpoint local;
   Endpoint remote;
   bool bound = false;        // holds its local port in the engine's table
+  bool port_locked = false;  // bind() named the port (Linux's SOCK_BINDPORT_LOCK): kept when closed
   bool in_table = false;     // linked in the engine's connection list (holding a reference)
   bool orphan = false;       // its socket is closed; the engine finishes the connection
   TcpSettings settings;

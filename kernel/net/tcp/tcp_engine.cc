@@ -221,6 +221,7 @@ Result<> TcpEngine::bind(TcpConnection& connection, const Endpoint& local) {
   }
   connection.local = endpoint;
   connection.bound = true;
+  connection.port_locked = local.port != 0;
   insert(connection);
   return {};
 }
@@ -246,12 +247,13 @@ Result<> TcpEngine::connect(TcpConnection& connection, const Endpoint& requested
     bool v4 = remote.address.is_ipv4() || connection.local.address.is_ipv4();
     remote.address = v4 ? IpAddress::from_ipv4(Ipv4Address::from_octets(127, 0, 0, 1)) : IpAddress::ipv6_loopback();
   }
-  if (remote.port == 0) return error(Errno::econnrefused);
   // A socket bound to one family's address cannot reach the other (Linux: an IPv4-mapped
-  // local address refuses IPv6 with EAFNOSUPPORT, an IPv6 one finds no route to IPv4).
+  // local address refuses IPv6 with EAFNOSUPPORT, an IPv6 one finds no route to IPv4), port
+  // 0 or not: tcp_v6_connect looks at the addresses before anything is sent.
   if (connection.bound && !connection.local.address.is_any() &&
       connection.local.address.is_ipv4() != remote.address.is_ipv4())
     return error(connection.local.address.is_ipv4() ? Errno::eafnosupport : Errno::enetunreach);
+  if (remote.port == 0) return error(Errno::econnrefused);
   IpAddress source = TRY(m_host.source_address_for(remote.address));
   if (!connection.bound) {
     Endpoint local{source, 0};
@@ -467,8 +469,10 @@ void TcpEngine::finish(TcpConnection& connection) {
     else
       m_host.disarm_timer(*timer);
   }
-  // A socket still open keeps its port until it closes; an orphan leaves the table.
-  if (connection.orphan) remove(connection);
+  // An orphan leaves the table. A socket still open keeps its port until it closes, except
+  // that an actively opened one gives back a port bind() did not name (Linux's
+  // tcp_set_state(TCP_CLOSE)), so a refused connect() leaves no port behind.
+  if (connection.orphan || (connection.connect_started && !connection.port_locked)) remove(connection);
   connection.wake();
 }
 

@@ -15,6 +15,8 @@ namespace nimbus::net::tcp {
 class TcpHost {
  public:
   virtual uint64_t now_ns() = 0;
+  // The wall clock (CLOCK_REALTIME) in nanoseconds, for SO_TIMESTAMP; tests keep the default.
+  virtual uint64_t wall_ns() { return now_ns(); }
   virtual uint64_t random64() = 0;
   // A segment (TCP header at packet->data(), checksum filled in); takes ownership.
   virtual Result<> ip_output(Packet* packet, const IpAddress& source, const IpAddress& destination,

@@ -301,8 +301,12 @@ void TcpEngine::segment_arrives(TcpConnection& c, const TcpHeader& header, std::
       case TcpState::established:
       case TcpState::fin_wait_1:
       case TcpState::fin_wait_2:
-      case TcpState::close_wait:
         c.set_error(Errno::econnreset);
+        c.reset = true;
+        break;
+      case TcpState::close_wait:
+        // Linux's tcp_reset: the peer had finished, so this side only loses its writes.
+        c.set_error(Errno::epipe);
         c.reset = true;
         break;
       default:
@@ -482,7 +486,19 @@ void TcpEngine::segment_arrives(TcpConnection& c, const TcpHeader& header, std::
     c.ts_recent_time_ns = now;
   }
 
-  // Seventh: the segment text.
+  // Seventh: the segment text. New data for a socket that reads no more (closed, or shut for
+  // reading) after our FIN resets the connection (RFC 1122 4.2.2.13; Linux's
+  // tcp_rcv_state_process, "TCPAbortOnData"), so the sender's next write fails with EPIPE.
+  if (!data.empty() && (c.orphan || c.shut_read) &&
+      (c.state == TcpState::fin_wait_1 || c.state == TcpState::fin_wait_2) &&
+      seq_gt(h.seq + uint32_t(data.size()), c.rcv_nxt)) {
+    send_reset(c);
+    c.set_error(Errno::econnreset);
+    c.reset = true;
+    finish(c);
+    c.wake(kPollIn | kPollOut | kPollErr | kPollHup);
+    return;
+  }
   if (!data.empty()) {
     if (c.can_receive_data())
       receive_data(*this, c, h.seq, data);

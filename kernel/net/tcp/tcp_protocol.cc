@@ -16,6 +16,7 @@ class StackHost final : public tcp::TcpHost {
  public:
   explicit StackHost(NetStack& stack) : m_stack(stack) {}
   uint64_t now_ns() override { return m_stack.now_ns(); }
+  uint64_t wall_ns() override { return m_stack.environment().wall_ns(); }
   uint64_t random64() override { return m_stack.environment().random64(); }
   Result<> ip_output(Packet* packet, const IpAddress& source, const IpAddress& destination,
                      const IpSendOptions& options) override {

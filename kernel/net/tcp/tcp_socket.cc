@@ -43,10 +43,11 @@ size_t put_int(std::span<std::byte> out, int v) {
 
 uint16_t load_be16(const std::byte* p) { return uint16_t((uint16_t(p[0]) << 8) | uint16_t(p[1])); }
 
+// TIME-WAIT is not among them: Linux hands that state to a separate timewait socket and the
+// application's socket is closed (shutdown and getpeername say ENOTCONN).
 bool connected_state(TcpState s) {
   return s == TcpState::established || s == TcpState::close_wait || s == TcpState::fin_wait_1 ||
-         s == TcpState::fin_wait_2 || s == TcpState::closing || s == TcpState::last_ack ||
-         s == TcpState::time_wait;
+         s == TcpState::fin_wait_2 || s == TcpState::closing || s == TcpState::last_ack;
 }
 
 }  // namespace
@@ -144,31 +145,31 @@ Result<> TcpSocket::bind(const SocketAddress& address) {
   return m_engine.bind(*m_connection, endpoint);
 }
 
+// Linux's __inet_stream_connect: the socket's connect state decides first, then the
+// connection's TCP state.
 Result<> TcpSocket::connect(const SocketAddress& address, bool nonblocking) {
   Endpoint remote = TRY(parse_address(address, false));
   EngineLock lock(m_engine);
   sync_options();
   TcpConnection& c = *m_connection;
-  switch (c.state) {
-    case TcpState::listen:
-      return error(Errno::einval);
-    case TcpState::syn_sent:
-    case TcpState::syn_received:
-      if (nonblocking) return error(Errno::ealready);
-      break;  // a restarted blocking connect waits on
-    case TcpState::closed:
-      if (c.ever_connected) return error(Errno::eisconn);
-      if (c.connect_started && c.has_error) {
-        // A failed attempt ends here (Linux reports it once through connect, once only).
-        c.connect_started = false;
-      }
+  switch (m_connect_state) {
+    case ConnectState::connected:
+      return error(Errno::eisconn);
+    case ConnectState::connecting:
+      // An attempt is under way or has ended: a non-blocking call says EALREADY while it
+      // runs; once it ended, this call reports the outcome below.
+      if ((c.state == TcpState::syn_sent || c.state == TcpState::syn_received) && nonblocking)
+        return error(Errno::ealready);
+      break;
+    case ConnectState::unconnected:
+      if (c.state == TcpState::listen) return error(Errno::einval);
+      if (c.state != TcpState::closed) return error(Errno::eisconn);
       c.has_error = false;
       c.reset = false;
       TRY(m_engine.connect(c, remote));
+      m_connect_state = ConnectState::connecting;
       if (nonblocking) return error(Errno::einprogress);
       break;
-    default:
-      return error(Errno::eisconn);
   }
   uint64_t deadline = send_deadline(m_engine.host().now_ns());
   while (c.state == TcpState::syn_sent || c.state == TcpState::syn_received) {
@@ -176,12 +177,26 @@ Result<> TcpSocket::connect(const SocketAddress& address, bool nonblocking) {
     if (!waited) return error(waited.error() == Errno::etimedout ? Errno::einprogress : waited.error());
   }
   if (c.state == TcpState::closed) {
-    Errno e = c.has_error ? c.pending_error : Errno::econnrefused;
+    // Refused, timed out or reset: the error once (SO_ERROR may have taken it already:
+    // then ECONNABORTED), and the socket may connect again.
+    Errno e = c.has_error ? c.pending_error : Errno::econnaborted;
     c.has_error = false;
-    c.connect_started = false;
+    disconnect();
     return error(e);
   }
+  m_connect_state = ConnectState::connected;
   return {};
+}
+
+void TcpSocket::disconnect() {
+  TcpConnection& c = *m_connection;
+  if (c.state != TcpState::closed) m_engine.abort(c);
+  if (!c.port_locked) m_engine.remove(c);
+  c.connect_started = false;
+  c.ever_connected = false;
+  c.shut_read = false;
+  c.shut_write = false;
+  m_connect_state = ConnectState::unconnected;
 }
 
 Result<> TcpSocket::listen(int backlog) {
@@ -217,6 +232,7 @@ Result<RefPtr<Socket>> TcpSocket::accept(bool nonblocking, SocketAddress* peer) 
     m_engine.abort(*child);
     return error(Errno::enomem);
   }
+  socket->m_connect_state = ConnectState::connected;
   socket->options() = options();  // accepted sockets inherit the listener's options
   RefPtr<Socket> result = adopt_ref<Socket>(socket);
   if (peer) *peer = socket->format_address(child->remote);
@@ -277,7 +293,10 @@ Result<size_t> TcpSocket::receive(ReceiveRequest& request) {
   sync_options();
   TcpConnection& c = *m_connection;
   if (c.state == TcpState::listen) return error(Errno::enotconn);
-  if (c.state == TcpState::closed && !c.ever_connected && !c.has_error) return error(Errno::enotconn);
+  // A socket that never connected has nothing to read; one whose connection (or attempt)
+  // ended reads its error once, then the end of the stream, as Linux's tcp_done leaves it.
+  if (c.state == TcpState::closed && !c.connect_started && !c.ever_connected && !c.has_error)
+    return error(Errno::enotconn);
   if (request.flags & abi::msg_oob) return error(Errno::einval);  // no urgent data kept
   bool peek = request.flags & abi::msg_peek;
   bool discard = request.flags & abi::msg_trunc;
@@ -335,6 +354,17 @@ Result<size_t> TcpSocket::receive(ReceiveRequest& request) {
   }
   // Like Linux's tcp_recvmsg, no source address: recvfrom reports an address length of 0.
   if (request.source) request.source->length = 0;
+  if ((options().timestamp || options().timestamp_ns) && copied && !request.control.empty()) {
+    // tcp_recv_timestamp: when the data last read arrived, on the wall clock.
+    uint64_t now = m_engine.host().now_ns();
+    uint64_t age = now > c.last_data_received_ns ? now - c.last_data_received_ns : 0;
+    uint64_t wall = m_engine.host().wall_ns();
+    uint64_t ns = wall > age ? wall - age : wall;
+    int64_t stamp[2] = {int64_t(ns / 1'000'000'000), int64_t(ns % 1'000'000'000)};
+    if (options().timestamp) stamp[1] /= 1000;  // struct timeval: microseconds
+    put_control_message(request, abi::sol_socket, options().timestamp ? abi::so_timestamp : abi::so_timestampns,
+                        stamp, sizeof(stamp));
+  }
   if (c.settings.receive_inq && !request.control.empty()) {
     // TCP_CM_INQ: what is left to read; tcp_inq_hint says 1 at the end of the stream.
     int left = int(c.receive_buffer.size());
@@ -356,8 +386,15 @@ Result<> TcpSocket::shutdown(int how) {
     c.orphan = false;
     return {};
   }
-  if (!connected_state(c.state) && c.state != TcpState::syn_sent && c.state != TcpState::syn_received)
-    return error(Errno::enotconn);
+  if (c.state == TcpState::syn_sent) {
+    // inet_shutdown: a connecting socket is disconnected, whichever direction was asked:
+    // the attempt ends with ECONNRESET (poll: POLLHUP | POLLERR) and connect() may start anew.
+    disconnect();
+    c.set_error(Errno::econnreset);
+    c.wake();
+    return {};
+  }
+  if (!connected_state(c.state) && c.state != TcpState::syn_received) return error(Errno::enotconn);
   if (how != abi::shut_wr) {
     c.shut_read = true;
     c.wake();

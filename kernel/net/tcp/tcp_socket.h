@@ -71,10 +71,19 @@ class TcpSocket final : public Socket {
   // Waits on the connection (lock held); erestartsys when interrupted, etimedout (for the
   // caller to translate) when the deadline passes.
   Result<> wait(uint64_t deadline_ns);
+  // Linux's tcp_disconnect for a socket whose connection ended (or is dropped while still
+  // connecting): the socket may connect() again, from a fresh ephemeral port unless bind()
+  // named one.
+  void disconnect();
+
+  // The socket's own view of connect(), apart from the connection's TCP state (Linux's
+  // sock->state): a connect() that found the connection already ended reports how, once.
+  enum class ConnectState : uint8_t { unconnected, connecting, connected };
 
   TcpEngine& m_engine;
   RefPtr<TcpConnection> m_connection;
   bool m_closed = false;
+  ConnectState m_connect_state = ConnectState::unconnected;
 };
 
 }  // namespace nimbus::net::tcp

@@ -19,6 +19,12 @@ struct UnixCredentials {
 
 fs::FsContext& unix_file_context();
 UnixCredentials unix_current_credentials();
+// Whether a process `pid` exists (running or a zombie not yet reaped): SCM_CREDENTIALS may
+// only name one (Linux's __scm_send: ESRCH otherwise).
+bool unix_pid_exists(int32_t pid);
+// Linux's scm_check_creds: whether the caller may claim these credentials (its own pid, or
+// CAP_SYS_ADMIN; its own uid and gid, or CAP_SETUID / CAP_SETGID).
+bool unix_may_claim_credentials(const UnixCredentials& claimed);
 uint64_t unix_now_ns();
 
 }  // namespace nimbus::net

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "kernel/net/socket_abi.h"
+#include "kernel/net/unix/unix_host.h"
 #include "kernel/net/unix/unix_socket.h"
 
 namespace nimbus::net {
@@ -68,8 +69,13 @@ Result<> parse_unix_control(std::span<const std::byte> control, UnixControl& out
           if (header.length != cmsg_len(sizeof(Ucred))) return error(Errno::einval);
           Ucred credentials;
           memcpy(&credentials, data, sizeof(credentials));
-          // scm_check_creds: the application runs as root, which may claim any identity.
-          out.credentials = {credentials.pid, credentials.uid, credentials.gid};
+          // scm_check_creds (another identity needs the capabilities; root has them unless
+          // capset dropped them), then __scm_send's find_get_pid: the process must exist
+          // (ESRCH once it is reaped).
+          UnixCredentials claimed{credentials.pid, credentials.uid, credentials.gid};
+          if (!unix_may_claim_credentials(claimed)) return error(Errno::eperm);
+          if (!unix_pid_exists(credentials.pid)) return error(Errno::esrch);
+          out.credentials = claimed;
           out.explicit_credentials = true;
           break;
         }

@@ -132,6 +132,7 @@ Result<> UnixSocket::connect_stream(const SocketAddress& address, bool nonblocki
   auto* pending = new (kNoThrow) Pending;
   if (!pending) return error(Errno::enomem);
   UnixCredentials credentials = unix_current_credentials();
+  UnixCredentials listener_credentials;
   uint64_t deadline = send_deadline(unix_now_ns());
   {
     MutexGuard self(m_lock);
@@ -158,6 +159,9 @@ Result<> UnixSocket::connect_stream(const SocketAddress& address, bool nonblocki
         return error(wait_error(waited, deadline));
       }
     }
+    // The listener's SO_PEERCRED is its owner's, recorded at listen() (another process's
+    // after a fork): what this client sees as its peer.
+    listener_credentials = listener->m_peer_credentials;
     embryo->m_state = State::connected;
     embryo->m_peer = RefPtr<UnixSocket>(this);
     embryo->m_binding.address = listener->m_binding.address;  // reported, not registered
@@ -170,7 +174,7 @@ Result<> UnixSocket::connect_stream(const SocketAddress& address, bool nonblocki
   MutexGuard guard(m_lock);
   m_peer = embryo;
   m_state = State::connected;
-  m_peer_credentials = credentials;  // the listener's, taken at listen() on Linux: the same process
+  m_peer_credentials = listener_credentials;  // copy_peercred: the listener's, from listen()
   m_has_peer_credentials = true;
   wake(pollout);
   return {};

@@ -272,6 +272,66 @@ TEST_F(Ipv6, UdpControlMessagesAsLinux) {
                                                                        {ipproto_ip, ip_tos, 0x08}}));
 }
 
+// gVisor's SetAndGetReceiveOrigDstAddr/ReceiveOrigDstAddrDefault (IPv6) and PayloadTooBig:
+// IPV6_RECVORIGDSTADDR brings an IPV6_ORIGDSTADDR sockaddr_in6; with IPV6_RECVERR an IPv6
+// send larger than any packet leaves a local EMSGSIZE error (the path MTU in ee_info) and no
+// pending SO_ERROR; ICMPv6 port unreachable is queued with ICMPv6's type and code.
+TEST_F(Ipv6, OriginalDestinationAndErrorQueue) {
+  auto server = udp_socket(a);
+  ASSERT_TRUE(server->bind(sockaddr6(loopback6, 5003)));
+  int value = -1;
+  ASSERT_EQ(*server->get_option(ipproto_ipv6, ipv6_recvorigdstaddr, std::as_writable_bytes(std::span(&value, 1))), 4u);
+  EXPECT_EQ(value, 0);
+  int one = 1;
+  ASSERT_TRUE(server->set_option(ipproto_ipv6, ipv6_recvorigdstaddr, std::as_bytes(std::span(&one, 1))));
+  ASSERT_TRUE(server->get_option(ipproto_ipv6, ipv6_recvorigdstaddr, std::as_writable_bytes(std::span(&value, 1))));
+  EXPECT_EQ(value, 1);
+  auto client = udp_socket(a);
+  ASSERT_TRUE(client->set_option(ipproto_ipv6, ipv6_recverr, std::as_bytes(std::span(&one, 1))));
+  SocketAddress to = sockaddr6(loopback6, 5003);
+  ASSERT_TRUE(send_bytes(*client, bytes_of("o"), &to));
+  run();
+  {
+    std::byte data[16], control[128];
+    fs::IoVec vector{data, sizeof data};
+    ReceiveRequest request;
+    request.data = {&vector, 1};
+    request.control = control;
+    request.nonblocking = true;
+    ASSERT_TRUE(server->receive(request));
+    EXPECT_EQ(control_messages({control, request.control_length}),
+              (std::vector<std::tuple<int, int, int>>{{ipproto_ipv6, ipv6_recvorigdstaddr, 0}}));
+    EXPECT_EQ(load_be16(control + 16 + 2), 5003);
+    EXPECT_EQ(request.control_length, abi::cmsg_space(sockaddr_in6_size));
+  }
+  Bytes huge(65536);
+  EXPECT_EQ(send_bytes(*client, huge, &to).error(), Errno::emsgsize);
+  EXPECT_EQ(client->take_error(), 0);
+  auto local = receive_bytes(*client, 16, msg_errqueue);
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->returned, 0u);
+  EXPECT_TRUE(local->result_flags & msg_errqueue);
+  EXPECT_EQ(sockaddr_port(local->source), 5003);
+  // Nobody on port 5004: ICMPv6 port unreachable, queued as ICMPv6 says it.
+  SocketAddress nobody = sockaddr6(loopback6, 5004);
+  ASSERT_TRUE(send_bytes(*client, bytes_of("lost"), &nobody));
+  run();
+  std::byte data[16], control[128];
+  fs::IoVec vector{data, sizeof data};
+  ReceiveRequest request;
+  request.data = {&vector, 1};
+  request.control = control;
+  request.flags = msg_errqueue;
+  ASSERT_EQ(*client->receive(request), 4u);
+  EXPECT_EQ(request.control_length, abi::cmsg_space(16 + sockaddr_in6_size));
+  uint32_t ee_errno;
+  std::memcpy(&ee_errno, control + 16, 4);
+  EXPECT_EQ(ee_errno, uint32_t(Errno::econnrefused));
+  EXPECT_EQ(uint8_t(control[20]), 3);  // SO_EE_ORIGIN_ICMP6
+  EXPECT_EQ(uint8_t(control[21]), 1);  // ICMP6_DST_UNREACH
+  EXPECT_EQ(uint8_t(control[22]), 4);  // ICMP6_DST_UNREACH_NOPORT
+}
+
 TEST_F(Ipv6, PingSocketOverLoopback) {
   auto created = a.ping().create_socket(af_inet6);
   ASSERT_TRUE(created);
@@ -409,6 +469,15 @@ TEST_F(Ipv6, FamilyMismatchesFailAsLinux) {
   auto sender_v4 = udp_socket(a);
   ASSERT_TRUE(sender_v4->bind(sockaddr_v6_mapped(Ipv4Address::from_octets(127, 0, 0, 1), 0)));
   EXPECT_EQ(send_bytes(*sender_v4, bytes_of("x"), &native).error(), Errno::eafnosupport);
+  // The same with port 0 in the TCP peer's address (gVisor's V4ListenerV6Connect): the
+  // families are compared before the port.
+  auto bound_v4_tcp = tcp_socket(a);
+  ASSERT_TRUE(bound_v4_tcp->bind(sockaddr_v6_mapped(Ipv4Address::from_octets(127, 0, 0, 1), 0)));
+  EXPECT_EQ(bound_v4_tcp->connect(sockaddr6(loopback6, 0), true).error(), Errno::eafnosupport);
+  auto bound_v6_tcp = tcp_socket(a);
+  ASSERT_TRUE(bound_v6_tcp->bind(sockaddr6(loopback6, 0)));
+  EXPECT_EQ(bound_v6_tcp->connect(sockaddr_v6_mapped(Ipv4Address::from_octets(127, 0, 0, 1), 0), true).error(),
+            Errno::enetunreach);
   // An AF_INET socket never takes a sockaddr_in6.
   auto v4 = udp_socket(a, af_inet);
   EXPECT_EQ(v4->connect(native, false).error(), Errno::eafnosupport);

@@ -144,6 +144,20 @@ TEST(TcpConnection, ConnectToClosedPortIsRefused) {
   EXPECT_EQ(net.log[1].header.flags, kRst | kAck);
 }
 
+// gVisor's TCPResetAfterClose: data reaching a closed socket's connection in FIN-WAIT-2 is
+// answered with RST (Linux's TCPAbortOnData), so the sender's next send fails with EPIPE.
+TEST(TcpConnection, DataForAClosedSocketResetsTheSender) {
+  TcpTestNetwork net;
+  Pair p = connect_pair(net);
+  p.client->close();
+  net.run_until([&] { return p.client->connection().state == TcpState::fin_wait_2; }, net.now() + kSecond);
+  ASSERT_EQ(p.client->connection().state, TcpState::fin_wait_2);
+  EXPECT_EQ(*send_bytes(*p.server, pattern(4, 1)), 4u);
+  net.run_for(50 * kMs);
+  EXPECT_EQ(p.server->connection().state, TcpState::closed);
+  EXPECT_EQ(send_bytes(*p.server, pattern(4, 2)).error(), Errno::epipe);
+}
+
 TEST(TcpConnection, CloseWithUnreadDataResetsThePeer) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);

@@ -124,7 +124,11 @@ TEST(TcpSocket, LingerZeroResetsAndLingerTimeoutWaits) {
 TEST(TcpSocket, ConnectErrors) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);
+  // The first connect() after a non-blocking one completed reports the success (Linux's
+  // SS_CONNECTING); only later ones say EISCONN.
+  EXPECT_TRUE(p.client->connect(TcpTestNetwork::sockaddr(net.address(1), 80), true));
   EXPECT_EQ(p.client->connect(TcpTestNetwork::sockaddr(net.address(1), 80), true).error(), Errno::eisconn);
+  EXPECT_EQ(p.server->connect(TcpTestNetwork::sockaddr(net.address(0), 80), true).error(), Errno::eisconn);
   EXPECT_EQ(p.listener->connect(TcpTestNetwork::sockaddr(net.address(1), 80), true).error(), Errno::einval);
   EXPECT_EQ(p.client->listen(5).error(), Errno::einval);
   auto s = net.socket(0);
@@ -137,6 +141,109 @@ TEST(TcpSocket, ConnectErrors) {
   EXPECT_EQ(s->peer_address().error(), Errno::enotconn);
   EXPECT_EQ(p.listener->accept(true, nullptr).error(), Errno::eagain);
   EXPECT_EQ(s->accept(true, nullptr).error(), Errno::einval);
+}
+
+// gVisor's NonBlockingConnectNoListener{,Read,Peek} and CleanupOnConnectionRefused, after
+// Linux: a refused attempt reports its error once (SO_ERROR, read or connect), then reads
+// end of stream; the next connect() says ECONNABORTED and leaves the socket unconnected;
+// a port the socket did not name in bind() is free again at once.
+TEST(TcpSocket, RefusedConnectReportsOnceAndGivesBackItsPort) {
+  TcpTestNetwork net;
+  auto client = net.socket(0);
+  ASSERT_TRUE(client->bind(TcpTestNetwork::sockaddr(net.address(0), 0)));
+  auto bound = client->local_address();
+  ASSERT_TRUE(bound);
+  uint16_t port = uint16_t((uint8_t(bound->bytes[2]) << 8) | uint8_t(bound->bytes[3]));
+  ASSERT_NE(port, 0);
+  EXPECT_EQ(client->connect(TcpTestNetwork::sockaddr(net.address(1), 81), true).error(), Errno::einprogress);
+  net.run_for(50 * kMs);
+  EXPECT_EQ(client->connection().state, TcpState::closed);
+  EXPECT_EQ(client->take_error(), int(Errno::econnrefused));
+  std::vector<std::byte> out;
+  EXPECT_EQ(*receive_bytes(*client, out, 1), 0u);
+  EXPECT_EQ(*receive_bytes(*client, out, 1, abi::msg_peek), 0u);
+  // Another socket may take the automatically chosen port now.
+  auto other = net.socket(0);
+  EXPECT_TRUE(other->bind(TcpTestNetwork::sockaddr(net.address(0), port)));
+  EXPECT_EQ(client->connect(TcpTestNetwork::sockaddr(net.address(1), 81), true).error(), Errno::econnaborted);
+  // Unconnected again: a new attempt starts (and is refused again, from another port).
+  EXPECT_EQ(client->connect(TcpTestNetwork::sockaddr(net.address(1), 81), true).error(), Errno::einprogress);
+  net.run_for(50 * kMs);
+  // The error not yet taken: the next read (a peek too) reports it, then the end of stream.
+  EXPECT_EQ(receive_bytes(*client, out, 1, abi::msg_peek).error(), Errno::econnrefused);
+  EXPECT_EQ(*receive_bytes(*client, out, 1, abi::msg_peek), 0u);
+  EXPECT_EQ(client->connect(TcpTestNetwork::sockaddr(net.address(1), 81), true).error(), Errno::econnaborted);
+  // A port named in bind() stays with its socket.
+  auto named = net.socket(0);
+  ASSERT_TRUE(named->bind(TcpTestNetwork::sockaddr(net.address(0), 4000)));
+  EXPECT_EQ(named->connect(TcpTestNetwork::sockaddr(net.address(1), 81), true).error(), Errno::einprogress);
+  net.run_for(50 * kMs);
+  EXPECT_EQ(named->take_error(), int(Errno::econnrefused));
+  EXPECT_EQ(net.socket(0)->bind(TcpTestNetwork::sockaddr(net.address(0), 4000)).error(), Errno::eaddrinuse);
+}
+
+// gVisor's Shutdown{Read,Write,ReadWrite}ConnectingSocket: inet_shutdown disconnects a
+// SYN-SENT socket; it polls POLLHUP | POLLERR with ECONNRESET pending.
+TEST(TcpSocket, ShutdownOfAConnectingSocketDisconnectsIt) {
+  for (int how : {abi::shut_rd, abi::shut_wr, abi::shut_rdwr}) {
+    TcpTestNetwork net;
+    auto client = net.socket(0);
+    EXPECT_EQ(client->connect(TcpTestNetwork::sockaddr(net.address(1), 81), true).error(), Errno::einprogress);
+    ASSERT_EQ(client->connection().state, TcpState::syn_sent);
+    EXPECT_TRUE(client->shutdown(how));
+    EXPECT_EQ(client->connection().state, TcpState::closed);
+    EXPECT_EQ(client->poll_events() & (pollhup | pollerr), pollhup | pollerr);
+    EXPECT_EQ(client->take_error(), int(Errno::econnreset));
+    net.run_for(50 * kMs);
+    EXPECT_EQ(client->take_error(), 0);
+    // It may connect again.
+    EXPECT_EQ(client->connect(TcpTestNetwork::sockaddr(net.address(1), 81), true).error(), Errno::einprogress);
+  }
+}
+
+// gVisor's ShutdownWriteInTimeWait: the socket of a connection in TIME-WAIT is closed as
+// far as the application sees (Linux moved the connection to a timewait socket).
+TEST(TcpSocket, TimeWaitIsNotConnected) {
+  TcpTestNetwork net;
+  Pair p = connect_pair(net);
+  ASSERT_TRUE(p.server->shutdown(abi::shut_wr));
+  ASSERT_TRUE(p.client->shutdown(abi::shut_rdwr));
+  net.run_for(1 * kSecond);
+  ASSERT_EQ(p.server->connection().state, TcpState::time_wait);
+  EXPECT_EQ(p.server->shutdown(abi::shut_wr).error(), Errno::enotconn);
+  EXPECT_EQ(p.server->peer_address().error(), Errno::enotconn);
+}
+
+// gVisor's TcpSCMPriority: SO_TIMESTAMP gives a TCP read a struct timeval control message,
+// ahead of TCP_INQ's.
+TEST(TcpSocket, TimestampControlMessageComesBeforeInq) {
+  TcpTestNetwork net;
+  Pair p = connect_pair(net);
+  p.server->options().timestamp = true;
+  ASSERT_TRUE(set_int(*p.server, abi::ipproto_tcp, kTcpInq, 1));
+  send_bytes(*p.client, pattern(100, 5));
+  net.run_for(50 * kMs);
+  std::vector<std::byte> out(100);
+  fs::IoVec vector{out.data(), out.size()};
+  std::byte control[64] = {};
+  ReceiveRequest request;
+  request.data = {&vector, 1};
+  request.control = control;
+  request.nonblocking = true;
+  ASSERT_EQ(*p.server->receive(request), 100u);
+  ASSERT_EQ(request.control_length, 32u + 24u);  // CMSG_SPACE(timeval) + CMSG_SPACE(int)
+  int level, type;
+  std::memcpy(&level, control + 8, 4);
+  std::memcpy(&type, control + 12, 4);
+  EXPECT_EQ(level, abi::sol_socket);
+  EXPECT_EQ(type, abi::so_timestamp);
+  int64_t stamp[2];
+  std::memcpy(stamp, control + 16, 16);
+  EXPECT_LT(stamp[1], 1'000'000);  // microseconds
+  std::memcpy(&level, control + 32 + 8, 4);
+  std::memcpy(&type, control + 32 + 12, 4);
+  EXPECT_EQ(level, abi::ipproto_tcp);
+  EXPECT_EQ(type, kTcpInq);
 }
 
 TEST(TcpSocket, OptionsAndTcpInfo) {

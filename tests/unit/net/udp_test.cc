@@ -152,6 +152,76 @@ TEST_F(Udp, PortUnreachableRefusesAConnectedSocket) {
   EXPECT_EQ(receive_bytes(*unconnected, 100).error(), Errno::eagain);
 }
 
+// gVisor's RecvErrorConnRefused: with IP_RECVERR an ICMP error joins the socket's error
+// queue with the data it quoted; recvmsg(MSG_ERRQUEUE) hands it out once, with the
+// destination as the source address and a sock_extended_err naming the ICMP sender.
+TEST_F(Udp, RecvErrQueuesIcmpErrorsWithTheirData) {
+  auto client = socket(a);
+  int on = 1;
+  ASSERT_TRUE(client->set_option(ipproto_ip, ip_recverr, std::as_bytes(std::span(&on, 1))));
+  SocketAddress nobody = sockaddr_v4(address_b, 9);
+  ASSERT_TRUE(client->connect(nobody, false));
+  Bytes data(300);
+  for (size_t i = 0; i < data.size(); i++) data[i] = std::byte(i * 7);
+  ASSERT_TRUE(send_bytes(*client, data));
+  run();
+  EXPECT_TRUE(udp(client).readiness() & fs::linux_abi::pollerr);
+  Bytes out(400);
+  fs::IoVec vector{out.data(), out.size()};
+  std::byte control[128] = {};
+  SocketAddress source;
+  ReceiveRequest request;
+  request.data = {&vector, 1};
+  request.source = &source;
+  request.control = control;
+  request.flags = msg_errqueue;
+  auto received = client->receive(request);
+  ASSERT_TRUE(received);
+  ASSERT_EQ(*received, 300u);
+  EXPECT_EQ(Bytes(out.begin(), out.begin() + 300), data);
+  EXPECT_TRUE(request.result_flags & msg_errqueue);
+  EXPECT_EQ(sockaddr_port(source), 9);
+  EXPECT_EQ(sockaddr_v4_address(source), address_b);
+  // One control message: IP_RECVERR, sock_extended_err (16 bytes) + sockaddr_in (16).
+  ASSERT_EQ(request.control_length, 16u + 32u);
+  uint64_t length;
+  int level, type;
+  std::memcpy(&length, control, 8);
+  std::memcpy(&level, control + 8, 4);
+  std::memcpy(&type, control + 12, 4);
+  EXPECT_EQ(length, 16u + 32u);
+  EXPECT_EQ(level, ipproto_ip);
+  EXPECT_EQ(type, ip_recverr);
+  uint32_t ee_errno;
+  std::memcpy(&ee_errno, control + 16, 4);
+  EXPECT_EQ(ee_errno, uint32_t(Errno::econnrefused));
+  EXPECT_EQ(uint8_t(control[20]), 2);  // SO_EE_ORIGIN_ICMP
+  EXPECT_EQ(uint8_t(control[21]), 3);  // ICMP_DEST_UNREACH
+  EXPECT_EQ(uint8_t(control[22]), 3);  // ICMP_PORT_UNREACH
+  uint16_t offender_family;
+  std::memcpy(&offender_family, control + 32, 2);
+  EXPECT_EQ(offender_family, 2);
+  EXPECT_EQ(Ipv4Address{load_be32(control + 32 + 4)}, address_b);
+  // Dequeued: SO_ERROR is clear and the queue empty.
+  EXPECT_EQ(client->take_error(), 0);
+  EXPECT_FALSE(udp(client).readiness() & fs::linux_abi::pollerr);
+  EXPECT_EQ(receive_bytes(*client, 100, msg_errqueue).error(), Errno::eagain);
+
+  // Without IP_RECVERR nothing is queued; an unconnected socket with it hears of errors too.
+  auto plain = socket(a);
+  ASSERT_TRUE(plain->connect(nobody, false));
+  ASSERT_TRUE(send_bytes(*plain, bytes_of("x")));
+  auto unconnected = socket(a);
+  ASSERT_TRUE(unconnected->set_option(ipproto_ip, ip_recverr, std::as_bytes(std::span(&on, 1))));
+  ASSERT_TRUE(send_bytes(*unconnected, bytes_of("yz"), &nobody));
+  run();
+  EXPECT_EQ(receive_bytes(*plain, 100, msg_errqueue).error(), Errno::eagain);
+  EXPECT_EQ(plain->take_error(), int(Errno::econnrefused));
+  auto queued = receive_bytes(*unconnected, 100, msg_errqueue);
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(queued->data, bytes_of("yz"));
+}
+
 TEST_F(Udp, PortUnreachableOverLoopback) {
   auto client = socket(a);
   SocketAddress nobody = sockaddr_v4(localhost, 9);

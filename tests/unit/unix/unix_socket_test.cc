@@ -26,7 +26,11 @@ fs::FsContext* g_context = nullptr;
 
 // The process the AF_UNIX code serves, for these tests.
 fs::FsContext& unix_file_context() { return *g_context; }
-UnixCredentials unix_current_credentials() { return {42, 1000, 100}; }
+// The caller's credentials; a test may pose as another process (a fork()ed client).
+UnixCredentials g_caller{42, 1000, 100};
+UnixCredentials unix_current_credentials() { return g_caller; }
+bool unix_pid_exists(int32_t pid) { return pid == 42 || pid == 7; }  // 7: another live process
+bool unix_may_claim_credentials(const UnixCredentials& claimed) { return claimed.uid == 1000 || claimed.pid == 42; }
 uint64_t unix_now_ns() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                    std::chrono::steady_clock::now().time_since_epoch())
@@ -334,6 +338,52 @@ TEST_F(UnixSocketTest, CredentialsComeWithPasscred) {
   EXPECT_EQ(credentials.uid, 1000u);
   std::byte peer[16];
   EXPECT_EQ(*a->get_socket_option(sol_socket, so_peercred, peer), sizeof(Ucred));
+}
+
+// gVisor's SendCredsRacesWithPeerReap, CredPassNonexistentPID and
+// CredPassDifferentPIDUnprivileged: SCM_CREDENTIALS may name another live process with the
+// capabilities, not one that is gone (ESRCH, which ends the race test's send loops), and
+// nothing else without them (EPERM).
+TEST_F(UnixSocketTest, ExplicitCredentialsMustNameALiveProcess) {
+  RefPtr<UnixSocket> a, b;
+  make_pair(sock_stream, &a, &b);
+  std::byte control[cmsg_space(sizeof(Ucred))] = {};
+  CmsgHdr header{cmsg_len(sizeof(Ucred)), sol_socket, scm_credentials};
+  memcpy(control, &header, sizeof(header));
+  Ucred other{7, 1000, 100};
+  memcpy(control + sizeof(header), &other, sizeof(other));
+  EXPECT_TRUE(send(*a, "x", 0, nullptr, control));
+  Ucred gone{12345, 1000, 100};
+  memcpy(control + sizeof(header), &gone, sizeof(gone));
+  EXPECT_EQ(send(*a, "x", 0, nullptr, control).error(), Errno::esrch);
+  // Without the capabilities (here: another pid and uid) the claim itself is refused.
+  Ucred stranger{7, 5, 100};
+  memcpy(control + sizeof(header), &stranger, sizeof(stranger));
+  EXPECT_EQ(send(*a, "x", 0, nullptr, control).error(), Errno::eperm);
+}
+
+// gVisor's AfterConnectClientPeerCred: a client in another process sees the listener's
+// owner as its SO_PEERCRED (recorded at listen()), and the accepted socket sees the client.
+TEST_F(UnixSocketTest, PeerCredentialsComeFromEachSide) {
+  RefPtr<UnixSocket> listener = make(sock_stream);
+  SocketAddress name = path_address("/tmp/peercred");
+  ASSERT_TRUE(listener->bind(name));
+  ASSERT_TRUE(listener->listen(5));
+  g_caller = {43, 1001, 101};  // the client's process
+  RefPtr<UnixSocket> client = make(sock_stream);
+  ASSERT_TRUE(client->connect(name, true));
+  g_caller = {42, 1000, 100};
+  auto accepted = listener->accept(true, nullptr);
+  ASSERT_TRUE(accepted);
+  sockets.push_back(RefPtr<UnixSocket>(static_cast<UnixSocket*>(accepted->get())));
+  Ucred seen;
+  ASSERT_EQ(*client->get_socket_option(sol_socket, so_peercred, std::as_writable_bytes(std::span(&seen, 1))), sizeof(Ucred));
+  EXPECT_EQ(seen.pid, 42);
+  EXPECT_EQ(seen.uid, 1000u);
+  ASSERT_EQ(*(*accepted)->get_socket_option(sol_socket, so_peercred, std::as_writable_bytes(std::span(&seen, 1))),
+            sizeof(Ucred));
+  EXPECT_EQ(seen.pid, 43);
+  EXPECT_EQ(seen.gid, 101u);
 }
 
 TEST_F(UnixSocketTest, CommonOptionsFollowLinux) {
