@@ -7,39 +7,17 @@
 #include <cerrno>
 #include <cstring>
 
+#include "guest_mount_option.h"
 #include "text.h"
-
-namespace {
-
-std::string escape_commas(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    out += c;
-    if (c == ',') out += ',';  // QEMU's option syntax doubles a comma inside a value
-  }
-  return out;
-}
-
-}  // namespace
 
 CliResult<ShareOption> parse_share_option(std::string_view text) {
   auto usage = [&] {
     return usage_error(cat("--share needs HOSTDIR:GUESTDIR[:ro] (a host directory and an absolute guest directory), not '",
                            text, "'"));
   };
-  size_t last = text.rfind(':');
-  if (last == std::string_view::npos) return usage();
-  std::string_view mode = text.substr(last + 1);
-  std::string_view rest = text.substr(0, last);
-  if (mode != "ro" && mode != "rw") {
-    mode = "";
-    rest = text;
-  }
-  size_t split = rest.rfind(':');
-  if (split == std::string_view::npos || split == 0) return usage();
-  std::string_view host = rest.substr(0, split), guest = rest.substr(split + 1);
-  if (guest.empty() || guest[0] != '/' || guest.find_first_of(" \t\n\"") != std::string_view::npos) return usage();
-  return ShareOption{std::string(host), std::string(guest), mode == "ro"};
+  auto option = split_guest_mount_option(text);
+  if (!option) return usage();
+  return ShareOption{std::move(option->host), std::move(option->guest_dir), option->read_only};
 }
 
 CliResult<void> check_share_directory(const ShareOption& share) {
@@ -60,7 +38,7 @@ std::vector<std::string> qemu_share_args(const std::vector<ShareOption>& shares,
     std::string id = cat("nimbus-share", i);
     // security_model=none: QEMU acts on the files as the user running it, with no mapping of
     // guest owners, as a development share should.
-    args.insert(args.end(), {"-fsdev", cat("local,id=", id, ",path=", escape_commas(shares[i].host_dir),
+    args.insert(args.end(), {"-fsdev", cat("local,id=", id, ",path=", escape_qemu_commas(shares[i].host_dir),
                                            ",security_model=none", shares[i].read_only ? ",readonly=on" : ""),
                              "-device",
                              pci ? cat("virtio-9p-pci-non-transitional,romfile=,fsdev=", id, ",mount_tag=", id)

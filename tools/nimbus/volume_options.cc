@@ -13,40 +13,17 @@
 
 #include "child_process.h"
 #include "ext4_image.h"
+#include "guest_mount_option.h"
 #include "text.h"
-
-namespace {
-
-std::string escape_commas(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    out += c;
-    if (c == ',') out += ',';  // QEMU's option syntax doubles a comma inside a value
-  }
-  return out;
-}
-
-}  // namespace
 
 CliResult<VolumeOption> parse_volume_option(std::string_view text) {
   auto usage = [&] {
     return usage_error(cat("--volume needs FILE:GUESTDIR[:ro] (an ext4 image and an absolute guest directory), not '",
                            text, "'"));
   };
-  size_t last = text.rfind(':');
-  if (last == std::string_view::npos) return usage();
-  std::string_view mode = text.substr(last + 1);
-  std::string_view rest = text.substr(0, last);
-  if (mode != "ro" && mode != "rw") {
-    // FILE:GUESTDIR alone: writable.
-    mode = "";
-    rest = text;
-  }
-  size_t split = rest.rfind(':');
-  if (split == std::string_view::npos || split == 0) return usage();
-  std::string_view file = rest.substr(0, split), guest = rest.substr(split + 1);
-  if (guest.empty() || guest[0] != '/' || guest.find_first_of(" \t\n\"") != std::string_view::npos) return usage();
-  return VolumeOption{std::string(file), std::string(guest), mode == "ro"};
+  auto option = split_guest_mount_option(text);
+  if (!option) return usage();
+  return VolumeOption{std::move(option->host), std::move(option->guest_dir), option->read_only};
 }
 
 CliResult<void> prepare_volume_file(const VolumeOption& volume, uint64_t size_mib, bool verbose) {
@@ -102,7 +79,7 @@ namespace {
 // One disk's -drive and -device. NVMe needs a serial number (Identify Controller's SN); QEMU
 // numbers the controllers' PCI slots in command-line order, which is the kernel's order too.
 std::vector<std::string> disk_args(const std::string& file, bool read_only, const std::string& id, DiskDevice device) {
-  std::string drive = cat("file=", escape_commas(file), ",format=raw,if=none,", read_only ? "readonly=on," : "", "id=", id);
+  std::string drive = cat("file=", escape_qemu_commas(file), ",format=raw,if=none,", read_only ? "readonly=on," : "", "id=", id);
   std::string model;
   switch (device) {
     case DiskDevice::VirtioMmio: model = cat("virtio-blk-device,drive=", id); break;
