@@ -61,6 +61,20 @@ const char* parse_network(const CommandLine& line, BootOptions& options) {
   return nullptr;
 }
 
+// What volume= and share= take after their device or tag: /DIRECTORY:ro or /DIRECTORY:rw
+// (the directory may hold colons; the last field is the mode).
+bool parse_mount_point(std::string_view text, std::string_view& directory, bool& read_only) {
+  size_t last = text.size();
+  while (last > 0 && text[last - 1] != ':') last--;
+  if (last == 0) return false;
+  std::string_view mode(text.data() + last, text.size() - last);
+  directory = std::string_view(text.data(), last - 1);
+  if (directory.empty() || directory[0] != '/') return false;
+  if (mode != "ro" && mode != "rw") return false;
+  read_only = mode == "ro";
+  return true;
+}
+
 // volume=DEVICE:DIRECTORY:ro (no find() or substr() here either).
 const char* parse_volume(std::string_view text, VolumeOption& volume) {
   constexpr const char* kUsage = "volume needs DEVICE:/DIRECTORY:ro or :rw (vda:/data:rw)";
@@ -73,14 +87,11 @@ const char* parse_volume(std::string_view text, VolumeOption& volume) {
     device = std::string_view(device.data() + dev_prefix.size(), device.size() - dev_prefix.size());
   for (char c : device)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return kUsage;
-  std::string_view rest(text.data() + colon + 1, text.size() - colon - 1);
-  size_t last = rest.size();
-  while (last > 0 && rest[last - 1] != ':') last--;
-  std::string_view mode = last ? std::string_view(rest.data() + last, rest.size() - last) : std::string_view();
-  std::string_view directory = last ? std::string_view(rest.data(), last - 1) : rest;
-  if (directory.empty() || directory[0] != '/') return kUsage;
-  if (mode != "ro" && mode != "rw") return kUsage;
-  volume = VolumeOption{device, directory, mode == "ro"};
+  std::string_view directory;
+  bool read_only;
+  if (!parse_mount_point(std::string_view(text.data() + colon + 1, text.size() - colon - 1), directory, read_only))
+    return kUsage;
+  volume = VolumeOption{device, directory, read_only};
   return nullptr;
 }
 
@@ -96,14 +107,11 @@ const char* parse_share(std::string_view text, VolumeOption& share) {
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
           c == '.'))
       return kUsage;
-  std::string_view rest(text.data() + colon + 1, text.size() - colon - 1);
-  size_t last = rest.size();
-  while (last > 0 && rest[last - 1] != ':') last--;
-  std::string_view mode = last ? std::string_view(rest.data() + last, rest.size() - last) : std::string_view();
-  std::string_view directory = last ? std::string_view(rest.data(), last - 1) : rest;
-  if (directory.empty() || directory[0] != '/') return kUsage;
-  if (mode != "ro" && mode != "rw") return kUsage;
-  share = VolumeOption{tag, directory, mode == "ro"};
+  std::string_view directory;
+  bool read_only;
+  if (!parse_mount_point(std::string_view(text.data() + colon + 1, text.size() - colon - 1), directory, read_only))
+    return kUsage;
+  share = VolumeOption{tag, directory, read_only};
   return nullptr;
 }
 

@@ -7,23 +7,13 @@
 #include "kernel/fs/linux_abi.h"
 #include "kernel/fs/vfs.h"
 #include "kernel/lib/console.h"
+#include "kernel/linux/volumes.h"
 #include "kernel/time/clock.h"
 
 namespace nimbus::linux {
 namespace {
 
 std::span<const VolumeOption> g_shares;
-
-// mkdir -p in the tree mounted so far (the CLI puts the directory in a disk image already).
-Result<> make_directories(fs::FsContext& context, std::string_view path) {
-  for (size_t end = 1; end <= path.size(); end++) {
-    if (end != path.size() && path[end] != '/') continue;
-    if (fs::stat(context, fs::linux_abi::at_fdcwd, std::string_view(path.data(), end), 0)) continue;
-    auto made = fs::mkdir(context, fs::linux_abi::at_fdcwd, std::string_view(path.data(), end), 0755);
-    if (!made && made.error() != Errno::eexist) return made;
-  }
-  return {};
-}
 
 }  // namespace
 

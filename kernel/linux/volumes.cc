@@ -45,7 +45,8 @@ void log_ext4_problem(const char* device, uint32_t ino, const char* problem) {
   print("nimbus: ext4 on %s: inode %u: %s\n", device, ino, problem);
 }
 
-// mkdir -p: every missing directory on the way, in the root file system.
+}  // namespace
+
 Result<> make_directories(fs::FsContext& context, std::string_view path) {
   for (size_t end = 1; end <= path.size(); end++) {
     if (end != path.size() && path[end] != '/') continue;
@@ -56,8 +57,6 @@ Result<> make_directories(fs::FsContext& context, std::string_view path) {
   }
   return {};
 }
-
-}  // namespace
 
 void set_boot_volumes(std::span<const VolumeOption> volumes) { g_volumes = volumes; }
 void set_boot_root(std::string_view device) { g_root_device = device; }

@@ -9,6 +9,7 @@
 #include "kernel/fs/fs_context.h"
 #include "kernel/fs/vnode.h"
 #include "kernel/lib/ref_ptr.h"
+#include "kernel/lib/result.h"
 
 namespace nimbus::linux {
 
@@ -23,6 +24,9 @@ bool mount_disk_root(RefPtr<fs::Vnode>* root);
 // Mounts each volume (read-only or read-write, as its word says) on its directory (made if
 // missing); false, with a message naming the volume and the reason, when one cannot be mounted.
 bool mount_volumes(fs::FsContext& context);
+// mkdir -p of a mount point: every missing directory on the way, in the tree mounted so far
+// (volumes and shares alike).
+Result<> make_directories(fs::FsContext& context, std::string_view path);
 // Writes back every writable volume and flushes its disk: the VM's orderly end (power-off)
 // calls it with `final` (a clean unmount: journals emptied, no recovery needed), so what the
 // program wrote is on the host's image when QEMU exits; sync(2) without.
