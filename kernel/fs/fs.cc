@@ -100,11 +100,7 @@ Result<RefPtr<File>> open_special(FsContext& context, const RefPtr<Vnode>& vnode
     }
     case VnodeType::fifo: {
       RefPtr<Pipe> pipe = TRY(context.vfs().fifo_pipe(*vnode));
-      uint32_t mode = flags & o_accmode;
-      bool reading = mode == o_rdonly || mode == o_rdwr;
-      bool writing = mode == o_wronly || mode == o_rdwr;
-      TRY(pipe->wait_for_peer(reading, writing, flags & o_nonblock));
-      return File::try_create_owned(vnode, flags, std::move(pipe));
+      return Pipe::open_fifo(pipe, vnode, flags);
     }
     default:
       // Block devices and sockets have nothing behind them here.

@@ -81,20 +81,31 @@ void Pipe::release(File& file) {
   }
 }
 
-Result<> Pipe::wait_for_peer(bool reading, bool writing, bool nonblocking) {
-  if (reading && writing) return {};
+Result<RefPtr<File>> Pipe::open_fifo(const RefPtr<Pipe>& pipe, RefPtr<Vnode> vnode, uint32_t flags) {
+  FifoOpen open = TRY(pipe->begin_fifo_open(flags));
+  RefPtr<File> file = TRY(File::try_create_owned(std::move(vnode), flags, pipe));
+  pipe->wait_for_peer(open);
+  return file;
+}
+
+Result<Pipe::FifoOpen> Pipe::begin_fifo_open(uint32_t flags) {
+  uint32_t mode = flags & o_accmode;
+  FifoOpen open{mode == o_rdonly || mode == o_rdwr, mode == o_wronly || mode == o_rdwr, (flags & o_nonblock) != 0, 0};
   MutexGuard guard(m_lock);
-  if (reading) {
-    if (nonblocking) return {};
-    // A writer that came and went since we started waiting counts too.
-    uint64_t start = m_writer_opens;
-    while (m_writers == 0 && m_writer_opens == start) m_peers.wait(m_lock);
-  } else if (writing) {
-    if (m_readers == 0 && nonblocking) return error(Errno::enxio);
-    uint64_t start = m_reader_opens;
-    while (m_readers == 0 && m_reader_opens == start) m_peers.wait(m_lock);
+  if (open.writing && !open.reading && open.nonblocking && m_readers == 0) return error(Errno::enxio);
+  open.peer_opens = open.reading ? m_writer_opens : m_reader_opens;
+  return open;
+}
+
+void Pipe::wait_for_peer(const FifoOpen& open) {
+  if ((open.reading && open.writing) || open.nonblocking) return;
+  MutexGuard guard(m_lock);
+  // A peer that came and went since we began counts too.
+  if (open.reading) {
+    while (m_writers == 0 && m_writer_opens == open.peer_opens) m_peers.wait(m_lock);
+  } else {
+    while (m_readers == 0 && m_reader_opens == open.peer_opens) m_peers.wait(m_lock);
   }
-  return {};
 }
 
 Result<size_t> Pipe::read(File&, std::span<std::byte> buffer, IoFlags flags) {

@@ -38,10 +38,12 @@ class Pipe final : public RefCounted<Pipe>, public FileOps {
   PollQueue* poll_queue(File&) override { return &m_poll_queue; }
   Pipe* as_pipe() override { return this; }
 
-  // Opening a named FIFO: a reader waits for a writer and a writer for a reader (O_RDWR
-  // does not wait); with O_NONBLOCK a reader does not wait and a writer fails with ENXIO.
-  // Call before creating the File.
-  Result<> wait_for_peer(bool reading, bool writing, bool nonblocking);
+  // Opens a named FIFO whose pipe this is (vnode: the FIFO's): a reader waits for a writer
+  // and a writer for a reader (O_RDWR does not wait); with O_NONBLOCK a reader does not wait
+  // and a writer without readers fails with ENXIO. The new File counts itself before it
+  // waits, which is what lets a reader and a writer that both block find each other (as
+  // Linux's fifo_open).
+  static Result<RefPtr<File>> open_fifo(const RefPtr<Pipe>& pipe, RefPtr<Vnode> vnode, uint32_t flags);
 
   // F_GETPIPE_SZ / F_SETPIPE_SZ: capacities are powers of two from 4 KiB up to
   // kMaxCapacity (EPERM above); EBUSY when the data waiting would not fit.
@@ -62,6 +64,15 @@ class Pipe final : public RefCounted<Pipe>, public FileOps {
 
  private:
   Pipe() = default;
+  // The two halves of open_fifo, around creating the File.
+  struct FifoOpen {
+    bool reading;
+    bool writing;
+    bool nonblocking;
+    uint64_t peer_opens;  // how often the other side had opened when we began
+  };
+  Result<FifoOpen> begin_fifo_open(uint32_t flags);
+  void wait_for_peer(const FifoOpen& open);
 
   Mutex m_lock;
   ConditionVariable m_readable;  // data arrived, or the last writer left

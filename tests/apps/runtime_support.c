@@ -22,6 +22,7 @@
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,7 @@ static const char* error_name(int e) {
     case EEXIST: return "EEXIST";
     case EFAULT: return "EFAULT";
     case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
+    case ENXIO: return "ENXIO";
     default: return "other";
   }
 }
@@ -314,6 +316,23 @@ static void small_calls(void) {
   close(reader);
   close(writer);
   printf("mkfifo again: %s\n", error_name(mkfifo(name, 0600) == 0 ? 0 : errno));
+  printf("non-blocking writer without a reader: %s\n",
+         error_name(open(name, O_WRONLY | O_NONBLOCK) >= 0 ? 0 : errno));
+  // Both ends opened blocking: each open waits for the other, so both must count themselves
+  // before waiting (this open hung forever when they did not).
+  fflush(stdout);
+  pid_t fifo_writer = fork();
+  if (fifo_writer == 0) {
+    int end = open(name, O_WRONLY);
+    _exit(end >= 0 && write(end, "met", 3) == 3 ? 0 : 1);
+  }
+  reader = open(name, O_RDONLY);
+  memset(buffer, 0, sizeof(buffer));
+  printf("blocking reader and writer: read %zd %s\n", read(reader, buffer, sizeof(buffer) - 1), buffer);
+  int fifo_status = 0;
+  waitpid(fifo_writer, &fifo_status, 0);
+  printf("writer exit status %d, then read %zd\n", WEXITSTATUS(fifo_status), read(reader, buffer, sizeof(buffer)));
+  close(reader);
   unlink(name);
   printf("mknod regular: %s\n", error_name(mknod(name, S_IFREG | 0600, 0) == 0 ? 0 : errno));
   stat(name, &s);

@@ -147,20 +147,26 @@ TEST_F(PipeTest, VectoredReadTakesWhatIsThere) {
 TEST(PipeFifo, OpensWaitForAPeerUnlessNonblocking) {
   auto pipe = Pipe::try_create();
   ASSERT_TRUE(pipe);
-  EXPECT_EQ((*pipe)->wait_for_peer(false, true, true).error(), Errno::enxio);
-  EXPECT_TRUE((*pipe)->wait_for_peer(true, false, true));
-  EXPECT_TRUE((*pipe)->wait_for_peer(true, true, false));
   PipeFs fs(fake_clock);
   auto fake_vnode = make_pipe(fs, 0);
   ASSERT_TRUE(fake_vnode);
-  // A blocking reader open returns once a writer opens.
+  RefPtr<Vnode> fifo = fake_vnode->read->vnode();
+  EXPECT_EQ(Pipe::open_fifo(*pipe, fifo, o_wronly | o_nonblock).error(), Errno::enxio);
+  EXPECT_TRUE(Pipe::open_fifo(*pipe, fifo, o_rdonly | o_nonblock));
+  EXPECT_TRUE(Pipe::open_fifo(*pipe, fifo, o_rdwr));
+  // A blocking reader returns once a writer opens, and the writer (blocking too) returns
+  // because the reader counted itself before it waited.
+  RefPtr<File> writer;
   std::thread writer_thread([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    auto writer = File::try_create_owned(fake_vnode->read->vnode(), o_wronly, *pipe);
-    ASSERT_TRUE(writer);
+    auto opened = Pipe::open_fifo(*pipe, fifo, o_wronly);
+    ASSERT_TRUE(opened);
+    writer = std::move(*opened);
   });
-  EXPECT_TRUE((*pipe)->wait_for_peer(true, false, false));
+  auto reader = Pipe::open_fifo(*pipe, fifo, o_rdonly);
+  EXPECT_TRUE(reader);
   writer_thread.join();
+  EXPECT_TRUE(writer);
 }
 
 TEST(PipeThreads, BlockingWritesAndReadsMeet) {
