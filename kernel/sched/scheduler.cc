@@ -121,9 +121,12 @@ void schedule() {
   x86::wrmsr(x86::msr::kFsBase, next->fs_base);
   use_thread_stacks(cpu, next);
   cpu.syscall_stack_top = next->stacks.main_top;
-  // Each process has its own page-table root; kernel threads run on the kernel's.
-  uint64_t root = next->page_root ? next->page_root : mmu::kernel_page_table_root();
-  if (x86::read_cr3() != root) x86::write_cr3(root);
+  // Each process has its own page-table root. Kernel threads (the network's receive and worker
+  // threads, idle) run on whatever root is loaded, as Linux's lazy TLB does: the kernel half is
+  // the same in every root, and a CR3 write empties the TLB (under TCG all of QEMU's software
+  // TLB), so a program woken through a kernel thread would refill it twice per wake-up. A root
+  // is dropped everywhere before its tables are freed (tlb::forget_page_root).
+  if (next->page_root && x86::read_cr3() != next->page_root) x86::write_cr3(next->page_root);
   switch_context(&prev->saved_rsp, next->saved_rsp);
   finish_switch();
 }
