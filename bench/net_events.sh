@@ -94,11 +94,12 @@ start() {
 stop() { pkill -P "$GPID" 2>/dev/null; kill "$GPID" 2>/dev/null; wait "$GPID" 2>/dev/null; GPID=""; }
 
 # count FROM_LINE -> "event count" lines for trace.log from line FROM_LINE on; LAPIC writes split
-# by register (0xb0 EOI, 0x380 timer count, 0x300 ICR), MMIO writes by region name.
+# by register offset (0xb0 EOI, 0x380 timer count, 0x300 ICR), MMIO writes by region name
+# ('apic-msi' is the local APIC; a TSC-deadline timer is an MSR write, not traced).
 count() {
   tail -n +"$1" "$WORK/trace.log" | awk '
     { ev = $1; sub(/^[0-9]+@[0-9.]+:/, "", ev) }
-    ev ~ /^apic_mem_writel/ { match($0, /addr 0x[0-9a-f]+/); ev = "apic_mem_writel " substr($0, RSTART + 5, RLENGTH - 5) }
+    ev ~ /^apic_mem_writel/ { r = $0; sub(/^[^ ]* /, "", r); match(r, /0x[0-9a-f]+/); ev = "apic_mem_writel " substr(r, RSTART, RLENGTH) }
     ev ~ /^memory_region_ops_write/ { n = $0; sub(/.* name /, "", n); ev = "mmio_write " n }
     { c[ev]++ }
     END { for (e in c) print e, c[e] }'
@@ -108,7 +109,7 @@ for kind in "${KINDS[@]}"; do
   echo "== $kind ${NIMBUS_BIN:-} ${NIMBUS_ARGS:-}"
   start "$kind" || { stop; continue; }
   sleep 2
-  grep -a "^memory:" "$WORK/guest.log" | sed 's/^/   /'   # Nimbus with --verbose: free at boot
+  grep -a "memory:" "$WORK/guest.log" | tr -d "\r" | sed "s/^/   /"   # Nimbus with --verbose: free at boot
   if [ $RATES = 1 ]; then
     for p in 1 16; do
       "${IN[@]}" timeout 300 redis-benchmark -h $GUEST_IP -c 50 -n $((p == 1 ? N : 10 * N)) -P $p -t set,get --csv 2>/dev/null \
