@@ -240,7 +240,7 @@ sample_stop() { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
 redis_bench() {
   local kind=$1 t=$2 p=$3 n=$4; shift 4
   local out line
-  out=$("${IN[@]}" timeout 180 redis-benchmark -h $GUEST_IP -p 6379 -c 50 -n "$n" -P "$p" -t "$t" --csv "$@" 2>/dev/null \
+  out=$("${IN[@]}" timeout 60 redis-benchmark -h $GUEST_IP -p 6379 -c 50 -n "$n" -P "$p" -t "$t" --csv "$@" 2>/dev/null \
         | tr -d '\r')
   # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
   line=$(grep -i "^\"$t\"" <<<"$out" | tail -1 | tr -d '"')
