@@ -3,6 +3,7 @@
 # Linux-guest baseline, side by side, writing the "Network" section of docs/benchmarks.md.
 #
 # usage: net.sh BUILD_DIR [RUNS] [--quick]     (normally `nimbus bench net [--runs N] [--quick]`)
+#   NET_APPS  only these servers (of redis nginx memcached iperf3); the section is then only printed
 #   --quick   one short pass (small request counts, 2 s load phases, no memory bisection and no
 #             doc update): a smoke test that prints the table on stdout
 #   NIMBUS_LINUX_GUEST  the shared Linux-guest baseline (default ../shared/bench/linux-guest)
@@ -11,7 +12,9 @@
 # same --memory, each attached to tap0 in a private network namespace this script creates and
 # always deletes; the guest is 192.168.250.2, the load generators run in that namespace on
 # 192.168.250.1. Nothing here touches the host's own network. Every wait has a timeout: a guest
-# that does not answer in time is reported ("nimbus: did not serve") and the script carries on.
+# that does not answer in time is reported ("nimbus: did not serve") and the script carries on;
+# one that stops answering during a load is booted again and the load repeated once (said on
+# stderr and under "Guests restarted" in the section).
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -227,7 +230,7 @@ to_ms() { awk -v v="$1" 'BEGIN { u = v; sub(/^[0-9.]+/, "", u); n = v + 0
   if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000; printf "%.3f\n", n }'; }
 
 # rss sampler: the largest QEMU VmRSS seen while a load runs.
-sample_start() { ( m=0; while :; do r=$(awk '/^VmRSS/ {print $2}' "/proc/$QPID/status" 2>/dev/null) || break
+sample_start() { ( m=$(cat "$WORK/rss.max" 2>/dev/null || echo 0); while :; do r=$(awk '/^VmRSS/ {print $2}' "/proc/$QPID/status" 2>/dev/null) || break
                    [ -n "$r" ] && [ "$r" -gt "$m" ] && { m=$r; echo "$m" > "$WORK/rss.max"; }; sleep 0.2; done ) &
                  SAMPLER=$!; }
 sample_stop() { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
@@ -237,7 +240,7 @@ sample_stop() { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
 redis_bench() {
   local kind=$1 t=$2 p=$3 n=$4; shift 4
   local out line
-  out=$("${IN[@]}" timeout 180 redis-benchmark -h $GUEST_IP -p 6379 -c 50 -n "$n" -P "$p" -t "$t" --csv "$@" 2>/dev/null \
+  out=$("${IN[@]}" timeout 60 redis-benchmark -h $GUEST_IP -p 6379 -c 50 -n "$n" -P "$p" -t "$t" --csv "$@" 2>/dev/null \
         | tr -d '\r')
   # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
   line=$(grep -i "^\"$t\"" <<<"$out" | tail -1 | tr -d '"')
@@ -264,12 +267,54 @@ wrk_bench() {
   say "   $kind wrk $path ($c connections): $rps req/s, $xfer MiB/s, p50 $p50 ms, p99 $p99 ms"
 }
 
-# still_answers KIND APP WHAT -> false, with a note, when the guest no longer answers after a
-# load that gave no result (the rest of that guest's loads for APP are then skipped).
-still_answers() {
-  answers "$2" && return 0
-  NOTE[$1.$2]="stopped answering during $3 ($(why_not))"
-  say "   $1: ${NOTE[$1.$2]}"
+# answers_within APP SECONDS -> true once the server answers, probing for up to SECONDS: a guest
+# that has just closed 50 connections under TCG may take a few seconds to answer again.
+answers_within() {
+  local t0=$SECONDS
+  while :; do
+    answers "$1" && return 0
+    [ $((SECONDS - t0)) -ge "$2" ] && return 1
+    sleep 1
+  done
+}
+
+# restart_guest KIND APP WHAT -> true when the guest, which stopped answering during WHAT, was
+# booted again and answers; says so on stderr and in the section ("Guests restarted"). False,
+# with a note (the rest of that guest's loads for APP are then skipped), when it does not.
+declare -a RESTARTS=()
+restart_guest() {
+  local kind=$1 app=$2 what=$3 why
+  why=$(why_not)
+  say "   $kind: stopped answering $app during $what ($why): restarting the guest"
+  [ -n "${SAMPLER:-}" ] && { kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; SAMPLER=""; }
+  # its last words, for finding out why (the work directory goes at the end)
+  tr -d '\r' < "$GLOG" 2>/dev/null | grep -av '^ *$' | tail -n 8 | sed 's/^/      | /' >&2
+  stop_guest
+  start_guest "$kind" "$app" "$MEM"
+  if ! wait_ready "$kind" "$app"; then
+    NOTE[$kind.$app]="stopped answering during $what ($why), and did not serve after a restart ($(why_not))"
+    say "   $kind: ${NOTE[$kind.$app]}"
+    return 1
+  fi
+  RESTARTS+=("run $RUN: $kind $app stopped answering during $what ($why); restarted, it answered again after $READY_S s and the load was run again")
+  say "   $kind $app: answers again after a restart ($READY_S s)"
+  sample_start
+  return 0
+}
+
+# run_load KIND APP WHAT COMMAND... -> runs the load COMMAND; when it gives no result and the guest
+# no longer answers, restarts the guest and runs COMMAND once more. False (and a note) when the
+# guest cannot be brought back or stops answering again.
+run_load() {
+  local kind=$1 app=$2 what=$3
+  shift 3
+  "$@" && return 0
+  answers_within "$app" 15 && return 0   # it answers: only that load had no result
+  restart_guest "$kind" "$app" "$what" || return 1
+  "$@" && return 0
+  answers_within "$app" 15 && return 0
+  NOTE[$kind.$app]="stopped answering during $what, again after a restart ($(why_not))"
+  say "   $kind: ${NOTE[$kind.$app]}"
   return 1
 }
 
@@ -292,11 +337,12 @@ bench_app() {
   case $app in
     redis)
       for p in 1 16; do for t in set get; do
-        redis_bench "$kind" "$t" "$p" $((p == 1 ? REDIS_N : 10 * REDIS_N)) || still_answers "$kind" redis "redis-benchmark -t $t -P $p" || break 2
+        run_load "$kind" redis "redis-benchmark -t $t -P $p" \
+          redis_bench "$kind" "$t" "$p" $((p == 1 ? REDIS_N : 10 * REDIS_N)) || break 2
       done; done ;;
     nginx)
-      wrk_bench "$kind" small /index.html 50 || still_answers "$kind" nginx "wrk on index.html" &&
-        { wrk_bench "$kind" 1m /1m.bin 10 || still_answers "$kind" nginx "wrk on 1m.bin"; } ;;
+      run_load "$kind" nginx "wrk on index.html" wrk_bench "$kind" small /index.html 50 &&
+        run_load "$kind" nginx "wrk on 1m.bin" wrk_bench "$kind" 1m /1m.bin 10 ;;
     memcached)
       local out tps
       out=$("${IN[@]}" timeout $((LOAD_S + 60)) memcaslap -s "$GUEST_IP:11211" -T 2 -c 50 -t "${LOAD_S}s" 2>&1)
@@ -405,16 +451,25 @@ smallest_mib() {  # smallest_mib KIND LO HI STEP -> MiB, or ">HI"
 # ---- the runs ---------------------------------------------------------------------------------
 say "net.sh: $RUNS run(s)$([ $QUICK = 1 ] && echo ', quick'), accel $(detect_accel), load $(cut -d' ' -f1-3 /proc/loadavg)"
 START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-APPS="redis nginx memcached iperf3"
-for run in $(seq "$RUNS"); do
-  say "run $run of $RUNS"
+ALL_APPS="redis nginx memcached iperf3"
+# NET_APPS: a subset of the servers (e.g. NET_APPS=redis); the section is then printed, not
+# written to the doc, since the other rows would be empty.
+APPS=${NET_APPS:-$ALL_APPS}
+for app in $APPS; do
+  case " $ALL_APPS " in *" $app "*) ;; *) echo "net.sh: NET_APPS: unknown server '$app' (of: $ALL_APPS)" >&2; exit 2 ;; esac
+done
+for RUN in $(seq "$RUNS"); do
+  say "run $RUN of $RUNS"
   for app in $APPS; do
     for kind in linux nimbus; do bench_app "$kind" "$app"; done
   done
 done
-for kind in linux nimbus; do bench_conns "$kind"; bench_icount "$kind"; done
+WITH_REDIS=0; case " $APPS " in *" redis "*) WITH_REDIS=1 ;; esac
+[ $WITH_REDIS = 1 ] && for kind in linux nimbus; do bench_conns "$kind"; bench_icount "$kind"; done
 MIN_LINUX=- MIN_NIMBUS=-
-if [ $QUICK = 1 ]; then
+if [ $WITH_REDIS = 0 ]; then
+  :
+elif [ $QUICK = 1 ]; then
   # the target alone: does Nimbus serve redis in 16 MiB?
   if [ -z "${NOTE[nimbus.redis]:-}" ]; then
     if serves_in nimbus $TARGET_MEM_MIB; then MIN_NIMBUS="<=$TARGET_MEM_MIB"; else MIN_NIMBUS=">$TARGET_MEM_MIB"; fi
@@ -593,6 +648,12 @@ KVER=$(ls "$LG/kpkg/lib/modules" 2>/dev/null | head -1)
   echo "racing, ran about 33 million instructions per idle second that way. The plugin counts the same"
   echo "instructions with or without \`-icount\`, so it runs without."
   echo
+  if [ ${#RESTARTS[@]} != 0 ]; then
+    echo "Guests restarted in this run (a guest that stops answering during a load is booted again and"
+    echo "the load repeated once; its other figures stand):"
+    for r in "${RESTARTS[@]}"; do echo "- $r"; done
+    echo
+  fi
   echo "Not served in this run:"
   for k in "${!NOTE[@]}"; do echo "- ${k/./ }: ${NOTE[$k]}"; done | sort
   [ ${#NOTE[@]} = 0 ] && echo "- nothing: both guests served every program."
@@ -600,8 +661,8 @@ KVER=$(ls "$LG/kpkg/lib/modules" 2>/dev/null | head -1)
 } > "$WORK/section.md"
 
 cat "$WORK/section.md"
-if [ $QUICK = 1 ]; then
-  echo "net.sh: --quick, $DOC left as it is" >&2
+if [ $QUICK = 1 ] || [ "$APPS" != "$ALL_APPS" ]; then
+  echo "net.sh: $([ $QUICK = 1 ] && echo "--quick" || echo "NET_APPS=$APPS"), $DOC left as it is" >&2
   exit 0
 fi
 mkdir -p "$(dirname "$DOC")"

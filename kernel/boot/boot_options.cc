@@ -10,10 +10,10 @@ namespace nimbus {
 namespace {
 // Kept alive: BootOptions::test points into it.
 CommandLine g_command_line;
-constexpr std::array<std::string_view, 17> kKnown = {
+constexpr std::array<std::string_view, 18> kKnown = {
     "verbose", "bootchart", "boot-only", "tsc_khz",  "max_cpus",       "test",          "strace", kVirtioMmioDeviceKey,
     "ip",      "gateway",   "dns",       "hostname", "nimbus.streams", "nimbus.winsize",
-    "volume",  "root",      "share"};
+    "volume",  "root",      "share",     "idle_poll_us"};
 
 // RFC 1123 2.1: letters, digits and hyphens in dot-separated labels of 1-63, 253 in all.
 bool valid_hostname(std::string_view name) {
@@ -210,6 +210,11 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
     auto n = line.value_u64("max_cpus");
     if (!n || *n == 0) return "max_cpus needs a positive number";
     options.max_cpus = *n;
+  }
+  if (line.value("idle_poll_us")) {
+    auto us = line.value_u64("idle_poll_us");
+    if (!us || *us > 1'000'000) return "idle_poll_us needs a number of microseconds up to 1000000";
+    options.idle_poll_us = *us;
   }
   if (auto test = line.value("test")) options.test = *test;
   if (auto streams = line.value("nimbus.streams"); streams && !parse_stream_kinds(*streams, options.streams))

@@ -29,6 +29,8 @@ struct HostStreamKinds {
   uint16_t columns = 0;
 };
 
+constexpr uint64_t kDefaultIdlePollUs = 50;
+
 struct BootOptions {
   bool verbose = false;      // boot messages on the console
   bool bootchart = false;    // per-stage boot timing
@@ -37,6 +39,8 @@ struct BootOptions {
   std::string_view strace_filter;  // strace=LIST: only these calls (empty: all)
   uint64_t tsc_khz = 0;      // TSC rate from the host (0: find it ourselves)
   uint64_t max_cpus = 0;     // use at most this many CPUs (0: all)
+  // How long an idle CPU polls a busy network device before halting (0: never poll).
+  uint64_t idle_poll_us = kDefaultIdlePollUs;
   std::string_view test;     // self-test to run (empty: the default self-test)
   // virtio_mmio.device= words (microvm has no bus to scan), in command-line order.
   static constexpr size_t kMaxVirtioMmioDevices = 8;

@@ -163,6 +163,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
     power::exit_vm(ExitStatus::bad_command_line);
   }
   set_console_verbose(options.verbose);
+  scheduler::set_idle_poll_ns(options.idle_poll_us * 1000);
   log("nimbus: booting, command line '%s'\n", info.command_line);
   bootchart::stage_done("start_info");
 

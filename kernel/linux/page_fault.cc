@@ -10,6 +10,9 @@
 #include "kernel/arch/x86_64/interrupt_frame.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/exit_status.h"
+#include "kernel/fs/page_cache.h"
+#include "kernel/mm/frame_allocator.h"
+#include "kernel/mm/heap.h"
 #include "kernel/platform/kvm/power.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/signals.h"
@@ -81,6 +84,12 @@ bool handle_application_page_fault(InterruptFrame& frame, uint64_t address) {
       // Linux's OOM killer would end the program; say why, and end the VM as every OOM does.
       print("nimbus: out of memory: no page for the program at %p (give the VM more --memory)\n",
             reinterpret_cast<void*>(address));
+      // Where the memory is, for sizing --memory and for finding what to make smaller.
+      heap::Stats heap = heap::stats();
+      print("nimbus: memory: %lu KiB of %lu KiB free; kernel heap %lu KiB in slabs and %lu KiB in %lu "
+            "large blocks; page cache %lu KiB\n",
+            frames::free_bytes() >> 10, frames::total_bytes() >> 10, heap.slab_frames * 4, heap.large_frames * 4,
+            heap.large_allocations, fs::page_cache_statistics().pages * 4);
       power::exit_vm(ExitStatus::out_of_memory);
     }
   } else if (!kernel_code) {

@@ -64,6 +64,9 @@ Result<AddressSpace*> AddressSpace::try_create() {
 
 void AddressSpace::release() {
   if (m_references.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // A kernel thread may still run on these tables (the scheduler's lazy switch): every CPU
+  // leaves them first, so no TLB holds a page freed below.
+  tlb::forget_page_root(m_root);
   {
     MutexGuard guard(m_lock);
     unmap_locked(kBegin, kEnd, Loaded::nowhere);

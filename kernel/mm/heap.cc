@@ -54,6 +54,7 @@ ClassCache g_classes[kSizeClassCount];
 // Each CPU's magazines, one per size class, allocated when the CPU comes up.
 CpuCache* g_magazines[cpus::kMax];
 std::atomic<uint64_t> g_large_allocations{0};
+std::atomic<uint64_t> g_large_frames{0};
 
 // nullptr until this CPU's caches exist: then allocations go straight to the slabs. (The
 // GS base is set before the first allocation on every CPU.)
@@ -111,6 +112,7 @@ void* allocate_large(size_t size, size_t alignment) {
   header->magic = kLargeMagic;
   header->order = order;
   g_large_allocations.fetch_add(1, std::memory_order_relaxed);
+  g_large_frames.fetch_add(uint64_t{1} << order, std::memory_order_relaxed);
   return reinterpret_cast<char*>(header) + offset;
 }
 
@@ -148,11 +150,13 @@ void free(void* pointer) {
   if (header->magic != kLargeMagic) panic("heap: free of unknown pointer %p", pointer);
   header->magic = 0;
   g_large_allocations.fetch_sub(1, std::memory_order_relaxed);
+  g_large_frames.fetch_sub(uint64_t{1} << header->order, std::memory_order_relaxed);
   frames::free(virt_to_phys(header), header->order);
 }
 
 Stats stats() {
-  return Stats{g_large_allocations.load(std::memory_order_relaxed), g_frame_source.frames_in_use()};
+  return Stats{g_large_allocations.load(std::memory_order_relaxed), g_frame_source.frames_in_use(),
+               g_large_frames.load(std::memory_order_relaxed)};
 }
 
 }  // namespace nimbus::heap

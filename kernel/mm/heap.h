@@ -17,6 +17,7 @@ void free(void* pointer);
 struct Stats {
   uint64_t large_allocations;
   uint64_t slab_frames;
+  uint64_t large_frames;  // frames held by large allocations (rounded up to a power of two)
 };
 Stats stats();
 

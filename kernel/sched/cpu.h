@@ -37,6 +37,9 @@ struct Cpu {
   Timer* running_timer = nullptr;  // whose callback runs now (guarded by timer_lock)
 
   bool need_resched = false;
+  // The idle poller indexes (bits) whose devices this CPU's idle thread is watching, their
+  // interrupts suppressed; ended before the idle thread is switched out (scheduler.cc).
+  uint8_t idle_watching = 0;
   // The TSC deadline the local APIC timer is set for (0: none), kept so that a context switch
   // need not re-program it (scheduler.cc: program_timer).
   uint64_t armed_tsc = 0;

@@ -9,6 +9,7 @@
 #include "kernel/arch/x86_64/page_tables.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 #include "kernel/arch/x86_64/cpu.h"
@@ -121,9 +122,12 @@ void schedule() {
   x86::wrmsr(x86::msr::kFsBase, next->fs_base);
   use_thread_stacks(cpu, next);
   cpu.syscall_stack_top = next->stacks.main_top;
-  // Each process has its own page-table root; kernel threads run on the kernel's.
-  uint64_t root = next->page_root ? next->page_root : mmu::kernel_page_table_root();
-  if (x86::read_cr3() != root) x86::write_cr3(root);
+  // Each process has its own page-table root. Kernel threads (the network's receive and worker
+  // threads, idle) run on whatever root is loaded, as Linux's lazy TLB does: the kernel half is
+  // the same in every root, and a CR3 write empties the TLB (under TCG all of QEMU's software
+  // TLB), so a program woken through a kernel thread would refill it twice per wake-up. A root
+  // is dropped everywhere before its tables are freed (tlb::forget_page_root).
+  if (next->page_root && x86::read_cr3() != next->page_root) x86::write_cr3(next->page_root);
   switch_context(&prev->saved_rsp, next->saved_rsp);
   finish_switch();
 }
@@ -171,13 +175,77 @@ void start_idle_thread(Cpu& cpu) {
   cpu.idle->cpu = &cpu;
 }
 
+namespace {
+
+constexpr size_t kMaxIdlePollers = 8;
+IdlePoller g_idle_pollers[kMaxIdlePollers];
+std::atomic<size_t> g_idle_poller_count{0};
+std::atomic<uint64_t> g_idle_poll_ns{0};
+
+bool has_work(const Cpu& cpu) { return cpu.need_resched || !cpu.run_queue.empty(); }
+
+// Ends the watch of every device this CPU's idle thread watches: their interrupts go back on.
+// True when one of them had work meanwhile (it woke its thread). Interrupts are off.
+bool end_idle_watch(Cpu& cpu) {
+  bool work = false;
+  size_t count = g_idle_poller_count.load(std::memory_order_acquire);
+  for (size_t i = 0; i < count; i++)
+    if ((cpu.idle_watching & (1u << i)) && g_idle_pollers[i].end(g_idle_pollers[i].context)) work = true;
+  cpu.idle_watching = 0;
+  return work;
+}
+
+// Before halting: watches the busy devices' rings for up to g_idle_poll_ns, with interrupts on
+// (timers and other devices still interrupt; an interrupt that wakes a thread switches the idle
+// thread out, and preempt_if_needed ends the watch first). True when the CPU has work (schedule
+// again). Interrupts are off on entry and on return.
+bool poll_while_idle(Cpu& cpu) {
+  uint64_t poll_ns = g_idle_poll_ns.load(std::memory_order_relaxed);
+  size_t count = g_idle_poller_count.load(std::memory_order_acquire);
+  if (!poll_ns || !count) return false;
+  for (size_t i = 0; i < count; i++)
+    if (g_idle_pollers[i].begin(g_idle_pollers[i].context)) cpu.idle_watching |= static_cast<uint8_t>(1u << i);
+  if (!cpu.idle_watching) return false;
+  uint64_t end = clock::monotonic_ns() + poll_ns;
+  x86::enable_interrupts();
+  for (;;) {
+    for (size_t i = 0; i < count; i++) {
+      // Re-read each time: an interrupt may have ended the watch.
+      uint8_t bit = static_cast<uint8_t>(1u << i);
+      if (!(__atomic_load_n(&cpu.idle_watching, __ATOMIC_RELAXED) & bit)) continue;
+      if (g_idle_pollers[i].poll(g_idle_pollers[i].context)) {
+        bool interrupts = x86::save_and_disable_interrupts();
+        cpu.idle_watching &= static_cast<uint8_t>(~bit);
+        x86::restore_interrupts(interrupts);
+      }
+    }
+    if (has_work(cpu) || !__atomic_load_n(&cpu.idle_watching, __ATOMIC_RELAXED) || clock::monotonic_ns() >= end) break;
+    x86::pause();
+  }
+  x86::disable_interrupts();
+  bool work = end_idle_watch(cpu);
+  return work || has_work(cpu);
+}
+
+}  // namespace
+
+void add_idle_poller(const IdlePoller& poller) {
+  size_t index = g_idle_poller_count.load(std::memory_order_relaxed);
+  if (index == kMaxIdlePollers) return;
+  g_idle_pollers[index] = poller;
+  g_idle_poller_count.store(index + 1, std::memory_order_release);
+}
+
+void set_idle_poll_ns(uint64_t ns) { g_idle_poll_ns.store(ns, std::memory_order_relaxed); }
+
 [[noreturn]] void idle_loop() {
   for (;;) {
     x86::disable_interrupts();
     schedule();
     // Back on the idle thread: a wake-up while switching may have queued work.
     Cpu& cpu = this_cpu();
-    if (cpu.need_resched || !cpu.run_queue.empty()) continue;
+    if (has_work(cpu)) continue;
+    if (poll_while_idle(cpu)) continue;
     x86::enable_interrupts_and_halt();
   }
 }
@@ -377,7 +445,12 @@ void on_reschedule_ipi() {
 }
 
 void preempt_if_needed() {
-  if (this_cpu().need_resched) schedule();
+  Cpu& cpu = this_cpu();
+  if (!cpu.need_resched) return;
+  // The idle thread, interrupted while it watched devices: they must not stay without
+  // interrupts while other threads run.
+  if (cpu.idle_watching) end_idle_watch(cpu);
+  schedule();
 }
 
 }  // namespace nimbus::scheduler

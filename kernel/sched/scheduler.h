@@ -60,6 +60,27 @@ void on_reschedule_ipi();
 // Called on the way out of every interrupt: switches threads if one is due.
 void preempt_if_needed();
 
+// Interrupt suppression with bounded polling: a driver whose device is busy lets the idle loop
+// watch its ring for a while before the CPU halts. Under TCG a halted vCPU is woken by a host
+// thread signal, and each device interrupt costs an injection, a status read, an acknowledgement
+// and an EOI, all exits to QEMU; a frame found by polling costs none of them.
+struct IdlePoller {
+  // With interrupts off, on an idle CPU: true when the device is busy enough to be watched; it
+  // then suppresses its interrupts (one CPU at a time watches a device).
+  bool (*begin)(void* context);
+  // Interrupts on or off: true when it found work (it woke the thread that does it, and keeps
+  // its interrupts suppressed for that thread); the watch ends.
+  bool (*poll)(void* context);
+  // With interrupts off, when the watch ends without work found: interrupts back on; true when
+  // work arrived meanwhile (it woke its thread).
+  bool (*end)(void* context);
+  void* context;
+};
+// Registers a poller for the kernel's lifetime (at most 8).
+void add_idle_poller(const IdlePoller& poller);
+// How long an idle CPU polls (0: never); the boot option idle_poll_us.
+void set_idle_poll_ns(uint64_t ns);
+
 // Called by a new thread on its first run.
 void finish_switch();
 

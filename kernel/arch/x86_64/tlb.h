@@ -12,6 +12,11 @@ void flush_range_everywhere(uintptr_t begin, uintptr_t end);
 // accesses and serializes its instruction stream) and returns once all have, after a full
 // fence here. The shootdown IPI with nothing to flush.
 void barrier_everywhere();
+// Before a process's page tables are freed: no CPU may keep `root` loaded. The scheduler does
+// not load the kernel's tables for kernel threads (the kernel half is in every root), so a CPU
+// running one may still have the root of the last process it ran; this CPU and every other
+// online one that has `root` loaded switch to the kernel's tables. Interrupts enabled.
+void forget_page_root(uint64_t root);
 // The IPI handler.
 void on_shootdown_ipi();
 

@@ -22,6 +22,7 @@
 #include "kernel/sched/thread.h"
 #include "kernel/sync/spinlock.h"
 #include "kernel/sync/wait_queue.h"
+#include "kernel/time/clock.h"
 
 namespace nimbus::virtio_net {
 namespace {
@@ -101,6 +102,9 @@ constexpr uint16_t kMaxMergedBuffers = 64 * 1024 / kMergedBufferSize + 1;
 // Frames handled per round before the receive thread lets other threads run (it keeps
 // polling with interrupts off while frames keep coming).
 constexpr size_t kReceiveBudget = 64;
+// A device that had frames this recently is busy: an idle CPU polls its ring (for the
+// scheduler's idle_poll_us) before halting, its interrupts off.
+constexpr uint64_t kBusyWindowNs = 2'000'000;
 
 // Does what VIRTIO_NET_HDR_F_NEEDS_CSUM asks of a device: the 16 bits at start + offset
 // hold the pseudo-header sum; the one's complement sum from `start` to the end replaces
@@ -133,6 +137,9 @@ struct Device::State {
   uint32_t rx_buffer_size = 0;
   uint32_t rx_buffer_count = 0;
   bool rx_pending = false;
+  bool rx_sleeping = false;    // the receive thread waits, the ring's interrupts on
+  bool idle_watched = false;   // an idle CPU polls the ring instead, its interrupts off
+  uint64_t last_frame_ns = 0;  // when the receive thread last handled frames
   WaitQueue rx_waiters;
   ReceiveHandler handler = nullptr;
   void* handler_context = nullptr;
@@ -285,16 +292,23 @@ void receive_thread(void* argument) {
   auto& state = *static_cast<Device::State*>(argument);
   for (;;) {
     bool interrupts = state.rx_lock.lock();
+    state.rx_sleeping = true;
     while (!state.rx_pending && !state.rx.has_used()) state.rx_waiters.wait(state.rx_lock);
+    state.rx_sleeping = false;
+    state.idle_watched = false;  // this thread owns the ring's interrupts now
     state.rx_pending = false;
     state.rx.suppress_interrupts(true);
     state.rx_lock.unlock(interrupts);
+    bool handled = false;
     for (;;) {
-      if (receive_round(state) == kReceiveBudget) {
+      size_t frames = receive_round(state);
+      handled |= frames != 0;
+      if (frames == kReceiveBudget) {
         scheduler::yield();  // under load: keep polling, but let the program run too
         continue;
       }
       interrupts = state.rx_lock.lock();
+      if (handled) state.last_frame_ns = clock::monotonic_ns();
       state.rx.suppress_interrupts(false);
       bool more = state.rx.has_used();  // used before the device saw interrupts back on
       if (more) state.rx.suppress_interrupts(true);
@@ -331,9 +345,58 @@ void on_device_interrupt(void* context, uint16_t) {
   // (link status) needs nothing: link_up() reads it when asked.
   state.transport.acknowledge_interrupt();
   state.rx_pending = true;
+  state.idle_watched = false;
   state.rx.suppress_interrupts(true);
   state.rx_waiters.wake_all();
   state.rx_lock.unlock_raw();
+}
+
+// The idle poller (scheduler::IdlePoller): an idle CPU watches a busy device's ring with its
+// interrupts off, and wakes the receive thread itself when a frame comes.
+bool idle_watch_begin(void* context) {
+  Device::State& state = *static_cast<Device::State*>(context);
+  bool interrupts = state.rx_lock.lock();
+  bool watch = state.rx_sleeping && !state.rx_pending && !state.idle_watched &&
+               clock::monotonic_ns() - state.last_frame_ns < kBusyWindowNs;
+  if (watch) {
+    state.idle_watched = true;
+    state.rx.suppress_interrupts(true);
+  }
+  state.rx_lock.unlock(interrupts);
+  return watch;
+}
+
+bool idle_watch_poll(void* context) {
+  Device::State& state = *static_cast<Device::State*>(context);
+  if (!state.rx.has_used()) return false;  // an unlocked peek at the device's index
+  bool interrupts = state.rx_lock.lock();
+  if (state.idle_watched) {
+    // The receive thread takes over with interrupts still off, as if interrupted.
+    state.idle_watched = false;
+    state.rx_pending = true;
+    state.rx_waiters.wake_all();
+  }
+  state.rx_lock.unlock(interrupts);
+  return true;
+}
+
+bool idle_watch_end(void* context) {
+  Device::State& state = *static_cast<Device::State*>(context);
+  bool work = false;
+  bool interrupts = state.rx_lock.lock();
+  if (state.idle_watched) {
+    state.idle_watched = false;
+    state.rx.suppress_interrupts(false);
+    // Used before the device saw interrupts back on: no interrupt will say so.
+    if (state.rx.has_used()) {
+      state.rx.suppress_interrupts(true);
+      state.rx_pending = true;
+      state.rx_waiters.wake_all();
+      work = true;
+    }
+  }
+  state.rx_lock.unlock(interrupts);
+  return work;
 }
 
 Result<> start(Device::State& state) {
@@ -374,6 +437,7 @@ Result<> start(Device::State& state) {
   format_to(state.name, sizeof(state.name), "eth%zu", state.index);
   Thread* thread = TRY(Thread::try_create("virtio-net-rx", receive_thread, &state));
   thread->detach();
+  scheduler::add_idle_poller({idle_watch_begin, idle_watch_poll, idle_watch_end, &state});
   transport.driver_ok();
   SpinlockGuard guard(state.rx_lock);
   transport.notify(kReceiveQueue);  // 3.1.1: the device may use the buffers from DRIVER_OK on

@@ -11,31 +11,55 @@ namespace nimbus::net::tcp {
 
 ByteRing::~ByteRing() { delete[] m_data; }
 
+namespace {
+
+// The first allocation fits a small request or reply in a slab object; each growth then
+// quadruples into what a large heap block of 16 KiB << 2k holds beside its 64-byte header (the
+// heap rounds large blocks up to a power of two of pages: 106,496 bytes would take 128 KiB).
+constexpr size_t kFirstAllocation = 4096;
+constexpr size_t kLargeBlockHeader = 64;
+
+size_t allocation_for(size_t needed, size_t allocated, size_t capacity) {
+  size_t size = kFirstAllocation;
+  if (allocated >= kFirstAllocation) size = ((allocated + kLargeBlockHeader) << 2) - kLargeBlockHeader;
+  while (size < needed) size = ((size + kLargeBlockHeader) << 2) - kLargeBlockHeader;
+  return size < capacity ? size : capacity;
+}
+
+}  // namespace
+
 void ByteRing::set_capacity(size_t capacity) {
   if (capacity < m_size) capacity = m_size;
-  if (m_data && capacity != m_allocated) {
-    // Re-layout into a buffer of the new size (setsockopt after data has flowed).
-    std::byte* fresh = new (kNoThrow) std::byte[capacity ? capacity : 1];
-    if (!fresh) return;  // keep the old buffer and size
-    // Everything from the head moves, out-of-order bytes past the readable end included.
-    size_t keep = capacity < m_allocated ? capacity : m_allocated;
+  m_capacity = capacity;
+  // Shrinking below what is allocated (setsockopt after data has flowed) gives memory back;
+  // growing waits until the bytes need the room.
+  if (m_data && capacity < m_allocated) (void)relayout(capacity);
+}
+
+// Moves the bytes into a buffer of `size`, head first; everything from the head moves,
+// out-of-order bytes past the readable end included.
+Result<> ByteRing::relayout(size_t size) {
+  std::byte* fresh = new (kNoThrow) std::byte[size ? size : 1];
+  if (!fresh) return error(Errno::enomem);  // the old buffer stays
+  if (m_data) {
+    size_t keep = size < m_allocated ? size : m_allocated;
     size_t first = keep < m_allocated - m_head ? keep : m_allocated - m_head;
     memcpy(fresh, m_data + m_head, first);
     if (keep > first) memcpy(fresh + first, m_data, keep - first);
     delete[] m_data;
-    m_data = fresh;
-    m_allocated = capacity;
-    m_head = 0;
   }
-  m_capacity = capacity;
+  m_data = fresh;
+  m_allocated = size;
+  m_head = 0;
+  return {};
 }
 
-Result<> ByteRing::ensure_allocated() {
-  if (m_data) return {};
-  m_data = new (kNoThrow) std::byte[m_capacity ? m_capacity : 1];
-  if (!m_data) return error(Errno::enomem);
-  m_allocated = m_capacity;
-  return {};
+// Allocated lazily and grown as bytes arrive: most connections (requests and replies of a few
+// hundred bytes) never need more than the first 4 KiB, and a VM serving many of them would
+// otherwise hold two whole buffers (2 x 104 KiB by default) for each.
+Result<> ByteRing::ensure_room(size_t end) {
+  if (end <= m_allocated) return {};
+  return relayout(allocation_for(end, m_allocated, m_capacity));
 }
 
 Result<size_t> ByteRing::append(std::span<const std::byte> data) {
@@ -50,7 +74,7 @@ Result<size_t> ByteRing::write_beyond(size_t offset, std::span<const std::byte> 
   if (offset >= free_space()) return size_t{0};
   size_t n = data.size() < free_space() - offset ? data.size() : free_space() - offset;
   if (n == 0) return size_t{0};
-  TRY(ensure_allocated());
+  TRY(ensure_room(m_size + offset + n));
   size_t position = (m_head + m_size + offset) % m_allocated;
   size_t first = n < m_allocated - position ? n : m_allocated - position;
   memcpy(m_data + position, data.data(), first);

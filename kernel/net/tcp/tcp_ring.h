@@ -1,5 +1,5 @@
 // ByteRing: a connection's send or receive buffer, a circular byte array allocated on first
-// use. The receive side also writes out-of-order bytes past the readable end, at their
+// use and grown (up to its capacity) as the bytes held need it. The receive side also writes out-of-order bytes past the readable end, at their
 // offset in the window, and tracks which ranges are present (RangeSet) until the gap fills.
 #pragma once
 
@@ -39,7 +39,8 @@ class ByteRing {
   void consume(size_t n);
 
  private:
-  Result<> ensure_allocated();
+  Result<> relayout(size_t size);
+  Result<> ensure_room(size_t end);
   std::byte* m_data = nullptr;
   size_t m_allocated = 0;
   size_t m_capacity = 0;

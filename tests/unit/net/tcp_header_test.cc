@@ -169,5 +169,46 @@ TEST(ByteRing, WrapsAndHoldsOutOfOrderBytes) {
   EXPECT_EQ(*ring.write_beyond(3, bytes({1, 1, 1, 1})), 0u);  // past the capacity
 }
 
+
+// The ring starts small and grows as bytes need the room, keeping wrapped and out-of-order
+// bytes where they were relative to the head.
+TEST(ByteRing, GrowsWithWrappedAndOutOfOrderBytes) {
+  ByteRing ring;
+  ring.set_capacity(106496);
+  auto pattern = [](size_t from, size_t n) {
+    std::vector<std::byte> v(n);
+    for (size_t i = 0; i < n; i++) v[i] = static_cast<std::byte>((from + i) * 7 % 251);
+    return v;
+  };
+  // Wrap the first (4 KiB) allocation: 3,000 in, 2,500 out, 3,000 in.
+  EXPECT_EQ(*ring.append(pattern(0, 3000)), 3000u);
+  ring.consume(2500);
+  EXPECT_EQ(*ring.append(pattern(3000, 3000)), 3000u);
+  // Out-of-order bytes far past the readable end force growth while the ring is wrapped.
+  EXPECT_EQ(*ring.write_beyond(50000, pattern(2500 + 3500 + 50000, 1000)), 1000u);
+  EXPECT_EQ(ring.size(), 3500u);
+  std::vector<std::byte> out(3500);
+  ring.peek(0, out);
+  EXPECT_EQ(out, pattern(2500, 3500));
+  // Fill the gap; everything up to the end of the out-of-order bytes becomes readable in order.
+  EXPECT_EQ(*ring.write_beyond(0, pattern(6000, 50000)), 50000u);
+  ring.commit(51000);
+  out.resize(54500);
+  ring.peek(0, out);
+  EXPECT_EQ(out, pattern(2500, 54500));
+  // Up to the capacity, and no further.
+  EXPECT_EQ(*ring.append(pattern(57000, 60000)), 106496u - 54500u);
+  EXPECT_EQ(ring.size(), 106496u);
+  ring.consume(100000);
+  out.resize(6496);
+  ring.peek(0, out);
+  EXPECT_EQ(out, pattern(102500, 6496));
+  // Shrinking below what is allocated keeps the bytes held.
+  ring.set_capacity(8000);
+  EXPECT_EQ(ring.capacity(), 8000u);
+  ring.peek(0, out);
+  EXPECT_EQ(out, pattern(102500, 6496));
+}
+
 }  // namespace
 }  // namespace nimbus::net::tcp
