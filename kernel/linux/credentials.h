@@ -37,6 +37,9 @@ Credentials current_credentials();
 // effective uid must be the target's real or saved uid, or the sender holds CAP_KILL. Under
 // the tree lock.
 bool may_send_signal_locked(Process& target, int signal);
+// Whether the calling process may trace `target` (Linux's ptrace_may_access): the same real,
+// effective and saved uids and gids, or CAP_SYS_PTRACE. Under the tree lock.
+bool may_trace_locked(Process& target);
 // prctl(PR_GET_KEEPCAPS) and PR_SET_KEEPCAPS.
 bool keeps_capabilities();
 void set_keep_capabilities(bool keep);

@@ -150,6 +150,10 @@ bool group_is_orphaned_locked(uint32_t pgid) {
   return true;
 }
 
+void for_each_process_locked(void (*f)(Process&, void*), void* context) {
+  for (Process* p = g_processes.front(); p; p = g_processes.next(p)) f(*p, context);
+}
+
 void with_processes(void (*f)(Process&, void*), void* context) {
   SpinlockGuard guard(g_tree_lock);
   for (Process* p = g_processes.front(); p; p = g_processes.next(p)) f(*p, context);

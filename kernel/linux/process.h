@@ -145,6 +145,15 @@ struct Process {
   int stop_signal = 0;
   bool stop_unreported = false;
   bool continue_unreported = false;
+
+  // ptrace (ptrace.cc), under the tree lock (trace_stopped under stop_lock too): the tracing
+  // process, a signal-delivery stop the tracer has not seen through wait yet, and the signal
+  // its PTRACE_CONT or PTRACE_DETACH hands back.
+  std::atomic<Process*> tracer{nullptr};
+  std::atomic<bool> trace_stopped{false};
+  int trace_signal = 0;
+  bool trace_unreported = false;
+  int trace_resume_signal = 0;
 };
 
 // The process tree's lock (parent, children, states, groups; the process table).
@@ -159,6 +168,8 @@ bool group_exists_locked(uint32_t pgid, uint32_t sid);
 // same session. Job-control stops (SIGTSTP, SIGTTIN, SIGTTOU) are discarded there, as on
 // Linux. Under the tree lock.
 bool group_is_orphaned_locked(uint32_t pgid);
+// Runs f on every process; the caller holds the tree lock.
+void for_each_process_locked(void (*f)(Process& process, void* context), void* context);
 // Runs f on every process under the tree lock.
 void with_processes(void (*f)(Process& process, void* context), void* context);
 // A new process's number and entry in the table (alive, no threads yet): ENOMEM / EAGAIN.

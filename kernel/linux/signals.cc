@@ -14,6 +14,7 @@
 #include "kernel/lib/console.h"
 #include "kernel/linux/credentials.h"
 #include "kernel/linux/page_fault.h"
+#include "kernel/linux/ptrace.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/syscall_frame.h"
 #include "kernel/linux/syscalls.h"
@@ -366,7 +367,19 @@ void deliver_pending(Registers& regs, int64_t syscall_number = kNoSyscall) {
     obey_job_control(*self);
     SigInfo info;
     int signal = take_from(*self, ~self->signal_mask, info);
-    if (!signal || deliver(regs, signal, info, 0, 0, 0, false, syscall_number)) return;
+    if (!signal) return;
+    // A traced process stops for its tracer first, which may change or discard the signal.
+    if (signal != kSigkill && self->process->tracer.load(std::memory_order_relaxed)) {
+      int given = stop_for_tracer(*self, signal);
+      if (!given) continue;
+      if (given != signal) {
+        info = SigInfo{};
+        info.signo = given;
+        info.code = kSiUser;
+        signal = given;
+      }
+    }
+    if (deliver(regs, signal, info, 0, 0, 0, false, syscall_number)) return;
   }
 }
 
@@ -403,27 +416,8 @@ void kick(LinuxThread& thread, int signal) {
 
 // --- job control ---
 
-bool kill_pending(const LinuxThread& t) {
-  return (t.pending.load() | t.process->signals.pending.load()) & bit(kSigkill);
-}
-
-// Tells the parent that `process` stopped or continued: wakes its waits and sends SIGCHLD
-// (CLD_STOPPED / CLD_CONTINUED) unless its SIGCHLD action has SA_NOCLDSTOP. Under the tree lock.
 void notify_parent_locked(Process& process, int code, int status) {
-  Process* parent = process.parent;
-  if (!parent) return;
-  parent->child_events.wake_all();
-  uint64_t flags;
-  {
-    SpinlockGuard guard(parent->signals.actions_lock);
-    flags = parent->signals.actions[kSigchld].flags;
-  }
-  if (flags & kSaNocldstop) return;
-  SignalDetails details;
-  details.code = code;
-  details.pid_or_timer = static_cast<int32_t>(process.pid);
-  details.value = static_cast<uint64_t>(status);
-  (void)send_process_signal(*parent, kSigchld, details);
+  if (process.parent) notify_stop_locked(*process.parent, process, code, status);
 }
 
 // A stop signal's default action: the process stops (each thread at its next return to the
@@ -565,6 +559,26 @@ void mark_killed(LinuxThread& thread, void* context) {
 }
 
 }  // namespace
+
+bool kill_pending(const LinuxThread& t) {
+  return (t.pending.load() | t.process->signals.pending.load()) & bit(kSigkill);
+}
+
+void notify_stop_locked(Process& to, Process& about, int code, int status) {
+  to.child_events.wake_all();
+  uint64_t handler, flags;
+  {
+    SpinlockGuard guard(to.signals.actions_lock);
+    handler = to.signals.actions[kSigchld].handler;
+    flags = to.signals.actions[kSigchld].flags;
+  }
+  if (handler == kSigIgn || (flags & kSaNocldstop)) return;
+  SignalDetails details;
+  details.code = code;
+  details.pid_or_timer = static_cast<int32_t>(about.pid);
+  details.value = static_cast<uint64_t>(status);
+  (void)send_process_signal(to, kSigchld, details);
+}
 
 bool is_kernel_code(uint64_t rip) {
   return rip >= reinterpret_cast<uint64_t>(__kernel_start) && rip < reinterpret_cast<uint64_t>(__kernel_end);

@@ -82,6 +82,7 @@ Result<long> sys_vfork();
 Result<long> sys_execve(const char* path, const void* argv, const void* envp);
 Result<long> sys_execveat(int dirfd, const char* path, const void* argv, const void* envp, int flags);
 Result<long> sys_wait4(int pid, int* status, int options, void* rusage);
+Result<long> sys_ptrace(long request, long pid, uint64_t address, uint64_t data);
 Result<long> sys_waitid(int id_type, int id, void* info, int options, void* rusage);
 Result<long> sys_setpgid(int pid, int pgid);
 Result<long> sys_getpgid(int pid);

@@ -389,6 +389,8 @@ Result<NewProgram> load_program(int dirfd, const char* user_path, const char* co
   reset_for_new_program(process, thread);
   // Set-user-ID and set-group-ID programs, and the capabilities of the new program's ids.
   apply_exec_credentials(file_stat.mode, file_stat.uid, file_stat.gid);
+  // A traced process stops with SIGTRAP once the new program is in place, as on Linux.
+  if (process.tracer.load()) (void)send_signal(thread.tid, kSigtrap, kSiUser);
   ProgramStrings* old_strings;
   {
     // /proc/PID copies info and takes a reference to the strings under the tree lock.

@@ -43,6 +43,7 @@ constexpr int kPPid = 1;
 constexpr int kPPgid = 2;
 constexpr int kCldExited = 1;
 constexpr int kCldKilled = 2;
+constexpr int kCldTrapped = 4;
 constexpr int kCldStopped = 5;
 constexpr int kCldContinued = 6;
 
@@ -222,8 +223,10 @@ struct WaitTarget {
 
 bool waits_for(const WaitTarget& target, const Process& child) {
   // __WCLONE: only children that signal other than SIGCHLD at their end; by default the
-  // others; __WALL: all.
-  if (!(target.options & kWall) && ((target.options & kWclone) != 0) != (child.exit_signal != kSigchld)) return false;
+  // others; __WALL: all. A tracer waits for its tracees whatever they signal.
+  bool traced = child.tracer.load() == &current_process();
+  if (!traced && !(target.options & kWall) && ((target.options & kWclone) != 0) != (child.exit_signal != kSigchld))
+    return false;
   // __WNOTHREAD: only the children this thread made (Linux keeps children per thread).
   if ((target.options & kWnothread) && child.creator_tid != current_linux_thread().tid) return false;
   switch (target.kind) {
@@ -246,6 +249,12 @@ struct Reaped {
 // not been reported yet; consumed unless WNOWAIT. Under the tree lock.
 bool take_job_control_report(const WaitTarget& target, Process& child, Reaped& report) {
   bool keep = target.options & kWnowait;
+  // A signal-delivery stop is its tracer's to see, WUNTRACED or not.
+  if (child.trace_unreported && child.tracer.load() == &current_process()) {
+    if (!keep) child.trace_unreported = false;
+    report = Reaped{child.pid, (child.trace_signal << 8) | 0x7f, 0, kCldTrapped, child.trace_signal};
+    return true;
+  }
   if ((target.options & kWuntraced) && child.stop_unreported) {
     if (!keep) child.stop_unreported = false;
     report = Reaped{child.pid, (child.stop_signal << 8) | 0x7f, 0, kCldStopped, child.stop_signal};
@@ -282,6 +291,26 @@ Result<Reaped> wait_for_child(const WaitTarget& target) {
         reported = true;
         break;
       }
+    }
+    // Live tracees that are not children: their stops are the tracer's too.
+    if (!reported && !zombie) {
+      struct Scan {
+        const WaitTarget* target;
+        Process* self;
+        Reaped* report;
+        bool any, reported;
+      } scan{&target, &self, &report, false, false};
+      for_each_process_locked(
+          [](Process& p, void* context) {
+            auto* s = static_cast<Scan*>(context);
+            if (s->reported || p.parent == s->self || p.tracer.load() != s->self) return;
+            if (p.state != ProcessState::alive || !waits_for(*s->target, p)) return;
+            s->any = true;
+            s->reported = take_job_control_report(*s->target, p, *s->report);
+          },
+          &scan);
+      any = any || scan.any;
+      reported = scan.reported;
     }
     if (reported) {
       process_tree_lock().unlock(interrupts);

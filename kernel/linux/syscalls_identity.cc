@@ -161,6 +161,16 @@ bool may_send_signal_locked(Process& target, int signal) {
          sender.uid == receiver.uid || capable(sender, kCapKill);
 }
 
+bool may_trace_locked(Process& target) {
+  constexpr int kCapSysPtrace = 19;
+  SpinlockGuard guard(g_lock);
+  const Credentials& c = current_process().credentials;
+  const Credentials& t = target.credentials;
+  bool same = c.uid == t.uid && c.uid == t.euid && c.uid == t.suid && c.gid == t.gid && c.gid == t.egid &&
+              c.gid == t.sgid;
+  return same || capable(c, kCapSysPtrace);
+}
+
 bool keeps_capabilities() { return current_credentials().keep_capabilities; }
 
 void set_keep_capabilities(bool keep) {

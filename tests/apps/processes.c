@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -296,6 +297,61 @@ static void credential_checks(void) {
   describe("child reaped by the thread that made it", reap(g_other_thread_child));
 }
 
+/* ptrace's minimum: a tracee stops at every signal (the tracer's wait reports it without
+ * WUNTRACED), PTRACE_CONT resumes it with the tracer's choice of signal, execve stops it with
+ * SIGTRAP, __WCLONE reaps a tracee, PTRACE_ATTACH stops a process with SIGSTOP, PTRACE_KILL
+ * ends it. */
+static void ptrace_checks(const char* program) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    long r = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+    raise(SIGUSR1);
+    _exit(r == 0 ? 3 : 4);
+  }
+  int status = 0;
+  int r = waitpid(pid, &status, 0);
+  printf("tracee raising SIGUSR1: %s, stopped %d by %d\n", r == pid ? "the child" : "?", WIFSTOPPED(status),
+         WSTOPSIG(status));
+  printf("PTRACE_CONT without the signal: %ld\n", ptrace(PTRACE_CONT, pid, NULL, NULL));
+  r = waitpid(pid, &status, __WCLONE);
+  printf("__WCLONE waits for a tracee: %s; ", r == pid ? "the child" : "?");
+  describe("tracee", status);
+  pid = fork();
+  if (pid == 0) {
+    ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+    char* args[] = {(char*)program, "exec-child", "traced", NULL};
+    execv(program, args);
+    _exit(99);
+  }
+  r = waitpid(pid, &status, 0);
+  printf("traced exec: stopped %d by %d\n", r == pid && WIFSTOPPED(status), WSTOPSIG(status));
+  ptrace(PTRACE_CONT, pid, NULL, NULL);
+  describe("traced exec'd child", reap(pid));
+  pid = fork();
+  if (pid == 0) {
+    for (;;) pause();
+  }
+  long result = ptrace(PTRACE_CONT, pid, NULL, NULL);
+  printf("PTRACE_CONT of a process not traced: %ld %s\n", result, strerror(errno));
+  printf("PTRACE_ATTACH: %ld; ", ptrace(PTRACE_ATTACH, pid, NULL, NULL));
+  r = waitpid(pid, &status, 0);
+  printf("then stopped %d by %d\n", r == pid && WIFSTOPPED(status), WSTOPSIG(status));
+  result = ptrace(PTRACE_ATTACH, pid, NULL, NULL);
+  printf("PTRACE_ATTACH again: %ld %s\n", result, strerror(errno));
+  ptrace(PTRACE_CONT, pid, NULL, (void*)(long)SIGTERM);
+  describe("tracee resumed with SIGTERM", reap(pid));
+  pid = fork();
+  if (pid == 0) {
+    ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+    raise(SIGUSR2);
+    for (;;) pause();
+  }
+  r = waitpid(pid, &status, 0);
+  printf("tracee stopped by %d; PTRACE_KILL: %ld; ", r == pid ? WSTOPSIG(status) : -1,
+         ptrace(PTRACE_KILL, pid, NULL, NULL));
+  describe("killed tracee", reap(pid));
+}
+
 static void job_control_checks(void) {
   struct sigaction action = {0}, old;
   action.sa_sigaction = on_chld_info;
@@ -401,6 +457,7 @@ int main(int argc, char** argv) {
   clone_flags_checks();
   job_control_checks();
   credential_checks();
+  ptrace_checks(argv[0]);
   {
     /* waitid without WEXITED neither reports nor reaps an ended child: ECHILD when only such
      * children are left; WEXITED then reaps it. */
