@@ -142,6 +142,18 @@ bool group_exists_locked(uint32_t pgid, uint32_t sid) {
   return false;
 }
 
+bool group_is_orphaned_locked(uint32_t pgid) {
+  for (Process* p = g_processes.front(); p; p = g_processes.next(p)) {
+    if (p->pgid != pgid || p->state != ProcessState::alive || !p->parent) continue;
+    if (p->parent->pgid != pgid && p->parent->sid == p->sid) return false;
+  }
+  return true;
+}
+
+void for_each_process_locked(void (*f)(Process&, void*), void* context) {
+  for (Process* p = g_processes.front(); p; p = g_processes.next(p)) f(*p, context);
+}
+
 void with_processes(void (*f)(Process&, void*), void* context) {
   SpinlockGuard guard(g_tree_lock);
   for (Process* p = g_processes.front(); p; p = g_processes.next(p)) f(*p, context);

@@ -7,8 +7,10 @@
 
 #include "kernel/lib/intrusive_list.h"
 #include "kernel/lib/result.h"
+#include "kernel/linux/credentials.h"
 #include "kernel/linux/elf_loader.h"
 #include "kernel/linux/procfs.h"
+#include "kernel/linux/resource_limits.h"
 #include "kernel/linux/syscall_frame.h"
 #include "kernel/mm/address_space.h"
 #include "kernel/sync/spinlock.h"
@@ -104,11 +106,14 @@ struct Process {
   ProcessState state = ProcessState::alive;
   int wait_status = 0;   // once a zombie
   int exit_signal = 17;  // SIGCHLD to the parent at the end (clone's low byte)
+  uint32_t creator_tid = 0;  // the parent's thread that made it: only that one waits with __WNOTHREAD
   WaitQueue child_events;  // this process's waits for its children (under the tree lock)
 
   AddressSpace* space = nullptr;  // one reference held (shared while a vfork child runs)
   fs::FsContext* files = nullptr;  // cwd, root, umask, descriptors
   ProcessSignals signals;
+  Credentials credentials;  // under credentials_lock()
+  ResourceLimits limits;    // under resource_limits_lock()
   ProcessInfo info;
   ProgramStrings* strings = nullptr;  // owner of info's strings; nullptr: the boot's, kept forever
 
@@ -126,6 +131,29 @@ struct Process {
   bool vfork_done = false;
   WaitQueue vfork_wait;
   bool has_execed = false;  // setpgid on a child that has: EACCES
+
+  // Job control. A stop signal's default action stops every thread (they sleep on
+  // stop_wait at their next return to the program) until SIGCONT or SIGKILL. `stopped`
+  // changes under stop_lock (taken after the tree and thread-list locks); the reports below
+  // are the parent's, under the tree lock: a stop WUNTRACED has not yet seen, a continue
+  // WCONTINUED has not. SIGCONT may come from under the tree lock, so the thread it wakes
+  // tells the parent (continue_to_announce), as Linux's get_signal does.
+  std::atomic<bool> stopped{false};
+  std::atomic<bool> continue_to_announce{false};
+  Spinlock stop_lock;
+  WaitQueue stop_wait;
+  int stop_signal = 0;
+  bool stop_unreported = false;
+  bool continue_unreported = false;
+
+  // ptrace (ptrace.cc), under the tree lock (trace_stopped under stop_lock too): the tracing
+  // process, a signal-delivery stop the tracer has not seen through wait yet, and the signal
+  // its PTRACE_CONT or PTRACE_DETACH hands back.
+  std::atomic<Process*> tracer{nullptr};
+  std::atomic<bool> trace_stopped{false};
+  int trace_signal = 0;
+  bool trace_unreported = false;
+  int trace_resume_signal = 0;
 };
 
 // The process tree's lock (parent, children, states, groups; the process table).
@@ -136,6 +164,12 @@ Process& current_process();
 Process* find_process_locked(uint32_t pid);
 // Whether a process is in group `pgid` (and session `sid`, unless 0); under the tree lock.
 bool group_exists_locked(uint32_t pgid, uint32_t sid);
+// Whether group `pgid` is orphaned (POSIX): no member has a parent in another group of the
+// same session. Job-control stops (SIGTSTP, SIGTTIN, SIGTTOU) are discarded there, as on
+// Linux. Under the tree lock.
+bool group_is_orphaned_locked(uint32_t pgid);
+// Runs f on every process; the caller holds the tree lock.
+void for_each_process_locked(void (*f)(Process& process, void* context), void* context);
 // Runs f on every process under the tree lock.
 void with_processes(void (*f)(Process& process, void* context), void* context);
 // A new process's number and entry in the table (alive, no threads yet): ENOMEM / EAGAIN.

@@ -9,6 +9,7 @@
 #include "kernel/linux/futex.h"
 #include "kernel/linux/volumes.h"
 #include "kernel/linux/process.h"
+#include "kernel/linux/ptrace.h"
 #include "kernel/linux/signals.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/mm/heap.h"
@@ -68,8 +69,11 @@ void end_process(Process& process, int wait_status) {
       init->children.push_back(child);
       if (child->state == ProcessState::zombie) init->child_events.wake_all();
     }
+    release_tracees_locked(process);
     process.state = ProcessState::zombie;
     process.wait_status = wait_status;
+    // A tracer that is not the parent waits for its tracee's stops: it learns it is gone.
+    if (Process* tracer = process.tracer.load(); tracer && tracer != process.parent) tracer->child_events.wake_all();
     Process& parent = *process.parent;
     uint64_t handler, flags;
     {

@@ -3,6 +3,7 @@
 #include "kernel/linux/procfs.h"
 
 #include <cstring>
+#include <initializer_list>
 #include <new>
 
 #include "kernel/arch/x86_64/cpu.h"
@@ -115,6 +116,8 @@ void cpuinfo(TextBuffer& out) {
 struct ProcessView {
   bool found = false;
   bool zombie = false;
+  bool stopped = false;
+  Credentials credentials;
   uint32_t pid = 0, ppid = 0, pgid = 0, sid = 0, threads = 0;
   AddressSpace* space = nullptr;     // nullptr once the process has ended
   ProgramStrings* strings = nullptr;
@@ -126,6 +129,11 @@ struct ProcessView {
     if (!p) return;
     found = true;
     zombie = p->state == ProcessState::zombie;
+    stopped = p->stopped.load();
+    {
+      SpinlockGuard credentials_guard(credentials_lock());
+      credentials = p->credentials;
+    }
     pid = p->pid;
     ppid = p->parent ? p->parent->pid : 0;
     pgid = p->pgid;
@@ -142,7 +150,7 @@ struct ProcessView {
   ProcessView(const ProcessView&) = delete;
   ProcessView& operator=(const ProcessView&) = delete;
   // Linux's /proc/PID/stat state letter.
-  char state() const { return zombie ? 'Z' : 'R'; }
+  char state() const { return zombie ? 'Z' : stopped ? 'T' : 'R'; }
   uint64_t resident_bytes() const { return space ? space->resident_bytes() : 0; }
   // comm: the last part of the path it was executed by (Linux's bprm->filename).
   const char* name() const;
@@ -233,9 +241,13 @@ void status(TextBuffer& out, uint32_t pid) {
   ProcessView view(pid);
   uint64_t rss_kb = view.resident_bytes() >> 10;
   out.format("Name:\t%.15s\nUmask:\t0022\nState:\t%s\nTgid:\t%u\nNgid:\t0\nPid:\t%u\nPPid:\t%u\nTracerPid:\t0\n",
-             view.name(), view.zombie ? "Z (zombie)" : "R (running)", view.pid, view.pid,
+             view.name(), view.zombie ? "Z (zombie)" : view.stopped ? "T (stopped)" : "R (running)", view.pid, view.pid,
              view.ppid);
-  out.format("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\n");
+  const Credentials& c = view.credentials;
+  out.format("Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t", c.uid, c.euid, c.suid,
+             c.fsuid, c.gid, c.egid, c.sgid, c.fsgid);
+  for (uint32_t i = 0; i < c.group_count; i++) out.format("%u ", c.groups[i]);
+  out.append("\n");
   if (view.space) {
     out.format("VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t%8lu kB\nVmRSS:\t%8lu kB\n", rss_kb, rss_kb,
                view.space->locked_bytes() >> 10, rss_kb);
@@ -252,6 +264,40 @@ void process_stat(TextBuffer& out, uint32_t pid) {
              view.pid, view.name(), view.state(), view.ppid, view.pgid, view.sid, view.threads,
              rss_pages * 4096, rss_pages);
   out.format("0 0 %lu 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", view.info.stack_end);
+}
+
+// /proc/PID/limits, in Linux's columns (fs/proc/base.c's proc_pid_limits).
+void limits(TextBuffer& out, uint32_t pid) {
+  struct Name {
+    const char* name;
+    const char* unit;
+  };
+  static constexpr Name kNames[kRlimitCount] = {
+      {"Max cpu time", "seconds"},   {"Max file size", "bytes"},      {"Max data size", "bytes"},
+      {"Max stack size", "bytes"},   {"Max core file size", "bytes"}, {"Max resident set", "bytes"},
+      {"Max processes", "processes"}, {"Max open files", "files"},    {"Max locked memory", "bytes"},
+      {"Max address space", "bytes"}, {"Max file locks", "locks"},    {"Max pending signals", "signals"},
+      {"Max msgqueue size", "bytes"}, {"Max nice priority", nullptr}, {"Max realtime priority", nullptr},
+      {"Max realtime timeout", "us"},
+  };
+  ResourceLimits copy;
+  {
+    SpinlockGuard guard(process_tree_lock());
+    Process* p = find_process_locked(pid);
+    if (!p) return;
+    SpinlockGuard limits_guard(resource_limits_lock());
+    copy = p->limits;
+  }
+  out.format("%-25s %-20s %-20s %-10s\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+  for (int i = 0; i < kRlimitCount; i++) {
+    out.format("%-25s ", kNames[i].name);
+    for (uint64_t value : {copy.limits[i].current, copy.limits[i].maximum}) {
+      if (value == kRlimInfinity) out.format("%-20s ", "unlimited");
+      else out.format("%-20lu ", value);
+    }
+    if (kNames[i].unit) out.format("%-10s", kNames[i].unit);
+    out.append("\n");
+  }
 }
 
 void statm(TextBuffer& out, uint32_t pid) {
@@ -310,6 +356,7 @@ constexpr SyntheticEntry kProcess[] = {
     for_process("comm", Kind::file, comm),
     for_process("maps", Kind::file, maps),
     for_process("stat", Kind::file, process_stat),
+    for_process("limits", Kind::file, limits),
     for_process("statm", Kind::file, statm),
     for_process("status", Kind::file, status),
     {"mounts", Kind::file, mounts},

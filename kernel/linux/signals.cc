@@ -12,7 +12,9 @@
 #include "kernel/arch/x86_64/interrupt_frame.h"
 #include "kernel/arch/x86_64/local_apic.h"
 #include "kernel/lib/console.h"
+#include "kernel/linux/credentials.h"
 #include "kernel/linux/page_fault.h"
+#include "kernel/linux/ptrace.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/syscall_frame.h"
 #include "kernel/linux/syscalls.h"
@@ -75,19 +77,23 @@ PollQueue g_signal_poll_queue;
 
 ProcessSignals& own_signals() { return current_process().signals; }
 
-uint64_t bit(int signal) { return 1ull << (signal - 1); }
+constexpr uint64_t bit(int signal) { return 1ull << (signal - 1); }
 bool valid(int signal) { return signal >= 1 && signal <= kSignalCount; }
 // SIGKILL and SIGSTOP cannot be caught or blocked.
 constexpr uint64_t kUnblockable = (1ull << (kSigkill - 1)) | (1ull << (kSigstop - 1));
 
-// Default action: ignore for these, terminate for the rest (no stop/continue: one process).
-// The stop signals too: without job control the program is as a process in an orphaned
-// process group, for which Linux discards SIGTSTP, SIGTTIN and SIGTTOU (and nothing would
-// ever send SIGCONT).
+// Default action: ignore for these, stop for the stop signals, terminate for the rest.
 bool ignored_by_default(int signal) {
-  return signal == kSigchld || signal == kSigurg || signal == kSigwinch || signal == kSigcont || signal == kSigstop ||
-         signal == kSigtstp || signal == kSigttin || signal == kSigttou;
+  return signal == kSigchld || signal == kSigurg || signal == kSigwinch || signal == kSigcont;
 }
+bool is_stop_signal(int signal) {
+  return signal == kSigstop || signal == kSigtstp || signal == kSigttin || signal == kSigttou;
+}
+constexpr uint64_t kStopSignals = bit(kSigstop) | bit(kSigtstp) | bit(kSigttin) | bit(kSigttou);
+// si_code of SIGCHLD for a stop and a continue; the parent's SA_NOCLDSTOP silences both.
+constexpr int kCldStopped = 5;
+constexpr int kCldContinued = 6;
+constexpr uint64_t kSaNocldstop = 1;
 
 struct SigInfo {
   int32_t signo;
@@ -281,14 +287,23 @@ bool is_ignored(const KernelSigaction& action, int signal) {
   return action.handler == kSigIgn || (action.handler == kSigDfl && ignored_by_default(signal));
 }
 
-// Delivers one signal to the current thread at `regs`. Ends the VM for fatal defaults.
-void deliver(Registers& regs, int signal, const SigInfo& info, uint64_t trapno, uint64_t error_code, uint64_t cr2,
+void stop_current_process(int signal);
+void obey_job_control(LinuxThread& self);
+
+// Delivers one signal to the current thread at `regs`: true once a handler's frame is set
+// up, false if the signal was ignored or stopped the process. Ends the process for fatal
+// defaults.
+bool deliver(Registers& regs, int signal, const SigInfo& info, uint64_t trapno, uint64_t error_code, uint64_t cr2,
              bool synchronous, int64_t syscall_number = kNoSyscall) {
   KernelSigaction action;
   take_action(signal, action);
-  if (action.handler == kSigIgn && !synchronous) return;
+  if (action.handler == kSigIgn && !synchronous) return false;
   if (action.handler == kSigDfl || action.handler == kSigIgn) {
-    if (ignored_by_default(signal) && !synchronous) return;
+    if (ignored_by_default(signal) && !synchronous) return false;
+    if (is_stop_signal(signal) && !synchronous) {
+      stop_current_process(signal);
+      return false;
+    }
     die_by_signal(signal);
   }
   settle_interrupted_syscall(regs, action, syscall_number);
@@ -296,6 +311,7 @@ void deliver(Registers& regs, int signal, const SigInfo& info, uint64_t trapno, 
     // No way back from the handler, or no stack for the frame: as Linux, a forced SIGSEGV.
     die_by_signal(kSigsegv);
   }
+  return true;
 }
 
 // Takes one signal of `set` pending for `self` (its own first, then the process's) and its
@@ -329,8 +345,10 @@ int take_from(LinuxThread& self, uint64_t set, SigInfo& info) {
   }
 }
 
+// A thread of a stopped process has to come out of its waits too, to stop.
 bool deliverable(const LinuxThread& t) {
-  return (t.pending.load() | t.process->signals.pending.load()) & ~t.signal_mask;
+  return ((t.pending.load() | t.process->signals.pending.load()) & ~t.signal_mask) ||
+         t.process->stopped.load(std::memory_order_relaxed);
 }
 
 // Interruptible waits of `t` end while it has a signal to deliver, and only then. Cleared
@@ -343,10 +361,26 @@ void refresh_interrupt_request(LinuxThread& t) {
 void deliver_pending(Registers& regs, int64_t syscall_number = kNoSyscall) {
   LinuxThread* self = current_thread()->linux_thread;
   if (!self) return;
-  SigInfo info;
-  int signal = take_from(*self, ~self->signal_mask, info);
-  // One frame at a time; the next is delivered when this handler returns.
-  if (signal) deliver(regs, signal, info, 0, 0, 0, false, syscall_number);
+  // Ignored signals and stops are passed over; one handler's frame at a time (the next is
+  // delivered when this handler returns).
+  for (;;) {
+    obey_job_control(*self);
+    SigInfo info;
+    int signal = take_from(*self, ~self->signal_mask, info);
+    if (!signal) return;
+    // A traced process stops for its tracer first, which may change or discard the signal.
+    if (signal != kSigkill && self->process->tracer.load(std::memory_order_relaxed)) {
+      int given = stop_for_tracer(*self, signal);
+      if (!given) continue;
+      if (given != signal) {
+        info = SigInfo{};
+        info.signo = given;
+        info.code = kSiUser;
+        signal = given;
+      }
+    }
+    if (deliver(regs, signal, info, 0, 0, 0, false, syscall_number)) return;
+  }
 }
 
 Registers from_interrupt(const InterruptFrame& f) {
@@ -367,12 +401,91 @@ void to_syscall(const Registers& r, SyscallFrame& f) {
 // Makes `thread` act on `signal` soon, unless it blocks it: running application code, an
 // IPI makes it pass through an interrupt exit, where the signal is delivered; waiting in an
 // interruptible syscall, it wakes and the syscall ends (EINTR) or restarts.
-void kick(LinuxThread& thread, int signal) {
+void kick_thread(LinuxThread& thread) {
   Thread* t = thread.thread;
-  if (!t || (thread.signal_mask & bit(signal))) return;
+  if (!t) return;
   t->interrupt();
   if (t->state == ThreadState::running && t->cpu && t->cpu != &this_cpu())
     apic::send_ipi(t->cpu->apic_id, apic::vector::kReschedule);
+}
+
+void kick(LinuxThread& thread, int signal) {
+  if (thread.signal_mask & bit(signal)) return;
+  kick_thread(thread);
+}
+
+// --- job control ---
+
+void notify_parent_locked(Process& process, int code, int status) {
+  if (process.parent) notify_stop_locked(*process.parent, process, code, status);
+}
+
+// A stop signal's default action: the process stops (each thread at its next return to the
+// program), and its parent learns of it. SIGTSTP, SIGTTIN and SIGTTOU are discarded in an
+// orphaned process group, as on Linux; PID 1 is never stopped (Linux's init ignores
+// signals it has no handler for, and a stopped PID 1 would hang the VM).
+void stop_current_process(int signal) {
+  Process& process = current_process();
+  if (process.pid == kInitPid) return;
+  SpinlockGuard tree(process_tree_lock());
+  if (process.exiting.load()) return;
+  if (signal != kSigstop && group_is_orphaned_locked(process.pgid)) return;
+  {
+    SpinlockGuard guard(process.stop_lock);
+    if (process.stopped.load()) return;
+    process.stopped.store(true);
+  }
+  process.stop_signal = signal;
+  process.stop_unreported = true;
+  process.continue_unreported = false;
+  notify_parent_locked(process, kCldStopped, signal);
+  with_threads(process, [](LinuxThread& t, void*) { kick_thread(t); }, nullptr);
+}
+
+// At every return to the program: a thread of a stopped process sleeps until SIGCONT or
+// SIGKILL; SIGKILL ends it at once; the first thread a SIGCONT woke tells the parent.
+void obey_job_control(LinuxThread& self) {
+  Process& process = *self.process;
+  if (process.stopped.load()) {
+    bool interrupts = process.stop_lock.lock();
+    while (process.stopped.load() && !kill_pending(self)) process.stop_wait.wait(process.stop_lock);
+    process.stop_lock.unlock(interrupts);
+  }
+  if (kill_pending(self)) die_by_signal(kSigkill);
+  if (process.continue_to_announce.load() && process.continue_to_announce.exchange(false)) {
+    SpinlockGuard tree(process_tree_lock());
+    process.stop_unreported = false;
+    process.continue_unreported = true;
+    notify_parent_locked(process, kCldContinued, kSigcont);
+  }
+}
+
+void wake_stopped_threads(Process& process) {
+  SpinlockGuard guard(process.stop_lock);
+  process.stop_wait.wake_all();
+}
+
+void discard_pending(Process& process, uint64_t signals) {
+  process.signals.pending.fetch_and(~signals);
+  with_threads(
+      process, [](LinuxThread& t, void* set) { t.pending.fetch_and(~*static_cast<uint64_t*>(set)); }, &signals);
+}
+
+// What sending does before the signal is queued (Linux's prepare_signal): SIGCONT discards
+// pending stop signals and continues a stopped process, whatever its action for SIGCONT;
+// a stop signal discards a pending SIGCONT.
+void prepare_signal(Process& process, int signal) {
+  if (signal == kSigcont) {
+    discard_pending(process, kStopSignals);
+    SpinlockGuard guard(process.stop_lock);
+    if (process.stopped.load()) {
+      process.stopped.store(false);
+      process.continue_to_announce.store(true);
+      process.stop_wait.wake_all();
+    }
+  } else if (is_stop_signal(signal)) {
+    discard_pending(process, bit(kSigcont));
+  }
 }
 
 // A synchronous fault to deliver (nullptr: deliver whatever is pending).
@@ -442,9 +555,30 @@ void mark_killed(LinuxThread& thread, void* context) {
   if (&thread == static_cast<LinuxThread*>(context)) return;
   thread.pending.fetch_or(bit(kSigkill));
   kick(thread, kSigkill);
+  wake_stopped_threads(*thread.process);  // a stopped thread must wake to end
 }
 
 }  // namespace
+
+bool kill_pending(const LinuxThread& t) {
+  return (t.pending.load() | t.process->signals.pending.load()) & bit(kSigkill);
+}
+
+void notify_stop_locked(Process& to, Process& about, int code, int status) {
+  to.child_events.wake_all();
+  uint64_t handler, flags;
+  {
+    SpinlockGuard guard(to.signals.actions_lock);
+    handler = to.signals.actions[kSigchld].handler;
+    flags = to.signals.actions[kSigchld].flags;
+  }
+  if (handler == kSigIgn || (flags & kSaNocldstop)) return;
+  SignalDetails details;
+  details.code = code;
+  details.pid_or_timer = static_cast<int32_t>(about.pid);
+  details.value = static_cast<uint64_t>(status);
+  (void)send_process_signal(to, kSigchld, details);
+}
 
 bool is_kernel_code(uint64_t rip) {
   return rip >= reinterpret_cast<uint64_t>(__kernel_start) && rip < reinterpret_cast<uint64_t>(__kernel_end);
@@ -476,6 +610,7 @@ Result<> send_process_signal(Process& process, int signal, const SignalDetails& 
   if (!valid(signal)) return error(Errno::einval);
   if (signal == kSigkill && current_thread()->linux_thread && &current_process() == &process)
     die_by_signal(kSigkill);
+  prepare_signal(process, signal);
   Sending sending{signal, &details, false};
   with_threads(process, note_blocked, &sending);
   if (!sending.blocked && ignored_now(process, signal)) return {};
@@ -485,6 +620,7 @@ Result<> send_process_signal(Process& process, int signal, const SignalDetails& 
     process.signals.pending.fetch_or(bit(signal));
   }
   with_threads(process, kick_for_process_signal, &sending);  // whichever thread gets there first takes it
+  if (signal == kSigkill) wake_stopped_threads(process);
   g_signal_poll_queue.notify(0);
   return {};
 }
@@ -531,8 +667,10 @@ Result<> send_signal(uint32_t tid, int signal, const SignalDetails& details) {
   Sending& sending = lookup.sending;
   if (!target) return error(Errno::esrch);
   if (signal == kSigkill && current_thread()->linux_thread && target == &current_process()) die_by_signal(kSigkill);
+  prepare_signal(*target, signal);
   if (!sending.blocked && ignored_now(*target, signal)) return {};
   if (!with_thread(tid, mark_pending, &sending)) return error(Errno::esrch);
+  if (signal == kSigkill) wake_stopped_threads(*target);
   g_signal_poll_queue.notify(0);
   return {};
 }
@@ -803,12 +941,32 @@ Result<SignalDetails> queued_details(UserPtr<const void> user_info) {
 
 namespace {
 
-// Sends to the process `pid` (a thread-group id); ESRCH if there is none.
+// Sends to the process `pid` (a thread-group id); ESRCH if there is none, EPERM if the
+// caller's credentials do not allow it.
 Result<> send_to_pid(int pid, int signal, const SignalDetails& details) {
   if (pid <= 0) return error(Errno::esrch);
   // A SIGKILL to oneself ends the process: not under the tree lock.
   if (static_cast<uint32_t>(pid) == current_process().pid) return send_process_signal(current_process(), signal, details);
-  return send_signal_to_pid(static_cast<uint32_t>(pid), signal, details);
+  SpinlockGuard guard(process_tree_lock());
+  Process* process = find_process_locked(static_cast<uint32_t>(pid));
+  if (!process) return error(Errno::esrch);
+  if (!may_send_signal_locked(*process, signal)) return error(Errno::eperm);
+  return send_process_signal(*process, signal, details);
+}
+
+// kill's permission check for the process of thread `tid` (tgkill, tkill): ESRCH if there is
+// no such thread, EPERM if the caller may not signal its process.
+Result<> check_permission_for_thread(int tid, int signal) {
+  uint32_t pid = 0;
+  with_thread(
+      static_cast<uint32_t>(tid), [](LinuxThread& t, void* out) { *static_cast<uint32_t*>(out) = t.process->pid; },
+      &pid);
+  if (!pid) return error(Errno::esrch);
+  SpinlockGuard guard(process_tree_lock());
+  Process* process = find_process_locked(pid);
+  if (!process) return error(Errno::esrch);
+  if (!may_send_signal_locked(*process, signal)) return error(Errno::eperm);
+  return {};
 }
 
 // Whether `tid` is a thread of the process `tgid`.
@@ -834,6 +992,7 @@ struct GroupKill {
   Process* caller;
   bool found;
   bool caller_too;
+  bool sent;  // to at least one process
   Result<> outcome;
 };
 
@@ -847,7 +1006,9 @@ Result<long> sys_rt_sigqueueinfo(int pid, int signal, UserPtr<const void> info) 
 Result<long> sys_rt_tgsigqueueinfo(int tgid, int tid, int signal, UserPtr<const void> info) {
   if (tgid <= 0 || tid <= 0) return error(Errno::einval);
   if (!thread_of(tgid, tid)) return error(Errno::esrch);
-  TRY(send_signal(static_cast<uint32_t>(tid), signal, TRY(queued_details(info))));
+  SignalDetails details = TRY(queued_details(info));
+  TRY(check_permission_for_thread(tid, signal));
+  TRY(send_signal(static_cast<uint32_t>(tid), signal, details));
   return 0;
 }
 
@@ -862,7 +1023,7 @@ Result<long> sys_kill(int pid, int signal) {
   }
   if (pid == std::numeric_limits<int>::min()) return error(Errno::esrch);
   // 0: the caller's group; -1: every process but init and the caller; -N: group N.
-  GroupKill kill{0, signal, &details, &current_process(), false, false, {}};
+  GroupKill kill{0, signal, &details, &current_process(), false, false, false, {}};
   if (pid == 0) {
     SpinlockGuard guard(process_tree_lock());
     kill.pgid = static_cast<int>(current_process().pgid);
@@ -879,11 +1040,22 @@ Result<long> sys_kill(int pid, int signal) {
           k->caller_too = true;
           return;
         }
+        // As Linux: kill -1 passes over the processes it may not signal; a group kill
+        // succeeds if it reached any member, and fails with EPERM if it could reach none.
+        if (!may_send_signal_locked(p, k->signal)) {
+          if (k->pgid) k->outcome = error(Errno::eperm);
+          return;
+        }
         if (auto sent = send_process_signal(p, k->signal, *k->details); !sent) k->outcome = sent;
+        else k->sent = true;
       },
       &kill);
-  if (kill.caller_too) TRY(send_process_signal(current_process(), signal, details));
+  if (kill.caller_too) {
+    TRY(send_process_signal(current_process(), signal, details));
+    kill.sent = true;
+  }
   if (!kill.found) return error(Errno::esrch);
+  if (kill.sent) return 0;
   TRY(kill.outcome);
   return 0;
 }
@@ -891,12 +1063,16 @@ Result<long> sys_kill(int pid, int signal) {
 Result<long> sys_tgkill(int tgid, int tid, int signal) {
   if (tgid <= 0 || tid <= 0) return error(Errno::einval);
   if (!thread_of(tgid, tid)) return error(Errno::esrch);
+  if (!valid(signal) && signal != 0) return error(Errno::einval);
+  TRY(check_permission_for_thread(tid, signal));
   TRY(send_signal(static_cast<uint32_t>(tid), signal, kSiTkill));
   return 0;
 }
 
 Result<long> sys_tkill(int tid, int signal) {
   if (tid <= 0) return error(Errno::einval);
+  if (!valid(signal) && signal != 0) return error(Errno::einval);
+  TRY(check_permission_for_thread(tid, signal));
   TRY(send_signal(static_cast<uint32_t>(tid), signal, kSiTkill));
   return 0;
 }

@@ -76,6 +76,12 @@ Result<> send_process_signal(Process& process, int signal, const SignalDetails& 
 // A process-directed signal to the process `pid` (ESRCH if none); not to the caller's own
 // process with SIGKILL (that one ends the caller: use send_process_signal). Interrupt-safe.
 Result<> send_signal_to_pid(uint32_t pid, int signal, const SignalDetails& details);
+// Tells `to` (the parent, or the tracer) that `about` stopped, continued or stopped for its
+// tracer: wakes its waits and sends SIGCHLD with `code` (CLD_STOPPED, CLD_CONTINUED,
+// CLD_TRAPPED) and `status`, unless its SIGCHLD action has SA_NOCLDSTOP. Under the tree lock.
+void notify_stop_locked(Process& to, Process& about, int code, int status);
+// Whether SIGKILL is pending for `thread` (or its process).
+bool kill_pending(const LinuxThread& thread);
 // exit_group: every thread of `process` but the caller gets SIGKILL.
 void kill_other_threads(Process& process);
 // Caught signals go back to their default action; ignored ones stay ignored (execve, and

@@ -36,6 +36,10 @@ Result<long> sys_getgid();
 Result<long> sys_getegid();
 Result<long> sys_setuid(uint32_t uid);
 Result<long> sys_setgid(uint32_t gid);
+Result<long> sys_setreuid(uint32_t real, uint32_t effective);
+Result<long> sys_setregid(uint32_t real, uint32_t effective);
+Result<long> sys_setfsuid(uint32_t uid);
+Result<long> sys_setfsgid(uint32_t gid);
 Result<long> sys_setresuid(uint32_t real, uint32_t effective, uint32_t saved);
 Result<long> sys_setresgid(uint32_t real, uint32_t effective, uint32_t saved);
 Result<long> sys_getresuid(uint32_t* real, uint32_t* effective, uint32_t* saved);
@@ -44,8 +48,8 @@ Result<long> sys_getgroups(int size, uint32_t* list);
 Result<long> sys_setgroups(size_t size, const uint32_t* list);
 Result<long> sys_capget(void* header, void* data);
 Result<long> sys_capset(void* header, const void* data);
-// Whether the program holds `capability` (CAP_* number) in its effective set: all of them
-// unless capset dropped some.
+// Whether the calling process holds `capability` (CAP_* number) in its effective set: all of
+// them for root unless capset or a change of uid dropped some.
 bool has_capability(int capability);
 Result<long> sys_setrlimit(int resource, const void* limit);
 Result<long> sys_get_robust_list(int tid, uint64_t* head, size_t* length);
@@ -78,6 +82,7 @@ Result<long> sys_vfork();
 Result<long> sys_execve(const char* path, const void* argv, const void* envp);
 Result<long> sys_execveat(int dirfd, const char* path, const void* argv, const void* envp, int flags);
 Result<long> sys_wait4(int pid, int* status, int options, void* rusage);
+Result<long> sys_ptrace(long request, long pid, uint64_t address, uint64_t data);
 Result<long> sys_waitid(int id_type, int id, void* info, int options, void* rusage);
 Result<long> sys_setpgid(int pid, int pgid);
 Result<long> sys_getpgid(int pid);

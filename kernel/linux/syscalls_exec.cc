@@ -10,6 +10,7 @@
 #include "kernel/fs/fs_context.h"
 #include "kernel/linux/elf.h"
 #include "kernel/linux/file_syscalls.h"
+#include "kernel/linux/credentials.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/program_boot.h"
 #include "kernel/linux/signals.h"
@@ -344,7 +345,8 @@ Result<NewProgram> load_program(int dirfd, const char* user_path, const char* co
   exec_name.append(std::string_view("", 1));
   if (executable.text().empty() || exec_name.text().size() < 2) return error(Errno::enomem);
   StringBlock* block = TRY(make_block(exec_name.text().data(), executable.text().data(), strings, argc));
-  uint64_t size = file->vnode()->stat().size;
+  fs::Stat file_stat = file->vnode()->stat();
+  uint64_t size = file_stat.size;
   auto mapped = map_vnode(file->vnode(), program_path);
   if (!mapped) {
     heap::free(block);
@@ -385,6 +387,10 @@ Result<NewProgram> load_program(int dirfd, const char* user_path, const char* co
   old->release();
   finish_vfork(process);
   reset_for_new_program(process, thread);
+  // Set-user-ID and set-group-ID programs, and the capabilities of the new program's ids.
+  apply_exec_credentials(file_stat.mode, file_stat.uid, file_stat.gid);
+  // A traced process stops with SIGTRAP once the new program is in place, as on Linux.
+  if (process.tracer.load()) (void)send_signal(thread.tid, kSigtrap, kSiUser);
   ProgramStrings* old_strings;
   {
     // /proc/PID copies info and takes a reference to the strings under the tree lock.

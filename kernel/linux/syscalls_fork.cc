@@ -43,6 +43,9 @@ constexpr int kPPid = 1;
 constexpr int kPPgid = 2;
 constexpr int kCldExited = 1;
 constexpr int kCldKilled = 2;
+constexpr int kCldTrapped = 4;
+constexpr int kCldStopped = 5;
+constexpr int kCldContinued = 6;
 
 struct ForkStart {
   SyscallFrame frame;
@@ -107,12 +110,21 @@ Result<long> fork_process(uint64_t flags, uint64_t stack, int* parent_tid, int* 
     memcpy(child->signals.actions, parent.signals.actions, sizeof(child->signals.actions));
   }
   if (flags & kCloneClearSighand) reset_caught_signal_actions(*child);
+  {
+    SpinlockGuard guard(credentials_lock());
+    child->credentials = parent.credentials;
+  }
+  {
+    SpinlockGuard guard(resource_limits_lock());
+    child->limits = parent.limits;
+  }
   child->info = parent.info;
   if (parent.strings) {
     parent.strings->retain();
     child->strings = parent.strings;
   }
   child->exit_signal = static_cast<int>(flags & 0xff);
+  child->creator_tid = caller.tid;
 
   auto* thread = static_cast<LinuxThread*>(heap::allocate(sizeof(LinuxThread), alignof(LinuxThread)));
   auto* start = static_cast<ForkStart*>(heap::allocate(sizeof(ForkStart), alignof(ForkStart)));
@@ -211,8 +223,12 @@ struct WaitTarget {
 
 bool waits_for(const WaitTarget& target, const Process& child) {
   // __WCLONE: only children that signal other than SIGCHLD at their end; by default the
-  // others; __WALL: all.
-  if (!(target.options & kWall) && ((target.options & kWclone) != 0) != (child.exit_signal != kSigchld)) return false;
+  // others; __WALL: all. A tracer waits for its tracees whatever they signal.
+  bool traced = child.tracer.load() == &current_process();
+  if (!traced && !(target.options & kWall) && ((target.options & kWclone) != 0) != (child.exit_signal != kSigchld))
+    return false;
+  // __WNOTHREAD: only the children this thread made (Linux keeps children per thread).
+  if ((target.options & kWnothread) && child.creator_tid != current_linux_thread().tid) return false;
   switch (target.kind) {
     case WaitTarget::Kind::any: return true;
     case WaitTarget::Kind::pid: return child.pid == target.id;
@@ -223,17 +239,45 @@ bool waits_for(const WaitTarget& target, const Process& child) {
 
 struct Reaped {
   uint32_t pid;
-  int wait_status;
+  int wait_status;  // as wait4 reports it: exited, killed, stopped (sig << 8 | 0x7f) or 0xffff
   uint64_t cpu_time_ns;
+  int code = 0;     // waitid's si_code: CLD_EXITED, CLD_KILLED, CLD_STOPPED or CLD_CONTINUED
+  int status = 0;   // waitid's si_status: exit code or signal
 };
 
-// Waits for a child of `target` to end: its pid and status (pid 0 with WNOHANG and none
-// yet), ECHILD without such children, ERESTARTSYS for a signal.
+// A stop or continue of a live child that the wait asks for (WUNTRACED, WCONTINUED) and has
+// not been reported yet; consumed unless WNOWAIT. Under the tree lock.
+bool take_job_control_report(const WaitTarget& target, Process& child, Reaped& report) {
+  bool keep = target.options & kWnowait;
+  // A signal-delivery stop is its tracer's to see, WUNTRACED or not.
+  if (child.trace_unreported && child.tracer.load() == &current_process()) {
+    if (!keep) child.trace_unreported = false;
+    report = Reaped{child.pid, (child.trace_signal << 8) | 0x7f, 0, kCldTrapped, child.trace_signal};
+    return true;
+  }
+  if ((target.options & kWuntraced) && child.stop_unreported) {
+    if (!keep) child.stop_unreported = false;
+    report = Reaped{child.pid, (child.stop_signal << 8) | 0x7f, 0, kCldStopped, child.stop_signal};
+    return true;
+  }
+  if ((target.options & kWcontinued) && child.continue_unreported) {
+    if (!keep) child.continue_unreported = false;
+    report = Reaped{child.pid, 0xffff, 0, kCldContinued, kSigcont};
+    return true;
+  }
+  return false;
+}
+
+// Waits for a child of `target` to end, stop or continue (as the options ask): its pid and
+// status (pid 0 with WNOHANG and none yet), ECHILD without such children, ERESTARTSYS for a
+// signal.
 Result<Reaped> wait_for_child(const WaitTarget& target) {
   Process& self = current_process();
   for (;;) {
     Process* zombie = nullptr;
     bool any = false;
+    Reaped report{};
+    bool reported = false;
     bool interrupts = process_tree_lock().lock();
     for (Process* c = self.children.front(); c; c = self.children.next(c)) {
       if (!waits_for(target, *c)) continue;
@@ -243,10 +287,41 @@ Result<Reaped> wait_for_child(const WaitTarget& target) {
         zombie = c;
         break;
       }
+      if (take_job_control_report(target, *c, report)) {
+        reported = true;
+        break;
+      }
+    }
+    // Live tracees that are not children: their stops are the tracer's too.
+    if (!reported && !zombie) {
+      struct Scan {
+        const WaitTarget* target;
+        Process* self;
+        Reaped* report;
+        bool any, reported;
+      } scan{&target, &self, &report, false, false};
+      for_each_process_locked(
+          [](Process& p, void* context) {
+            auto* s = static_cast<Scan*>(context);
+            if (s->reported || p.parent == s->self || p.tracer.load() != s->self) return;
+            if (p.state != ProcessState::alive || !waits_for(*s->target, p)) return;
+            s->any = true;
+            s->reported = take_job_control_report(*s->target, p, *s->report);
+          },
+          &scan);
+      any = any || scan.any;
+      reported = scan.reported;
+    }
+    if (reported) {
+      process_tree_lock().unlock(interrupts);
+      return report;
     }
     if (zombie) {
+      bool killed = zombie->wait_status & 0x7f;
       Reaped reaped{zombie->pid, zombie->wait_status,
-                    zombie->exited_cpu_time_ns.load() + zombie->children_cpu_time_ns};
+                    zombie->exited_cpu_time_ns.load() + zombie->children_cpu_time_ns,
+                    killed ? kCldKilled : kCldExited,
+                    killed ? zombie->wait_status & 0x7f : (zombie->wait_status >> 8) & 0xff};
       bool keep = target.options & kWnowait;
       if (!keep) {
         self.children.remove(zombie);
@@ -324,8 +399,7 @@ Result<long> sys_waitid(int id_type, int id, void* info, int options, void* rusa
       break;
     default: return error(Errno::einval);
   }
-  // Only ends are reported (no process ever stops here): without WEXITED nothing is, and the
-  // call waits while live children remain (ECHILD once none does), or answers 0 with WNOHANG.
+  // Without WEXITED ended children are not reported.
   if (!(options & kWexited)) target.ignores_ended = true;
   Reaped reaped = TRY(wait_for_child(target));
   if (info) {
@@ -336,11 +410,10 @@ Result<long> sys_waitid(int id_type, int id, void* info, int options, void* rusa
     } siginfo{};
     static_assert(sizeof(siginfo) == 128);
     if (reaped.pid) {
-      bool killed = reaped.wait_status & 0x7f;
       siginfo.signo = kSigchld;
-      siginfo.code = killed ? kCldKilled : kCldExited;
+      siginfo.code = reaped.code;
       siginfo.pid = static_cast<int32_t>(reaped.pid);
-      siginfo.status = killed ? reaped.wait_status & 0x7f : (reaped.wait_status >> 8) & 0xff;
+      siginfo.status = reaped.status;
     }
     TRY(user::copy_to(info, &siginfo, sizeof(siginfo)));
   }

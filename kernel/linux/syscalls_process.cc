@@ -5,6 +5,7 @@
 #include "kernel/net/kernel_net_stack.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/lib/console.h"
+#include "kernel/linux/credentials.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/procfs.h"
 #include "kernel/linux/resource_limits.h"
@@ -29,21 +30,8 @@ constexpr int kArchSetFs = 0x1002;
 constexpr int kArchGetFs = 0x1003;
 constexpr int kArchGetGs = 0x1004;
 
-constexpr int kRlimitCount = 16;
-constexpr uint64_t kInfinity = ~0ull;
-
-struct Rlimit {
-  uint64_t current;
-  uint64_t maximum;
-};
-
-Spinlock g_limits_lock;
-Rlimit g_limits[kRlimitCount] = {
-    {kInfinity, kInfinity}, {kInfinity, kInfinity}, {kInfinity, kInfinity}, {8ull << 20, kInfinity},
-    {0, kInfinity},         {kInfinity, kInfinity}, {kInfinity, kInfinity}, {1024, 1024 * 1024},
-    {8ull << 20, 8ull << 20}, {kInfinity, kInfinity}, {kInfinity, kInfinity}, {kInfinity, kInfinity},
-    {819200, 819200},       {0, 0},                 {0, 0},                 {kInfinity, kInfinity},
-};
+Spinlock g_limits_lock;  // every process's limits
+constexpr int kCapSysResource = 24;
 
 // prctl options (linux/prctl.h).
 constexpr int kPrSetPdeathsig = 1, kPrGetPdeathsig = 2, kPrGetDumpable = 3, kPrSetDumpable = 4;
@@ -56,7 +44,6 @@ constexpr uint64_t kLastCapability = 40;  // CAP_CHECKPOINT_RESTORE
 constexpr uint64_t kDefaultTimerSlackNs = 50'000;
 
 std::atomic<int> g_dumpable{1};
-std::atomic<int> g_keep_capabilities{0};
 std::atomic<uint64_t> g_timer_slack_ns{kDefaultTimerSlackNs};
 std::atomic<bool> g_child_subreaper{false};
 std::atomic<bool> g_no_new_privileges{false};
@@ -140,29 +127,58 @@ Result<long> sys_uname(void* buffer) {
   return 0;
 }
 
+Spinlock& resource_limits_lock() { return g_limits_lock; }
+
 uint64_t soft_resource_limit(int resource) {
+  // Kernel threads (writeback, the network) act for no process: no limit.
+  if (!has_process()) return kRlimInfinity;
   SpinlockGuard guard(g_limits_lock);
-  return g_limits[resource].current;
+  return current_process().limits.limits[resource].current;
 }
 
 Result<long> sys_prlimit64(int pid, int resource, const void* new_limit, void* old_limit) {
-  if (pid != 0 && pid != static_cast<int>(current_process().pid)) return error(Errno::esrch);
   if (resource < 0 || resource >= kRlimitCount) return error(Errno::einval);
+  if (pid < 0) return error(Errno::einval);
   Rlimit wanted{};
   if (new_limit) {
     wanted = TRY(user::read(static_cast<const Rlimit*>(new_limit)));
     if (wanted.current > wanted.maximum) return error(Errno::einval);
-    // The descriptor table enforces RLIMIT_NOFILE; no more than fs.nr_open, as Linux.
-    if (resource == kRlimitNofile) {
-      if (wanted.maximum > fs::FdTable::kMaxLimit) return error(Errno::eperm);
-      TRY(file_context().fds().set_limit(wanted.current));
-    }
+    // No more than fs.nr_open, as Linux.
+    if (resource == kRlimitNofile && wanted.maximum > fs::FdTable::kMaxLimit) return error(Errno::eperm);
   }
+  Process& self = current_process();
+  bool own = pid == 0 || static_cast<uint32_t>(pid) == self.pid;
   Rlimit previous;
   {
+    SpinlockGuard tree(process_tree_lock());
+    Process* target = own ? &self : find_process_locked(static_cast<uint32_t>(pid));
+    if (!target || target->state != ProcessState::alive) return error(Errno::esrch);
+    Credentials caller = [] {
+      SpinlockGuard guard(credentials_lock());
+      return current_process().credentials;
+    }();
+    bool resource_capable = caller.effective_capabilities & (1ull << kCapSysResource);
+    if (!own) {
+      // Linux's check_prlimit_permission: the same real, effective and saved ids, or CAP_SYS_RESOURCE.
+      SpinlockGuard guard(credentials_lock());
+      const Credentials& t = target->credentials;
+      bool same = caller.uid == t.uid && caller.uid == t.euid && caller.uid == t.suid && caller.gid == t.gid &&
+                  caller.gid == t.egid && caller.gid == t.sgid;
+      if (!same && !resource_capable) return error(Errno::eperm);
+    }
     SpinlockGuard guard(g_limits_lock);
-    previous = g_limits[resource];
-    if (new_limit) g_limits[resource] = wanted;
+    previous = target->limits.limits[resource];
+    // Raising a hard limit takes CAP_SYS_RESOURCE.
+    if (new_limit && wanted.maximum > previous.maximum && !resource_capable) return error(Errno::eperm);
+  }
+  if (new_limit) {
+    // The descriptor table enforces the caller's RLIMIT_NOFILE (another process's is recorded).
+    if (own && resource == kRlimitNofile) TRY(file_context().fds().set_limit(wanted.current));
+    SpinlockGuard tree(process_tree_lock());
+    Process* target = own ? &self : find_process_locked(static_cast<uint32_t>(pid));
+    if (!target) return error(Errno::esrch);
+    SpinlockGuard guard(g_limits_lock);
+    target->limits.limits[resource] = wanted;
   }
   if (old_limit) TRY(user::write(static_cast<Rlimit*>(old_limit), previous));
   return 0;
@@ -232,10 +248,10 @@ Result<long> sys_prctl(int option, uint64_t arg2, uint64_t arg3, uint64_t arg4, 
       g_dumpable.store(static_cast<int>(arg2));
       return 0;
     case kPrGetKeepcaps:
-      return g_keep_capabilities.load();
+      return keeps_capabilities();
     case kPrSetKeepcaps:
       if (arg2 > 1) return error(Errno::einval);
-      g_keep_capabilities.store(static_cast<int>(arg2));
+      set_keep_capabilities(arg2 != 0);
       return 0;
     case kPrSetName: {
       char name[sizeof(self.name)] = {};

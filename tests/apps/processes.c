@@ -3,6 +3,8 @@
  * sessions, kill to a group, and 1,000 children forked and reaped. Prints values. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <grp.h>
+#include <sys/fsuid.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -149,6 +152,294 @@ static void script_names_check(void) {
 static volatile int g_chld_count;
 static void on_chld(int signal) { (void)signal; g_chld_count++; }
 
+/* Job control: SIGSTOP stops a child (WUNTRACED reports it, SIGCHLD says CLD_STOPPED,
+ * /proc/PID/stat says T), SIGCONT continues it (WCONTINUED, CLD_CONTINUED), SIGKILL ends a
+ * stopped child; SA_NOCLDSTOP silences the stop's SIGCHLD; SIGTSTP stops a child in its own
+ * group, and is discarded in an orphaned group (a new session's). */
+static volatile sig_atomic_t g_chld_code, g_chld_status;
+static void on_chld_info(int signal, siginfo_t* info, void* context) {
+  (void)signal;
+  (void)context;
+  g_chld_code = info->si_code;
+  g_chld_status = info->si_status;
+}
+
+static char proc_state(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE* f = fopen(path, "r");
+  if (!f) return '?';
+  char state = '?';
+  if (fgets(line, sizeof line, f)) {
+    char* end = strrchr(line, ')');
+    if (end && end[1]) state = end[2];
+  }
+  fclose(f);
+  return state;
+}
+
+static void await_chld_code(int code) {
+  for (int i = 0; i < 2000 && g_chld_code != code; i++) usleep(1000);
+}
+
+/* Credentials are each process's own and follow Linux's rules (run as root, as on the host):
+ * setreuid's saved id, setuid back to the saved id, setfsuid, capabilities dropped on leaving
+ * uid 0 (or kept with PR_SET_KEEPCAPS), and kill's permission check (EPERM, but SIGCONT within
+ * the session). Also __WNOTHREAD: a thread waits only for the children it made. */
+static void print_capabilities(const char* when) {
+  struct { uint32_t version; int pid; } header = {0x20080522, 0};
+  struct { uint32_t effective, permitted, inheritable; } data[2];
+  memset(data, 0, sizeof data);
+  syscall(SYS_capget, &header, data);
+  /* The host's bounding set may lack some: only whether any are left is compared. */
+  printf("%s: capabilities effective %s, permitted %s\n", when, data[0].effective ? "some" : "none",
+         data[0].permitted ? "some" : "none");
+}
+
+static void print_ids(const char* when) {
+  uid_t r, e, s;
+  getresuid(&r, &e, &s);
+  printf("%s: uid %d %d %d fsuid %d\n", when, (int)r, (int)e, (int)s, setfsuid(-1));
+}
+
+static void* fork_child_and_wait_here(void* unused) {
+  (void)unused;
+  pid_t child = fork();
+  if (child == 0) _exit(9);
+  int status = 0;
+  pid_t r = waitpid(child, &status, __WNOTHREAD);
+  printf("__WNOTHREAD in the thread that forked: %s, exited %d\n", r == child ? "the child" : "?", WEXITSTATUS(status));
+  return NULL;
+}
+
+static pid_t g_other_thread_child;
+static void* wait_for_other_threads_child(void* unused) {
+  (void)unused;
+  errno = 0;
+  int r = waitpid(g_other_thread_child, NULL, __WNOTHREAD);
+  printf("__WNOTHREAD for another thread's child: %d %s\n", r, strerror(errno));
+  return NULL;
+}
+
+static void credential_checks(void) {
+  if (geteuid() != 0) {
+    printf("credentials: not root, skipped\n");
+    return;
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    printf("setreuid(1000, 2000): %d; ", setreuid(1000, 2000));
+    print_ids("then");
+    printf("setreuid(-1, 1000): %d; ", setreuid(-1, 1000));
+    print_ids("then");
+    printf("setuid(2000), the saved id: %d; ", setuid(2000));
+    print_ids("then");
+    int r = setuid(0);
+    printf("setuid(0): %d %s\n", r, strerror(errno));
+    printf("setfsuid(5) returns %d; ", setfsuid(5));
+    print_ids("then");
+    print_capabilities("after leaving uid 0");
+    r = kill(parent, 0);
+    printf("kill(parent, 0): %d %s; ", r, strerror(errno));
+    printf("kill(parent, SIGCONT) in the session: %d\n", kill(parent, SIGCONT));
+    r = setgroups(0, NULL);
+    printf("setgroups: %d %s\n", r, strerror(errno));
+    struct rlimit limit;
+    getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_max++;
+    r = setrlimit(RLIMIT_NOFILE, &limit);
+    printf("raising a hard limit without CAP_SYS_RESOURCE: %d %s\n", r, strerror(errno));
+    _exit(0);
+  }
+  describe("child leaving uid 0", reap(pid));
+  pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_KEEPCAPS, 1);
+    printf("with PR_SET_KEEPCAPS, setresuid(7, 7, 7): %d; ", setresuid(7, 7, 7));
+    print_capabilities("then");
+    int r = setresuid(-1, 0, -1);
+    printf("setresuid(-1, 0, -1): %d %s\n", r, strerror(errno));
+    _exit(0);
+  }
+  describe("child keeping capabilities", reap(pid));
+  print_ids("the parent's ids stay");
+  /* Limits are each process's own; /proc/PID/limits shows them in Linux's columns. */
+  struct rlimit before_limit, after_limit;
+  getrlimit(RLIMIT_NOFILE, &before_limit);
+  pid = fork();
+  if (pid == 0) {
+    struct rlimit low = {100, 200};
+    int r = setrlimit(RLIMIT_NOFILE, &low);
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%d/limits", (int)getpid());
+    FILE* f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+      if (strncmp(line, "Limit", 5) == 0 || strncmp(line, "Max open files", 14) == 0 ||
+          strncmp(line, "Max cpu time", 12) == 0 || strncmp(line, "Max nice", 8) == 0)
+        printf("child's limits: %s", line);
+    }
+    if (f) fclose(f);
+    _exit(r == 0 ? 0 : 1);
+  }
+  describe("child lowering RLIMIT_NOFILE", reap(pid));
+  getrlimit(RLIMIT_NOFILE, &after_limit);
+  printf("the parent's RLIMIT_NOFILE stays: %d\n",
+         before_limit.rlim_cur == after_limit.rlim_cur && before_limit.rlim_max == after_limit.rlim_max);
+  pthread_t thread;
+  pthread_create(&thread, NULL, fork_child_and_wait_here, NULL);
+  pthread_join(thread, NULL);
+  /* Another thread of the parent waits: with __WNOTHREAD it may not reap this child. */
+  g_other_thread_child = fork();
+  if (g_other_thread_child == 0) _exit(0);
+  pthread_create(&thread, NULL, wait_for_other_threads_child, NULL);
+  pthread_join(thread, NULL);
+  describe("child reaped by the thread that made it", reap(g_other_thread_child));
+}
+
+/* ptrace's minimum: a tracee stops at every signal (the tracer's wait reports it without
+ * WUNTRACED), PTRACE_CONT resumes it with the tracer's choice of signal, execve stops it with
+ * SIGTRAP, __WCLONE reaps a tracee, PTRACE_ATTACH stops a process with SIGSTOP, PTRACE_KILL
+ * ends it. */
+static int traced_already(void) {
+  FILE* f = fopen("/proc/self/status", "r");
+  char line[128];
+  int tracer = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "TracerPid: %d", &tracer) == 1) break;
+  if (f) fclose(f);
+  return tracer != 0;
+}
+
+static void ptrace_checks(const char* program) {
+  /* Under strace (the syscall coverage test) the children are strace's tracees already. */
+  if (traced_already()) {
+    printf("ptrace: traced already, skipped\n");
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    long r = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+    raise(SIGUSR1);
+    _exit(r == 0 ? 3 : 4);
+  }
+  int status = 0;
+  int r = waitpid(pid, &status, 0);
+  printf("tracee raising SIGUSR1: %s, stopped %d by %d\n", r == pid ? "the child" : "?", WIFSTOPPED(status),
+         WSTOPSIG(status));
+  printf("PTRACE_CONT without the signal: %ld\n", ptrace(PTRACE_CONT, pid, NULL, NULL));
+  r = waitpid(pid, &status, __WCLONE);
+  printf("__WCLONE waits for a tracee: %s; ", r == pid ? "the child" : "?");
+  describe("tracee", status);
+  pid = fork();
+  if (pid == 0) {
+    ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+    char* args[] = {(char*)program, "exec-child", "traced", NULL};
+    execv(program, args);
+    _exit(99);
+  }
+  r = waitpid(pid, &status, 0);
+  printf("traced exec: stopped %d by %d\n", r == pid && WIFSTOPPED(status), WSTOPSIG(status));
+  ptrace(PTRACE_CONT, pid, NULL, NULL);
+  describe("traced exec'd child", reap(pid));
+  pid = fork();
+  if (pid == 0) {
+    for (;;) pause();
+  }
+  long result = ptrace(PTRACE_CONT, pid, NULL, NULL);
+  printf("PTRACE_CONT of a process not traced: %ld %s\n", result, strerror(errno));
+  printf("PTRACE_ATTACH: %ld; ", ptrace(PTRACE_ATTACH, pid, NULL, NULL));
+  r = waitpid(pid, &status, 0);
+  printf("then stopped %d by %d\n", r == pid && WIFSTOPPED(status), WSTOPSIG(status));
+  result = ptrace(PTRACE_ATTACH, pid, NULL, NULL);
+  printf("PTRACE_ATTACH again: %ld %s\n", result, strerror(errno));
+  ptrace(PTRACE_CONT, pid, NULL, (void*)(long)SIGTERM);
+  describe("tracee resumed with SIGTERM", reap(pid));
+  pid = fork();
+  if (pid == 0) {
+    ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+    raise(SIGUSR2);
+    for (;;) pause();
+  }
+  r = waitpid(pid, &status, 0);
+  printf("tracee stopped by %d; PTRACE_KILL: %ld; ", r == pid ? WSTOPSIG(status) : -1,
+         ptrace(PTRACE_KILL, pid, NULL, NULL));
+  describe("killed tracee", reap(pid));
+}
+
+static void job_control_checks(void) {
+  struct sigaction action = {0}, old;
+  action.sa_sigaction = on_chld_info;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigaction(SIGCHLD, &action, &old);
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (;;) pause();
+  }
+  g_chld_code = 0;
+  kill(pid, SIGSTOP);
+  int status = 0;
+  int r = waitpid(pid, &status, WUNTRACED);
+  printf("SIGSTOP: waitpid(WUNTRACED) %s, stopped %d by %d, SIGCHLD code %d status %d, state T %d\n",
+         r == pid ? "the child" : "?", WIFSTOPPED(status), WSTOPSIG(status), g_chld_code, g_chld_status,
+         proc_state(pid) == 'T');
+  printf("the stop is reported once: %d\n", waitpid(pid, &status, WUNTRACED | WNOHANG));
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  printf("waitid(WEXITED|WNOHANG) of a stopped child: %d, pid %d\n", waitid(P_PID, pid, &info, WEXITED | WNOHANG),
+         info.si_pid);
+  kill(pid, SIGCONT);
+  status = 0;
+  r = waitpid(pid, &status, WCONTINUED);
+  await_chld_code(CLD_CONTINUED);
+  printf("SIGCONT: waitpid(WCONTINUED) %s, continued %d, SIGCHLD code %d status %d, state T %d\n",
+         r == pid ? "the child" : "?", WIFCONTINUED(status), g_chld_code, g_chld_status, proc_state(pid) == 'T');
+  kill(pid, SIGSTOP);
+  memset(&info, 0, sizeof info);
+  r = waitid(P_PID, pid, &info, WSTOPPED | WNOWAIT);
+  printf("waitid(WSTOPPED|WNOWAIT): %d code %d status %d; ", r, info.si_code, info.si_status);
+  memset(&info, 0, sizeof info);
+  r = waitid(P_PID, pid, &info, WSTOPPED);
+  printf("again: %d code %d status %d\n", r, info.si_code, info.si_status);
+  kill(pid, SIGKILL);
+  describe("stopped child sent SIGKILL", reap(pid));
+
+  action.sa_flags |= SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &action, NULL);
+  pid = fork();
+  if (pid == 0) {
+    raise(SIGSTOP);
+    _exit(6);
+  }
+  g_chld_code = 0;
+  r = waitpid(pid, &status, WUNTRACED);
+  usleep(20000);
+  printf("SA_NOCLDSTOP: stopped %d, SIGCHLD code %d\n", r == pid && WIFSTOPPED(status), g_chld_code);
+  kill(pid, SIGCONT);
+  describe("continued child", reap(pid));
+  sigaction(SIGCHLD, &old, NULL);
+
+  pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    raise(SIGTSTP);
+    _exit(7);
+  }
+  r = waitpid(pid, &status, WUNTRACED);
+  printf("SIGTSTP in its own group: stopped %d by %d\n", r == pid && WIFSTOPPED(status), WSTOPSIG(status));
+  kill(pid, SIGCONT);
+  describe("child continued after SIGTSTP", reap(pid));
+  pid = fork();
+  if (pid == 0) {
+    setsid();
+    raise(SIGTSTP);
+    raise(SIGTTIN);
+    raise(SIGTTOU);
+    _exit(8);
+  }
+  describe("SIGTSTP, SIGTTIN, SIGTTOU in an orphaned group", reap(pid));
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "exec-child") == 0) {
     printf("exec child: argv[2]=%s, environment kept %s\n", argv[2], getenv("PROCESSES_TEST"));
@@ -179,6 +470,8 @@ int main(int argc, char** argv) {
     describe("exec data child", reap(pid));
   }
   clone_flags_checks();
+  job_control_checks();
+  credential_checks();
   {
     /* waitid without WEXITED neither reports nor reaps an ended child: ECHILD when only such
      * children are left; WEXITED then reaps it. */
@@ -392,5 +685,6 @@ int main(int argc, char** argv) {
   printf("1000 children: %d reaped, statuses add up to %ld\n", reaped, sum);
   struct rusage usage;
   printf("children's CPU time counted: %d\n", getrusage(RUSAGE_CHILDREN, &usage) == 0);
+  ptrace_checks(argv[0]);
   return 0;
 }
