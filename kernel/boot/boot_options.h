@@ -35,6 +35,7 @@ struct BootOptions {
   bool verbose = false;      // boot messages on the console
   bool bootchart = false;    // per-stage boot timing
   bool boot_only = false;    // power off with status 0 once booted
+  bool randomize_layout = true;  // ASLR for programs; `norandmaps` (Linux's word) turns it off
   bool strace = false;       // log every system call of the program (`strace` or `strace=LIST`)
   std::string_view strace_filter;  // strace=LIST: only these calls (empty: all)
   uint64_t tsc_khz = 0;      // TSC rate from the host (0: find it ourselves)

@@ -24,6 +24,7 @@
 #include "kernel/drivers/virtio/net.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
+#include "kernel/linux/layout_randomization.h"
 #include "kernel/linux/process.h"
 #include "kernel/linux/program_boot.h"
 #include "kernel/linux/shares.h"
@@ -231,6 +232,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
 
   if (runs_program) {
     if (options.strace) linux::start_strace(options.strace_filter);
+    linux::set_layout_randomization(options.randomize_layout);
     linux::set_boot_volumes(options.volumes());
     linux::set_boot_shares(options.shares());
     linux::set_boot_root(options.root_device);

@@ -14,8 +14,6 @@ namespace {
 
 using Loaded = std::expected<LoadedImage, LoadError>;
 
-// Where a position-independent executable goes, as Linux without randomization does.
-constexpr uintptr_t kPieBase = 0x555555554000;
 constexpr size_t kMaxProgramHeaders = 64;
 constexpr size_t kMaxInterpreterPath = 256;
 
@@ -31,6 +29,7 @@ struct Parsed {
   elf::ProgramHeader phdrs[kMaxProgramHeaders];
   uintptr_t low;   // lowest page of the PT_LOAD segments
   uintptr_t high;  // end of the highest segment
+  uint64_t alignment;  // the largest PT_LOAD alignment (a power of two), at least a page
 };
 
 std::expected<Parsed, LoadError> parse(MappedFile& file, uint64_t file_size) {
@@ -52,6 +51,7 @@ std::expected<Parsed, LoadError> parse(MappedFile& file, uint64_t file_size) {
 
   p.low = ~uintptr_t{0};
   p.high = 0;
+  p.alignment = kPageSize;
   for (size_t i = 0; i < h.phnum; i++) {
     const elf::ProgramHeader& ph = p.phdrs[i];
     if (ph.type != elf::kPtLoad) continue;
@@ -62,6 +62,10 @@ std::expected<Parsed, LoadError> parse(MappedFile& file, uint64_t file_size) {
       return fail(Errno::enoexec, "segment outside the address space");
     if (align_down(ph.vaddr, kPageSize) < p.low) p.low = align_down(ph.vaddr, kPageSize);
     if (ph.vaddr + ph.memsz > p.high) p.high = ph.vaddr + ph.memsz;
+    // As Linux's maximum_alignment: only sensible values count (a power of two, here at most
+    // 1 GiB, since the base must stay inside its randomization range).
+    if (ph.align > p.alignment && (ph.align & (ph.align - 1)) == 0 && ph.align <= (1ull << 30))
+      p.alignment = ph.align;
   }
   if (p.high == 0) return fail(Errno::enoexec, "no loadable segment");
   return p;
@@ -103,13 +107,15 @@ std::expected<void, LoadError> map_segments(AddressSpace& space, MappedFile& fil
 
 }  // namespace
 
-Loaded load_elf(AddressSpace& space, MappedFile& file, uint64_t file_size, OpenFile open_interpreter) {
+Loaded load_elf(AddressSpace& space, MappedFile& file, uint64_t file_size, OpenFile open_interpreter,
+                const ProgramLayout& layout) {
   auto parsed = parse(file, file_size);
   if (!parsed) return std::unexpected(parsed.error());
   const Parsed& p = *parsed;
 
   uintptr_t bias = 0;
-  if (p.header.type == elf::kTypeDyn) bias = kPieBase - p.low;
+  // A PIE goes to the layout's base (aligned as its segments ask, as Linux does).
+  if (p.header.type == elf::kTypeDyn) bias = align_down(layout.pie_base, p.alignment) - p.low;
   if (auto mapped = map_segments(space, file, p, bias); !mapped) return std::unexpected(mapped.error());
 
   LoadedImage image{};
@@ -117,7 +123,7 @@ Loaded load_elf(AddressSpace& space, MappedFile& file, uint64_t file_size, OpenF
   image.entry = image.program_entry;
   image.phent = p.header.phentsize;
   image.phnum = p.header.phnum;
-  image.break_base = bias + p.high;
+  image.break_base = align_up(bias + p.high, kPageSize) + layout.break_offset;
   image.phdr = 0;
   char interpreter[kMaxInterpreterPath] = {};
   for (size_t i = 0; i < p.header.phnum; i++) {

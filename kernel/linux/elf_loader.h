@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "kernel/lib/result.h"
+#include "kernel/linux/layout_randomization.h"
 #include "kernel/mm/address_space.h"
 
 namespace nimbus::linux {
@@ -16,7 +17,7 @@ struct LoadedImage {
   uint16_t phent;
   uint16_t phnum;
   uintptr_t interpreter_base;  // AT_BASE (0 without an interpreter)
-  uintptr_t break_base;   // end of the program's highest segment
+  uintptr_t break_base;   // where the brk heap starts: past the highest segment, by the layout's offset
   bool executable_stack;
 };
 
@@ -29,7 +30,9 @@ struct LoadError {
 // Resolves the interpreter path (PT_INTERP) to a retained MappedFile and its size.
 using OpenFile = Result<MappedFile*> (*)(const char* path, uint64_t* size);
 
+// A PIE is placed at the layout's base; the interpreter goes where mmap places (the layout's
+// mmap window, which the address space was made with).
 std::expected<LoadedImage, LoadError> load_elf(AddressSpace& space, MappedFile& file, uint64_t file_size,
-                                                OpenFile open_interpreter);
+                                                OpenFile open_interpreter, const ProgramLayout& layout);
 
 }  // namespace nimbus::linux

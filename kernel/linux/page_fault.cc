@@ -17,6 +17,7 @@
 #include "kernel/linux/process.h"
 #include "kernel/linux/signals.h"
 #include "kernel/linux/vdso_mapping.h"
+#include "kernel/mm/physical.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/sched/thread.h"
 
@@ -38,7 +39,8 @@ bool emulate_vsyscall(InterruptFrame& frame, uint64_t address) {
                          : address == kVsyscallPage + 0x400 ? "__vdso_time"
                          : address == kVsyscallPage + 0x800 ? "__vdso_getcpu"
                                                             : nullptr;
-  uintptr_t target = function ? vdso_function(function) : 0;
+  const ProcessInfo& info = current_process().info;
+  uintptr_t target = function && info.vdso_begin ? vdso_function(info.vdso_begin + kPageSize, function) : 0;
   if (!target) return false;
   frame.rip = target;
   return true;

@@ -49,8 +49,9 @@ enum : uint64_t {
 };
 
 // Builds argc, argv, envp and the auxiliary vector at the top of the stack (psABI 3.4.1).
-Result<uintptr_t> build_initial_stack(const Program& program, const LoadedImage& image, uintptr_t vdso) {
-  uintptr_t sp = kStackTop;
+Result<uintptr_t> build_initial_stack(const Program& program, const LoadedImage& image, uintptr_t vdso,
+                                      uintptr_t top) {
+  uintptr_t sp = top;
   auto push_bytes = [&](const void* data, size_t n) {
     sp -= n;
     memcpy(reinterpret_cast<void*>(sp), data, n);
@@ -96,8 +97,8 @@ Result<uintptr_t> build_initial_stack(const Program& program, const LoadedImage&
 }
 
 // What the initial stack holds besides the strings: pointers, auxv, alignment.
-size_t initial_stack_bytes(const Program& program) {
-  size_t bytes = strlen(program.path) + 64 + 64 * 8;
+size_t initial_stack_bytes(const Program& program, const ProgramLayout& layout) {
+  size_t bytes = layout.stack_offset + strlen(program.path) + 64 + 64 * 8;
   for (const char* const* p = program.argv; *p; p++) bytes += strlen(*p) + 1 + 8;
   for (const char* const* p = program.envp; *p; p++) bytes += strlen(*p) + 1 + 8;
   return bytes;
@@ -263,27 +264,29 @@ SyscallFrame*& current_syscall_frame() { return current_thread()->syscall_frame;
 LinuxThread& current_linux_thread() { return *current_thread()->linux_thread; }
 
 Result<uintptr_t> prepare_program_stack(AddressSpace& space, const Program& program, const LoadedImage& image,
-                                        ProcessInfo& info) {
+                                        const ProgramLayout& layout, ProcessInfo& info) {
+  uintptr_t top = layout.stack_top;
   uint32_t stack_prot = prot::kRead | prot::kWrite | (image.executable_stack ? prot::kExec : 0);
-  TRY(space.map(kStackTop - kStackSize, kStackSize, stack_prot, AddressSpace::Placement::fixed, false, nullptr, 0));
-  size_t needed = align_up(initial_stack_bytes(program), kPageSize);
+  TRY(space.map(top - kStackSize, kStackSize, stack_prot, AddressSpace::Placement::fixed, false, nullptr, 0));
+  size_t needed = align_up(initial_stack_bytes(program, layout), kPageSize);
   // ARG_MAX: Linux allows a quarter of the stack limit for the strings.
   if (needed > kStackSize / 4) return error(Errno::e2big);
   size_t populate = needed > kInitialStackPages * kPageSize ? needed : kInitialStackPages * kPageSize;
-  TRY(space.populate(kStackTop - populate, populate));
+  TRY(space.populate(top - populate, populate));
   uintptr_t vdso = TRY(map_vdso(space));
-  info.stack_begin = kStackTop - kStackSize;
-  info.stack_end = kStackTop;
+  info.stack_begin = top - kStackSize;
+  info.stack_end = top;
   info.vdso_begin = vdso - kPageSize;
   info.vdso_end = vdso + kPageSize * 4;
   info.heap_begin = image.break_base;
-  return build_initial_stack(program, image, vdso);
+  return build_initial_stack(program, image, vdso, top - layout.stack_offset);
 }
 
 int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, OpenFile open_interpreter,
                 fs::FsContext& files) {
   auto created = create_process();
-  auto space = AddressSpace::try_create();
+  ProgramLayout layout = choose_layout();
+  auto space = AddressSpace::try_create(layout.mmap_begin);
   auto* thread = static_cast<LinuxThread*>(heap::allocate(sizeof(LinuxThread), alignof(LinuxThread)));
   auto* start = static_cast<StartInfo*>(heap::allocate(sizeof(StartInfo)));
   if (!created || !space || !thread || !start) {
@@ -294,7 +297,7 @@ int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, Open
   init.pgid = init.sid = init.pid;
   init.space = *space;
   init.files = &files;
-  auto image = load_elf(*init.space, exe, exe_size, open_interpreter);
+  auto image = load_elf(*init.space, exe, exe_size, open_interpreter, layout);
   if (!image) {
     print("nimbus: cannot run %s: %s\n", program.path, image.error().reason);
     return static_cast<int>(ExitStatus::bad_executable);
@@ -307,7 +310,7 @@ int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, Open
   self->page_root = init.space->page_table_root();
   x86::write_cr3(self->page_root);
   x86::restore_interrupts(interrupts);
-  auto stack = prepare_program_stack(*init.space, program, *image, init.info);
+  auto stack = prepare_program_stack(*init.space, program, *image, layout, init.info);
   interrupts = x86::save_and_disable_interrupts();
   self->page_root = 0;
   x86::write_cr3(mmu::kernel_page_table_root());

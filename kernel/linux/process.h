@@ -208,12 +208,11 @@ bool has_process();
 int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, OpenFile open_interpreter,
                 fs::FsContext& files);
 
-// The main stack's top and initial size.
-constexpr uintptr_t kStackTop = AddressSpace::kEnd;
-// Maps the stack, the vDSO, and writes argc/argv/envp/auxv for `image` into `space`, which
-// must be the one loaded (CR3); fills `info`'s layout fields. Returns the initial %rsp.
+// Maps the stack (below `layout`'s top), the vDSO, and writes argc/argv/envp/auxv for
+// `image` into `space`, which must be the one loaded (CR3); fills `info`'s layout fields.
+// Returns the initial %rsp.
 Result<uintptr_t> prepare_program_stack(AddressSpace& space, const Program& program, const LoadedImage& image,
-                                        ProcessInfo& info);
+                                        const ProgramLayout& layout, ProcessInfo& info);
 
 // exit_group with a wait status (exited_status / killed_status): every thread of the current
 // process ends; PID 1's end ends the VM (exit code, or 128 + signal).

@@ -352,7 +352,9 @@ Result<NewProgram> load_program(int dirfd, const char* user_path, const char* co
     heap::free(block);
     return error(mapped.error());
   }
-  auto fresh = AddressSpace::try_create();
+  // exec makes a new layout (fork kept the parent's).
+  ProgramLayout layout = choose_layout();
+  auto fresh = AddressSpace::try_create(layout.mmap_begin);
   if (!fresh) {
     (*mapped)->release();
     heap::free(block);
@@ -366,7 +368,7 @@ Result<NewProgram> load_program(int dirfd, const char* user_path, const char* co
   end_other_threads(process);
   AddressSpace* old = process.space;
   switch_space(process, *fresh);
-  auto image = load_elf(**fresh, **mapped, size, open_mapped);
+  auto image = load_elf(**fresh, **mapped, size, open_mapped, layout);
   (*mapped)->release();
   Program program{block->path, block->argv, block->envp};
   ProcessInfo info{block->executable, block->argv, block->envp};
@@ -374,7 +376,7 @@ Result<NewProgram> load_program(int dirfd, const char* user_path, const char* co
   Result<uintptr_t> stack = error(Errno::enoexec);
   if (image) {
     (*fresh)->set_break_base(image->break_base);
-    stack = prepare_program_stack(**fresh, program, *image, info);
+    stack = prepare_program_stack(**fresh, program, *image, layout, info);
   }
   if (!stack) {
     switch_space(process, old);

@@ -39,7 +39,6 @@ class VdsoFile final : public MappedFile {
 };
 
 VdsoFile g_vdso_file;
-uintptr_t g_vdso_base = 0;
 
 // The parts of the ELF64 section header and symbol (System V gABI) the lookup reads.
 struct SectionHeader {
@@ -84,10 +83,10 @@ uint64_t symbol_offset(const char* name) {
 
 }  // namespace
 
-uintptr_t vdso_function(const char* name) {
-  if (!g_vdso_base) return 0;
+uintptr_t vdso_function(uintptr_t vdso_base, const char* name) {
+  if (!vdso_base) return 0;
   uint64_t offset = symbol_offset(name);
-  return offset ? g_vdso_base + offset : 0;
+  return offset ? vdso_base + offset : 0;
 }
 
 Result<uintptr_t> map_vdso(AddressSpace& space) {
@@ -96,8 +95,7 @@ Result<uintptr_t> map_vdso(AddressSpace& space) {
   size_t length = kPageSize + align_up(image_size, kPageSize);
   uintptr_t base = TRY(space.map(0, length, prot::kRead, AddressSpace::Placement::anywhere, false, &g_vdso_file, 0));
   TRY(space.protect(base + kPageSize, length - kPageSize, prot::kRead | prot::kExec));
-  g_vdso_base = base + kPageSize;
-  return g_vdso_base;
+  return base + kPageSize;
 }
 
 }  // namespace nimbus::linux

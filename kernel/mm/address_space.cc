@@ -30,9 +30,10 @@ bool valid_range(uintptr_t begin, size_t length) {
 }
 
 // The part of [begin, end) inside the mmap placement window.
-bool window_part(uintptr_t begin, uintptr_t end, uintptr_t& out_begin, uintptr_t& out_end) {
-  out_begin = begin > AddressSpace::kMmapBegin ? begin : AddressSpace::kMmapBegin;
-  out_end = end < AddressSpace::kMmapEnd ? end : AddressSpace::kMmapEnd;
+bool window_part(const VirtualRangeAllocator& window, uintptr_t begin, uintptr_t end, uintptr_t& out_begin,
+                 uintptr_t& out_end) {
+  out_begin = begin > window.begin() ? begin : window.begin();
+  out_end = end < window.end() ? end : window.end();
   return out_begin < out_end;
 }
 
@@ -51,8 +52,9 @@ void delete_vma(Vma* vma) {
 
 }  // namespace
 
-Result<AddressSpace*> AddressSpace::try_create() {
-  auto placement = TRY(VirtualRangeAllocator::try_create(kMmapBegin, kMmapEnd, g_nodes));
+Result<AddressSpace*> AddressSpace::try_create(uintptr_t mmap_begin) {
+  if (mmap_begin < kBegin || mmap_begin >= kMmapEnd) return error(Errno::einval);
+  auto placement = TRY(VirtualRangeAllocator::try_create(mmap_begin, kMmapEnd, g_nodes));
   uint64_t root = TRY(mmu::create_root());
   void* memory = heap::allocate(sizeof(AddressSpace), alignof(AddressSpace));
   if (!memory) {
@@ -78,7 +80,7 @@ void AddressSpace::release() {
 
 Result<AddressSpace*> AddressSpace::try_clone() {
   TRY(frame_refs::init());
-  AddressSpace* copy = TRY(try_create());
+  AddressSpace* copy = TRY(try_create(m_placement.begin()));
   MutexGuard guard(m_lock);
   auto fail = [&](Errno e) -> Result<AddressSpace*> {
     copy->release();
@@ -94,7 +96,7 @@ Result<AddressSpace*> AddressSpace::try_clone() {
     if (!vma) return fail(Errno::enomem);
     if (vma->file) vma->file->retain();
     copy->m_vmas.push_back(vma);
-    if (uintptr_t wb, we; window_part(v->begin, v->end, wb, we)) {
+    if (uintptr_t wb, we; window_part(m_placement, v->begin, v->end, wb, we)) {
       if (!copy->m_placement.allocate_fixed(wb, we - wb)) return fail(Errno::enomem);
     }
     // A shared file mapping's pages are the file's: the child finds them there on touch.
@@ -179,7 +181,7 @@ void AddressSpace::release_pages_locked(uintptr_t begin, uintptr_t end, Loaded l
 
 void AddressSpace::unreserve_locked(uintptr_t begin, uintptr_t end) {
   uintptr_t wb, we;
-  if (window_part(begin, end, wb, we)) (void)m_placement.free(wb, we - wb);
+  if (window_part(m_placement, begin, end, wb, we)) (void)m_placement.free(wb, we - wb);
 }
 
 void AddressSpace::unmap_locked(uintptr_t begin, uintptr_t end, Loaded loaded) {
@@ -223,7 +225,7 @@ Result<uintptr_t> AddressSpace::reserve_locked(uintptr_t address, size_t length,
       // Already reserved in the window by allocating it there.
       return m_placement.allocate(length, kPageSize);
   }
-  if (uintptr_t wb, we; window_part(begin, begin + length, wb, we)) TRY(m_placement.allocate_fixed(wb, we - wb));
+  if (uintptr_t wb, we; window_part(m_placement, begin, begin + length, wb, we)) TRY(m_placement.allocate_fixed(wb, we - wb));
   return begin;
 }
 
@@ -531,7 +533,7 @@ Result<uintptr_t> AddressSpace::remap(const Remap& request) {
     uintptr_t grow_end = old_begin + new_size;
     if (old_begin + old_size == vma->end && valid_range(old_begin, new_size) &&
         !overlaps_locked(vma->end, grow_end)) {
-      if (uintptr_t wb, we; window_part(vma->end, grow_end, wb, we)) TRY(m_placement.allocate_fixed(wb, we - wb));
+      if (uintptr_t wb, we; window_part(m_placement, vma->end, grow_end, wb, we)) TRY(m_placement.allocate_fixed(wb, we - wb));
       vma->end = grow_end;
       return old_begin;
     }

@@ -80,12 +80,14 @@ class AddressSpace {
   // canonical hole.
   static constexpr uintptr_t kBegin = 0x10000;
   static constexpr uintptr_t kEnd = 0x00007ffffffff000;
-  // Where mmap places mappings without a fixed address, as on Linux.
+  // Where mmap places mappings without a fixed address (lowest first): from kMmapBegin, or
+  // lower when the layout is randomized (kernel/linux/layout_randomization.h), to kMmapEnd.
   static constexpr uintptr_t kMmapBegin = 0x00007f0000000000;
   static constexpr uintptr_t kMmapEnd = 0x00007ff000000000;
 
-  // An empty address space with its own page-table root, one reference held.
-  static Result<AddressSpace*> try_create();
+  // An empty address space with its own page-table root, one reference held; mmap places
+  // from `mmap_begin` up (EINVAL outside [kBegin, kMmapEnd)).
+  static Result<AddressSpace*> try_create(uintptr_t mmap_begin = kMmapBegin);
   // fork: a copy of every mapping; private pages are shared copy-on-write, shared anonymous
   // pages stay shared, shared file pages come from the file again on touch.
   Result<AddressSpace*> try_clone();
@@ -206,7 +208,7 @@ class AddressSpace {
   Mutex m_lock;  // guards everything below
   IntrusiveList<Vma, &Vma::node> m_vmas;  // sorted by address, non-overlapping
   Vma* m_last_found = nullptr;             // find_locked's cache: cleared when that VMA is deleted
-  VirtualRangeAllocator m_placement;       // free space in [kMmapBegin, kMmapEnd)
+  VirtualRangeAllocator m_placement;       // free space in [mmap_begin, kMmapEnd)
   uintptr_t m_break_base = 0;
   uintptr_t m_break = 0;
   uint64_t m_resident_pages = 0;

@@ -101,6 +101,18 @@ static void read_kernel_address(uintptr_t address) {
   }
 }
 
+/* A store to kernel text must fault (Nimbus: the image and its direct-map alias are
+   read-only, and CR0.WP holds ring 0 to it; Linux: a kernel address). */
+static void write_kernel_address(uintptr_t address) {
+  if (sigsetjmp(g_recover, 1) == 0) {
+    *(volatile uint8_t*)address = 0;
+    printf("write to %#lx went through\n", (unsigned long)address);
+  } else {
+    printf("write to %#lx: SIGSEGV, si_code %s, si_addr %p\n", (unsigned long)address,
+           g_code == SEGV_MAPERR ? "SEGV_MAPERR" : g_code == SEGV_ACCERR ? "SEGV_ACCERR" : "other", g_address);
+  }
+}
+
 /* The legacy vsyscall entries, which Linux's default vsyscall=xonly still runs. */
 static void call_vsyscall_entries(void) {
   time_t (*vsyscall_time)(time_t*) = (time_t(*)(time_t*))0xffffffffff600400ul;
@@ -160,6 +172,8 @@ int main(int argc, char** argv) {
   read_kernel_address(0xfffffffffffffffcul);
   read_kernel_address(0xffffffffff600000ul);  /* the legacy vsyscall page: execute-only */
   read_kernel_address(0xffff900000000000ul);  /* unmapped, in the direct map's half */
+  write_kernel_address(0xffffffff80100000ul);  /* Nimbus's kernel text */
+  write_kernel_address(0xffff800000100000ul);  /* its alias in Nimbus's direct map */
   call_vsyscall_entries();
   printf("done\n");
   return 0;

@@ -162,6 +162,19 @@ TEST(DryRun, IcountRunsTheTscAtOneTickPerInstruction) {
   EXPECT_NE(run.out.find("tsc_khz=1000000"), std::string::npos) << describe(args, run);
 }
 
+TEST(DryRun, IcountAndNoAslrTurnLayoutRandomizationOff) {
+  for (const char* flag : {"--icount", "--no-aslr"}) {
+    Args args{"run", flag, "--dry-run"};
+    NimbusRun run = run_nimbus(args);
+    ASSERT_EQ(run.status, 0) << describe(args, run);
+    EXPECT_NE(run.out.find("norandmaps"), std::string::npos) << describe(args, run);
+  }
+  Args plain{"run", "--dry-run"};
+  NimbusRun run = run_nimbus(plain);
+  ASSERT_EQ(run.status, 0) << describe(plain, run);
+  EXPECT_EQ(run.out.find("norandmaps"), std::string::npos) << describe(plain, run);
+}
+
 TEST(DryRun, MemoryAndCpusReachQemu) {
   Args args = run_args({"--memory", "16G", "--cpus", "8", "--dry-run"});
   NimbusRun run = run_nimbus(args);
@@ -174,7 +187,7 @@ TEST(DryRun, FlagsThenKernelArgumentsFormTheKernelCommandLine) {
                         "test=threads", "--not-a-nimbus-option"});
   NimbusRun run = run_nimbus(args);
   ASSERT_EQ(run.status, 0) << describe(args, run);
-  EXPECT_NE(run.out.find("-append 'verbose bootchart boot-only tsc_khz=1000000 test=threads "
+  EXPECT_NE(run.out.find("-append 'verbose bootchart boot-only norandmaps tsc_khz=1000000 test=threads "
                          "--not-a-nimbus-option'"),
             std::string::npos)
       << describe(args, run);

@@ -64,6 +64,13 @@ TEST(ProgramFaults, FaultingKernelAccessesAreEfaultAndKernelHalfReadsAreSigsegv)
             std::string::npos)
       << run.out;
   EXPECT_NE(run.out.find("vsyscall time(): agrees with time() yes, stored yes\n"), std::string::npos) << run.out;
+  // Kernel text, and its alias in the direct map, are never writable (not even from ring 0).
+  EXPECT_NE(run.out.find("write to 0xffffffff80100000: SIGSEGV, si_code SEGV_MAPERR, si_addr 0xffffffff80100000\n"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("write to 0xffff800000100000: SIGSEGV, si_code SEGV_MAPERR, si_addr 0xffff800000100000\n"),
+            std::string::npos)
+      << run.out;
 }
 
 TEST(ProgramFaults, CorruptExtendedStateInASignalFrameIsSigsegv) {

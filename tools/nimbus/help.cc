@@ -66,7 +66,10 @@ Options for run:
   --bootchart            kernel prints a boot-time breakdown ("bootchart:" lines)
   --boot-only            kernel exits with status 0 as soon as it has booted
   --icount               count instructions (-icount shift=0): the guest TSC ticks once per
-                         instruction; implies TCG
+                         instruction; implies TCG and --no-aslr, so counts repeat exactly
+  --no-aslr              no address-space layout randomization (kernel word norandmaps, as
+                         Linux's): the program, its libraries, stack, heap and vDSO land at
+                         the same addresses on every run
   --kernel PATH          kernel (default: nimbus-kernel.elf beside this executable); with an
                          IMAGE, boots this kernel instead of the image's
   --initrd ARCHIVE       boot with this cpio archive as the root file system, as it is (for

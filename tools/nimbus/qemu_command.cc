@@ -87,6 +87,8 @@ std::string kernel_command_line(const RunOptions& options, const QemuSetup& setu
   if (options.bootchart) words.emplace_back("bootchart");
   if (options.boot_only) words.emplace_back("boot-only");
   if (options.strace) words.push_back(strace_kernel_word(*options.strace));
+  // Counted instructions must not depend on where the layout happened to fall.
+  if (options.no_aslr || options.icount) words.emplace_back("norandmaps");
   if (setup.tsc_khz) words.push_back(cat("tsc_khz=", *setup.tsc_khz));
   words.insert(words.end(), setup.stream_words.begin(), setup.stream_words.end());
   for (std::string& word : network_kernel_words(options.network, setup.net_mode)) words.push_back(std::move(word));

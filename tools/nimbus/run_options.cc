@@ -18,10 +18,11 @@ struct Flag {
   std::string_view name;
   bool RunOptions::*member;
 };
-constexpr std::array<Flag, 5> kFlags = {{{"--verbose", &RunOptions::verbose},
+constexpr std::array<Flag, 6> kFlags = {{{"--verbose", &RunOptions::verbose},
                                          {"--bootchart", &RunOptions::bootchart},
                                          {"--boot-only", &RunOptions::boot_only},
                                          {"--icount", &RunOptions::icount},
+                                         {"--no-aslr", &RunOptions::no_aslr},
                                          {"--dry-run", &RunOptions::dry_run}}};
 
 constexpr std::array<std::string_view, 11> kValueOptions = {

@@ -38,6 +38,7 @@ struct RunOptions {
   bool bootchart = false;
   bool boot_only = false;
   bool icount = false;
+  bool no_aslr = false;  // kernel word norandmaps (also implied by icount, for repeatable counts)
   bool dry_run = false;
   // --strace (empty: every call) or --strace=open,read: the program's system calls on stderr.
   std::optional<std::string> strace;
