@@ -421,12 +421,13 @@ TEST_P(Ext4WriteTest, PageCacheWritesBackWhatTheDiskThenHolds) {
   expect_clean();
 }
 
+std::string variant_name(const ::testing::TestParamInfo<const char*>& info) {
+  static const char* const kNames[] = {"Default", "Block1024", "PageCache", "PageCacheBlock1024"};
+  return kNames[info.index];
+}
+
 INSTANTIATE_TEST_SUITE_P(BlockSizes, Ext4WriteTest,
-                         ::testing::Values("-b 4096", "-b 1024", "pages:-b 4096", "pages:-b 1024"),
-                         [](const auto& info) {
-                           const char* names[] = {"Default", "Block1024", "PageCache", "PageCacheBlock1024"};
-                           return std::string(names[info.index]);
-                         });
+                         ::testing::Values("-b 4096", "-b 1024", "pages:-b 4096", "pages:-b 1024"), variant_name);
 
 }  // namespace
 }  // namespace nimbus::testing
