@@ -140,7 +140,7 @@ uint64_t File::position() {
 }
 
 Result<size_t> File::read_vectors(std::span<const IoVec> vectors, uint64_t offset) {
-  IoFlags io{.nonblocking = bool(flags() & o_nonblock)};
+  IoFlags io{.nonblocking = bool(flags() & o_nonblock), .readahead = &m_readahead};
   if (m_ops && m_ops->takes_vectors()) return m_ops->read_vectors(*this, vectors, io);
   size_t total = 0;
   for (const IoVec& vector : vectors) {

@@ -154,6 +154,9 @@ class File final : public RefCounted<File> {
   std::atomic<int> m_signal_owner{0};
   Mutex m_position_lock;
   uint64_t m_position = 0;
+  // Sequential-read detection for the page cache's readahead (threads sharing the file may
+  // race on it: the worst is a window of the wrong size).
+  ReadaheadState m_readahead;
 };
 
 template <typename Owner>

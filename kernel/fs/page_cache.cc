@@ -1,5 +1,6 @@
 // The kernel's page cache: file pages in frames of their own, found by (file, index) in a hash,
-// kept least recently used first, and reclaimed by the frame allocator when it runs dry.
+// kept least recently used first, and reclaimed by the frame allocator when it runs dry (clean
+// pages only: dirty ones wait on their own list until their file system writes them back).
 //
 // Locking: one spinlock (g_lock) guards the hash, the lists and every entry's state. It is a
 // leaf: nothing else is locked, no frame or heap memory is allocated or freed and no I/O is
@@ -32,10 +33,15 @@ namespace {
 
 constexpr size_t kPage = 4096;
 constexpr size_t kBuckets = 1024;
-// Pages read on a miss: a fault reads 64 KiB (Linux faults around 16 pages too), a large
-// read(2) up to 256 KiB at once (a device request per page, which the block layer merges).
+// Pages read on a miss: a fault reads 64 KiB (Linux faults around 16 pages too), a read(2)
+// what its caller's readahead window says, up to 2 MiB at once (a device request per page,
+// which the block layer merges into multi-segment requests).
 constexpr size_t kFaultReadahead = 16;
-constexpr size_t kMaxReadahead = 64;
+constexpr size_t kMaxReadahead = 512;
+// Entries and page pointers of a fill of up to this many pages live on the stack; larger
+// fills take them from the heap.
+constexpr size_t kStackFill = 64;
+constexpr uint64_t kMaxDirtyPages = 8192;
 // How far reclaim looks past pages it cannot take (mapped elsewhere) per page it wants.
 constexpr size_t kReclaimScanFactor = 4;
 
@@ -45,8 +51,11 @@ struct Entry {
   uint64_t phys = 0;
   bool loading = false;  // being read; in the hash but on no list
   bool pinned = false;   // shown by a shared mapping: on the pinned list, never reclaimed
+  bool dirty = false;    // changed since read or last handed out for write-back
+  bool shared_writable = false;  // pinned and writable through a shared mapping: always dirty
+  uint64_t written_pass = 0;     // the last write-back pass that took it (shared_writable pages)
   ListNode bucket_node;
-  ListNode list_node;  // the LRU, the pinned list, or the free list
+  ListNode list_node;  // the LRU, the dirty list (unpinned dirty), the pinned list, or the free list
 };
 
 using Bucket = IntrusiveList<Entry, &Entry::bucket_node>;
@@ -54,8 +63,9 @@ using EntryList = IntrusiveList<Entry, &Entry::list_node>;
 
 Spinlock g_lock;
 Bucket g_buckets[kBuckets];
-EntryList g_lru;     // loaded, unpinned pages, least recently used first
-EntryList g_pinned;  // loaded, pinned pages
+EntryList g_lru;     // loaded, unpinned clean pages, least recently used first
+EntryList g_dirty;   // loaded, unpinned dirty pages, oldest first (never reclaimed)
+EntryList g_pinned;  // loaded, pinned pages (clean or dirty)
 EntryList g_spare;   // recycled entries, so that reclaim never touches the heap
 PageCacheStatistics g_statistics;
 
@@ -73,13 +83,18 @@ Entry* find_locked(const CachedFileKey& key, uint64_t index) {
   return nullptr;
 }
 
+EntryList& list_of(Entry* e) {
+  if (e->pinned) return g_pinned;
+  return e->dirty ? g_dirty : g_lru;
+}
+
 // The frame of a loaded entry for the caller (one more owner), as a use.
 uint64_t hand_out_locked(Entry* e, bool pin) {
   if (pin && !e->pinned) {
-    g_lru.remove(e);
+    list_of(e).remove(e);
     e->pinned = true;
     g_pinned.push_back(e);
-  } else if (!e->pinned) {
+  } else if (!e->pinned && !e->dirty) {
     g_lru.remove(e);
     g_lru.push_back(e);
   }
@@ -103,8 +118,31 @@ void recycle(Entry* e) {
 // Reads the pages [index, index + count) that are not cached yet (stopping at the first that
 // is) and hands out the first; ENOMEM when not even one frame can be had.
 Result<uint64_t> fill(const CachedFileKey& key, uint64_t index, size_t count, PageSource& source, bool pin) {
-  Entry* entries[kMaxReadahead];
-  std::byte* pages[kMaxReadahead];
+  Entry* stack_entries[kStackFill];
+  std::byte* stack_pages[kStackFill];
+  Entry** entries = stack_entries;
+  std::byte** pages = stack_pages;
+  if (count > kStackFill) {
+    entries = new (kNoThrow) Entry*[count];
+    pages = entries ? new (kNoThrow) std::byte*[count] : nullptr;
+    if (!pages) {
+      delete[] entries;
+      entries = stack_entries;
+      pages = stack_pages;
+      count = kStackFill;
+    }
+  }
+  struct FreeArrays {
+    Entry** entries;
+    std::byte** pages;
+    Entry** stack;
+    ~FreeArrays() {
+      if (entries != stack) {
+        delete[] entries;
+        delete[] pages;
+      }
+    }
+  } free_arrays{entries, pages, stack_entries};
   size_t made = 0;
   for (; made < count; made++) {
     auto phys = frames::allocate(0);
@@ -119,6 +157,8 @@ Result<uint64_t> fill(const CachedFileKey& key, uint64_t index, size_t count, Pa
     e->phys = *phys;
     e->loading = true;
     e->pinned = false;
+    e->dirty = false;
+    e->shared_writable = false;
     entries[made] = e;
     pages[made] = phys_to_virt<std::byte>(*phys);
   }
@@ -219,6 +259,7 @@ class KernelPageCache final : public PageCache {
       size_t in_page = position % kPage;
       size_t chunk = kPage - in_page < total - done ? kPage - in_page : total - done;
       size_t wanted_pages = (total - done + in_page + kPage - 1) / kPage;
+      if (wanted_pages > 64) wanted_pages = 64;
       uint64_t phys = TRY(take(key, file_size, index, source, false, wanted_pages));
       memcpy(buffer.data() + done, phys_to_virt<std::byte>(phys) + in_page, chunk);
       frame_refs::release(phys);
@@ -232,11 +273,141 @@ class KernelPageCache final : public PageCache {
     return take(key, file_size, index, source, pin, kFaultReadahead);
   }
 
+  Result<uint64_t> take_page_ahead(CachedFileKey key, uint64_t file_size, uint64_t index, PageSource& source,
+                                   size_t readahead) override {
+    return take(key, file_size, index, source, false, readahead);
+  }
+
+  Result<uint64_t> take_page_for_write(CachedFileKey key, uint64_t index) override {
+    for (;;) {
+      bool loading = false;
+      {
+        SpinlockGuard guard(g_lock);
+        Entry* e = find_locked(key, index);
+        if (e && !e->loading) {
+          g_statistics.hits++;
+          return hand_out_locked(e, false);
+        }
+        loading = e != nullptr;
+      }
+      if (loading) {
+        scheduler::yield();  // being read by someone else: its contents count
+        continue;
+      }
+      auto phys = frames::allocate(0);
+      if (!phys) return error(Errno::enomem);
+      Entry* e = new_entry();
+      if (!e) {
+        frames::free(*phys, 0);
+        return error(Errno::enomem);
+      }
+      memset(phys_to_virt<std::byte>(*phys), 0, kPage);
+      e->key = key;
+      e->index = index;
+      e->phys = *phys;
+      e->loading = false;
+      e->pinned = false;
+      e->dirty = false;
+      e->shared_writable = false;
+      {
+        SpinlockGuard guard(g_lock);
+        if (!find_locked(key, index)) {
+          g_buckets[bucket_of(key, index)].push_back(e);
+          g_lru.push_back(e);
+          g_statistics.pages++;
+          frame_refs::share(e->phys);
+          return e->phys;
+        }
+      }
+      frames::free(*phys, 0);  // made by someone else meanwhile: use theirs
+      recycle(e);
+    }
+  }
+
+  void mark_dirty(CachedFileKey key, uint64_t index) override {
+    SpinlockGuard guard(g_lock);
+    Entry* e = find_locked(key, index);
+    if (!e || e->loading || e->dirty) return;
+    if (!e->pinned) {
+      g_lru.remove(e);
+      g_dirty.push_back(e);
+    }
+    e->dirty = true;
+    g_statistics.dirty++;
+  }
+
+  void mark_shared_writable(CachedFileKey key, uint64_t index) override {
+    SpinlockGuard guard(g_lock);
+    Entry* e = find_locked(key, index);
+    if (!e || e->loading || !e->pinned) return;
+    e->shared_writable = true;
+  }
+
+  std::byte* page_data(uint64_t phys) override { return phys_to_virt<std::byte>(phys); }
+  void release_page(uint64_t phys) override { frame_refs::release(phys); }
+
+  size_t take_dirty(const void* owner, DirtyPage* pages, size_t max, uint64_t pass) override {
+    size_t taken = 0;
+    SpinlockGuard guard(g_lock);
+    // Shared-writable pages too: written each time (once per call: the pinned list is last).
+    for (EntryList* list : {&g_dirty, &g_pinned}) {
+      for (Entry* e = list->front(); e && taken < max;) {
+        Entry* next = list->next(e);
+        bool shared_due = e->shared_writable && e->written_pass != pass;
+        if ((e->dirty || shared_due) && e->key.owner == owner) {
+          e->written_pass = pass;
+          if (e->dirty) g_statistics.dirty--;
+          e->dirty = false;
+          g_statistics.written++;
+          if (!e->pinned) {
+            g_dirty.remove(e);
+            g_lru.push_back(e);
+          }
+          frame_refs::share(e->phys);
+          pages[taken++] = DirtyPage{e->key.file, e->index, e->phys, phys_to_virt<std::byte>(e->phys)};
+        }
+        e = next;
+      }
+    }
+    return taken;
+  }
+
+  void finish_write_back(const void* owner, const DirtyPage* pages, size_t count, bool written) override {
+    for (size_t i = 0; i < count; i++) {
+      if (!written) mark_dirty(CachedFileKey{owner, pages[i].file}, pages[i].index);
+      frame_refs::release(pages[i].phys);
+    }
+  }
+
+  bool has_dirty(const void* owner) override {
+    SpinlockGuard guard(g_lock);
+    if (!owner) return g_statistics.dirty != 0;
+    for (Entry* e = g_dirty.front(); e; e = g_dirty.next(e))
+      if (e->key.owner == owner) return true;
+    for (Entry* e = g_pinned.front(); e; e = g_pinned.next(e))
+      if ((e->dirty || e->shared_writable) && e->key.owner == owner) return true;
+    return false;
+  }
+
+  size_t dirty_count() override {
+    SpinlockGuard guard(g_lock);
+    return g_statistics.dirty;
+  }
+
+  bool over_dirty_limit() override {
+    // An eighth of the memory, at most 32 MiB, may be dirty (Linux's dirty_ratio is a share
+    // of the memory too): dirty pages cannot be reclaimed, so they must not crowd out the rest.
+    uint64_t limit = frames::total_bytes() / 8 / kPage;
+    if (limit > kMaxDirtyPages) limit = kMaxDirtyPages;
+    if (limit < 64) limit = 64;
+    return dirty_count() >= limit;
+  }
+
   void forget(CachedFileKey key, uint64_t first) override {
     EntryList dropped;
     {
       SpinlockGuard guard(g_lock);
-      for (EntryList* list : {&g_lru, &g_pinned}) {
+      for (EntryList* list : {&g_lru, &g_dirty, &g_pinned}) {
         for (Entry* e = list->front(); e;) {
           Entry* next = list->next(e);
           if (e->key == key && e->index >= first) {
@@ -244,6 +415,8 @@ class KernelPageCache final : public PageCache {
             g_buckets[bucket_of(e->key, e->index)].remove(e);
             dropped.push_back(e);
             g_statistics.pages--;
+            if (e->dirty) g_statistics.dirty--;
+            e->dirty = false;
           }
           e = next;
         }

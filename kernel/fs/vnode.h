@@ -83,9 +83,18 @@ struct SetAttributes {
 };
 
 // How an I/O request behaves.
+// An open file's sequential-read state (Linux's file_ra_state), which file systems with a
+// page cache use to size their readahead: the page a sequential reader reads next, and the
+// current window in pages (0: random access, no readahead past the request).
+struct ReadaheadState {
+  uint64_t next_index = 0;
+  uint32_t window = 0;
+};
+
 struct IoFlags {
   bool nonblocking = false;  // O_NONBLOCK: EAGAIN instead of sleeping
   bool append = false;       // O_APPEND: write at the end, whatever the offset says
+  ReadaheadState* readahead = nullptr;  // the open file's, for read_at
 };
 
 // What a new directory entry is.
@@ -219,6 +228,10 @@ class Vnode : public RefCounted<Vnode> {
   // keeps it in the cache for good (a shared mapping shows it). ENODEV for files the page cache
   // does not hold (the caller copies through read_at instead), ENXIO past the end.
   virtual Result<uint64_t> take_cached_frame(uint64_t, bool) { return error(Errno::enodev); }
+  // Before page `index` joins a shared mapping that may write it (take_cached_frame with pin
+  // follows): a file system whose page cache writes pages back gets ready for the page to
+  // change (ext4 allocates its blocks and watches the page for write-back).
+  virtual Result<> prepare_shared_write(uint64_t) { return {}; }
 
   // --- directories ---
   // ".." gives the parent (the root gives itself); "." is handled by the walk.

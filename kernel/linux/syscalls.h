@@ -229,6 +229,7 @@ Result<long> sys_ftruncate(int fd, int64_t length);
 Result<long> sys_fsync(int fd);
 Result<long> sys_fdatasync(int fd);
 Result<long> sys_syncfs(int fd);
+Result<long> sys_sync_file_range(int fd, int64_t offset, int64_t length, unsigned flags);
 Result<long> sys_sync();
 Result<long> sys_umask(uint32_t mask);
 Result<long> sys_chmod(const char* path, uint32_t mode);

@@ -346,6 +346,19 @@ Result<long> sys_fsync(int fd) {
 }
 Result<long> sys_fdatasync(int fd) { return sys_fsync(fd); }
 Result<long> sys_syncfs(int fd) { return sys_fsync(fd); }
+Result<long> sys_sync_file_range(int fd, int64_t offset, int64_t length, unsigned flags) {
+  constexpr unsigned kWaitBefore = 1, kWrite = 2, kWaitAfter = 4;  // SYNC_FILE_RANGE_*
+  if (flags & ~(kWaitBefore | kWrite | kWaitAfter)) return error(Errno::einval);
+  if (offset < 0 || length < 0 || (length && offset > INT64_MAX - length)) return error(Errno::einval);
+  RefPtr<fs::File> opened = TRY(file(fd));
+  const RefPtr<fs::Vnode>& vnode = opened->vnode();
+  if (!vnode || vnode->type() == fs::VnodeType::fifo || vnode->type() == fs::VnodeType::socket)
+    return error(Errno::espipe);
+  // Writing the pages of the range means a commit of the volume here (ordered mode writes every
+  // dirty page first anyway): more than Linux promises, never less.
+  if (flags & (kWrite | kWaitAfter)) TRY(vnode->fs().sync());
+  return 0;
+}
 Result<long> sys_sync() {
   sync_volumes();
   return 0;

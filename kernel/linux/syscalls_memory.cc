@@ -11,6 +11,7 @@
 #include "kernel/linux/syscalls.h"
 #include "kernel/linux/user_memory.h"
 #include "kernel/linux/vnode_mapping.h"
+#include "kernel/linux/volumes.h"
 #include "kernel/mm/physical.h"
 
 namespace nimbus::linux {
@@ -293,9 +294,11 @@ Result<long> sys_pkey_mprotect(uintptr_t address, size_t length, int prot, int k
 Result<long> sys_msync(uintptr_t address, size_t length, int flags) {
   if ((address & 4095) || (flags & ~(kMsAsync | kMsInvalidate | kMsSync))) return error(Errno::einval);
   if ((flags & kMsAsync) && (flags & kMsSync)) return error(Errno::einval);
-  // Shared mappings are the files' own pages and every file lives in memory: there is
-  // nothing to write back and nothing to invalidate.
+  // Shared mappings are the files' own page-cache pages, so reads see them at once and
+  // there is nothing to invalidate. MS_SYNC makes them durable: a commit of every writable
+  // volume (each writes its shared pages back). MS_ASYNC asks for nothing (as on Linux).
   TRY(require_mapped(address, length));
+  if (flags & kMsSync) sync_volumes();
   return 0;
 }
 

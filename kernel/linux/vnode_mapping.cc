@@ -53,6 +53,7 @@ class VnodeMapping final : public MappedFile {
   Result<> share_page(uint64_t offset, SharedPageMapper& mapper) override {
     fs::set_shared_page_unmapper(unmap_from_address_space);
     // A page-cache page stays pinned there, so the mapping needs no ownership of its own.
+    if (m_writable) TRY(m_vnode->prepare_shared_write(offset / kPageSize));
     auto cached = m_vnode->take_cached_frame(offset / kPageSize, true);
     if (cached) {
       Result<> mapped = mapper.map(*cached);

@@ -286,11 +286,17 @@ Result<> Volume::close(int64_t now_ns) {
   return set_needs_recovery(false);
 }
 
+Result<> Volume::write_back_file_data() {
+  if (m_file_data_writer) TRY(m_file_data_writer->write_dirty_file_data());
+  return m_cache->write_back(block::BlockCache::Durability::written, block::BlockCache::Which::data);
+}
+
 Result<> Volume::sync(block::BlockCache::Durability durability, int64_t now_ns) {
   if (!m_writable) return {};
+  bool dirty_pages = m_file_data_writer && m_file_data_writer->has_dirty_file_data();
   if (m_journal) {
     // Every commit flushes: with nothing changed, everything is durable already.
-    if (!m_super_dirty && m_cache->dirty_count() == 0) return {};
+    if (!m_super_dirty && m_cache->dirty_count() == 0 && !dirty_pages) return {};
     // The first commit after a clean close marks the file system as journaled again.
     if (!m_marked_recovering) TRY(set_needs_recovery(true));
   }
@@ -304,6 +310,7 @@ Result<> Volume::sync(block::BlockCache::Durability durability, int64_t now_ns) 
     m_super_dirty = false;
   }
   if (m_journal) return m_journal->commit(now_ns);
+  if (dirty_pages) TRY(m_file_data_writer->write_dirty_file_data());
   return m_cache->write_back(durability);
 }
 

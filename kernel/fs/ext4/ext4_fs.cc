@@ -43,7 +43,6 @@ Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction cloc
       return error(Errno::erofs);
     }
     volume->set_writable(true);
-    page_cache = nullptr;  // see try_mount's comment
     // While mounted read-write the journal may hold a transaction at any moment.
     if (volume->journal()) {
       if (auto marked = volume->set_needs_recovery(true); !marked) {
@@ -68,6 +67,7 @@ Result<Ext4Fs*> Ext4Fs::try_mount(block::BlockDevice& device, ClockFunction cloc
     return error(Errno::einval);
   }
   fs->m_root = *root;
+  if (page_cache) volume->set_file_data_writer(fs);
   return fs;
 }
 
@@ -132,6 +132,8 @@ void Ext4Fs::reap_orphans_locked() {
     }
     bool directory = (orphan.mode & 0xf000) == 0x4000;
     bool has_blocks = orphan.has_extents();
+    // Its pages, dirty ones included, die with it (before its blocks can be reused).
+    if (m_page_cache) m_page_cache->forget(CachedFileKey{m_volume, orphan.ino}, 0);
     if (has_blocks && !truncate_file_data(*m_volume, orphan, 0)) {
       m_volume->report("the blocks of an unlinked inode cannot be freed", orphan.ino);
       continue;
@@ -149,6 +151,11 @@ void Ext4Fs::limit_dirty_locked() {
   if (Journal* journal = m_volume->journal(); journal && journal->capacity() / 2 < limit) limit = journal->capacity() / 2;
   if (m_volume->cache().dirty_count() < limit) return;
   (void)m_volume->sync(block::BlockCache::Durability::written, now());
+}
+
+void Ext4Fs::limit_dirty_pages_locked() {
+  if (!m_page_cache || !m_page_cache->over_dirty_limit()) return;
+  (void)write_dirty_file_data();
 }
 
 Result<> Ext4Fs::sync_locked() {

@@ -27,7 +27,7 @@ struct VnodeTableEntry {
   Ext4Vnode* vnode = nullptr;
 };
 
-class Ext4Fs final : public FileSystem {
+class Ext4Fs final : public FileSystem, public FileDataWriter {
  public:
   enum class Access : uint8_t { read_only, read_write };
   // How many dirty blocks the cache holds before they are written back without an fsync.
@@ -36,9 +36,9 @@ class Ext4Fs final : public FileSystem {
   // Mounts the ext4 file system on `device`. On failure `*problem` says why: EINVAL (not
   // ext4, or inconsistent), EBADMSG (a checksum), EOPNOTSUPP (a feature this implementation
   // does not handle; some only for writing: then EROFS), EIO (the device), ENOMEM.
-  // With `page_cache` and read-only, file data is read and mapped through it; otherwise
-  // (read-write, host tests) reads go through the block cache and files cannot be mapped shared:
-  // a write never has to find stale pages in the page cache.
+  // With `page_cache`, file data is read, written and mapped through it (the block cache keeps
+  // only metadata, directories and symlink targets); without (host tests) file data goes
+  // through the block cache and files cannot be mapped shared.
   static Result<Ext4Fs*> try_mount(block::BlockDevice& device, ClockFunction clock, const char** problem,
                                    Access access = Access::read_only, PageCache* page_cache = nullptr);
 
@@ -75,15 +75,28 @@ class Ext4Fs final : public FileSystem {
   // Writes back when too much is dirty.
   void limit_dirty_locked();
   Result<> sync_locked();
+  // Writes dirty page-cache pages back once too many are dirty (not a commit).
+  void limit_dirty_pages_locked();
+
+  // FileDataWriter (page_writeback.cc): the volume's dirty page-cache pages, written in place
+  // in large requests before every commit; under the lock.
+  bool has_dirty_file_data() override;
+  Result<> write_dirty_file_data() override;
 
  private:
   Ext4Fs(ClockFunction clock, Volume* volume, PageCache* page_cache)
       : FileSystem(clock), m_volume(volume), m_page_cache(page_cache) {}
+  // The inode `ino` as it is now: the live vnode's copy, else the inode table's. EIO (and
+  // ENOENT-like failures of read_inode) when the inode is gone.
+  Result<Inode> current_inode_locked(uint32_t ino);
+  // Writes one batch of dirty pages (sorted by file and index) in place.
+  Result<> write_pages_locked(DirtyPage* pages, size_t count);
   using Bucket = IntrusiveList<VnodeTableEntry, &VnodeTableEntry::node>;
   static constexpr size_t kBuckets = 128;
 
   Volume* m_volume;
   PageCache* m_page_cache;
+  uint64_t m_write_back_passes = 0;
   RefPtr<Vnode> m_root;
   Mutex m_lock;
   Mutex m_table_lock;  // guards m_table and m_orphans (a dying vnode may hold m_lock or not)

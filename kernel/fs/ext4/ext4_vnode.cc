@@ -138,11 +138,87 @@ Result<> Ext4Vnode::set_attributes(const SetAttributes& attributes) {
   return store_locked(Touch::change);
 }
 
-Result<size_t> Ext4Vnode::read_at(uint64_t offset, std::span<std::byte> buffer, IoFlags) {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+// Readahead (Linux's ondemand readahead, simplified): a read that continues where the last one
+// ended is sequential, and its window starts at 128 KiB (or four times the read) and doubles
+// with each sequential read up to 2 MiB; any other read resets it and reads only what it asks.
+constexpr uint32_t kInitialWindow = 32;
+constexpr uint32_t kMaxWindow = 512;
+// Pages looked up per lock hold on a read-write mount.
+constexpr size_t kPagesPerHold = 32;
+
+uint32_t next_window(ReadaheadState* state, uint64_t first, uint64_t end) {
+  if (!state) return 0;
+  uint64_t pages = end - first;
+  uint32_t window = 0;
+  bool sequential = first == state->next_index || (state->next_index && first + 1 == state->next_index);
+  if (sequential || first == 0) {
+    uint64_t grown = state->window ? uint64_t{state->window} * 2 : kInitialWindow;
+    if (grown < pages * 4 && !state->window) grown = pages * 4;
+    window = static_cast<uint32_t>(grown > kMaxWindow ? kMaxWindow : grown);
+  }
+  state->window = window;
+  state->next_index = end;
+  return window;
+}
+
+}  // namespace
+
+Result<size_t> Ext4Vnode::read_at(uint64_t offset, std::span<std::byte> buffer, IoFlags flags) {
   if (!is_regular()) return Vnode::read_at(offset, buffer, {});
-  if (PageCache* cache = ext4().page_cache()) return cache->read(cache_key(), m_inode.size, offset, buffer, *this);
-  MutexGuard guard(ext4().lock());
-  return read_file_data(volume(), m_inode, offset, buffer);
+  PageCache* cache = ext4().page_cache();
+  if (!cache) {
+    MutexGuard guard(ext4().lock());
+    return read_file_data(volume(), m_inode, offset, buffer);
+  }
+  if (buffer.empty()) return 0;
+  uint64_t first = offset / kPage;
+  uint64_t end = (offset + buffer.size() + kPage - 1) / kPage;
+  uint32_t window = next_window(flags.readahead, first, end);
+  // A read-write mount looks pages up (and reads misses) under the file system's lock, so that
+  // no write or truncate changes the file meanwhile; the copy to the program runs without it
+  // (it may fault on a mapping of this very file system).
+  bool locked = volume().writable();
+  size_t done = 0;
+  while (done < buffer.size()) {
+    uint64_t frames[kPagesPerHold];
+    size_t held = 0;
+    uint64_t size = 0;
+    {
+      Mutex* lock = locked ? &ext4().lock() : nullptr;
+      if (lock) lock->lock();
+      size = m_inode.size;
+      uint64_t position = offset + done;
+      uint64_t limit = offset + buffer.size() < size ? offset + buffer.size() : size;
+      for (uint64_t at = position; at < limit && held < kPagesPerHold; at = (at / kPage + 1) * kPage) {
+        uint64_t index = at / kPage;
+        uint64_t wanted = end - index;
+        if (wanted < window) wanted = window;
+        auto taken = cache->take_page_ahead(cache_key(), size, index, *this, static_cast<size_t>(wanted));
+        if (!taken) {
+          if (lock) lock->unlock();
+          for (size_t i = 0; i < held; i++) cache->release_page(frames[i]);
+          if (done) return done;
+          return error(taken.error());
+        }
+        frames[held++] = *taken;
+      }
+      if (lock) lock->unlock();
+    }
+    if (held == 0) break;  // at the end of the file
+    for (size_t i = 0; i < held; i++) {
+      uint64_t position = offset + done;
+      size_t in_page = position % kPage;
+      uint64_t left = (size < offset + buffer.size() ? size : offset + buffer.size()) - position;
+      size_t chunk = kPage - in_page < left ? kPage - in_page : static_cast<size_t>(left);
+      memcpy(buffer.data() + done, cache->page_data(frames[i]) + in_page, chunk);
+      done += chunk;
+    }
+    for (size_t i = 0; i < held; i++) cache->release_page(frames[i]);
+  }
+  return done;
 }
 
 bool Ext4Vnode::can_share_pages() const {
@@ -152,11 +228,37 @@ bool Ext4Vnode::can_share_pages() const {
 Result<uint64_t> Ext4Vnode::take_cached_frame(uint64_t index, bool pin) {
   PageCache* cache = ext4().page_cache();
   if (!is_regular() || !cache) return error(Errno::enodev);
+  if (!volume().writable()) return cache->take_page(cache_key(), m_inode.size, index, *this, pin);
+  MutexGuard guard(ext4().lock());
   return cache->take_page(cache_key(), m_inode.size, index, *this, pin);
 }
 
-// Without the file system's lock: only a read-only mount has a page cache, so the inode and its
-// extents never change.
+Result<> Ext4Vnode::prepare_shared_write(uint64_t index) {
+  PageCache* cache = ext4().page_cache();
+  if (!is_regular() || !cache) return error(Errno::enodev);
+  if (!volume().writable()) return {};  // the mapping cannot be written: nothing to prepare
+  MutexGuard guard(ext4().lock());
+  uint64_t start = index * kPage;
+  if (start >= m_inode.size) return {};  // past the end: a fault there is SIGBUS
+  // The page is read (pinned) before its blocks are allocated, so that the new blocks' stale
+  // contents never reach it; then the blocks are mapped (as Linux's page_mkwrite does), so
+  // that write-back has somewhere to put what the mapping writes.
+  uint64_t frame = TRY(cache->take_page(cache_key(), m_inode.size, index, *this, true));
+  uint64_t length = m_inode.size - start < kPage ? m_inode.size - start : kPage;
+  uint64_t sectors = m_inode.sectors;
+  Result<> result;
+  if (auto mapped = map_file_range(volume(), m_inode, start, static_cast<size_t>(length)); !mapped) {
+    result = error(mapped.error());
+  } else if (m_inode.sectors != sectors) {
+    result = store_locked(Touch::none);
+  }
+  if (result) cache->mark_shared_writable(cache_key(), index);
+  cache->release_page(frame);
+  return result;
+}
+
+// The page cache's misses, from read_at, take_cached_frame and write_at: on a read-write mount
+// always under the file system's lock (taken by those callers), so the extents do not change.
 Result<> Ext4Vnode::read_pages(uint64_t first, std::span<std::byte* const> pages) {
   return read_file_pages(volume(), m_inode, first, pages);
 }
@@ -164,15 +266,93 @@ Result<> Ext4Vnode::read_pages(uint64_t first, std::span<std::byte* const> pages
 Result<size_t> Ext4Vnode::write_at(uint64_t* offset, std::span<const std::byte> data, IoFlags flags) {
   if (is_directory()) return error(Errno::eisdir);
   if (!is_regular()) return Vnode::write_at(offset, data, flags);
+  PageCache* cache = ext4().page_cache();
+  if (cache && !data.empty()) {
+    // Fault the program's buffer in before taking the lock: a fault on a mapping of a file of
+    // this file system takes the lock itself.
+    volatile std::byte sink;
+    for (size_t at = 0; at < data.size(); at += kPage) sink = data[at];
+    sink = data[data.size() - 1];
+    (void)sink;
+  }
   MutexGuard guard(ext4().lock());
   if (!volume().writable()) return error(Errno::erofs);
   ext4().reap_orphans_locked();
   if (flags.append) *offset = m_inode.size;
-  auto written = write_file_data(volume(), m_inode, *offset, data);
-  // Whatever part was written (and its blocks) is recorded even when the rest failed.
+  if (!cache) {
+    auto written = write_file_data(volume(), m_inode, *offset, data);
+    // Whatever part was written (and its blocks) is recorded even when the rest failed.
+    if (auto stored = store_locked(Touch::modify); !stored && written) return error(stored.error());
+    ext4().limit_dirty_locked();
+    return written;
+  }
+  auto written = write_pages_locked(*offset, data);
   if (auto stored = store_locked(Touch::modify); !stored && written) return error(stored.error());
   ext4().limit_dirty_locked();
+  ext4().limit_dirty_pages_locked();
   return written;
+}
+
+// A write through the page cache: the pages the write only partly covers are read first (with
+// the old mapping, so that newly allocated blocks' stale contents never reach a page), then
+// the blocks are mapped, then the bytes copied into the pages, which become dirty.
+Result<size_t> Ext4Vnode::write_pages_locked(uint64_t offset, std::span<const std::byte> data) {
+  PageCache* cache = ext4().page_cache();
+  if (data.empty()) return 0;
+  uint64_t old_size = m_inode.size;
+  uint64_t first = offset / kPage;
+  uint64_t last = (offset + data.size() - 1) / kPage;
+  uint64_t edges[2] = {first, last};
+  uint64_t held[2] = {0, 0};
+  size_t held_count = 0;
+  auto release_held = [&] {
+    for (size_t i = 0; i < held_count; i++) cache->release_page(held[i]);
+  };
+  for (size_t edge = 0; edge < (first == last ? 1u : 2u); edge++) {
+    uint64_t index = edges[edge];
+    uint64_t start = index * kPage;
+    bool whole = offset <= start && offset + data.size() >= start + kPage;
+    if (whole || start >= old_size) continue;
+    auto taken = cache->take_page(cache_key(), old_size, index, *this, false);
+    if (!taken) {
+      release_held();
+      return error(taken.error());
+    }
+    held[held_count++] = *taken;
+  }
+  auto mapped = map_file_range(volume(), m_inode, offset, data.size());
+  if (!mapped) {
+    release_held();
+    return error(mapped.error());
+  }
+  size_t done = 0;
+  Result<> outcome;
+  while (done < *mapped) {
+    uint64_t position = offset + done;
+    uint64_t index = position / kPage;
+    size_t in_page = position % kPage;
+    size_t chunk = kPage - in_page < *mapped - done ? kPage - in_page : *mapped - done;
+    uint64_t start = index * kPage;
+    bool whole = in_page == 0 && chunk == kPage;
+    // A page not held is wholly written, or past the old end (zeros), or (a write cut short
+    // by ENOSPC) one whose unwritten rest is still as on the disk: read it.
+    auto taken = (whole || start >= old_size) ? cache->take_page_for_write(cache_key(), index)
+                                              : cache->take_page(cache_key(), old_size, index, *this, false);
+    if (!taken) {
+      outcome = error(taken.error());
+      break;
+    }
+    memcpy(cache->page_data(*taken) + in_page, data.data() + done, chunk);
+    cache->mark_dirty(cache_key(), index);
+    cache->release_page(*taken);
+    done += chunk;
+  }
+  release_held();
+  // The size covers only what reached the pages (map_file_range extended it to the mapping).
+  if (m_inode.size > old_size && m_inode.size > offset + done) m_inode.size = offset + done > old_size ? offset + done : old_size;
+  if (done == 0 && !outcome) return error(outcome.error());
+  if (done == 0 && *mapped < data.size()) return error(Errno::enospc);
+  return done;
 }
 
 Result<> Ext4Vnode::truncate(uint64_t size) {
@@ -181,7 +361,19 @@ Result<> Ext4Vnode::truncate(uint64_t size) {
   MutexGuard guard(ext4().lock());
   if (!volume().writable()) return error(Errno::erofs);
   ext4().reap_orphans_locked();
-  auto truncated = truncate_file_data(volume(), m_inode, size);
+  PageCache* cache = ext4().page_cache();
+  if (cache && size < m_inode.size) {
+    // The last page's tail reads as zeros if the file grows again, and the pages past the end
+    // go (dirty ones too: their blocks are freed).
+    if (size % kPage) {
+      uint64_t frame = TRY(cache->take_page(cache_key(), m_inode.size, size / kPage, *this, false));
+      memset(cache->page_data(frame) + size % kPage, 0, kPage - size % kPage);
+      cache->mark_dirty(cache_key(), size / kPage);
+      cache->release_page(frame);
+    }
+    cache->forget(cache_key(), (size + kPage - 1) / kPage);
+  }
+  auto truncated = truncate_file_data(volume(), m_inode, size, /*zero_tail=*/!cache);
   TRY(store_locked(Touch::modify));
   ext4().limit_dirty_locked();
   return truncated;

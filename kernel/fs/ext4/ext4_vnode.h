@@ -23,10 +23,12 @@ class Ext4Vnode final : public Vnode, public PageSource {
   Stat stat() override;
   Result<> set_attributes(const SetAttributes& attributes) override;
 
+  // Through the page cache (every kernel mount has it), with readahead sized by the open
+  // file's sequential-read state.
   Result<size_t> read_at(uint64_t offset, std::span<std::byte> buffer, IoFlags flags) override;
-  // Through the page cache, which only a read-only mount has (Ext4Fs::try_mount).
   bool can_share_pages() const override;
   Result<uint64_t> take_cached_frame(uint64_t index, bool pin) override;
+  Result<> prepare_shared_write(uint64_t index) override;
   // PageSource: the page cache's misses.
   Result<> read_pages(uint64_t first, std::span<std::byte* const> pages) override;
   Result<size_t> write_at(uint64_t* offset, std::span<const std::byte> data, IoFlags flags) override;
@@ -63,6 +65,8 @@ class Ext4Vnode final : public Vnode, public PageSource {
   Result<RefPtr<Ext4Vnode>> make_node_locked(std::string_view name, uint16_t mode, uint32_t uid, uint32_t gid,
                                              const NewNode* node, std::string_view symlink_target);
   bool is_empty_directory_locked();
+  // write_at through the page cache (see ext4_vnode.cc).
+  Result<size_t> write_pages_locked(uint64_t offset, std::span<const std::byte> data);
   // Whether `ancestor` is this directory or one above it (rename must not move a directory
   // into itself).
   Result<bool> is_within_locked(uint32_t ancestor);

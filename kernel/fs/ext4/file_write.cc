@@ -62,10 +62,14 @@ void init_extent_root(Inode& file) {
   file.flags |= inode::kFlagExtents;
 }
 
-Result<size_t> write_file_data(Volume& volume, Inode& file, uint64_t offset, std::span<const std::byte> data) {
+namespace {
+
+// write_file_data (`data` given: copied into cached blocks) and map_file_range (`data` null:
+// only the blocks are mapped, the caller keeps the bytes elsewhere).
+Result<size_t> write_or_map(Volume& volume, Inode& file, uint64_t offset, size_t length, const std::byte* data) {
   uint32_t block_size = volume.block_size();
-  if (data.empty()) return 0;
-  if (offset >= max_file_size(block_size) || data.size() > max_file_size(block_size) - offset) return error(Errno::efbig);
+  if (length == 0) return 0;
+  if (offset >= max_file_size(block_size) || length > max_file_size(block_size) - offset) return error(Errno::efbig);
   ExtentList extents;
   BlockList tree_blocks;
   TRY(read_extents(volume, file, extents, tree_blocks));
@@ -73,13 +77,19 @@ Result<size_t> write_file_data(Volume& volume, Inode& file, uint64_t offset, std
   uint64_t fresh_from = 0, fresh_to = 0;  // the logical blocks this call allocated last
   size_t done = 0;
   Result<> outcome;
-  while (done < data.size()) {
+  while (done < length) {
     uint64_t position = offset + done;
     auto logical = static_cast<uint32_t>(position / block_size);
     size_t within = position % block_size;
     size_t chunk = block_size - within;
-    if (chunk > data.size() - done) chunk = data.size() - done;
+    if (chunk > length - done) chunk = length - done;
     Lookup where = find(extents, logical);
+    if (!data && where.extent && !where.extent->unwritten) {
+      // Already mapped: nothing to do up to the end of the extent.
+      uint64_t extent_bytes = (where.extent->logical_end() - logical) * uint64_t{block_size} - within;
+      done += extent_bytes < length - done ? extent_bytes : length - done;
+      continue;
+    }
     uint64_t physical = 0;
     // A block whose old contents do not count (new, or preallocated) starts as zeros.
     bool fresh = logical >= fresh_from && logical < fresh_to;
@@ -95,7 +105,7 @@ Result<size_t> write_file_data(Volume& volume, Inode& file, uint64_t offset, std
       fresh = true;
     } else {
       // A hole: allocate as much of the rest of the write as fits before the next extent.
-      uint64_t last = (offset + data.size() - 1) / block_size;
+      uint64_t last = (offset + length - 1) / block_size;
       uint64_t span = (last < where.hole_end ? last + 1 : where.hole_end) - logical;
       uint32_t wanted = span > 32768 ? 32768 : static_cast<uint32_t>(span);
       uint64_t goal = where.previous_end_physical ? where.previous_end_physical : group_goal(volume, file.ino);
@@ -117,6 +127,10 @@ Result<size_t> write_file_data(Volume& volume, Inode& file, uint64_t offset, std
       fresh_from = logical;
       fresh_to = uint64_t{logical} + got;
     }
+    if (!data) {
+      done += chunk;
+      continue;
+    }
     // A whole block is written without reading it first; so is a fresh one (zeros around).
     auto cached =
         (fresh || chunk == block_size) ? volume.new_data_block(physical) : volume.write_block(physical);
@@ -124,7 +138,7 @@ Result<size_t> write_file_data(Volume& volume, Inode& file, uint64_t offset, std
       outcome = error(cached.error());
       break;
     }
-    memcpy(cached->mutable_data().data() + within, data.data() + done, chunk);
+    memcpy(cached->mutable_data().data() + within, data + done, chunk);
     cached->mark_dirty_data();  // ordered mode: written before the commit, never logged
     done += chunk;
   }
@@ -137,7 +151,17 @@ Result<size_t> write_file_data(Volume& volume, Inode& file, uint64_t offset, std
   return done;
 }
 
-Result<> truncate_file_data(Volume& volume, Inode& file, uint64_t size) {
+}  // namespace
+
+Result<size_t> write_file_data(Volume& volume, Inode& file, uint64_t offset, std::span<const std::byte> data) {
+  return write_or_map(volume, file, offset, data.size(), data.data());
+}
+
+Result<size_t> map_file_range(Volume& volume, Inode& file, uint64_t offset, size_t length) {
+  return write_or_map(volume, file, offset, length, nullptr);
+}
+
+Result<> truncate_file_data(Volume& volume, Inode& file, uint64_t size, bool zero_tail) {
   uint32_t block_size = volume.block_size();
   if (size > max_file_size(block_size)) return error(Errno::efbig);
   if (size < file.size) {
@@ -155,7 +179,7 @@ Result<> truncate_file_data(Volume& volume, Inode& file, uint64_t size) {
     file.sectors -= (before - after) * (block_size / 512);
     TRY(write_extents(volume, file, extents, tree_blocks));
     // The rest of the last block reads as zeros if the file grows again.
-    if (size % block_size) {
+    if (zero_tail && size % block_size) {
       Lookup where = find(extents, static_cast<uint32_t>(size / block_size));
       if (where.extent && !where.extent->unwritten) {
         uint64_t physical = where.extent->physical + (size / block_size - where.extent->logical);

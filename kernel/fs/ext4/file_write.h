@@ -21,9 +21,15 @@ inline uint64_t max_file_size(uint32_t block_size) { return (uint64_t{UINT32_MAX
 // size, ENOSPC when the disk is full (what was written before stays).
 Result<size_t> write_file_data(Volume& volume, Inode& file, uint64_t offset, std::span<const std::byte> data);
 
-// Sets the size: blocks past a smaller size are freed and the last block's tail zeroed; a
-// larger size is a hole.
-Result<> truncate_file_data(Volume& volume, Inode& file, uint64_t size);
+// The page cache's half of a write: maps [offset, offset + length) as write_file_data does
+// (allocating holes, converting preallocated extents, extending inode.size) without touching
+// any data; the caller puts the bytes into its pages. How many bytes are mapped (fewer on
+// ENOSPC, ending at a block boundary).
+Result<size_t> map_file_range(Volume& volume, Inode& file, uint64_t offset, size_t length);
+
+// Sets the size: blocks past a smaller size are freed and (with `zero_tail`: the data is in
+// the block cache) the last block's tail zeroed; a larger size is a hole.
+Result<> truncate_file_data(Volume& volume, Inode& file, uint64_t size, bool zero_tail = true);
 
 // Gives logical block `logical` (a hole) a new, zeroed disk block and returns its number:
 // for a directory's new block. inode.sectors grows; inode.size does not change.

@@ -357,14 +357,15 @@ Result<> Journal::commit(int64_t now_ns) {
   size_t limit = capacity();
   if (count == 0) {
     // Only file data (or nothing): no metadata changes, nothing to log.
-    TRY(cache.write_back(block::BlockCache::Durability::written, block::BlockCache::Which::data));
+    TRY(m_volume.write_back_file_data());
     if (flush) TRY(block::transfer(device, block::Operation::flush, 0, 0));
     return {};
   }
   if (count > limit) {
     // More than the journal holds (one huge operation): written in place without the
     // journal's atomicity, data first. Rare: Ext4Fs commits long before the journal fills.
-    TRY(cache.write_back(block::BlockCache::Durability::flushed, block::BlockCache::Which::data));
+    TRY(m_volume.write_back_file_data());
+    if (flush) TRY(block::transfer(device, block::Operation::flush, 0, 0));
     return cache.write_back(block::BlockCache::Durability::flushed);
   }
   auto* numbers = new (kNoThrow) uint64_t[count];
@@ -372,7 +373,7 @@ Result<> Journal::commit(int64_t now_ns) {
   count = cache.dirty_metadata(numbers, count);  // the same set: the caller's lock keeps it
 
   // 1. File data in place first (ordered mode: no committed metadata points at stale data).
-  Result<> result = cache.write_back(block::BlockCache::Durability::written, block::BlockCache::Which::data);
+  Result<> result = m_volume.write_back_file_data();
 
   // 2. The log: descriptors and copies, from the first log block, laid out in one buffer.
   const size_t tail = m_csum ? jbd2::kTailSize : 0;

@@ -21,6 +21,19 @@ void set_problem_logger(ProblemLogger logger);
 
 class Journal;
 
+// File data kept outside the block cache (the kernel's page cache), which its owner writes in
+// place when asked: before every journal commit (ordered mode), so no committed metadata
+// points at blocks whose data is not on the disk yet.
+class FileDataWriter {
+ public:
+  virtual bool has_dirty_file_data() = 0;
+  // Writes every dirty page in place (not flushed). Called with the file system's lock held.
+  virtual Result<> write_dirty_file_data() = 0;
+
+ protected:
+  ~FileDataWriter() = default;
+};
+
 class Volume {
  public:
   // How much the block cache holds, in bytes.
@@ -76,6 +89,11 @@ class Volume {
   // too. What fsync, the periodic write-back and power-off call. With a journal, every call
   // is a journal commit (always durable).
   Result<> sync(block::BlockCache::Durability durability, int64_t now_ns);
+  // Where file data outside the block cache is written back from (Ext4Fs, with a page cache).
+  void set_file_data_writer(FileDataWriter* writer) { m_file_data_writer = writer; }
+  // Writes all dirty file data in place, not flushed: the data writer's, then the block
+  // cache's blocks of file data (slow symlinks, mounts without a page cache).
+  Result<> write_back_file_data();
   // The internal journal, or null (a file system made without one).
   Journal* journal() { return m_journal; }
   // Sets (a writable mount begins) or clears (a clean unmount ends) INCOMPAT_RECOVER on the
@@ -118,6 +136,7 @@ class Volume {
   block::BlockCache* m_cache = nullptr;
   bool m_writable = false;
   Journal* m_journal = nullptr;
+  FileDataWriter* m_file_data_writer = nullptr;
   bool m_marked_recovering = false;  // INCOMPAT_RECOVER is set on the disk by this mount
   uint32_t m_replayed = 0;
   bool m_super_dirty = false;  // the counts changed since the superblock was last stored

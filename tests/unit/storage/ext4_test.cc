@@ -13,6 +13,7 @@
 #include "kernel/fs/ext4/directory.h"
 #include "kernel/fs/ext4/ext4_fs.h"
 #include "kernel/fs/page_cache.h"
+#include "tests/unit/storage/memory_page_cache.h"
 #include "tests/unit/fakes/fake_block_device.h"
 #include "tests/unit/storage/ext4_image.h"
 
@@ -217,47 +218,9 @@ TEST_P(Ext4Test, StatfsReportsTheSuperblock) {
 }
 
 // Debian's defaults (4 KiB blocks), and 1 KiB blocks (first data block 1, deeper extent trees).
-// A page cache that keeps nothing: each read() asks the file system for the pages it spans,
-// three at a time (so block runs cross pages), filled with junk first so that holes and the
-// tail past the end of the file must be zeroed. It exercises ext4's read_file_pages.
-class UncachedPages final : public fs::PageCache {
- public:
-  Result<size_t> read(fs::CachedFileKey, uint64_t file_size, uint64_t offset, std::span<std::byte> buffer,
-                      fs::PageSource& source) override {
-    constexpr uint64_t kPage = 4096;
-    if (offset >= file_size || buffer.empty()) return 0;
-    size_t total = static_cast<size_t>(std::min<uint64_t>(buffer.size(), file_size - offset));
-    uint64_t last = (offset + total - 1) / kPage;
-    for (uint64_t index = offset / kPage; index <= last; index += 3) {
-      size_t count = static_cast<size_t>(std::min<uint64_t>(3, last - index + 1));
-      std::vector<std::vector<std::byte>> storage(count, std::vector<std::byte>(kPage, std::byte{0x5a}));
-      std::byte* pages[3] = {};
-      for (size_t i = 0; i < count; i++) pages[i] = storage[i].data();
-      TRY(source.read_pages(index, {pages, count}));
-      for (size_t i = 0; i < count; i++) {
-        uint64_t page_start = (index + i) * kPage;
-        uint64_t from = std::max(page_start, offset), to = std::min(page_start + kPage, offset + total);
-        memcpy(buffer.data() + (from - offset), pages[i] + (from - page_start), to - from);
-        if (page_start + kPage > file_size) {
-          size_t tail = file_size - page_start;
-          tails_zeroed &= std::all_of(pages[i] + tail, pages[i] + kPage, [](std::byte b) { return b == std::byte{0}; });
-        }
-      }
-      pages_read += count;
-    }
-    return total;
-  }
-  Result<uint64_t> take_page(fs::CachedFileKey, uint64_t, uint64_t, fs::PageSource&, bool) override {
-    return error(Errno::enodev);
-  }
-  void forget(fs::CachedFileKey, uint64_t) override {}
-
-  uint64_t pages_read = 0;
-  bool tails_zeroed = true;
-};
-
 TEST_P(Ext4Test, PagesReadStraightFromTheDiskMatchTheHost) {
-  UncachedPages pages;
+  // Pages filled with junk before each read: holes and tails must be zeroed by ext4.
+  MemoryPageCache pages;
   const char* problem = nullptr;
   auto mounted = Ext4Fs::try_mount(*m_device, nullptr, &problem, Ext4Fs::Access::read_only, &pages);
   ASSERT_TRUE(mounted) << (problem ? problem : "?");

@@ -12,6 +12,7 @@
 #include "kernel/fs/linux_abi.h"
 #include "tests/unit/fakes/fake_block_device.h"
 #include "tests/unit/storage/ext4_image.h"
+#include "tests/unit/storage/memory_page_cache.h"
 
 namespace nimbus::testing {
 namespace {
@@ -41,7 +42,13 @@ class Ext4WriteTest : public ::testing::TestWithParam<const char*> {
     write_file(m_tree / "existing.txt", "old contents\n");
     write_file(m_tree / "dir/inner.txt", "inner\n");
     for (int i = 0; i < 400; i++) write_file(m_tree / "hashed" / ("name-" + std::to_string(i)), "x");
-    std::vector<std::byte> image = make_ext4_image(m_tree, "32M", GetParam());
+    // "pages:" first: file data goes through a page cache (as in the kernel), not the block cache.
+    std::string options = GetParam();
+    if (options.starts_with("pages:")) {
+      m_pages = std::make_unique<MemoryPageCache>();
+      options = options.substr(6);
+    }
+    std::vector<std::byte> image = make_ext4_image(m_tree, "32M", options.c_str());
     ASSERT_FALSE(image.empty()) << "mke2fs or e2fsck failed (e2fsprogs installed?)";
     m_device = std::make_unique<FakeBlockDevice>(std::move(image), false);
     mount();
@@ -53,7 +60,9 @@ class Ext4WriteTest : public ::testing::TestWithParam<const char*> {
 
   void mount() {
     const char* problem = nullptr;
-    auto mounted = Ext4Fs::try_mount(*m_device, test_clock, &problem, Ext4Fs::Access::read_write);
+    // A new mount starts with an empty page cache: everything is read from the disk.
+    if (m_pages) *m_pages = MemoryPageCache();
+    auto mounted = Ext4Fs::try_mount(*m_device, test_clock, &problem, Ext4Fs::Access::read_write, m_pages.get());
     ASSERT_TRUE(mounted) << (problem ? problem : "?");
     m_fs.reset(*mounted);
   }
@@ -104,6 +113,7 @@ class Ext4WriteTest : public ::testing::TestWithParam<const char*> {
 
   stdfs::path m_tree;
   std::unique_ptr<FakeBlockDevice> m_device;
+  std::unique_ptr<MemoryPageCache> m_pages;  // outlives m_fs, whose unmount writes pages back
   std::unique_ptr<Ext4Fs> m_fs;
 };
 
@@ -350,8 +360,74 @@ TEST(Ext4WriteMount, ARefusedWriteIsReadOnlyOrAClearError) {
 }
 
 // mke2fs picks 1 KiB blocks for small file systems unless told: both sizes, explicitly.
-INSTANTIATE_TEST_SUITE_P(BlockSizes, Ext4WriteTest, ::testing::Values("-b 4096", "-b 1024"),
-                         [](const auto& info) { return std::string(info.index == 0 ? "Default" : "Block1024"); });
+// Through the page cache: writes stay in dirty pages until a sync writes them back (the block
+// cache never sees file data), partial pages keep their old bytes, a small dirty limit writes
+// back early, a shared-writable page is written at every write-back, truncate drops pages.
+TEST_P(Ext4WriteTest, PageCacheWritesBackWhatTheDiskThenHolds) {
+  if (!m_pages) GTEST_SKIP() << "without a page cache";
+  std::string model = random_text(700000, 11);
+  {
+    auto file = create("", "paged.bin");
+    for (size_t offset = 0; offset < model.size(); offset += 65536) write(*file, offset, model.substr(offset, 65536));
+    EXPECT_GT(m_pages->dirty_count(), 100u);
+    // Unaligned overwrites: the pages they touch only in part keep their other bytes.
+    std::mt19937 random(3);
+    for (int i = 0; i < 200; i++) {
+      size_t offset = random() % (model.size() + 5000), length = 1 + random() % 9000;
+      std::string piece = random_text(length, 100 + i);
+      write(*file, offset, piece);
+      if (offset + length > model.size()) model.resize(offset + length, '\0');
+      model.replace(offset, length, piece);
+    }
+    EXPECT_EQ(m_fs->volume().cache().statistics().writes, 0u) << "no file data through the block cache";
+    ASSERT_TRUE(m_fs->sync());
+    EXPECT_EQ(m_pages->dirty_count(), 0u);
+    m_pages->drop_clean();
+    auto data = read_all(*file);
+    ASSERT_TRUE(data);
+    ASSERT_EQ(data->size(), model.size());
+    EXPECT_EQ(memcmp(data->data(), model.data(), model.size()), 0);
+    // Truncate into a page: its tail reads as zeros when the file grows again.
+    ASSERT_TRUE(file->truncate(5000));
+    ASSERT_TRUE(file->truncate(9000));
+    model.resize(5000);
+    model.resize(9000, '\0');
+    // A small dirty limit: writers write pages back themselves.
+    m_pages->dirty_limit = 8;
+    size_t before = m_pages->handed_for_write_back;
+    std::string more = random_text(200000, 12);
+    write(*file, 9000, more);
+    model += more;
+    EXPECT_GT(m_pages->handed_for_write_back, before);
+    EXPECT_LT(m_pages->dirty_count(), 9u);
+    // A shared writable mapping's page: prepared (blocks mapped), changed behind the cache's
+    // back, and written at the next write-back.
+    auto sparse = create("", "mapped.bin");
+    ASSERT_TRUE(sparse->truncate(3 * 4096));
+    ASSERT_TRUE(sparse->prepare_shared_write(1));
+    auto frame = sparse->take_cached_frame(1, true);
+    ASSERT_TRUE(frame);
+    memcpy(m_pages->page_data(*frame) + 100, "through a shared mapping", 24);
+  }
+  remount();
+  auto data = read_all(*at("paged.bin"));
+  ASSERT_TRUE(data);
+  ASSERT_EQ(data->size(), model.size());
+  EXPECT_EQ(memcmp(data->data(), model.data(), model.size()), 0);
+  auto mapped = read_all(*at("mapped.bin"));
+  ASSERT_TRUE(mapped);
+  ASSERT_EQ(mapped->size(), 3u * 4096);
+  EXPECT_EQ(memcmp(mapped->data() + 4096 + 100, "through a shared mapping", 24), 0);
+  expect_clean();
+}
+
+std::string variant_name(const ::testing::TestParamInfo<const char*>& info) {
+  static const char* const kNames[] = {"Default", "Block1024", "PageCache", "PageCacheBlock1024"};
+  return kNames[info.index];
+}
+
+INSTANTIATE_TEST_SUITE_P(BlockSizes, Ext4WriteTest,
+                         ::testing::Values("-b 4096", "-b 1024", "pages:-b 4096", "pages:-b 1024"), variant_name);
 
 }  // namespace
 }  // namespace nimbus::testing
