@@ -29,6 +29,23 @@ constexpr uint32_t o_noatime = 01000000;
 constexpr uint32_t o_cloexec = 02000000;
 constexpr uint32_t o_sync = 04010000;
 constexpr uint32_t o_path = 010000000;
+
+// fallocate(2) modes (FALLOC_FL_*).
+constexpr uint32_t falloc_keep_size = 0x01;
+constexpr uint32_t falloc_punch_hole = 0x02;
+constexpr uint32_t falloc_no_hide_stale = 0x04;
+constexpr uint32_t falloc_collapse_range = 0x08;
+constexpr uint32_t falloc_zero_range = 0x10;
+constexpr uint32_t falloc_insert_range = 0x20;
+constexpr uint32_t falloc_unshare_range = 0x40;
+
+// setxattr(2) flags, and the limits of names and values (XATTR_NAME_MAX, XATTR_SIZE_MAX,
+// XATTR_LIST_MAX).
+constexpr uint32_t xattr_create = 1;
+constexpr uint32_t xattr_replace = 2;
+constexpr size_t xattr_name_max = 255;
+constexpr size_t xattr_size_max = 65536;
+constexpr size_t xattr_list_max = 65536;
 constexpr uint32_t o_tmpfile = 020200000;  // __O_TMPFILE | o_directory
 
 // The flags f_setfl may change (fs/fcntl.c SETFL_MASK).

@@ -81,18 +81,19 @@ void PageTree::free_subtree(void* entry, unsigned level) {
   m_nodes--;
 }
 
-bool PageTree::prune(Node* node, unsigned level, uint64_t base, uint64_t first) {
+bool PageTree::prune(Node* node, unsigned level, uint64_t base, uint64_t first, uint64_t end) {
   uint64_t span = span_of_level(level - 1);
   bool empty = true;
   for (size_t i = 0; i < kFanout; i++) {
     void*& child = node->slots[i];
     if (!child) continue;
     uint64_t child_base = base + i * span;
-    if (child_base >= first) {
+    bool overlaps = child_base < end && child_base + span > first;
+    if (overlaps && child_base >= first && end - child_base >= span) {
       free_subtree(child, level - 1);
       child = nullptr;
-    } else if (level > 1 && child_base + span > first) {
-      if (prune(static_cast<Node*>(child), level - 1, child_base, first)) {
+    } else if (overlaps && level > 1) {
+      if (prune(static_cast<Node*>(child), level - 1, child_base, first, end)) {
         m_allocator.free_page(child);
         m_nodes--;
         child = nullptr;
@@ -106,9 +107,11 @@ bool PageTree::prune(Node* node, unsigned level, uint64_t base, uint64_t first) 
   return empty;
 }
 
-void PageTree::remove_from(uint64_t first) {
-  if (!m_root || first >= capacity()) return;
-  if (prune(m_root, m_height, 0, first)) {
+void PageTree::remove_from(uint64_t first) { remove_range(first, UINT64_MAX); }
+
+void PageTree::remove_range(uint64_t first, uint64_t end) {
+  if (!m_root || first >= capacity() || first >= end) return;
+  if (prune(m_root, m_height, 0, first, end)) {
     m_allocator.free_page(m_root);
     m_nodes--;
     m_root = nullptr;

@@ -33,6 +33,8 @@ class PageTree {
   Result<std::byte*> find_or_insert(uint64_t index, bool* created);
   // Frees every page at `first` or above.
   void remove_from(uint64_t first);
+  // Frees every page in [first, end) (a punched hole).
+  void remove_range(uint64_t first, uint64_t end);
   // The lowest index at or above `from` that has a page.
   std::optional<uint64_t> next_present(uint64_t from) const;
   // Pages below index `limit`.
@@ -53,8 +55,9 @@ class PageTree {
   Node* allocate_node();
   // Frees a subtree whose root sits at `level` (0: a data page).
   void free_subtree(void* entry, unsigned level);
-  // Frees pages >= first below `node` (covering indices from `base`); whether it is empty now.
-  bool prune(Node* node, unsigned level, uint64_t base, uint64_t first);
+  // Frees pages in [first, end) below `node` (covering indices from `base`); whether it is
+  // empty now.
+  bool prune(Node* node, unsigned level, uint64_t base, uint64_t first, uint64_t end);
   std::optional<uint64_t> search(const Node* node, unsigned level, uint64_t base, uint64_t from) const;
   uint64_t count(const Node* node, unsigned level, uint64_t base, uint64_t limit) const;
 

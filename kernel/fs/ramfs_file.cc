@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernel/fs/linux_abi.h"
 #include "kernel/fs/ramfs_nodes.h"
 
 namespace nimbus::fs {
@@ -137,6 +138,55 @@ Result<> RamFile::truncate(uint64_t size) {
   }
   m_size = size;
   m_mtime = m_ctime = fs().now();
+  return {};
+}
+
+Result<> RamFile::allocate(uint32_t mode, uint64_t offset, uint64_t length) {
+  using namespace linux_abi;
+  if (mode & ~(falloc_keep_size | falloc_punch_hole)) return error(Errno::eopnotsupp);
+  uint64_t end = offset + length;
+  if (end > RamFs::kMaxFileSize || end < offset) return error(Errno::efbig);
+  MutexGuard guard(m_lock);
+  if (mode & falloc_punch_hole) {
+    if (offset >= m_size) return {};
+    if (end > m_size) end = m_size;
+    // Partial pages are zeroed, whole ones dropped (after their shared mappings went).
+    uint64_t first_whole = (offset + kPageSize - 1) / kPageSize, end_whole = end / kPageSize;
+    for (uint64_t edge : {offset / kPageSize, end / kPageSize}) {
+      uint64_t from = std::max(offset, edge * kPageSize), to = std::min(end, (edge + 1) * kPageSize);
+      if (from >= to || (from % kPageSize == 0 && to - from == kPageSize)) continue;
+      if (has_data_locked(edge)) {
+        std::byte* page = TRY(writable_page_locked(edge));
+        memset(page + from % kPageSize, 0, to - from);
+      }
+    }
+    if (first_whole < end_whole) {
+      if (m_pages_shared) unmap_shared_pages(*this, first_whole);
+      uint64_t before = m_pages.page_count();
+      m_pages.remove_range(first_whole, end_whole);
+      note_page_count_change(before);
+      // Borrowed bytes in the hole must not show through again.
+      if (m_backing.size() > first_whole * kPageSize) {
+        for (uint64_t index = first_whole; index < end_whole && index * kPageSize < m_backing.size(); index++) {
+          std::byte* page = TRY(writable_page_locked(index));
+          memset(page, 0, kPageSize);
+        }
+      }
+    }
+    m_mtime = m_ctime = fs().now();
+    return {};
+  }
+  // Every page of the range now, so later writes cannot fail for lack of memory.
+  // A range that cannot fit is refused before anything is taken, as tmpfs does.
+  uint64_t wanted = (end + kPageSize - 1) / kPageSize - offset / kPageSize;
+  if (wanted > m_pages.allocator().available_pages() + m_pages.page_count()) return error(Errno::enospc);
+  // On failure the pages already made stay (zeros, past the end or not).
+  for (uint64_t index = offset / kPageSize; index < (end + kPageSize - 1) / kPageSize; index++) {
+    if (auto page = writable_page_locked(index); !page)
+      return error(page.error() == Errno::enomem ? Errno::enospc : page.error());
+  }
+  if (!(mode & falloc_keep_size) && end > m_size) m_size = end;
+  m_ctime = fs().now();
   return {};
 }
 

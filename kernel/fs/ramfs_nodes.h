@@ -62,6 +62,9 @@ class RamFile final : public RamNode {
   Result<> truncate(uint64_t size) override;
   Result<uint64_t> next_data(uint64_t offset) override;
   Result<uint64_t> next_hole(uint64_t offset) override;
+  // tmpfs's fallocate: preallocation (pages of zeros) and PUNCH_HOLE; as Linux's shmem, no
+  // ZERO_RANGE or block moving (EOPNOTSUPP).
+  Result<> allocate(uint32_t mode, uint64_t offset, uint64_t length) override;
   bool can_share_pages() const override { return true; }
   // A page still borrowed from the backing bytes is copied first: the mapping may write.
   Result<> with_shared_page(uint64_t index, SharedPageUser& user) override;

@@ -77,6 +77,16 @@ Result<> Vnode::truncate(uint64_t) { return error(not_a_directory_error(*this));
 Result<> Vnode::with_shared_page(uint64_t, SharedPageUser&) { return error(Errno::enodev); }
 Result<uint64_t> Vnode::next_data(uint64_t) { return error(Errno::einval); }
 Result<uint64_t> Vnode::next_hole(uint64_t) { return error(Errno::einval); }
+Result<> Vnode::allocate(uint32_t, uint64_t, uint64_t) { return error(Errno::eopnotsupp); }
+
+// Without extended attributes (ramfs, procfs, devices): nothing is found, the list is empty,
+// and nothing can be stored.
+Result<size_t> Vnode::get_xattr(std::string_view, std::span<std::byte>) { return error(Errno::enodata); }
+Result<size_t> Vnode::list_xattrs(std::span<char>) { return 0; }
+Result<> Vnode::set_xattr(std::string_view, std::span<const std::byte>, uint32_t) {
+  return error(Errno::eopnotsupp);
+}
+Result<> Vnode::remove_xattr(std::string_view) { return error(Errno::eopnotsupp); }
 
 Result<RefPtr<Vnode>> Vnode::lookup(std::string_view) { return error(Errno::enotdir); }
 Result<RefPtr<Vnode>> Vnode::create(std::string_view, const NewNode&) { return error(Errno::enotdir); }

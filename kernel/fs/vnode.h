@@ -215,6 +215,22 @@ class Vnode : public RefCounted<Vnode> {
   // lseek's SEEK_DATA/SEEK_HOLE: ENXIO at or past the end.
   virtual Result<uint64_t> next_data(uint64_t offset);
   virtual Result<uint64_t> next_hole(uint64_t offset);
+  // fallocate(2) with FALLOC_FL_* `mode` over [offset, offset + length): the syscall layer has
+  // checked the arguments (length > 0, no overflow, a writable regular file, no unknown or
+  // contradictory bits). EOPNOTSUPP for what a file system does not do.
+  virtual Result<> allocate(uint32_t mode, uint64_t offset, uint64_t length);
+
+  // --- extended attributes ---
+  // `name` is the whole name with its namespace ("user.comment"), 1 to 255 bytes, checked by
+  // the syscall layer. get_xattr gives the value's size and copies it into `value` unless
+  // `value` is empty (a size query): ERANGE when it does not fit, ENODATA when absent.
+  virtual Result<size_t> get_xattr(std::string_view name, std::span<std::byte> value);
+  // Every name, each followed by a NUL, into `list` (empty: a size query); ERANGE.
+  virtual Result<size_t> list_xattrs(std::span<char> list);
+  // `flags`: xattr_create (EEXIST when present) or xattr_replace (ENODATA when absent).
+  // ENOSPC or E2BIG when it does not fit.
+  virtual Result<> set_xattr(std::string_view name, std::span<const std::byte> value, uint32_t flags);
+  virtual Result<> remove_xattr(std::string_view name);
 
   // --- shared memory mappings (regular files) ---
   // Whether mappings can show this file's own pages.

@@ -226,6 +226,7 @@ Result<long> sys_link(const char* old_path, const char* new_path);
 Result<long> sys_linkat(int old_dirfd, const char* old_path, int new_dirfd, const char* new_path, int flags);
 Result<long> sys_truncate(const char* path, int64_t length);
 Result<long> sys_ftruncate(int fd, int64_t length);
+Result<long> sys_fallocate(int fd, int mode, int64_t offset, int64_t length);
 Result<long> sys_fsync(int fd);
 Result<long> sys_fdatasync(int fd);
 Result<long> sys_syncfs(int fd);
@@ -258,6 +259,9 @@ Result<long> sys_flistxattr(int fd, char* list, size_t size);
 Result<long> sys_setxattr(const char* path, const char* name, const void* value, size_t size, int flags);
 Result<long> sys_lsetxattr(const char* path, const char* name, const void* value, size_t size, int flags);
 Result<long> sys_fsetxattr(int fd, const char* name, const void* value, size_t size, int flags);
+Result<long> sys_removexattr(const char* path, const char* name);
+Result<long> sys_lremovexattr(const char* path, const char* name);
+Result<long> sys_fremovexattr(int fd, const char* name);
 
 // sockets (syscalls_net.cc, syscalls_net_messages.cc)
 Result<long> sys_socket(int family, int type, int protocol);

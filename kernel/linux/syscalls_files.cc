@@ -338,6 +338,36 @@ Result<long> sys_ftruncate(int fd, int64_t length) {
   return 0;
 }
 
+// fallocate(2): the checks of Linux's vfs_fallocate, in its order, then the file system's own
+// (EOPNOTSUPP where it has none).
+Result<long> sys_fallocate(int fd, int mode, int64_t offset, int64_t length) {
+  using namespace fs::linux_abi;
+  RefPtr<fs::File> f = TRY(file(fd));
+  auto bits = static_cast<uint32_t>(mode);
+  constexpr uint32_t kSupported = falloc_keep_size | falloc_punch_hole | falloc_collapse_range | falloc_zero_range |
+                                  falloc_insert_range | falloc_unshare_range;
+  if (offset < 0 || length <= 0) return error(Errno::einval);
+  if (bits & ~kSupported) return error(Errno::eopnotsupp);
+  if ((bits & falloc_punch_hole) && (bits & falloc_zero_range)) return error(Errno::eopnotsupp);
+  if ((bits & falloc_punch_hole) && !(bits & falloc_keep_size)) return error(Errno::eopnotsupp);
+  if ((bits & falloc_collapse_range) && (bits & ~falloc_collapse_range)) return error(Errno::einval);
+  if ((bits & falloc_insert_range) && (bits & ~falloc_insert_range)) return error(Errno::einval);
+  if ((bits & falloc_unshare_range) && (bits & ~(falloc_unshare_range | falloc_keep_size))) return error(Errno::einval);
+  if (f->is_path_only() || !f->is_writable()) return error(Errno::ebadf);
+  const RefPtr<fs::Vnode>& vnode = f->vnode();
+  bool pipe = f->ops() && f->ops()->as_pipe();
+  if (pipe || (vnode && vnode->type() == fs::VnodeType::fifo)) return error(Errno::espipe);
+  if (vnode && vnode->is_directory()) return error(Errno::eisdir);
+  if (!vnode || !vnode->is_regular()) return error(Errno::enodev);
+  auto end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
+  if (end > static_cast<uint64_t>(INT64_MAX)) return error(Errno::efbig);
+  // A size that grows past RLIMIT_FSIZE is EFBIG with SIGXFSZ, as a write would be.
+  if (!(bits & falloc_keep_size) && end > fs::file_size_limit() && end > vnode->stat().size)
+    return after_file_size_check(Result<long>(error(Errno::efbig)));
+  TRY(after_file_size_check(vnode->allocate(bits, static_cast<uint64_t>(offset), static_cast<uint64_t>(length))));
+  return 0;
+}
+
 Result<long> sys_fsync(int fd) {
   // The whole file system's changes: ext4 writes every dirty block and flushes the disk.
   RefPtr<fs::File> opened = TRY(file(fd));
@@ -476,59 +506,6 @@ Result<long> sys_vmsplice(int fd, const IoVec* vectors, unsigned long count, uns
 Result<long> sys_close_range(unsigned first, unsigned last, unsigned flags) {
   TRY(context().fds().close_range(first, last, flags));
   return 0;
-}
-
-}  // namespace nimbus::linux
-
-namespace nimbus::linux {
-namespace {
-
-// Extended attributes: the in-memory file systems keep none, as a file system without
-// xattr support that still answers the queries (Linux's ramfs): lookups find nothing,
-// lists are empty, and setting one is not supported. The file must exist either way.
-Result<> check_exists(int dirfd, const char* path, uint32_t flags) {
-  UserPath p;
-  TRY(fs::stat(context(), dirfd, TRY(p.load(path)), flags));
-  return {};
-}
-
-}  // namespace
-
-Result<long> sys_getxattr(const char* path, const char*, void*, size_t) {
-  TRY(check_exists(kAtFdcwd, path, 0));
-  return error(Errno::enodata);
-}
-Result<long> sys_lgetxattr(const char* path, const char*, void*, size_t) {
-  TRY(check_exists(kAtFdcwd, path, kAtSymlinkNofollow));
-  return error(Errno::enodata);
-}
-Result<long> sys_fgetxattr(int fd, const char*, void*, size_t) {
-  TRY(file(fd));
-  return error(Errno::enodata);
-}
-Result<long> sys_listxattr(const char* path, char*, size_t) {
-  TRY(check_exists(kAtFdcwd, path, 0));
-  return 0;
-}
-Result<long> sys_llistxattr(const char* path, char*, size_t) {
-  TRY(check_exists(kAtFdcwd, path, kAtSymlinkNofollow));
-  return 0;
-}
-Result<long> sys_flistxattr(int fd, char*, size_t) {
-  TRY(file(fd));
-  return 0;
-}
-Result<long> sys_setxattr(const char* path, const char*, const void*, size_t, int) {
-  TRY(check_exists(kAtFdcwd, path, 0));
-  return error(Errno::enotsup);
-}
-Result<long> sys_lsetxattr(const char* path, const char*, const void*, size_t, int) {
-  TRY(check_exists(kAtFdcwd, path, kAtSymlinkNofollow));
-  return error(Errno::enotsup);
-}
-Result<long> sys_fsetxattr(int fd, const char*, const void*, size_t, int) {
-  TRY(file(fd));
-  return error(Errno::enotsup);
 }
 
 }  // namespace nimbus::linux

@@ -1,7 +1,8 @@
 // Directory changes: entries packed into the free room of a record (ext4_insert_dentry),
 // leaf checksum tails kept right, htree leaves split by hash when full (Linux's do_split),
-// and an index the code cannot extend (a full index node) dropped: the directory becomes
-// linear, which every reader (and e2fsck) accepts.
+// full index nodes split and the tree deepened (ext4_dx_add_entry), and an index the code
+// does not follow dropped: the directory becomes linear, which every reader (and e2fsck)
+// accepts.
 #include "kernel/fs/ext4/directory_write.h"
 
 #include <cstring>
@@ -127,45 +128,74 @@ struct Location {
   size_t previous = SIZE_MAX;
 };
 
-Result<Location> locate(Volume& volume, const Inode& directory, std::string_view name) {
+// Looks for `name` in directory block `logical`; false when it is not there.
+Result<bool> locate_in_block(Volume& volume, const Inode& directory, uint32_t logical, std::string_view name,
+                             Location* where) {
   uint32_t block_size = volume.block_size();
-  uint64_t blocks = directory.size / block_size;
-  for (uint32_t logical = 0; logical < blocks; logical++) {
-    block::CachedBlock block = TRY(directory_block(volume, directory, logical));
-    const std::byte* data = block.data().data();
-    Kind kind = kind_of(volume, directory, logical, data);
-    if (kind == Kind::dx_node) continue;
-    size_t end = kind == Kind::dx_root ? record_length(1) + record_length(2)
-                 : has_tail(volume, data) ? block_size - dir::kTailSize
-                                          : block_size;
-    size_t previous = SIZE_MAX;
-    for (size_t offset = 0; offset + dir::kHeaderSize <= end;) {
-      const std::byte* entry = data + offset;
-      uint32_t rec_len = rec_len_at(entry, block_size);
-      uint8_t name_len = u8(entry + dir::name_len);
-      if (rec_len < dir::kHeaderSize || rec_len % 4 || record_length(name_len) > rec_len ||
-          offset + rec_len > block_size) {
-        volume.report("a directory entry has a bad record length", directory.ino);
-        return error(Errno::eio);
-      }
-      if (le32(entry + dir::inode) && std::string_view(reinterpret_cast<const char*>(entry + dir::name), name_len) == name)
-        return Location{std::move(block), kind, offset, previous};
-      previous = offset;
-      offset += rec_len;
+  block::CachedBlock block = TRY(directory_block(volume, directory, logical));
+  const std::byte* data = block.data().data();
+  Kind kind = kind_of(volume, directory, logical, data);
+  if (kind == Kind::dx_node) return false;
+  size_t end = kind == Kind::dx_root ? record_length(1) + record_length(2)
+               : has_tail(volume, data) ? block_size - dir::kTailSize
+                                        : block_size;
+  size_t previous = SIZE_MAX;
+  for (size_t offset = 0; offset + dir::kHeaderSize <= end;) {
+    const std::byte* entry = data + offset;
+    uint32_t rec_len = rec_len_at(entry, block_size);
+    uint8_t name_len = u8(entry + dir::name_len);
+    if (rec_len < dir::kHeaderSize || rec_len % 4 || record_length(name_len) > rec_len ||
+        offset + rec_len > block_size) {
+      volume.report("a directory entry has a bad record length", directory.ino);
+      return error(Errno::eio);
     }
+    if (le32(entry + dir::inode) && std::string_view(reinterpret_cast<const char*>(entry + dir::name), name_len) == name) {
+      *where = Location{std::move(block), kind, offset, previous};
+      return true;
+    }
+    previous = offset;
+    offset += rec_len;
   }
+  return false;
+}
+
+// Every block in order (the slow way; locate() tries the htree leaf first).
+Result<Location> locate_linear(Volume& volume, const Inode& directory, std::string_view name) {
+  uint64_t blocks = directory.size / volume.block_size();
+  Location where;
+  for (uint32_t logical = 0; logical < blocks; logical++)
+    if (TRY(locate_in_block(volume, directory, logical, name, &where))) return where;
   return error(Errno::enoent);
 }
 
 // --- the htree ---
 
-struct DxPath {
-  block::CachedBlock block;  // the index node the leaf hangs from
-  size_t count_offset = 0;
-  uint16_t at = 0;           // the entry followed
-  uint32_t leaf = 0;         // the leaf's logical block
-  uint32_t hash = 0;
+// One index block on the way down: the root (logical 0) or a dx_node.
+struct DxFrame {
+  block::CachedBlock block;
+  uint32_t logical = 0;
+  size_t count_offset = 0;  // where limit, count and the entries start
+  uint16_t at = 0;          // the entry followed
+  std::byte* data() { return block.mutable_data().data(); }
+  uint16_t limit() const { return le16(block.data().data() + count_offset); }
+  uint16_t count() const { return le16(block.data().data() + count_offset + 2); }
+  bool full() const { return count() >= limit(); }
 };
+
+// The way from the root to the leaf a name belongs in.
+struct DxPath {
+  DxFrame frames[dir::kMaxLevelsLargeDir];  // frames[0] is the root
+  uint8_t levels = 0;                       // frames in use: indirect_levels + 1
+  uint32_t leaf = 0;                        // the leaf's logical block
+  uint32_t hash = 0;
+  DxFrame& parent() { return frames[levels - 1]; }
+};
+
+// How many dx_entries fit in an index block whose entries start at `count_offset`.
+uint16_t dx_limit(const Volume& volume, size_t count_offset) {
+  return static_cast<uint16_t>((volume.block_size() - count_offset - (csum(volume) ? dir::kTailSize8 : 0)) /
+                               dir::kEntrySize);
+}
 
 bool dx_hash_for(const Volume& volume, const std::byte* root, std::string_view name, DxHash* hash) {
   const Superblock& super = volume.super();
@@ -188,12 +218,12 @@ Result<bool> dx_descend(Volume& volume, const Inode& directory, std::string_view
   DxHash hash;
   if (!dx_hash_for(volume, root, name, &hash)) return false;
   size_t count_offset = dir::root_entries;
+  uint32_t logical = 0;
   for (uint8_t level = 0;; level++) {
     const std::byte* data = node.data().data();
     uint16_t limit = le16(data + count_offset);
     uint16_t count = le16(data + count_offset + 2);
-    size_t room = (block_size - count_offset - (csum(volume) ? dir::kTailSize8 : 0)) / dir::kEntrySize;
-    if (limit != room || count == 0 || count > limit) return false;
+    if (limit != dx_limit(volume, count_offset) || count == 0 || count > limit) return false;
     const std::byte* entries = data + count_offset;
     uint16_t at = 0;
     for (uint16_t i = 1; i < count; i++) {
@@ -202,17 +232,97 @@ Result<bool> dx_descend(Volume& volume, const Inode& directory, std::string_view
     }
     uint32_t child = le32(entries + size_t{at} * dir::kEntrySize + 4) & 0x0fffffff;
     if (child == 0 || child >= blocks) return false;
+    DxFrame& frame = path->frames[level];
+    frame.block = std::move(node);
+    frame.logical = logical;
+    frame.count_offset = count_offset;
+    frame.at = at;
     if (level == depth) {
-      path->block = std::move(node);
-      path->count_offset = count_offset;
-      path->at = at;
+      path->levels = static_cast<uint8_t>(level + 1);
       path->leaf = child;
       path->hash = hash.major;
       return true;
     }
     node = TRY(directory_block(volume, directory, child));
+    logical = child;
     count_offset = dir::node_entries;
   }
+}
+
+// A new, empty index node at the directory's end: an empty record spanning the block, then
+// `count` entries copied from `entries` (the first's hash slot becomes limit and count).
+Result<DxFrame> dx_new_node(Volume& volume, Inode& directory, const std::byte* entries, uint16_t count) {
+  uint32_t block_size = volume.block_size();
+  if (directory.size / block_size >= UINT32_MAX) return error(Errno::enospc);
+  auto logical = static_cast<uint32_t>(directory.size / block_size);
+  uint64_t physical = TRY(append_block(volume, directory, logical));
+  directory.size += block_size;
+  DxFrame frame;
+  frame.block = TRY(volume.write_block(physical));
+  frame.logical = logical;
+  frame.count_offset = dir::node_entries;
+  std::byte* data = frame.data();
+  memset(data, 0, block_size);
+  put_rec_len(data, block_size);
+  memcpy(data + dir::node_entries, entries, size_t{count} * dir::kEntrySize);
+  put16(data + dir::node_entries, dx_limit(volume, dir::node_entries));
+  put16(data + dir::node_entries + 2, count);
+  return frame;
+}
+
+// Inserts (hash, block) into an index block with room, after the entry followed.
+void dx_insert(const Volume& volume, const Inode& directory, DxFrame& frame, uint32_t hash, uint32_t block) {
+  std::byte* data = frame.data();
+  uint16_t count = frame.count();
+  std::byte* entries = data + frame.count_offset;
+  for (uint16_t i = count; i > frame.at + 1; i--)
+    memcpy(entries + size_t{i} * dir::kEntrySize, entries + static_cast<size_t>(i - 1) * dir::kEntrySize, dir::kEntrySize);
+  std::byte* added = entries + static_cast<size_t>(frame.at + 1) * dir::kEntrySize;
+  put32(added, hash);
+  put32(added + 4, block);
+  put16(data + frame.count_offset + 2, static_cast<uint16_t>(count + 1));
+  update_dx_checksum(volume, directory, data, frame.count_offset);
+  frame.block.mark_dirty();
+}
+
+// Makes room in the index above a full leaf's parent (Linux's ext4_dx_add_entry): the lowest
+// full index node whose own parent has room is split in two, half of its entries moving to a
+// new node entered in that parent; when every index block up to the root is full, the root's
+// entries move down into a new node and the tree gains a level. False when it is as deep as
+// it may be (2 levels, 3 with large_dir): the index is full. The caller descends again.
+Result<bool> dx_make_room(Volume& volume, Inode& directory, DxPath& path) {
+  int full = path.levels - 1;
+  while (full > 0 && path.frames[full - 1].full()) full--;
+  if (full > 0) {
+    DxFrame& node = path.frames[full];
+    DxFrame& parent = path.frames[full - 1];
+    uint16_t count = node.count();
+    uint16_t keep = count / 2;
+    const std::byte* entries = node.block.data().data() + node.count_offset;
+    uint32_t split_hash = le32(entries + size_t{keep} * dir::kEntrySize);
+    DxFrame upper = TRY(dx_new_node(volume, directory, entries + size_t{keep} * dir::kEntrySize,
+                                    static_cast<uint16_t>(count - keep)));
+    update_dx_checksum(volume, directory, upper.data(), upper.count_offset);
+    upper.block.mark_dirty();
+    put16(node.data() + node.count_offset + 2, keep);
+    update_dx_checksum(volume, directory, node.data(), node.count_offset);
+    node.block.mark_dirty();
+    dx_insert(volume, directory, parent, split_hash, upper.logical);
+    return true;
+  }
+  uint8_t max_levels = volume.super().large_dir ? dir::kMaxLevelsLargeDir : dir::kMaxLevels;
+  if (path.levels >= max_levels) return false;
+  DxFrame& root = path.frames[0];
+  DxFrame below = TRY(dx_new_node(volume, directory, root.block.data().data() + root.count_offset, root.count()));
+  update_dx_checksum(volume, directory, below.data(), below.count_offset);
+  below.block.mark_dirty();
+  std::byte* data = root.data();
+  put16(data + root.count_offset + 2, 1);
+  put32(data + root.count_offset + 4, below.logical);
+  put8(data + dir::root_indirect_levels, path.levels);
+  update_dx_checksum(volume, directory, data, root.count_offset);
+  root.block.mark_dirty();
+  return true;
 }
 
 struct Moving {
@@ -251,21 +361,12 @@ void fill_leaf(const Volume& volume, const Inode& directory, std::byte* data, co
 // False when the parent has no room.
 Result<bool> dx_split(Volume& volume, Inode& directory, DxPath& path, std::string_view name, uint32_t ino,
                       uint8_t type) {
-  std::byte* parent = path.block.mutable_data().data();
-  uint16_t limit = le16(parent + path.count_offset);
-  uint16_t count = le16(parent + path.count_offset + 2);
-  if (count >= limit) return false;
+  DxFrame& parent = path.parent();
+  if (parent.full()) return false;
   uint32_t block_size = volume.block_size();
   block::CachedBlock leaf = TRY(directory_block(volume, directory, path.leaf));
   std::byte* data = leaf.mutable_data().data();
-  const std::byte* root = nullptr;
-  block::CachedBlock root_block;
-  if (path.count_offset == dir::root_entries) {
-    root = parent;
-  } else {
-    root_block = TRY(directory_block(volume, directory, 0));
-    root = root_block.data().data();
-  }
+  const std::byte* root = path.frames[0].block.data().data();
   size_t capacity = block_size / record_length(1);
   auto* items = new (kNoThrow) Moving[capacity];
   if (!items) return error(Errno::enomem);
@@ -313,15 +414,7 @@ Result<bool> dx_split(Volume& volume, Inode& directory, DxPath& path, std::strin
   delete[] items;
 
   // The parent: a new entry after the one followed.
-  std::byte* entries = parent + path.count_offset;
-  for (uint16_t i = count; i > path.at + 1; i--)
-    memcpy(entries + size_t{i} * dir::kEntrySize, entries + static_cast<size_t>(i - 1) * dir::kEntrySize, dir::kEntrySize);
-  std::byte* added = entries + static_cast<size_t>(path.at + 1) * dir::kEntrySize;
-  put32(added, split_hash + (continued ? 1 : 0));
-  put32(added + 4, new_logical);
-  put16(parent + path.count_offset + 2, static_cast<uint16_t>(count + 1));
-  update_dx_checksum(volume, directory, parent, path.count_offset);
-  path.block.mark_dirty();
+  dx_insert(volume, directory, parent, split_hash + (continued ? 1 : 0), new_logical);
 
   // The new name goes where its hash now leads.
   bool upper = path.hash >= split_hash;
@@ -330,6 +423,85 @@ Result<bool> dx_split(Volume& volume, Inode& directory, DxPath& path, std::strin
   if (!insert_in_block(volume, target_data, leaf_end(volume), name, ino, type)) return false;
   update_leaf_checksum(volume, directory, target_data);
   target.mark_dirty();
+  return true;
+}
+
+// make_indexed_dir: a linear directory whose only block is full becomes an htree. Its entries
+// after "." and ".." move, in hash order, to a new leaf (block 1), and block 0 becomes the
+// dx_root with one entry pointing at it; the caller then inserts through the index, splitting
+// that leaf as needed. False when the block is not one this code reads (it stays linear).
+Result<bool> make_indexed(Volume& volume, Inode& directory) {
+  constexpr uint32_t kCompatDirIndex = 0x20;
+  uint32_t block_size = volume.block_size();
+  if (!(volume.super().compat & kCompatDirIndex) || directory.size != block_size) return false;
+  block::CachedBlock root = TRY(directory_block(volume, directory, 0));
+  std::byte* data = root.mutable_data().data();
+  size_t end = has_tail(volume, data) ? block_size - dir::kTailSize : block_size;
+  uint32_t dot_rec = rec_len_at(data, block_size);
+  if (dot_rec != record_length(1) || u8(data + dir::name_len) != 1) return false;
+  const std::byte* dotdot = data + dot_rec;
+  if (u8(dotdot + dir::name_len) != 2) return false;
+  uint32_t parent_ino = le32(dotdot + dir::inode);
+  // The hash version the new root records (dx_hash_for adds the unsigned variant).
+  std::byte info[8] = {};
+  put8(info + 4, volume.super().default_hash_version);
+  put8(info + 5, 8);
+  size_t capacity = block_size / record_length(1);
+  auto* items = new (kNoThrow) Moving[capacity];
+  if (!items) return error(Errno::enomem);
+  size_t count = 0;
+  bool sound = true;
+  for (size_t offset = dot_rec + rec_len_at(dotdot, block_size); offset + dir::kHeaderSize <= end;) {
+    const std::byte* entry = data + offset;
+    uint32_t rec_len = rec_len_at(entry, block_size);
+    if (rec_len < dir::kHeaderSize || offset + rec_len > end || count == capacity) {
+      sound = false;
+      break;
+    }
+    if (uint32_t entry_ino = le32(entry + dir::inode)) {
+      Moving& item = items[count++];
+      item.ino = entry_ino;
+      item.type = u8(entry + dir::file_type);
+      item.name_len = u8(entry + dir::name_len);
+      memcpy(item.name, entry + dir::name, item.name_len);
+      DxHash hash;
+      // The hash as the new root will have it: version and the superblock's signedness.
+      std::byte probe[dir::root_entries] = {};
+      memcpy(probe + dir::root_info, info, sizeof(info));
+      dx_hash_for(volume, probe, {item.name, item.name_len}, &hash);
+      item.hash = hash.major;
+    }
+    offset += rec_len;
+  }
+  if (!sound) {
+    delete[] items;
+    return false;
+  }
+  sort_by_hash(items, count);
+  auto appended = append_block(volume, directory, 1);
+  if (!appended) {
+    delete[] items;
+    return error(appended.error());
+  }
+  directory.size += block_size;
+  auto leaf = volume.write_block(*appended);
+  if (!leaf) {
+    delete[] items;
+    return error(leaf.error());
+  }
+  fill_leaf(volume, directory, leaf->mutable_data().data(), items, count);
+  leaf->mark_dirty();
+  delete[] items;
+  // The root: "." and a ".." spanning the block, dx_root_info, one entry for block 1.
+  memset(data + dot_rec, 0, block_size - dot_rec);
+  put_entry(data + dot_rec, parent_ino, block_size - dot_rec, "..", kTypeDirectory);
+  memcpy(data + dir::root_info, info, sizeof(info));
+  put16(data + dir::root_entries, dx_limit(volume, dir::root_entries));
+  put16(data + dir::root_entries + 2, 1);
+  put32(data + dir::root_entries + 4, 1);
+  update_dx_checksum(volume, directory, data, dir::root_entries);
+  root.mark_dirty();
+  directory.flags |= inode::kFlagIndex;
   return true;
 }
 
@@ -415,9 +587,23 @@ Result<> init_directory(Volume& volume, Inode& directory, uint32_t parent) {
 
 Result<> add_entry(Volume& volume, Inode& directory, std::string_view name, uint32_t ino, uint8_t file_type) {
   if (name.empty() || name.size() > dir::kNameMax) return error(Errno::enametoolong);
+  if (!directory.is_hashed_directory() && directory.size == volume.block_size()) {
+    block::CachedBlock only = TRY(directory_block(volume, directory, 0));
+    std::byte* data = only.mutable_data().data();
+    size_t end = has_tail(volume, data) ? volume.block_size() - dir::kTailSize : volume.block_size();
+    if (insert_in_block(volume, data, end, name, ino, file_type)) {
+      update_leaf_checksum(volume, directory, data);
+      only.mark_dirty();
+      return {};
+    }
+    only.reset();
+    TRY(make_indexed(volume, directory));
+  }
   if (directory.is_hashed_directory()) {
-    DxPath path;
-    if (TRY(dx_descend(volume, directory, name, &path))) {
+    // Each round either inserts, or splits one index node, or adds a level: a few at most.
+    for (int round = 0; round < 2 * dir::kMaxLevelsLargeDir + 2; round++) {
+      DxPath path;
+      if (!TRY(dx_descend(volume, directory, name, &path))) break;
       block::CachedBlock leaf = TRY(directory_block(volume, directory, path.leaf));
       std::byte* data = leaf.mutable_data().data();
       if (insert_in_block(volume, data, leaf_end(volume), name, ino, file_type)) {
@@ -426,12 +612,35 @@ Result<> add_entry(Volume& volume, Inode& directory, std::string_view name, uint
         return {};
       }
       leaf.reset();
-      if (TRY(dx_split(volume, directory, path, name, ino, file_type))) return {};
+      if (!path.parent().full()) {
+        if (TRY(dx_split(volume, directory, path, name, ino, file_type))) return {};
+        break;
+      }
+      // As Linux: a full index at its greatest depth is ENOSPC ("Directory index full").
+      if (!TRY(dx_make_room(volume, directory, path))) return error(Errno::enospc);
     }
     TRY(drop_index(volume, directory));
   }
   return add_linear(volume, directory, name, ino, file_type);
 }
+
+namespace {
+
+// Where the entry `name` is: in the htree leaf its hash leads to when the directory is
+// indexed (a name whose hash run continues into the next leaf, or an index this code does
+// not follow, falls back to scanning every block).
+Result<Location> locate(Volume& volume, const Inode& directory, std::string_view name) {
+  if (directory.is_hashed_directory() && name != "." && name != "..") {
+    DxPath path;
+    if (auto found = dx_descend(volume, directory, name, &path); found && *found) {
+      Location where;
+      if (TRY(locate_in_block(volume, directory, path.leaf, name, &where))) return where;
+    }
+  }
+  return locate_linear(volume, directory, name);
+}
+
+}  // namespace
 
 Result<> remove_entry(Volume& volume, const Inode& directory, std::string_view name) {
   Location where = TRY(locate(volume, directory, name));

@@ -79,7 +79,7 @@ constexpr uint16_t kFlagBlockUninit = 0x2;  // EXT4_BG_BLOCK_UNINIT: the block b
 namespace inode {
 constexpr size_t mode = 0x0, uid = 0x2, size_lo = 0x4, atime = 0x8, ctime = 0xc, mtime = 0x10, dtime = 0x14, gid = 0x18,
                  links_count = 0x1a, blocks_lo = 0x1c, flags = 0x20, block = 0x28, generation = 0x64,
-                 size_high = 0x6c, blocks_high = 0x74, uid_high = 0x78, gid_high = 0x7a, checksum_lo = 0x7c,
+                 file_acl_lo = 0x68, size_high = 0x6c, blocks_high = 0x74, file_acl_high = 0x76, uid_high = 0x78, gid_high = 0x7a, checksum_lo = 0x7c,
                  extra_isize = 0x80, checksum_hi = 0x82, ctime_extra = 0x84, mtime_extra = 0x88, atime_extra = 0x8c,
                  crtime = 0x90, crtime_extra = 0x94;
 constexpr size_t kGoodOldSize = 128;

@@ -5,6 +5,7 @@
 #include "kernel/fs/ext4/ext4_vnode.h"
 #include "kernel/fs/ext4/file_write.h"
 #include "kernel/fs/ext4/journal.h"
+#include "kernel/fs/ext4/xattr.h"
 
 namespace nimbus::fs::ext4 {
 namespace {
@@ -136,6 +137,10 @@ void Ext4Fs::reap_orphans_locked() {
     if (m_page_cache) m_page_cache->forget(CachedFileKey{m_volume, orphan.ino}, 0);
     if (has_blocks && !truncate_file_data(*m_volume, orphan, 0)) {
       m_volume->report("the blocks of an unlinked inode cannot be freed", orphan.ino);
+      continue;
+    }
+    if (!release_xattr_block(*m_volume, orphan)) {
+      m_volume->report("the extended attribute block of an unlinked inode cannot be freed", orphan.ino);
       continue;
     }
     orphan.size = 0;

@@ -35,6 +35,13 @@ class Ext4Vnode final : public Vnode, public PageSource {
   Result<> truncate(uint64_t size) override;
   Result<uint64_t> next_data(uint64_t offset) override;
   Result<uint64_t> next_hole(uint64_t offset) override;
+  // fallocate.cc
+  Result<> allocate(uint32_t mode, uint64_t offset, uint64_t length) override;
+  // xattr.cc
+  Result<size_t> get_xattr(std::string_view name, std::span<std::byte> value) override;
+  Result<size_t> list_xattrs(std::span<char> list) override;
+  Result<> set_xattr(std::string_view name, std::span<const std::byte> value, uint32_t flags) override;
+  Result<> remove_xattr(std::string_view name) override;
 
   Result<RefPtr<Vnode>> lookup(std::string_view name) override;
   Result<RefPtr<Vnode>> create(std::string_view name, const NewNode& node) override;

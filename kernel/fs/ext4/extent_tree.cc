@@ -226,8 +226,7 @@ Result<> read_extents(Volume& volume, const Inode& inode, ExtentList& extents, B
   return collect(volume, inode, inode.block, sizeof(inode.block), -1, 0, extents, tree_blocks);
 }
 
-Result<> set_mapping(ExtentList& extents, uint32_t logical, uint32_t length, uint64_t physical) {
-  uint64_t end = uint64_t{logical} + length;
+Result<> unmap_range(ExtentList& extents, uint32_t logical, uint64_t end, ReleaseRun release, void* context) {
   // Cut every extent overlapping [logical, end) down to the parts outside it.
   for (size_t i = 0; i < extents.size();) {
     Extent e = extents[i];
@@ -248,13 +247,25 @@ Result<> set_mapping(ExtentList& extents, uint32_t logical, uint32_t length, uin
       tail.length = static_cast<uint32_t>(e.logical_end() - end);
       TRY(insert_at(extents, i++, tail));
     }
+    if (release) {
+      uint64_t from = e.logical < logical ? logical : e.logical;
+      uint64_t to = e.logical_end() < end ? e.logical_end() : end;
+      TRY(release(context, e.physical + (from - e.logical), static_cast<uint32_t>(to - from)));
+    }
   }
+  return {};
+}
+
+Result<> set_mapping(ExtentList& extents, uint32_t logical, uint32_t length, uint64_t physical, bool unwritten) {
+  uint64_t end = uint64_t{logical} + length;
+  TRY(unmap_range(extents, logical, end, nullptr, nullptr));
   size_t at = 0;
   while (at < extents.size() && extents[at].logical < logical) at++;
   // Added in pieces no longer than an extent can be.
   for (uint32_t done = 0; done < length;) {
-    uint32_t piece = length - done < extent::kMaxInitializedLength ? length - done : extent::kMaxInitializedLength;
-    Extent e{logical + done, piece, physical + done, false};
+    uint32_t most = unwritten ? extent::kMaxInitializedLength - 1u : extent::kMaxInitializedLength;
+    uint32_t piece = length - done < most ? length - done : most;
+    Extent e{logical + done, piece, physical + done, unwritten};
     if (at > 0 && can_merge(extents[at - 1], e)) {
       extents[at - 1].length += piece;
     } else {

@@ -43,13 +43,17 @@ Result<> read_extents(Volume& volume, const Inode& inode, ExtentList& extents, B
 // in tree blocks. The caller stores the inode.
 Result<> write_extents(Volume& volume, Inode& inode, const ExtentList& extents, BlockList& tree_blocks);
 
-// Maps `length` blocks from `logical` on to `physical` on (written), splitting or replacing
-// what the list had there and merging with neighbours.
-Result<> set_mapping(ExtentList& extents, uint32_t logical, uint32_t length, uint64_t physical);
+// Maps `length` blocks from `logical` on to `physical` on (written, or preallocated with
+// `unwritten`), splitting or replacing what the list had there and merging with neighbours.
+Result<> set_mapping(ExtentList& extents, uint32_t logical, uint32_t length, uint64_t physical,
+                     bool unwritten = false);
 
 // Removes every mapping at or after logical block `from`, calling `release` for each disk
 // run that was mapped (to free it).
 using ReleaseRun = Result<> (*)(void* context, uint64_t physical, uint32_t length);
+// Removes the mappings of logical blocks [logical, end) (a punched hole), calling `release`
+// (when not null) for each disk run that was mapped there.
+Result<> unmap_range(ExtentList& extents, uint32_t logical, uint64_t end, ReleaseRun release, void* context);
 Result<> unmap_from(ExtentList& extents, uint32_t from, ReleaseRun release, void* context);
 
 }  // namespace nimbus::fs::ext4

@@ -99,6 +99,8 @@ void store_inode(const Superblock& super, const Inode& node, std::span<std::byte
   put16(p + inode::blocks_high, static_cast<uint16_t>(blocks >> 32));
   put32(p + inode::flags, flags);
   put32(p + inode::generation, node.generation);
+  put32(p + inode::file_acl_lo, static_cast<uint32_t>(node.xattr_block));
+  put16(p + inode::file_acl_high, static_cast<uint16_t>(node.xattr_block >> 32));
   put32(p + inode::dtime, deleted_at);
   encode_time(p, node.atime_ns, inode::atime, inode::atime_extra, extra_isize);
   encode_time(p, node.mtime_ns, inode::mtime, inode::mtime_extra, extra_isize);
@@ -149,6 +151,7 @@ Result<Inode> parse_inode(const Superblock& super, uint32_t ino, std::span<const
   node.ctime_ns = decode_time(p, inode::ctime, inode::ctime_extra, extra_isize);
   if (fits(inode::crtime, 4, extra_isize)) node.btime_ns = decode_time(p, inode::crtime, inode::crtime_extra, extra_isize);
   memcpy(node.block, p + inode::block, sizeof(node.block));
+  node.xattr_block = le32(p + inode::file_acl_lo) | uint64_t{le16(p + inode::file_acl_high)} << 32;
   return node;
 }
 

@@ -25,6 +25,7 @@ struct Inode {
   std::byte block[inode::kBlockBytes] = {};  // i_block: the extent tree's root, or a fast symlink
   uint32_t csum_seed = 0;  // for the checksums of this inode's extent and directory blocks
   uint16_t extra_isize = 0;
+  uint64_t xattr_block = 0;  // i_file_acl: the block of extended attributes (0: none)
 
   bool has_extents() const { return flags & inode::kFlagExtents; }
   bool is_hashed_directory() const { return flags & inode::kFlagIndex; }

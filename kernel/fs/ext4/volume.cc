@@ -181,4 +181,12 @@ Result<Inode> Volume::read_inode(uint32_t ino) {
   return parsed;
 }
 
+Result<block::CachedBlock> Volume::inode_table_block(uint32_t ino, size_t* offset) {
+  if (ino == 0 || ino > m_super.inode_count) return error(Errno::eio);
+  uint32_t group = (ino - 1) / m_super.inodes_per_group;
+  uint64_t byte = uint64_t{(ino - 1) % m_super.inodes_per_group} * m_super.inode_size;
+  *offset = byte % m_super.block_size;
+  return m_cache->get(m_groups[group].inode_table + byte / m_super.block_size);
+}
+
 }  // namespace nimbus::fs::ext4

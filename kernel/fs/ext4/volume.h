@@ -59,6 +59,10 @@ class Volume {
   // Inode `ino`, checked. EIO (with the reason logged once per call) when it is out of
   // range, in an uninitialized part of its group's table, unused, or corrupt.
   Result<Inode> read_inode(uint32_t ino);
+  // The inode table block holding inode `ino` (a valid number), and where in it the inode's
+  // bytes start: for its in-inode extended attributes, which Inode does not hold. A writer
+  // marks the block dirty and then stores the inode (its checksum covers those bytes).
+  Result<block::CachedBlock> inode_table_block(uint32_t ino, size_t* offset);
   // File system block `number`, which must lie after the superblock and inside the file
   // system (EIO otherwise: a corrupt pointer).
   Result<block::CachedBlock> read_block(uint64_t number);
