@@ -180,15 +180,19 @@ bool fd_target(uint32_t pid, std::string_view name, TextBuffer& out) {
       if (s.rdev_major == kPtsMajor) out.format("/dev/pts/%u", s.rdev_minor);
       else out.append("/dev/console");
       return true;
+    case fs::linux_abi::s_ifsock:
+      if ((*file)->found_in()) break;  // opened by its path (O_PATH)
+      out.format("socket:[%lu]", s.ino);
+      return true;
     default: break;
   }
   if (!file_path(**file, out)) out.format("/proc/self/fd/%d (inode %lu)", fd, s.ino);
   return true;
 }
 
-// What opening /proc/self/fd/N reaches: the descriptor's own node when opening it again gives
-// the same object (the standard streams, files, directories, devices); anonymous pipes and
-// sockets fall back to their text ("pipe:[N]"), which names nothing.
+// What opening /proc/self/fd/N reaches: the descriptor's own node, so opening it again gives
+// the same object (the standard streams, files, directories, devices, pipes); for a socket,
+// open() of its node fails with ENXIO, as on Linux.
 RefPtr<fs::Vnode> fd_object(uint32_t pid, std::string_view name) {
   if (!own_descriptors(pid)) return nullptr;
   int fd = 0;
@@ -199,9 +203,7 @@ RefPtr<fs::Vnode> fd_object(uint32_t pid, std::string_view name) {
   // The calling process's descriptors (PID 1's table is the boot's, a child's its own).
   auto file = file_context().fds().get(fd);
   if (!file) return nullptr;
-  RefPtr<fs::Vnode> vnode = (*file)->vnode();
-  if (vnode->type() == fs::VnodeType::socket) return nullptr;
-  return vnode;
+  return (*file)->vnode();
 }
 
 }  // namespace

@@ -96,8 +96,12 @@ constexpr int scm_credentials = 2;
 // Linux's limits for SO_SNDBUF/SO_RCVBUF (include/net/sock.h, net.core.[rw]mem_max).
 constexpr uint32_t sock_min_sndbuf = 4608;  // 2 * (2048 + sizeof(struct sk_buff)) rounded as Linux does
 constexpr uint32_t sock_min_rcvbuf = 2304;
-constexpr uint32_t wmem_max = 212992;
-constexpr uint32_t rmem_max = 212992;
+// The caps are current Linux's defaults, 4 MiB (upstream commit a6d4f25888b8; older kernels
+// had 212992): programs that ask for a large buffer, such as an AF_UNIX datagram of
+// UIO_MAXIOV pages, get it as on a current host. Only the cap grows; buffers are not
+// allocated up front, and the defaults below stay 212992.
+constexpr uint32_t wmem_max = 4 * 1024 * 1024;
+constexpr uint32_t rmem_max = 4 * 1024 * 1024;
 constexpr uint32_t wmem_default = 212992;
 constexpr uint32_t rmem_default = 212992;
 

@@ -134,6 +134,17 @@ Errno UdpSocket::family_mismatch(const IpAddress& destination) {
 
 Result<> UdpSocket::bind(const SocketAddress& address) {
   Endpoint endpoint = TRY(parse_address(address, true));
+  if (m_ping) {
+    // Linux's ping_check_bind_addr: a ping socket is bound to a unicast address only, so
+    // broadcasts (the limited one and loopback's 127.255.255.255; other subnets' directed
+    // broadcasts are not recognised here) are EADDRNOTAVAIL and IPv6 multicast is EINVAL.
+    if (endpoint.address.is_ipv4()) {
+      Ipv4Address v4 = endpoint.address.ipv4();
+      if (v4.is_broadcast() || v4.value == 0x7fffffff) return error(Errno::eaddrnotavail);
+    } else if (endpoint.address.is_ipv6_multicast()) {
+      return error(Errno::einval);
+    }
+  }
   if (!endpoint.address.is_any() && !m_stack.is_local_address(endpoint.address)) {
     // Broadcast addresses may be bound (Linux allows it for receiving broadcasts).
     if (!(endpoint.address.is_ipv4() && endpoint.address.ipv4().is_broadcast())) return error(Errno::eaddrnotavail);
@@ -609,6 +620,9 @@ void UdpSocket::write_control(ReceiveRequest& request, const UdpDatagram& datagr
     if (!m_stack.is_local_address(datagram.destination)) {
       if (auto address = m_stack.ipv4_address(datagram.interface_index)) local = address->address;
     }
+    // Linux fills ipi_spec_dst in ipv4_pktinfo_prepare, which ping's receive path never
+    // calls: a ping socket reports 0 there.
+    if (m_ping) local = {};
     store_be32(reinterpret_cast<std::byte*>(&info.specific_destination), local.value);
     store_be32(reinterpret_cast<std::byte*>(&info.header_destination), datagram.destination.ipv4().value);
     put(ipproto_ip, ip_pktinfo, &info, sizeof(info));

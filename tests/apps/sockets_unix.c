@@ -135,6 +135,14 @@ static void test_socketpair_stream(void) {
   show_name("pair", sv[0], 0);
   show_name("pair", sv[0], 1);
   show_events("fresh pair", sv[0]);
+  /* /proc/self/fd/N of a socket names "socket:[INODE]" and cannot be opened again (ENXIO). */
+  char link[64], target[128];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", sv[0]);
+  ssize_t length = readlink(link, target, sizeof target - 1);
+  target[length > 0 ? length : 0] = 0;
+  printf("/proc/self/fd link of a socket: %.8s...]: %d\n", target, length > 9 && target[length - 1] == ']');
+  CHECK_FD(open(link, O_WRONLY));
+  CHECK_FD(open(link, O_RDONLY));
   CHECK(write(sv[0], "hello", 5));
   show_events("after write (reader)", sv[1]);
   int n = -1;

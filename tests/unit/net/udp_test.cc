@@ -682,6 +682,43 @@ TEST_F(Udp, PingSocketOverLoopback) {
   EXPECT_TRUE(receive_bytes(ping, 100));
 }
 
+// Linux's ping_check_bind_addr and ping's receive path: broadcasts and IPv6 multicast cannot be
+// bound, and IP_PKTINFO's ipi_spec_dst is 0 (gVisor's ping_socket Bind and ReceiveIPPacketInfo).
+TEST_F(Udp, PingSocketBindRulesAndPacketInfo) {
+  auto ping = *a.ping().create_socket(af_inet);
+  sockets.push_back(ping);
+  EXPECT_EQ(ping->bind(sockaddr_v4(Ipv4Address{0xffffffff}, 0)).error(), Errno::eaddrnotavail);
+  EXPECT_EQ(ping->bind(sockaddr_v4(Ipv4Address::from_octets(127, 255, 255, 255), 0)).error(), Errno::eaddrnotavail);
+  auto ping6 = *a.ping().create_socket(af_inet6);
+  sockets.push_back(ping6);
+  SocketAddress all_nodes = sockaddr_v6_mapped({}, 0, true);  // then ff02::1
+  all_nodes.bytes[8] = std::byte{0xff}, all_nodes.bytes[9] = std::byte{0x02}, all_nodes.bytes[23] = std::byte{1};
+  EXPECT_EQ(ping6->bind(all_nodes).error(), Errno::einval);
+
+  ASSERT_TRUE(ping->bind(sockaddr_v4(localhost, 4343)));
+  int one = 1;
+  ASSERT_TRUE(ping->set_option(ipproto_ip, ip_pktinfo, std::as_bytes(std::span(&one, 1))));
+  SocketAddress to = sockaddr_v4(localhost, 0);
+  Bytes request = {std::byte{8}, std::byte{0}, std::byte{0}, std::byte{0},
+                   std::byte{0}, std::byte{0}, std::byte{0}, std::byte{1}};
+  ASSERT_TRUE(send_bytes(*ping, request, &to));
+  run();
+  Bytes data(100);
+  std::byte control[64];
+  fs::IoVec vector{data.data(), data.size()};
+  ReceiveRequest receive;
+  receive.data = {&vector, 1};
+  receive.control = control;
+  receive.nonblocking = true;
+  ASSERT_EQ(*ping->receive(receive), request.size());
+  ASSERT_GE(receive.control_length, 28u);
+  uint32_t specific_destination, header_destination;
+  std::memcpy(&specific_destination, control + 20, 4);
+  std::memcpy(&header_destination, control + 24, 4);
+  EXPECT_EQ(specific_destination, 0u);
+  EXPECT_EQ(load_be32(reinterpret_cast<std::byte*>(&header_destination)), localhost.value);
+}
+
 TEST_F(Udp, AncillaryDataOnReceive) {
   auto server = socket(a);
   ASSERT_TRUE(server->bind(sockaddr_v4({}, 6300)));
