@@ -169,6 +169,8 @@ Result<> zero_range(Volume& volume, Inode& file, ExtentList& extents, uint64_t o
   return {};
 }
 
+constexpr uint64_t kPageUnit = 4096;  // the page cache's unit
+
 }  // namespace
 
 Result<> Ext4Vnode::allocate(uint32_t mode, uint64_t offset, uint64_t length) {
@@ -182,6 +184,16 @@ Result<> Ext4Vnode::allocate(uint32_t mode, uint64_t offset, uint64_t length) {
   uint32_t block_size = volume().block_size();
   uint64_t end = offset + length;
   if (end > max_file_size(block_size) || end < offset) return error(Errno::efbig);
+  // Punching and zeroing change file data in place through the block cache, which the page
+  // cache's copies do not see: the file's dirty pages are written first and its pages from
+  // the range on dropped, and the zeroed blocks are written in place after, so the next read
+  // (a page-cache miss reads the disk) finds what the disk holds.
+  PageCache* cache = ext4().page_cache();
+  bool rewrites_data = mode & (falloc_punch_hole | falloc_zero_range);
+  if (cache && rewrites_data) {
+    TRY(volume().write_back_file_data());
+    cache->forget(cache_key(), offset / kPageUnit);
+  }
   ExtentList extents;
   BlockList tree_blocks;
   TRY(read_extents(volume(), m_inode, extents, tree_blocks));
@@ -201,6 +213,7 @@ Result<> Ext4Vnode::allocate(uint32_t mode, uint64_t offset, uint64_t length) {
   Result<> stored = write_extents(volume(), m_inode, extents, tree_blocks);
   if (changed && stored && !(mode & falloc_keep_size) && end > m_inode.size) m_inode.size = end;
   TRY(store_locked(touch));
+  if (cache && rewrites_data) TRY(volume().write_back_file_data());
   ext4().limit_dirty_locked();
   TRY(changed);
   return stored;

@@ -421,6 +421,36 @@ TEST_P(Ext4WriteTest, PageCacheWritesBackWhatTheDiskThenHolds) {
   expect_clean();
 }
 
+// fallocate's punching and zeroing change data in place; the page cache's copies (dirty ones
+// too) must not survive them, nor be lost by them outside the range.
+TEST_P(Ext4WriteTest, PunchAndZeroRangeAreSeenThroughThePageCache) {
+  std::string model = random_text(64 * 1024, 21);
+  {
+    auto file = create("", "punched.bin");
+    write(*file, 0, model);
+    ASSERT_TRUE(m_fs->sync());
+    auto cached = read_all(*file);  // every page cached and clean
+    ASSERT_TRUE(cached);
+    std::string dirty = random_text(6000, 22);  // dirty pages in and past the range
+    write(*file, 10000, dirty);
+    model.replace(10000, dirty.size(), dirty);
+    ASSERT_TRUE(file->allocate(fs::linux_abi::falloc_punch_hole | fs::linux_abi::falloc_keep_size, 3000, 9000));
+    model.replace(3000, 9000, std::string(9000, '\0'));
+    ASSERT_TRUE(file->allocate(fs::linux_abi::falloc_zero_range, 40000, 5000));
+    model.replace(40000, 5000, std::string(5000, '\0'));
+    auto data = read_all(*file);
+    ASSERT_TRUE(data);
+    ASSERT_EQ(data->size(), model.size());
+    EXPECT_EQ(memcmp(data->data(), model.data(), model.size()), 0);
+  }
+  remount();
+  auto data = read_all(*at("punched.bin"));
+  ASSERT_TRUE(data);
+  ASSERT_EQ(data->size(), model.size());
+  EXPECT_EQ(memcmp(data->data(), model.data(), model.size()), 0);
+  expect_clean();
+}
+
 std::string variant_name(const ::testing::TestParamInfo<const char*>& info) {
   static const char* const kNames[] = {"Default", "Block1024", "PageCache", "PageCacheBlock1024"};
   return kNames[info.index];
