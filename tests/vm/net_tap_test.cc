@@ -501,9 +501,9 @@ TEST_F(NetTap, TenThousandShortConnectionsLeaveNoSocketsOrMemoryBehind) {
       EXPECT_EQ(field(now, "TCP:", key), field(stats[0], "TCP:", key)) << key << "\n" << all;
     EXPECT_EQ(field(now, "TCP6:", "inuse"), field(stats[0], "TCP6:", "inuse")) << all;
     EXPECT_EQ(field(now, "sockets:", "used"), field(stats[0], "sockets:", "used")) << all;
-    // The guest answered each "stat" and closed first: at most one TIME_WAIT, the previous
-    // query's (gone when a new SYN on the same ports took it over, or it expired).
-    EXPECT_LE(field(now, "TCP:", "tw"), 1) << all;
+    // The guest answered each "stat" and closed first, so each earlier query may still hold a
+    // TIME_WAIT (60 s; the rounds take less): at most one per earlier query, `round` of them.
+    EXPECT_LE(field(now, "TCP:", "tw"), round) << all;
     EXPECT_GE(field(now, "TCP:", "tw"), 0) << all;
   }
   ASSERT_GT(kib(stats[0]), 0) << all;
