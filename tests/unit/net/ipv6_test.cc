@@ -9,6 +9,7 @@
 
 #include "kernel/net/ethernet.h"
 #include "kernel/net/ipv6.h"
+#include "kernel/net/ipv6_reassembly.h"
 #include "kernel/net/loopback_device.h"
 #include "kernel/net/ndp.h"
 #include "kernel/net/socket_abi.h"
@@ -898,6 +899,50 @@ TEST_F(Ipv6Wire, FuzzedDatagramsNeverCrashTheStack) {
   EXPECT_EQ(text_of(got->data), "alive");
   static_cast<UdpSocket*>(udp.get())->close();
   static_cast<tcp::TcpSocket*>(tcp_listener.get())->close();
+}
+
+// An IPv6 fragment (RFC 8200 4.5): the fragment header (Next Header 17, the offset, M, the
+// id) followed by `length` bytes of `payload` from `offset`.
+Packet* ipv6_fragment(const Bytes& payload, uint16_t offset, uint16_t length, bool more, uint32_t id) {
+  Bytes f(kIpv6FragmentHeaderSize);
+  f[0] = std::byte{17};
+  store_be16(f.data() + 2, static_cast<uint16_t>(offset | (more ? 1 : 0)));
+  store_be32(f.data() + 4, id);
+  f.insert(f.end(), payload.begin() + offset, payload.begin() + offset + length);
+  return make_packet(f);
+}
+
+TEST(Ipv6Reassembly, OutOfOrderAndRepeatedPiecesMakeOneDatagramOverlapsDropIt) {
+  Ipv6Reassembly reassembly;
+  Ipv6Header header;
+  header.next_header = kIpv6Fragment;
+  header.hop_limit = 7;
+  header.source = IpAddress::ipv6_loopback();
+  header.destination = IpAddress::ipv6_loopback();
+  Bytes payload(3000);
+  for (size_t i = 0; i < payload.size(); i++) payload[i] = std::byte(i * 13);
+
+  EXPECT_EQ(reassembly.add(ipv6_fragment(payload, 2000, 1000, false, 5), header, 0), nullptr);
+  EXPECT_EQ(reassembly.add(ipv6_fragment(payload, 1000, 1000, true, 5), header, 0), nullptr);
+  EXPECT_EQ(reassembly.add(ipv6_fragment(payload, 1000, 1000, true, 5), header, 0), nullptr);
+  Packet* whole = reassembly.add(ipv6_fragment(payload, 0, 1000, true, 5), header, 0);
+  ASSERT_NE(whole, nullptr);
+  Ipv6Header parsed;
+  ASSERT_EQ(ipv6_parse(whole->bytes(), parsed), Ipv6ParseResult::ok);
+  EXPECT_EQ(parsed.payload_length, 3000u);
+  EXPECT_EQ(parsed.next_header, 17u);  // the fragment header's, not 44
+  EXPECT_EQ(parsed.hop_limit, 7u);
+  EXPECT_EQ(Bytes(whole->data() + kIpv6HeaderSize, whole->data() + whole->length()), payload);
+  Packet::free(whole);
+  EXPECT_EQ(reassembly.statistics().duplicates, 1u);
+
+  // A piece overlapping another by 8 bytes gives the datagram up; its rest completes nothing.
+  EXPECT_EQ(reassembly.add(ipv6_fragment(payload, 0, 1000, true, 6), header, 0), nullptr);
+  EXPECT_EQ(reassembly.add(ipv6_fragment(payload, 992, 1008, true, 6), header, 0), nullptr);
+  EXPECT_EQ(reassembly.datagrams_held(), 0u);
+  EXPECT_EQ(reassembly.add(ipv6_fragment(payload, 1000, 2000, false, 6), header, 0), nullptr);
+  EXPECT_EQ(reassembly.statistics().overlaps, 1u);
+  EXPECT_EQ(reassembly.statistics().reassembled, 1u);
 }
 
 }  // namespace
