@@ -169,6 +169,9 @@ class TcpConnection : public RefCounted<TcpConnection> {
   uint64_t last_data_sent_ns = 0;
   uint64_t last_data_received_ns = 0;
   uint64_t last_ack_received_ns = 0;
+  // When this connection last answered an invalid segment with an ACK (0: never): two ends
+  // that disagree about the sequence space would otherwise answer each other's ACKs for ever.
+  uint64_t last_invalid_ack_ns = 0;
   uint32_t probes_out = 0;  // zero-window or keepalive probes unanswered
   // Keepalive's idle time counts from here: the last ACK-bearing segment heard (the timer is
   // not moved for each one; it checks this when it fires, as Linux's keepalive timer does).

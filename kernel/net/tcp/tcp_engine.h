@@ -26,6 +26,9 @@ struct TcpEngineSettings {
   bool window_scaling = true;
   bool syn_cookies = true;
   uint32_t challenge_ack_limit = 1000;  // per second (tcp_challenge_ack_limit)
+  // At most one ACK per connection in this period answers an out-of-window segment, a PAWS
+  // failure, an ACK of unsent data or draws a challenge ACK (Linux's tcp_invalid_ratelimit).
+  uint32_t invalid_ratelimit_ms = 500;
 };
 
 using TcpConnectionInfo = TcpConnectionRow;
@@ -106,8 +109,9 @@ class TcpEngine {
                     const IpReceiveInfo& info);
   void send_reset_for(const TcpHeader& header, size_t data_length, const IpAddress& source,
                       const IpAddress& destination);
-  // Builds and sends one segment of `connection` at `seq` with up to `length` data bytes.
-  void send_segment(TcpConnection& connection, uint32_t seq, uint32_t length, uint8_t flags);
+  // Builds and sends one segment of `connection` at `seq` with up to `length` data bytes;
+  // false if no packet memory was left (nothing sent, nothing moved).
+  bool send_segment(TcpConnection& connection, uint32_t seq, uint32_t length, uint8_t flags);
   void send_ack(TcpConnection& connection);
   void send_challenge_ack(TcpConnection& connection);
   void send_syn(TcpConnection& connection);
@@ -134,6 +138,11 @@ class TcpEngine {
   uint32_t sack_pipe(TcpConnection& connection);
   void sack_fill_blocks(TcpConnection& connection, TcpOptions& options);
   bool challenge_ack_allowed();
+  // The guard against ACK loops: true if this connection answered an invalid segment too
+  // recently to answer another (and notes the answer when not).
+  bool invalid_ack_rate_limited(TcpConnection& connection);
+  // The ACK owed to an unacceptable segment, a PAWS failure or an ACK of unsent data.
+  void send_out_of_window_ack(TcpConnection& connection, const TcpHeader& header, size_t data_length);
   uint32_t syn_cookie(const IpAddress& local, const IpAddress& remote, uint16_t local_port, uint16_t remote_port,
                       uint32_t peer_isn, uint32_t counter, uint32_t mss_index);
   uint32_t cookie_counter();

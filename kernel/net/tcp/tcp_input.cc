@@ -270,16 +270,13 @@ void TcpEngine::segment_arrives(TcpConnection& c, const TcpHeader& header, std::
   // TS.Recent is over 24 days old).
   if (c.ts_ok && h.options.has_timestamps && !(h.flags & kRst) && seq_lt(h.options.ts_value, c.ts_recent) &&
       now - c.ts_recent_time_ns < 24ull * 86400 * 1'000'000'000) {
-    send_ack(c);
+    send_out_of_window_ack(c, h, data.size());
     return;
   }
 
   // First: the sequence number.
   if (!acceptable(c, h.seq, length)) {
-    if (!(h.flags & kRst)) {
-      c.ack_now = true;
-      output(c);
-    }
+    if (!(h.flags & kRst)) send_out_of_window_ack(c, h, data.size());
     return;
   }
 
@@ -348,7 +345,7 @@ void TcpEngine::segment_arrives(TcpConnection& c, const TcpHeader& header, std::
   // RFC 5961 5.2: an ACK beyond what we sent is answered and dropped; one far below
   // SND.UNA (more than the largest window back) gets a challenge ACK.
   if (seq_gt(h.ack, c.snd_max)) {
-    send_ack(c);
+    send_out_of_window_ack(c, h, data.size());
     return;
   }
   if (seq_lt(h.ack, c.snd_una - c.max_snd_wnd)) {

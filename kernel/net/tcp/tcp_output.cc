@@ -34,7 +34,7 @@ bool sending_state(TcpState s) {
 
 }  // namespace
 
-void TcpEngine::send_segment(TcpConnection& c, uint32_t seq, uint32_t length, uint8_t flags) {
+bool TcpEngine::send_segment(TcpConnection& c, uint32_t seq, uint32_t length, uint8_t flags) {
   TcpHeader h;
   h.source_port = c.local.port;
   h.destination_port = c.remote.port;
@@ -83,7 +83,7 @@ void TcpEngine::send_segment(TcpConnection& c, uint32_t seq, uint32_t length, ui
 
   size_t header_length = kMinHeaderLength + tcp_options_length(o);
   auto allocated = Packet::try_allocate(Packet::kDefaultHeadroom + header_length + length);
-  if (!allocated) return;  // the retransmission timer will try again
+  if (!allocated) return false;  // the retransmission timer will try again
   Packet* packet = *allocated;
   std::byte* out = packet->put(header_length + length);
   build_tcp_header({out, header_length}, h);
@@ -128,6 +128,7 @@ void TcpEngine::send_segment(TcpConnection& c, uint32_t seq, uint32_t length, ui
   options.ttl = c.settings.hop_limit;
   options.checksum_offloaded = true;
   (void)m_host.ip_output(packet, c.local.address, c.remote.address, options);
+  return true;
 }
 
 void TcpEngine::send_ack(TcpConnection& c) { send_segment(c, c.snd_nxt, 0, kAck); }
@@ -176,7 +177,28 @@ bool TcpEngine::challenge_ack_allowed() {
   return true;
 }
 
+// RFC 5961 10 and Linux's tcp_oow_rate_limited: two ends that disagree about the sequence
+// space (a forged or corrupted segment moved one of them) each find the other's ACKs
+// unacceptable and answer them with an ACK, for ever, two segments per round trip: an ACK
+// loop, a remote denial of service. So an ACK owed to an invalid segment goes out at most once
+// per invalid_ratelimit_ms per connection.
+bool TcpEngine::invalid_ack_rate_limited(TcpConnection& c) {
+  uint64_t now = m_host.now_ns();
+  if (c.last_invalid_ack_ns && now - c.last_invalid_ack_ns < uint64_t(m_settings.invalid_ratelimit_ms) * 1'000'000)
+    return true;
+  c.last_invalid_ack_ns = now;
+  return false;
+}
+
+// A segment with data (and no SYN) is always answered: a loop needs pure ACKs on both sides,
+// and a duplicate data segment deserves its ACK (RFC 5681 4.2).
+void TcpEngine::send_out_of_window_ack(TcpConnection& c, const TcpHeader& h, size_t data_length) {
+  if ((data_length && !(h.flags & kSyn)) || !invalid_ack_rate_limited(c)) send_ack(c);
+}
+
 void TcpEngine::send_challenge_ack(TcpConnection& c) {
+  // Per connection first, then the engine-wide limit of RFC 5961 7.
+  if (invalid_ack_rate_limited(c)) return;
   if (!challenge_ack_allowed()) return;
   m_challenge_acks++;
   send_ack(c);
@@ -214,6 +236,7 @@ void TcpEngine::output(TcpConnection& c) {
     uint32_t burst = c.mss;
     if (uint32_t limit = m_host.segmentation_limit(c.remote.address); limit > kMaxHeaderLength + 2u * c.mss)
       burst = uint32_t((limit - kMaxHeaderLength) / c.mss * c.mss);
+    bool starved = false;  // out of packet memory with data still to send
     for (;;) {
       // Going back after a timeout: what the peer SACKed is not sent again (RFC 6675 5.1
       // lets the scoreboard survive the timeout, as Linux does).
@@ -269,7 +292,12 @@ void TcpEngine::output(TcpConnection& c) {
         c.cork_expired = false;
         disarm(c, c.cork_timer);
       }
-      send_segment(c, c.snd_nxt, length, kAck | (last ? kPsh : 0));
+      // Out of packet memory, SND.NXT did not move: trying again here would spin for ever
+      // (the timer set below retries).
+      if (!send_segment(c, c.snd_nxt, length, kAck | (last ? kPsh : 0))) {
+        starved = true;
+        break;
+      }
     }
     // Our FIN follows the data once everything before it has been sent.
     // Our FIN follows the data once all of it has been sent (again, after a timeout).
@@ -278,8 +306,10 @@ void TcpEngine::output(TcpConnection& c) {
     bool outstanding = c.snd_max != c.snd_una;
     if (outstanding) {
       if (!c.retransmit_timer.armed() || c.persist_mode) arm_retransmit(c);
-    } else if (c.unsent_bytes() && c.snd_wnd == 0) {
-      // RFC 9293 3.8.6.1: the persist timer probes a zero window.
+    } else if (c.unsent_bytes() && (c.snd_wnd == 0 || starved)) {
+      // RFC 9293 3.8.6.1: the persist timer probes a zero window. Without packet memory and
+      // nothing in flight, no ACK will come to send the data: the same timer tries again
+      // (Linux's TCP_RESOURCE_PROBE_INTERVAL); with an open window it only calls output().
       if (!c.retransmit_timer.armed()) {
         c.persist_mode = true;
         uint64_t timeout = c.rto_ns << (c.backoff < 10 ? c.backoff : 10);

@@ -202,6 +202,10 @@ TEST(TcpConnection, BlindResetAndSynGetChallengeAcks) {
   EXPECT_EQ(net.log.back().header.ack, s.rcv_nxt);
   forge(s.rcv_nxt + 10'000'000, kRst);  // outside the window: silently dropped
   EXPECT_EQ(net.log.size(), logged + 1);
+  forge(s.rcv_nxt + 200, kRst);  // again at once: this connection's limit holds the answer back
+  EXPECT_EQ(net.log.size(), logged + 1);
+  EXPECT_EQ(net.engine(1).challenge_acks_sent(), challenges + 1);
+  net.run_for(kSecond);  // Linux's tcp_invalid_ratelimit (500 ms) has passed
   forge(s.rcv_nxt + 5, kSyn);  // a SYN in ESTABLISHED
   EXPECT_EQ(s.state, TcpState::established);
   EXPECT_EQ(net.engine(1).challenge_acks_sent(), challenges + 2);

@@ -41,6 +41,67 @@ TEST(TcpEdge, PawsDropsSegmentsWithOldTimestamps) {
   EXPECT_EQ(s.ts_recent, fresh.options.ts_value);
 }
 
+// An ACK loop (RFC 5961 10; Linux's tcp_invalid_ratelimit): a forged data segment moves the
+// server's RCV.NXT past anything the client sent. The server's ACK now acknowledges unsent
+// data and the client answers it; the client's ACK lies below the server's window and the
+// server answers that, and so on, one exchange per round trip, for ever. The TCP fuzzer's
+// round seeded 20261215 found this (it never ended). Each end now answers invalid segments at
+// most once per 500 ms, so the exchange dies out. Returns the segments sent in 10 s.
+size_t segments_after_forged_data(uint32_t invalid_ratelimit_ms) {
+  TcpTestNetwork net;
+  net.engine(0).settings().invalid_ratelimit_ms = invalid_ratelimit_ms;
+  net.engine(1).settings().invalid_ratelimit_ms = invalid_ratelimit_ms;
+  Pair p = connect_pair(net);
+  TcpConnection& s = p.server->connection();
+  TcpConnection& c = p.client->connection();
+  auto payload = pattern(10, 3);
+  TcpHeader forged = from_client(s, kAck | kPsh);
+  forged.options.has_timestamps = true;
+  forged.options.ts_value = s.ts_recent + 1;
+  size_t logged = net.log.size();
+  inject_segment(net, 1, forged, payload);
+  EXPECT_EQ(s.rcv_nxt, c.snd_max + 10);  // the server took bytes the client never sent
+  net.run_for(10 * kSecond);
+  EXPECT_EQ(s.state, TcpState::established);
+  EXPECT_EQ(c.state, TcpState::established);
+  return net.log.size() - logged;
+}
+
+TEST(TcpEdge, ForgedDataDoesNotStartAnAckLoop) {
+  // Without the limit, the loop: about one segment per millisecond of one-way latency.
+  EXPECT_GT(segments_after_forged_data(0), 5000u);
+  // With Linux's 500 ms, a handful of segments and then silence.
+  EXPECT_LT(segments_after_forged_data(500), 10u);
+}
+
+// Answers to invalid segments are limited per connection, not only engine-wide: a pure ACK
+// below the window is answered once, then not again within 500 ms, then again after.
+TEST(TcpEdge, OutOfWindowAcksAreAnsweredAtMostTwiceASecond) {
+  TcpTestNetwork net;
+  Pair p = connect_pair(net);
+  TcpConnection& s = p.server->connection();
+  TcpHeader stale = from_client(s, kAck);
+  stale.seq = s.rcv_nxt - 100000;  // far below the window
+  stale.options.has_timestamps = true;
+  stale.options.ts_value = s.ts_recent + 1;
+  size_t logged = net.log.size();
+  inject_segment(net, 1, stale, {});
+  EXPECT_EQ(net.log.size(), logged + 1);
+  inject_segment(net, 1, stale, {});
+  inject_segment(net, 1, stale, {});
+  EXPECT_EQ(net.log.size(), logged + 1);
+  net.run_for(600 * kMs);
+  logged = net.log.size();
+  inject_segment(net, 1, stale, {});
+  EXPECT_EQ(net.log.size(), logged + 1);
+  // A data segment below the window (a retransmission) is always ACKed.
+  auto payload = pattern(10, 4);
+  TcpHeader duplicate = stale;
+  duplicate.seq = s.rcv_nxt - 10;
+  inject_segment(net, 1, duplicate, payload);
+  EXPECT_EQ(net.log.size(), logged + 2);
+}
+
 TEST(TcpEdge, ReceiverReportsOutOfOrderDataInSackBlocks) {
   TcpTestNetwork net;
   Pair p = connect_pair(net);

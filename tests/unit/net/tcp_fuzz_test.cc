@@ -88,6 +88,13 @@ void fuzz_round(uint64_t seed, long iterations) {
   EXPECT_EQ(fresh->connection().state, TcpState::established);
 }
 
+// The round that never ended before connections limited their answers to invalid segments
+// (an ACK loop between the two ends, TcpEdge.ForgedDataDoesNotStartAnAckLoop): it must now
+// finish, in milliseconds like the others.
+TEST(TcpFuzz, RoundSeeded20261215EndsDespiteItsAckLoop) {
+  fuzz_round(20261215, 20000);
+}
+
 TEST(TcpFuzz, MutatedSegmentsNeverBreakInvariants) {
   // NIMBUS_TCP_FUZZ_ITERATIONS / NIMBUS_TCP_FUZZ_SEED: longer or different runs for
   // scripts/net-fuzz, in rounds of 20,000 segments on a fresh connection each (a round's
