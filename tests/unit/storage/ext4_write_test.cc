@@ -581,6 +581,7 @@ TEST_P(Ext4WriteTest, DirectIoRefusesMisalignmentAndKeepsTheRestOfPartlyWrittenB
   offset = 0;
   EXPECT_EQ(file->write_at(&offset, buffer.span().first(512), fs::IoFlags{.append = true, .direct = true}).error(),
             Errno::einval);
+  file = RefPtr<fs::Vnode>();  // every vnode goes before the unmount
   remount();
   data = read_all(*at("aligned.bin"));
   ASSERT_TRUE(data);
