@@ -9,8 +9,8 @@
 #
 # fio runs with --thread (no SysV shared memory), psync for every queue depth (libaio/io_uring
 # are tried once at QD32 and their failure reported, see below), --direct=1 for the throughput
-# patterns (Linux: to the device every time, past its page cache; Nimbus accepts O_DIRECT and
-# goes through its block cache), buffered writes for fsync-per-write.
+# patterns (both guests: to the device every time, past the page cache, so the file's size
+# against the guest's memory does not matter), buffered writes for fsync-per-write.
 BB=${BB:-/bin/busybox}
 DATA=${1:?usage: workload.sh DATA_DIR SIZE_MIB SECONDS SQLITE_INSERTS}
 SIZE=${2:-128}

@@ -140,7 +140,8 @@ uint64_t File::position() {
 }
 
 Result<size_t> File::read_vectors(std::span<const IoVec> vectors, uint64_t offset) {
-  IoFlags io{.nonblocking = bool(flags() & o_nonblock), .readahead = &m_readahead};
+  uint32_t file_flags = flags();
+  IoFlags io{.nonblocking = bool(file_flags & o_nonblock), .readahead = &m_readahead, .direct = bool(file_flags & o_direct)};
   if (m_ops && m_ops->takes_vectors()) return m_ops->read_vectors(*this, vectors, io);
   size_t total = 0;
   for (const IoVec& vector : vectors) {
@@ -162,7 +163,8 @@ Result<size_t> File::read_vectors(std::span<const IoVec> vectors, uint64_t offse
 
 Result<size_t> File::write_vectors(std::span<const IoVec> vectors, uint64_t* offset) {
   uint32_t file_flags = flags();
-  IoFlags io{.nonblocking = bool(file_flags & o_nonblock), .append = bool(file_flags & o_append)};
+  IoFlags io{.nonblocking = bool(file_flags & o_nonblock), .append = bool(file_flags & o_append),
+             .direct = bool(file_flags & o_direct)};
   if (m_ops && m_ops->takes_vectors()) return m_ops->write_vectors(*this, vectors, io);
   size_t total = 0;
   for (const IoVec& vector : vectors) {

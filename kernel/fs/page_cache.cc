@@ -403,6 +403,20 @@ class KernelPageCache final : public PageCache {
     return dirty_count() >= limit;
   }
 
+  RangeState range_state(CachedFileKey key, uint64_t first, uint64_t end) override {
+    RangeState state;
+    SpinlockGuard guard(g_lock);
+    // Direct I/O asks about its own range (a few to a few hundred pages): one hash lookup per
+    // page is cheaper than a walk of every cached page.
+    for (uint64_t index = first; index < end && !state.dirty; index++) {
+      Entry* e = find_locked(key, index);
+      if (!e) continue;
+      state.cached = true;
+      state.dirty = e->loading || e->dirty || e->shared_writable;
+    }
+    return state;
+  }
+
   void forget(CachedFileKey key, uint64_t first) override {
     EntryList dropped;
     {

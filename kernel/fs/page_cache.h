@@ -81,6 +81,13 @@ class PageCache {
   virtual size_t dirty_count() = 0;
   // Whether so many pages are dirty that writers should write theirs back now.
   virtual bool over_dirty_limit() = 0;
+  // Direct I/O (O_DIRECT) over the file's pages [first, end): whether any of them is cached,
+  // and whether any is dirty (shared writable ones count as dirty).
+  struct RangeState {
+    bool cached = false;
+    bool dirty = false;
+  };
+  virtual RangeState range_state(CachedFileKey key, uint64_t first, uint64_t end) = 0;
   // Drops the file's pages from `first` on (a file system whose file changed under the cache:
   // truncate, a deleted inode), dirty ones included. Frames that mappings still show stay theirs.
   virtual void forget(CachedFileKey key, uint64_t first) = 0;

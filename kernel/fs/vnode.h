@@ -95,6 +95,9 @@ struct IoFlags {
   bool nonblocking = false;  // O_NONBLOCK: EAGAIN instead of sleeping
   bool append = false;       // O_APPEND: write at the end, whatever the offset says
   ReadaheadState* readahead = nullptr;  // the open file's, for read_at
+  // O_DIRECT: between the program's buffer and the disk, past the page cache, where the file
+  // system does direct I/O (ext4; others ignore it, as tmpfs does).
+  bool direct = false;
 };
 
 // What a new directory entry is.

@@ -30,6 +30,14 @@ void* memset(void* dest, int value, size_t count) {
 
 void* memcpy(void* __restrict dest, const void* __restrict src, size_t count) {
   void* d = dest;
+  if (count >= 64) {
+    // Whole words first, then the bytes left: an eighth of the iterations, as memset does (under
+    // TCG each iteration of a rep string instruction costs the same whatever its width, so a
+    // page cache or direct I/O copy of 1 MiB takes several times less).
+    size_t words = count / 8;
+    count %= 8;
+    asm volatile("1: rep movsq\n2:\n" NOTE_AND_SKIP_FROM_1_TO_2 : "+D"(d), "+S"(src), "+c"(words) : : "memory");
+  }
   asm volatile("1: rep movsb\n2:\n" NOTE_AND_SKIP_FROM_1_TO_2 : "+D"(d), "+S"(src), "+c"(count) : : "memory");
   return dest;
 }

@@ -173,6 +173,7 @@ Result<size_t> Ext4Vnode::read_at(uint64_t offset, std::span<std::byte> buffer, 
     MutexGuard guard(ext4().lock());
     return read_file_data(volume(), m_inode, offset, buffer);
   }
+  if (flags.direct) return read_direct(offset, buffer);
   if (buffer.empty()) return 0;
   uint64_t first = offset / kPage;
   uint64_t end = (offset + buffer.size() + kPage - 1) / kPage;
@@ -267,6 +268,7 @@ Result<size_t> Ext4Vnode::write_at(uint64_t* offset, std::span<const std::byte> 
   if (is_directory()) return error(Errno::eisdir);
   if (!is_regular()) return Vnode::write_at(offset, data, flags);
   PageCache* cache = ext4().page_cache();
+  if (cache && flags.direct) return write_direct(offset, data, flags.append);
   if (cache && !data.empty()) {
     // Fault the program's buffer in before taking the lock: a fault on a mapping of a file of
     // this file system takes the lock itself.

@@ -72,6 +72,10 @@ class Ext4Vnode final : public Vnode, public PageSource {
   Result<RefPtr<Ext4Vnode>> make_node_locked(std::string_view name, uint16_t mode, uint32_t uid, uint32_t gid,
                                              const NewNode* node, std::string_view symlink_target);
   bool is_empty_directory_locked();
+  // O_DIRECT (direct_io.cc): between the program's buffer and the disk, past the page cache.
+  Result<> check_direct_alignment(uint64_t offset, const void* buffer, size_t length);
+  Result<size_t> read_direct(uint64_t offset, std::span<std::byte> buffer);
+  Result<size_t> write_direct(uint64_t* offset, std::span<const std::byte> data, bool append);
   // write_at through the page cache (see ext4_vnode.cc).
   Result<size_t> write_pages_locked(uint64_t offset, std::span<const std::byte> data);
   // Whether `ancestor` is this directory or one above it (rename must not move a directory

@@ -386,4 +386,17 @@ Result<> write_extents(Volume& volume, Inode& inode, const ExtentList& extents, 
   return {};
 }
 
+size_t extent_position(const ExtentList& extents, uint64_t logical) {
+  size_t low = 0, high = extents.size();
+  while (low < high) {
+    size_t middle = (low + high) / 2;
+    if (extents[middle].logical_end() <= logical) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low;
+}
+
 }  // namespace nimbus::fs::ext4

@@ -34,6 +34,11 @@ struct Extent {
 using ExtentList = GrowableArray<Extent>;
 using BlockList = GrowableArray<uint64_t>;
 
+// Where logical block `logical` falls in `extents` (in logical order): the index of the first
+// extent ending after it, which holds it or follows the hole it is in; extents.size() past
+// the last one. A binary search.
+size_t extent_position(const ExtentList& extents, uint64_t logical);
+
 // Every extent of the file in logical order, and the disk blocks of its tree nodes (index
 // and leaf blocks; none when the tree fits in i_block). Checks as map_block does.
 Result<> read_extents(Volume& volume, const Inode& inode, ExtentList& extents, BlockList& tree_blocks);

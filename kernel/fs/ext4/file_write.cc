@@ -21,15 +21,7 @@ struct Lookup {
 Lookup find(const ExtentList& extents, uint32_t logical) {
   Lookup result;
   result.hole_end = uint64_t{UINT32_MAX} + 1;
-  size_t low = 0, high = extents.size();
-  while (low < high) {
-    size_t middle = (low + high) / 2;
-    if (extents[middle].logical_end() <= logical) {
-      low = middle + 1;
-    } else {
-      high = middle;
-    }
-  }
+  size_t low = extent_position(extents, logical);
   if (low > 0) result.previous_end_physical = extents[low - 1].physical + extents[low - 1].length;
   if (low < extents.size()) {
     if (extents[low].logical <= logical) {

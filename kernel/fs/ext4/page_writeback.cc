@@ -35,15 +35,7 @@ void sort_pages(DirtyPage* pages, size_t count) {
 
 // The extent holding logical block `logical`, or null (a hole).
 const Extent* extent_of(const ExtentList& extents, uint64_t logical) {
-  size_t low = 0, high = extents.size();
-  while (low < high) {
-    size_t middle = (low + high) / 2;
-    if (extents[middle].logical_end() <= logical) {
-      low = middle + 1;
-    } else {
-      high = middle;
-    }
-  }
+  size_t low = extent_position(extents, logical);
   if (low < extents.size() && extents[low].logical <= logical) return &extents[low];
   return nullptr;
 }

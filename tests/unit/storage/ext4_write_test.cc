@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -448,6 +449,143 @@ TEST_P(Ext4WriteTest, PunchAndZeroRangeAreSeenThroughThePageCache) {
   ASSERT_TRUE(data);
   ASSERT_EQ(data->size(), model.size());
   EXPECT_EQ(memcmp(data->data(), model.data(), model.size()), 0);
+  expect_clean();
+}
+
+// O_DIRECT: reads and writes go between the buffer and the disk, past the page cache, yet
+// stay coherent with it both ways; misaligned requests are EINVAL as on Linux; sub-block
+// writes keep (or zero) the rest of their blocks; the journal stays consistent.
+struct AlignedBuffer {
+  explicit AlignedBuffer(size_t size) : size(size), data(static_cast<std::byte*>(std::aligned_alloc(4096, size + 4096))) {}
+  ~AlignedBuffer() { std::free(data); }
+  std::span<std::byte> span(size_t offset = 0) { return {data + offset, size}; }
+  std::string text() const { return {reinterpret_cast<const char*>(data), size}; }
+  void fill(const std::string& text) { memcpy(data, text.data(), text.size()); }
+  size_t size;
+  std::byte* data;
+};
+
+size_t direct_write(fs::Vnode& file, uint64_t offset, const std::string& text, bool append = false) {
+  AlignedBuffer buffer(text.size());
+  buffer.fill(text);
+  auto written = file.write_at(&offset, buffer.span(), fs::IoFlags{.append = append, .direct = true});
+  EXPECT_TRUE(written) << (written ? 0 : static_cast<int>(written.error()));
+  return written ? *written : 0;
+}
+
+std::string direct_read(fs::Vnode& file, uint64_t offset, size_t length) {
+  AlignedBuffer buffer(length);
+  auto read = file.read_at(offset, buffer.span(), fs::IoFlags{.direct = true});
+  EXPECT_TRUE(read) << (read ? 0 : static_cast<int>(read.error()));
+  return read ? buffer.text().substr(0, *read) : std::string();
+}
+
+TEST_P(Ext4WriteTest, DirectIoGoesPastThePageCacheAndStaysCoherentWithIt) {
+  if (!m_pages) GTEST_SKIP() << "O_DIRECT needs the page cache (every kernel mount has it)";
+  std::string model = random_text(256 * 1024, 31);
+  {
+    auto file = create("", "direct.bin");
+    // Extending direct writes allocate blocks and leave nothing in the cache.
+    for (size_t at = 0; at < model.size(); at += 64 * 1024) EXPECT_EQ(direct_write(*file, at, model.substr(at, 64 * 1024)), 64u * 1024);
+    EXPECT_EQ(file->stat().size, model.size());
+    EXPECT_EQ(m_pages->dirty_count(), 0u);
+    EXPECT_EQ(m_pages->pages_read, 0u);
+    EXPECT_EQ(m_fs->volume().cache().statistics().writes, 0u) << "no file data through the block cache";
+    EXPECT_EQ(direct_read(*file, 0, model.size()), model);
+    // What a buffered read then sees comes from the disk.
+    auto buffered = read_all(*file);
+    ASSERT_TRUE(buffered);
+    EXPECT_EQ(*buffered, model);
+
+    // A buffered write, then a direct read: the dirty pages are written back first.
+    std::string piece = random_text(10000, 32);
+    write(*file, 5000, piece);
+    model.replace(5000, piece.size(), piece);
+    EXPECT_GT(m_pages->dirty_count(), 0u);
+    EXPECT_EQ(direct_read(*file, 4096, 16384), model.substr(4096, 16384));
+    EXPECT_EQ(m_pages->dirty_count(), 0u);
+
+    // A direct write over cached pages: buffered reads and a shared mapping's page see it.
+    auto frame = file->take_cached_frame(3, true);
+    ASSERT_TRUE(frame);
+    std::string over = random_text(8192, 33);
+    EXPECT_EQ(direct_write(*file, 3 * 4096, over), over.size());
+    model.replace(3 * 4096, over.size(), over);
+    EXPECT_EQ(memcmp(m_pages->page_data(*frame), over.data(), 4096), 0);
+    buffered = read_all(*file);
+    ASSERT_TRUE(buffered);
+    EXPECT_EQ(*buffered, model);
+    EXPECT_EQ(m_pages->dirty_count(), 0u) << "written to the disk before returning";
+
+    // A direct write to uncached pages, then a buffered read and a mapping's page.
+    m_pages->drop_clean();
+    std::string fresh = random_text(4096, 34);
+    EXPECT_EQ(direct_write(*file, 40 * 4096, fresh), fresh.size());
+    model.replace(40 * 4096, fresh.size(), fresh);
+    auto mapped = file->take_cached_frame(40, false);
+    ASSERT_TRUE(mapped);
+    EXPECT_EQ(memcmp(m_pages->page_data(*mapped), fresh.data(), 4096), 0);
+    buffered = read_all(*file);
+    ASSERT_TRUE(buffered);
+    EXPECT_EQ(*buffered, model);
+  }
+  remount();
+  auto data = read_all(*at("direct.bin"));
+  ASSERT_TRUE(data);
+  EXPECT_EQ(*data, model);
+  expect_clean();
+}
+
+TEST_P(Ext4WriteTest, DirectIoRefusesMisalignmentAndKeepsTheRestOfPartlyWrittenBlocks) {
+  if (!m_pages) GTEST_SKIP() << "O_DIRECT needs the page cache (every kernel mount has it)";
+  std::string model = random_text(32768, 41);
+  auto file = create("", "aligned.bin");
+  write(*file, 0, model);
+  ASSERT_TRUE(m_fs->sync());
+  m_pages->drop_clean();
+  AlignedBuffer buffer(8192);
+  uint64_t offset = 100;
+  // Offset, length and the buffer's address must be multiples of 512 (the device's logical
+  // block and DMA alignment), as iomap's direct I/O requires.
+  EXPECT_EQ(file->read_at(100, buffer.span(), fs::IoFlags{.direct = true}).error(), Errno::einval);
+  EXPECT_EQ(file->read_at(0, buffer.span().first(1000), fs::IoFlags{.direct = true}).error(), Errno::einval);
+  EXPECT_EQ(file->read_at(0, buffer.span(8).first(4096), fs::IoFlags{.direct = true}).error(), Errno::einval);
+  EXPECT_EQ(file->write_at(&offset, buffer.span(), fs::IoFlags{.direct = true}).error(), Errno::einval);
+  offset = 0;
+  EXPECT_EQ(file->write_at(&offset, buffer.span(256).first(4096), fs::IoFlags{.direct = true}).error(), Errno::einval);
+  // At or past the end of the file, and empty: 0 before any check.
+  auto at_end = file->read_at(model.size() + 100, buffer.span(), fs::IoFlags{.direct = true});
+  ASSERT_TRUE(at_end);
+  EXPECT_EQ(*at_end, 0u);
+  // A read that runs past the end stops there.
+  EXPECT_EQ(direct_read(*file, 28672, 8192), model.substr(28672));
+  // 512-byte writes: into the middle of a written block (the rest stays), and into a hole
+  // past the end (the rest of the new block reads as zeros, and so does the gap).
+  std::string small = random_text(512, 42);
+  EXPECT_EQ(direct_write(*file, 4096 + 1024, small), 512u);
+  model.replace(4096 + 1024, 512, small);
+  EXPECT_EQ(direct_write(*file, 65536 + 1536, small), 512u);
+  model.resize(65536 + 1536, '\0');
+  model += small;
+  EXPECT_EQ(direct_read(*file, 0, 69632), model);
+  // O_APPEND: at the (512-aligned) end.
+  std::string tail = random_text(1024, 43);
+  EXPECT_EQ(direct_write(*file, 0, tail, /*append=*/true), 1024u);
+  model += tail;
+  auto data = read_all(*file);
+  ASSERT_TRUE(data);
+  EXPECT_EQ(*data, model);
+  // An unaligned end makes O_APPEND direct writes EINVAL.
+  write(*file, model.size(), "x");
+  model += "x";
+  offset = 0;
+  EXPECT_EQ(file->write_at(&offset, buffer.span().first(512), fs::IoFlags{.append = true, .direct = true}).error(),
+            Errno::einval);
+  file = RefPtr<fs::Vnode>();  // every vnode goes before the unmount
+  remount();
+  data = read_all(*at("aligned.bin"));
+  ASSERT_TRUE(data);
+  EXPECT_EQ(*data, model);
   expect_clean();
 }
 

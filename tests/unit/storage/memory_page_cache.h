@@ -89,6 +89,16 @@ class MemoryPageCache final : public fs::PageCache {
     return static_cast<size_t>(std::count_if(m_pages.begin(), m_pages.end(), [](auto& p) { return p.second.dirty; }));
   }
   bool over_dirty_limit() override { return dirty_count() >= dirty_limit; }
+  RangeState range_state(fs::CachedFileKey key, uint64_t first, uint64_t end) override {
+    RangeState state;
+    for (uint64_t index = first; index < end; index++) {
+      auto found = m_pages.find(id(key, index));
+      if (found == m_pages.end()) continue;
+      state.cached = true;
+      state.dirty |= found->second.dirty || found->second.shared_writable;
+    }
+    return state;
+  }
   void forget(fs::CachedFileKey key, uint64_t first) override {
     std::erase_if(m_pages, [&](auto& p) {
       return std::get<0>(p.first) == key.owner && std::get<1>(p.first) == key.file && std::get<2>(p.first) >= first;
