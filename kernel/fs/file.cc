@@ -102,16 +102,10 @@ Result<RefPtr<File>> File::try_create(RefPtr<Vnode> vnode, uint32_t flags, FileO
 }
 
 File::~File() {
+  end_async();  // before the ops go: their poll queue holds the subscription
   release_description_locks(*this);
   if (m_ops) m_ops->release(*this);
   if (m_release_owner) m_release_owner(m_owner);
-}
-
-void File::set_status_flags(uint32_t flags) {
-  uint32_t old = m_flags.load(std::memory_order_relaxed);
-  while (!m_flags.compare_exchange_weak(old, (old & ~kSetflMask) | (flags & kSetflMask),
-                                        std::memory_order_relaxed)) {
-  }
 }
 
 bool File::is_readable() const {
@@ -319,15 +313,15 @@ Result<int64_t> File::ioctl(uint32_t request, uintptr_t argument) {
     int enable;
     memcpy(&enable, reinterpret_cast<const void*>(argument), sizeof(enable));
     uint32_t current = flags();
-    set_status_flags(enable ? current | o_nonblock : current & ~o_nonblock);
+    TRY(set_status_flags(enable ? current | o_nonblock : current & ~o_nonblock));
     return 0;
   }
   if (request == fioasync) {
-    // The flag only: nothing sends SIGIO yet.
+    // Through a descriptor, fs::ioctl handles it (the descriptor goes into si_fd).
     int enable;
     memcpy(&enable, reinterpret_cast<const void*>(argument), sizeof(enable));
     uint32_t current = flags();
-    set_status_flags(enable ? current | o_async : current & ~o_async);
+    TRY(set_status_flags(enable ? current | o_async : current & ~o_async));
     return 0;
   }
   if (m_ops) return m_ops->ioctl(*this, request, argument);

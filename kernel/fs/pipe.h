@@ -37,6 +37,8 @@ class Pipe final : public RefCounted<Pipe>, public FileOps {
   uint32_t poll(File& file) override;
   PollQueue* poll_queue(File&) override { return &m_poll_queue; }
   Pipe* as_pipe() override { return this; }
+  // O_ASYNC: the read end hears "readable", the write end "writable" (Linux's pipe_fasync).
+  bool signals_readiness() const override { return true; }
 
   // Opens a named FIFO whose pipe this is (vnode: the FIFO's): a reader waits for a writer
   // and a writer for a reader (O_RDWR does not wait); with O_NONBLOCK a reader does not wait

@@ -17,6 +17,7 @@
 #include "kernel/linux/process.h"
 #include "kernel/linux/procfs.h"
 #include "kernel/linux/standard_streams.h"
+#include "kernel/linux/syscalls.h"
 #include "kernel/linux/shares.h"
 #include "kernel/linux/volumes.h"
 #include "kernel/linux/vnode_mapping.h"
@@ -256,6 +257,7 @@ int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& strea
   g_context = new (kNoThrow) fs::FsContext(fs::vfs());
   if (!g_context) return static_cast<int>(ExitStatus::out_of_memory);
   fs::set_file_size_limit([] { return soft_resource_limit(kRlimitFsize); });
+  install_readiness_signal_sender();
   auto clock = [] { return static_cast<int64_t>(clock::wall_ns()); };
   SyntheticFs* procfs = make_procfs(clock);
   SyntheticFs* sysfs = make_sysfs(clock);

@@ -941,14 +941,18 @@ Result<SignalDetails> queued_details(UserPtr<const void> user_info) {
 
 namespace {
 
-// Sends to the process `pid` (a thread-group id); ESRCH if there is none, EPERM if the
-// caller's credentials do not allow it.
+// Sends to the process `pid`: a thread-group id, or the id of any of its threads (Linux's
+// kill finds the task by either and signals its whole thread group); ESRCH if there is
+// none, EPERM if the caller's credentials do not allow it.
 Result<> send_to_pid(int pid, int signal, const SignalDetails& details) {
   if (pid <= 0) return error(Errno::esrch);
+  uint32_t owner = static_cast<uint32_t>(pid);
+  with_thread(
+      owner, [](LinuxThread& t, void* out) { *static_cast<uint32_t*>(out) = t.process->pid; }, &owner);
   // A SIGKILL to oneself ends the process: not under the tree lock.
-  if (static_cast<uint32_t>(pid) == current_process().pid) return send_process_signal(current_process(), signal, details);
+  if (owner == current_process().pid) return send_process_signal(current_process(), signal, details);
   SpinlockGuard guard(process_tree_lock());
-  Process* process = find_process_locked(static_cast<uint32_t>(pid));
+  Process* process = find_process_locked(owner);
   if (!process) return error(Errno::esrch);
   if (!may_send_signal_locked(*process, signal)) return error(Errno::eperm);
   return send_process_signal(*process, signal, details);

@@ -195,6 +195,11 @@ Result<long> sys_fcntl(int fd, int command, uint64_t argument);
 // fcntl's record lock commands (F_GETLK, F_SETLK(W), F_OFD_*), in file_lock_syscalls.cc.
 bool is_lock_command(int command);
 Result<long> fcntl_lock(int fd, int command, uint64_t argument);
+// fcntl's signal-owner commands (F_SETOWN, F_GETOWN, their _EX forms, F_SETSIG, F_GETSIG), in
+// readiness_signals.cc, which also installs (at boot) the sender of O_ASYNC's signals.
+bool is_owner_command(int command);
+Result<long> fcntl_owner(int fd, int command, uint64_t argument);
+void install_readiness_signal_sender();
 Result<long> sys_flock(int fd, int operation);
 Result<long> sys_dup(int fd);
 Result<long> sys_dup2(int old_fd, int new_fd);

@@ -199,6 +199,7 @@ Result<long> sys_getdents64(int fd, void* buffer, size_t count) {
 
 Result<long> sys_fcntl(int fd, int command, uint64_t argument) {
   if (is_lock_command(command)) return fcntl_lock(fd, command, argument);
+  if (is_owner_command(command)) return fcntl_owner(fd, command, argument);
   return TRY(fs::fcntl(context(), fd, command, argument));
 }
 

@@ -75,8 +75,13 @@ TEST_F(FileTest, AccessModesAreEnforced) {
 TEST_F(FileTest, FlagsKeepWhatLinuxKeeps) {
   RefPtr<File> file = open(make_file("f"), o_wronly | o_creat | o_excl | o_trunc | o_append | o_cloexec);
   EXPECT_EQ(file->flags(), o_wronly | o_append | o_cloexec | o_largefile);
-  file->set_status_flags(o_nonblock | o_rdwr | o_sync);
+  ASSERT_TRUE(file->set_status_flags(o_nonblock | o_rdwr | o_sync));
   EXPECT_EQ(file->flags(), o_wronly | o_nonblock | o_cloexec | o_largefile);
+  // A regular file cannot signal readiness: F_SETFL's O_ASYNC succeeds and is not kept
+  // (Linux's ->fasync sets the flag, and regular files have none).
+  EXPECT_FALSE(file->takes_async());
+  ASSERT_TRUE(file->set_status_flags(file->flags() | o_async, 3));
+  EXPECT_EQ(file->flags() & o_async, 0u);
 }
 
 TEST_F(FileTest, AppendAlwaysWritesAtTheEnd) {
