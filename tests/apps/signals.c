@@ -39,9 +39,10 @@ static void on_io(int sig, siginfo_t* info, void* context) {
   io_band = info->si_band;
   io_code = info->si_code;
 }
+static int expected_fd = -1;  /* the descriptor si_fd should name (numbers differ between runs) */
 static void report_io(const char* what) {
   printf("%s: %d signal(s), last %d, si_code %d", what, (int)io_count, io_signo, io_code);
-  if (io_signo != SIGIO) printf(", si_fd %d, si_band %#lx", io_fd, io_band);
+  if (io_signo != SIGIO) printf(", si_fd is the descriptor %d, si_band %#lx", io_fd == expected_fd, io_band);
   printf("\n");
   io_count = 0;
   io_signo = io_fd = io_code = 0;
@@ -88,12 +89,14 @@ static void readiness_signal_checks(void) {
   fcntl(p[0], F_SETSIG, SIGUSR1);
   int copy = dup(p[0]);
   fcntl(copy, F_SETFL, fcntl(copy, F_GETFL) | O_ASYNC);
+  expected_fd = p[0];
   if (write(p[1], "y", 1) != 1) return;
   report_io("pipe read end, F_SETSIG SIGUSR1");
   close(copy);
   printf("F_GETSIG %d, F_GETOWN is the pid %d\n", fcntl(p[0], F_GETSIG), fcntl(p[0], F_GETOWN) == getpid());
   /* The write end hears that room was made. */
   make_async(p[1], getpid(), SIGUSR1);
+  expected_fd = p[1];
   if (read(p[0], buffer, 1) != 1) return;
   report_io("pipe write end after a read");
   /* O_ASYNC off: no more signals. */
