@@ -27,6 +27,9 @@ struct IoVec {
 };
 static_assert(sizeof(IoVec) == 16);
 
+// The records getdents64(2) writes, or the older getdents(2).
+enum class DirentLayout : uint8_t { linux_dirent64, linux_dirent };
+
 // Largest count one read or write moves (Linux's MAX_RW_COUNT).
 constexpr size_t kMaxIoCount = 0x7ffff000;
 
@@ -156,7 +159,8 @@ class File final : public RefCounted<File> {
   Result<int64_t> seek(int64_t offset, int whence);
   // getdents64(2): whole struct linux_dirent64 records, resuming where the last call (or
   // an lseek to a d_off it returned) stopped; 0 at the end; EINVAL if not even one fits.
-  Result<size_t> getdents64(std::span<std::byte> buffer);
+  // `layout`: getdents(2)'s older struct linux_dirent instead.
+  Result<size_t> getdents64(std::span<std::byte> buffer, DirentLayout layout = DirentLayout::linux_dirent64);
   // ftruncate(2).
   Result<> truncate(int64_t length);
   Result<Stat> stat() const;
@@ -169,6 +173,7 @@ class File final : public RefCounted<File> {
  private:
   File(RefPtr<Vnode> vnode, uint32_t flags, FileOps* ops);
   bool is_positioned() const { return !m_ops; }
+  bool takes_offsets() const;
   Result<size_t> read_vectors(std::span<const IoVec> vectors, uint64_t offset);
   Result<size_t> write_vectors(std::span<const IoVec> vectors, uint64_t* offset);
   Result<> check_readable() const;

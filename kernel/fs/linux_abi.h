@@ -198,6 +198,8 @@ static_assert(sizeof(Winsize) == 8);
 
 // struct linux_dirent64 as getdents64(2) writes it: d_ino, d_off, d_reclen, d_type, d_name.
 constexpr size_t kDirent64NameOffset = 19;
+// struct linux_dirent as getdents(2) writes it: d_ino, d_off, d_reclen, d_name, ..., d_type last.
+constexpr size_t kDirentNameOffset = 18;
 
 // new_encode_dev(): the 32-bit dev_t layout stat(2) reports.
 constexpr uint64_t encode_dev(uint32_t major, uint32_t minor) {

@@ -108,4 +108,10 @@ struct PipeEnds {
 // O_DIRECT (accepted, without packet mode); O_CLOEXEC is for the caller's descriptors.
 Result<PipeEnds> make_pipe(PipeFs& fs, uint32_t flags);
 
+// A write that stops short because the pipe lost its last reader returns what it wrote and,
+// as on Linux, still raises SIGPIPE: the Linux layer installs who raises it (an EPIPE with
+// nothing written is the syscall layer's own SIGPIPE).
+using BrokenPipeSignal = void (*)();
+void set_broken_pipe_signal(BrokenPipeSignal signal);
+
 }  // namespace nimbus::fs

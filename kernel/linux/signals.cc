@@ -184,13 +184,22 @@ bool setup_frame(Registers& regs, int signal, const SigInfo& info, const KernelS
                  uint64_t error_code, uint64_t cr2) {
   LinuxThread& self = current_linux_thread();
   uint64_t sp = regs.rsp - kRedZone;
-  if ((action.flags & kSaOnstack) && !self.alternate_stack_disabled && !on_alternate_stack(self, regs.rsp))
+  bool nested = on_alternate_stack(self, regs.rsp);
+  bool entering = false;
+  if ((action.flags & kSaOnstack) && !self.alternate_stack_disabled && !nested) {
     sp = self.alternate_stack + self.alternate_stack_size;
+    entering = true;
+  }
   size_t fp_size = fpu::state_size();
   sp = (sp - fp_size - 64) & ~uint64_t{63};
   uint64_t fpstate = sp;
   sp -= sizeof(RtSigframe);
   sp = ((sp + 8) & ~uint64_t{15}) - 8;  // as if `call`ed: (sp + 8) % 16 == 0
+  // A frame that would overflow the alternate stack it is on is not built below it: as
+  // Linux's get_sigframe, the signal is then fatal (SIGSEGV), however deep handlers nest.
+  if ((nested || entering) &&
+      !(sp > self.alternate_stack && sp - self.alternate_stack <= self.alternate_stack_size))
+    return false;
   if (!user::writable(UserPtr<void>::from_address(sp), fpstate + fp_size - sp)) return false;
 
   // The application's extended state is still live in the registers: the kernel never

@@ -298,6 +298,8 @@ Result<long> sys_msync(uintptr_t address, size_t length, int flags) {
   // there is nothing to invalidate. MS_SYNC makes them durable: a commit of every writable
   // volume (each writes its shared pages back). MS_ASYNC asks for nothing (as on Linux).
   TRY(require_mapped(address, length));
+  // Invalidating locked pages is refused (Linux's EBUSY), which programs use to tell them.
+  if ((flags & kMsInvalidate) && address_space().any_locked(address, length)) return error(Errno::ebusy);
   if (flags & kMsSync) sync_volumes();
   return 0;
 }

@@ -209,8 +209,23 @@ static void limits(void) {
   close(fd);
 }
 
+/* msync(MS_INVALIDATE) refuses locked memory: EBUSY while mlocked, fine once unlocked. */
+static void invalidate_locked(void) {
+  char* page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int r = msync(page, 4096, MS_ASYNC | MS_INVALIDATE);
+  printf("msync(MS_INVALIDATE) unlocked: %d\n", r);
+  mlock(page, 4096);
+  r = msync(page, 4096, MS_ASYNC | MS_INVALIDATE);
+  printf("msync(MS_INVALIDATE) locked: %d %s\n", r, r < 0 ? strerror(errno) : "");
+  munlock(page, 4096);
+  r = msync(page, 4096, MS_INVALIDATE);
+  printf("msync(MS_INVALIDATE) after munlock: %d\n", r);
+  munmap(page, 4096);
+}
+
 int main(void) {
   protection();
+  invalidate_locked();
   shared_anonymous();
   program_break();
   argument_checks();

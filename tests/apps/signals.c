@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -167,6 +168,106 @@ static void readiness_signal_checks(void) {
   io_count = 0;
 }
 
+/* Handlers nested on the alternate stack until it overflows: Linux does not build the next
+ * frame below the stack, the signal is fatal (SIGSEGV). */
+static char* nest_frames[2];
+static volatile int nest_left;
+static void nest(int sig) {
+  char here;
+  if (!nest_frames[0]) nest_frames[0] = &here;
+  else if (!nest_frames[1]) nest_frames[1] = &here;
+  if (nest_left-- > 0) raise(sig);
+}
+static void alternate_stack_overflow_check(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    size_t size = 64 * 1024;
+    char* memory = malloc(4 * size);
+    stack_t ss = {.ss_sp = memory + 3 * size, .ss_size = size};
+    sigaltstack(&ss, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = nest;
+    sa.sa_flags = SA_ONSTACK | SA_NODEFER;
+    sigaction(SIGUSR2, &sa, NULL);
+    nest_left = 1;
+    raise(SIGUSR2);
+    long frame = nest_frames[0] - nest_frames[1];
+    if (frame <= 0) _exit(3);
+    /* Enough nesting to pass the stack's bottom by about one frame, well inside `memory`. */
+    nest_left = (int)((size + frame) / frame) + 1;
+    raise(SIGUSR2);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  printf("handlers overflowing the alternate stack: %s %d\n", WIFSIGNALED(status) ? "killed by signal" : "exit",
+         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+/* PR_SET_PDEATHSIG fires when the thread that forked the child exits, even though the
+ * process goes on. */
+static void* fork_child_with_death_signal(void* out) {
+  int ready[2];
+  if (pipe(ready) < 0) return NULL;
+  pid_t child = fork();
+  if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (write(ready[1], "r", 1) != 1) _exit(2);
+    sleep(10);
+    _exit(7); /* no signal came */
+  }
+  char byte;
+  if (read(ready[0], &byte, 1) != 1) return NULL;
+  close(ready[0]);
+  close(ready[1]);
+  *(pid_t*)out = child;
+  return NULL;
+}
+static void parent_death_signal_check(void) {
+  pid_t child = 0;
+  pthread_t thread;
+  pthread_create(&thread, NULL, fork_child_with_death_signal, &child);
+  pthread_join(thread, NULL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  printf("child with PR_SET_PDEATHSIG after its parent thread ended: %s %d\n",
+         WIFSIGNALED(status) ? "killed by signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+/* A writer blocked on a full pipe whose reader closes: the write returns what it wrote and
+ * raises SIGPIPE; the next write is EPIPE and raises it again. */
+static volatile sig_atomic_t pipe_signals;
+static void on_pipe(int sig) { (void)sig; pipe_signals++; }
+static int blocked_pipe[2];
+static long blocked_results[2];
+static void* write_twice(void* unused) {
+  (void)unused;
+  static char data[2 * 65536];
+  blocked_results[0] = write(blocked_pipe[1], data, sizeof data);
+  blocked_results[1] = write(blocked_pipe[1], data, sizeof data);
+  if (blocked_results[1] < 0) blocked_results[1] = -errno;
+  return NULL;
+}
+static void broken_pipe_check(void) {
+  signal(SIGPIPE, on_pipe);
+  if (pipe(blocked_pipe) < 0) return;
+  pthread_t thread;
+  pthread_create(&thread, NULL, write_twice, NULL);
+  int queued = 0;
+  while (queued < 65536) {
+    usleep(1000);
+    ioctl(blocked_pipe[0], FIONREAD, &queued);
+  }
+  usleep(20000);
+  close(blocked_pipe[0]);
+  pthread_join(thread, NULL);
+  printf("writer blocked on a full pipe: wrote %ld, then %ld (EPIPE is %d), SIGPIPE %d times\n", blocked_results[0],
+         blocked_results[1], -EPIPE, (int)pipe_signals);
+  close(blocked_pipe[1]);
+  signal(SIGPIPE, SIG_DFL);
+}
+
 int main(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -204,5 +305,8 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   printf("ignored signal survives %d\n", raise(SIGPIPE));
   readiness_signal_checks();
+  alternate_stack_overflow_check();
+  parent_death_signal_check();
+  broken_pipe_check();
   return 0;
 }

@@ -217,6 +217,29 @@ TEST_F(FileTest, Getdents64WritesLinuxRecordsByteForByte) {
   EXPECT_EQ(handle->getdents64(buffer), 0u);  // the end
 }
 
+// getdents(2)'s struct linux_dirent: the name at 18, then its NUL, padding, and d_type in the
+// record's last byte; each record 8-byte aligned.
+TEST_F(FileTest, GetdentsWritesTheOlderRecordsByteForByte) {
+  RefPtr<Vnode> directory = make_directory(*root, "d");
+  RefPtr<Vnode> file = make(*directory, "hello.txt", VnodeType::regular);
+  RefPtr<File> handle = open(directory, o_rdonly | o_directory);
+  std::vector<std::byte> buffer(256, std::byte{0xaa});
+  auto written = handle->getdents64(buffer, DirentLayout::linux_dirent);
+  ASSERT_TRUE(written);
+  // ".": 18 + 1 + 2 -> 24; "..": 18 + 2 + 2 -> 24; "hello.txt": 18 + 9 + 2 = 29 -> 32.
+  ASSERT_EQ(*written, 24u + 24u + 32u);
+  const std::byte* third = buffer.data() + 48;
+  uint64_t ino;
+  memcpy(&ino, third, 8);
+  EXPECT_EQ(ino, file->ino());
+  EXPECT_EQ(static_cast<uint8_t>(third[16]), 32);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(third + 18), 9), "hello.txt");
+  for (int i = 27; i < 31; i++) EXPECT_EQ(static_cast<uint8_t>(third[i]), 0) << i;  // NUL + padding
+  EXPECT_EQ(static_cast<uint8_t>(third[31]), dt_reg);
+  EXPECT_EQ(static_cast<uint8_t>(buffer[23]), dt_dir);  // ".": d_type last
+  EXPECT_EQ(static_cast<uint8_t>(buffer[80]), 0xaa);  // nothing past the last record
+}
+
 TEST_F(FileTest, Getdents64ResumesWithSmallBuffersAndAfterLseek) {
   RefPtr<Vnode> directory = make_directory(*root, "d");
   std::set<std::string> expected = {".", ".."};

@@ -48,6 +48,10 @@ TEST_F(PipeTest, EndsAreOneFifo) {
   EXPECT_EQ(ends.read->write(bytes_of("x")).error(), Errno::ebadf);
   EXPECT_EQ(ends.read->seek(0, seek_cur).error(), Errno::espipe);
   EXPECT_EQ(ends.write->pwrite(bytes_of("x"), 0).error(), Errno::espipe);
+  // A stream is ESPIPE before its access mode is looked at (Linux's FMODE_PREAD check).
+  EXPECT_EQ(ends.read->pwrite(bytes_of("x"), 0).error(), Errno::espipe);
+  std::byte one[1];
+  EXPECT_EQ(ends.write->pread(one, 0).error(), Errno::espipe);
   EXPECT_TRUE(ends.read->flags() & o_nonblock);
   EXPECT_EQ(make_pipe(fs, o_append).error(), Errno::einval);
 }
