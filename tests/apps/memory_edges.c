@@ -117,6 +117,8 @@ static void program_break(void) {
 static void argument_checks(void) {
   printf("-- argument checks\n");
   char* p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* both = mmap(NULL, PAGE, PROT_READ, MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  printf("mmap anonymous MAP_SHARED|MAP_PRIVATE: %s\n", error_name(both == MAP_FAILED ? errno : 0));
   printf("madvise bad advice, empty range: %s\n", error_name(madvise(p, 0, 999) == 0 ? 0 : errno));
   printf("madvise bad advice: %s\n", error_name(madvise(p, PAGE, 999) == 0 ? 0 : errno));
   printf("madvise unaligned: %s\n", error_name(madvise(p + 1, PAGE, MADV_NORMAL) == 0 ? 0 : errno));
