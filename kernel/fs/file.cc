@@ -27,14 +27,19 @@ namespace {
 constexpr uint32_t kOpenOnlyFlags = o_creat | o_excl | o_noctty | o_trunc;
 
 // getdents64 records: struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type;
-// char d_name[]; }, each padded to 8 bytes. The buffer may be unaligned, so fields are
+// char d_name[]; }, each padded to 8 bytes. The older getdents(2) writes struct linux_dirent
+// { unsigned long d_ino; unsigned long d_off; u16 d_reclen; char d_name[]; } with d_type in
+// the record's last byte, after the name's NUL. The buffer may be unaligned, so fields are
 // copied byte-wise.
 class Dirent64Writer final : public DirentSink {
  public:
-  explicit Dirent64Writer(std::span<std::byte> buffer) : m_buffer(buffer) {}
+  Dirent64Writer(std::span<std::byte> buffer, DirentLayout layout) : m_buffer(buffer), m_layout(layout) {}
 
   bool emit(const DirentInfo& entry) override {
-    size_t record = (kDirent64NameOffset + entry.name.size() + 1 + 7) & ~size_t{7};
+    bool old = m_layout == DirentLayout::linux_dirent;
+    size_t name_offset = old ? kDirentNameOffset : kDirent64NameOffset;
+    // The name's NUL, and for the old layout the d_type byte after it.
+    size_t record = (name_offset + entry.name.size() + (old ? 2 : 1) + 7) & ~size_t{7};
     if (record > m_buffer.size() - m_written) {
       m_full = true;
       return false;
@@ -47,10 +52,9 @@ class Dirent64Writer final : public DirentSink {
     memcpy(out, &ino, 8);
     memcpy(out + 8, &offset, 8);
     memcpy(out + 16, &length, 2);
-    memcpy(out + 18, &type, 1);
-    memcpy(out + kDirent64NameOffset, entry.name.data(), entry.name.size());
-    memset(out + kDirent64NameOffset + entry.name.size(), 0,
-           record - kDirent64NameOffset - entry.name.size());
+    memcpy(out + name_offset, entry.name.data(), entry.name.size());
+    memset(out + name_offset + entry.name.size(), 0, record - name_offset - entry.name.size());
+    memcpy(out + (old ? record - 1 : 18), &type, 1);
     m_written += record;
     return true;
   }
@@ -60,6 +64,7 @@ class Dirent64Writer final : public DirentSink {
 
  private:
   std::span<std::byte> m_buffer;
+  DirentLayout m_layout;
   size_t m_written = 0;
   bool m_full = false;
 };
@@ -102,16 +107,10 @@ Result<RefPtr<File>> File::try_create(RefPtr<Vnode> vnode, uint32_t flags, FileO
 }
 
 File::~File() {
+  end_async();  // before the ops go: their poll queue holds the subscription
   release_description_locks(*this);
   if (m_ops) m_ops->release(*this);
   if (m_release_owner) m_release_owner(m_owner);
-}
-
-void File::set_status_flags(uint32_t flags) {
-  uint32_t old = m_flags.load(std::memory_order_relaxed);
-  while (!m_flags.compare_exchange_weak(old, (old & ~kSetflMask) | (flags & kSetflMask),
-                                        std::memory_order_relaxed)) {
-  }
 }
 
 bool File::is_readable() const {
@@ -236,16 +235,23 @@ Result<size_t> File::writev(std::span<const IoVec> vectors) {
   return write_vectors(vectors, &m_position);
 }
 
+// Linux's pread family: a stream (pipe, socket, terminal) is ESPIPE before the access mode
+// is looked at; a device that seeks (/dev/null, /dev/zero) takes the call and ignores the
+// offset.
+bool File::takes_offsets() const { return !m_ops || m_ops->seek_mode() != FileOps::SeekMode::unseekable; }
+
 Result<size_t> File::preadv(std::span<const IoVec> vectors, int64_t offset) {
+  if (is_path_only()) return error(Errno::ebadf);
+  if (!takes_offsets()) return error(Errno::espipe);
   TRY(check_readable());
-  if (!is_positioned()) return error(Errno::espipe);
   if (offset < 0) return error(Errno::einval);
   return read_vectors(vectors, static_cast<uint64_t>(offset));
 }
 
 Result<size_t> File::pwritev(std::span<const IoVec> vectors, int64_t offset) {
+  if (is_path_only()) return error(Errno::ebadf);
+  if (!takes_offsets()) return error(Errno::espipe);
   TRY(check_writable());
-  if (!is_positioned()) return error(Errno::espipe);
   if (offset < 0) return error(Errno::einval);
   uint64_t at = static_cast<uint64_t>(offset);
   return write_vectors(vectors, &at);
@@ -293,11 +299,11 @@ Result<int64_t> File::seek(int64_t offset, int whence) {
   return target;
 }
 
-Result<size_t> File::getdents64(std::span<std::byte> buffer) {
+Result<size_t> File::getdents64(std::span<std::byte> buffer, DirentLayout layout) {
   if (is_path_only()) return error(Errno::ebadf);
   if (!m_vnode->is_directory()) return error(Errno::enotdir);
   MutexGuard guard(m_position_lock);
-  Dirent64Writer writer(buffer);
+  Dirent64Writer writer(buffer, layout);
   uint64_t position = m_position;
   TRY(m_vnode->readdir(&position, writer));
   if (writer.written() == 0 && writer.full()) return error(Errno::einval);
@@ -321,15 +327,15 @@ Result<int64_t> File::ioctl(uint32_t request, uintptr_t argument) {
     int enable;
     memcpy(&enable, reinterpret_cast<const void*>(argument), sizeof(enable));
     uint32_t current = flags();
-    set_status_flags(enable ? current | o_nonblock : current & ~o_nonblock);
+    TRY(set_status_flags(enable ? current | o_nonblock : current & ~o_nonblock));
     return 0;
   }
   if (request == fioasync) {
-    // The flag only: nothing sends SIGIO yet.
+    // Through a descriptor, fs::ioctl handles it (the descriptor goes into si_fd).
     int enable;
     memcpy(&enable, reinterpret_cast<const void*>(argument), sizeof(enable));
     uint32_t current = flags();
-    set_status_flags(enable ? current | o_async : current & ~o_async);
+    TRY(set_status_flags(enable ? current | o_async : current & ~o_async));
     return 0;
   }
   if (m_ops) return m_ops->ioctl(*this, request, argument);

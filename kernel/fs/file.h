@@ -27,6 +27,9 @@ struct IoVec {
 };
 static_assert(sizeof(IoVec) == 16);
 
+// The records getdents64(2) writes, or the older getdents(2).
+enum class DirentLayout : uint8_t { linux_dirent64, linux_dirent };
+
 // Largest count one read or write moves (Linux's MAX_RW_COUNT).
 constexpr size_t kMaxIoCount = 0x7ffff000;
 
@@ -67,6 +70,10 @@ class FileOps {
   virtual const void* type_tag() const { return nullptr; }
   // The pipe these ops are, for F_GETPIPE_SZ/F_SETPIPE_SZ (no RTTI in the kernel).
   virtual Pipe* as_pipe() { return nullptr; }
+  // Whether O_ASYNC makes this file's readiness changes (its poll_queue's notifications)
+  // signal the file's owner: Linux's ->fasync, which pipes, FIFOs, sockets and terminals
+  // have, and eventfd, timerfd, signalfd, epoll and regular files do not.
+  virtual bool signals_readiness() const { return false; }
 
  protected:
   ~FileOps() = default;
@@ -78,6 +85,26 @@ using FileSizeLimit = uint64_t (*)();
 void set_file_size_limit(FileSizeLimit limit);
 // The limit now (UINT64_MAX: none).
 uint64_t file_size_limit();
+
+// F_SETOWN / F_SETOWN_EX: who gets the signal when a file with O_ASYNC becomes ready.
+struct SignalOwner {
+  enum Kind : int32_t { thread = 0, process = 1, group = 2 };  // F_OWNER_TID, _PID, _PGRP
+  Kind kind = thread;
+  int32_t id = 0;  // 0: nobody
+  // The credentials of the caller that set it: Linux checks them against the receiver's
+  // each time it sends (sigio_perm), not at F_SETOWN.
+  uint32_t uid = 0;
+  uint32_t euid = 0;
+};
+
+// What became ready, as the signal's si_code says it (Linux's POLL_IN, POLL_OUT, ...).
+enum class Readiness : int32_t { in = 1, out = 2, message = 3, error = 4, priority = 5, hangup = 6 };
+
+// Sends the owner of descriptor `fd` its readiness signal (`signal`; 0 means a plain SIGIO
+// without details, as F_SETSIG 0 asks). Installed by the Linux layer, which knows processes;
+// it runs under a poll queue's lock with interrupts off, possibly from an interrupt handler.
+using ReadinessSignalSender = void (*)(const SignalOwner& owner, int signal, int fd, Readiness reason);
+void set_readiness_signal_sender(ReadinessSignalSender sender);
 
 // How many bytes the ioctl requests this layer knows read or write through their argument
 // (0 for unknown ones), so the syscall layer can check the pointer first.
@@ -102,14 +129,20 @@ class File final : public RefCounted<File> {
   void set_found_in(RefPtr<Vnode> directory) { m_found_in = std::move(directory); }
   FileOps* ops() const { return m_ops; }
   uint32_t flags() const { return m_flags.load(std::memory_order_relaxed); }
-  // F_SETFL: changes only O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT and O_NOATIME.
-  void set_status_flags(uint32_t flags);
+  // F_SETFL: changes only O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT and O_NOATIME. Turning
+  // O_ASYNC on through descriptor `fd` (F_SETFL, FIOASYNC) makes the file's readiness changes
+  // signal its owner with that descriptor in si_fd, as Linux's fasync does: the descriptor
+  // is the one O_ASYNC was turned on through, even after a dup or its close. ENOMEM.
+  Result<> set_status_flags(uint32_t flags, int fd = -1);
+  // Whether O_ASYNC means anything for this file (its ops signal readiness).
+  bool takes_async() const { return m_ops && m_ops->signals_readiness() && m_ops->poll_queue(const_cast<File&>(*this)); }
   bool is_path_only() const { return flags() & linux_abi::o_path; }
-  // F_SETOWN/F_GETOWN: the process (> 0) or process group (< 0) that would get SIGIO. Only
-  // recorded: no SIGIO is sent (programs such as nginx set it on every socket and never rely
-  // on the signal when they poll).
-  int signal_owner() const { return m_signal_owner.load(std::memory_order_relaxed); }
-  void set_signal_owner(int owner) { m_signal_owner.store(owner, std::memory_order_relaxed); }
+  // F_SETOWN/F_GETOWN and their _EX forms: who gets the readiness signal (file_async.cc).
+  SignalOwner signal_owner() const;
+  void set_signal_owner(const SignalOwner& owner);
+  // F_SETSIG/F_GETSIG: the signal sent (0: SIGIO without details).
+  int readiness_signal() const;
+  void set_readiness_signal(int signal);
   bool is_readable() const;
   bool is_writable() const;
 
@@ -126,7 +159,8 @@ class File final : public RefCounted<File> {
   Result<int64_t> seek(int64_t offset, int whence);
   // getdents64(2): whole struct linux_dirent64 records, resuming where the last call (or
   // an lseek to a d_off it returned) stopped; 0 at the end; EINVAL if not even one fits.
-  Result<size_t> getdents64(std::span<std::byte> buffer);
+  // `layout`: getdents(2)'s older struct linux_dirent instead.
+  Result<size_t> getdents64(std::span<std::byte> buffer, DirentLayout layout = DirentLayout::linux_dirent64);
   // ftruncate(2).
   Result<> truncate(int64_t length);
   Result<Stat> stat() const;
@@ -139,6 +173,7 @@ class File final : public RefCounted<File> {
  private:
   File(RefPtr<Vnode> vnode, uint32_t flags, FileOps* ops);
   bool is_positioned() const { return !m_ops; }
+  bool takes_offsets() const;
   Result<size_t> read_vectors(std::span<const IoVec> vectors, uint64_t offset);
   Result<size_t> write_vectors(std::span<const IoVec> vectors, uint64_t* offset);
   Result<> check_readable() const;
@@ -151,7 +186,19 @@ class File final : public RefCounted<File> {
   void (*m_release_owner)(void*) = nullptr;
   void* m_owner = nullptr;
   std::atomic<uint32_t> m_flags;
-  std::atomic<int> m_signal_owner{0};
+  // O_ASYNC (file_async.cc): the subscription to the ops' poll queue, made at the first
+  // O_ASYNC and kept until the File goes; m_async_toggle serialises turning it on and off.
+  struct AsyncSubscription;
+  static void on_readiness(PollEntry& entry, uint32_t events);
+  void end_async();
+  AsyncSubscription* m_async = nullptr;
+  Mutex m_async_toggle;
+  // The owner (kind << 32 | id, and uid << 32 | euid) and the signal, in atomics because
+  // poll queue notifications read them from interrupt handlers. A reader racing an
+  // F_SETOWN may pair the new target with the old credentials: harmless, as on Linux.
+  std::atomic<uint64_t> m_owner_target{0};
+  std::atomic<uint64_t> m_owner_credentials{0};
+  std::atomic<int> m_readiness_signal{0};
   Mutex m_position_lock;
   uint64_t m_position = 0;
   // Sequential-read detection for the page cache's readahead (threads sharing the file may

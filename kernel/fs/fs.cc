@@ -207,14 +207,8 @@ Result<int64_t> fcntl(FsContext& context, int fd, int command, uint64_t argument
   if (file->is_path_only()) return error(Errno::ebadf);
   switch (command) {
     case f_setfl:
-      file->set_status_flags(static_cast<uint32_t>(argument));
+      TRY(file->set_status_flags(static_cast<uint32_t>(argument), fd));
       return 0;
-    case f_setown:
-      // Linux refuses only INT_MIN (no process group can be its negation).
-      if (static_cast<int>(argument) == INT32_MIN) return error(Errno::einval);
-      file->set_signal_owner(static_cast<int>(argument));
-      return 0;
-    case f_getown: return file->signal_owner();
     case f_getpipe_sz:
     case f_setpipe_sz: {
       Pipe* pipe = file->ops() ? file->ops()->as_pipe() : nullptr;
@@ -233,6 +227,15 @@ Result<int64_t> ioctl(FsContext& context, int fd, uint32_t request, uintptr_t ar
     return 0;
   }
   RefPtr<File> file = TRY(context.fds().get(fd));
+  if (request == fioasync && !file->is_path_only()) {
+    int enable;
+    memcpy(&enable, reinterpret_cast<const void*>(argument), sizeof(enable));
+    uint32_t current = file->flags();
+    // A change on a file that cannot signal is ENOTTY (Linux's ioctl_fioasync).
+    if (bool(enable) != bool(current & o_async) && !file->takes_async()) return error(Errno::enotty);
+    TRY(file->set_status_flags(enable ? current | o_async : current & ~o_async, fd));
+    return 0;
+  }
   return file->ioctl(request, argument);
 }
 

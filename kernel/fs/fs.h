@@ -78,11 +78,12 @@ Result<std::array<int, 2>> pipe(FsContext& context, uint32_t flags);
 
 // --- descriptors ---
 
-// fcntl(2): F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETPIPE_SZ,
-// F_SETPIPE_SZ, F_SETOWN and F_GETOWN (recorded only: no SIGIO). Record locks (F_GETLK...) need the application's struct flock and are the
-// syscall layer's (over file_locks.h); anything else here is EINVAL.
+// fcntl(2): F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL (O_ASYNC through
+// `fd`), F_GETPIPE_SZ and F_SETPIPE_SZ. Record locks (F_GETLK...) and the signal owner
+// (F_SETOWN, F_SETSIG and their kin) need the application's structs or its processes and are
+// the syscall layer's (over file_locks.h and File's owner); anything else here is EINVAL.
 Result<int64_t> fcntl(FsContext& context, int fd, int command, uint64_t argument);
-// ioctl(2): FIOCLEX and FIONCLEX here, FIONBIO and FIONREAD for every file, the rest by the
+// ioctl(2): FIOCLEX, FIONCLEX and FIOASYNC (through `fd`) here, FIONBIO and FIONREAD for every file, the rest by the
 // file's device (terminal requests on the console); ENOTTY otherwise.
 Result<int64_t> ioctl(FsContext& context, int fd, uint32_t request, uintptr_t argument);
 Result<int64_t> lseek(FsContext& context, int fd, int64_t offset, int whence);

@@ -109,6 +109,14 @@ constexpr int f_setlk = 6;
 constexpr int f_setlkw = 7;
 constexpr int f_setown = 8;
 constexpr int f_getown = 9;
+constexpr int f_setsig = 10;
+constexpr int f_getsig = 11;
+constexpr int f_setown_ex = 15;
+constexpr int f_getown_ex = 16;
+// struct f_owner_ex's type.
+constexpr int f_owner_tid = 0;
+constexpr int f_owner_pid = 1;
+constexpr int f_owner_pgrp = 2;
 constexpr int f_dupfd_cloexec = 1030;
 constexpr int f_setpipe_sz = 1031;
 constexpr int f_getpipe_sz = 1032;
@@ -154,6 +162,9 @@ constexpr uint32_t pollhup = 0x010;
 constexpr uint32_t pollnval = 0x020;
 constexpr uint32_t pollrdnorm = 0x040;
 constexpr uint32_t pollwrnorm = 0x100;
+constexpr uint32_t pollrdband = 0x080;
+constexpr uint32_t pollwrband = 0x200;
+constexpr uint32_t pollmsg = 0x400;
 
 // statfs(2) f_type values (include/uapi/linux/magic.h).
 constexpr uint64_t tmpfs_magic = 0x01021994;
@@ -187,6 +198,8 @@ static_assert(sizeof(Winsize) == 8);
 
 // struct linux_dirent64 as getdents64(2) writes it: d_ino, d_off, d_reclen, d_type, d_name.
 constexpr size_t kDirent64NameOffset = 19;
+// struct linux_dirent as getdents(2) writes it: d_ino, d_off, d_reclen, d_name, ..., d_type last.
+constexpr size_t kDirentNameOffset = 18;
 
 // new_encode_dev(): the 32-bit dev_t layout stat(2) reports.
 constexpr uint64_t encode_dev(uint32_t major, uint32_t minor) {

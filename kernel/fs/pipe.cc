@@ -3,12 +3,19 @@
 #include "kernel/fs/pipe.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <new>
 
 namespace nimbus::fs {
 
 using namespace linux_abi;
+
+namespace {
+std::atomic<BrokenPipeSignal> g_broken_pipe_signal{nullptr};
+}  // namespace
+
+void set_broken_pipe_signal(BrokenPipeSignal signal) { g_broken_pipe_signal.store(signal, std::memory_order_release); }
 
 namespace {
 
@@ -136,8 +143,9 @@ Result<size_t> Pipe::write(File&, std::span<const std::byte> data, IoFlags flags
   size_t total = 0;
   while (total < data.size()) {
     if (m_readers == 0) {
-      if (total) return total;
-      return error(Errno::epipe);
+      if (!total) return error(Errno::epipe);
+      if (BrokenPipeSignal signal = g_broken_pipe_signal.load(std::memory_order_acquire)) signal();
+      return total;
     }
     size_t space = m_capacity - m_count;
     size_t remaining = data.size() - total;

@@ -37,6 +37,8 @@ class Pipe final : public RefCounted<Pipe>, public FileOps {
   uint32_t poll(File& file) override;
   PollQueue* poll_queue(File&) override { return &m_poll_queue; }
   Pipe* as_pipe() override { return this; }
+  // O_ASYNC: the read end hears "readable", the write end "writable" (Linux's pipe_fasync).
+  bool signals_readiness() const override { return true; }
 
   // Opens a named FIFO whose pipe this is (vnode: the FIFO's): a reader waits for a writer
   // and a writer for a reader (O_RDWR does not wait); with O_NONBLOCK a reader does not wait
@@ -105,5 +107,11 @@ struct PipeEnds {
 // pipe2(): a new pipe and its two Files; `flags` may hold O_NONBLOCK (both ends) and
 // O_DIRECT (accepted, without packet mode); O_CLOEXEC is for the caller's descriptors.
 Result<PipeEnds> make_pipe(PipeFs& fs, uint32_t flags);
+
+// A write that stops short because the pipe lost its last reader returns what it wrote and,
+// as on Linux, still raises SIGPIPE: the Linux layer installs who raises it (an EPIPE with
+// nothing written is the syscall layer's own SIGPIPE).
+using BrokenPipeSignal = void (*)();
+void set_broken_pipe_signal(BrokenPipeSignal signal);
 
 }  // namespace nimbus::fs

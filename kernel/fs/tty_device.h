@@ -30,6 +30,8 @@ class TtyDevice final : public FileOps {
   Result<int64_t> ioctl(File& file, uint32_t request, uintptr_t argument) override;
   uint32_t poll(File& file) override;
   PollQueue* poll_queue(File&) override { return &m_console.poll_queue(); }
+  // O_ASYNC: SIGIO when input arrives (Linux's tty_fasync).
+  bool signals_readiness() const override { return true; }
 
   // Linux's tty_std_termios: 38400 8N1, ICRNL IXON, OPOST ONLCR, ICANON ECHO ISIG...
   static linux_abi::Termios default_termios();

@@ -35,6 +35,15 @@ struct SignalDetails {
   uint64_t value = 0;  // si_value (sigqueue, timers); SIGCHLD: si_status
 };
 
+// sched_setscheduler, sched_setattr, setpriority: what Linux would report (Nimbus has one
+// policy, so these do not change when a thread runs). Linux keeps them per thread; here they
+// are the process's, inherited by fork.
+struct SchedulingSettings {
+  int policy = 0;  // SCHED_OTHER
+  int priority = 0;
+  int nice = 0;
+};
+
 // Per application thread.
 struct LinuxThread {
   uint32_t tid = 0;
@@ -114,6 +123,8 @@ struct Process {
   ProcessSignals signals;
   Credentials credentials;  // under credentials_lock()
   ResourceLimits limits;    // under resource_limits_lock()
+  SchedulingSettings scheduling;  // syscalls_sched.cc, under its settings lock
+  std::atomic<bool> no_new_privileges{false};  // PR_SET_NO_NEW_PRIVS: kept by fork and execve
   ProcessInfo info;
   ProgramStrings* strings = nullptr;  // owner of info's strings; nullptr: the boot's, kept forever
 

@@ -103,6 +103,27 @@ void end_process(Process& process, int wait_status) {
 
 }  // namespace
 
+// PR_SET_PDEATHSIG: the children that thread `tid` made are told it is gone, each by the
+// signal its threads asked for. Linux sends it when the creating thread exits, whether or not
+// its process goes on (forget_original_parent).
+static void signal_parent_death(Process& process, uint32_t tid) {
+  SpinlockGuard guard(process_tree_lock());
+  for (Process* child = process.children.front(); child; child = process.children.next(child)) {
+    if (child->creator_tid != tid || child->state != ProcessState::alive) continue;
+    uint64_t wanted = 0;  // bit n-1 for signal n, gathered first: sending takes the list lock too
+    with_threads(
+        *child,
+        [](LinuxThread& t, void* out) {
+          if (t.parent_death_signal > 0) *static_cast<uint64_t*>(out) |= 1ull << (t.parent_death_signal - 1);
+        },
+        &wanted);
+    SignalDetails details;
+    details.pid_or_timer = static_cast<int32_t>(process.pid);
+    for (int signal = 1; wanted; signal++, wanted >>= 1)
+      if (wanted & 1) (void)send_process_signal(*child, signal, details);
+  }
+}
+
 void finish_vfork(Process& child) {
   SpinlockGuard guard(process_tree_lock());
   finish_vfork_locked(child);
@@ -113,6 +134,7 @@ void exit_thread(int wait_status) {
   Process& process = *self.process;
   // Robust futexes first (their owners die), then CLONE_CHILD_CLEARTID, as Linux's mm_release.
   futex::release_robust_list(self.robust_list, self.tid);
+  signal_parent_death(process, self.tid);
   // CLONE_CHILD_CLEARTID: pthread_join waits on this word.
   if (self.clear_child_tid) {
     auto* word = reinterpret_cast<uint32_t*>(self.clear_child_tid);

@@ -235,6 +235,8 @@ void maps(TextBuffer& out, uint32_t pid) {
     if (*name) out.format("%26s%s", "", name);
     out.append("\n");
   });
+  // The legacy vsyscall page, emulated execute-only (page_fault.cc), as Linux lists it.
+  out.format("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0%26s[vsyscall]\n", "");
 }
 
 void status(TextBuffer& out, uint32_t pid) {

@@ -17,6 +17,9 @@
 #include "kernel/linux/process.h"
 #include "kernel/linux/procfs.h"
 #include "kernel/linux/standard_streams.h"
+#include "kernel/linux/syscalls.h"
+#include "kernel/linux/signals.h"
+#include "kernel/fs/pipe.h"
 #include "kernel/linux/shares.h"
 #include "kernel/linux/volumes.h"
 #include "kernel/linux/vnode_mapping.h"
@@ -256,6 +259,10 @@ int boot_program(std::span<const std::byte> initrd, const HostStreamKinds& strea
   g_context = new (kNoThrow) fs::FsContext(fs::vfs());
   if (!g_context) return static_cast<int>(ExitStatus::out_of_memory);
   fs::set_file_size_limit([] { return soft_resource_limit(kRlimitFsize); });
+  install_readiness_signal_sender();
+  fs::set_broken_pipe_signal([] {
+    if (LinuxThread* self = current_thread()->linux_thread) (void)send_signal(self->tid, kSigpipe, kSiKernel);
+  });
   auto clock = [] { return static_cast<int64_t>(clock::wall_ns()); };
   SyntheticFs* procfs = make_procfs(clock);
   SyntheticFs* sysfs = make_sysfs(clock);

@@ -184,13 +184,22 @@ bool setup_frame(Registers& regs, int signal, const SigInfo& info, const KernelS
                  uint64_t error_code, uint64_t cr2) {
   LinuxThread& self = current_linux_thread();
   uint64_t sp = regs.rsp - kRedZone;
-  if ((action.flags & kSaOnstack) && !self.alternate_stack_disabled && !on_alternate_stack(self, regs.rsp))
+  bool nested = on_alternate_stack(self, regs.rsp);
+  bool entering = false;
+  if ((action.flags & kSaOnstack) && !self.alternate_stack_disabled && !nested) {
     sp = self.alternate_stack + self.alternate_stack_size;
+    entering = true;
+  }
   size_t fp_size = fpu::state_size();
   sp = (sp - fp_size - 64) & ~uint64_t{63};
   uint64_t fpstate = sp;
   sp -= sizeof(RtSigframe);
   sp = ((sp + 8) & ~uint64_t{15}) - 8;  // as if `call`ed: (sp + 8) % 16 == 0
+  // A frame that would overflow the alternate stack it is on is not built below it: as
+  // Linux's get_sigframe, the signal is then fatal (SIGSEGV), however deep handlers nest.
+  if ((nested || entering) &&
+      !(sp > self.alternate_stack && sp - self.alternate_stack <= self.alternate_stack_size))
+    return false;
   if (!user::writable(UserPtr<void>::from_address(sp), fpstate + fp_size - sp)) return false;
 
   // The application's extended state is still live in the registers: the kernel never
@@ -941,14 +950,18 @@ Result<SignalDetails> queued_details(UserPtr<const void> user_info) {
 
 namespace {
 
-// Sends to the process `pid` (a thread-group id); ESRCH if there is none, EPERM if the
-// caller's credentials do not allow it.
+// Sends to the process `pid`: a thread-group id, or the id of any of its threads (Linux's
+// kill finds the task by either and signals its whole thread group); ESRCH if there is
+// none, EPERM if the caller's credentials do not allow it.
 Result<> send_to_pid(int pid, int signal, const SignalDetails& details) {
   if (pid <= 0) return error(Errno::esrch);
+  uint32_t owner = static_cast<uint32_t>(pid);
+  with_thread(
+      owner, [](LinuxThread& t, void* out) { *static_cast<uint32_t*>(out) = t.process->pid; }, &owner);
   // A SIGKILL to oneself ends the process: not under the tree lock.
-  if (static_cast<uint32_t>(pid) == current_process().pid) return send_process_signal(current_process(), signal, details);
+  if (owner == current_process().pid) return send_process_signal(current_process(), signal, details);
   SpinlockGuard guard(process_tree_lock());
-  Process* process = find_process_locked(static_cast<uint32_t>(pid));
+  Process* process = find_process_locked(owner);
   if (!process) return error(Errno::esrch);
   if (!may_send_signal_locked(*process, signal)) return error(Errno::eperm);
   return send_process_signal(*process, signal, details);

@@ -46,6 +46,7 @@ constexpr int kSigttou = 22;
 constexpr int kSigurg = 23;
 constexpr int kSigxfsz = 25;
 constexpr int kSigwinch = 28;
+constexpr int kSigio = 29;
 constexpr int kSignalCount = 64;
 
 // si_code values.

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "kernel/lib/result.h"
 #include "kernel/linux/time_abi.h"
@@ -67,6 +68,8 @@ Result<long> sys_sched_getscheduler(int pid);
 Result<long> sys_sched_getparam(int pid, int* param);
 Result<long> sys_sched_setscheduler(int pid, int policy, const int* param);
 Result<long> sys_sched_setparam(int pid, const int* param);
+Result<long> sys_sched_setattr(int pid, void* attr, unsigned flags);
+Result<long> sys_sched_getattr(int pid, void* attr, unsigned size, unsigned flags);
 Result<long> sys_sched_get_priority_max(int policy);
 Result<long> sys_sched_get_priority_min(int policy);
 Result<long> sys_sched_rr_get_interval(int pid, Timespec* interval);
@@ -191,10 +194,20 @@ Result<long> sys_lstat(const char* path, LinuxStat* out);
 Result<long> sys_newfstatat(int dirfd, const char* path, LinuxStat* out, int flags);
 Result<long> sys_statx(int dirfd, const char* path, int flags, unsigned mask, LinuxStatx* out);
 Result<long> sys_getdents64(int fd, void* buffer, size_t count);
+Result<long> sys_getdents(int fd, void* buffer, size_t count);
 Result<long> sys_fcntl(int fd, int command, uint64_t argument);
 // fcntl's record lock commands (F_GETLK, F_SETLK(W), F_OFD_*), in file_lock_syscalls.cc.
 bool is_lock_command(int command);
 Result<long> fcntl_lock(int fd, int command, uint64_t argument);
+// fcntl's signal-owner commands (F_SETOWN, F_GETOWN, their _EX forms, F_SETSIG, F_GETSIG), in
+// readiness_signals.cc, which also installs (at boot) the sender of O_ASYNC's signals.
+bool is_owner_command(int command);
+// Permission bits against the caller's credentials (file_permissions.cc): opening an existing
+// file, and access(2) (real ids unless AT_EACCESS): EACCES.
+Result<> check_open_permission(int dirfd, std::string_view path, uint32_t flags);
+Result<> check_access_permission(int dirfd, std::string_view path, uint32_t mode, uint32_t at_flags);
+Result<long> fcntl_owner(int fd, int command, uint64_t argument);
+void install_readiness_signal_sender();
 Result<long> sys_flock(int fd, int operation);
 Result<long> sys_dup(int fd);
 Result<long> sys_dup2(int old_fd, int new_fd);

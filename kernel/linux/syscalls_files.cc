@@ -161,6 +161,7 @@ Result<long> sys_open(const char* path, int flags, uint32_t mode) { return sys_o
 Result<long> sys_openat(int dirfd, const char* path, int flags, uint32_t mode) {
   UserPath p;
   std::string_view name = TRY(p.load(path));
+  TRY(check_open_permission(dirfd, name, static_cast<uint32_t>(flags)));
   return TRY(fs::open(context(), dirfd, name, static_cast<uint32_t>(flags), mode));
 }
 
@@ -192,13 +193,42 @@ Result<long> sys_statx(int dirfd, const char* path, int flags, unsigned mask, Li
   return 0;
 }
 
+namespace {
+// The getdents buffer: count is an unsigned int, above INT_MAX EINVAL. Linux writes record by
+// record and returns what it wrote before the first that faults, so only the writable prefix
+// of the buffer is used (EFAULT if none is).
+Result<std::span<std::byte>> dirent_buffer(void* buffer, size_t count) {
+  count = static_cast<uint32_t>(count);
+  if (count > static_cast<size_t>(INT32_MAX)) return error(Errno::einval);
+  size_t usable = 0;
+  if (user::writable(buffer, count)) {
+    usable = count;
+  } else {
+    auto start = reinterpret_cast<uintptr_t>(buffer);
+    while (usable < count) {
+      size_t chunk = std::min<size_t>(count - usable, kPageSize - (start + usable) % kPageSize);
+      if (!user::writable(reinterpret_cast<void*>(start + usable), chunk)) break;
+      usable += chunk;
+    }
+    if (usable == 0) return error(Errno::efault);
+  }
+  return user_buffer(buffer, usable);
+}
+}  // namespace
+
 Result<long> sys_getdents64(int fd, void* buffer, size_t count) {
-  if (!user::writable(buffer, count)) return error(Errno::efault);
-  return static_cast<long>(TRY(TRY(file(fd))->getdents64(user_buffer(buffer, count))));
+  std::span<std::byte> records = TRY(dirent_buffer(buffer, count));
+  return static_cast<long>(TRY(TRY(file(fd))->getdents64(records)));
+}
+
+Result<long> sys_getdents(int fd, void* buffer, size_t count) {
+  std::span<std::byte> records = TRY(dirent_buffer(buffer, count));
+  return static_cast<long>(TRY(TRY(file(fd))->getdents64(records, fs::DirentLayout::linux_dirent)));
 }
 
 Result<long> sys_fcntl(int fd, int command, uint64_t argument) {
   if (is_lock_command(command)) return fcntl_lock(fd, command, argument);
+  if (is_owner_command(command)) return fcntl_owner(fd, command, argument);
   return TRY(fs::fcntl(context(), fd, command, argument));
 }
 
@@ -225,6 +255,7 @@ Result<long> sys_faccessat2(int dirfd, const char* path, int mode, int flags) {
   UserPath p;
   std::string_view name = TRY(p.load(path));
   TRY(fs::access(context(), dirfd, name, static_cast<uint32_t>(mode), static_cast<uint32_t>(flags)));
+  TRY(check_access_permission(dirfd, name, static_cast<uint32_t>(mode), static_cast<uint32_t>(flags)));
   return 0;
 }
 

@@ -118,6 +118,8 @@ Result<long> fork_process(uint64_t flags, uint64_t stack, int* parent_tid, int* 
     SpinlockGuard guard(resource_limits_lock());
     child->limits = parent.limits;
   }
+  child->scheduling = parent.scheduling;
+  child->no_new_privileges.store(parent.no_new_privileges.load());
   child->info = parent.info;
   if (parent.strings) {
     parent.strings->retain();

@@ -155,6 +155,8 @@ Result<long> sys_mmap(uintptr_t address, size_t length, int prot, int flags, int
   int type = flags & 3;
   if (type != kMapShared && type != kMapPrivate && type != kMapSharedValidate) return error(Errno::einval);
   if (type == kMapSharedValidate && (flags & ~kMapKnown)) return error(Errno::enotsup);
+  // Anonymous memory is MAP_SHARED or MAP_PRIVATE, not both (Linux's do_mmap: EINVAL).
+  if (type == kMapSharedValidate && (flags & kMapAnonymous)) return error(Errno::einval);
   if (prot & ~kProtMask) return error(Errno::einval);
   // The offset only has to be page-aligned; how large it may be depends on the file.
   if (offset & 4095) return error(Errno::einval);
@@ -298,6 +300,8 @@ Result<long> sys_msync(uintptr_t address, size_t length, int flags) {
   // there is nothing to invalidate. MS_SYNC makes them durable: a commit of every writable
   // volume (each writes its shared pages back). MS_ASYNC asks for nothing (as on Linux).
   TRY(require_mapped(address, length));
+  // Invalidating locked pages is refused (Linux's EBUSY), which programs use to tell them.
+  if ((flags & kMsInvalidate) && address_space().any_locked(address, length)) return error(Errno::ebusy);
   if (flags & kMsSync) sync_volumes();
   return 0;
 }

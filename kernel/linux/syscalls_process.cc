@@ -46,7 +46,6 @@ constexpr uint64_t kDefaultTimerSlackNs = 50'000;
 std::atomic<int> g_dumpable{1};
 std::atomic<uint64_t> g_timer_slack_ns{kDefaultTimerSlackNs};
 std::atomic<bool> g_child_subreaper{false};
-std::atomic<bool> g_no_new_privileges{false};
 std::atomic<bool> g_thp_disabled{false};
 
 constexpr int kRusageSelf = 0, kRusageChildren = -1, kRusageThread = 1;
@@ -236,7 +235,7 @@ Result<long> sys_prctl(int option, uint64_t arg2, uint64_t arg3, uint64_t arg4, 
   switch (option) {
     case kPrSetPdeathsig:
       if (arg2 > kSignalCount) return error(Errno::einval);
-      self.parent_death_signal = static_cast<int>(arg2);  // the parent (the VM) never dies first
+      self.parent_death_signal = static_cast<int>(arg2);  // sent when the creating thread exits (process_exit.cc)
       return 0;
     case kPrGetPdeathsig:
       TRY(user::write(reinterpret_cast<int*>(arg2), self.parent_death_signal));
@@ -288,11 +287,11 @@ Result<long> sys_prctl(int option, uint64_t arg2, uint64_t arg3, uint64_t arg4, 
       return 0;
     case kPrSetNoNewPrivs:
       if (arg2 != 1 || arg3 || arg4 || arg5) return error(Errno::einval);
-      g_no_new_privileges.store(true);
+      current_process().no_new_privileges.store(true);
       return 0;
     case kPrGetNoNewPrivs:
       if (arg2 || arg3 || arg4 || arg5) return error(Errno::einval);
-      return g_no_new_privileges.load();
+      return current_process().no_new_privileges.load();
     case kPrGetThpDisable:
       return g_thp_disabled.load();
     case kPrSetThpDisable:

@@ -618,6 +618,15 @@ uint64_t AddressSpace::locked_bytes() {
   return total;
 }
 
+bool AddressSpace::any_locked(uintptr_t address, size_t length) {
+  uintptr_t end = address + align_up(length, kPageSize);
+  MutexGuard guard(m_lock);
+  for (Vma* v = m_vmas.front(); v && v->begin < end; v = m_vmas.next(v)) {
+    if (v->end > address && v->locked) return true;
+  }
+  return false;
+}
+
 void AddressSpace::unmap_shared_file_pages(const void* file_identity, uint64_t offset) {
   MutexGuard guard(m_lock);
   for (Vma* v = m_vmas.front(); v; v = m_vmas.next(v)) {

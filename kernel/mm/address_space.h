@@ -130,6 +130,9 @@ class AddressSpace {
   // mlockall/munlockall: every current mapping, and (`future`) the ones to come.
   Result<> set_all_locked(bool current, bool future, bool populate);
   uint64_t locked_bytes();
+  // Whether any mapping overlapping [address, +length) is locked (msync's MS_INVALIDATE on
+  // locked memory is EBUSY).
+  bool any_locked(uintptr_t address, size_t length);
   // A file is dropping its pages from `offset` on (truncate): unmaps them from every shared
   // mapping of `file_identity` (MappedFile::identity); touching them then is a SIGBUS.
   void unmap_shared_file_pages(const void* file_identity, uint64_t offset);

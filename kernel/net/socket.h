@@ -130,6 +130,8 @@ class Socket : public RefCounted<Socket>, public fs::FileOps {
   Result<size_t> write_vectors(fs::File& file, std::span<const fs::IoVec> vectors, fs::IoFlags flags) override;
   const void* type_tag() const override { return &kTypeTag; }
   static constexpr char kTypeTag = 0;
+  // O_ASYNC: SIGIO when the socket becomes readable or writable (Linux's sock_fasync).
+  bool signals_readiness() const override { return true; }
 
  protected:
   // The monotonic deadline for a blocking receive or send begun at `now_ns` (kNoDeadline

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -83,6 +84,38 @@ int main(void) {
   closedir(d);
   qsort(names, n, sizeof names[0], compare);
   for (int i = 0; i < n; i++) printf("entry %s\n", names[i]);
+  {
+    /* The older getdents(2): struct linux_dirent, d_type in each record's last byte. */
+    char records[1024];
+    int fd = open(".", O_RDONLY | O_DIRECTORY);
+    long got = syscall(SYS_getdents, fd, records, sizeof records);
+    char* old_names[16];
+    char old_types[16];
+    int count = 0;
+    for (long at = 0; at < got && count < 16;) {
+      unsigned short length;
+      memcpy(&length, records + at + 16, sizeof length);
+      old_names[count] = strdup(records + at + 18);
+      old_types[count++] = records[at + length - 1];
+      at += length;
+    }
+    for (int i = 0; i < count; i++)
+      for (int j = i + 1; j < count; j++)
+        if (strcmp(old_names[i], old_names[j]) > 0) {
+          char* name = old_names[i];
+          old_names[i] = old_names[j];
+          old_names[j] = name;
+          char type = old_types[i];
+          old_types[i] = old_types[j];
+          old_types[j] = type;
+        }
+    for (int i = 0; i < count; i++) printf("getdents entry %s type %d\n", old_names[i], old_types[i]);
+    close(fd);
+    fd = open("hard", O_RDONLY);
+    got = syscall(SYS_getdents, fd, records, sizeof records);
+    printf("getdents on a file: %ld %s\n", got, strerror(errno));
+    close(fd);
+  }
   char cwd[256];
   printf("getcwd ends with dir name: %d\n", getcwd(cwd, sizeof cwd) && strcmp(cwd, dir) == 0);
   int p[2];

@@ -117,6 +117,8 @@ static void program_break(void) {
 static void argument_checks(void) {
   printf("-- argument checks\n");
   char* p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* both = mmap(NULL, PAGE, PROT_READ, MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  printf("mmap anonymous MAP_SHARED|MAP_PRIVATE: %s\n", error_name(both == MAP_FAILED ? errno : 0));
   printf("madvise bad advice, empty range: %s\n", error_name(madvise(p, 0, 999) == 0 ? 0 : errno));
   printf("madvise bad advice: %s\n", error_name(madvise(p, PAGE, 999) == 0 ? 0 : errno));
   printf("madvise unaligned: %s\n", error_name(madvise(p + 1, PAGE, MADV_NORMAL) == 0 ? 0 : errno));
@@ -209,8 +211,23 @@ static void limits(void) {
   close(fd);
 }
 
+/* msync(MS_INVALIDATE) refuses locked memory: EBUSY while mlocked, fine once unlocked. */
+static void invalidate_locked(void) {
+  char* page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int r = msync(page, 4096, MS_ASYNC | MS_INVALIDATE);
+  printf("msync(MS_INVALIDATE) unlocked: %d\n", r);
+  mlock(page, 4096);
+  r = msync(page, 4096, MS_ASYNC | MS_INVALIDATE);
+  printf("msync(MS_INVALIDATE) locked: %d %s\n", r, r < 0 ? strerror(errno) : "");
+  munlock(page, 4096);
+  r = msync(page, 4096, MS_INVALIDATE);
+  printf("msync(MS_INVALIDATE) after munlock: %d\n", r);
+  munmap(page, 4096);
+}
+
 int main(void) {
   protection();
+  invalidate_locked();
   shared_anonymous();
   program_break();
   argument_checks();

@@ -291,6 +291,31 @@ int main(void) {
 
   close(fd);
   unlink("file");
+
+  /* sched_setattr/sched_getattr (struct sched_attr, 56 bytes; a forked child has its own). */
+  {
+    uint32_t attr[14] = {0};
+    show("sched_getattr", syscall(SYS_sched_getattr, 0, attr, sizeof attr, 0));
+    printf("sched_getattr: size %u policy %u nice %d\n", attr[0], attr[1], (int)attr[4]);
+    uint32_t small[14] = {12};
+    show("sched_setattr with size 12", syscall(SYS_sched_setattr, 0, small, 0));
+    printf("sched_setattr wrote back size %u\n", small[0]);
+    show("sched_setattr with a flag", syscall(SYS_sched_setattr, 0, attr, 2));
+    pid_t child = fork();
+    if (child == 0) {
+      pause();
+      _exit(0);
+    }
+    uint32_t batch[14] = {56, 3 /* SCHED_BATCH */, 0, 0, 5 /* nice */};
+    show("sched_setattr(child, SCHED_BATCH, nice 5)", syscall(SYS_sched_setattr, child, batch, 0));
+    uint32_t got[14] = {0};
+    syscall(SYS_sched_getattr, child, got, sizeof got, 0);
+    printf("child: policy %u nice %d\n", got[1], (int)got[4]);
+    syscall(SYS_sched_getattr, 0, got, sizeof got, 0);
+    printf("parent: policy %u nice %d\n", got[1], (int)got[4]);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+  }
   chdir("/");
   show("rmdir the scratch directory", syscall(SYS_unlinkat, AT_FDCWD, dir, AT_REMOVEDIR));
   return 0;

@@ -36,6 +36,9 @@ TEST_F(DevicesTest, NullZeroAndFull) {
   EXPECT_EQ(null_file->read(bytes), 0u);
   EXPECT_EQ(null_file->write(bytes_of("gone")), 4u);
   EXPECT_EQ(null_file->seek(100, seek_set), 0);
+  // A device that seeks takes pread/pwrite too (the offset means nothing to it).
+  EXPECT_EQ(null_file->pwrite(bytes_of("gone"), 7), 4u);
+  EXPECT_EQ(null_file->pread(bytes, 7), 0u);
   RefPtr<File> zero_file = open(zero);
   EXPECT_EQ(zero_file->read(bytes), 10u);
   EXPECT_EQ(buffer, std::string(10, '\0'));

@@ -75,8 +75,13 @@ TEST_F(FileTest, AccessModesAreEnforced) {
 TEST_F(FileTest, FlagsKeepWhatLinuxKeeps) {
   RefPtr<File> file = open(make_file("f"), o_wronly | o_creat | o_excl | o_trunc | o_append | o_cloexec);
   EXPECT_EQ(file->flags(), o_wronly | o_append | o_cloexec | o_largefile);
-  file->set_status_flags(o_nonblock | o_rdwr | o_sync);
+  ASSERT_TRUE(file->set_status_flags(o_nonblock | o_rdwr | o_sync));
   EXPECT_EQ(file->flags(), o_wronly | o_nonblock | o_cloexec | o_largefile);
+  // A regular file cannot signal readiness: F_SETFL's O_ASYNC succeeds and is not kept
+  // (Linux's ->fasync sets the flag, and regular files have none).
+  EXPECT_FALSE(file->takes_async());
+  ASSERT_TRUE(file->set_status_flags(file->flags() | o_async, 3));
+  EXPECT_EQ(file->flags() & o_async, 0u);
 }
 
 TEST_F(FileTest, AppendAlwaysWritesAtTheEnd) {
@@ -210,6 +215,29 @@ TEST_F(FileTest, Getdents64WritesLinuxRecordsByteForByte) {
   EXPECT_EQ(records[1].name, "..");
   EXPECT_EQ(records[1].ino, root->ino());
   EXPECT_EQ(handle->getdents64(buffer), 0u);  // the end
+}
+
+// getdents(2)'s struct linux_dirent: the name at 18, then its NUL, padding, and d_type in the
+// record's last byte; each record 8-byte aligned.
+TEST_F(FileTest, GetdentsWritesTheOlderRecordsByteForByte) {
+  RefPtr<Vnode> directory = make_directory(*root, "d");
+  RefPtr<Vnode> file = make(*directory, "hello.txt", VnodeType::regular);
+  RefPtr<File> handle = open(directory, o_rdonly | o_directory);
+  std::vector<std::byte> buffer(256, std::byte{0xaa});
+  auto written = handle->getdents64(buffer, DirentLayout::linux_dirent);
+  ASSERT_TRUE(written);
+  // ".": 18 + 1 + 2 -> 24; "..": 18 + 2 + 2 -> 24; "hello.txt": 18 + 9 + 2 = 29 -> 32.
+  ASSERT_EQ(*written, 24u + 24u + 32u);
+  const std::byte* third = buffer.data() + 48;
+  uint64_t ino;
+  memcpy(&ino, third, 8);
+  EXPECT_EQ(ino, file->ino());
+  EXPECT_EQ(static_cast<uint8_t>(third[16]), 32);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(third + 18), 9), "hello.txt");
+  for (int i = 27; i < 31; i++) EXPECT_EQ(static_cast<uint8_t>(third[i]), 0) << i;  // NUL + padding
+  EXPECT_EQ(static_cast<uint8_t>(third[31]), dt_reg);
+  EXPECT_EQ(static_cast<uint8_t>(buffer[23]), dt_dir);  // ".": d_type last
+  EXPECT_EQ(static_cast<uint8_t>(buffer[80]), 0xaa);  // nothing past the last record
 }
 
 TEST_F(FileTest, Getdents64ResumesWithSmallBuffersAndAfterLseek) {

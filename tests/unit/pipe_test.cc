@@ -48,8 +48,37 @@ TEST_F(PipeTest, EndsAreOneFifo) {
   EXPECT_EQ(ends.read->write(bytes_of("x")).error(), Errno::ebadf);
   EXPECT_EQ(ends.read->seek(0, seek_cur).error(), Errno::espipe);
   EXPECT_EQ(ends.write->pwrite(bytes_of("x"), 0).error(), Errno::espipe);
+  // A stream is ESPIPE before its access mode is looked at (Linux's FMODE_PREAD check).
+  EXPECT_EQ(ends.read->pwrite(bytes_of("x"), 0).error(), Errno::espipe);
+  std::byte one[1];
+  EXPECT_EQ(ends.write->pread(one, 0).error(), Errno::espipe);
   EXPECT_TRUE(ends.read->flags() & o_nonblock);
   EXPECT_EQ(make_pipe(fs, o_append).error(), Errno::einval);
+}
+
+// O_ASYNC is kept by a pipe (which signals readiness) with its owner and signal; turning it
+// off and on again is fine, and the File frees its subscription when it goes.
+TEST_F(PipeTest, KeepsOAsyncAndItsOwner) {
+  EXPECT_TRUE(ends.read->takes_async());
+  ASSERT_TRUE(ends.read->set_status_flags(ends.read->flags() | o_async, 3));
+  EXPECT_TRUE(ends.read->flags() & o_async);
+  ASSERT_TRUE(ends.read->set_status_flags(ends.read->flags() & ~o_async, 3));
+  EXPECT_FALSE(ends.read->flags() & o_async);
+  ASSERT_TRUE(ends.read->set_status_flags(ends.read->flags() | o_async, 4));
+  SignalOwner owner;
+  owner.kind = SignalOwner::group;
+  owner.id = 77;
+  owner.uid = 1000;
+  owner.euid = 0;
+  ends.read->set_signal_owner(owner);
+  ends.read->set_readiness_signal(10);
+  SignalOwner got = ends.read->signal_owner();
+  EXPECT_EQ(got.kind, SignalOwner::group);
+  EXPECT_EQ(got.id, 77);
+  EXPECT_EQ(got.uid, 1000u);
+  EXPECT_EQ(got.euid, 0u);
+  EXPECT_EQ(ends.read->readiness_signal(), 10);
+  EXPECT_EQ(*write("x"), 1u);
 }
 
 TEST_F(PipeTest, BytesComeOutInOrder) {

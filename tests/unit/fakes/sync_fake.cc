@@ -69,7 +69,9 @@ void Semaphore::release(uint64_t n) {
   m_lock.unlock_raw();
 }
 
-// Host tests have no pollers to wake.
+// Host tests have no pollers to wake (an O_ASYNC file still subscribes).
 void PollQueue::notify(uint32_t) {}
+void PollQueue::subscribe(PollEntry& entry) { entry.queue = this; }
+void PollQueue::unsubscribe(PollEntry& entry) { entry.queue = nullptr; }
 
 }  // namespace nimbus
