@@ -234,17 +234,23 @@ Result<size_t> File::writev(std::span<const IoVec> vectors) {
   return write_vectors(vectors, &m_position);
 }
 
+// Linux's memory devices (null, zero, full, random) take pread and pwrite and ignore the
+// offset; streams (pipes, sockets, ttys) refuse them.
+bool File::takes_offsets() const {
+  return is_positioned() || m_ops->seek_mode() == FileOps::SeekMode::always_zero;
+}
+
 Result<size_t> File::preadv(std::span<const IoVec> vectors, int64_t offset) {
   TRY(check_readable());
-  if (!is_positioned()) return error(Errno::espipe);
   if (offset < 0) return error(Errno::einval);
+  if (!takes_offsets()) return error(Errno::espipe);
   return read_vectors(vectors, static_cast<uint64_t>(offset));
 }
 
 Result<size_t> File::pwritev(std::span<const IoVec> vectors, int64_t offset) {
   TRY(check_writable());
-  if (!is_positioned()) return error(Errno::espipe);
   if (offset < 0) return error(Errno::einval);
+  if (!takes_offsets()) return error(Errno::espipe);
   uint64_t at = static_cast<uint64_t>(offset);
   return write_vectors(vectors, &at);
 }

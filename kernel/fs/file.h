@@ -139,6 +139,7 @@ class File final : public RefCounted<File> {
  private:
   File(RefPtr<Vnode> vnode, uint32_t flags, FileOps* ops);
   bool is_positioned() const { return !m_ops; }
+  bool takes_offsets() const;
   Result<size_t> read_vectors(std::span<const IoVec> vectors, uint64_t offset);
   Result<size_t> write_vectors(std::span<const IoVec> vectors, uint64_t* offset);
   Result<> check_readable() const;
