@@ -235,24 +235,25 @@ Result<size_t> File::writev(std::span<const IoVec> vectors) {
   return write_vectors(vectors, &m_position);
 }
 
-// Linux's pread family: a stream (pipe, socket, terminal) is ESPIPE before the access mode
-// is looked at; a device that seeks (/dev/null, /dev/zero) takes the call and ignores the
-// offset.
+// Linux's pread family (FMODE_PREAD): a stream (pipe, socket, terminal) is ESPIPE before
+// the access mode is looked at; a device that seeks (/dev/null, /dev/zero, /dev/full,
+// /dev/random) takes the call and ignores the offset.
 bool File::takes_offsets() const { return !m_ops || m_ops->seek_mode() != FileOps::SeekMode::unseekable; }
 
 Result<size_t> File::preadv(std::span<const IoVec> vectors, int64_t offset) {
+  // As Linux's do_preadv: a negative offset, then the descriptor, then the file's kind.
+  if (offset < 0) return error(Errno::einval);
   if (is_path_only()) return error(Errno::ebadf);
   if (!takes_offsets()) return error(Errno::espipe);
   TRY(check_readable());
-  if (offset < 0) return error(Errno::einval);
   return read_vectors(vectors, static_cast<uint64_t>(offset));
 }
 
 Result<size_t> File::pwritev(std::span<const IoVec> vectors, int64_t offset) {
+  if (offset < 0) return error(Errno::einval);
   if (is_path_only()) return error(Errno::ebadf);
   if (!takes_offsets()) return error(Errno::espipe);
   TRY(check_writable());
-  if (offset < 0) return error(Errno::einval);
   uint64_t at = static_cast<uint64_t>(offset);
   return write_vectors(vectors, &at);
 }

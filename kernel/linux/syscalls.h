@@ -227,6 +227,7 @@ Result<long> sys_mknod(const char* path, uint32_t mode, uint32_t device);
 Result<long> sys_mknodat(int dirfd, const char* path, uint32_t mode, uint32_t device);
 Result<long> sys_creat(const char* path, uint32_t mode);
 Result<long> sys_fadvise64(int fd, int64_t offset, int64_t length, int advice);
+Result<long> sys_readahead(int fd, int64_t offset, size_t count);
 Result<long> sys_rmdir(const char* path);
 Result<long> sys_unlink(const char* path);
 Result<long> sys_unlinkat(int dirfd, const char* path, int flags);

@@ -316,6 +316,17 @@ Result<long> sys_fadvise64(int fd, int64_t, int64_t length, int advice) {
   return 0;
 }
 
+// readahead(2): Linux's checks (a descriptor open for reading, on a regular file), then the
+// advice is accepted as fadvise64's WILLNEED is: reads fill the page cache with their own
+// readahead window.
+Result<long> sys_readahead(int fd, int64_t, size_t) {
+  RefPtr<fs::File> f = TRY(file(fd));
+  if (f->is_path_only() || (f->flags() & fs::linux_abi::o_accmode) == fs::linux_abi::o_wronly)
+    return error(Errno::ebadf);
+  if (f->ops() || !f->vnode()->is_regular()) return error(Errno::einval);
+  return 0;
+}
+
 Result<long> sys_rmdir(const char* path) { return sys_unlinkat(kAtFdcwd, path, static_cast<int>(kAtRemovedir)); }
 Result<long> sys_unlink(const char* path) { return sys_unlinkat(kAtFdcwd, path, 0); }
 Result<long> sys_unlinkat(int dirfd, const char* path, int flags) {

@@ -51,6 +51,7 @@ static const char* error_name(int e) {
     case EFAULT: return "EFAULT";
     case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
     case ENXIO: return "ENXIO";
+    case ENOSPC: return "ENOSPC";
     default: return "other";
   }
 }
@@ -402,6 +403,42 @@ static void seeking_and_epoll(void) {
   printf("directory SEEK_DATA: %ld %s\n", (long)r, errno == ENXIO ? "ENXIO" : error_name(r < 0 ? errno : 0));
   printf("directory SEEK_SET: %ld\n", (long)lseek(fd, 0, SEEK_SET));
   close(fd);
+
+  printf("-- pread and pwrite on the memory devices (any offset) and on a pipe\n");
+  char byte = 'x';
+  fd = open("/dev/full", O_RDWR);
+  ssize_t n = pread(fd, &byte, 1, 5467370918175035385LL);
+  printf("pread /dev/full: %ld %s byte %d\n", (long)n, error_name(n < 0 ? errno : 0), byte);
+  n = pwrite(fd, &byte, 1, 4096);
+  printf("pwrite /dev/full: %ld %s\n", (long)n, error_name(n < 0 ? errno : 0));
+  n = pread(fd, &byte, 1, -1);
+  printf("pread /dev/full at -1: %ld %s\n", (long)n, error_name(n < 0 ? errno : 0));
+  close(fd);
+  fd = open("/dev/null", O_RDWR);
+  n = pwrite(fd, &byte, 1, 1 << 20);
+  printf("pwrite /dev/null: %ld %s\n", (long)n, error_name(n < 0 ? errno : 0));
+  close(fd);
+  int ends[2];
+  if (pipe(ends) == 0) {
+    n = pwrite(ends[1], &byte, 1, 0);
+    printf("pwrite pipe: %ld %s\n", (long)n, error_name(n < 0 ? errno : 0));
+    close(ends[0]);
+    close(ends[1]);
+  }
+
+  printf("-- readahead\n");
+  fd = open("/proc/self/exe", O_RDONLY);
+  printf("a regular file: %s\n", error_name(readahead(fd, 0, 4096) == 0 ? 0 : errno));
+  close(fd);
+  if (pipe(ends) == 0) {
+    printf("a pipe: %s\n", error_name(readahead(ends[0], 0, 4096) == 0 ? 0 : errno));
+    close(ends[0]);
+    close(ends[1]);
+  }
+  fd = open("/dev/null", O_WRONLY);
+  printf("write-only: %s\n", error_name(readahead(fd, 0, 4096) == 0 ? 0 : errno));
+  close(fd);
+  printf("not a descriptor: %s\n", error_name(readahead(-1, 0, 4096) == 0 ? 0 : errno));
 
   printf("-- epoll_ctl\n");
   int epoll = epoll_create1(0);
