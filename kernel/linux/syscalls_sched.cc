@@ -39,37 +39,34 @@ constexpr uint32_t kSchedAttrSizeVer1 = 56;
 constexpr uint64_t kSchedFlagAll = 0x7f;
 constexpr uint64_t kSchedFlagUtilClamp = 0x60;
 
-// Runs `f` on the thread Linux's pid argument names (a thread id; 0 is the caller). Another
-// thread is only reached under the thread-list lock, which keeps it from exiting meanwhile.
-Result<> on_thread(int pid, void (*f)(Thread& thread, void* context), void* context) {
+// Runs `f` on the thread Linux's pid argument names (a thread id; 0 is the caller): EINVAL
+// for a negative pid, ESRCH for no such thread. Another thread is only reached under the
+// thread-list lock, which keeps it from exiting meanwhile.
+Result<> on_linux_thread(int pid, void (*f)(LinuxThread& thread, void* context), void* context) {
   if (pid < 0) return error(Errno::einval);
   if (pid == 0 || static_cast<uint32_t>(pid) == current_linux_thread().tid) {
-    f(*current_thread(), context);
+    f(current_linux_thread(), context);
     return {};
   }
+  if (!with_thread(static_cast<uint32_t>(pid), f, context)) return error(Errno::esrch);
+  return {};
+}
+
+Result<> on_thread(int pid, void (*f)(Thread& thread, void* context), void* context) {
   struct Call {
     void (*f)(Thread&, void*);
     void* context;
   } call{f, context};
-  auto run = [](LinuxThread& t, void* c) {
-    auto* call = static_cast<Call*>(c);
-    call->f(*t.thread, call->context);
-  };
-  if (!with_thread(static_cast<uint32_t>(pid), run, &call)) return error(Errno::esrch);
-  return {};
+  return on_linux_thread(
+      pid, [](LinuxThread& t, void* c) { static_cast<Call*>(c)->f(*t.thread, static_cast<Call*>(c)->context); },
+      &call);
 }
 
 Result<> check_thread(int pid) { return on_thread(pid, [](Thread&, void*) {}, nullptr); }
 
 // Runs `f` on the scheduling settings of the process of thread `pid` (0: the caller's),
-// under the settings lock: EINVAL for a negative pid, ESRCH for no such thread.
+// under the settings lock.
 Result<> with_settings(int pid, void (*f)(SchedulingSettings& settings, void* context), void* context) {
-  if (pid < 0) return error(Errno::einval);
-  if (pid == 0 || static_cast<uint32_t>(pid) == current_linux_thread().tid) {
-    SpinlockGuard guard(g_settings_lock);
-    f(current_process().scheduling, context);
-    return {};
-  }
   struct Call {
     void (*f)(SchedulingSettings&, void*);
     void* context;
@@ -79,8 +76,7 @@ Result<> with_settings(int pid, void (*f)(SchedulingSettings& settings, void* co
     SpinlockGuard guard(g_settings_lock);
     call->f(t.process->scheduling, call->context);
   };
-  if (!with_thread(static_cast<uint32_t>(pid), run, &call)) return error(Errno::esrch);
-  return {};
+  return on_linux_thread(pid, run, &call);
 }
 
 Result<SchedulingSettings> read_settings(int pid) {
