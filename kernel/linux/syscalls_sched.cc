@@ -4,6 +4,7 @@
 // values are checked and remembered as Linux would report them, but do not change when a
 // thread runs.
 #include <cstring>
+#include <optional>
 
 #include "kernel/linux/process.h"
 #include "kernel/linux/syscalls.h"
@@ -134,23 +135,33 @@ Result<long> sys_sched_getparam(int pid, int* param) {
   return 0;
 }
 
+namespace {
+// Gives the process of thread `pid` a checked policy and priority, and `nice` too when given
+// and the policy is a fair one (as Linux's sched_setattr; sched_setscheduler keeps nice).
+Result<> set_policy(int pid, int policy, int priority, std::optional<int> nice) {
+  struct Change {
+    int policy, priority;
+    std::optional<int> nice;
+  } change{policy, priority, nice};
+  return with_settings(
+      pid,
+      [](SchedulingSettings& s, void* c) {
+        auto* change = static_cast<Change*>(c);
+        s.policy = change->policy;
+        s.priority = change->priority;
+        if (change->nice && (change->policy == kSchedOther || change->policy == kSchedBatch)) s.nice = *change->nice;
+      },
+      &change);
+}
+}  // namespace
+
 Result<long> sys_sched_setscheduler(int pid, int policy, const int* param) {
   TRY(check_thread(pid));
   policy &= ~kSchedResetOnFork;
   if (policy == kSchedDeadline || !valid_policy(policy)) return error(Errno::einval);
   int priority = TRY(user::read(param));
   if (priority < priority_min(policy) || priority > priority_max(policy)) return error(Errno::einval);
-  struct Change {
-    int policy, priority;
-  } change{policy, priority};
-  TRY(with_settings(
-      pid,
-      [](SchedulingSettings& s, void* c) {
-        auto* change = static_cast<Change*>(c);
-        s.policy = change->policy;
-        s.priority = change->priority;
-      },
-      &change));
+  TRY(set_policy(pid, policy, priority, std::nullopt));
   return 0;
 }
 
@@ -208,19 +219,7 @@ Result<long> sys_sched_setattr(int pid, void* user_attr, unsigned flags) {
   if ((attr.flags & kSchedFlagUtilClamp) && size < kSchedAttrSizeVer1) return error(Errno::einval);
   int priority = static_cast<int>(attr.priority);
   if (priority < priority_min(policy) || priority > priority_max(policy)) return error(Errno::einval);
-  struct Change {
-    int policy, priority, nice;
-  } change{policy, priority, attr.nice < -20 ? -20 : attr.nice > 19 ? 19 : attr.nice};
-  TRY(with_settings(
-      pid,
-      [](SchedulingSettings& s, void* c) {
-        auto* change = static_cast<Change*>(c);
-        s.policy = change->policy;
-        s.priority = change->priority;
-        // As Linux, the nice value is set for the fair policies only.
-        if (change->policy == kSchedOther || change->policy == kSchedBatch) s.nice = change->nice;
-      },
-      &change));
+  TRY(set_policy(pid, policy, priority, attr.nice < -20 ? -20 : attr.nice > 19 ? 19 : attr.nice));
   return 0;
 }
 
