@@ -212,7 +212,12 @@ Result<uint64_t> fill(const CachedFileKey& key, uint64_t index, size_t count, Pa
   return handed;
 }
 
-// Frees up to `wanted` pages that only the cache owns, least recently used first.
+// Frees up to `wanted` pages that only the cache owns, least recently used first. A page that
+// a program maps (its frame shared) cannot go; it moves to the back of the LRU as it is passed,
+// as Linux activates referenced mapped pages, so that the libraries a program mapped first do
+// not sit at the front hiding the clean pages behind them. The scan stops after
+// kReclaimScanFactor pages per page wanted, unless it has found nothing yet: then it goes on
+// through the whole list once, since the allocation that asked fails if this finds nothing.
 size_t reclaim(size_t wanted) {
   bool interrupts = x86::save_and_disable_interrupts();
   if (!g_lock.try_lock_raw()) {
@@ -220,16 +225,18 @@ size_t reclaim(size_t wanted) {
     return 0;
   }
   EntryList victims;
-  size_t scanned = 0;
-  for (Entry* e = g_lru.front(); e && victims.size() < wanted && scanned < wanted * kReclaimScanFactor + 64;) {
-    Entry* next = g_lru.next(e);
-    scanned++;
-    if (!frame_refs::is_shared(e->phys)) {
-      g_lru.remove(e);
-      g_buckets[bucket_of(e->key, e->index)].remove(e);
-      victims.push_back(e);
+  const size_t listed = g_lru.size();
+  const size_t enough_scanned = wanted * kReclaimScanFactor + 64;
+  for (size_t scanned = 0; scanned < listed && victims.size() < wanted; scanned++) {
+    if (scanned >= enough_scanned && !victims.empty()) break;
+    Entry* e = g_lru.front();
+    g_lru.remove(e);
+    if (frame_refs::is_shared(e->phys)) {
+      g_lru.push_back(e);
+      continue;
     }
-    e = next;
+    g_buckets[bucket_of(e->key, e->index)].remove(e);
+    victims.push_back(e);
   }
   size_t freed = victims.size();
   g_statistics.pages -= freed;

@@ -6,6 +6,8 @@
 //        page_cache_data check DIR   checks the files, prints "checked"
 //        page_cache_data big DIR MIB writes a MIB MiB file in 1 MiB writes, fsyncs, reads it back
 //                                    and checks it (a file larger than the VM's memory), "big ok"
+//        page_cache_data mapped DIR MIB  maps a 4 MiB file and keeps it mapped while doing what
+//                                    "big" does, then checks the mapping, "mapped ok"
 // A mismatch prints "mismatch FILE at OFFSET" and exits 1.
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -196,41 +198,76 @@ static int write_files(const char* dir) {
   return check_all(dir);
 }
 
-static int big(const char* dir, size_t mib) {
-  int fd = open(in_dir(dir, "big"), O_RDWR | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) die("big");
+// Writes NAME as MIB MiB of pattern(seed) in 1 MiB writes, fsyncs it, reads it back and checks it.
+static int write_and_check(const char* dir, const char* name, size_t mib, unsigned seed) {
+  int fd = open(in_dir(dir, name), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) die(name);
   unsigned char* chunk = malloc(MIB);
   for (size_t m = 0; m < mib; m++) {
-    for (size_t i = 0; i < MIB; i++) chunk[i] = pattern(m * MIB + i, 5);
-    if (write(fd, chunk, MIB) != MIB) die("write big");
+    for (size_t i = 0; i < MIB; i++) chunk[i] = pattern(m * MIB + i, seed);
+    if (write(fd, chunk, MIB) != MIB) die("write");
   }
-  if (fsync(fd) != 0) die("fsync big");
+  if (fsync(fd) != 0) die("fsync");
   if (lseek(fd, 0, SEEK_SET) != 0) die("lseek");
   for (size_t m = 0; m < mib; m++) {
     size_t done = 0;
     while (done < MIB) {
       ssize_t n = read(fd, chunk + done, MIB - done);
-      if (n <= 0) die("read big");
+      if (n <= 0) die("read");
       done += (size_t)n;
     }
     for (size_t i = 0; i < MIB; i++) {
-      if (chunk[i] != pattern(m * MIB + i, 5)) {
-        printf("mismatch big at %zu\n", m * MIB + i);
+      if (chunk[i] != pattern(m * MIB + i, seed)) {
+        printf("mismatch %s at %zu\n", name, m * MIB + i);
         return 1;
       }
     }
   }
+  free(chunk);
   close(fd);
+  return 0;
+}
+
+static int big(const char* dir, size_t mib) {
+  if (write_and_check(dir, "big", mib, 5)) return 1;
   printf("big ok\n");
+  return 0;
+}
+
+static int mapping_matches(const unsigned char* map, size_t size, unsigned seed) {
+  for (size_t i = 0; i < size; i++) {
+    if (map[i] != pattern(i, seed)) {
+      printf("mismatch lib (mapping) at %zu\n", i);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+// A program's libraries are the first file pages it maps, and stay mapped: 4 MiB of them here,
+// then a file larger than the VM's memory written and read through the cache. The cache must
+// give back the clean pages behind the mapped ones.
+static int mapped_then_big(const char* dir, size_t mib) {
+  const size_t lib_size = 4 * MIB;
+  if (write_and_check(dir, "lib", lib_size / MIB, 6)) return 1;
+  int fd = open(in_dir(dir, "lib"), O_RDONLY);
+  if (fd < 0) die("lib");
+  const unsigned char* map = mmap(NULL, lib_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED) die("mmap lib");
+  if (!mapping_matches(map, lib_size, 6)) return 1;
+  if (write_and_check(dir, "big", mib, 5)) return 1;
+  if (!mapping_matches(map, lib_size, 6)) return 1;
+  printf("mapped ok\n");
   return 0;
 }
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: page_cache_data write|check DIR | big DIR MIB\n");
+    fprintf(stderr, "usage: page_cache_data write|check DIR | big|mapped DIR MIB\n");
     return 2;
   }
   if (strcmp(argv[1], "big") == 0) return big(argv[2], argc > 3 ? (size_t)atoi(argv[3]) : 64);
+  if (strcmp(argv[1], "mapped") == 0) return mapped_then_big(argv[2], argc > 3 ? (size_t)atoi(argv[3]) : 64);
   build_models();
   if (strcmp(argv[1], "write") == 0) {
     if (write_files(argv[2])) return 1;

@@ -218,6 +218,19 @@ TEST_F(Volume, AFileLargerThanMemoryIsWrittenAndReadBack) {
   EXPECT_EQ(fsck_problems(image), "");
 }
 
+// The same with 4 MiB of file pages mapped first, as a program's libraries are: the cache must
+// reclaim the clean pages behind them (once it gave up after the first 192 mapped ones and the
+// VM ran out of memory).
+TEST_F(Volume, CleanPagesBehindMappedOnesAreReclaimed) {
+  std::string image = (s_dir->path() / "mapped.img").string();
+  NimbusRun run = run_nimbus({"run", "--timeout", kTimeout, "--memory", "32M", "--volume-size", "128M", "--volume",
+                              image + ":/rw", app("page_cache_data-static"), "mapped", "/rw", "40"},
+                             {kLimit});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "mapped ok\n") << run.output();
+  EXPECT_EQ(fsck_problems(image), "");
+}
+
 TEST_F(Volume, AReadOnlyVolumeRefusesWrites) {
   NimbusRun run = busybox({"sh", "-c", "echo x > /data/new; echo status $?"});
   EXPECT_EQ(run.status, 0) << run.output();
