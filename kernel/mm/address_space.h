@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 
+#include "kernel/arch/x86_64/tlb.h"
 #include "kernel/lib/intrusive_list.h"
 #include "kernel/lib/result.h"
 #include "kernel/mm/virtual_range_allocator.h"
@@ -94,8 +95,8 @@ class AddressSpace {
   // Processes sharing it (vfork, CLONE_VM) hold a reference each; the last frees it all.
   void retain() { m_references.fetch_add(1, std::memory_order_relaxed); }
   void release();
-  // The root page table, for CR3.
-  uint64_t page_table_root() const { return m_root; }
+  // The page tables as the TLBs know them, for loading them (tlb::load).
+  tlb::Context& tlb_context() { return m_tlb; }
 
   enum class Placement { anywhere, hint, fixed, fixed_noreplace };
   // mmap: `file` is retained for the mapping's lifetime.
@@ -173,7 +174,7 @@ class AddressSpace {
 
  private:
   AddressSpace(VirtualRangeAllocator&& placement, uint64_t root)
-      : m_placement(static_cast<VirtualRangeAllocator&&>(placement)), m_root(root) {}
+      : m_placement(static_cast<VirtualRangeAllocator&&>(placement)), m_tlb(root) {}
   // A write to a present copy-on-write page: copies it, or takes it back if no longer shared.
   FaultOutcome copy_on_write_locked(const Vma& vma, uintptr_t page, uint64_t entry);
   Vma* find_locked(uintptr_t address);
@@ -217,7 +218,7 @@ class AddressSpace {
   uint64_t m_resident_pages = 0;
   bool m_lock_future = false;  // mlockall(MCL_FUTURE)
   bool m_populate_future = false;
-  uint64_t m_root;
+  tlb::Context m_tlb;  // the root table, and what shootdowns need
   std::atomic<uint32_t> m_references{1};
 };
 
