@@ -146,8 +146,6 @@ void init_bsp(bool allowed) {
 
 void init_ap() { enable_on_this_cpu(); }
 
-bool pcids_enabled() { return g_pcids; }
-
 void load(Context* context) {
   CpuTlb& tlb = this_cpu().tlb;
   if (tlb.loaded.load(std::memory_order_relaxed) == context) return;

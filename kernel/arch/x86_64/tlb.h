@@ -32,7 +32,6 @@ struct CpuTlb {
 void init_bsp(bool allowed);
 // The same choice on an application processor, with the kernel's tables loaded.
 void init_ap();
-bool pcids_enabled();
 
 // Loads `context`'s tables on this CPU (null: the kernel's), keeping the TLB entries its PCID
 // still holds when they are up to date. Nothing to do if they are loaded already. Interrupts
