@@ -189,9 +189,10 @@ class AddressSpace {
   // Splits so that a VMA boundary falls at `address` (if a VMA spans it).
   Result<> split_at_locked(uintptr_t address);
   // Removes the mappings in [begin, end) (VMA boundaries must fall at both ends).
-  // Whether another CPU may hold this space's translations: not once the last reference is
-  // dropped, since every thread that ran on it has moved to other page tables (a CR3 load
-  // forgets non-global entries), so a dying space frees its pages without a shootdown.
+  // Whether another CPU may use this space's translations: not once the last reference is
+  // dropped, since every CPU has moved to other page tables (tlb::forget), and a PCID that
+  // still tags its entries is flushed before it serves another space, so a dying space frees
+  // its pages without a shootdown.
   enum class Loaded { maybe, nowhere };
   void unmap_locked(uintptr_t begin, uintptr_t end, Loaded loaded = Loaded::maybe);
   // Fills a page of anonymous memory.
