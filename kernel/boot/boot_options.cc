@@ -10,10 +10,10 @@ namespace nimbus {
 namespace {
 // Kept alive: BootOptions::test points into it.
 CommandLine g_command_line;
-constexpr std::array<std::string_view, 19> kKnown = {
+constexpr std::array<std::string_view, 20> kKnown = {
     "verbose", "bootchart", "boot-only", "tsc_khz",  "max_cpus",       "test",          "strace", kVirtioMmioDeviceKey,
     "ip",      "gateway",   "dns",       "hostname", "nimbus.streams", "nimbus.winsize",
-    "volume",  "root",      "share",     "idle_poll_us", "norandmaps"};
+    "volume",  "root",      "share",     "idle_poll_us", "norandmaps", "nopcid"};
 
 // RFC 1123 2.1: letters, digits and hyphens in dot-separated labels of 1-63, 253 in all.
 bool valid_hostname(std::string_view name) {
@@ -196,6 +196,7 @@ const char* parse_boot_options(const char* text, BootOptions& options) {
   options.bootchart = line.has_flag("bootchart");
   options.boot_only = line.has_flag("boot-only");
   options.randomize_layout = !line.has_flag("norandmaps");
+  options.pcids = !line.has_flag("nopcid");
   options.strace = line.has_flag("strace");
   if (auto filter = line.value("strace")) {
     if (filter->empty()) return "strace= needs system call names (strace=open,read)";

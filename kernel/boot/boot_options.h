@@ -36,6 +36,7 @@ struct BootOptions {
   bool bootchart = false;    // per-stage boot timing
   bool boot_only = false;    // power off with status 0 once booted
   bool randomize_layout = true;  // ASLR for programs; `norandmaps` (Linux's word) turns it off
+  bool pcids = true;  // tag TLB entries by address space where the CPU can; `nopcid` (Linux's word) says no
   bool strace = false;       // log every system call of the program (`strace` or `strace=LIST`)
   std::string_view strace_filter;  // strace=LIST: only these calls (empty: all)
   uint64_t tsc_khz = 0;      // TSC rate from the host (0: find it ourselves)

@@ -10,6 +10,7 @@
 #include "kernel/arch/x86_64/page_tables.h"
 #include "kernel/arch/x86_64/smp.h"
 #include "kernel/arch/x86_64/syscall_msrs.h"
+#include "kernel/arch/x86_64/tlb.h"
 #include "kernel/boot/boot_options.h"
 #include "kernel/boot/bootchart.h"
 #include "kernel/boot/start_info.h"
@@ -180,6 +181,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t start_info_phys, uint64_t entr
   log("clock: tsc %lu kHz from %s\n", clock::tsc_khz(), clock::source_name());
 
   fpu::init_this_cpu();
+  tlb::init_bsp(options.pcids);
   x86::enable_syscall_instruction();
   x86::set_cpu_number(0);
   apic::init_bsp(g_platform.local_apic_phys);

@@ -7,7 +7,7 @@
 #include <new>
 
 #include "kernel/arch/x86_64/cpu.h"
-#include "kernel/arch/x86_64/page_tables.h"
+#include "kernel/arch/x86_64/tlb.h"
 #include "kernel/fs/fs_context.h"
 #include "kernel/fs/kernel_random.h"
 #include "kernel/lib/console.h"
@@ -239,8 +239,8 @@ void adopt_linux_thread(LinuxThread& thread, uint64_t fs_base) {
   thread.thread = self;
   bool interrupts = x86::save_and_disable_interrupts();
   self->linux_thread = &thread;
-  self->page_root = thread.process->space->page_table_root();
-  x86::write_cr3(self->page_root);
+  self->page_tables = &thread.process->space->tlb_context();
+  tlb::load(self->page_tables);
   self->fs_base = fs_base;
   x86::wrmsr(x86::msr::kFsBase, fs_base);
   x86::restore_interrupts(interrupts);
@@ -307,13 +307,13 @@ int run_program(const Program& program, MappedFile& exe, uint64_t exe_size, Open
   // The stack is written through the new page tables: this boot thread runs on them a moment.
   Thread* self = current_thread();
   bool interrupts = x86::save_and_disable_interrupts();
-  self->page_root = init.space->page_table_root();
-  x86::write_cr3(self->page_root);
+  self->page_tables = &init.space->tlb_context();
+  tlb::load(self->page_tables);
   x86::restore_interrupts(interrupts);
   auto stack = prepare_program_stack(*init.space, program, *image, layout, init.info);
   interrupts = x86::save_and_disable_interrupts();
-  self->page_root = 0;
-  x86::write_cr3(mmu::kernel_page_table_root());
+  self->page_tables = nullptr;
+  tlb::load(nullptr);
   x86::restore_interrupts(interrupts);
   if (!stack) {
     print("nimbus: out of memory for the initial stack\n");

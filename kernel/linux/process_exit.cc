@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "kernel/arch/x86_64/cpu.h"
-#include "kernel/arch/x86_64/page_tables.h"
+#include "kernel/arch/x86_64/tlb.h"
 #include "kernel/fs/fs_context.h"
 #include "kernel/lib/console.h"
 #include "kernel/linux/futex.h"
@@ -145,8 +145,8 @@ void exit_thread(int wait_status) {
   process.exited_cpu_time_ns.fetch_add(thread->cpu_time());
   // Off the process's page tables before they may be freed (by this thread or the last).
   bool interrupts = x86::save_and_disable_interrupts();
-  thread->page_root = 0;
-  x86::write_cr3(mmu::kernel_page_table_root());
+  thread->page_tables = nullptr;
+  tlb::load(nullptr);
   thread->linux_thread = nullptr;
   x86::restore_interrupts(interrupts);
   self.~LinuxThread();

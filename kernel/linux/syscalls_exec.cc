@@ -5,7 +5,7 @@
 
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/fpu.h"
-#include "kernel/arch/x86_64/page_tables.h"
+#include "kernel/arch/x86_64/tlb.h"
 #include "kernel/fs/fs.h"
 #include "kernel/fs/fs_context.h"
 #include "kernel/linux/elf.h"
@@ -229,8 +229,8 @@ void switch_space(Process& process, AddressSpace* space) {
     process.space = space;
   }
   bool interrupts = x86::save_and_disable_interrupts();
-  self->page_root = space->page_table_root();
-  x86::write_cr3(self->page_root);
+  self->page_tables = &space->tlb_context();
+  tlb::load(self->page_tables);
   x86::restore_interrupts(interrupts);
 }
 

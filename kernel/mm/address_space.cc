@@ -68,12 +68,12 @@ void AddressSpace::release() {
   if (m_references.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   // A kernel thread may still run on these tables (the scheduler's lazy switch): every CPU
   // leaves them first, so no TLB holds a page freed below.
-  tlb::forget_page_root(m_root);
+  tlb::forget(m_tlb);
   {
     MutexGuard guard(m_lock);
     unmap_locked(kBegin, kEnd, Loaded::nowhere);
   }
-  mmu::destroy_root(m_root);
+  mmu::destroy_root(m_tlb.root);
   this->~AddressSpace();
   heap::free(this);
 }
@@ -103,13 +103,13 @@ Result<AddressSpace*> AddressSpace::try_clone() {
     if (shows_file_pages(*v)) continue;
     // Private pages are shared read-only until one side writes; shared anonymous ones stay
     // shared and writable.
-    auto shared = mmu::share_range(m_root, copy->m_root, v->begin, v->end, !v->shared, frame_refs::share);
+    auto shared = mmu::share_range(m_tlb.root, copy->m_tlb.root, v->begin, v->end, !v->shared, frame_refs::share);
     if (!shared) return fail(shared.error());
     cow_made |= !v->shared;
   }
   copy->m_resident_pages = m_resident_pages;
   // This side's writable entries became read-only: forget the writable ones every CPU holds.
-  if (cow_made) tlb::flush_range_everywhere(kBegin, kEnd);
+  if (cow_made) tlb::flush_range_everywhere(m_tlb, kBegin, kEnd);
   return copy;
 }
 
@@ -168,12 +168,12 @@ Result<> AddressSpace::split_at_locked(uintptr_t address) {
 }
 
 void AddressSpace::release_pages_locked(uintptr_t begin, uintptr_t end, Loaded loaded) {
-  size_t detached = mmu::detach_range(m_root, begin, end);
+  size_t detached = mmu::detach_range(m_tlb.root, begin, end);
   if (detached == 0) return;
-  if (loaded == Loaded::maybe) tlb::flush_range_everywhere(begin, end);
+  if (loaded == Loaded::maybe) tlb::flush_range_everywhere(m_tlb, begin, end);
   for (Vma* v = m_vmas.front(); v && v->begin < end; v = m_vmas.next(v)) {
     if (v->end <= begin) continue;
-    mmu::release_detached_range(m_root, v->begin > begin ? v->begin : begin, v->end < end ? v->end : end,
+    mmu::release_detached_range(m_tlb.root, v->begin > begin ? v->begin : begin, v->end < end ? v->end : end,
                                 shows_file_pages(*v) ? keep_frame : free_frame);
   }
   m_resident_pages -= detached;
@@ -291,10 +291,10 @@ Result<> AddressSpace::protect(uintptr_t address, size_t length, uint32_t new_pr
   if (new_prot == 0) {
     // No access at all, but the data stays for when access comes back (GC and JIT runtimes
     // rely on it): the entries keep their frames, hidden from the CPU.
-    if (mmu::hide_range(m_root, address, end)) tlb::flush_range_everywhere(address, end);
+    if (mmu::hide_range(m_tlb.root, address, end)) tlb::flush_range_everywhere(m_tlb, address, end);
     return {};
   }
-  if (mmu::protect_range(m_root, address, end, flags)) tlb::flush_range_everywhere(address, end);
+  if (mmu::protect_range(m_tlb.root, address, end, flags)) tlb::flush_range_everywhere(m_tlb, address, end);
   return {};
 }
 
@@ -315,7 +315,7 @@ Result<> AddressSpace::fill_anonymous_locked(Vma& vma, uintptr_t page) {
   uint64_t phys = TRY(frames::allocate(0));
   memset(phys_to_virt<uint8_t>(phys), 0, kPageSize);
   uint64_t flags = mmu::application_flags(vma.prot & prot::kWrite, vma.prot & prot::kExec);
-  if (auto mapped = mmu::map_page_in(m_root, page, phys, flags); !mapped) {
+  if (auto mapped = mmu::map_page_in(m_tlb.root, page, phys, flags); !mapped) {
     frames::free(phys, 0);
     return mapped;
   }
@@ -329,11 +329,11 @@ Result<bool> AddressSpace::map_if_unchanged_locked(const Vma& snapshot, uintptr_
   Vma* v = find_locked(page);
   if (!v || v->file != snapshot.file || v->shared != snapshot.shared || v->prot == 0) return false;
   if (v->file_offset + (page - v->begin) != snapshot.file_offset + (page - snapshot.begin)) return false;
-  if (mmu::lookup_page(m_root, page) & mmu::pte::kPresent) return false;
+  if (mmu::lookup_page(m_tlb.root, page) & mmu::pte::kPresent) return false;
   uint64_t flags = mmu::application_flags(v->prot & prot::kWrite, v->prot & prot::kExec);
   // Read-only until a write fault copies it (mprotect keeps it so: protect_range).
   if (copy_on_write) flags = (flags & ~mmu::pte::kWritable) | mmu::pte::kCopyOnWrite;
-  TRY(mmu::map_page_in(m_root, page, phys, flags));
+  TRY(mmu::map_page_in(m_tlb.root, page, phys, flags));
   m_resident_pages++;
   return true;
 }
@@ -399,16 +399,16 @@ FaultOutcome AddressSpace::copy_on_write_locked(const Vma& vma, uintptr_t page, 
   uint64_t flags = mmu::application_flags(true, vma.prot & prot::kExec);
   if (!frame_refs::is_shared(phys)) {
     // The other sides have copied or gone: the frame is ours alone again.
-    mmu::set_entry(m_root, page, phys | mmu::pte::kPresent | flags);
-    tlb::flush_range_everywhere(page, page + kPageSize);
+    mmu::set_entry(m_tlb.root, page, phys | mmu::pte::kPresent | flags);
+    tlb::flush_range_everywhere(m_tlb, page, page + kPageSize);
     return FaultOutcome::handled;
   }
   auto copy = frames::allocate(0);
   if (!copy) return FaultOutcome::out_of_memory;
   memcpy(phys_to_virt<uint8_t>(*copy), phys_to_virt<uint8_t>(phys), kPageSize);
-  mmu::set_entry(m_root, page, *copy | mmu::pte::kPresent | flags);
+  mmu::set_entry(m_tlb.root, page, *copy | mmu::pte::kPresent | flags);
   // No CPU may go on reading the old frame through this address space once it is dropped.
-  tlb::flush_range_everywhere(page, page + kPageSize);
+  tlb::flush_range_everywhere(m_tlb, page, page + kPageSize);
   frame_refs::release(phys);
   return FaultOutcome::handled;
 }
@@ -430,7 +430,7 @@ FaultOutcome AddressSpace::handle_fault(uintptr_t address, bool write, bool exec
     if ((write && !(vma->prot & prot::kWrite)) || (execute && !(vma->prot & prot::kExec)) || vma->prot == 0)
       return FaultOutcome::bad_access;
     // Another thread may have filled it meanwhile.
-    uint64_t entry = mmu::lookup_page(m_root, page);
+    uint64_t entry = mmu::lookup_page(m_tlb.root, page);
     if (entry & mmu::pte::kPresent) {
       if (write && (entry & mmu::pte::kCopyOnWrite)) return copy_on_write_locked(*vma, page, entry);
       return FaultOutcome::handled;
@@ -499,7 +499,7 @@ Result<> AddressSpace::resident_pages(uintptr_t address, std::span<uint8_t> out)
     uintptr_t page = address + i * kPageSize;
     Vma* vma = find_locked(page);
     if (!vma) return error(Errno::enomem);
-    out[i] = (vma->file || (mmu::lookup_page(m_root, page) & mmu::pte::kPresent)) ? 1 : 0;
+    out[i] = (vma->file || (mmu::lookup_page(m_tlb.root, page) & mmu::pte::kPresent)) ? 1 : 0;
   }
   return {};
 }
@@ -551,13 +551,13 @@ Result<uintptr_t> AddressSpace::remap(const Remap& request) {
   }
   moved->begin = to;
   moved->end = to + new_size;
-  if (auto entries = mmu::move_range(m_root, old_begin, old_begin + old_size, to); !entries) {
+  if (auto entries = mmu::move_range(m_tlb.root, old_begin, old_begin + old_size, to); !entries) {
     if (m_last_found == moved) m_last_found = nullptr;
     delete_vma(moved);
     unreserve_locked(to, to + new_size);
     return error(entries.error());
   }
-  tlb::flush_range_everywhere(old_begin, old_begin + old_size);
+  tlb::flush_range_everywhere(m_tlb, old_begin, old_begin + old_size);
   if (moved->file) moved->file->retain();
   // MREMAP_DONTUNMAP leaves the old range mapped, empty: it fills again on touch.
   if (!request.keep_old) unmap_locked(old_begin, old_begin + old_size);

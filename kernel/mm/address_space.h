@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 
+#include "kernel/arch/x86_64/tlb.h"
 #include "kernel/lib/intrusive_list.h"
 #include "kernel/lib/result.h"
 #include "kernel/mm/virtual_range_allocator.h"
@@ -94,8 +95,8 @@ class AddressSpace {
   // Processes sharing it (vfork, CLONE_VM) hold a reference each; the last frees it all.
   void retain() { m_references.fetch_add(1, std::memory_order_relaxed); }
   void release();
-  // The root page table, for CR3.
-  uint64_t page_table_root() const { return m_root; }
+  // The page tables as the TLBs know them, for loading them (tlb::load).
+  tlb::Context& tlb_context() { return m_tlb; }
 
   enum class Placement { anywhere, hint, fixed, fixed_noreplace };
   // mmap: `file` is retained for the mapping's lifetime.
@@ -173,7 +174,7 @@ class AddressSpace {
 
  private:
   AddressSpace(VirtualRangeAllocator&& placement, uint64_t root)
-      : m_placement(static_cast<VirtualRangeAllocator&&>(placement)), m_root(root) {}
+      : m_placement(static_cast<VirtualRangeAllocator&&>(placement)), m_tlb(root) {}
   // A write to a present copy-on-write page: copies it, or takes it back if no longer shared.
   FaultOutcome copy_on_write_locked(const Vma& vma, uintptr_t page, uint64_t entry);
   Vma* find_locked(uintptr_t address);
@@ -188,9 +189,10 @@ class AddressSpace {
   // Splits so that a VMA boundary falls at `address` (if a VMA spans it).
   Result<> split_at_locked(uintptr_t address);
   // Removes the mappings in [begin, end) (VMA boundaries must fall at both ends).
-  // Whether another CPU may hold this space's translations: not once the last reference is
-  // dropped, since every thread that ran on it has moved to other page tables (a CR3 load
-  // forgets non-global entries), so a dying space frees its pages without a shootdown.
+  // Whether another CPU may use this space's translations: not once the last reference is
+  // dropped, since every CPU has moved to other page tables (tlb::forget), and a PCID that
+  // still tags its entries is flushed before it serves another space, so a dying space frees
+  // its pages without a shootdown.
   enum class Loaded { maybe, nowhere };
   void unmap_locked(uintptr_t begin, uintptr_t end, Loaded loaded = Loaded::maybe);
   // Fills a page of anonymous memory.
@@ -217,7 +219,7 @@ class AddressSpace {
   uint64_t m_resident_pages = 0;
   bool m_lock_future = false;  // mlockall(MCL_FUTURE)
   bool m_populate_future = false;
-  uint64_t m_root;
+  tlb::Context m_tlb;  // the root table, and what shootdowns need
   std::atomic<uint32_t> m_references{1};
 };
 

@@ -1,8 +1,9 @@
 // Thread stacks in the kernel virtual range: [guard][exception][guard][interrupt][guard][main].
 //
 // Freed sets are cached, still mapped, for the next thread. Beyond the cache, a set's frames
-// are freed and its virtual range retired rather than reused: another CPU may still hold a
-// stale TLB entry for it, and without a TLB shootdown a reuse could alias a new frame.
+// are freed and its virtual range retired rather than reused: another CPU, or another PCID
+// of this one (the mapping is not global, and invlpg reaches only the loaded PCID), may still
+// hold a stale TLB entry for it, and without a TLB shootdown a reuse could alias a new frame.
 // The window (256 GiB) covers millions of retired sets.
 #include "kernel/mm/kernel_stacks.h"
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernel/arch/x86_64/descriptors.h"
+#include "kernel/arch/x86_64/tlb.h"
 #include "kernel/sched/run_queue.h"
 #include "kernel/sched/thread.h"
 #include "kernel/sched/timer_queue.h"
@@ -46,6 +47,9 @@ struct Cpu {
   uint64_t slice_end_ns = 0;  // when `current` should yield, if others wait
   std::atomic<bool> online{false};
   std::atomic<uint64_t> context_switches{0};
+
+  // Which address space is loaded, and what this CPU's PCIDs tag.
+  tlb::CpuTlb tlb;
 
   x86::CpuDescriptors descriptors;
 };

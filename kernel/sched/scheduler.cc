@@ -6,8 +6,6 @@
 // is then not stolen, because stealing skips the victim CPU's current thread.
 #include "kernel/sched/scheduler.h"
 
-#include "kernel/arch/x86_64/page_tables.h"
-
 #include <algorithm>
 #include <atomic>
 #include <limits>
@@ -15,7 +13,7 @@
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/fpu.h"
 #include "kernel/arch/x86_64/local_apic.h"
-#include "kernel/arch/x86_64/page_tables.h"
+#include "kernel/arch/x86_64/tlb.h"
 #include "kernel/lib/panic.h"
 #include "kernel/sched/cpu.h"
 #include "kernel/sched/thread.h"
@@ -125,9 +123,10 @@ void schedule() {
   // Each process has its own page-table root. Kernel threads (the network's receive and worker
   // threads, idle) run on whatever root is loaded, as Linux's lazy TLB does: the kernel half is
   // the same in every root, and a CR3 write empties the TLB (under TCG all of QEMU's software
-  // TLB), so a program woken through a kernel thread would refill it twice per wake-up. A root
-  // is dropped everywhere before its tables are freed (tlb::forget_page_root).
-  if (next->page_root && x86::read_cr3() != next->page_root) x86::write_cr3(next->page_root);
+  // TLB), so a program woken through a kernel thread would refill it twice per wake-up. A space
+  // is dropped everywhere before its tables are freed (tlb::forget). With PCIDs, loading a
+  // space whose entries this CPU still holds up to date keeps them (tlb::load).
+  if (next->page_tables) tlb::load(next->page_tables);
   switch_context(&prev->saved_rsp, next->saved_rsp);
   finish_switch();
 }

@@ -14,6 +14,9 @@
 namespace nimbus {
 
 struct Cpu;
+namespace tlb {
+struct Context;
+}
 namespace linux {
 struct LinuxThread;
 struct SyscallFrame;
@@ -62,8 +65,8 @@ class Thread {
   // Application threads: the %fs base (TLS), saved and restored on every switch; the Linux
   // per-thread state; the registers of the syscall in progress.
   uint64_t fs_base = 0;
-  // The page-table root the thread runs on (its process's); 0: the kernel's.
-  uint64_t page_root = 0;
+  // The page tables the thread runs on (its process's); null: the kernel's.
+  tlb::Context* page_tables = nullptr;
   // CPU time: what the thread ran before its current turn, and when that turn began.
   uint64_t cpu_time_ns = 0;
   uint64_t running_since_ns = 0;

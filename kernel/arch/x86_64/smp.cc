@@ -11,6 +11,7 @@
 #include "kernel/arch/x86_64/local_apic.h"
 #include "kernel/arch/x86_64/page_tables.h"
 #include "kernel/arch/x86_64/syscall_msrs.h"
+#include "kernel/arch/x86_64/tlb.h"
 #include "kernel/lib/console.h"
 #include "kernel/lib/panic.h"
 #include "kernel/mm/frame_allocator.h"
@@ -134,6 +135,7 @@ extern "C" [[noreturn]] void ap_entry(nimbus::Cpu* cpu) {
   x86::set_ist(cpu->descriptors, x86::IstSlot::exception, cpu->idle->stacks.exception_top);
   cpus::install_this_cpu(*cpu);
   fpu::init_this_cpu();
+  tlb::init_ap();
   x86::enable_syscall_instruction();
   x86::set_cpu_number(cpu->index);
   apic::init_this_cpu();
