@@ -36,7 +36,8 @@ if [ -n "$need" ]; then
   apt-get update -q >&2 && apt-get install -y --no-install-recommends $need >&2
 fi
 if [ ! -f "$LG/vmlinux" ] || [ ! -x "$LG/bb/bin/busybox" ]; then
-  (cd "$LINUX_GUEST" && ./setup.sh >&2)
+  # setup.sh writes to $OUT, which here names our own output: point it at $LG.
+  (cd "$LINUX_GUEST" && OUT="$LG" ./setup.sh >&2)
 fi
 KVER=$(ls "$LG/kpkg/lib/modules" | head -1)
 MODDIR="$LG/kpkg/lib/modules/$KVER"

@@ -8,6 +8,7 @@
 #include "kernel/fs/page_cache.h"
 #include "kernel/fs/vfs.h"
 #include "kernel/lib/console.h"
+#include "kernel/linux/program_buffer_pinner.h"
 #include "kernel/sched/scheduler.h"
 #include "kernel/sched/thread.h"
 #include "kernel/time/clock.h"
@@ -65,6 +66,7 @@ bool mount_disk_root(RefPtr<fs::Vnode>* root) {
   *root = nullptr;
   if (g_root_device.empty()) return true;
   fs::ext4::set_problem_logger(log_ext4_problem);
+  fs::set_buffer_pinner(&program_buffer_pinner());
   char device_name[16] = {};
   if (g_root_device.size() >= sizeof(device_name)) return false;
   for (size_t i = 0; i < g_root_device.size(); i++) device_name[i] = g_root_device[i];
@@ -88,6 +90,7 @@ bool mount_disk_root(RefPtr<fs::Vnode>* root) {
 
 bool mount_volumes(fs::FsContext& context) {
   fs::ext4::set_problem_logger(log_ext4_problem);
+  fs::set_buffer_pinner(&program_buffer_pinner());
   for (const VolumeOption& volume : g_volumes) {
     char device_name[16] = {};
     if (volume.device.size() >= sizeof(device_name)) return false;

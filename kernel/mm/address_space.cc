@@ -82,6 +82,9 @@ Result<AddressSpace*> AddressSpace::try_clone() {
   TRY(frame_refs::init());
   AddressSpace* copy = TRY(try_create(m_placement.begin()));
   MutexGuard guard(m_lock);
+  // Pinned frames are under a device's I/O: sharing them copy-on-write now could leave the
+  // data in the frame the other side keeps. Direct I/O ends soon; fork waits for it.
+  while (m_pinned_frames) m_all_unpinned.wait(m_lock);
   auto fail = [&](Errno e) -> Result<AddressSpace*> {
     copy->release();
     return error(e);
@@ -464,6 +467,64 @@ Result<> AddressSpace::populate(uintptr_t address, size_t length) {
     }
   }
   return {};
+}
+
+Result<> AddressSpace::pin_frames(uintptr_t address, size_t length, bool device_writes, std::span<uint64_t> frames) {
+  if (length == 0) return {};
+  if (!valid_range(address, length)) return error(Errno::efault);
+  uintptr_t first = align_down(address, kPageSize);
+  size_t count = (align_up(address + length, kPageSize) - first) / kPageSize;
+  if (frames.size() < count) return error(Errno::einval);
+  TRY(frame_refs::init());
+  uint32_t needed = device_writes ? prot::kWrite : prot::kRead;
+  size_t pinned = 0;
+  Result<> outcome;
+  // A page that another thread keeps unmapping between our fault and our look is given up on.
+  constexpr int kFaultsPerPage = 4;
+  int faults = 0;
+  while (pinned < count && outcome) {
+    uintptr_t page = first + pinned * kPageSize;
+    {
+      MutexGuard guard(m_lock);
+      // The pages already there are taken in one go under the lock.
+      for (; pinned < count; pinned++, page += kPageSize, faults = 0) {
+        Vma* vma = find_locked(page);
+        if (!vma || (vma->prot & needed) != needed) {
+          outcome = error(Errno::efault);
+          break;
+        }
+        if (shows_file_pages(*vma)) {
+          outcome = error(Errno::eopnotsupp);
+          break;
+        }
+        uint64_t entry = mmu::lookup_page(m_root, page);
+        bool usable = (entry & mmu::pte::kPresent) &&
+                      (!device_writes || ((entry & mmu::pte::kWritable) && !(entry & mmu::pte::kCopyOnWrite)));
+        if (!usable) break;
+        uint64_t phys = entry & mmu::pte::kAddressMask;
+        if (phys >= frames::ram_end()) {
+          outcome = error(Errno::eopnotsupp);
+          break;
+        }
+        frame_refs::share(phys);
+        frames[pinned] = phys;
+        m_pinned_frames++;
+      }
+    }
+    if (pinned == count || !outcome) break;
+    if (++faults > kFaultsPerPage || handle_fault(page, device_writes, false) != FaultOutcome::handled)
+      outcome = error(Errno::efault);
+  }
+  if (!outcome) unpin_frames(frames.first(pinned));
+  return outcome;
+}
+
+void AddressSpace::unpin_frames(std::span<const uint64_t> frames) {
+  if (frames.empty()) return;
+  for (uint64_t phys : frames) frame_refs::release(phys);
+  MutexGuard guard(m_lock);
+  m_pinned_frames -= frames.size();
+  if (m_pinned_frames == 0) m_all_unpinned.notify_all();
 }
 
 bool AddressSpace::check_access(uintptr_t address, size_t length, uint32_t wanted) {

@@ -156,6 +156,19 @@ class AddressSpace {
   WordIdentity identify_word(uintptr_t address);
 
   FaultOutcome handle_fault(uintptr_t address, bool write, bool execute);
+  // Direct I/O into or out of the program's own frames (Linux's pin_user_pages): fills the
+  // pages of [address, +length) as the program's access would (for writing when the device
+  // writes them: a copy-on-write page is copied first), gives each frame one more owner
+  // (frame_refs) and stores it in `frames`, one per page. A munmap, MADV_DONTNEED or mremap
+  // meanwhile leaves the frame to the I/O, and fork waits for unpin_frames (a page made
+  // copy-on-write under a device's write would leave the data to whichever side kept the old
+  // frame). EFAULT where the access is not allowed or a page cannot be filled; EOPNOTSUPP for
+  // a shared file mapping (the frames are its file's page cache, which a device must not
+  // change behind the file's back) and for memory that is not RAM. Nothing stays pinned on
+  // error. Called without a file system's lock (filling a page of a file mapping takes it).
+  Result<> pin_frames(uintptr_t address, size_t length, bool device_writes, std::span<uint64_t> frames);
+  // Gives back the owners pin_frames took.
+  void unpin_frames(std::span<const uint64_t> frames);
   // Whether [address, address+length) lies in mappings allowing `prot` (0: just mapped).
   // With a `prot`, file-backed pages of the range are filled now: the kernel may touch them
   // while holding a file's lock, and filling them then would need a file's lock too.
@@ -217,6 +230,8 @@ class AddressSpace {
   uintptr_t m_break_base = 0;
   uintptr_t m_break = 0;
   uint64_t m_resident_pages = 0;
+  uint64_t m_pinned_frames = 0;      // held by pin_frames for direct I/O; fork waits for 0
+  ConditionVariable m_all_unpinned;  // notified when m_pinned_frames drops to 0
   bool m_lock_future = false;  // mlockall(MCL_FUTURE)
   bool m_populate_future = false;
   tlb::Context m_tlb;  // the root table, and what shootdowns need

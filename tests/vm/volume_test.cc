@@ -206,6 +206,20 @@ TEST_F(Volume, PageCacheWritesAndSharedMappingsReachTheNextVm) {
   EXPECT_EQ(fsck_problems(image), "");
 }
 
+// O_DIRECT into and out of the program's own pages (pinned for the device): byte-exact with a
+// fresh mapping, buffers straddling pages, private and shared file mappings of the volume; a
+// buffer another thread unmaps during the I/O gives EFAULT or completes, and forks during direct
+// reads keep the parent's data; e2fsck -fn clean after.
+TEST_F(Volume, DirectIoIntoTheProgramsPagesIsByteExact) {
+  std::string image = (s_dir->path() / "direct.img").string();
+  NimbusRun run = run_nimbus({"run", "--timeout", kTimeout, "--volume-size", "64M", "--volume", image + ":/rw",
+                              app("direct_io-static"), "/rw"},
+                             {kLimit});
+  EXPECT_EQ(run.status, 0) << run.output();
+  EXPECT_EQ(run.out, "direct ok\n") << run.output();
+  EXPECT_EQ(fsck_problems(image), "");
+}
+
 // A file larger than the VM's memory written and read back: dirty pages are written back at
 // the dirty limit and clean ones reclaimed.
 TEST_F(Volume, AFileLargerThanMemoryIsWrittenAndReadBack) {

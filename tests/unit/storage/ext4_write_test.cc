@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
+#include "kernel/fs/buffer_pinning.h"
 #include "kernel/fs/ext4/ext4_fs.h"
 #include "kernel/fs/linux_abi.h"
 #include "tests/unit/fakes/fake_block_device.h"
@@ -584,6 +586,109 @@ TEST_P(Ext4WriteTest, DirectIoRefusesMisalignmentAndKeepsTheRestOfPartlyWrittenB
   file = RefPtr<fs::Vnode>();  // every vnode goes before the unmount
   remount();
   data = read_all(*at("aligned.bin"));
+  ASSERT_TRUE(data);
+  EXPECT_EQ(*data, model);
+  expect_clean();
+}
+
+// A BufferPinner over host memory, as the kernel's pins a program's pages: each buffer comes
+// in pieces that end at every 4 KiB boundary (frames scattered in physical memory), so a block
+// of a buffer that is not page-aligned spans two pieces. It counts what it holds, and refuses
+// as told.
+class PagePiecesPinner final : public fs::BufferPinner {
+ public:
+  Result<fs::PinnedMemory> pin(std::span<const std::byte> buffer, fs::DeviceAccess access,
+                               std::span<fs::MemoryPiece> pieces) override {
+    if (refusal) return error(*refusal);
+    size_t used = 0;
+    for (size_t done = 0; done < buffer.size();) {
+      auto* at = const_cast<std::byte*>(buffer.data() + done);
+      size_t to_boundary = 4096 - reinterpret_cast<uintptr_t>(at) % 4096;
+      size_t length = buffer.size() - done < to_boundary ? buffer.size() - done : to_boundary;
+      EXPECT_LT(used, pieces.size());
+      if (used == pieces.size()) return error(Errno::einval);
+      pieces[used++] = {at, length};
+      done += length;
+    }
+    pins[access == fs::DeviceAccess::writes]++;
+    held_bytes += buffer.size();
+    return fs::PinnedMemory{used, this};
+  }
+  void unpin(std::span<const fs::MemoryPiece> pieces, void* holder) override {
+    EXPECT_EQ(holder, this);
+    for (const fs::MemoryPiece& piece : pieces) held_bytes -= piece.length;
+  }
+
+  std::optional<Errno> refusal;
+  size_t pins[2] = {};  // for the device to read, to write
+  size_t held_bytes = 0;
+};
+
+// Installs a pinner for one test.
+struct InstalledPinner {
+  explicit InstalledPinner(fs::BufferPinner& pinner) { fs::set_buffer_pinner(&pinner); }
+  ~InstalledPinner() { fs::set_buffer_pinner(nullptr); }
+};
+
+// Direct I/O into and out of the program's pinned pages (the kernel's path): byte-exact from
+// and into page-aligned and straddling buffers, through cached pages, at the end of the file;
+// what cannot be pinned is copied; a bad buffer is EFAULT; every pin is let go.
+TEST_P(Ext4WriteTest, DirectIoIntoPinnedPagesIsByteExact) {
+  if (!m_pages) GTEST_SKIP() << "O_DIRECT needs the page cache (every kernel mount has it)";
+  PagePiecesPinner pinner;
+  InstalledPinner installed(pinner);
+  std::string model = random_text(3 * 1024 * 1024 + 8192, 51);
+  {
+    auto file = create("", "pinned.bin");
+    // Extending writes from page-aligned buffers, larger than one pinned chunk (2 MiB).
+    EXPECT_EQ(direct_write(*file, 0, model.substr(0, 3 * 1024 * 1024)), 3u * 1024 * 1024);
+    EXPECT_GT(pinner.pins[0], 1u);
+    // From a buffer 1536 bytes into a page: every block spans two pieces.
+    AlignedBuffer straddling(8192);
+    memcpy(straddling.data + 1536, model.data() + 3 * 1024 * 1024, 8192);
+    uint64_t offset = 3 * 1024 * 1024;
+    auto written = file->write_at(&offset, straddling.span(1536), fs::IoFlags{.direct = true});
+    ASSERT_TRUE(written);
+    EXPECT_EQ(*written, 8192u);
+    EXPECT_EQ(m_pages->pages_read, 0u);
+    EXPECT_EQ(direct_read(*file, 0, model.size()), model);
+    // Into a straddling buffer.
+    AlignedBuffer into(65536);
+    auto read = file->read_at(1 << 20, into.span(512), fs::IoFlags{.direct = true});
+    ASSERT_TRUE(read);
+    EXPECT_EQ(*read, 65536u);
+    EXPECT_EQ(memcmp(into.data + 512, model.data() + (1 << 20), 65536), 0);
+    EXPECT_GT(pinner.pins[1], 1u);
+
+    // Over cached pages: written through them, which a mapping's page shows.
+    auto frame = file->take_cached_frame(5, true);
+    ASSERT_TRUE(frame);
+    std::string over = random_text(3 * 4096, 52);
+    EXPECT_EQ(direct_write(*file, 4 * 4096, over), over.size());
+    model.replace(4 * 4096, over.size(), over);
+    EXPECT_EQ(memcmp(m_pages->page_data(*frame), over.data() + 4096, 4096), 0);
+
+    // The end of the file inside a block: the read stops there.
+    write(*file, model.size(), "tail");
+    model += "tail";
+    EXPECT_EQ(direct_read(*file, model.size() - 4 - 8192, 16384), model.substr(model.size() - 4 - 8192));
+
+    // Memory that cannot be pinned is copied through the bounce buffer.
+    pinner.refusal = Errno::eopnotsupp;
+    std::string copied = random_text(8192, 53);
+    EXPECT_EQ(direct_write(*file, 8192, copied), copied.size());
+    model.replace(8192, copied.size(), copied);
+    EXPECT_EQ(direct_read(*file, 0, 65536), model.substr(0, 65536));
+    // A buffer the program may not use is EFAULT, and nothing is written.
+    pinner.refusal = Errno::efault;
+    offset = 0;
+    EXPECT_EQ(file->write_at(&offset, into.span().first(4096), fs::IoFlags{.direct = true}).error(), Errno::efault);
+    EXPECT_EQ(file->read_at(0, into.span().first(4096), fs::IoFlags{.direct = true}).error(), Errno::efault);
+    pinner.refusal.reset();
+    EXPECT_EQ(pinner.held_bytes, 0u);
+  }
+  remount();
+  auto data = read_all(*at("pinned.bin"));
   ASSERT_TRUE(data);
   EXPECT_EQ(*data, model);
   expect_clean();
