@@ -497,7 +497,7 @@ Result<> AddressSpace::pin_frames(uintptr_t address, size_t length, bool device_
           outcome = error(Errno::eopnotsupp);
           break;
         }
-        uint64_t entry = mmu::lookup_page(m_root, page);
+        uint64_t entry = mmu::lookup_page(m_tlb.root, page);
         bool usable = (entry & mmu::pte::kPresent) &&
                       (!device_writes || ((entry & mmu::pte::kWritable) && !(entry & mmu::pte::kCopyOnWrite)));
         if (!usable) break;
