@@ -57,7 +57,10 @@ uint64_t unusable_features(uint64_t features) {
   uint64_t drop = 0;
   if (!(features & kFeatureCsum)) drop |= kHostTso;
   if (!(features & kFeatureGuestCsum) || !(features & kFeatureMergeRx)) drop |= kGuestTso;
+  // The control queue serves only multiqueue here: without MQ the device is driven as one
+  // pair with no control queue, as before multiqueue existed.
   if (!(features & kFeatureControlQueue)) drop |= kFeatureMultiqueue;
+  if (!(features & kFeatureMultiqueue)) drop |= kFeatureControlQueue;
   return features & drop;
 }
 
