@@ -1,6 +1,6 @@
 // /proc/net (tcp, tcp6, udp, udp6, dev, route, if_inet6, sockstat, sockstat6) and /proc/sys/net: the kernel
 // stack's sockets and interfaces in the text formats of Linux 6.1 (proc_net_tcp(5), netstat
-// and ss read them).
+// and ss read them); and /proc/net/queues, Nimbus's own: each interface's queue pairs.
 #include "kernel/linux/procfs_net.h"
 
 #include <new>
@@ -127,6 +127,25 @@ void dev(TextBuffer& out) {
   }
 }
 
+// Nimbus's own (Linux gives per-queue counters through ethtool -S): one row per queue pair
+// of every interface, with the CPU that processes it (-1: any).
+void queues(TextBuffer& out) {
+  out.append("Iface Queue CPU RxPackets RxBytes TxPackets TxBytes\n");
+  net::NetStack* stack = net::kernel_net_stack();
+  if (!stack) return;
+  net::InterfaceSnapshot list[kMaxInterfaces];
+  size_t count = interfaces(*stack, list);
+  for (size_t i = 0; i < count; i++) {
+    net::NetDevice* device = stack->device(list[i].index);
+    if (!device) continue;
+    for (size_t queue = 0; queue < device->queue_count(); queue++) {
+      net::QueueStatistics q = device->queue_statistics(queue);
+      out.format("%s %zu %d %lu %lu %lu %lu\n", list[i].name, queue, q.cpu, q.counters.rx_packets,
+                 q.counters.rx_bytes, q.counters.tx_packets, q.counters.tx_bytes);
+    }
+  }
+}
+
 void route(TextBuffer& out) {
   out.format("%-127s\n", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT");
   net::NetStack* stack = net::kernel_net_stack();
@@ -211,6 +230,7 @@ constexpr SyntheticEntry kNet[] = {
     {"tcp", Kind::file, tcp4}, {"tcp6", Kind::file, tcp6},   {"udp", Kind::file, udp4},
     {"udp6", Kind::file, udp6}, {"dev", Kind::file, dev},     {"route", Kind::file, route},
     {"if_inet6", Kind::file, if_inet6}, {"sockstat", Kind::file, sockstat}, {"sockstat6", Kind::file, sockstat6},
+    {"queues", Kind::file, queues},
 };
 constexpr SyntheticEntry kSysNetCore[] = {{"somaxconn", Kind::file, somaxconn}};
 constexpr SyntheticEntry kSysNetIpv4[] = {

@@ -19,6 +19,12 @@ struct DeviceStatistics {
   uint64_t tx_packets = 0, tx_bytes = 0, tx_errors = 0, tx_dropped = 0;
 };
 
+// One transmit/receive queue pair's counters, and the CPU that processes it (-1: any).
+struct QueueStatistics {
+  DeviceStatistics counters;
+  int32_t cpu = -1;
+};
+
 struct DeviceFeatures {
   bool tx_checksum = false;  // accepts PacketOffload::checksum_needed
   bool rx_checksum = false;  // may set PacketOffload::checksum_verified
@@ -39,6 +45,11 @@ class NetDevice {
   // transmit ring is full (the packet is freed: TCP retransmits, UDP drops as Linux does).
   virtual Result<> transmit(Packet* packet) = 0;
   virtual DeviceStatistics statistics() const = 0;
+  // Queue pairs in use (a multiqueue device has several), and each one's counters.
+  virtual size_t queue_count() const { return 1; }
+  virtual QueueStatistics queue_statistics(size_t queue) const {
+    return queue == 0 ? QueueStatistics{statistics(), -1} : QueueStatistics{};
+  }
 
  protected:
   ~NetDevice() = default;

@@ -6,6 +6,7 @@
 //   bulk N         -> reads N bytes, answers their FNV-1a 64 checksum as 16 hex digits and a
 //                     newline, then sends N bytes of the pattern pattern_byte() and closes
 //   stat           -> /proc/net/sockstat and sockstat6 followed by MemFree/MemAvailable from /proc/meminfo
+//   queues         -> /proc/net/queues (each interface's queue pairs and their counters)
 //   quit           -> exit(0)
 #include <netinet/in.h>
 #include <pthread.h>
@@ -111,6 +112,10 @@ static void* serve(void* argument) {
       append_file(text, sizeof text, "/proc/net/sockstat", NULL);
       append_file(text, sizeof text, "/proc/net/sockstat6", NULL);
       append_file(text, sizeof text, "/proc/meminfo", "MemFree:");
+      write_all(fd, text, strlen(text));
+    } else if (strcmp(line, "queues") == 0) {
+      char text[2048] = "";
+      append_file(text, sizeof text, "/proc/net/queues", NULL);
       write_all(fd, text, strlen(text));
     } else if (strcmp(line, "quit") == 0) {
       write_all(fd, "bye\n", 4);

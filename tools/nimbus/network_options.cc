@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <fstream>
 
 #include "text.h"
 
@@ -175,7 +176,17 @@ CliResult<void> check_network_options(const NetworkOptions& options, NetMode mod
   return {};
 }
 
-std::vector<std::string> qemu_network_args(const NetworkOptions& options, NetMode mode) {
+unsigned tap_queue_count(const NetworkOptions& options, NetMode mode, unsigned cpus, const std::string& sys_class_net) {
+  constexpr unsigned long kMultiQueue = 0x100;  // IFF_MULTI_QUEUE
+  constexpr unsigned kMaxQueues = 8;             // the kernel uses at most 8 pairs
+  if (mode != NetMode::Tap) return 1;
+  std::ifstream file(cat(sys_class_net, "/", options.tap_name, "/tun_flags"));
+  unsigned long flags = 0;
+  if (!(file >> std::hex >> flags) || !(flags & kMultiQueue)) return 1;
+  return std::clamp(cpus, 2u, kMaxQueues);
+}
+
+std::vector<std::string> qemu_network_args(const NetworkOptions& options, NetMode mode, unsigned queues) {
   if (mode == NetMode::None || mode == NetMode::Default) return {};
   std::string netdev;
   if (mode == NetMode::User) {
@@ -187,8 +198,10 @@ std::vector<std::string> qemu_network_args(const NetworkOptions& options, NetMod
   } else {
     // An existing tap device; QEMU runs no scripts to configure it.
     netdev = cat("tap,id=net0,ifname=", options.tap_name, ",script=no,downscript=no");
+    if (queues > 1) netdev += cat(",queues=", queues);
   }
   std::string device = "virtio-net-device,netdev=net0";
+  if (mode == NetMode::Tap && queues > 1) device += ",mq=on";
   if (options.mac) device += cat(",mac=", *options.mac);
   return {"-netdev", netdev, "-device", device};
 }
@@ -262,7 +275,7 @@ CliResult<void> check_host_network(const NetworkOptions& options, NetMode mode, 
     if (::stat(path.c_str(), &status) != 0)
       return cli_error(exit_status::kCliFailure, cat("--net tap=", options.tap_name, ": there is no network interface '", options.tap_name,
                              "' on this host (create it first: ip tuntap add dev ", options.tap_name,
-                             " mode tap user $USER)"));
+                             " mode tap user $USER, with multi_queue for a queue pair per vCPU)"));
   }
   if (mode != NetMode::User) return {};
   for (const PortMapping& mapping : options.ports) {

@@ -49,8 +49,14 @@ NetMode effective_net_mode(const NetworkOptions& options, bool boots_program);
 // networking's), and any network on q35 (the kernel drives virtio-mmio only).
 CliResult<void> check_network_options(const NetworkOptions& options, NetMode mode);
 
-// -netdev and -device arguments (none for NetMode::None).
-std::vector<std::string> qemu_network_args(const NetworkOptions& options, NetMode mode);
+// -netdev and -device arguments (none for NetMode::None). With `queues` above 1 (a multi_queue
+// tap) the tap opens that many queues and the device offers multiqueue (mq=on).
+std::vector<std::string> qemu_network_args(const NetworkOptions& options, NetMode mode, unsigned queues = 1);
+// How many queues --net tap=IFNAME opens: one per vCPU, 2 to 8, when the tap was made with
+// multi_queue (IFF_MULTI_QUEUE in /sys/class/net/IFNAME/tun_flags; such a tap must be opened
+// as one, so even one vCPU gets 2 and uses one); 1 otherwise (and for other modes).
+unsigned tap_queue_count(const NetworkOptions& options, NetMode mode, unsigned cpus,
+                         const std::string& sys_class_net = "/sys/class/net");
 // The kernel words: ip= and gateway= when given (without ip= the kernel asks DHCP).
 std::vector<std::string> network_kernel_words(const NetworkOptions& options, NetMode mode);
 

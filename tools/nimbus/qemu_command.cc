@@ -127,11 +127,14 @@ std::vector<std::string> build_qemu_command(const RunOptions& options, const Qem
   add({"-kernel", setup.kernel, "-append", kernel_command_line(options, setup)});
   // QEMU hands the initrd to a PVH kernel as the first module in hvm_start_info.
   if (setup.initrd) add({"-initrd", *setup.initrd});
-  std::vector<std::string> network = qemu_network_args(options.network, setup.net_mode);
-  // q35 has no virtio-mmio: the same device as a modern PCI function, without an option ROM.
+  std::vector<std::string> network = qemu_network_args(options.network, setup.net_mode, setup.net_queues);
+  // q35 has no virtio-mmio: the same device as a modern PCI function, without an option ROM,
+  // with an MSI-X vector per queue and one for the configuration.
   for (std::string& word : network)
-    if (options.machine == Machine::Q35 && word.starts_with("virtio-net-device,"))
+    if (options.machine == Machine::Q35 && word.starts_with("virtio-net-device,")) {
       word = "virtio-net-pci-non-transitional,romfile=," + word.substr(std::string_view("virtio-net-device,").size());
+      if (setup.net_queues > 1) word += cat(",vectors=", 2 * setup.net_queues + 2);
+    }
   // QEMU 7.2's virtio-mmio is legacy (version 1) unless told otherwise; the kernel drives 1.x only.
   if (setup.console_fds || !network.empty() || !options.volumes.empty() || setup.root_disk || !options.shares.empty())
     add({"-global", "virtio-mmio.force-legacy=false"});

@@ -30,6 +30,8 @@ struct QemuSetup {
   std::vector<std::string> stream_words;
   // The network in effect (effective_net_mode: --net, the image's default, or the default).
   NetMode net_mode = NetMode::None;
+  // The tap's queues (tap_queue_count): above 1, one virtio-net queue pair each.
+  unsigned net_queues = 1;
 };
 
 // Where run_command places its stdout and stderr in QEMU for the virtio-console ports.

@@ -258,6 +258,7 @@ CliResult<int> run(std::span<const std::string_view> args) {
   // A program gets user networking unless told otherwise (virtio-mmio on microvm, virtio-pci
   // on q35).
   setup.net_mode = effective_net_mode(options.network, guest.has_value());
+  setup.net_queues = tap_queue_count(options.network, setup.net_mode, options.cpus);
   // A dry run shows the redirections that give QEMU the streams; a real run hands them over
   // unless one cannot be (then the serial console carries everything, as on q35).
   std::optional<HostStreams> streams;

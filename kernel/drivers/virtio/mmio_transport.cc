@@ -61,7 +61,7 @@ Result<uint16_t> MmioTransport::queue_size_max(uint16_t index) {
 }
 
 Result<> MmioTransport::enable_queue(uint16_t, uint16_t size, uint64_t descriptors, uint64_t driver,
-                                     uint64_t device) {
+                                     uint64_t device, const QueueInterrupt&) {
   write(kQueueSize, size);
   write64(kQueueDescriptorLow, descriptors);
   write64(kQueueDriverLow, driver);

@@ -62,7 +62,7 @@ class MmioTransport final : public Transport {
   void set_driver_features(uint32_t select, uint32_t features) override;
   Result<uint16_t> queue_size_max(uint16_t index) override;
   Result<> enable_queue(uint16_t index, uint16_t size, uint64_t descriptors, uint64_t driver,
-                        uint64_t device) override;
+                        uint64_t device, const QueueInterrupt& interrupt) override;
 
   volatile uint32_t* m_registers;
   uint32_t m_irq;

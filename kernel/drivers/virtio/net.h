@@ -1,5 +1,5 @@
-// virtio-net (virtio 1.2, 5.1) over virtio-mmio: one receive and one transmit queue per
-// device, each device a net::NetDevice named eth0, eth1, ...
+// virtio-net (virtio 1.2, 5.1) over virtio-mmio or virtio-pci: one queue pair per vCPU when
+// the device has multiqueue (else one pair), each device a net::NetDevice named eth0, eth1, ...
 #pragma once
 
 #include <cstddef>
@@ -19,8 +19,8 @@ using ReceiveHandler = void (*)(void* context, net::Packet* packet);
 
 class Device;
 
-// Starts every virtio-net device among `devices` (up to kMaxDevices), each with its receive
-// thread. Needs interrupts and the scheduler. Returns how many started.
+// Starts every virtio-net device among `devices` (up to kMaxDevices), each with a receive
+// thread per queue pair. Needs interrupts and the scheduler. Returns how many started.
 size_t init(std::span<virtio::Transport* const> devices);
 size_t device_count();
 Device* device(size_t index);
@@ -34,6 +34,8 @@ class Device final : public net::NetDevice {
   net::DeviceFeatures features() const override;
   Result<> transmit(net::Packet* packet) override;
   net::DeviceStatistics statistics() const override;
+  size_t queue_count() const override;
+  net::QueueStatistics queue_statistics(size_t pair) const override;
 
   // The device reports its link up (always true without VIRTIO_NET_F_STATUS).
   bool link_up() const;

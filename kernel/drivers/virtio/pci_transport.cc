@@ -129,15 +129,15 @@ Result<uint16_t> PciTransport::queue_size_max(uint16_t index) {
 }
 
 Result<> PciTransport::enable_queue(uint16_t index, uint16_t size, uint64_t descriptors,
-                                    uint64_t driver, uint64_t device) {
+                                    uint64_t driver, uint64_t device, const QueueInterrupt& interrupt) {
   // 4.1.4.4: the queue's notification address must lie inside the notify structure.
   uint16_t notify_off = common<uint16_t>(kQueueNotifyOff);
   uint64_t notify_at = static_cast<uint64_t>(notify_off) * m_notify_multiplier;
   if (notify_at + 2 > m_notify_length) return error(Errno::einval);
   m_notify_offsets[index] = static_cast<uint16_t>(notify_off);
   set_common<uint16_t>(kQueueSize, size);
-  if (m_handler) {
-    uint16_t entry = TRY(allocate_entry(index));
+  if (m_handler && interrupt.wanted) {
+    uint16_t entry = TRY(allocate_entry(index, interrupt.apic_id.value_or(apic::this_cpu_id())));
     set_common<uint16_t>(kQueueSelect, index);
     set_common<uint16_t>(kQueueMsixVector, entry);
     if (common<uint16_t>(kQueueMsixVector) != entry) return error(Errno::enospc);  // 4.1.5.1.2.1
@@ -156,19 +156,16 @@ Result<> PciTransport::enable_queue(uint16_t index, uint16_t size, uint64_t desc
   return {};
 }
 
-Result<uint16_t> PciTransport::allocate_entry(uint16_t queue) {
+Result<uint16_t> PciTransport::allocate_entry(uint16_t queue, uint32_t apic_id) {
   if (m_vector_count >= m_table.size()) {
     // Out of entries: the queue shares entry 0, whose handler looks at everything.
     return 0;
   }
-  auto message_for = [](uint8_t vector) {
-    return pci::compose_msi_message(apic::this_cpu_id(), vector);
-  };
   Vector& slot = m_vectors[m_vector_count];
   slot.transport = this;
   slot.queue = queue;
   slot.vector = TRY(interrupt_vectors::allocate(on_vector, &slot));
-  auto message = message_for(slot.vector);
+  auto message = pci::compose_msi_message(apic_id, slot.vector);
   if (!message) {
     interrupt_vectors::release(slot.vector);
     return error(Errno::enodev);  // an APIC id MSI cannot address without interrupt remapping
@@ -182,7 +179,7 @@ Result<> PciTransport::set_interrupt_handler(InterruptHandler handler, void* con
   m_context = context;
   m_handler = handler;
   pci::enable_msix(m_access, m_address, m_msix);
-  auto entry = allocate_entry(kAnyQueue);
+  auto entry = allocate_entry(kAnyQueue, apic::this_cpu_id());
   if (!entry) {
     m_handler = nullptr;
     return error(entry.error());

@@ -59,8 +59,9 @@ class PciTransport final : public Transport {
   bool device_config_fits(size_t offset, size_t width) const {
     return offset <= m_device_length && width <= m_device_length - offset;
   }
-  // Takes the next MSI-X entry and a vector for `queue`; entry 0 when none is left.
-  Result<uint16_t> allocate_entry(uint16_t queue);
+  // Takes the next MSI-X entry and a vector for `queue`, aimed at local APIC `apic_id`;
+  // entry 0 when none is left.
+  Result<uint16_t> allocate_entry(uint16_t queue, uint32_t apic_id);
 
   uint8_t status() const override;
   void set_status(uint8_t status) override;
@@ -68,7 +69,7 @@ class PciTransport final : public Transport {
   void set_driver_features(uint32_t select, uint32_t features) override;
   Result<uint16_t> queue_size_max(uint16_t index) override;
   Result<> enable_queue(uint16_t index, uint16_t size, uint64_t descriptors, uint64_t driver,
-                        uint64_t device) override;
+                        uint64_t device, const QueueInterrupt& interrupt) override;
 
   pci::ConfigAccess& m_access;
   pci::Address m_address;

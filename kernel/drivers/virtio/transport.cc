@@ -31,7 +31,8 @@ Result<uint64_t> Transport::negotiate(uint64_t wanted) {
   return accepted;
 }
 
-Result<> Transport::set_up_queue(uint16_t index, SplitVirtqueue& queue, uint16_t max_size) {
+Result<> Transport::set_up_queue(uint16_t index, SplitVirtqueue& queue, uint16_t max_size,
+                                 const QueueInterrupt& interrupt) {
   uint32_t limit = TRY(queue_size_max(index));
   if (limit > max_size) limit = max_size;
   if (limit > SplitVirtqueue::kMaxSize) limit = SplitVirtqueue::kMaxSize;
@@ -43,7 +44,7 @@ Result<> Transport::set_up_queue(uint16_t index, SplitVirtqueue& queue, uint16_t
   uint64_t memory = TRY(frames::allocate(order));
   __builtin_memset(phys_to_virt(memory), 0, kPageSize << order);
   if (auto enabled = enable_queue(index, size, memory + layout.descriptors,
-                                  memory + layout.available, memory + layout.used);
+                                  memory + layout.available, memory + layout.used, interrupt);
       !enabled) {
     frames::free(memory, order);
     return enabled;

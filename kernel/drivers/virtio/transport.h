@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "kernel/drivers/virtio/virtqueue.h"
 #include "kernel/lib/result.h"
@@ -19,6 +20,15 @@ constexpr uint8_t kAcknowledge = 1, kDriver = 2, kDriverOk = 4, kFeaturesOk = 8,
 
 // 4.1.4.5 / 4.2.2: interrupt causes, as acknowledge_interrupt() returns them.
 constexpr uint32_t kInterruptUsedBuffer = 1, kInterruptConfigChange = 2;
+
+// Where a queue's interrupt goes. virtio-pci gives each queue its own MSI-X vector, aimed at
+// the CPU whose local APIC id is `apic_id` (none: this CPU), or none at all for a queue the
+// driver polls or reclaims by itself (`wanted` false), which then spends no vector; virtio-mmio
+// has one line for everything, routed once, and ignores both.
+struct QueueInterrupt {
+  bool wanted = true;
+  std::optional<uint32_t> apic_id;
+};
 
 class Transport {
  public:
@@ -44,7 +54,8 @@ class Transport {
   virtual Result<> set_interrupt_handler(InterruptHandler handler, void* context) = 0;
   // 4.1.5.1.3 / 4.2.3.2: gives queue `index` zeroed memory for min(device maximum,
   // max_size) entries (rounded down to a power of two), its interrupt, and enables it.
-  Result<> set_up_queue(uint16_t index, SplitVirtqueue& queue, uint16_t max_size);
+  Result<> set_up_queue(uint16_t index, SplitVirtqueue& queue, uint16_t max_size,
+                        const QueueInterrupt& interrupt = {});
   // 3.1.1 step 8: the device may now use its queues.
   void driver_ok() { set_status(static_cast<uint8_t>(status() | status::kDriverOk)); }
   void fail() { set_status(static_cast<uint8_t>(status() | status::kFailed)); }
@@ -76,9 +87,9 @@ class Transport {
   // Selects queue `index`: its maximum size; EBUSY if it is already enabled, ENOENT if the
   // device has no such queue.
   virtual Result<uint16_t> queue_size_max(uint16_t index) = 0;
-  // Gives the selected queue its size and ring addresses (physical), then enables it.
+  // Gives the selected queue its size, ring addresses (physical) and interrupt, then enables it.
   virtual Result<> enable_queue(uint16_t index, uint16_t size, uint64_t descriptors,
-                                uint64_t driver, uint64_t device) = 0;
+                                uint64_t driver, uint64_t device, const QueueInterrupt& interrupt) = 0;
 
   char m_location[48] = {};
 };

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,34 @@ TEST(NetworkOptions, UserNetworkingForwardsEachPublishedPort) {
   EXPECT_EQ(qemu_network_args(tap, NetMode::Tap),
             (std::vector<std::string>{"-netdev", "tap,id=net0,ifname=tap7,script=no,downscript=no", "-device",
                                       "virtio-net-device,netdev=net0"}));
+}
+
+TEST(NetworkOptions, MultiQueueTapOpensAQueuePerCpu) {
+  NetworkOptions tap;
+  tap.mode = NetMode::Tap;
+  tap.tap_name = "tap7";
+  EXPECT_EQ(qemu_network_args(tap, NetMode::Tap, 4),
+            (std::vector<std::string>{"-netdev", "tap,id=net0,ifname=tap7,script=no,downscript=no,queues=4", "-device",
+                                      "virtio-net-device,netdev=net0,mq=on"}));
+}
+
+TEST(HostNetwork, TapQueuesFollowTheCpusOnlyOnAMultiQueueTap) {
+  ScratchDir sys;
+  NetworkOptions options;
+  options.mode = NetMode::Tap;
+  options.tap_name = "tap-nimbus";
+  EXPECT_EQ(tap_queue_count(options, NetMode::Tap, 4, sys.path().string()), 1u);  // no such tap
+  std::filesystem::create_directory(sys.path() / "tap-nimbus");
+  auto write_flags = [&sys](const char* text) {
+    std::ofstream(sys.path() / "tap-nimbus" / "tun_flags") << text;
+  };
+  write_flags("0x1002\n");  // IFF_TAP | IFF_NO_PI
+  EXPECT_EQ(tap_queue_count(options, NetMode::Tap, 4, sys.path().string()), 1u);
+  write_flags("0x1102\n");  // and IFF_MULTI_QUEUE
+  EXPECT_EQ(tap_queue_count(options, NetMode::Tap, 4, sys.path().string()), 4u);
+  EXPECT_EQ(tap_queue_count(options, NetMode::Tap, 1, sys.path().string()), 2u);   // opened as multi_queue
+  EXPECT_EQ(tap_queue_count(options, NetMode::Tap, 32, sys.path().string()), 8u);  // the kernel's cap
+  EXPECT_EQ(tap_queue_count(options, NetMode::User, 4, sys.path().string()), 1u);
 }
 
 TEST(NetworkOptions, StaticAddressesBecomeKernelWords) {
